@@ -174,3 +174,36 @@ export interface StateMachine {
   /** Replaces the whole state with a snapshot's. */
   restore(data: Uint8Array): void;
 }
+
+/** The pure core's surface, as drivers (node.ts and the simulator) use it. Implemented by RaftCore in core.ts. */
+export interface RaftCoreApi {
+  readonly id: NodeId;
+  /** Advances logical time by one tick (heartbeats, election timeouts, CheckQuorum). */
+  tick(): void;
+  /** Handles one message from a peer. */
+  step(message: Message): void;
+  /** Appends `data` as a new entry on the leader; returns its index and term, or null when not leader. */
+  propose(data: Uint8Array): { index: number; term: number } | null;
+  /** Proposes one membership change on the leader; null when not leader or a change is still pending. */
+  proposeConfChange(change: ConfChange): { index: number; term: number } | null;
+  /** Starts a leadership transfer to `to` (Raft thesis §3.10); false when not leader or `to` is not a voter. */
+  transferLeadership(to: NodeId): boolean;
+  /** Starts a ReadIndex round; the answer comes back as a ReadState with the same context. */
+  readIndex(context: string): void;
+  /** Whether there is anything in the next Ready. */
+  hasReady(): boolean;
+  /** The next batch of work for the driver. */
+  ready(): Ready;
+  /** Acknowledges that the driver has done everything in `ready`. */
+  advance(ready: Ready): void;
+  /** Replaces the log up to `index` (already applied) with a snapshot whose state machine image is `data`. */
+  compact(index: number, data: Uint8Array): void;
+  /** Tells the core that the snapshot sent to `to` failed (unreachable), so it retries later. */
+  reportUnreachable(to: NodeId): void;
+  readonly role: Role;
+  readonly term: number;
+  readonly leader: NodeId | null;
+  readonly commitIndex: number;
+  readonly lastIndex: number;
+  readonly conf: ConfState;
+}

@@ -1,0 +1,87 @@
+// The lock service's replicated commands, their results, and the events the state machine emits when applied.
+// Every log entry carries the leader's timestamp (`atMs`): the state machine never reads a clock (principle 7).
+
+/** Exclusive (one holder) or shared (many holders, no exclusive one). */
+export type LockMode = 'exclusive' | 'shared';
+
+/** Who or what forced a revocation. */
+export type RevokeCause = 'operator' | 'operator-force' | 'preemption';
+
+/** One command of the lock service, as proposed by the leader. */
+export type LockCommand =
+  | {
+      readonly type: 'session-open';
+      /** Chosen by the leader: random, unguessable. */
+      readonly sessionId: string;
+      /** SHA-256 (hex) of the session's secret; the secret itself is only ever sent to its client. */
+      readonly secretHash: string;
+      readonly ttlMs: number;
+      readonly clientName: string;
+    }
+  | { readonly type: 'session-close'; readonly sessionId: string }
+  /** Sessions whose promise passed without a renewal, expired together in one entry (principle 5). */
+  | { readonly type: 'sessions-expire'; readonly sessionIds: readonly string[] }
+  | {
+      readonly type: 'acquire';
+      readonly sessionId: string;
+      readonly requestSeq: number;
+      readonly name: string;
+      readonly mode: LockMode;
+      /** Every resource this lock protects checks the fencing token (see ARCHITECTURE.md, principle 2). */
+      readonly fenced: boolean;
+      /** False: the RPH never pre-empts this grant (it may still warn). */
+      readonly preemptible: boolean;
+      /** True: fail at once instead of queueing when the lock is not free (try-lock). */
+      readonly tryOnly: boolean;
+    }
+  | { readonly type: 'release'; readonly sessionId: string; readonly requestSeq: number; readonly name: string; readonly token: bigint }
+  /** Withdraws a queued acquire (the client stopped waiting). */
+  | { readonly type: 'cancel'; readonly sessionId: string; readonly requestSeq: number; readonly name: string }
+  | {
+      readonly type: 'revoke';
+      readonly name: string;
+      /** One holder of a shared lock; all holders when absent. */
+      readonly sessionId?: string;
+      /** The token revoked, so a revoke that raced with a release and a new grant does not hit the new holder. */
+      readonly token?: bigint;
+      readonly cause: RevokeCause;
+      readonly reason: string;
+    }
+  /** An entry that only carries time: lets lock-delays that have passed grant their waiters. */
+  | { readonly type: 'tick' };
+
+/** A command with the leader's timestamp, as stored in a log entry's data. */
+export interface LockEntry {
+  readonly atMs: number;
+  readonly command: LockCommand;
+}
+
+/** What applying a command returns to its proposer. */
+export type LockResult =
+  | { readonly status: 'ok' }
+  | { readonly status: 'granted'; readonly token: bigint; readonly grantedAtMs: number }
+  | { readonly status: 'queued'; readonly position: number }
+  | { readonly status: 'error'; readonly code: LockErrorCode; readonly message: string };
+
+/** Stable codes of the state machine's refusals (mapped to typed errors and gRPC statuses in one place). */
+export type LockErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'SESSION_NOT_FOUND'
+  | 'ALREADY_HELD'
+  | 'ALREADY_WAITING'
+  | 'NOT_HELD'
+  | 'STALE_TOKEN'
+  | 'LOCK_BUSY'
+  | 'DEADLOCK'
+  | 'TOO_MANY_WAITERS'
+  | 'TOO_MANY_SESSIONS'
+  | 'LOCK_NOT_FOUND';
+
+/** Side effects of applying an entry, which the leader pushes to the sessions concerned. */
+export type LockEvent =
+  | { readonly type: 'granted'; readonly sessionId: string; readonly requestSeq: number; readonly name: string; readonly mode: LockMode; readonly token: bigint; readonly atMs: number; readonly fenced: boolean }
+  | { readonly type: 'released'; readonly sessionId: string; readonly name: string; readonly token: bigint; readonly atMs: number; readonly heldMs: number }
+  | { readonly type: 'revoked'; readonly sessionId: string; readonly name: string; readonly token: bigint; readonly atMs: number; readonly cause: RevokeCause; readonly reason: string }
+  | { readonly type: 'cancelled'; readonly sessionId: string; readonly requestSeq: number; readonly name: string; readonly atMs: number }
+  | { readonly type: 'session-opened'; readonly sessionId: string; readonly atMs: number }
+  | { readonly type: 'session-ended'; readonly sessionId: string; readonly atMs: number; readonly expired: boolean };
