@@ -1,4 +1,11 @@
 #!/usr/bin/env node
-// The `forelock` command.
-console.error('forelock: no commands yet');
-process.exit(2);
+// The `forelock` command: one subcommand per module in ./commands, registered here.
+import { Command } from 'commander';
+
+const program = new Command('forelock')
+  .description('Forelock: a distributed lock manager with fencing tokens and staleness prediction')
+  .showHelpAfterError();
+
+// Each command module exports register<Name>Command(program); add one line here per module.
+
+await program.parseAsync(process.argv);
