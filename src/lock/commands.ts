@@ -33,6 +33,8 @@ export type LockCommand =
       readonly preemptible: boolean;
       /** True: fail at once instead of queueing when the lock is not free (try-lock). */
       readonly tryOnly: boolean;
+      /** Optional value kept with the grant while held (e.g. an election candidate's identity); at most 1 KiB. */
+      readonly metadata?: string;
     }
   | { readonly type: 'release'; readonly sessionId: string; readonly requestSeq: number; readonly name: string; readonly token: bigint }
   /** Withdraws a queued acquire (the client stopped waiting). */
