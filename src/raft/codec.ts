@@ -1,0 +1,78 @@
+// Wire and disk encoding of Raft messages, entries and membership changes with msgpackr.
+import { Packr } from 'msgpackr';
+import type { ConfChange, Entry, EntryType, Message } from './types.js';
+
+/** One shared encoder: records off so every frame is self-describing across processes and versions. */
+const packr = new Packr({ useRecords: false });
+
+const entryTypes: readonly EntryType[] = ['normal', 'conf-change', 'noop'];
+const entryTypeCodes: Readonly<Record<EntryType, number>> = { normal: 0, 'conf-change': 1, noop: 2 };
+
+/** An entry on the wire or on disk: a tuple, so a batch of small entries carries no repeated field names. */
+type EntryTuple = [index: number, term: number, typeCode: number, data: Uint8Array];
+
+/** msgpackr decodes binary as Node Buffers; hand out plain Uint8Array views so callers see the declared type. */
+function asView(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function entryToTuple(entry: Entry): EntryTuple {
+  return [entry.index, entry.term, entryTypeCodes[entry.type], entry.data];
+}
+
+function entryFromTuple(tuple: EntryTuple): Entry {
+  const type = entryTypes[tuple[2]];
+  if (type === undefined) throw new TypeError(`unknown entry type code ${tuple[2]}`);
+  return { index: tuple[0], term: tuple[1], type, data: asView(tuple[3]) };
+}
+
+/** Encodes one entry (storage value). */
+export function encodeEntry(entry: Entry): Uint8Array {
+  return packr.pack(entryToTuple(entry));
+}
+
+/** Decodes an entry written by encodeEntry. */
+export function decodeEntry(bytes: Uint8Array): Entry {
+  return entryFromTuple(packr.unpack(bytes) as EntryTuple);
+}
+
+/** Encodes a batch of messages into one frame payload; entries travel as tuples. */
+export function encodeMessages(messages: readonly Message[]): Uint8Array {
+  const wire = messages.map((message) =>
+    message.type === 'append' ? { ...message, entries: message.entries.map(entryToTuple) } : message,
+  );
+  return packr.pack(wire);
+}
+
+/** Decodes a frame payload written by encodeMessages; every binary field comes back as a Uint8Array. */
+export function decodeMessages(bytes: Uint8Array): Message[] {
+  const wire = packr.unpack(bytes) as Array<Record<string, unknown>>;
+  if (!Array.isArray(wire)) throw new TypeError('a peer frame must carry an array of messages');
+  return wire.map((raw) => {
+    if (raw.type === 'append') {
+      return { ...raw, entries: (raw.entries as EntryTuple[]).map(entryFromTuple) } as unknown as Message;
+    }
+    if (raw.type === 'snapshot') return { ...raw, chunk: asView(raw.chunk as Uint8Array) } as unknown as Message;
+    return raw as unknown as Message;
+  });
+}
+
+/** Encodes a membership change as a 'conf-change' entry's data (plain msgpack, as the core reads it). */
+export function encodeConfChange(change: ConfChange): Uint8Array {
+  return packr.pack(change);
+}
+
+/** Decodes a 'conf-change' entry's data. */
+export function decodeConfChange(data: Uint8Array): ConfChange {
+  return packr.unpack(data) as ConfChange;
+}
+
+/** Encodes any plain value (hard state, snapshot meta) for storage. */
+export function encodeValue(value: unknown): Uint8Array {
+  return packr.pack(value);
+}
+
+/** Decodes a value written by encodeValue. */
+export function decodeValue<T>(bytes: Uint8Array): T {
+  return packr.unpack(bytes) as T;
+}

@@ -1,0 +1,62 @@
+// Typed errors of the Raft node driver, storage and transport (stable codes, retriable flags).
+import { ForelockError } from '../util/errors.js';
+import type { NodeId } from './types.js';
+
+/** This node is not the leader; retry at `leaderAddress` (null when no leader is known yet). */
+export class NotLeaderError extends ForelockError {
+  constructor(
+    readonly leaderId: NodeId | null,
+    readonly leaderAddress: string | null,
+    message = leaderId === null
+      ? 'this node is not the leader and no leader is known yet; retry shortly'
+      : `this node is not the leader; the leader is ${leaderId} at ${leaderAddress ?? 'an unknown address'}`,
+  ) {
+    super(message, 'NOT_LEADER', true);
+  }
+}
+
+/** The outcome of a proposal is unknown (it may or may not have been applied); retry with the same request id. */
+export class ProposalDroppedError extends ForelockError {
+  constructor(message: string) {
+    super(message, 'PROPOSAL_DROPPED', true);
+  }
+}
+
+/** A membership change is still pending; only one change at a time is allowed (Raft thesis §4.1). */
+export class ConfChangeInProgressError extends ForelockError {
+  constructor() {
+    super('a membership change is still in progress; retry once it has been applied', 'CONF_CHANGE_IN_PROGRESS', true);
+  }
+}
+
+/** A leadership transfer could not start or did not finish in time. */
+export class LeadershipTransferError extends ForelockError {
+  constructor(message: string) {
+    super(message, 'LEADERSHIP_TRANSFER_FAILED', true);
+  }
+}
+
+/** The node has been closed; nothing more can be proposed or read on it. */
+export class NodeClosedError extends ForelockError {
+  constructor() {
+    super('the Raft node is closed', 'NODE_CLOSED', false);
+  }
+}
+
+/** Persisted state is unreadable or inconsistent (a missing snapshot file, a gap in the log). */
+export class StorageCorruptError extends ForelockError {
+  constructor(message: string) {
+    super(message, 'STORAGE_CORRUPT', false);
+  }
+}
+
+/** Fault injection was requested on a transport constructed without `faultInjection: true`. */
+export class FaultInjectionDisabledError extends ForelockError {
+  constructor() {
+    super(
+      'fault injection is off: construct the transport with faultInjection: true (tests only)',
+      'FAULT_INJECTION_DISABLED',
+      false,
+    );
+  }
+}

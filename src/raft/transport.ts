@@ -1,0 +1,377 @@
+// gRPC peer transport: one long-lived outbound stream per peer, batched frames, bounded queues, reconnect, faults.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { randomRng, type SeededRng } from '../util/rng.js';
+import { decodeMessages, encodeMessages } from './codec.js';
+import { FaultInjectionDisabledError } from './errors.js';
+import type { Message, NodeId } from './types.js';
+
+/** A frame on the wire: a msgpackr-encoded batch of messages. */
+interface PeerFrame {
+  payload: Uint8Array;
+}
+
+/** Test-only faults on the link to one peer. */
+export interface PeerFault {
+  /** Added delay before a frame is written, in ms. */
+  readonly delayMs: number;
+  /** Uniform extra delay in [0, jitterMs) per frame (frames may then be reordered). */
+  readonly jitterMs: number;
+  /** Probability that each message is dropped. */
+  readonly dropProbability: number;
+}
+
+/** How a transport is built. */
+export interface PeerTransportOptions {
+  readonly selfId: NodeId;
+  /** Called for every message received from a peer and addressed to this node. */
+  readonly onMessage: (message: Message) => void;
+  /** Called when a peer cannot be reached or a message to it was dropped, so the core can retry (snapshots). */
+  readonly onUnreachable?: (peer: NodeId) => void;
+  /** Enables setFault(); tests only, never on by default. */
+  readonly faultInjection?: boolean;
+  /** Messages queued per peer before new ones are dropped (Raft tolerates loss). Default 8,192. */
+  readonly maxQueuedMessages?: number;
+  /** Estimated bytes queued per peer before new messages are dropped. Default 64 MiB. */
+  readonly maxQueuedBytes?: number;
+  /** Estimated payload bytes per frame; a flush writes several frames when more is queued. Default 1 MiB. */
+  readonly maxFrameBytes?: number;
+  /** Reconnect backoff bounds, in ms. Defaults 50 and 1,000. */
+  readonly reconnectMinMs?: number;
+  readonly reconnectMaxMs?: number;
+}
+
+/** The gRPC receive limit peers need: frames and snapshot chunks stay well below it. */
+export const PEER_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+/** Finds proto/raft.proto from both the sources (src/raft) and the build (dist/src/raft). */
+function findProto(name: string): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'proto', name);
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`cannot find proto/${name} above ${dirname(fileURLToPath(import.meta.url))}`);
+    dir = parent;
+  }
+}
+
+type PeerService = grpc.ServiceClientConstructor & { service: grpc.ServiceDefinition };
+
+let peerService: PeerService | undefined;
+
+/** The RaftPeer service, loaded once from proto/raft.proto. */
+function loadPeerService(): PeerService {
+  if (peerService === undefined) {
+    const definition = protoLoader.loadSync(findProto('raft.proto'), { keepCase: true, defaults: true });
+    const pkg = grpc.loadPackageDefinition(definition) as unknown as { forelock: { raft: { RaftPeer: PeerService } } };
+    peerService = pkg.forelock.raft.RaftPeer;
+  }
+  return peerService;
+}
+
+/** A rough payload size, to bound queues and frames without encoding twice. */
+function estimateBytes(message: Message): number {
+  if (message.type === 'append') {
+    let bytes = 64;
+    for (const entry of message.entries) bytes += entry.data.byteLength + 16;
+    return bytes;
+  }
+  if (message.type === 'snapshot') return 128 + message.chunk.byteLength;
+  return 64;
+}
+
+type StreamCall = grpc.ClientDuplexStream<PeerFrame, PeerFrame>;
+
+/** The outbound side of the link to one peer. */
+class PeerLink {
+  private client: grpc.Client;
+  private call: StreamCall | null = null;
+  private queue: Message[] = [];
+  private queuedBytes = 0;
+  private draining = false;
+  private backoffMs: number;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  fault: PeerFault | null = null;
+
+  constructor(
+    readonly peer: NodeId,
+    readonly address: string,
+    private readonly transport: PeerTransportState,
+  ) {
+    this.backoffMs = transport.reconnectMinMs;
+    this.client = this.createClient();
+    this.open();
+  }
+
+  private createClient(): grpc.Client {
+    const Client = loadPeerService();
+    return new Client(this.address, grpc.credentials.createInsecure(), {
+      'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES,
+      'grpc.max_receive_message_length': PEER_MAX_MESSAGE_BYTES,
+      'grpc.initial_reconnect_backoff_ms': this.transport.reconnectMinMs,
+      'grpc.max_reconnect_backoff_ms': this.transport.reconnectMaxMs,
+      'grpc.keepalive_time_ms': 10_000,
+      'grpc.keepalive_timeout_ms': 5_000,
+    });
+  }
+
+  private open(): void {
+    const call = (this.client as unknown as { Stream(): StreamCall }).Stream();
+    this.call = call;
+    this.draining = false;
+    // The server sends its metadata once it has accepted the stream: the link is up, reset the backoff.
+    call.on('metadata', () => {
+      this.backoffMs = this.transport.reconnectMinMs;
+    });
+    call.on('data', () => {});
+    call.on('drain', () => {
+      if (this.call !== call) return;
+      this.draining = false;
+      this.flush();
+    });
+    const onDown = (): void => {
+      if (this.call !== call) return;
+      this.call = null;
+      this.dropQueue();
+      this.transport.onUnreachable?.(this.peer);
+      this.scheduleReconnect();
+    };
+    call.on('error', onDown);
+    call.on('end', onDown);
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.reconnectTimer !== null) return;
+    const delayMs = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, this.transport.reconnectMaxMs);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (!this.closed) this.open();
+    }, delayMs);
+  }
+
+  /** Queues a message; drops it when the link is down or the queue is full. */
+  enqueue(message: Message): void {
+    const bytes = estimateBytes(message);
+    if (
+      this.call === null ||
+      this.queue.length >= this.transport.maxQueuedMessages ||
+      this.queuedBytes + bytes > this.transport.maxQueuedBytes
+    ) {
+      this.transport.dropped++;
+      if (message.type === 'snapshot') this.transport.onUnreachable?.(this.peer);
+      return;
+    }
+    this.queue.push(message);
+    this.queuedBytes += bytes;
+  }
+
+  /** Writes everything queued as frames of at most maxFrameBytes (estimated), unless the stream is full. */
+  flush(): void {
+    while (this.call !== null && !this.draining && this.queue.length > 0) {
+      let frameBytes = 0;
+      let count = 0;
+      while (count < this.queue.length && (count === 0 || frameBytes < this.transport.maxFrameBytes)) {
+        frameBytes += estimateBytes(this.queue[count]!);
+        count++;
+      }
+      const batch = count === this.queue.length ? this.queue : this.queue.slice(0, count);
+      this.queue = count === this.queue.length ? [] : this.queue.slice(count);
+      this.queuedBytes -= frameBytes;
+      this.write(batch);
+    }
+  }
+
+  private write(batch: Message[]): void {
+    const fault = this.fault;
+    if (fault === null) {
+      if (!this.call!.write({ payload: encodeMessages(batch) })) this.draining = true;
+      return;
+    }
+    const kept = batch.filter(() => {
+      if (!this.transport.rng.chance(fault.dropProbability)) return true;
+      this.transport.dropped++;
+      return false;
+    });
+    if (kept.length === 0) return;
+    const payload = encodeMessages(kept);
+    const delayMs = fault.delayMs + (fault.jitterMs > 0 ? this.transport.rng.uniform(0, fault.jitterMs) : 0);
+    const call = this.call!;
+    if (delayMs <= 0) {
+      call.write({ payload });
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.transport.delayedWrites.delete(timer);
+      if (this.call === call) call.write({ payload });
+    }, delayMs);
+    this.transport.delayedWrites.add(timer);
+  }
+
+  private dropQueue(): void {
+    this.transport.dropped += this.queue.length;
+    this.queue = [];
+    this.queuedBytes = 0;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
+    const call = this.call;
+    this.call = null;
+    this.dropQueue();
+    call?.cancel();
+    this.client.close();
+  }
+}
+
+/** What links share with their transport. */
+interface PeerTransportState {
+  readonly reconnectMinMs: number;
+  readonly reconnectMaxMs: number;
+  readonly maxQueuedMessages: number;
+  readonly maxQueuedBytes: number;
+  readonly maxFrameBytes: number;
+  readonly onUnreachable: ((peer: NodeId) => void) | undefined;
+  readonly rng: SeededRng;
+  readonly delayedWrites: Set<NodeJS.Timeout>;
+  dropped: number;
+}
+
+/**
+ * Sends Raft messages to peers over one gRPC bidirectional stream each and delivers received ones to
+ * `onMessage`. send() queues; flush() writes each peer's queue as batched frames (one per flush normally).
+ */
+export class PeerTransport {
+  private readonly links = new Map<NodeId, PeerLink>();
+  private readonly inbound = new Set<grpc.ServerDuplexStream<PeerFrame, PeerFrame>>();
+  private readonly state: PeerTransportState;
+  private closed = false;
+
+  constructor(private readonly options: PeerTransportOptions) {
+    this.state = {
+      reconnectMinMs: options.reconnectMinMs ?? 50,
+      reconnectMaxMs: options.reconnectMaxMs ?? 1_000,
+      maxQueuedMessages: options.maxQueuedMessages ?? 8_192,
+      maxQueuedBytes: options.maxQueuedBytes ?? 64 * 1024 * 1024,
+      maxFrameBytes: options.maxFrameBytes ?? 1024 * 1024,
+      onUnreachable: options.onUnreachable,
+      rng: randomRng(),
+      delayedWrites: new Set(),
+      dropped: 0,
+    };
+  }
+
+  /** This node's id. */
+  get selfId(): NodeId {
+    return this.options.selfId;
+  }
+
+  /** Messages dropped so far (queue full, link down, or injected faults). */
+  get droppedMessages(): number {
+    return this.state.dropped;
+  }
+
+  /** Makes the set of peers exactly `addresses` (this node's own entry is ignored); links are kept when unchanged. */
+  setPeers(addresses: Readonly<Record<NodeId, string>>): void {
+    if (this.closed) return;
+    for (const [peer, link] of this.links) {
+      if (addresses[peer] !== link.address) {
+        link.close();
+        this.links.delete(peer);
+      }
+    }
+    for (const [peer, address] of Object.entries(addresses)) {
+      if (peer === this.options.selfId || this.links.has(peer)) continue;
+      this.links.set(peer, new PeerLink(peer, address, this.state));
+    }
+  }
+
+  /** Queues messages for their peers; they go out at the next flush(). Messages to unknown peers are dropped. */
+  send(messages: readonly Message[]): void {
+    for (const message of messages) {
+      const link = this.links.get(message.to);
+      if (link === undefined) {
+        this.state.dropped++;
+        if (message.type === 'snapshot') this.options.onUnreachable?.(message.to);
+        continue;
+      }
+      link.enqueue(message);
+    }
+  }
+
+  /** Writes every peer's queue. */
+  flush(): void {
+    for (const link of this.links.values()) link.flush();
+  }
+
+  /** Test only: adds delay, jitter and loss on the link to `peer` (null clears). Throws unless constructed with faultInjection. */
+  setFault(peer: NodeId, fault: PeerFault | null): void {
+    if (this.options.faultInjection !== true) throw new FaultInjectionDisabledError();
+    const link = this.links.get(peer);
+    if (link === undefined) throw new RangeError(`unknown peer ${peer}`);
+    link.fault = fault;
+  }
+
+  /** Hands one received frame's messages to onMessage (used by the gRPC service). */
+  receive(payload: Uint8Array): void {
+    if (this.closed) return;
+    for (const message of decodeMessages(payload)) {
+      if (message.to === this.options.selfId) this.options.onMessage(message);
+    }
+  }
+
+  /** Tracks an inbound stream so close() can end it. */
+  acceptInbound(call: grpc.ServerDuplexStream<PeerFrame, PeerFrame>): void {
+    if (this.closed) {
+      call.end();
+      return;
+    }
+    this.inbound.add(call);
+    const forget = (): void => {
+      this.inbound.delete(call);
+    };
+    call.on('end', forget);
+    call.on('error', forget);
+    call.on('close', forget);
+  }
+
+  /** Closes every link and inbound stream and cancels delayed writes. */
+  close(): void {
+    this.closed = true;
+    for (const link of this.links.values()) link.close();
+    this.links.clear();
+    for (const timer of this.state.delayedWrites) clearTimeout(timer);
+    this.state.delayedWrites.clear();
+    for (const call of this.inbound) call.end();
+    this.inbound.clear();
+  }
+}
+
+/**
+ * Adds the RaftPeer service to `server`, delivering inbound frames to `transport`. The same grpc.Server (and
+ * its one `--listen` port) serves the client API too; create it with `grpc.max_receive_message_length` of at
+ * least PEER_MAX_MESSAGE_BYTES when snapshots are large.
+ */
+export function registerPeerService(server: grpc.Server, transport: PeerTransport): void {
+  server.addService(loadPeerService().service, {
+    Stream: (call: grpc.ServerDuplexStream<PeerFrame, PeerFrame>) => {
+      call.sendMetadata(new grpc.Metadata());
+      transport.acceptInbound(call);
+      call.on('data', (frame: PeerFrame) => {
+        try {
+          transport.receive(frame.payload);
+        } catch (error) {
+          call.destroy(error instanceof Error ? error : new Error(String(error)));
+        }
+      });
+      call.on('end', () => call.end());
+      call.on('error', () => {});
+    },
+  });
+}

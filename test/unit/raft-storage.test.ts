@@ -1,0 +1,116 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RaftStorage } from '../../src/raft/storage.js';
+import type { ConfState, Entry, Ready } from '../../src/raft/types.js';
+
+const conf: ConfState = { voters: ['a', 'b', 'c'], learners: [], addresses: { a: 'h:1', b: 'h:2', c: 'h:3' } };
+
+const entry = (index: number, term: number): Entry => ({
+  index,
+  term,
+  type: 'normal',
+  data: new Uint8Array([index & 255, term]),
+});
+
+const range = (from: number, to: number, term: number): Entry[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => entry(from + i, term));
+
+function ready(fields: Partial<Ready>): Ready {
+  return { entries: [], committedEntries: [], messages: [], readStates: [], mustSync: true, ...fields };
+}
+
+describe('raft storage', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'forelock-storage-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function reopen(initialConf: ConfState = conf) {
+    const storage = await RaftStorage.open(dir);
+    const restored = await storage.load(initialConf);
+    return { storage, restored };
+  }
+
+  it('starts empty and keeps the bootstrap conf of the first start', async () => {
+    const first = await reopen();
+    expect(first.restored).toEqual({
+      hardState: { term: 0, votedFor: null, commit: 0 },
+      snapshot: null,
+      entries: [],
+      initialConf: conf,
+    });
+    await first.storage.close();
+    const second = await reopen({ voters: [], learners: [], addresses: {} });
+    expect(second.restored.initialConf).toEqual(conf);
+    await second.storage.close();
+  });
+
+  it('recovers hard state and entries exactly after a restart', async () => {
+    const { storage } = await reopen();
+    await storage.persist(ready({ hardState: { term: 2, votedFor: 'b', commit: 0 }, entries: range(1, 3, 1) }));
+    await storage.persist(ready({ hardState: { term: 2, votedFor: 'b', commit: 3 }, entries: range(4, 5, 2) }));
+    await storage.close();
+    const { storage: again, restored } = await reopen();
+    expect(restored.hardState).toEqual({ term: 2, votedFor: 'b', commit: 3 });
+    expect(restored.entries).toEqual([...range(1, 3, 1), ...range(4, 5, 2)]);
+    await again.close();
+  });
+
+  it('truncates a conflicting suffix when entries are overwritten', async () => {
+    const { storage } = await reopen();
+    await storage.persist(ready({ entries: range(1, 10, 1) }));
+    await storage.persist(ready({ entries: range(6, 7, 3) }));
+    await storage.close();
+    const { storage: again, restored } = await reopen();
+    expect(restored.entries).toEqual([...range(1, 5, 1), ...range(6, 7, 3)]);
+    await again.close();
+  });
+
+  it('refuses to append with a gap', async () => {
+    const { storage } = await reopen();
+    await storage.persist(ready({ entries: range(1, 3, 1) }));
+    await expect(storage.persist(ready({ entries: range(5, 6, 1) }))).rejects.toMatchObject({
+      code: 'STORAGE_CORRUPT',
+    });
+    await storage.close();
+  });
+
+  it('compacts the log into a snapshot and restores it at startup', async () => {
+    const { storage } = await reopen();
+    await storage.persist(ready({ hardState: { term: 1, votedFor: 'a', commit: 8 }, entries: range(1, 8, 1) }));
+    const meta = { index: 6, term: 1, conf };
+    await storage.compact(meta, new Uint8Array([42, 43]));
+    await storage.persist(ready({ entries: range(9, 9, 1) }));
+    await storage.close();
+    const { storage: again, restored } = await reopen();
+    expect(restored.snapshot).toEqual({ meta, data: new Uint8Array([42, 43]) });
+    expect(restored.entries).toEqual([...range(7, 8, 1), entry(9, 1)]);
+    await again.close();
+  });
+
+  it('replaces the whole log with a snapshot received from the leader, keeping one snapshot file', async () => {
+    const { storage } = await reopen();
+    await storage.persist(ready({ entries: range(1, 20, 1) }));
+    await storage.compact({ index: 5, term: 1, conf }, new Uint8Array([1]));
+    const meta = { index: 30, term: 4, conf };
+    await storage.persist(
+      ready({
+        snapshot: { meta, data: new Uint8Array([9, 9, 9]) },
+        hardState: { term: 4, votedFor: null, commit: 30 },
+      }),
+    );
+    await storage.persist(ready({ entries: range(31, 32, 4) }));
+    await storage.close();
+    const { storage: again, restored } = await reopen();
+    expect(restored.snapshot).toEqual({ meta, data: new Uint8Array([9, 9, 9]) });
+    expect(restored.entries).toEqual(range(31, 32, 4));
+    expect(restored.hardState).toEqual({ term: 4, votedFor: null, commit: 30 });
+    expect(await readdir(join(dir, 'snapshots'))).toHaveLength(1);
+    await again.close();
+  });
+});
