@@ -1,9 +1,6 @@
 // gRPC peer transport: one long-lived outbound stream per peer, batched frames, bounded queues, reconnect, faults.
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import { loadProto } from '../util/proto.js';
 import { randomRng, type SeededRng } from '../util/rng.js';
 import { decodeMessages, encodeMessages } from './codec.js';
 import { FaultInjectionDisabledError } from './errors.js';
@@ -47,30 +44,12 @@ export interface PeerTransportOptions {
 /** The gRPC receive limit peers need: frames and snapshot chunks stay well below it. */
 export const PEER_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
-/** Finds proto/raft.proto from both the sources (src/raft) and the build (dist/src/raft). */
-function findProto(name: string): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'proto', name);
-    if (existsSync(candidate)) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`cannot find proto/${name} above ${dirname(fileURLToPath(import.meta.url))}`);
-    dir = parent;
-  }
-}
-
 type PeerService = grpc.ServiceClientConstructor & { service: grpc.ServiceDefinition };
 
-let peerService: PeerService | undefined;
-
-/** The RaftPeer service, loaded once from proto/raft.proto. */
+/** The RaftPeer service of proto/raft.proto. */
 function loadPeerService(): PeerService {
-  if (peerService === undefined) {
-    const definition = protoLoader.loadSync(findProto('raft.proto'), { keepCase: true, defaults: true });
-    const pkg = grpc.loadPackageDefinition(definition) as unknown as { forelock: { raft: { RaftPeer: PeerService } } };
-    peerService = pkg.forelock.raft.RaftPeer;
-  }
-  return peerService;
+  const pkg = loadProto('raft.proto') as unknown as { forelock: { raft: { RaftPeer: PeerService } } };
+  return pkg.forelock.raft.RaftPeer;
 }
 
 /** A rough payload size, to bound queues and frames without encoding twice. */
