@@ -1,6 +1,6 @@
 // Wire and disk encoding of Raft messages, entries and membership changes with msgpackr.
 import { Packr } from 'msgpackr';
-import type { ConfChange, Entry, EntryType, Message } from './types.js';
+import type { Entry, EntryType, Message } from './types.js';
 
 /** One shared encoder: records off so every frame is self-describing across processes and versions. */
 const packr = new Packr({ useRecords: false });
@@ -55,16 +55,6 @@ export function decodeMessages(bytes: Uint8Array): Message[] {
     if (raw.type === 'snapshot') return { ...raw, chunk: asView(raw.chunk as Uint8Array) } as unknown as Message;
     return raw as unknown as Message;
   });
-}
-
-/** Encodes a membership change as a 'conf-change' entry's data (plain msgpack, as the core reads it). */
-export function encodeConfChange(change: ConfChange): Uint8Array {
-  return packr.pack(change);
-}
-
-/** Decodes a 'conf-change' entry's data. */
-export function decodeConfChange(data: Uint8Array): ConfChange {
-  return packr.unpack(data) as ConfChange;
 }
 
 /** Encodes any plain value (hard state, snapshot meta) for storage. */

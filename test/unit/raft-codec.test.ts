@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  decodeConfChange,
-  decodeEntry,
-  decodeMessages,
-  encodeConfChange,
-  encodeEntry,
-  encodeMessages,
-} from '../../src/raft/codec.js';
+import { decodeEntry, decodeMessages, encodeEntry, encodeMessages, encodeValue } from '../../src/raft/codec.js';
+import { decodeConfChange, encodeConfChange } from '../../src/raft/conf.js';
 import type { ConfChange, Entry, Message } from '../../src/raft/types.js';
 
 const entry = (index: number, type: Entry['type'] = 'normal'): Entry => ({
@@ -71,17 +65,20 @@ describe('raft codec', () => {
     expect(snapshot.chunk.constructor).toBe(Uint8Array);
   });
 
-  it('round-trips every kind of membership change', () => {
+  it('carries every kind of membership change inside a conf-change entry', () => {
     const changes: ConfChange[] = [
       { kind: 'add-learner', id: 'n4', address: '127.0.0.1:4' },
       { kind: 'add-voter', id: 'n4', address: '127.0.0.1:4' },
       { kind: 'promote', id: 'n4' },
       { kind: 'remove', id: 'n1' },
     ];
-    for (const change of changes) expect(decodeConfChange(encodeConfChange(change))).toEqual(change);
+    for (const change of changes) {
+      const carried: Entry = { index: 1, term: 1, type: 'conf-change', data: encodeConfChange(change) };
+      expect(decodeConfChange(decodeEntry(encodeEntry(carried)).data)).toEqual(change);
+    }
   });
 
   it('rejects a frame that is not a batch', () => {
-    expect(() => decodeMessages(encodeConfChange({ kind: 'promote', id: 'x' }))).toThrow(TypeError);
+    expect(() => decodeMessages(encodeValue({ type: 'append' }))).toThrow(TypeError);
   });
 });
