@@ -1,0 +1,23 @@
+// Default Raft timing and limits (ARCHITECTURE.md: heartbeat 100 ms, election timeout 1000-2000 ms randomized).
+import type { NodeId, RaftConfig } from './types.js';
+
+/** The driver's default tick interval: every count in RaftConfig is in ticks of this length. */
+export const DEFAULT_TICK_MS = 100;
+
+/**
+ * The default core configuration for node `id`: a heartbeat every tick, an election timeout drawn from
+ * [10, 20) ticks (1000-2000 ms at 100 ms a tick), PreVote and CheckQuorum on, batches of up to 1024 entries with
+ * up to 64 appends in flight per follower, and 1 MiB InstallSnapshot chunks.
+ */
+export function defaultRaftConfig(id: NodeId): RaftConfig {
+  return {
+    id,
+    heartbeatTicks: 1,
+    electionTicks: 10,
+    maxEntriesPerAppend: 1024,
+    maxInflight: 64,
+    snapshotChunkBytes: 1024 * 1024,
+    preVote: true,
+    checkQuorum: true,
+  };
+}
