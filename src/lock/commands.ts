@@ -36,7 +36,13 @@ export type LockCommand =
       /** Optional value kept with the grant while held (e.g. an election candidate's identity); at most 1 KiB. */
       readonly metadata?: string;
     }
-  | { readonly type: 'release'; readonly sessionId: string; readonly requestSeq: number; readonly name: string; readonly token: bigint }
+  | {
+      readonly type: 'release';
+      readonly sessionId: string;
+      readonly requestSeq: number;
+      readonly name: string;
+      readonly token: bigint;
+    }
   /** Withdraws a queued acquire (the client stopped waiting). */
   | { readonly type: 'cancel'; readonly sessionId: string; readonly requestSeq: number; readonly name: string }
   | {
@@ -81,9 +87,39 @@ export type LockErrorCode =
 
 /** Side effects of applying an entry, which the leader pushes to the sessions concerned. */
 export type LockEvent =
-  | { readonly type: 'granted'; readonly sessionId: string; readonly requestSeq: number; readonly name: string; readonly mode: LockMode; readonly token: bigint; readonly atMs: number; readonly fenced: boolean }
-  | { readonly type: 'released'; readonly sessionId: string; readonly name: string; readonly token: bigint; readonly atMs: number; readonly heldMs: number }
-  | { readonly type: 'revoked'; readonly sessionId: string; readonly name: string; readonly token: bigint; readonly atMs: number; readonly cause: RevokeCause; readonly reason: string }
-  | { readonly type: 'cancelled'; readonly sessionId: string; readonly requestSeq: number; readonly name: string; readonly atMs: number }
+  | {
+      readonly type: 'granted';
+      readonly sessionId: string;
+      readonly requestSeq: number;
+      readonly name: string;
+      readonly mode: LockMode;
+      readonly token: bigint;
+      readonly atMs: number;
+      readonly fenced: boolean;
+    }
+  | {
+      readonly type: 'released';
+      readonly sessionId: string;
+      readonly name: string;
+      readonly token: bigint;
+      readonly atMs: number;
+      readonly heldMs: number;
+    }
+  | {
+      readonly type: 'revoked';
+      readonly sessionId: string;
+      readonly name: string;
+      readonly token: bigint;
+      readonly atMs: number;
+      readonly cause: RevokeCause;
+      readonly reason: string;
+    }
+  | {
+      readonly type: 'cancelled';
+      readonly sessionId: string;
+      readonly requestSeq: number;
+      readonly name: string;
+      readonly atMs: number;
+    }
   | { readonly type: 'session-opened'; readonly sessionId: string; readonly atMs: number }
   | { readonly type: 'session-ended'; readonly sessionId: string; readonly atMs: number; readonly expired: boolean };

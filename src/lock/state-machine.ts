@@ -1,0 +1,749 @@
+// The replicated lock state machine: sessions, locks, FIFO waiters, fencing tokens, lock-delay, deadlock detection,
+// request dedup and usage history. Deterministic: time comes only from entries (principle 7), no clock, no I/O.
+import type { Entry, StateMachine } from '../raft/types.js';
+import { decodeLockEntry, lockPackr } from './codec.js';
+import type { LockCommand, LockEntry, LockErrorCode, LockEvent, LockMode, LockResult } from './commands.js';
+import { findWaitCycle, type WaitEdge } from './deadlock.js';
+import { DedupWindow, type DedupWindowData } from './dedup.js';
+import { secretMatches } from './secret.js';
+import {
+  defaultUsageLimits,
+  type ResourceUsageView,
+  UsageHistory,
+  type UsageHistoryData,
+  type UsageLimits,
+} from './usage.js';
+import {
+  clientNameProblem,
+  compatible,
+  lockNameProblem,
+  modeProblem,
+  requestSeqProblem,
+  ttlProblem,
+} from './validation.js';
+
+/** Limits and policies of a lock state machine; every node of a cluster must use the same. */
+export interface LockStateMachineOptions {
+  /** Open sessions allowed per client name (TOO_MANY_SESSIONS beyond). Default 16,384. */
+  readonly maxSessionsPerClient?: number;
+  /** Waiters allowed per lock (TOO_MANY_WAITERS beyond). Default 10,000. */
+  readonly maxWaitersPerLock?: number;
+  /** After a forced revocation or a session expiry the lock is not granted again for this long. Default 0. */
+  readonly lockDelayMs?: number;
+  /** Results remembered per session for retried requests. Default 128. */
+  readonly dedupWindow?: number;
+  /** Bounds of the per-resource usage history. */
+  readonly usage?: Partial<UsageLimits>;
+}
+
+/** A holder of a lock, as the server and the SPM see it. */
+export interface HolderView {
+  readonly sessionId: string;
+  readonly clientName: string;
+  readonly requestSeq: number;
+  readonly mode: LockMode;
+  readonly token: bigint;
+  readonly fenced: boolean;
+  readonly preemptible: boolean;
+  readonly grantedAtMs: number;
+}
+
+/** A queued acquire. */
+export interface WaiterView {
+  readonly sessionId: string;
+  readonly clientName: string;
+  readonly requestSeq: number;
+  readonly mode: LockMode;
+  readonly fenced: boolean;
+  readonly preemptible: boolean;
+  readonly enqueuedAtMs: number;
+}
+
+/** One lock: its holders, its waiters in grant order, and any lock-delay in force. */
+export interface LockView {
+  readonly name: string;
+  /** The holders' mode, or null when nobody holds it. */
+  readonly mode: LockMode | null;
+  readonly holders: readonly HolderView[];
+  readonly waiters: readonly WaiterView[];
+  /** Entry time before which nothing is granted (0 when no lock-delay is in force). */
+  readonly delayUntilMs: number;
+}
+
+/** One open session. */
+export interface SessionView {
+  readonly sessionId: string;
+  readonly clientName: string;
+  readonly ttlMs: number;
+  readonly openedAtMs: number;
+  /** Names of the locks it holds, sorted. */
+  readonly held: readonly string[];
+  /** Names of the locks it waits for, sorted. */
+  readonly waiting: readonly string[];
+}
+
+interface Holder {
+  readonly sessionId: string;
+  readonly requestSeq: number;
+  readonly mode: LockMode;
+  readonly token: bigint;
+  readonly fenced: boolean;
+  readonly preemptible: boolean;
+  readonly grantedAtMs: number;
+}
+
+interface Waiter {
+  readonly sessionId: string;
+  readonly requestSeq: number;
+  readonly mode: LockMode;
+  readonly fenced: boolean;
+  readonly preemptible: boolean;
+  readonly enqueuedAtMs: number;
+}
+
+interface LockState {
+  readonly name: string;
+  holders: Holder[];
+  waiters: Waiter[];
+  delayUntilMs: number;
+}
+
+interface SessionState {
+  readonly sessionId: string;
+  readonly secretHash: string;
+  readonly ttlMs: number;
+  readonly clientName: string;
+  readonly openedAtMs: number;
+  readonly dedup: DedupWindow;
+  /** Derived from the locks (rebuilt on restore): names of locks held and waited for. */
+  readonly holding: Set<string>;
+  readonly waitingOn: Set<string>;
+}
+
+/** Everything a snapshot carries. Order of arrays is the order of the maps, so a restore iterates identically. */
+interface SnapshotData {
+  readonly version: 1;
+  readonly lastToken: bigint;
+  readonly lastAtMs: number;
+  readonly sessions: readonly {
+    readonly sessionId: string;
+    readonly secretHash: string;
+    readonly ttlMs: number;
+    readonly clientName: string;
+    readonly openedAtMs: number;
+    readonly dedup: DedupWindowData;
+  }[];
+  readonly locks: readonly LockState[];
+  readonly usage: UsageHistoryData;
+}
+
+type Command<T extends LockCommand['type']> = Extract<LockCommand, { type: T }>;
+
+const ok: LockResult = { status: 'ok' };
+
+function fail(code: LockErrorCode, message: string): LockResult {
+  return { status: 'error', code, message };
+}
+
+/**
+ * The lock service's replicated state. `apply` is the only mutator (besides `restore`); it returns the LockResult
+ * for the proposer and emits LockEvents synchronously to the listeners registered with `onEvent`.
+ */
+export class LockStateMachine implements StateMachine {
+  private readonly maxSessionsPerClient: number;
+  private readonly maxWaitersPerLock: number;
+  private readonly lockDelayMs: number;
+  private readonly dedupCapacity: number;
+  private readonly usageHistory: UsageHistory;
+  private readonly listeners = new Set<(event: LockEvent) => void>();
+
+  private sessionsById = new Map<string, SessionState>();
+  private locksByName = new Map<string, LockState>();
+  /** Derived: open sessions per client name. */
+  private sessionsPerClient = new Map<string, number>();
+  /** Derived: names of locks with a lock-delay in force. */
+  private delayedLocks = new Set<string>();
+  private lastToken = 0n;
+  private lastAtMs = 0;
+
+  constructor(options: LockStateMachineOptions = {}) {
+    this.maxSessionsPerClient = options.maxSessionsPerClient ?? 16_384;
+    this.maxWaitersPerLock = options.maxWaitersPerLock ?? 10_000;
+    this.lockDelayMs = options.lockDelayMs ?? 0;
+    this.dedupCapacity = options.dedupWindow ?? 128;
+    this.usageHistory = new UsageHistory({ ...defaultUsageLimits, ...options.usage });
+  }
+
+  /** Registers a listener for the events of every applied entry; returns its unsubscribe function. */
+  onEvent(listener: (event: LockEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Decodes a committed entry's data and applies it; undecodable data changes nothing. */
+  apply(entry: Entry): LockResult {
+    let decoded: LockEntry;
+    try {
+      decoded = decodeLockEntry(entry.data);
+    } catch (error) {
+      return fail('INVALID_ARGUMENT', `log entry ${entry.index} is not a lock command: ${(error as Error).message}`);
+    }
+    return this.applyEntry(decoded);
+  }
+
+  /** Applies one decoded entry. Entry times never go backwards here: an earlier one counts as the latest seen. */
+  applyEntry(entry: LockEntry): LockResult {
+    const atMs = Math.max(this.lastAtMs, entry.atMs);
+    this.lastAtMs = atMs;
+    this.endPassedDelays(atMs);
+    const command = entry.command;
+    switch (command.type) {
+      case 'session-open':
+        return this.openSession(command, atMs);
+      case 'session-close':
+        return this.closeSession(command, atMs);
+      case 'sessions-expire':
+        return this.expireSessions(command, atMs);
+      case 'acquire':
+        return this.withDedup(command, (session) => this.acquire(session, command, atMs));
+      case 'release':
+        return this.withDedup(command, (session) => this.release(session, command, atMs));
+      case 'cancel':
+        return this.withDedup(command, (session) => this.cancel(session, command, atMs));
+      case 'revoke':
+        return this.revoke(command, atMs);
+      case 'tick':
+        return ok;
+      default:
+        return fail('INVALID_ARGUMENT', `unknown lock command type ${String((command as { type: unknown }).type)}`);
+    }
+  }
+
+  // ---- read-only queries ----
+
+  /** One lock, or undefined when nobody holds or waits for it and no lock-delay is in force. */
+  lock(name: string): LockView | undefined {
+    const lock = this.locksByName.get(name);
+    return lock && this.viewLock(lock);
+  }
+
+  /** Every lock, sorted by name. */
+  locks(): LockView[] {
+    return [...this.locksByName.values()].sort((a, b) => compareStrings(a.name, b.name)).map((l) => this.viewLock(l));
+  }
+
+  /** One open session, or undefined. */
+  session(sessionId: string): SessionView | undefined {
+    const session = this.sessionsById.get(sessionId);
+    return session && viewSession(session);
+  }
+
+  /** Every open session, in the order they were opened. */
+  sessions(): SessionView[] {
+    return [...this.sessionsById.values()].map(viewSession);
+  }
+
+  /** Whether `secret` is the secret of open session `sessionId` (SHA-256, compared in constant time). */
+  verifySecret(sessionId: string, secret: string): boolean {
+    const session = this.sessionsById.get(sessionId);
+    return session !== undefined && secretMatches(secret, session.secretHash);
+  }
+
+  /** The usage history of one resource, or undefined. */
+  usage(name: string): ResourceUsageView | undefined {
+    return this.usageHistory.view(name);
+  }
+
+  /** Names of every resource with a usage history, least recently used first. */
+  resources(): string[] {
+    return this.usageHistory.names();
+  }
+
+  /** The earliest end of a lock-delay that holds back a waiter: the leader proposes a 'tick' at that time. */
+  nextLockDelayEndMs(): number | null {
+    let earliest: number | null = null;
+    for (const name of this.delayedLocks) {
+      const lock = this.locksByName.get(name)!;
+      if (lock.waiters.length > 0 && (earliest === null || lock.delayUntilMs < earliest)) earliest = lock.delayUntilMs;
+    }
+    return earliest;
+  }
+
+  /** The last fencing token granted (0n before the first grant). */
+  get lastGrantedToken(): bigint {
+    return this.lastToken;
+  }
+
+  /** The latest entry time applied. */
+  get lastAppliedAtMs(): number {
+    return this.lastAtMs;
+  }
+
+  // ---- snapshot ----
+
+  snapshot(): Uint8Array {
+    const data: SnapshotData = {
+      version: 1,
+      lastToken: this.lastToken,
+      lastAtMs: this.lastAtMs,
+      sessions: [...this.sessionsById.values()].map((s) => ({
+        sessionId: s.sessionId,
+        secretHash: s.secretHash,
+        ttlMs: s.ttlMs,
+        clientName: s.clientName,
+        openedAtMs: s.openedAtMs,
+        dedup: s.dedup.toData(),
+      })),
+      locks: [...this.locksByName.values()],
+      usage: this.usageHistory.toData(),
+    };
+    return lockPackr.pack(data);
+  }
+
+  restore(bytes: Uint8Array): void {
+    const data = lockPackr.unpack(bytes) as SnapshotData;
+    if (data.version !== 1) throw new TypeError(`unsupported lock snapshot version ${String(data.version)}`);
+    this.lastToken = data.lastToken;
+    this.lastAtMs = data.lastAtMs;
+    this.sessionsById = new Map();
+    this.sessionsPerClient = new Map();
+    for (const s of data.sessions) {
+      this.sessionsById.set(s.sessionId, {
+        ...s,
+        dedup: DedupWindow.fromData(this.dedupCapacity, s.dedup),
+        holding: new Set(),
+        waitingOn: new Set(),
+      });
+      this.countClientSession(s.clientName, 1);
+    }
+    this.locksByName = new Map();
+    this.delayedLocks = new Set();
+    for (const lock of data.locks) {
+      const copy: LockState = {
+        name: lock.name,
+        holders: [...lock.holders],
+        waiters: [...lock.waiters],
+        delayUntilMs: lock.delayUntilMs,
+      };
+      this.locksByName.set(copy.name, copy);
+      for (const holder of copy.holders) this.sessionsById.get(holder.sessionId)!.holding.add(copy.name);
+      for (const waiter of copy.waiters) this.sessionsById.get(waiter.sessionId)!.waitingOn.add(copy.name);
+      if (copy.delayUntilMs > this.lastAtMs) this.delayedLocks.add(copy.name);
+    }
+    this.usageHistory.restore(data.usage);
+  }
+
+  // ---- sessions ----
+
+  private openSession(command: Command<'session-open'>, atMs: number): LockResult {
+    const existing = this.sessionsById.get(command.sessionId);
+    if (existing) {
+      // A retried open of the same session is answered again; a colliding id is refused.
+      return existing.secretHash === command.secretHash
+        ? ok
+        : fail('INVALID_ARGUMENT', `session id ${command.sessionId} is already in use`);
+    }
+    const problem =
+      (typeof command.sessionId === 'string' && command.sessionId.length > 0 ? null : 'session id must be non-empty') ??
+      ttlProblem(command.ttlMs) ??
+      clientNameProblem(command.clientName) ??
+      (typeof command.secretHash === 'string' && /^[0-9a-f]{64}$/.test(command.secretHash)
+        ? null
+        : 'session secret hash must be 64 lowercase hex digits (SHA-256)');
+    if (problem) return fail('INVALID_ARGUMENT', problem);
+    const open = this.sessionsPerClient.get(command.clientName) ?? 0;
+    if (open >= this.maxSessionsPerClient) {
+      return fail(
+        'TOO_MANY_SESSIONS',
+        `client "${command.clientName}" already has ${open} open sessions, the limit is ${this.maxSessionsPerClient}; close some first`,
+      );
+    }
+    this.sessionsById.set(command.sessionId, {
+      sessionId: command.sessionId,
+      secretHash: command.secretHash,
+      ttlMs: command.ttlMs,
+      clientName: command.clientName,
+      openedAtMs: atMs,
+      dedup: new DedupWindow(this.dedupCapacity),
+      holding: new Set(),
+      waitingOn: new Set(),
+    });
+    this.countClientSession(command.clientName, 1);
+    this.emit({ type: 'session-opened', sessionId: command.sessionId, atMs });
+    return ok;
+  }
+
+  private closeSession(command: Command<'session-close'>, atMs: number): LockResult {
+    const session = this.sessionsById.get(command.sessionId);
+    if (!session) return fail('SESSION_NOT_FOUND', `session ${command.sessionId} is not open`);
+    this.endSession(session, atMs, false);
+    return ok;
+  }
+
+  private expireSessions(command: Command<'sessions-expire'>, atMs: number): LockResult {
+    // Sessions already gone (closed while the expiry was in flight) are skipped.
+    for (const sessionId of command.sessionIds) {
+      const session = this.sessionsById.get(sessionId);
+      if (session) this.endSession(session, atMs, true);
+    }
+    return ok;
+  }
+
+  /** Releases a session's locks and withdraws its waits; an expiry is a forced loss and starts the lock-delay. */
+  private endSession(session: SessionState, atMs: number, expired: boolean): void {
+    const touched = new Set<string>();
+    // Sorted, so the order of events and grants does not depend on how the derived sets were built.
+    for (const name of [...session.waitingOn].sort(compareStrings)) {
+      const lock = this.locksByName.get(name)!;
+      const waiter = this.removeWaiter(lock, session);
+      this.emit({ type: 'cancelled', sessionId: session.sessionId, requestSeq: waiter.requestSeq, name, atMs });
+      touched.add(name);
+    }
+    for (const name of [...session.holding].sort(compareStrings)) {
+      const lock = this.locksByName.get(name)!;
+      const holder = lock.holders.find((h) => h.sessionId === session.sessionId)!;
+      this.removeHolder(lock, holder, atMs, expired);
+      this.emit({
+        type: 'released',
+        sessionId: session.sessionId,
+        name,
+        token: holder.token,
+        atMs,
+        heldMs: atMs - holder.grantedAtMs,
+      });
+      touched.add(name);
+    }
+    this.sessionsById.delete(session.sessionId);
+    this.countClientSession(session.clientName, -1);
+    this.emit({ type: 'session-ended', sessionId: session.sessionId, atMs, expired });
+    for (const name of [...touched].sort(compareStrings)) this.settle(name, atMs);
+  }
+
+  private countClientSession(clientName: string, delta: number): void {
+    const count = (this.sessionsPerClient.get(clientName) ?? 0) + delta;
+    if (count === 0) this.sessionsPerClient.delete(clientName);
+    else this.sessionsPerClient.set(clientName, count);
+  }
+
+  // ---- requests with a sequence number ----
+
+  /** Runs a request once per (session, requestSeq); a retry gets the first result, brought up to date if queued. */
+  private withDedup(
+    command: Command<'acquire' | 'release' | 'cancel'>,
+    run: (session: SessionState) => LockResult,
+  ): LockResult {
+    const session = this.sessionsById.get(command.sessionId);
+    if (!session) return fail('SESSION_NOT_FOUND', `session ${command.sessionId} is not open (closed or expired)`);
+    const seqProblem = requestSeqProblem(command.requestSeq);
+    if (seqProblem) return fail('INVALID_ARGUMENT', seqProblem);
+    const previous = session.dedup.get(command.requestSeq);
+    if (previous) {
+      if (previous.status !== 'queued' || command.type !== 'acquire') return previous;
+      const lock = this.locksByName.get(command.name);
+      const position = lock?.waiters.findIndex(
+        (w) => w.sessionId === session.sessionId && w.requestSeq === command.requestSeq,
+      );
+      return position === undefined || position < 0 ? previous : { status: 'queued', position };
+    }
+    if (session.dedup.isForgotten(command.requestSeq)) {
+      return fail(
+        'INVALID_ARGUMENT',
+        `request ${command.requestSeq} of session ${session.sessionId} is older than the ${this.dedupCapacity} remembered; it cannot be retried`,
+      );
+    }
+    const result = run(session);
+    session.dedup.remember(command.requestSeq, result);
+    return result;
+  }
+
+  private acquire(session: SessionState, command: Command<'acquire'>, atMs: number): LockResult {
+    const problem = lockNameProblem(command.name) ?? modeProblem(command.mode);
+    if (problem) return fail('INVALID_ARGUMENT', problem);
+    const { name } = command;
+    if (session.holding.has(name)) {
+      const holder = this.locksByName.get(name)!.holders.find((h) => h.sessionId === session.sessionId)!;
+      return fail(
+        'ALREADY_HELD',
+        `session ${session.sessionId} already holds "${name}" (token ${holder.token}); locks are not re-entrant`,
+      );
+    }
+    if (session.waitingOn.has(name)) {
+      return fail('ALREADY_WAITING', `session ${session.sessionId} is already waiting for "${name}"`);
+    }
+    this.usageHistory.recordRequest(name, atMs);
+    let lock = this.locksByName.get(name);
+    const request = {
+      sessionId: session.sessionId,
+      requestSeq: command.requestSeq,
+      mode: command.mode,
+      fenced: command.fenced === true,
+      preemptible: command.preemptible !== false,
+    };
+    if (!lock || this.grantable(lock, command.mode, atMs)) {
+      if (!lock) {
+        lock = { name, holders: [], waiters: [], delayUntilMs: 0 };
+        this.locksByName.set(name, lock);
+      }
+      return this.grant(lock, request, atMs, atMs);
+    }
+    if (command.tryOnly) return fail('LOCK_BUSY', `"${name}" is not free: ${this.describeBusy(lock, atMs)}`);
+    if (lock.waiters.length >= this.maxWaitersPerLock) {
+      return fail(
+        'TOO_MANY_WAITERS',
+        `"${name}" already has ${lock.waiters.length} waiters, the limit is ${this.maxWaitersPerLock}`,
+      );
+    }
+    const blockers = unique([...lock.holders, ...lock.waiters].map((entry) => entry.sessionId));
+    const cycle = findWaitCycle(this, session.sessionId, name, blockers);
+    if (cycle) return fail('DEADLOCK', `waiting for "${name}" would deadlock: ${describeCycle(cycle)}`);
+    lock.waiters.push({ ...request, enqueuedAtMs: atMs });
+    session.waitingOn.add(name);
+    return { status: 'queued', position: lock.waiters.length - 1 };
+  }
+
+  private release(session: SessionState, command: Command<'release'>, atMs: number): LockResult {
+    const lock = this.locksByName.get(command.name);
+    const holder = lock?.holders.find((h) => h.sessionId === session.sessionId);
+    if (!lock || !holder) {
+      return fail('NOT_HELD', `session ${session.sessionId} does not hold "${command.name}" (already released?)`);
+    }
+    if (typeof command.token !== 'bigint' || holder.token !== command.token) {
+      return fail(
+        'STALE_TOKEN',
+        `token ${String(command.token)} is not this session's grant of "${command.name}" (its token is ${holder.token})`,
+      );
+    }
+    this.removeHolder(lock, holder, atMs, false);
+    this.emit({
+      type: 'released',
+      sessionId: session.sessionId,
+      name: lock.name,
+      token: holder.token,
+      atMs,
+      heldMs: atMs - holder.grantedAtMs,
+    });
+    this.settle(lock.name, atMs);
+    return ok;
+  }
+
+  private cancel(session: SessionState, command: Command<'cancel'>, atMs: number): LockResult {
+    const lock = this.locksByName.get(command.name);
+    if (lock && session.waitingOn.has(command.name)) {
+      const waiter = this.removeWaiter(lock, session);
+      session.dedup.update(
+        waiter.requestSeq,
+        fail('NOT_HELD', `the acquire of "${lock.name}" was cancelled by request ${command.requestSeq}`),
+      );
+      this.emit({
+        type: 'cancelled',
+        sessionId: session.sessionId,
+        requestSeq: waiter.requestSeq,
+        name: lock.name,
+        atMs,
+      });
+      this.settle(lock.name, atMs);
+      return ok;
+    }
+    if (lock && session.holding.has(command.name)) {
+      const holder = lock.holders.find((h) => h.sessionId === session.sessionId)!;
+      return fail(
+        'ALREADY_HELD',
+        `nothing to cancel: "${lock.name}" was already granted to session ${session.sessionId} (token ${holder.token}); release it`,
+      );
+    }
+    // Not waiting: cancelling is idempotent.
+    return ok;
+  }
+
+  // ---- revocation ----
+
+  private revoke(command: Command<'revoke'>, atMs: number): LockResult {
+    const lock = this.locksByName.get(command.name);
+    if (!lock || lock.holders.length === 0) return fail('LOCK_NOT_FOUND', `nobody holds "${command.name}"`);
+    const ofSession =
+      command.sessionId === undefined ? lock.holders : lock.holders.filter((h) => h.sessionId === command.sessionId);
+    if (ofSession.length === 0) {
+      return fail('NOT_HELD', `session ${command.sessionId} does not hold "${command.name}"`);
+    }
+    const targets = command.token === undefined ? ofSession : ofSession.filter((h) => h.token === command.token);
+    if (targets.length === 0) {
+      return fail(
+        'STALE_TOKEN',
+        `token ${String(command.token)} no longer holds "${command.name}" (current: ${ofSession.map((h) => h.token).join(', ')}); nothing revoked`,
+      );
+    }
+    for (const holder of [...targets]) {
+      this.removeHolder(lock, holder, atMs, true);
+      this.emit({
+        type: 'revoked',
+        sessionId: holder.sessionId,
+        name: lock.name,
+        token: holder.token,
+        atMs,
+        cause: command.cause,
+        reason: String(command.reason ?? ''),
+      });
+    }
+    this.settle(lock.name, atMs);
+    return ok;
+  }
+
+  // ---- grants ----
+
+  /** Whether a new request in `mode` may be granted now: no queue to pass, no lock-delay, compatible holders. */
+  private grantable(lock: LockState, mode: LockMode, atMs: number): boolean {
+    return (
+      lock.waiters.length === 0 &&
+      atMs >= lock.delayUntilMs &&
+      compatible(
+        mode,
+        lock.holders.map((h) => h.mode),
+      )
+    );
+  }
+
+  private grant(
+    lock: LockState,
+    request: Omit<Waiter, 'enqueuedAtMs'>,
+    enqueuedAtMs: number,
+    atMs: number,
+  ): Extract<LockResult, { status: 'granted' }> {
+    this.lastToken += 1n;
+    const holder: Holder = { ...request, token: this.lastToken, grantedAtMs: atMs };
+    lock.holders.push(holder);
+    this.sessionsById.get(request.sessionId)!.holding.add(lock.name);
+    this.usageHistory.recordWait(lock.name, atMs - enqueuedAtMs);
+    this.emit({
+      type: 'granted',
+      sessionId: request.sessionId,
+      requestSeq: request.requestSeq,
+      name: lock.name,
+      mode: request.mode,
+      token: holder.token,
+      atMs,
+      fenced: request.fenced,
+    });
+    return { status: 'granted', token: holder.token, grantedAtMs: atMs };
+  }
+
+  /** Grants the compatible waiters at the head of the queue (FIFO, no barging), then forgets an idle lock. */
+  private settle(name: string, atMs: number): void {
+    const lock = this.locksByName.get(name);
+    if (!lock) return;
+    while (lock.waiters.length > 0 && atMs >= lock.delayUntilMs) {
+      const head = lock.waiters[0]!;
+      if (
+        !compatible(
+          head.mode,
+          lock.holders.map((h) => h.mode),
+        )
+      ) {
+        break;
+      }
+      lock.waiters.shift();
+      const session = this.sessionsById.get(head.sessionId)!;
+      session.waitingOn.delete(name);
+      const { enqueuedAtMs, ...request } = head;
+      const result = this.grant(lock, request, enqueuedAtMs, atMs);
+      session.dedup.update(head.requestSeq, result);
+    }
+    if (lock.holders.length === 0 && lock.waiters.length === 0 && atMs >= lock.delayUntilMs) {
+      this.locksByName.delete(name);
+      this.delayedLocks.delete(name);
+    }
+  }
+
+  /** Ends the lock-delays that have passed by `atMs` and grants their waiters. */
+  private endPassedDelays(atMs: number): void {
+    if (this.delayedLocks.size === 0) return;
+    const passed = [...this.delayedLocks].filter((name) => this.locksByName.get(name)!.delayUntilMs <= atMs);
+    for (const name of passed.sort(compareStrings)) {
+      this.delayedLocks.delete(name);
+      this.settle(name, atMs);
+    }
+  }
+
+  private removeHolder(lock: LockState, holder: Holder, atMs: number, forced: boolean): void {
+    lock.holders = lock.holders.filter((h) => h !== holder);
+    this.sessionsById.get(holder.sessionId)?.holding.delete(lock.name);
+    this.usageHistory.recordRelease(lock.name, atMs, atMs - holder.grantedAtMs);
+    if (forced && this.lockDelayMs > 0) {
+      lock.delayUntilMs = Math.max(lock.delayUntilMs, atMs + this.lockDelayMs);
+      this.delayedLocks.add(lock.name);
+    }
+  }
+
+  private removeWaiter(lock: LockState, session: SessionState): Waiter {
+    const index = lock.waiters.findIndex((w) => w.sessionId === session.sessionId);
+    const [waiter] = lock.waiters.splice(index, 1);
+    session.waitingOn.delete(lock.name);
+    return waiter!;
+  }
+
+  // ---- waits-for graph (deadlock.ts) ----
+
+  /** The sessions `sessionId` waits for: per lock it queues on, the holders and the waiters ahead of it. */
+  *blockersOf(sessionId: string): Iterable<{ lockName: string; blocker: string }> {
+    const session = this.sessionsById.get(sessionId);
+    if (!session) return;
+    for (const lockName of [...session.waitingOn].sort(compareStrings)) {
+      const lock = this.locksByName.get(lockName)!;
+      const position = lock.waiters.findIndex((w) => w.sessionId === sessionId);
+      const ahead = [...lock.holders, ...lock.waiters.slice(0, position)].map((entry) => entry.sessionId);
+      for (const blocker of unique(ahead)) yield { lockName, blocker };
+    }
+  }
+
+  // ---- helpers ----
+
+  private describeBusy(lock: LockState, atMs: number): string {
+    const parts: string[] = [];
+    if (lock.holders.length > 0) {
+      parts.push(
+        `held ${lock.holders[0]!.mode} by ${lock.holders.map((h) => `session ${h.sessionId} (token ${h.token})`).join(', ')}`,
+      );
+    }
+    if (lock.waiters.length > 0) parts.push(`${lock.waiters.length} waiting`);
+    if (atMs < lock.delayUntilMs) parts.push(`lock-delay until ${lock.delayUntilMs}`);
+    return parts.join('; ');
+  }
+
+  private viewLock(lock: LockState): LockView {
+    const clientOf = (sessionId: string) => this.sessionsById.get(sessionId)!.clientName;
+    return {
+      name: lock.name,
+      mode: lock.holders[0]?.mode ?? null,
+      holders: lock.holders.map((h) => ({ ...h, clientName: clientOf(h.sessionId) })),
+      waiters: lock.waiters.map((w) => ({ ...w, clientName: clientOf(w.sessionId) })),
+      delayUntilMs: lock.delayUntilMs,
+    };
+  }
+
+  private emit(event: LockEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}
+
+function viewSession(session: SessionState): SessionView {
+  return {
+    sessionId: session.sessionId,
+    clientName: session.clientName,
+    ttlMs: session.ttlMs,
+    openedAtMs: session.openedAtMs,
+    held: [...session.holding].sort(compareStrings),
+    waiting: [...session.waitingOn].sort(compareStrings),
+  };
+}
+
+function describeCycle(cycle: readonly WaitEdge[]): string {
+  return cycle.map((edge) => `session ${edge.sessionId} waits for ${edge.waitsFor} on "${edge.lockName}"`).join(', ');
+}
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}
+
+/** Code-unit order, independent of locale, so every node sorts identically. */
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,199 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decodeLockEntry, encodeLockEntry } from '../../src/lock/codec.js';
+import type { LockCommand, LockEntry, LockEvent, LockResult } from '../../src/lock/commands.js';
+import { hashSecret } from '../../src/lock/secret.js';
+import { LockStateMachine } from '../../src/lock/state-machine.js';
+
+const seed = Number(process.env.FC_SEED ?? Math.floor(Math.random() * 2 ** 31));
+console.log(`lock-snapshot seed ${seed}; replay: FC_SEED=${seed} npx vitest run test/unit/lock-snapshot.test.ts`);
+
+const sessionIds = ['s1', 's2', 's3', 's4'];
+const lockNames = ['a', 'b', 'c'];
+const options = {
+  lockDelayMs: 700,
+  maxWaitersPerLock: 3,
+  maxSessionsPerClient: 3,
+  dedupWindow: 4,
+  usage: { bucketMs: 1_000, buckets: 5, holdSamples: 3, waitSamples: 3 },
+};
+
+const sessionId = fc.constantFrom(...sessionIds);
+const lockName = fc.constantFrom(...lockNames);
+const requestSeq = fc.integer({ min: 0, max: 40 });
+/** -1n stands for "the session's current token of that lock", resolved when the entry is applied. */
+const CURRENT = -1n;
+const token = fc.oneof(
+  { arbitrary: fc.constant(CURRENT), weight: 4 },
+  { arbitrary: fc.bigInt({ min: 0n, max: 30n }), weight: 1 },
+);
+
+const open = fc.record({
+  type: fc.constant('session-open' as const),
+  sessionId,
+  secretHash: sessionId.map((id) => hashSecret(id)),
+  ttlMs: fc.constantFrom(2_000, 10_000, 10_000, 10_000, 500),
+  clientName: fc.constantFrom('w1', 'w2'),
+});
+
+const command: fc.Arbitrary<LockCommand> = fc.oneof(
+  { arbitrary: open, weight: 2 },
+  { arbitrary: fc.record({ type: fc.constant('session-close' as const), sessionId }), weight: 1 },
+  {
+    arbitrary: fc.record({
+      type: fc.constant('sessions-expire' as const),
+      sessionIds: fc.subarray(sessionIds, { maxLength: 2 }),
+    }),
+    weight: 1,
+  },
+  {
+    arbitrary: fc.record({
+      type: fc.constant('acquire' as const),
+      sessionId,
+      requestSeq,
+      name: lockName,
+      mode: fc.constantFrom('exclusive' as const, 'shared' as const),
+      fenced: fc.boolean(),
+      preemptible: fc.boolean(),
+      tryOnly: fc.boolean(),
+    }),
+    weight: 10,
+  },
+  {
+    arbitrary: fc.record({ type: fc.constant('release' as const), sessionId, requestSeq, name: lockName, token }),
+    weight: 5,
+  },
+  { arbitrary: fc.record({ type: fc.constant('cancel' as const), sessionId, requestSeq, name: lockName }), weight: 2 },
+  {
+    arbitrary: fc.record(
+      {
+        type: fc.constant('revoke' as const),
+        name: lockName,
+        sessionId,
+        token,
+        cause: fc.constantFrom('operator' as const, 'operator-force' as const, 'preemption' as const),
+        reason: fc.constantFrom('', 'stale'),
+      },
+      { requiredKeys: ['type', 'name', 'cause', 'reason'] },
+    ),
+    weight: 2,
+  },
+  { arbitrary: fc.constant({ type: 'tick' as const }), weight: 2 },
+);
+
+/** Commands with entry times that mostly move forward, sometimes backwards (a new leader's slower clock). */
+const entries: fc.Arbitrary<LockEntry[]> = fc
+  .tuple(
+    fc.array(open, { minLength: 2, maxLength: 5 }),
+    fc.array(fc.tuple(fc.integer({ min: -200, max: 900 }), command), { minLength: 20, maxLength: 150, size: 'max' }),
+  )
+  .map(([opens, steps]) => {
+    let atMs = 10_000;
+    return [
+      ...opens.map((c) => ({ atMs, command: c })),
+      ...steps.map(([deltaMs, c]) => {
+        atMs += deltaMs;
+        return { atMs, command: c };
+      }),
+    ];
+  });
+
+/** Replaces the CURRENT token marker with the session's token of that lock in `machine` (0n when none). */
+function resolveTokens(machine: LockStateMachine, entry: LockEntry): LockEntry {
+  const c = entry.command;
+  if ((c.type !== 'release' && c.type !== 'revoke') || c.token !== CURRENT) return entry;
+  const holder = machine.lock(c.name)?.holders.find((h) => h.sessionId === c.sessionId);
+  return { ...entry, command: { ...c, token: holder?.token ?? 0n } };
+}
+
+function run(machine: LockStateMachine, batch: readonly LockEntry[]): { results: LockResult[]; events: LockEvent[] } {
+  const events: LockEvent[] = [];
+  const stop = machine.onEvent((event) => events.push(event));
+  const results = batch.map((entry, i) =>
+    machine.apply({ index: i + 1, term: 1, type: 'normal', data: encodeLockEntry(resolveTokens(machine, entry)) }),
+  );
+  stop();
+  return { results, events };
+}
+
+function observable(machine: LockStateMachine) {
+  return {
+    locks: machine.locks(),
+    sessions: machine.sessions(),
+    usage: machine.resources().map((name) => machine.usage(name)),
+    nextDelay: machine.nextLockDelayEndMs(),
+    token: machine.lastGrantedToken,
+    atMs: machine.lastAppliedAtMs,
+    secrets: sessionIds.map((id) => machine.verifySecret(id, id)),
+  };
+}
+
+describe('snapshot and restore', () => {
+  it('round-trip every state exactly and behave identically afterwards', () => {
+    fc.assert(
+      fc.property(entries, entries, (before, after) => {
+        const original = new LockStateMachine(options);
+        run(original, before);
+        const image = original.snapshot();
+        const restored = new LockStateMachine(options);
+        restored.apply({
+          index: 1,
+          term: 1,
+          type: 'normal',
+          data: encodeLockEntry({ atMs: 1, command: { type: 'tick' } }),
+        });
+        restored.restore(image);
+        expect(observable(restored)).toEqual(observable(original));
+        expect(Buffer.from(restored.snapshot()).equals(Buffer.from(image))).toBe(true);
+        const shifted = after.map((e) => ({ ...e, atMs: e.atMs + original.lastAppliedAtMs - 10_000 }));
+        expect(run(restored, shifted)).toEqual(run(original, shifted));
+        expect(observable(restored)).toEqual(observable(original));
+        expect(Buffer.from(restored.snapshot()).equals(Buffer.from(original.snapshot()))).toBe(true);
+      }),
+      { seed, numRuns: 300 },
+    );
+  });
+
+  it('keeps the token counter strictly increasing across snapshots', () => {
+    fc.assert(
+      fc.property(entries, (batch) => {
+        const machine = new LockStateMachine(options);
+        const tokens: bigint[] = [];
+        machine.onEvent((event) => {
+          if (event.type === 'granted') tokens.push(event.token);
+        });
+        batch.forEach((entry, i) => {
+          machine.applyEntry(resolveTokens(machine, entry));
+          if (i % 7 === 0) machine.restore(machine.snapshot());
+        });
+        for (let i = 1; i < tokens.length; i++) expect(tokens[i]! > tokens[i - 1]!).toBe(true);
+        expect(machine.lastGrantedToken).toBe(tokens.at(-1) ?? 0n);
+      }),
+      { seed, numRuns: 200 },
+    );
+  });
+});
+
+describe('codec', () => {
+  it.each([0n, 1n, 2n ** 53n + 1n, 2n ** 64n - 1n, 2n ** 64n, 2n ** 100n])(
+    'round-trips token %s as a bigint',
+    (value) => {
+      const entry: LockEntry = {
+        atMs: 123.5,
+        command: { type: 'release', sessionId: 's', requestSeq: 1, name: 'x', token: value },
+      };
+      const decoded = decodeLockEntry(encodeLockEntry(entry));
+      expect(decoded).toEqual(entry);
+      expect(typeof (decoded.command as { token: unknown }).token).toBe('bigint');
+    },
+  );
+
+  it.each([
+    ['not msgpack', new Uint8Array([0xc1])],
+    ['a number', encodeLockEntry(5 as never)],
+    ['no time', encodeLockEntry({ command: { type: 'tick' } } as never)],
+    ['no command', encodeLockEntry({ atMs: 1 } as never)],
+  ])('refuses %s', (_label, data) => {
+    expect(() => decodeLockEntry(data)).toThrow();
+  });
+});

@@ -1,0 +1,536 @@
+import { describe, expect, it } from 'vitest';
+import { encodeLockEntry } from '../../src/lock/codec.js';
+import type { LockEvent } from '../../src/lock/commands.js';
+import { LockFixture, tokenOf } from './lock-fixtures.js';
+
+const codeOf = (result: { status: string; code?: string }) => (result.status === 'error' ? result.code : result.status);
+
+describe('sessions', () => {
+  it.each([
+    [999, 'INVALID_ARGUMENT'],
+    [1_000, 'ok'],
+    [10_000, 'ok'],
+    [3_600_000, 'ok'],
+    [3_600_001, 'INVALID_ARGUMENT'],
+    [1_500.5, 'INVALID_ARGUMENT'],
+  ])('a TTL of %s ms gives %s', (ttlMs, expected) => {
+    const f = new LockFixture();
+    const result = f.open('s1', { ttlMs });
+    expect(codeOf(result)).toBe(expected);
+    expect(f.machine.session('s1') !== undefined).toBe(expected === 'ok');
+  });
+
+  it('says what a TTL must be', () => {
+    const result = new LockFixture().open('s1', { ttlMs: 0 });
+    expect(result).toMatchObject({
+      message: 'session TTL must be an integer from 1000 ms (1 s) to 3600000 ms (1 h), got 0',
+    });
+  });
+
+  it('limits the sessions of one client name', () => {
+    const f = new LockFixture({ maxSessionsPerClient: 2 });
+    expect(f.open('a', { clientName: 'w' }).status).toBe('ok');
+    expect(f.open('b', { clientName: 'w' }).status).toBe('ok');
+    expect(codeOf(f.open('c', { clientName: 'w' }))).toBe('TOO_MANY_SESSIONS');
+    expect(f.open('d', { clientName: 'other' }).status).toBe('ok');
+    f.run({ type: 'session-close', sessionId: 'a' });
+    expect(f.open('c', { clientName: 'w' }).status).toBe('ok');
+  });
+
+  it('answers a retried open again and refuses a colliding id', () => {
+    const f = new LockFixture();
+    expect(f.open('s1').status).toBe('ok');
+    expect(f.open('s1').status).toBe('ok');
+    expect(f.events.filter((e) => e.type === 'session-opened')).toHaveLength(1);
+    const collision = f.run({
+      type: 'session-open',
+      sessionId: 's1',
+      secretHash: 'a'.repeat(64),
+      ttlMs: 5_000,
+      clientName: 'x',
+    });
+    expect(codeOf(collision)).toBe('INVALID_ARGUMENT');
+  });
+
+  it('verifies secrets against the replicated hash', () => {
+    const f = new LockFixture();
+    f.open('s1');
+    expect(f.machine.verifySecret('s1', 'secret-of-s1')).toBe(true);
+    expect(f.machine.verifySecret('s1', 'secret-of-s2')).toBe(false);
+    expect(f.machine.verifySecret('nobody', 'secret-of-s1')).toBe(false);
+  });
+
+  it('refuses requests of unknown sessions', () => {
+    const f = new LockFixture();
+    expect(codeOf(f.acquire('ghost', 'a'))).toBe('SESSION_NOT_FOUND');
+    expect(codeOf(f.run({ type: 'session-close', sessionId: 'ghost' }))).toBe('SESSION_NOT_FOUND');
+  });
+
+  it('closing a session releases its locks, withdraws its waits and grants the next waiter', () => {
+    const f = new LockFixture({ lockDelayMs: 5_000 });
+    f.open('a');
+    f.open('b');
+    f.open('c');
+    const first = tokenOf(f.acquire('a', 'x'));
+    f.acquire('b', 'y');
+    f.acquire('a', 'y');
+    f.acquire('c', 'x');
+    f.run({ type: 'session-close', sessionId: 'a' }, 10);
+    expect(f.holders('x')).toEqual([`c:${first + 2n}`]); // no lock-delay after an orderly close
+    expect(f.waiters('y')).toEqual([]);
+    expect(f.machine.session('a')).toBeUndefined();
+    expect(f.events.slice(-4).map((e) => e.type)).toEqual(['cancelled', 'released', 'session-ended', 'granted']);
+  });
+});
+
+describe('lock names', () => {
+  it.each([
+    ['', 'lock name must be 1-512 bytes of printable UTF-8, got 0'],
+    ['x'.repeat(513), 'lock name must be 1-512 bytes of printable UTF-8, got 513'],
+    ['é'.repeat(257), 'lock name must be 1-512 bytes of printable UTF-8, got 514'],
+    ['a\nb', 'lock name must be 1-512 bytes of printable UTF-8, but it contains control character U+000a'],
+    ['a\u0000', 'lock name must be 1-512 bytes of printable UTF-8, but it contains control character U+0000'],
+    ['a\u009b', 'lock name must be 1-512 bytes of printable UTF-8, but it contains control character U+009b'],
+    ['a\ud800', 'lock name must be 1-512 bytes of printable UTF-8, but it contains an unpaired surrogate'],
+  ])('refuses %j', (name, message) => {
+    const f = new LockFixture();
+    f.open('s1');
+    expect(f.acquire('s1', name)).toEqual({ status: 'error', code: 'INVALID_ARGUMENT', message });
+    expect(f.machine.locks()).toEqual([]);
+    expect(f.machine.resources()).toEqual([]);
+  });
+
+  it.each([['x'.repeat(512)], ['é'.repeat(256)], ['orders/42'], ['ключ 🔒']])('accepts %j', (name) => {
+    const f = new LockFixture();
+    f.open('s1');
+    expect(f.acquire('s1', name).status).toBe('granted');
+  });
+});
+
+describe('exclusive and shared grants', () => {
+  it('grants a free lock with the next token and queues the rest in order', () => {
+    const f = new LockFixture();
+    for (const s of ['a', 'b', 'c']) f.open(s);
+    expect(f.acquire('a', 'x')).toEqual({ status: 'granted', token: 1n, grantedAtMs: f.atMs });
+    expect(f.acquire('b', 'x')).toEqual({ status: 'queued', position: 0 });
+    expect(f.acquire('c', 'x')).toEqual({ status: 'queued', position: 1 });
+    expect(f.acquire('a', 'other')).toMatchObject({ status: 'granted', token: 2n });
+    expect(f.machine.lock('x')).toMatchObject({ mode: 'exclusive', delayUntilMs: 0 });
+    expect(f.waiters('x')).toEqual(['b', 'c']);
+  });
+
+  it('grants shared holders together and never lets a shared request pass a queued exclusive one', () => {
+    const f = new LockFixture();
+    for (const s of ['a', 'b', 'c', 'd', 'e']) f.open(s);
+    const ta = tokenOf(f.acquire('a', 'x', { mode: 'shared' }));
+    const tb = tokenOf(f.acquire('b', 'x', { mode: 'shared' }));
+    expect(f.acquire('c', 'x', { mode: 'exclusive' }).status).toBe('queued');
+    expect(f.acquire('d', 'x', { mode: 'shared' }).status).toBe('queued'); // no barging past c
+    expect(f.acquire('e', 'x', { mode: 'shared' }).status).toBe('queued');
+    f.release('a', 'x', ta);
+    expect(f.holders('x')).toEqual([`b:${tb}`]);
+    f.release('b', 'x', tb);
+    expect(f.holders('x')).toEqual(['c:3']);
+    const tc = 3n;
+    f.release('c', 'x', tc);
+    // The compatible waiters at the head are granted together, in queue order.
+    expect(f.holders('x')).toEqual(['d:4', 'e:5']);
+    expect(f.machine.lock('x')?.mode).toBe('shared');
+  });
+
+  it('try-lock fails with LOCK_BUSY instead of queueing, and names the holder', () => {
+    const f = new LockFixture();
+    f.open('a');
+    f.open('b');
+    f.acquire('a', 'x');
+    const busy = f.acquire('b', 'x', { tryOnly: true });
+    expect(busy).toEqual({
+      status: 'error',
+      code: 'LOCK_BUSY',
+      message: '"x" is not free: held exclusive by session a (token 1)',
+    });
+    expect(f.waiters('x')).toEqual([]);
+    expect(f.acquire('b', 'free', { tryOnly: true }).status).toBe('granted');
+  });
+
+  it('refuses re-entrance and a second wait', () => {
+    const f = new LockFixture();
+    f.open('a');
+    f.open('b');
+    f.acquire('a', 'x');
+    expect(codeOf(f.acquire('a', 'x'))).toBe('ALREADY_HELD');
+    f.acquire('b', 'x');
+    expect(codeOf(f.acquire('b', 'x', { mode: 'shared' }))).toBe('ALREADY_WAITING');
+    expect(f.waiters('x')).toEqual(['b']);
+  });
+
+  it('limits the waiters of one lock', () => {
+    const f = new LockFixture({ maxWaitersPerLock: 1 });
+    for (const s of ['a', 'b', 'c']) f.open(s);
+    f.acquire('a', 'x');
+    f.acquire('b', 'x');
+    expect(codeOf(f.acquire('c', 'x'))).toBe('TOO_MANY_WAITERS');
+  });
+
+  it('emits granted with the request and the token', () => {
+    const f = new LockFixture();
+    f.open('a');
+    f.acquire('a', 'x', { fenced: true, requestSeq: 7 });
+    expect(f.events.at(-1)).toEqual({
+      type: 'granted',
+      sessionId: 'a',
+      requestSeq: 7,
+      name: 'x',
+      mode: 'exclusive',
+      token: 1n,
+      atMs: f.atMs,
+      fenced: true,
+    } satisfies LockEvent);
+  });
+});
+
+describe('release', () => {
+  it('releases with the current token and grants the next waiter with a higher token', () => {
+    const f = new LockFixture();
+    f.open('a');
+    f.open('b');
+    const t1 = tokenOf(f.acquire('a', 'x'));
+    f.acquire('b', 'x');
+    expect(f.release('a', 'x', t1, undefined).status).toBe('ok');
+    expect(f.holders('x')).toEqual([`b:${t1 + 1n}`]);
+  });
+
+  it.each([
+    ['a stale token', 0n, 'STALE_TOKEN'],
+    ['a future token', 99n, 'STALE_TOKEN'],
+  ])('refuses %s', (_label, token, code) => {
+    const f = new LockFixture();
+    f.open('a');
+    tokenOf(f.acquire('a', 'x'));
+    expect(codeOf(f.release('a', 'x', token))).toBe(code);
+    expect(f.holders('x')).toEqual(['a:1']);
+  });
+
+  it('refuses a double release and a release by a non-holder', () => {
+    const f = new LockFixture();
+    f.open('a');
+    f.open('b');
+    const t = tokenOf(f.acquire('a', 'x'));
+    expect(codeOf(f.release('b', 'x', t))).toBe('NOT_HELD');
+    expect(f.release('a', 'x', t).status).toBe('ok');
+    expect(codeOf(f.release('a', 'x', t))).toBe('NOT_HELD');
+    expect(f.machine.lock('x')).toBeUndefined();
+  });
+});
+
+describe('cancel', () => {
+  it('withdraws a waiter and lets the compatible waiters behind it through', () => {
+    const f = new LockFixture();
+    for (const s of ['a', 'b', 'c']) f.open(s);
+    f.acquire('a', 'x', { mode: 'shared' });
+    f.acquire('b', 'x', { mode: 'exclusive', requestSeq: 40 });
+    f.acquire('c', 'x', { mode: 'shared' });
+    expect(f.cancel('b', 'x').status).toBe('ok');
+    expect(f.events.at(-2)).toMatchObject({ type: 'cancelled', sessionId: 'b', requestSeq: 40, name: 'x' });
+    expect(f.holders('x')).toEqual(['a:1', 'c:2']);
+  });
+
+  it('is idempotent when not waiting and says ALREADY_HELD when the grant won the race', () => {
+    const f = new LockFixture();
+    f.open('a');
+    expect(f.cancel('a', 'x').status).toBe('ok');
+    f.acquire('a', 'x');
+    expect(codeOf(f.cancel('a', 'x'))).toBe('ALREADY_HELD');
+    expect(f.holders('x')).toEqual(['a:1']);
+  });
+});
+
+describe('revoke and lock-delay', () => {
+  it('revokes every holder of a shared lock, or only the session named', () => {
+    const f = new LockFixture();
+    for (const s of ['a', 'b', 'c']) f.open(s);
+    f.acquire('a', 'x', { mode: 'shared' });
+    f.acquire('b', 'x', { mode: 'shared' });
+    f.acquire('c', 'x');
+    expect(f.run({ type: 'revoke', name: 'x', sessionId: 'a', cause: 'operator', reason: 'r' }).status).toBe('ok');
+    expect(f.holders('x')).toEqual(['b:2']);
+    expect(f.run({ type: 'revoke', name: 'x', cause: 'preemption', reason: 'stale' }).status).toBe('ok');
+    expect(f.holders('x')).toEqual(['c:3']);
+    expect(f.events.filter((e) => e.type === 'revoked').map((e) => [e.sessionId, e.cause])).toEqual([
+      ['a', 'operator'],
+      ['b', 'preemption'],
+    ]);
+  });
+
+  it('does nothing when the token named is no longer the holder', () => {
+    const f = new LockFixture();
+    f.open('a');
+    const t = tokenOf(f.acquire('a', 'x'));
+    f.release('a', 'x', t);
+    f.acquire('a', 'x');
+    const result = f.run({ type: 'revoke', name: 'x', token: t, cause: 'preemption', reason: 'late' });
+    expect(codeOf(result)).toBe('STALE_TOKEN');
+    expect(f.holders('x')).toEqual(['a:2']);
+    expect(codeOf(f.run({ type: 'revoke', name: 'nothing', cause: 'operator', reason: '' }))).toBe('LOCK_NOT_FOUND');
+    expect(codeOf(f.run({ type: 'revoke', name: 'x', sessionId: 'zz', cause: 'operator', reason: '' }))).toBe(
+      'NOT_HELD',
+    );
+  });
+
+  it('holds the lock back for lockDelayMs after a forced revocation, then a tick grants the waiter', () => {
+    const f = new LockFixture({ lockDelayMs: 5_000 });
+    for (const s of ['a', 'b', 'c']) f.open(s);
+    f.acquire('a', 'x');
+    f.acquire('b', 'x');
+    const revokedAt = f.atMs + 100;
+    f.run({ type: 'revoke', name: 'x', cause: 'preemption', reason: 'stale' }, 100);
+    expect(f.holders('x')).toEqual([]);
+    expect(f.machine.nextLockDelayEndMs()).toBe(revokedAt + 5_000);
+    expect(codeOf(f.acquire('c', 'x', { tryOnly: true }))).toBe('LOCK_BUSY');
+    f.run({ type: 'tick' }, 4_999);
+    expect(f.holders('x')).toEqual([]);
+    f.run({ type: 'tick' }, 1);
+    expect(f.holders('x')).toEqual(['b:2']);
+    expect(f.machine.nextLockDelayEndMs()).toBeNull();
+  });
+
+  it('applies the lock-delay after an expiry but not after a release', () => {
+    const f = new LockFixture({ lockDelayMs: 1_000 });
+    for (const s of ['a', 'b']) f.open(s);
+    f.acquire('a', 'x');
+    f.run({ type: 'sessions-expire', sessionIds: ['a', 'already-gone'] });
+    expect(f.events.slice(-2).map((e) => e.type)).toEqual(['released', 'session-ended']);
+    expect(f.events.at(-1)).toMatchObject({ expired: true });
+    expect(f.acquire('b', 'x').status).toBe('queued');
+    // Any later entry past the delay grants it.
+    f.open('c');
+    expect(f.holders('x')).toEqual([]);
+    f.open('d', {}); // same entry time: still delayed
+    f.run({ type: 'tick' }, 1_000);
+    expect(f.holders('x')).toEqual(['b:2']);
+    const t = tokenOf(f.acquire('c', 'y'));
+    f.release('c', 'y', t);
+    expect(f.acquire('d', 'y').status).toBe('granted');
+  });
+
+  it('forgets a delayed lock nobody waits for once the delay has passed', () => {
+    const f = new LockFixture({ lockDelayMs: 1_000 });
+    f.open('a');
+    f.acquire('a', 'x');
+    f.run({ type: 'revoke', name: 'x', cause: 'operator-force', reason: '' });
+    expect(f.machine.lock('x')).toMatchObject({ holders: [], waiters: [] });
+    expect(f.machine.nextLockDelayEndMs()).toBeNull(); // nobody to grant: no tick needed
+    f.run({ type: 'tick' }, 1_000);
+    expect(f.machine.lock('x')).toBeUndefined();
+  });
+});
+
+describe('deadlock detection', () => {
+  it('refuses the acquire that closes a two-session cycle and names it', () => {
+    const f = new LockFixture();
+    f.open('a');
+    f.open('b');
+    f.acquire('a', 'x');
+    f.acquire('b', 'y');
+    expect(f.acquire('a', 'y').status).toBe('queued');
+    expect(f.acquire('b', 'x')).toEqual({
+      status: 'error',
+      code: 'DEADLOCK',
+      message: 'waiting for "x" would deadlock: session b waits for a on "x", session a waits for b on "y"',
+    });
+    expect(f.waiters('x')).toEqual([]);
+  });
+
+  it('finds a three-session cycle and one through a waiter ahead in the queue', () => {
+    const f = new LockFixture();
+    for (const s of ['a', 'b', 'c']) f.open(s);
+    f.acquire('a', 'x');
+    f.acquire('b', 'y');
+    f.acquire('c', 'z');
+    f.acquire('a', 'y');
+    f.acquire('b', 'z');
+    expect(codeOf(f.acquire('c', 'x'))).toBe('DEADLOCK');
+
+    const g = new LockFixture();
+    for (const s of ['a', 'b', 'c']) g.open(s);
+    g.acquire('a', 'x', { mode: 'shared' });
+    g.acquire('c', 'z');
+    g.acquire('b', 'x', { mode: 'exclusive' }); // b queues behind a
+    g.acquire('b', 'w');
+    g.acquire('c', 'x', { mode: 'shared' }); // c queues behind b (no barging)
+    // b waits... now b asks for z held by c, while c waits behind b on x.
+    expect(g.acquire('b', 'z')).toMatchObject({ code: 'DEADLOCK' });
+  });
+
+  it('lets a chain of waits without a cycle through', () => {
+    const f = new LockFixture();
+    for (const s of ['a', 'b', 'c', 'd']) f.open(s);
+    f.acquire('a', 'x');
+    f.acquire('b', 'y');
+    expect(f.acquire('b', 'x').status).toBe('queued'); // b waits for a
+    expect(f.acquire('c', 'y').status).toBe('queued'); // c waits for b
+    expect(f.acquire('d', 'x').status).toBe('queued'); // d waits for a and b
+    expect(f.acquire('a', 'z').status).toBe('granted');
+    expect(f.acquire('c', 'z').status).toBe('queued'); // c waits for a: still no cycle
+  });
+});
+
+describe('request dedup (Raft thesis 6.3)', () => {
+  it('answers a retried acquire with its first result and changes nothing', () => {
+    const f = new LockFixture();
+    f.open('a');
+    const first = f.acquire('a', 'x', { requestSeq: 5 });
+    const eventsBefore = f.events.length;
+    expect(f.acquire('a', 'x', { requestSeq: 5 })).toEqual(first);
+    expect(f.events.length).toBe(eventsBefore);
+    expect(f.machine.lastGrantedToken).toBe(1n);
+  });
+
+  it('answers a retried queued acquire with its current state', () => {
+    const f = new LockFixture();
+    for (const s of ['a', 'b', 'c']) f.open(s);
+    const t = tokenOf(f.acquire('a', 'x'));
+    f.acquire('b', 'x', { requestSeq: 1 });
+    expect(f.acquire('c', 'x', { requestSeq: 2 })).toEqual({ status: 'queued', position: 1 });
+    f.cancel('b', 'x', 3);
+    expect(f.acquire('c', 'x', { requestSeq: 2 })).toEqual({ status: 'queued', position: 0 });
+    expect(f.acquire('b', 'x', { requestSeq: 1 })).toMatchObject({ code: 'NOT_HELD' });
+    f.release('a', 'x', t);
+    expect(f.acquire('c', 'x', { requestSeq: 2 })).toEqual({ status: 'granted', token: 2n, grantedAtMs: f.atMs });
+    expect(f.waiters('x')).toEqual([]);
+  });
+
+  it('answers a retried release once', () => {
+    const f = new LockFixture();
+    f.open('a');
+    const t = tokenOf(f.acquire('a', 'x'));
+    expect(f.release('a', 'x', t, 10).status).toBe('ok');
+    f.acquire('a', 'x');
+    expect(f.release('a', 'x', t, 10).status).toBe('ok');
+    expect(f.holders('x')).toEqual(['a:2']);
+  });
+
+  it('refuses a retry older than the remembered window', () => {
+    const f = new LockFixture({ dedupWindow: 2 });
+    f.open('a');
+    f.acquire('a', 'x1', { requestSeq: 1 });
+    f.acquire('a', 'x2', { requestSeq: 2 });
+    f.acquire('a', 'x3', { requestSeq: 3 });
+    expect(f.acquire('a', 'x1', { requestSeq: 1 })).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(f.acquire('a', 'x2', { requestSeq: 2 }).status).toBe('granted');
+  });
+});
+
+describe('usage history', () => {
+  it('counts requests and releases per bucket and keeps hold durations and wait times', () => {
+    const f = new LockFixture({ usage: { bucketMs: 1_000, buckets: 3, holdSamples: 2, waitSamples: 2 } });
+    f.atMs = 10_000;
+    f.open('a');
+    f.open('b');
+    const t1 = tokenOf(f.acquire('a', 'x'));
+    f.acquire('b', 'x', {}); // queued at 10_000
+    f.release('a', 'x', t1, undefined);
+    f.run({ type: 'tick' }, 0);
+    f.atMs = 10_500;
+    const t2 = f.machine.lock('x')!.holders[0]!.token;
+    f.release('b', 'x', t2, undefined);
+    f.atMs = 12_200;
+    const t3 = tokenOf(f.acquire('a', 'x'));
+    f.release('a', 'x', t3, undefined);
+    f.atMs = 12_300;
+    f.release('a', 'x', t3, undefined); // refused: no release counted
+    expect(f.machine.usage('x')).toEqual({
+      name: 'x',
+      bucketMs: 1_000,
+      buckets: [
+        { startMs: 10_000, requests: 2, releases: 2 },
+        { startMs: 12_000, requests: 1, releases: 1 },
+      ],
+      holdDurationsMs: [500, 0],
+      waitTimesMs: [0, 0],
+    });
+    f.atMs = 13_000;
+    f.acquire('a', 'x');
+    expect(f.machine.usage('x')!.buckets.map((b) => b.startMs)).toEqual([12_000, 13_000]);
+    expect(f.machine.resources()).toEqual(['x']);
+  });
+
+  it('forgets the least recently used resource beyond the limit', () => {
+    const f = new LockFixture({ usage: { maxResources: 2 } });
+    f.open('a');
+    f.acquire('a', 'r1');
+    f.acquire('a', 'r2');
+    f.acquire('a', 'r3');
+    expect(f.machine.resources()).toEqual(['r2', 'r3']);
+  });
+});
+
+describe('queries and entries', () => {
+  it('shows holders with their sessions and waiters in order', () => {
+    const f = new LockFixture();
+    f.open('a', { clientName: 'alpha' });
+    f.open('b', { clientName: 'beta' });
+    f.acquire('a', 'x', { fenced: true, requestSeq: 3 });
+    f.acquire('b', 'x', { mode: 'shared', requestSeq: 4 });
+    expect(f.machine.lock('x')).toEqual({
+      name: 'x',
+      mode: 'exclusive',
+      holders: [
+        {
+          sessionId: 'a',
+          clientName: 'alpha',
+          requestSeq: 3,
+          mode: 'exclusive',
+          token: 1n,
+          fenced: true,
+          preemptible: true,
+          grantedAtMs: f.atMs,
+        },
+      ],
+      waiters: [
+        {
+          sessionId: 'b',
+          clientName: 'beta',
+          requestSeq: 4,
+          mode: 'shared',
+          fenced: false,
+          preemptible: true,
+          enqueuedAtMs: f.atMs,
+        },
+      ],
+      delayUntilMs: 0,
+    });
+    expect(f.machine.session('b')).toEqual({
+      sessionId: 'b',
+      clientName: 'beta',
+      ttlMs: 10_000,
+      openedAtMs: f.atMs,
+      held: [],
+      waiting: ['x'],
+    });
+    expect(f.machine.sessions().map((s) => s.sessionId)).toEqual(['a', 'b']);
+    expect(f.machine.locks().map((l) => l.name)).toEqual(['x']);
+  });
+
+  it('applies encoded log entries and refuses undecodable ones without change', () => {
+    const f = new LockFixture();
+    const data = encodeLockEntry({
+      atMs: 5,
+      command: { type: 'session-open', sessionId: 's', secretHash: 'b'.repeat(64), ttlMs: 2_000, clientName: 'c' },
+    });
+    expect(f.machine.apply({ index: 1, term: 1, type: 'normal', data })).toEqual({ status: 'ok' });
+    const garbage = f.machine.apply({ index: 2, term: 1, type: 'normal', data: new Uint8Array([0xc1]) });
+    expect(codeOf(garbage)).toBe('INVALID_ARGUMENT');
+    expect(f.machine.sessions()).toHaveLength(1);
+  });
+
+  it('never lets entry time go backwards (a new leader with a slower clock)', () => {
+    const f = new LockFixture();
+    f.open('a');
+    const t = tokenOf(f.acquire('a', 'x'));
+    f.atMs -= 500;
+    f.release('a', 'x', t);
+    expect(f.events.at(-1)).toMatchObject({ type: 'released', heldMs: 0 });
+    expect(f.machine.lastAppliedAtMs).toBe(f.atMs + 500);
+  });
+});
