@@ -1,0 +1,228 @@
+// The Resource Pre-emption Handler's ladder, pure: NORMAL -> WARNED -> PREEMPT_REQUESTED -> REVOKED per held lock.
+import { revokeAtMs } from './revocation-time.js';
+import type { LadderAction, LadderConfig, LadderInput, LadderLock, LadderStage } from './types.js';
+
+/** The server's defaults: mode on, 2 s acknowledgement timeout, 3 s grace, checkpoints up to 30 s, waits halved. */
+export const defaultLadderConfig: LadderConfig = {
+  mode: 'on',
+  ackTimeoutMs: 2_000,
+  graceMs: 3_000,
+  maxCheckpointMs: 30_000,
+  missedKeepaliveFactor: 0.5,
+};
+
+/** One held lock's place on the ladder. */
+interface Rung {
+  lock: LadderLock;
+  stage: LadderStage;
+  /** WARNED: when the answer window ends. */
+  answerByMs: number;
+  /** PREEMPT_REQUESTED: the deadline sent and when the revocation will be proposed. */
+  deadlineMs: number;
+  revokeAtMs: number;
+  /** The promise in force when the request was sent (principle 2), kept for a deadline shortened later. */
+  promisedAtRequestMs: number;
+  reason: string;
+  /** Missed keepalives already accounted for (each one shortens the remaining waits once). */
+  missedSeen: number;
+}
+
+function rungKey(resource: string, sessionId: string): string {
+  return `${resource}\u0000${sessionId}`;
+}
+
+/**
+ * Runs the ladder of ARCHITECTURE.md's RPH for every held lock. The driver calls `evaluate` with a fresh
+ * prediction whenever something changes and at `nextDeadlineMs()`, feeds the client's answers, and performs the
+ * actions returned: send the warning, send the Pre-emption Request, propose the revocation.
+ */
+export class PreemptionLadder {
+  readonly config: LadderConfig;
+  private readonly rungs = new Map<string, Rung>();
+
+  constructor(config: Partial<LadderConfig> = {}) {
+    this.config = { ...defaultLadderConfig, ...config };
+    if (!(this.config.missedKeepaliveFactor > 0 && this.config.missedKeepaliveFactor <= 1)) {
+      throw new RangeError(`missedKeepaliveFactor must be in (0, 1], got ${this.config.missedKeepaliveFactor}`);
+    }
+  }
+
+  /** Advances one lock's ladder with its latest prediction; returns what the driver must do now. */
+  evaluate(input: LadderInput, nowMs: number): LadderAction[] {
+    if (this.config.mode === 'off') return [];
+    const { lock, prediction } = input;
+    const rung = this.rung(lock);
+    this.accountMissedKeepalives(rung, prediction.missedKeepalives, nowMs);
+
+    switch (rung.stage) {
+      case 'NORMAL': {
+        if (prediction.level !== 'HIGH') return [];
+        rung.stage = 'WARNED';
+        rung.answerByMs = nowMs + this.shortened(this.config.ackTimeoutMs, rung.missedSeen);
+        return [
+          {
+            type: 'warn',
+            resource: lock.resource,
+            sessionId: lock.sessionId,
+            token: lock.token,
+            atMs: nowMs,
+            ackDeadlineMs: rung.answerByMs,
+            prediction,
+          },
+        ];
+      }
+      case 'WARNED': {
+        if (nowMs < rung.answerByMs) return [];
+        if (this.mayPreempt(input) && prediction.preemptionScore >= input.thresholds.preemptionScore) {
+          const graceMs = this.shortened(this.config.graceMs, rung.missedSeen);
+          rung.stage = 'PREEMPT_REQUESTED';
+          rung.deadlineMs = nowMs + graceMs;
+          rung.promisedAtRequestMs = input.promisedUntilMs;
+          rung.revokeAtMs = revokeAtMs(rung.deadlineMs, input.promisedUntilMs, lock.fenced);
+          rung.reason = prediction.reasons.join(',') || 'stale';
+          return [
+            {
+              type: 'preempt-request',
+              resource: lock.resource,
+              sessionId: lock.sessionId,
+              token: lock.token,
+              atMs: nowMs,
+              deadlineMs: rung.deadlineMs,
+              graceMs,
+              revokeAtMs: rung.revokeAtMs,
+              reason: rung.reason,
+              prediction,
+            },
+          ];
+        }
+        if (prediction.level === 'LOW') rung.stage = 'NORMAL';
+        return [];
+      }
+      case 'PREEMPT_REQUESTED': {
+        if (nowMs < rung.revokeAtMs || input.thresholds.preemptionSuspended) return [];
+        rung.stage = 'REVOKED';
+        return [
+          {
+            type: 'revoke',
+            resource: lock.resource,
+            sessionId: lock.sessionId,
+            token: lock.token,
+            atMs: nowMs,
+            reason: rung.reason,
+          },
+        ];
+      }
+      case 'REVOKED':
+        return [];
+    }
+  }
+
+  /** The client acknowledged the warning: one more acknowledgement period. Returns false when no warning is open. */
+  acknowledge(resource: string, sessionId: string, nowMs: number): boolean {
+    return this.extendAnswerWindow(resource, sessionId, nowMs, this.config.ackTimeoutMs);
+  }
+
+  /** The client is checkpointing and asks for `requestedMs` (capped at `maxCheckpointMs`). */
+  checkpointing(resource: string, sessionId: string, requestedMs: number, nowMs: number): boolean {
+    const askedMs = Math.min(Math.max(0, requestedMs), this.config.maxCheckpointMs);
+    return this.extendAnswerWindow(resource, sessionId, nowMs, askedMs);
+  }
+
+  /**
+   * The client said it is releasing: one more acknowledgement period for the release to commit (the ladder ends
+   * with `lockEnded` when it does; a client that does not release is pre-empted as if it had only acknowledged).
+   */
+  releasing(resource: string, sessionId: string, nowMs: number): boolean {
+    return this.extendAnswerWindow(resource, sessionId, nowMs, this.config.ackTimeoutMs);
+  }
+
+  /** The lock was released, revoked or lost with its session: its ladder ends. */
+  lockEnded(resource: string, sessionId: string): void {
+    this.rungs.delete(rungKey(resource, sessionId));
+  }
+
+  /**
+   * Rebuilds the ladder on promotion from the current holders: every lock starts NORMAL (a new leader knows no
+   * warning its predecessor sent), and predictions pre-empt only once they rest on `minSamples` keepalives.
+   */
+  restore(holders: readonly LadderLock[]): void {
+    this.rungs.clear();
+    for (const lock of holders) this.rung(lock);
+  }
+
+  /** Where a lock stands (NORMAL when the ladder does not know it). */
+  stage(resource: string, sessionId: string): LadderStage {
+    return this.rungs.get(rungKey(resource, sessionId))?.stage ?? 'NORMAL';
+  }
+
+  /** The earliest time at which `evaluate` may act without a new prediction, or null when nothing waits. */
+  nextDeadlineMs(): number | null {
+    let next: number | null = null;
+    for (const rung of this.rungs.values()) {
+      const at =
+        rung.stage === 'WARNED' ? rung.answerByMs : rung.stage === 'PREEMPT_REQUESTED' ? rung.revokeAtMs : null;
+      if (at !== null && (next === null || at < next)) next = at;
+    }
+    return next;
+  }
+
+  private rung(lock: LadderLock): Rung {
+    const key = rungKey(lock.resource, lock.sessionId);
+    let rung = this.rungs.get(key);
+    if (rung === undefined || rung.lock.token !== lock.token) {
+      rung = {
+        lock,
+        stage: 'NORMAL',
+        answerByMs: 0,
+        deadlineMs: 0,
+        revokeAtMs: 0,
+        promisedAtRequestMs: 0,
+        reason: '',
+        missedSeen: 0,
+      };
+      this.rungs.set(key, rung);
+    } else {
+      rung.lock = lock;
+    }
+    return rung;
+  }
+
+  /** Pre-emption frees something, is allowed for this lock and mode, and the node may act on its judgement. */
+  private mayPreempt(input: LadderInput): boolean {
+    const { lock, prediction, thresholds } = input;
+    return (
+      this.config.mode === 'on' &&
+      lock.preemptible &&
+      !thresholds.preemptionSuspended &&
+      prediction.samples >= input.minSamples &&
+      (lock.waiters > 0 || prediction.missedKeepalives > 0)
+    );
+  }
+
+  /** A keepalive missed while a warning is active shortens every remaining wait (specification 7). */
+  private accountMissedKeepalives(rung: Rung, missed: number, nowMs: number): void {
+    if (missed <= rung.missedSeen) {
+      rung.missedSeen = missed;
+      return;
+    }
+    const factor = this.config.missedKeepaliveFactor ** (missed - rung.missedSeen);
+    rung.missedSeen = missed;
+    if (rung.stage === 'WARNED') {
+      rung.answerByMs = nowMs + Math.max(0, rung.answerByMs - nowMs) * factor;
+    } else if (rung.stage === 'PREEMPT_REQUESTED') {
+      rung.deadlineMs = nowMs + Math.max(0, rung.deadlineMs - nowMs) * factor;
+      rung.revokeAtMs = revokeAtMs(rung.deadlineMs, rung.promisedAtRequestMs, rung.lock.fenced);
+    }
+  }
+
+  private shortened(waitMs: number, missed: number): number {
+    return waitMs * this.config.missedKeepaliveFactor ** missed;
+  }
+
+  private extendAnswerWindow(resource: string, sessionId: string, nowMs: number, waitMs: number): boolean {
+    const rung = this.rungs.get(rungKey(resource, sessionId));
+    if (rung === undefined || rung.stage !== 'WARNED') return false;
+    rung.answerByMs = nowMs + this.shortened(waitMs, rung.missedSeen);
+    return true;
+  }
+}

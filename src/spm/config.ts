@@ -1,0 +1,53 @@
+// The SPM's defaults (ARCHITECTURE.md's table) and how a partial configuration is completed.
+import type { SpmConfig } from './types.js';
+
+/** The server's defaults: warning threshold 0.70, pre-emption score 80, gMin 3 s, TTL 10 s. */
+export const defaultSpmConfig: SpmConfig = {
+  model: 'ewma',
+  ttlMs: 10_000,
+  gMinMs: 3_000,
+  warningThreshold: 0.7,
+  warningThresholdMin: 0.6,
+  warningThresholdMax: 0.9,
+  preemptionScoreThreshold: 80,
+  maxDrift: 0.01,
+  marginMs: 100,
+  defaultHorizonMs: 60_000,
+  smoothingAlpha: 0.125,
+  varianceBeta: 0.25,
+  trendAlpha: 0.3,
+  minStdDevMs: 100,
+  trendWindow: 8,
+  driftWindow: 8,
+  keepaliveLossProbability: 0.001,
+  failurePriorPerInterval: 0.005,
+  minSamples: 3,
+  minHoldSamples: 20,
+  stuckHoldFactor: 1.5,
+  commonCauseFraction: 0.5,
+  overloadLoopDelayMs: 200,
+  overloadCpu: 0.9,
+  conditionHoldMs: 10_000,
+  arimaOrder: { p: 1, d: 1, q: 0 },
+  arimaRefitIntervalMs: 10_000,
+  arimaMaxFitsPerMaintain: 8,
+  arimaWindow: 32,
+  demandBucketMs: 10_000,
+};
+
+/** Completes a partial configuration with the defaults and checks the values that would break the math. */
+export function resolveSpmConfig(overrides: Partial<SpmConfig> = {}): SpmConfig {
+  const config = { ...defaultSpmConfig, ...overrides };
+  if (config.warningThresholdMin > config.warningThreshold || config.warningThreshold > config.warningThresholdMax) {
+    throw new RangeError(
+      `warning threshold ${config.warningThreshold} must lie within [${config.warningThresholdMin}, ${config.warningThresholdMax}]`,
+    );
+  }
+  if (config.gMinMs <= 0 || config.gMinMs > config.ttlMs) {
+    throw new RangeError(`gMinMs must be in (0, ttlMs=${config.ttlMs}], got ${config.gMinMs}`);
+  }
+  if (config.trendWindow < 3 || config.driftWindow < 3) {
+    throw new RangeError('trendWindow and driftWindow need at least 3 samples for a linear fit');
+  }
+  return config;
+}

@@ -1,0 +1,350 @@
+// The Staleness Prediction Module: fed with samples, it predicts which lock holders are about to go stale.
+import type { Clock } from '../util/clock.js';
+import { forecastArima } from './arima-forecaster.js';
+import { resolveSpmConfig } from './config.js';
+import { NodeHealth } from './node-health.js';
+import { clamp01 } from './normal.js';
+import { ResourceStats } from './resource-stats.js';
+import { type LapseRisk, driftRisk, lapseRisk, preemptionScore, stuckRisk } from './risk.js';
+import { SessionModel } from './session-model.js';
+import { DynamicThresholds } from './thresholds.js';
+import type {
+  GrantSample,
+  HeldLockView,
+  KeepaliveSample,
+  LoadSample,
+  LockPrediction,
+  ReleaseSample,
+  RequestSample,
+  SpmConfig,
+  SpmThresholds,
+  StalenessLevel,
+  StalenessReason,
+  UsageHistory,
+  WarningOutcome,
+} from './types.js';
+
+/** A contribution below this does not make a reason. */
+const REASON_FLOOR = 0.1;
+/** Common cause needs at least this many sessions with enough samples to be judged. */
+const COMMON_CAUSE_MIN_SESSIONS = 3;
+/** How often (virtual ms) the common-cause scan over all sessions may run. */
+const COMMON_CAUSE_SCAN_MS = 1_000;
+
+/** What the silence, rhythm and clock of one session say now. */
+interface SessionRisk {
+  readonly lapse: LapseRisk;
+  readonly drift: number;
+}
+
+function lockKey(resource: string, sessionId: string): string {
+  return `${resource}\u0000${sessionId}`;
+}
+
+/**
+ * The SPM (ARCHITECTURE.md): an O(1) online model per session, ARIMA for per-resource demand and for at-risk
+ * sessions (refitted by `maintain` within a bounded number of fits), dynamic thresholds. Pure: time comes from the
+ * arguments or the injected clock, and it does no I/O.
+ */
+export class StalenessPredictor {
+  readonly config: SpmConfig;
+  private readonly sessions = new Map<string, SessionModel>();
+  private readonly resources = new Map<string, ResourceStats>();
+  private readonly resourceNames: string[] = [];
+  private resourceCursor = 0;
+  private readonly health: NodeHealth;
+  private readonly dynamic: DynamicThresholds;
+  /** Locks whose assessment was HIGH (a warning), until their outcome is known: key -> session. */
+  private readonly warned = new Map<string, string>();
+  private commonCauseUntilMs = Number.NEGATIVE_INFINITY;
+  private commonCauseScannedMs = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    config: Partial<SpmConfig>,
+    private readonly clock: Clock,
+  ) {
+    this.config = resolveSpmConfig(config);
+    this.health = new NodeHealth(this.config.overloadLoopDelayMs, this.config.overloadCpu, this.config.conditionHoldMs);
+    this.dynamic = new DynamicThresholds(this.config);
+  }
+
+  /** A session opened (or was found live by a new leader): its promise starts at `atMs + ttlMs`. */
+  observeSessionOpened(
+    sessionId: string,
+    ttlMs: number = this.config.ttlMs,
+    keepaliveIntervalMs: number = ttlMs / 3,
+    atMs: number = this.clock.now(),
+  ): void {
+    this.sessions.set(sessionId, new SessionModel(sessionId, ttlMs, keepaliveIntervalMs, atMs, this.config));
+  }
+
+  /** A session ended; `expired` says it lost its lease (warnings on its locks then proved right). */
+  observeSessionClosed(sessionId: string, expired = false): void {
+    this.sessions.delete(sessionId);
+    for (const [key, owner] of this.warned) {
+      if (owner !== sessionId) continue;
+      this.warned.delete(key);
+      this.dynamic.recordOutcome(expired);
+    }
+  }
+
+  /** A keepalive received: O(1), no allocation beyond the first one of an unknown session. */
+  observeKeepalive(sample: KeepaliveSample): void {
+    let session = this.sessions.get(sample.sessionId);
+    if (session === undefined) {
+      session = new SessionModel(
+        sample.sessionId,
+        this.config.ttlMs,
+        this.config.ttlMs / 3,
+        sample.receiveMs,
+        this.config,
+      );
+      this.sessions.set(sample.sessionId, session);
+    }
+    session.observe(sample);
+  }
+
+  /** The node's own load, measured by the driver. */
+  observeLoad(sample: LoadSample): void {
+    this.health.observe(sample);
+  }
+
+  /** A grant applied from the log. */
+  observeGrant(sample: GrantSample): void {
+    this.resource(sample.resource).heldNow++;
+  }
+
+  /** A release (or revocation) applied from the log: one more hold duration for the resource's history. */
+  observeRelease(sample: ReleaseSample): void {
+    const stats = this.resource(sample.resource);
+    stats.addHold(sample.heldMs);
+    stats.heldNow = Math.max(0, stats.heldNow - 1);
+    const key = lockKey(sample.resource, sample.sessionId);
+    if (this.warned.delete(key)) this.dynamic.recordOutcome(false);
+  }
+
+  /** A lock requested: demand. */
+  observeRequest(sample: RequestSample): void {
+    this.resource(sample.resource).addRequest(sample.atMs);
+  }
+
+  /** A resource's replicated usage history (a new leader, or any node, starting warm). */
+  observeUsageHistory(history: UsageHistory): void {
+    this.resource(history.resource).load(history.holdDurationsMs, history.requestsPerBucket, history.endMs);
+  }
+
+  /** How a warned client answered: answers earn leniency, silence strictness. */
+  observeWarningOutcome(sessionId: string, outcome: WarningOutcome): void {
+    const session = this.sessions.get(sessionId);
+    if (session === undefined) return;
+    if (outcome === 'ignored') session.ignoredWarnings++;
+    else session.answeredWarnings++;
+  }
+
+  /** The thresholds in force at `nowMs`. */
+  thresholds(nowMs: number = this.clock.now()): SpmThresholds {
+    const overloaded = this.health.overloaded(nowMs);
+    const commonCause = this.commonCause(nowMs);
+    return {
+      warningProbability: this.dynamic.warning(overloaded, commonCause),
+      preemptionScore: this.dynamic.preemptionScore(overloaded, commonCause),
+      preemptionSuspended: overloaded,
+      overloaded,
+      commonCause,
+    };
+  }
+
+  /** The specification's predictStaleness: HIGH when the probability exceeds the (dynamic) threshold. */
+  predictStaleness(lock: HeldLockView, nowMs: number = this.clock.now()): StalenessLevel {
+    return this.assess(lock, nowMs).level;
+  }
+
+  /** Probability, predicted time, score and reasons for one held lock. */
+  assess(lock: HeldLockView, nowMs: number = this.clock.now()): LockPrediction {
+    const session = this.sessions.get(lock.sessionId);
+    const stats = this.resource(lock.resource);
+    const trusted = stats.holdSamples >= this.config.minHoldSamples;
+    const p99Ms = trusted ? (stats.holdQuantileMs(0.99) as number) : Number.POSITIVE_INFINITY;
+    const horizonMs = trusted ? Math.max(p99Ms, 1) : this.config.defaultHorizonMs;
+    const overloaded = this.health.overloaded(nowMs);
+    const commonCause = this.commonCause(nowMs);
+    const unknown = session === undefined;
+    const threshold = unknown
+      ? this.dynamic.warning(overloaded, commonCause)
+      : this.dynamic.warningFor(overloaded, commonCause, session.answeredWarnings, session.ignoredWarnings);
+    const expectedDemand = (stats.demandPerBucket(nowMs) * horizonMs) / this.config.demandBucketMs;
+    const contended = lock.waiters > 0 || expectedDemand > 0;
+    const ageMs = Math.max(0, nowMs - lock.grantedAtMs);
+    const stuck = trusted ? stuckRisk(ageMs, p99Ms, stats.holdSurvival(ageMs), contended) : 0;
+    const risk = unknown ? null : this.sessionRisk(session, nowMs, horizonMs);
+    const lapse = risk?.lapse.probability ?? 0;
+    const drift = risk?.drift ?? 0;
+    const probability = clamp01(1 - (1 - lapse) * (1 - drift) * (1 - stuck));
+
+    const leaseInMs = unknown ? null : Math.max(0, session.promisedUntilMs - nowMs);
+    const candidates: Array<[number, number | null]> = [
+      [lapse, risk?.lapse.staleInMs ?? null],
+      [drift, leaseInMs],
+      [stuck, trusted ? Math.max(0, p99Ms - ageMs) : null],
+    ];
+    candidates.sort((a, b) => b[0] - a[0]);
+    const staleInMs = (candidates[0] as [number, number | null])[1];
+
+    const weighted: Array<[StalenessReason, number]> = [
+      ['keepalive-late', lapse - (risk?.lapse.trendProbability ?? 0)],
+      ['rtt-rising', risk?.lapse.trendProbability ?? 0],
+      ['clock-drift', drift],
+      ['hold-too-long', stuck],
+    ];
+    const reasons: StalenessReason[] = weighted
+      .filter(([, weight]) => weight >= REASON_FLOOR)
+      .sort((a, b) => b[1] - a[1])
+      .map(([reason]) => reason);
+    if (unknown) reasons.push('session-unknown');
+    if (overloaded) reasons.push('node-overload');
+    if (commonCause) reasons.push('common-cause');
+
+    const level: StalenessLevel = probability > threshold ? 'HIGH' : 'LOW';
+    if (session !== undefined) session.atRisk = probability > threshold / 2;
+    if (level === 'HIGH') this.warned.set(lockKey(lock.resource, lock.sessionId), lock.sessionId);
+    return {
+      resource: lock.resource,
+      sessionId: lock.sessionId,
+      stalenessProbability: probability,
+      predictedStaleInMs: staleInMs,
+      predictedStaleAtMs: staleInMs === null ? null : nowMs + staleInMs,
+      preemptionScore: preemptionScore(probability, staleInMs, horizonMs, lock.waiters, expectedDemand),
+      level,
+      warningThreshold: threshold,
+      reasons,
+      horizonMs,
+      missedKeepalives: risk?.lapse.missedKeepalives ?? 0,
+      samples: session?.samples ?? 0,
+      leaseDeadlineMs: session?.promisedUntilMs ?? nowMs,
+    };
+  }
+
+  /**
+   * The guarantee to send in the answer to the keepalive just received (principle 2), recorded as sent: the TTL
+   * when all is well, shortened as the session's risk approaches its warning threshold, never below the floor
+   * (`gMin`, and what the session's own keepalive rhythm needs).
+   */
+  guaranteeMs(sessionId: string, nowMs: number = this.clock.now()): number {
+    const session = this.sessions.get(sessionId);
+    if (session === undefined) return this.config.ttlMs;
+    const risk = this.sessionRisk(session, nowMs, this.config.defaultHorizonMs);
+    const sessionProbability = clamp01(1 - (1 - risk.lapse.probability) * (1 - risk.drift));
+    const overloaded = this.health.overloaded(nowMs);
+    const threshold = this.dynamic.warningFor(
+      overloaded,
+      this.commonCause(nowMs),
+      session.answeredWarnings,
+      session.ignoredWarnings,
+    );
+    const forecast = session.forecast();
+    const rhythmFloor = forecast.meanMs + 3 * forecast.stdDevMs + this.config.marginMs;
+    const floorMs = Math.min(session.ttlMs, Math.max(this.config.gMinMs, rhythmFloor));
+    const start = threshold / 2;
+    const shortening = overloaded ? 0 : clamp01((sessionProbability - start) / (threshold - start));
+    const guarantee = Math.round(session.ttlMs - (session.ttlMs - floorMs) * shortening);
+    session.recordGuarantee(nowMs, guarantee);
+    return guarantee;
+  }
+
+  /**
+   * Background work with a bounded cost: refits at most `arimaMaxFitsPerMaintain` ARIMA models (at-risk sessions
+   * first when the model is `arima`, then per-resource demand, round robin). Returns the number of fits run.
+   */
+  maintain(nowMs: number = this.clock.now()): number {
+    const budget = this.config.arimaMaxFitsPerMaintain;
+    let fits = 0;
+    if (this.config.model === 'arima') {
+      for (const session of this.sessions.values()) {
+        if (fits >= budget) return fits;
+        if (!session.atRisk || session.gapSeries === null) continue;
+        if (nowMs - session.arimaFitMs < session.keepaliveIntervalMs) continue;
+        session.arimaFitMs = nowMs;
+        const forecast = forecastArima(session.gapSeries.toArray(), 2, this.config.arimaOrder);
+        fits++;
+        session.arimaForecast =
+          forecast === null
+            ? null
+            : {
+                meanMs: forecast.means[0] as number,
+                stdDevMs: Math.max(this.config.minStdDevMs, Math.sqrt(forecast.variances[0] as number)),
+                trendMsPerStep: (forecast.means[1] as number) - (forecast.means[0] as number),
+              };
+      }
+    }
+    for (let visited = 0; visited < this.resourceNames.length && fits < budget; visited++) {
+      this.resourceCursor = (this.resourceCursor + 1) % this.resourceNames.length;
+      const stats = this.resources.get(this.resourceNames[this.resourceCursor] as string) as ResourceStats;
+      if (nowMs - stats.lastFitMs < this.config.arimaRefitIntervalMs) continue;
+      stats.refitDemand(nowMs, this.config.arimaOrder, this.config.arimaWindow);
+      fits++;
+    }
+    return fits;
+  }
+
+  /** Sessions tracked. */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  private resource(name: string): ResourceStats {
+    let stats = this.resources.get(name);
+    if (stats === undefined) {
+      stats = new ResourceStats(this.config.demandBucketMs);
+      this.resources.set(name, stats);
+      this.resourceNames.push(name);
+    }
+    return stats;
+  }
+
+  private sessionRisk(session: SessionModel, nowMs: number, horizonMs: number): SessionRisk {
+    const lapse = lapseRisk({
+      forecast: session.forecast(),
+      silenceMs: nowMs - session.lastReceiveMs,
+      leaseRemainingMs: session.promisedUntilMs - session.lastReceiveMs,
+      guaranteeMs: session.lastGuaranteeMs,
+      keepaliveIntervalMs: session.keepaliveIntervalMs,
+      horizonMs,
+      lossProbability: this.config.keepaliveLossProbability,
+      failurePriorPerInterval: this.config.failurePriorPerInterval,
+      loadDelayMs: this.health.loopDelayMs,
+    });
+    const oneWayMs = Number.isFinite(session.lastRttMs) ? session.lastRttMs / 2 : 0;
+    const drift = driftRisk(
+      session.drift.estimate(),
+      session.lastGuaranteeMs,
+      this.config.maxDrift,
+      this.config.marginMs,
+      oneWayMs,
+    );
+    return { lapse, drift };
+  }
+
+  /** True while most judged sessions are late or see their RTT jump at once (scanned at most once a second). */
+  private commonCause(nowMs: number): boolean {
+    if (nowMs - this.commonCauseScannedMs >= COMMON_CAUSE_SCAN_MS) {
+      this.commonCauseScannedMs = nowMs;
+      let judged = 0;
+      let shifted = 0;
+      for (const session of this.sessions.values()) {
+        if (session.samples < this.config.minSamples) continue;
+        judged++;
+        const forecast = session.forecast();
+        const late =
+          nowMs - session.lastReceiveMs > forecast.meanMs + Math.max(3 * forecast.stdDevMs, 0.1 * forecast.meanMs);
+        const rttJump =
+          session.rttTrend.count >= this.config.minSamples &&
+          session.lastRttMs > session.rttTrend.level + 3 * Math.max(session.rttTrend.errorStdDev, 1);
+        if (late || rttJump) shifted++;
+      }
+      if (judged >= COMMON_CAUSE_MIN_SESSIONS && shifted >= this.config.commonCauseFraction * judged) {
+        this.commonCauseUntilMs = nowMs + this.config.conditionHoldMs;
+      }
+    }
+    return nowMs < this.commonCauseUntilMs;
+  }
+}

@@ -1,0 +1,109 @@
+// Per-resource usage statistics: hold durations (p99, the horizon) and the demand series, with its forecast.
+import { forecastArima } from './arima-forecaster.js';
+import { RingBuffer } from './ring-buffer.js';
+import type { ArimaOrder } from './types.js';
+
+const HOLD_HISTORY = 256;
+const DEMAND_HISTORY = 64;
+
+/** Hold durations and requests per time bucket of one resource, bounded. */
+export class ResourceStats {
+  private readonly holds = new RingBuffer(HOLD_HISTORY);
+  private sortedHolds: number[] | null = null;
+  private readonly demand = new RingBuffer(DEMAND_HISTORY);
+  private currentBucket = Number.NaN;
+  private currentCount = 0;
+  private demandForecastValue: number | null = null;
+  /** When the demand forecast was last refitted (NaN: never). */
+  lastFitMs = Number.NaN;
+  /** Locks of this resource held now (grants minus releases seen). */
+  heldNow = 0;
+
+  constructor(private readonly bucketMs: number) {}
+
+  /** Records one finished hold. */
+  addHold(heldMs: number): void {
+    this.holds.push(heldMs);
+    this.sortedHolds = null;
+  }
+
+  /** Records one request at `atMs`. */
+  addRequest(atMs: number): void {
+    this.rollTo(atMs);
+    this.currentCount++;
+  }
+
+  /** Replaces the history with a replicated one (a new leader warming up). */
+  load(holdDurationsMs: readonly number[], requestsPerBucket: readonly number[], endMs: number): void {
+    this.holds.clear();
+    for (const h of holdDurationsMs) this.holds.push(h);
+    this.sortedHolds = null;
+    this.demand.clear();
+    for (let i = 0; i < requestsPerBucket.length - 1; i++) this.demand.push(requestsPerBucket[i] as number);
+    this.currentCount = requestsPerBucket.at(-1) ?? 0;
+    this.currentBucket = Math.floor((endMs - 1) / this.bucketMs);
+    this.demandForecastValue = null;
+  }
+
+  get holdSamples(): number {
+    return this.holds.length;
+  }
+
+  /** The q-quantile (0-1) of recent hold durations (nearest rank), or null without history. */
+  holdQuantileMs(q: number): number | null {
+    const n = this.holds.length;
+    if (n === 0) return null;
+    if (this.sortedHolds === null) this.sortedHolds = this.holds.toArray().sort((a, b) => a - b);
+    const rank = Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1));
+    return this.sortedHolds[rank] as number;
+  }
+
+  /** Fraction of recent holds that lasted longer than `ageMs` (the empirical survival function). */
+  holdSurvival(ageMs: number): number {
+    const n = this.holds.length;
+    if (n === 0) return 1;
+    if (this.sortedHolds === null) this.sortedHolds = this.holds.toArray().sort((a, b) => a - b);
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.sortedHolds[mid] as number) <= ageMs) lo = mid + 1;
+      else hi = mid;
+    }
+    return (n - lo) / n;
+  }
+
+  /** Expected requests in the next bucket: the last ARIMA forecast, else the mean of the closed buckets. */
+  demandPerBucket(nowMs: number): number {
+    this.rollTo(nowMs);
+    if (this.demandForecastValue !== null) return this.demandForecastValue;
+    const n = this.demand.length;
+    if (n === 0) return this.currentCount;
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += this.demand.at(i);
+    return sum / n;
+  }
+
+  /** Refits the demand forecast with ARIMA; keeps the moving average when the fit fails. */
+  refitDemand(nowMs: number, order: ArimaOrder, window: number): void {
+    this.rollTo(nowMs);
+    this.lastFitMs = nowMs;
+    const series = this.demand.toArray().slice(-window);
+    const forecast = forecastArima(series, 1, order);
+    this.demandForecastValue = forecast === null ? null : Math.max(0, forecast.means[0] as number);
+  }
+
+  private rollTo(atMs: number): void {
+    const bucket = Math.floor(atMs / this.bucketMs);
+    if (Number.isNaN(this.currentBucket)) {
+      this.currentBucket = bucket;
+      return;
+    }
+    if (bucket <= this.currentBucket) return;
+    const closed = Math.min(bucket - this.currentBucket, DEMAND_HISTORY);
+    this.demand.push(this.currentCount);
+    for (let i = 1; i < closed; i++) this.demand.push(0);
+    this.currentBucket = bucket;
+    this.currentCount = 0;
+  }
+}

@@ -1,0 +1,139 @@
+// The staleness probabilities: lease lapse (silence and rising gaps), clock drift, a hold stuck past its history.
+import type { DriftEstimate } from './clock-drift.js';
+import { clamp01, normalCdf, normalSurvival } from './normal.js';
+import type { GapForecast } from './session-model.js';
+
+/** What the silence and rhythm of a session's keepalives say about its lease. */
+export interface LapseRisk {
+  /** Probability that the session will not renew in time before the horizon, dead or alive. */
+  readonly probability: number;
+  /** Posterior probability that the session is dead, given its silence. */
+  readonly deadProbability: number;
+  /** Part of `probability` that comes from the rising trend of the gaps (future renewals too late). */
+  readonly trendProbability: number;
+  /** Expected time from now until the lease lapses, or null when no lapse is expected within the horizon. */
+  readonly staleInMs: number | null;
+  /** Whole expected keepalives missed so far. */
+  readonly missedKeepalives: number;
+}
+
+/** Inputs of `lapseRisk`, all in milliseconds relative to the session's last keepalive. */
+export interface LapseInput {
+  readonly forecast: GapForecast;
+  /** Time since the last keepalive. */
+  readonly silenceMs: number;
+  /** Lease deadline minus the last keepalive's receive time. */
+  readonly leaseRemainingMs: number;
+  /** Guarantee each future renewal will carry. */
+  readonly guaranteeMs: number;
+  /** Announced keepalive interval (the rhythm after a single lost keepalive). */
+  readonly keepaliveIntervalMs: number;
+  readonly horizonMs: number;
+  readonly lossProbability: number;
+  readonly failurePriorPerInterval: number;
+  /** Extra delay the node's own overload may add to receive times (widens the spread). */
+  readonly loadDelayMs: number;
+}
+
+/** Future renewals examined beyond the next one. */
+const MAX_FUTURE_STEPS = 8;
+
+/**
+ * Survival of the next arrival for a live session: a normal around the forecast gap, mixed with one lost keepalive
+ * (the arrival one interval later) with the loss probability.
+ */
+function aliveSurvival(t: number, input: LapseInput, mean: number, stdDev: number): number {
+  const p = input.lossProbability;
+  return (
+    (1 - p) * normalSurvival(t, mean, stdDev) +
+    p * normalSurvival(t, mean + input.keepaliveIntervalMs, stdDev * Math.SQRT2)
+  );
+}
+
+/**
+ * A Bayesian reading of the silence (as in the accrual failure detectors, but answering the question asked: will
+ * the lease be renewed in time?). Dead: the prior grows with the silence, and the posterior with how unlikely that
+ * silence is for a live session. Alive: the next arrival must beat the lease deadline, and each later gap, grown by
+ * the forecast trend, must stay within the guarantee, for every renewal within the horizon.
+ */
+export function lapseRisk(input: LapseInput): LapseRisk {
+  const { forecast, silenceMs, leaseRemainingMs } = input;
+  const mean = forecast.meanMs;
+  const stdDev = Math.hypot(forecast.stdDevMs, input.loadDelayMs);
+  const silence = Math.max(0, silenceMs);
+  const intervals = Math.max(1, silence / Math.max(1, input.keepaliveIntervalMs));
+  const priorDead = Math.min(0.5, input.failurePriorPerInterval * intervals);
+  const survivalNow = aliveSurvival(silence, input, mean, stdDev);
+  const deadProbability = priorDead / (priorDead + (1 - priorDead) * survivalNow);
+  const tolerance = Math.max(3 * stdDev, 0.1 * mean);
+  const missedKeepalives = silence > mean + tolerance ? Math.floor((silence - tolerance) / mean) : 0;
+
+  if (silence >= leaseRemainingMs) {
+    return { probability: 1, deadProbability, trendProbability: 0, staleInMs: 0, missedKeepalives };
+  }
+  const nextLate = survivalNow > 0 ? clamp01(aliveSurvival(leaseRemainingMs, input, mean, stdDev) / survivalNow) : 1;
+  let renewOk = 1 - nextLate;
+  let trendFirstMs: number | null = null;
+  let elapsedMs = Math.max(mean, silence);
+  for (let step = 1; step <= MAX_FUTURE_STEPS; step++) {
+    const gapMean = mean + step * forecast.trendMsPerStep;
+    if (elapsedMs - silence > input.horizonMs || gapMean <= 0) break;
+    const late = normalSurvival(input.guaranteeMs, gapMean, stdDev * Math.sqrt(step + 1));
+    if (trendFirstMs === null && late >= 0.5) trendFirstMs = elapsedMs + input.guaranteeMs - silence;
+    renewOk *= 1 - late;
+    elapsedMs += gapMean;
+  }
+  const aliveStale = 1 - renewOk;
+  const trendProbability = clamp01(aliveStale - nextLate);
+  const probability = clamp01(deadProbability + (1 - deadProbability) * aliveStale);
+  const leaseInMs = leaseRemainingMs - silence;
+  let staleInMs: number | null = null;
+  if (deadProbability + (1 - deadProbability) * nextLate >= 0.5) staleInMs = leaseInMs;
+  else if (trendFirstMs !== null) staleInMs = Math.max(0, trendFirstMs);
+  return { probability, deadProbability, trendProbability, staleInMs, missedKeepalives };
+}
+
+/**
+ * Probability that the client's clock runs slow enough for its safe period, `g * (1 - maxDrift) - margin` on its
+ * own clock, to outlive the lease the server keeps (`g` from the receive time): the client would then act on a lock
+ * it no longer holds if renewals stopped: `(g(1 - maxDrift) - margin) / (1 + drift) > g + oneWay`, i.e. drift below
+ * `(g(1 - maxDrift) - margin) / (g + oneWay) - 1`. `oneWayMs` is half the RTT (the send precedes the receive by it).
+ */
+export function driftRisk(
+  estimate: DriftEstimate | null,
+  guaranteeMs: number,
+  maxDrift: number,
+  marginMs: number,
+  oneWayMs: number,
+): number {
+  if (estimate === null) return 0;
+  const criticalDrift = (guaranteeMs * (1 - maxDrift) - marginMs) / (guaranteeMs + oneWayMs) - 1;
+  const stdErr = Math.max(estimate.driftStdErr, 1e-4);
+  return clamp01(normalCdf((criticalDrift - estimate.drift) / stdErr));
+}
+
+/**
+ * Probability that a hold ends up stuck past its resource's p99 while others wait: the share of historical holds
+ * that reach the p99 among those that lasted as long as this one (1% / survival at its age), and certain once past it.
+ */
+export function stuckRisk(ageMs: number, p99Ms: number, survivalAtAge: number, contended: boolean): number {
+  if (!contended) return 0;
+  if (ageMs >= p99Ms) return 1;
+  return clamp01(0.01 / Math.max(survivalAtAge, 1e-9));
+}
+
+/**
+ * Pre-emption score 0-100: mostly the probability, then the urgency (how soon, relative to the horizon) and what a
+ * pre-emption would free (queued waiters, else the demand forecast for the horizon).
+ */
+export function preemptionScore(
+  probability: number,
+  staleInMs: number | null,
+  horizonMs: number,
+  waiters: number,
+  expectedDemand: number,
+): number {
+  const urgency = staleInMs === null ? 0 : 1 - Math.min(1, Math.max(0, staleInMs) / horizonMs);
+  const frees = waiters > 0 ? 1 : Math.min(1, expectedDemand / 2);
+  return Math.round(100 * clamp01(0.7 * probability + 0.15 * urgency + 0.15 * frees) * 100) / 100;
+}

@@ -1,0 +1,117 @@
+// One session's online model: keepalive inter-arrival and RTT smoothing, clock drift, promise and response record.
+import { ClockDriftEstimator } from './clock-drift.js';
+import { HoltTrend } from './holt.js';
+import { MovingAverage } from './moving-average.js';
+import { RingBuffer } from './ring-buffer.js';
+import type { KeepaliveSample, SpmConfig } from './types.js';
+
+/** The forecast of the next keepalive inter-arrival gaps. */
+export interface GapForecast {
+  /** Expected next gap. */
+  readonly meanMs: number;
+  /** Its standard deviation (at least the configured floor). */
+  readonly stdDevMs: number;
+  /** Expected growth of the gap per keepalive (0 for the moving average). */
+  readonly trendMsPerStep: number;
+}
+
+/** A gap longer than this many expected gaps is a missed keepalive, not a sample of the rhythm. */
+const MISSED_GAP_RATIO = 1.5;
+/** A gap beyond the forecast by more than this many standard deviations is clipped before it is learned. */
+const CLIP_STD_DEVS = 4;
+
+/** Everything the SPM knows about one session; updated in O(1) per keepalive. */
+export class SessionModel {
+  lastReceiveMs: number;
+  samples = 0;
+  /** Keepalives that arrived after a gap long enough to mean one or more were missed. */
+  lateArrivals = 0;
+  /** Latest receive time + guarantee over every guarantee recorded (principle 2's promisedUntil). */
+  promisedUntilMs: number;
+  lastGuaranteeMs: number;
+  /** Answers to warnings: acknowledged/checkpointed/released versus ignored. */
+  answeredWarnings = 0;
+  ignoredWarnings = 0;
+  /** True when the last assessment found this session at risk: ARIMA then refits its gap series. */
+  atRisk = false;
+  arimaForecast: GapForecast | null = null;
+  arimaFitMs = Number.NaN;
+  lastRttMs = Number.NaN;
+  readonly gapTrend: HoltTrend;
+  readonly rttTrend: HoltTrend;
+  readonly drift: ClockDriftEstimator;
+  private readonly gapAverage: MovingAverage | null;
+  /** Recent gaps, for ARIMA (only when that model is configured). */
+  readonly gapSeries: RingBuffer | null;
+
+  constructor(
+    readonly sessionId: string,
+    readonly ttlMs: number,
+    readonly keepaliveIntervalMs: number,
+    openedAtMs: number,
+    private readonly config: SpmConfig,
+  ) {
+    this.lastReceiveMs = openedAtMs;
+    this.promisedUntilMs = openedAtMs + ttlMs;
+    this.lastGuaranteeMs = ttlMs;
+    this.gapTrend = new HoltTrend(config.smoothingAlpha, config.trendAlpha, config.varianceBeta);
+    this.rttTrend = new HoltTrend(config.smoothingAlpha, config.trendAlpha, config.varianceBeta);
+    this.drift = new ClockDriftEstimator(config.driftWindow);
+    this.gapAverage = config.model === 'sma' ? new MovingAverage(config.trendWindow) : null;
+    this.gapSeries = config.model === 'arima' ? new RingBuffer(config.arimaWindow) : null;
+  }
+
+  /** Learns from one keepalive: O(1), no allocation. */
+  observe(sample: KeepaliveSample): void {
+    const gapMs = sample.receiveMs - this.lastReceiveMs;
+    if (this.samples > 0 && gapMs >= 0) this.learnGap(gapMs);
+    this.lastReceiveMs = Math.max(this.lastReceiveMs, sample.receiveMs);
+    this.samples++;
+    if (sample.rttMs !== undefined && Number.isFinite(sample.rttMs)) {
+      this.rttTrend.update(sample.rttMs);
+      this.lastRttMs = sample.rttMs;
+    }
+    if (sample.clientTimeMs !== undefined && Number.isFinite(sample.clientTimeMs)) {
+      this.drift.observe(sample.receiveMs, sample.clientTimeMs);
+    }
+  }
+
+  /** Records the guarantee sent in the answer to the keepalive received at `atMs`. */
+  recordGuarantee(atMs: number, guaranteeMs: number): void {
+    this.lastGuaranteeMs = guaranteeMs;
+    this.promisedUntilMs = Math.max(this.promisedUntilMs, atMs + guaranteeMs);
+  }
+
+  /** The next gaps as the configured model forecasts them (the announced interval until two gaps are known). */
+  forecast(): GapForecast {
+    const floor = this.config.minStdDevMs;
+    if (this.config.model === 'arima' && this.atRisk && this.arimaForecast !== null) return this.arimaForecast;
+    if (this.gapAverage !== null && this.gapAverage.count >= 2) {
+      return { meanMs: this.gapAverage.mean, stdDevMs: Math.max(floor, this.gapAverage.stdDev), trendMsPerStep: 0 };
+    }
+    if (this.gapAverage === null && this.gapTrend.count >= 2) {
+      return {
+        meanMs: Math.max(1, this.gapTrend.forecast(1)),
+        stdDevMs: Math.max(floor, this.gapTrend.errorStdDev),
+        trendMsPerStep: this.gapTrend.trend,
+      };
+    }
+    return {
+      meanMs: this.keepaliveIntervalMs,
+      stdDevMs: Math.max(floor, this.keepaliveIntervalMs / 10),
+      trendMsPerStep: 0,
+    };
+  }
+
+  private learnGap(gapMs: number): void {
+    const expected = this.forecast();
+    let learned = gapMs;
+    if (gapMs > expected.meanMs * MISSED_GAP_RATIO) {
+      this.lateArrivals++;
+      learned = Math.min(gapMs, expected.meanMs + CLIP_STD_DEVS * expected.stdDevMs);
+    }
+    this.gapTrend.update(learned);
+    this.gapAverage?.update(learned);
+    this.gapSeries?.push(learned);
+  }
+}

@@ -1,0 +1,195 @@
+// The Staleness Prediction Module's contract: its configuration, the samples it is fed and what it predicts.
+
+/** Which forecasting model drives the per-session lease-lapse estimate (ARCHITECTURE.md, SPM). */
+export type SpmModel = 'ewma' | 'arima' | 'sma';
+
+/** ARIMA order for the per-resource series and the at-risk sessions. */
+export interface ArimaOrder {
+  readonly p: number;
+  readonly d: number;
+  readonly q: number;
+}
+
+/** Everything the SPM can be tuned with; `defaultSpmConfig` in config.ts holds the server's defaults. */
+export interface SpmConfig {
+  /** Model for the per-session keepalive series: O(1) exponential smoothing, ARIMA for at-risk sessions, or SMA. */
+  readonly model: SpmModel;
+  /** Session TTL when the session did not say (the guarantee sent when all is well). */
+  readonly ttlMs: number;
+  /** The guarantee floor: no guarantee sent is ever shorter. */
+  readonly gMinMs: number;
+  /** Warning probability threshold before any dynamic adjustment (the specification's 0.70). */
+  readonly warningThreshold: number;
+  /** Bounds within which outcomes may recalibrate the warning threshold. */
+  readonly warningThresholdMin: number;
+  readonly warningThresholdMax: number;
+  /** Pre-emption score threshold (0-100) before any dynamic adjustment. */
+  readonly preemptionScoreThreshold: number;
+  /** The SDK's clock drift bound (fraction, 0.01 = 1%) and safety margin. */
+  readonly maxDrift: number;
+  readonly marginMs: number;
+  /** Horizon when the resource has no hold history. */
+  readonly defaultHorizonMs: number;
+  /** Smoothing factor of the online model's means (RFC 6298's alpha). */
+  readonly smoothingAlpha: number;
+  /** Smoothing factor of the online model's variances (RFC 6298's beta). */
+  readonly varianceBeta: number;
+  /** Smoothing factor of the trend of Holt's linear exponential smoothing (the `ewma` model's trend term). */
+  readonly trendAlpha: number;
+  /** Floor of the keepalive arrival standard deviation, as phi-accrual's min std-dev. */
+  readonly minStdDevMs: number;
+  /** Window (samples) of the simple moving average model and of the inter-arrival trend fit. */
+  readonly trendWindow: number;
+  /** Window (samples) of the clock offset/drift fit. */
+  readonly driftWindow: number;
+  /** Prior probability that a live keepalive stream is lost for one interval (a single dropped keepalive). */
+  readonly keepaliveLossProbability: number;
+  /** Prior probability that a session dies during one keepalive interval. */
+  readonly failurePriorPerInterval: number;
+  /** Keepalives a session must have sent before its predictions may drive a pre-emption. */
+  readonly minSamples: number;
+  /** Hold durations a resource needs before its p99 is trusted for the stuck-holder signal and the horizon. */
+  readonly minHoldSamples: number;
+  /** Hold age past the resource's p99, as a multiple of it, at which a stuck hold is certain. */
+  readonly stuckHoldFactor: number;
+  /** Fraction of sessions whose latency shifts at once that marks a common cause. */
+  readonly commonCauseFraction: number;
+  /** Node overload: event-loop delay (ms) or CPU (0-1) at which pre-emption is suspended. */
+  readonly overloadLoopDelayMs: number;
+  readonly overloadCpu: number;
+  /** How long overload or a common cause keeps thresholds raised after it was last seen (about one TTL). */
+  readonly conditionHoldMs: number;
+  /** ARIMA order, how often one series may be refitted, how many fits one `maintain` call may run, and how many
+   * points a fit sees. */
+  readonly arimaOrder: ArimaOrder;
+  readonly arimaRefitIntervalMs: number;
+  readonly arimaMaxFitsPerMaintain: number;
+  readonly arimaWindow: number;
+  /** Width of a demand bucket (requests per bucket form the per-resource demand series). */
+  readonly demandBucketMs: number;
+}
+
+/** A keepalive as the server received it. */
+export interface KeepaliveSample {
+  readonly sessionId: string;
+  /** Server receive time. */
+  readonly receiveMs: number;
+  /** The client's clock when it sent the keepalive. */
+  readonly clientTimeMs?: number;
+  /** Round trip of the previous exchange, as the client measured it. */
+  readonly rttMs?: number;
+}
+
+/** The node's own health, measured by the driver. */
+export interface LoadSample {
+  readonly atMs: number;
+  /** CPU use of one core, 0-1. */
+  readonly cpu: number;
+  /** Memory use, 0-1. */
+  readonly mem: number;
+  /** Event-loop delay (p99 over the last interval). */
+  readonly loopDelayMs: number;
+}
+
+/** A lock granted (from the replicated log). */
+export interface GrantSample {
+  readonly sessionId: string;
+  readonly resource: string;
+  readonly token: bigint;
+  readonly atMs: number;
+  readonly fenced: boolean;
+  readonly preemptible: boolean;
+}
+
+/** A lock released, revoked or lost with its session (from the replicated log). */
+export interface ReleaseSample {
+  readonly sessionId: string;
+  readonly resource: string;
+  readonly atMs: number;
+  readonly heldMs: number;
+}
+
+/** A lock requested (from the replicated log): demand. */
+export interface RequestSample {
+  readonly resource: string;
+  readonly atMs: number;
+}
+
+/** A resource's replicated usage history, to warm up a fresh SPM (a new leader). */
+export interface UsageHistory {
+  readonly resource: string;
+  /** Recent hold durations, oldest first. */
+  readonly holdDurationsMs: readonly number[];
+  /** Requests per bucket of `bucketMs`, oldest first; the last bucket ends at `endMs`. */
+  readonly requestsPerBucket: readonly number[];
+  readonly bucketMs: number;
+  readonly endMs: number;
+}
+
+/** How a warned client answered. */
+export type WarningOutcome = 'acked' | 'released' | 'checkpointing' | 'ignored';
+
+/** A held lock as the SPM assesses it. */
+export interface HeldLockView {
+  readonly resource: string;
+  readonly sessionId: string;
+  readonly token: bigint;
+  readonly grantedAtMs: number;
+  /** Queued waiters. */
+  readonly waiters: number;
+  readonly fenced: boolean;
+}
+
+/** Why a lock is predicted stale. */
+export type StalenessReason =
+  | 'keepalive-late'
+  | 'rtt-rising'
+  | 'clock-drift'
+  | 'hold-too-long'
+  | 'node-overload'
+  | 'common-cause'
+  | 'session-unknown';
+
+/** The specification's predictStaleness output. */
+export type StalenessLevel = 'HIGH' | 'LOW';
+
+/** The SPM's verdict on one held lock. */
+export interface LockPrediction {
+  readonly resource: string;
+  readonly sessionId: string;
+  /** Probability (0-1) that the holder will not keep the lock safely before its lease deadline or the horizon. */
+  readonly stalenessProbability: number;
+  /** Expected time until staleness from `nowMs`, or null when no staleness is foreseen within the horizon. */
+  readonly predictedStaleInMs: number | null;
+  /** `nowMs + predictedStaleInMs`, or null. */
+  readonly predictedStaleAtMs: number | null;
+  /** Urgency of pre-emption, 0-100: probability, urgency and what pre-emption frees. */
+  readonly preemptionScore: number;
+  /** HIGH when the probability exceeds this session's dynamic warning threshold. */
+  readonly level: StalenessLevel;
+  /** The warning threshold this session was judged against. */
+  readonly warningThreshold: number;
+  /** Strongest contributing signals first. */
+  readonly reasons: readonly StalenessReason[];
+  readonly horizonMs: number;
+  /** Whole keepalive intervals that have passed since the session's last keepalive beyond the expected one. */
+  readonly missedKeepalives: number;
+  /** Keepalives observed from this session; predictions from fewer than `minSamples` must not pre-empt. */
+  readonly samples: number;
+  /** The session's lease deadline as this SPM promised it (latest receive + guarantee). */
+  readonly leaseDeadlineMs: number;
+}
+
+/** The thresholds in force now (specification 6). */
+export interface SpmThresholds {
+  /** Warning probability threshold for a client with no response record. */
+  readonly warningProbability: number;
+  /** Pre-emption score threshold. */
+  readonly preemptionScore: number;
+  /** True while the node's own overload suspends pre-emption (Lifeguard local health). */
+  readonly preemptionSuspended: boolean;
+  /** True while the node is overloaded (event-loop delay or CPU). */
+  readonly overloaded: boolean;
+  /** True while most sessions see a latency shift at once. */
+  readonly commonCause: boolean;
+}
