@@ -60,3 +60,10 @@ export class FaultInjectionDisabledError extends ForelockError {
     );
   }
 }
+
+/** A membership change that makes no sense against the current configuration (e.g. adding an existing member). */
+export class InvalidConfChangeError extends ForelockError {
+  constructor(message: string) {
+    super(message, 'INVALID_CONF_CHANGE', false);
+  }
+}

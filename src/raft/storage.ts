@@ -1,6 +1,7 @@
-// Durable Raft state in `level`: hard state, log entries keyed by zero-padded index, snapshot meta, bootstrap conf.
+// Durable Raft state in `level`: hard state, log entries keyed by zero-padded index, snapshot meta, bootstrap.
 import { join } from 'node:path';
 import { Level } from 'level';
+import { bootstrapLog, joiningConf } from './bootstrap.js';
 import { decodeEntry, decodeValue, encodeEntry, encodeValue } from './codec.js';
 import { StorageCorruptError } from './errors.js';
 import { SnapshotStore } from './snapshot-store.js';
@@ -8,7 +9,7 @@ import type { ConfState, Entry, HardState, Ready, RestoredState, Snapshot, Snaps
 
 const HARD_STATE_KEY = 'meta:hard';
 const SNAPSHOT_META_KEY = 'meta:snapshot';
-const BOOTSTRAP_CONF_KEY = 'meta:bootstrap-conf';
+const BOOTSTRAPPED_KEY = 'meta:bootstrapped';
 const LOG_PREFIX = 'log:';
 /** The first key after every log key (':' + 1 = ';'), for range scans. */
 const LOG_END = 'log;';
@@ -43,14 +44,18 @@ export class RaftStorage {
   }
 
   /**
-   * Loads everything a core restarts from. `initialConf` is recorded on the very first start (bootstrap) and
-   * ignored afterwards: the membership a node was born with is a fact of its log, not of its command line.
+   * Loads everything a core restarts from. On the very first start (an empty store) it writes the bootstrap log
+   * of `initialConf` (see bootstrapLog); afterwards `initialConf` is ignored: membership lives in the log and
+   * snapshots, so the restored `initialConf` is always empty.
    */
   async load(initialConf: ConfState): Promise<RestoredState> {
-    let bootstrapConf = await this.getValue<ConfState>(BOOTSTRAP_CONF_KEY);
-    if (bootstrapConf === undefined) {
-      await this.db.put(BOOTSTRAP_CONF_KEY, encodeValue(initialConf), { sync: true });
-      bootstrapConf = initialConf;
+    if ((await this.db.get(BOOTSTRAPPED_KEY)) === undefined) {
+      const bootstrap = bootstrapLog(initialConf);
+      const ops: BatchOp[] = [{ type: 'put', key: BOOTSTRAPPED_KEY, value: new Uint8Array([1]) }];
+      ops.push({ type: 'put', key: HARD_STATE_KEY, value: encodeValue(bootstrap.hardState) });
+      for (const entry of bootstrap.entries)
+        ops.push({ type: 'put', key: logKey(entry.index), value: encodeEntry(entry) });
+      await this.db.batch(ops, { sync: true });
     }
     const hardState = (await this.getValue<HardState>(HARD_STATE_KEY)) ?? EMPTY_HARD_STATE;
     const snapshotMeta = await this.getValue<SnapshotMeta>(SNAPSHOT_META_KEY);
@@ -68,7 +73,7 @@ export class RaftStorage {
     }
     this.firstIndex = snapshotIndex + 1;
     this.lastIndex = snapshotIndex + entries.length;
-    return { hardState, snapshot, entries, initialConf: bootstrapConf };
+    return { hardState, snapshot, entries, initialConf: joiningConf() };
   }
 
   /**

@@ -2,6 +2,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { joiningConf } from '../../src/raft/bootstrap.js';
+import { applyConfChange, decodeConfChange } from '../../src/raft/conf.js';
 import { RaftStorage } from '../../src/raft/storage.js';
 import type { ConfState, Entry, Ready } from '../../src/raft/types.js';
 
@@ -30,23 +32,46 @@ describe('raft storage', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function reopen(initialConf: ConfState = conf) {
+  async function reopen(initialConf: ConfState = joiningConf()) {
     const storage = await RaftStorage.open(dir);
     const restored = await storage.load(initialConf);
     return { storage, restored };
   }
 
-  it('starts empty and keeps the bootstrap conf of the first start', async () => {
-    const first = await reopen();
-    expect(first.restored).toEqual({
+  it('starts a joining node empty', async () => {
+    const { storage, restored } = await reopen();
+    expect(restored).toEqual({
       hardState: { term: 0, votedFor: null, commit: 0 },
       snapshot: null,
       entries: [],
-      initialConf: conf,
+      initialConf: joiningConf(),
     });
+    await storage.close();
+  });
+
+  it('starts a founding member with its membership as committed log entries, written once', async () => {
+    const first = await reopen(conf);
+    expect(first.restored.hardState).toEqual({ term: 1, votedFor: null, commit: 3 });
+    expect(first.restored.initialConf).toEqual(joiningConf());
+    const changes = first.restored.entries.map((e) => ({
+      index: e.index,
+      term: e.term,
+      change: decodeConfChange(e.data),
+    }));
+    expect(changes).toEqual([
+      { index: 1, term: 1, change: { kind: 'add-voter', id: 'a', address: 'h:1' } },
+      { index: 2, term: 1, change: { kind: 'add-voter', id: 'b', address: 'h:2' } },
+      { index: 3, term: 1, change: { kind: 'add-voter', id: 'c', address: 'h:3' } },
+    ]);
+    const rebuilt = first.restored.entries.reduce(
+      (c, e) => applyConfChange(c, decodeConfChange(e.data)),
+      joiningConf(),
+    );
+    expect(rebuilt).toEqual(conf);
+    await first.storage.persist(ready({ entries: range(4, 4, 2) }));
     await first.storage.close();
-    const second = await reopen({ voters: [], learners: [], addresses: {} });
-    expect(second.restored.initialConf).toEqual(conf);
+    const second = await reopen({ voters: ['z'], learners: [], addresses: { z: 'h:9' } });
+    expect(second.restored.entries.map((e) => e.index)).toEqual([1, 2, 3, 4]);
     await second.storage.close();
   });
 

@@ -1,0 +1,480 @@
+// The Raft node driver: tick timer, Ready loop (persist -> send -> apply -> advance), proposals, reads, snapshots.
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import { randomRng, type Rng } from '../util/rng.js';
+import { applyConfChange, confChangeProblem, decodeConfChange } from './conf.js';
+import { RaftCore } from './core.js';
+import { DEFAULT_TICK_MS, defaultRaftConfig } from './defaults.js';
+import {
+  ConfChangeInProgressError,
+  InvalidConfChangeError,
+  LeadershipTransferError,
+  NodeClosedError,
+  NotLeaderError,
+  ProposalDroppedError,
+} from './errors.js';
+import type { ProposalResult, RaftNodeApi, RaftStatus } from './node-api.js';
+import { RaftStorage } from './storage.js';
+import { PeerTransport } from './transport.js';
+import type { ConfChange, ConfState, Entry, HardState, NodeId, RaftConfig, Ready, StateMachine } from './types.js';
+
+/** How a node is started. */
+export interface RaftNodeOptions {
+  readonly id: NodeId;
+  /** Directory for the level log and snapshot files (created when missing). */
+  readonly dataDir: string;
+  readonly stateMachine: StateMachine;
+  /**
+   * Membership used only on the very first start with an empty data dir: bootstrapConf() for a founding member,
+   * joiningConf() for a node that waits to be added to an existing cluster. Later starts read it from storage.
+   */
+  readonly initialConf: ConfState;
+  /** Overrides of the core's timing and limits (defaultRaftConfig otherwise). */
+  readonly config?: Partial<Omit<RaftConfig, 'id'>>;
+  /** Milliseconds per core tick. Default 100. */
+  readonly tickMs?: number;
+  /** Take a snapshot and compact the log every this many applied entries. Default 10,000. */
+  readonly snapshotEveryEntries?: number;
+  /** Entries applied before yielding to the event loop. Default 256. */
+  readonly applyChunkEntries?: number;
+  /** Addresses of peers known before the log names them (a joining node's contacts). */
+  readonly knownPeers?: Readonly<Record<NodeId, string>>;
+  /** Enables the transport's test-only fault hook. */
+  readonly faultInjection?: boolean;
+  /** Randomness for election timeouts. Default: seeded from the system. */
+  readonly rng?: Rng;
+  /** Called once if storage fails; the node closes itself (it must not go on with an unknown disk state). */
+  readonly onFatal?: (error: unknown) => void;
+}
+
+/** A proposal or membership change waiting for its entry to be applied. */
+interface PendingProposal {
+  readonly term: number;
+  readonly resolve: (result: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** A read barrier waiting for its ReadState, then for the node to apply up to the read index. */
+interface PendingRead {
+  index: number | null;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** How often the event-loop delay percentile is sampled and reset. */
+const EVENT_LOOP_SAMPLE_MS = 1_000;
+
+/**
+ * A running Raft node: drives a RaftCore with real time, level storage and the gRPC peer transport.
+ * Register `node.transport` on the process's grpc.Server with registerPeerService().
+ *
+ * readBarrier() runs ReadIndex on the leader only; a follower rejects with NotLeaderError naming the leader
+ * (reads are not forwarded).
+ */
+export class RaftNode implements RaftNodeApi {
+  readonly id: NodeId;
+  /** The peer transport; its service must be registered on the server that listens at this node's address. */
+  readonly transport: PeerTransport;
+  private readonly tickMs: number;
+  private readonly snapshotEveryEntries: number;
+  private readonly applyChunkEntries: number;
+  private readonly pending = new Map<number, PendingProposal>();
+  private readonly reads = new Map<string, PendingRead>();
+  private readonly statusListeners = new Set<(status: RaftStatus) => void>();
+  private readonly loopDelay: IntervalHistogram;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private appliedIndex: number;
+  private appliedTerm: number;
+  /** Membership as of the applied index (what a snapshot at that index records). */
+  private appliedConf: ConfState;
+  private snapshotIndex: number;
+  private persistedHardState: HardState;
+  private peersConf: ConfState | null = null;
+  private lastStatus: RaftStatus;
+  private readSeq = 0;
+  private loopDelayMs = 0;
+  private scheduled = false;
+  private loop: Promise<void> | null = null;
+  private closed = false;
+
+  private constructor(
+    private readonly options: RaftNodeOptions,
+    private readonly core: RaftCore,
+    private readonly storage: RaftStorage,
+    restoredHardState: HardState,
+    restoredConf: ConfState,
+    restoredSnapshot: { index: number; term: number },
+  ) {
+    this.id = options.id;
+    this.tickMs = options.tickMs ?? DEFAULT_TICK_MS;
+    this.snapshotEveryEntries = options.snapshotEveryEntries ?? 10_000;
+    this.applyChunkEntries = options.applyChunkEntries ?? 256;
+    this.appliedIndex = restoredSnapshot.index;
+    this.appliedTerm = restoredSnapshot.term;
+    this.snapshotIndex = restoredSnapshot.index;
+    this.appliedConf = restoredConf;
+    this.persistedHardState = restoredHardState;
+    this.transport = new PeerTransport({
+      selfId: options.id,
+      faultInjection: options.faultInjection,
+      onMessage: (message) => {
+        if (this.closed) return;
+        this.core.step(message);
+        this.schedule();
+      },
+      onUnreachable: (peer) => {
+        if (!this.closed) this.core.reportUnreachable(peer);
+      },
+    });
+    this.syncPeers();
+    this.lastStatus = this.status();
+    this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    this.loopDelay.enable();
+    this.timers.push(
+      setInterval(() => {
+        if (this.closed) return;
+        this.core.tick();
+        this.schedule();
+      }, this.tickMs),
+      setInterval(() => {
+        this.loopDelayMs = this.loopDelay.percentile(99) / 1e6;
+        this.loopDelay.reset();
+      }, EVENT_LOOP_SAMPLE_MS),
+    );
+    for (const timer of this.timers) timer.unref();
+  }
+
+  /** Opens the storage under `options.dataDir`, restores the state machine from the latest snapshot, and starts. */
+  static async start(options: RaftNodeOptions): Promise<RaftNode> {
+    const storage = await RaftStorage.open(options.dataDir);
+    try {
+      const restored = await storage.load(options.initialConf);
+      const config: RaftConfig = { ...defaultRaftConfig(options.id), ...options.config, id: options.id };
+      const core = new RaftCore(config, restored, options.rng ?? randomRng());
+      if (restored.snapshot !== null) options.stateMachine.restore(restored.snapshot.data);
+      const snapshotMeta = restored.snapshot?.meta;
+      const node = new RaftNode(
+        options,
+        core,
+        storage,
+        restored.hardState,
+        snapshotMeta?.conf ?? restored.initialConf,
+        { index: snapshotMeta?.index ?? 0, term: snapshotMeta?.term ?? 0 },
+      );
+      node.schedule();
+      return node;
+    } catch (error) {
+      await storage.close();
+      throw error;
+    }
+  }
+
+  propose<T = unknown>(data: Uint8Array, options?: { signal?: AbortSignal }): Promise<ProposalResult<T>> {
+    return this.track(() => this.core.propose(data), options?.signal) as Promise<ProposalResult<T>>;
+  }
+
+  readBarrier(options?: { signal?: AbortSignal }): Promise<void> {
+    if (this.closed) return Promise.reject(new NodeClosedError());
+    if (this.core.role !== 'leader') return Promise.reject(this.notLeader());
+    const context = `${this.id}:${++this.readSeq}`;
+    return new Promise<void>((resolve, reject) => {
+      const signal = options?.signal;
+      if (signal?.aborted) return reject(signal.reason);
+      const onAbort = (): void => {
+        this.reads.delete(context);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.reads.set(context, {
+        index: null,
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject: (error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      });
+      this.core.readIndex(context);
+      this.schedule();
+    });
+  }
+
+  async addLearner(id: NodeId, address: string): Promise<void> {
+    await this.changeMembership({ kind: 'add-learner', id, address });
+  }
+
+  async addVoter(id: NodeId, address: string): Promise<void> {
+    await this.changeMembership({ kind: 'add-voter', id, address });
+  }
+
+  async promote(id: NodeId): Promise<void> {
+    await this.changeMembership({ kind: 'promote', id });
+  }
+
+  async remove(id: NodeId): Promise<void> {
+    await this.changeMembership({ kind: 'remove', id });
+  }
+
+  /** Resolves once `to` is the leader; rejects when the transfer cannot start or has not finished in two election timeouts. */
+  transferLeadership(to: NodeId): Promise<void> {
+    if (this.closed) return Promise.reject(new NodeClosedError());
+    if (this.core.role !== 'leader') return Promise.reject(this.notLeader());
+    if (this.core.leader === to) return Promise.resolve();
+    if (!this.core.transferLeadership(to)) {
+      return Promise.reject(new LeadershipTransferError(`cannot transfer leadership to ${to}: it is not a voter`));
+    }
+    this.schedule();
+    const timeoutMs =
+      4 * (this.options.config?.electionTicks ?? defaultRaftConfig(this.id).electionTicks) * this.tickMs;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        unsubscribe();
+        reject(new LeadershipTransferError(`leadership did not move to ${to} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const unsubscribe = this.onStatusChange((status) => {
+        if (status.leaderId !== to) return;
+        clearTimeout(timer);
+        unsubscribe();
+        resolve();
+      });
+    });
+  }
+
+  status(): RaftStatus {
+    const leaderId = this.core.leader;
+    return {
+      id: this.id,
+      role: this.core.role,
+      term: this.core.term,
+      leaderId,
+      leaderAddress: leaderId === null ? null : (this.core.conf.addresses[leaderId] ?? null),
+      commitIndex: this.core.commitIndex,
+      appliedIndex: this.appliedIndex,
+      conf: this.core.conf,
+    };
+  }
+
+  onStatusChange(listener: (status: RaftStatus) => void): () => void {
+    this.statusListeners.add(listener);
+    return () => {
+      this.statusListeners.delete(listener);
+    };
+  }
+
+  eventLoopDelayMs(): number {
+    return this.loopDelayMs;
+  }
+
+  /** Stops timers and the transport, fails whatever is pending with NodeClosedError, and closes the storage. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.loopDelay.disable();
+    this.transport.close();
+    this.failPending(() => new NodeClosedError());
+    await this.loop;
+    await this.storage.close();
+  }
+
+  /** Proposes through `propose` (the core call) and tracks the entry until it is applied. */
+  private track(
+    propose: () => { index: number; term: number } | null,
+    signal: AbortSignal | undefined,
+    onRejected: () => Error = () => this.notLeader(),
+  ): Promise<ProposalResult> {
+    if (this.closed) return Promise.reject(new NodeClosedError());
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const position = propose();
+    if (position === null) return Promise.reject(onRejected());
+    this.schedule();
+    return new Promise<ProposalResult>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.pending.delete(position.index);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.pending.set(position.index, {
+        term: position.term,
+        resolve: (result) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve({ index: position.index, term: position.term, result });
+        },
+        reject: (error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      });
+    });
+  }
+
+  private async changeMembership(change: ConfChange): Promise<void> {
+    if (this.core.role === 'leader') {
+      const problem = confChangeProblem(this.core.conf, change);
+      if (problem !== null) throw new InvalidConfChangeError(problem);
+    }
+    await this.track(
+      () => this.core.proposeConfChange(change),
+      undefined,
+      () => (this.core.role === 'leader' ? new ConfChangeInProgressError() : this.notLeader()),
+    );
+  }
+
+  private notLeader(): NotLeaderError {
+    const leaderId = this.core.leader === this.id ? null : this.core.leader;
+    return new NotLeaderError(leaderId, leaderId === null ? null : (this.core.conf.addresses[leaderId] ?? null));
+  }
+
+  /** Runs the Ready loop soon (after the current I/O callbacks, so concurrent proposals share one Ready). */
+  private schedule(): void {
+    if (this.scheduled || this.closed || this.loop !== null) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.closed || this.loop !== null) return;
+      this.loop = this.runReadyLoop().finally(() => {
+        this.loop = null;
+        if (!this.closed && this.core.hasReady()) this.schedule();
+      });
+    });
+  }
+
+  private async runReadyLoop(): Promise<void> {
+    try {
+      while (!this.closed && this.core.hasReady()) await this.handleReady(this.core.ready());
+    } catch (error) {
+      if (this.closed) return;
+      this.closed = true;
+      for (const timer of this.timers) clearInterval(timer);
+      this.transport.close();
+      this.failPending(() => new NodeClosedError());
+      this.options.onFatal?.(error);
+    }
+  }
+
+  /** Raft's Ready contract: persist, send, apply (in bounded chunks), then advance. */
+  private async handleReady(ready: Ready): Promise<void> {
+    // A leader whose term and vote are already durable may send appends while its own write is in flight
+    // (Raft thesis §10.2.1): it counts itself toward a quorum only once the core is told the write is done.
+    const hard = ready.hardState;
+    const sendFirst =
+      this.core.role === 'leader' &&
+      (hard === undefined ||
+        (hard.term === this.persistedHardState.term && hard.votedFor === this.persistedHardState.votedFor));
+    if (sendFirst) this.send(ready);
+    if (hard !== undefined || ready.entries.length > 0 || ready.snapshot !== undefined) {
+      await this.storage.persist(ready);
+      if (hard !== undefined) this.persistedHardState = hard;
+    }
+    if (!sendFirst) this.send(ready);
+    if (ready.snapshot !== undefined) this.restoreSnapshot(ready);
+    await this.apply(ready.committedEntries);
+    for (const readState of ready.readStates) {
+      const read = this.reads.get(readState.context);
+      if (read !== undefined) read.index = readState.index;
+    }
+    this.resolveReads();
+    this.core.advance(ready);
+    this.syncPeers();
+    this.emitStatus();
+    if (this.appliedIndex - this.snapshotIndex >= this.snapshotEveryEntries) await this.takeSnapshot();
+  }
+
+  private send(ready: Ready): void {
+    if (ready.messages.length === 0) return;
+    this.transport.send(ready.messages);
+    this.transport.flush();
+  }
+
+  private restoreSnapshot(ready: Ready): void {
+    const snapshot = ready.snapshot!;
+    this.options.stateMachine.restore(snapshot.data);
+    this.appliedIndex = snapshot.meta.index;
+    this.appliedTerm = snapshot.meta.term;
+    this.appliedConf = snapshot.meta.conf;
+    this.snapshotIndex = snapshot.meta.index;
+    for (const [index, proposal] of this.pending) {
+      if (index > snapshot.meta.index) continue;
+      this.pending.delete(index);
+      proposal.reject(
+        new ProposalDroppedError(`entry ${index} was covered by a snapshot from the leader; its outcome is unknown`),
+      );
+    }
+  }
+
+  /** Applies committed entries in chunks, yielding to the event loop between chunks so timers stay on time. */
+  private async apply(entries: readonly Entry[]): Promise<void> {
+    for (let start = 0; start < entries.length; start += this.applyChunkEntries) {
+      if (start > 0) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.closed) return;
+      }
+      const end = Math.min(start + this.applyChunkEntries, entries.length);
+      for (let i = start; i < end; i++) this.applyEntry(entries[i]!);
+      this.resolveReads();
+    }
+  }
+
+  private applyEntry(entry: Entry): void {
+    if (entry.index <= this.appliedIndex) return;
+    let result: unknown;
+    if (entry.type === 'normal') result = this.options.stateMachine.apply(entry);
+    else if (entry.type === 'conf-change') {
+      this.appliedConf = applyConfChange(this.appliedConf, decodeConfChange(entry.data));
+    }
+    this.appliedIndex = entry.index;
+    this.appliedTerm = entry.term;
+    const proposal = this.pending.get(entry.index);
+    if (proposal === undefined) return;
+    this.pending.delete(entry.index);
+    if (proposal.term === entry.term) proposal.resolve(result);
+    else proposal.reject(this.notLeader());
+  }
+
+  private resolveReads(): void {
+    for (const [context, read] of this.reads) {
+      if (read.index === null || read.index > this.appliedIndex) continue;
+      this.reads.delete(context);
+      read.resolve();
+    }
+  }
+
+  private async takeSnapshot(): Promise<void> {
+    const data = this.options.stateMachine.snapshot();
+    const meta = { index: this.appliedIndex, term: this.appliedTerm, conf: this.appliedConf };
+    await this.storage.compact(meta, data);
+    this.core.compact(meta.index, data);
+    this.snapshotIndex = meta.index;
+  }
+
+  /** Points the transport at the current members (plus the known contacts of a joining node). */
+  private syncPeers(): void {
+    const conf = this.core.conf;
+    if (conf === this.peersConf) return;
+    this.peersConf = conf;
+    this.transport.setPeers({ ...this.options.knownPeers, ...conf.addresses });
+  }
+
+  /** Tells listeners about a change of role, term or leader; a node that lost leadership fails its reads. */
+  private emitStatus(): void {
+    const status = this.status();
+    const last = this.lastStatus;
+    if (status.role === last.role && status.term === last.term && status.leaderId === last.leaderId) return;
+    this.lastStatus = status;
+    if (status.role !== 'leader') {
+      for (const [context, read] of this.reads) {
+        this.reads.delete(context);
+        read.reject(this.notLeader());
+      }
+    }
+    for (const listener of this.statusListeners) listener(status);
+  }
+
+  private failPending(error: () => Error): void {
+    for (const proposal of this.pending.values()) proposal.reject(error());
+    this.pending.clear();
+    for (const read of this.reads.values()) read.reject(error());
+    this.reads.clear();
+  }
+}

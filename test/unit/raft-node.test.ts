@@ -1,0 +1,175 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { Packr } from 'msgpackr';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { bootstrapConf, joiningConf } from '../../src/raft/bootstrap.js';
+import { RaftNode } from '../../src/raft/node.js';
+import { registerPeerService } from '../../src/raft/transport.js';
+import type { ConfState, Entry, StateMachine } from '../../src/raft/types.js';
+
+const packr = new Packr({ useRecords: false });
+
+/** Appends every entry's first byte; apply returns the list length. */
+class ListMachine implements StateMachine {
+  items: number[] = [];
+  apply(entry: Entry): number {
+    this.items.push(entry.data[0]!);
+    return this.items.length;
+  }
+  snapshot(): Uint8Array {
+    return packr.pack(this.items);
+  }
+  restore(data: Uint8Array): void {
+    this.items = packr.unpack(data) as number[];
+  }
+}
+
+interface Member {
+  node: RaftNode;
+  server: grpc.Server;
+  machine: ListMachine;
+}
+
+/** Polls `predicate` every 5 ms until it holds, failing after `timeoutMs`. */
+async function until(what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+async function listen(server: grpc.Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    ),
+  );
+}
+
+describe('RaftNode on three in-process nodes over gRPC', () => {
+  let dir: string;
+  const members = new Map<string, Member>();
+  const addresses: Record<string, string> = {};
+
+  async function startMember(id: string, initialConf: ConfState, snapshotEveryEntries = 10_000): Promise<Member> {
+    const machine = new ListMachine();
+    const node = await RaftNode.start({
+      id,
+      dataDir: join(dir, id),
+      stateMachine: machine,
+      initialConf,
+      tickMs: 10,
+      snapshotEveryEntries,
+      knownPeers: addresses,
+    });
+    const server = new grpc.Server();
+    registerPeerService(server, node.transport);
+    await listen(server, Number(addresses[id]!.split(':')[1]));
+    const member = { node, server, machine };
+    members.set(id, member);
+    return member;
+  }
+
+  async function stopMember(id: string): Promise<void> {
+    const member = members.get(id)!;
+    members.delete(id);
+    await member.node.close();
+    member.server.forceShutdown();
+  }
+
+  async function reservePort(): Promise<number> {
+    const server = new grpc.Server();
+    const port = await listen(server, 0);
+    server.forceShutdown();
+    return port;
+  }
+
+  async function startCluster(snapshotEveryEntries?: number): Promise<void> {
+    for (const id of ['a', 'b', 'c']) addresses[id] = `127.0.0.1:${await reservePort()}`;
+    for (const id of ['a', 'b', 'c']) await startMember(id, bootstrapConf(addresses), snapshotEveryEntries);
+  }
+
+  function leader(): Member | undefined {
+    return [...members.values()].find((m) => m.node.status().role === 'leader');
+  }
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'forelock-node-'));
+  });
+
+  afterEach(async () => {
+    for (const id of [...members.keys()]) await stopMember(id);
+    for (const id of Object.keys(addresses)) delete addresses[id];
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('elects a leader, commits proposals everywhere and returns the apply result', async () => {
+    await startCluster();
+    await until('a leader', () => leader() !== undefined);
+    const { node } = leader()!;
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => node.propose(new Uint8Array([i % 256]))));
+    expect(results.map((r) => r.result).sort((x, y) => (x as number) - (y as number))).toEqual(
+      Array.from({ length: 200 }, (_, i) => i + 1),
+    );
+    const leaderItems = leader()!.machine.items;
+    await until('every node applied 200 entries', () =>
+      [...members.values()].every((m) => m.machine.items.length === 200),
+    );
+    for (const member of members.values()) expect(member.machine.items).toEqual(leaderItems);
+  });
+
+  it('answers NotLeaderError with the leader address on a follower, and serves read barriers on the leader', async () => {
+    await startCluster();
+    await until('a leader', () => leader() !== undefined);
+    const leaderMember = leader()!;
+    await until('followers know the leader', () =>
+      [...members.values()].every((m) => m.node.status().leaderId === leaderMember.node.id),
+    );
+    const follower = [...members.values()].find((m) => m !== leaderMember)!;
+    await expect(follower.node.propose(new Uint8Array([1]))).rejects.toMatchObject({
+      code: 'NOT_LEADER',
+      retriable: true,
+      leaderId: leaderMember.node.id,
+      leaderAddress: addresses[leaderMember.node.id],
+    });
+    await expect(follower.node.readBarrier()).rejects.toMatchObject({ code: 'NOT_LEADER' });
+    await leaderMember.node.propose(new Uint8Array([7]));
+    await leaderMember.node.readBarrier();
+    expect(leaderMember.machine.items).toEqual([7]);
+  });
+
+  it('catches up a restarted follower through a snapshot after the log was compacted', async () => {
+    await startCluster(50);
+    await until('a leader', () => leader() !== undefined);
+    const lagging = [...members.keys()].find((id) => id !== leader()!.node.id)!;
+    await stopMember(lagging);
+    const { node } = leader()!;
+    for (let i = 0; i < 300; i++) await node.propose(new Uint8Array([i % 256]));
+    const expected = leader()!.machine.items.slice();
+    const restarted = await startMember(lagging, bootstrapConf(addresses), 50);
+    await until('the restarted node caught up', () => restarted.machine.items.length === expected.length);
+    expect(restarted.machine.items).toEqual(expected);
+    expect(restarted.node.status().appliedIndex).toBe(leader()!.node.status().appliedIndex);
+  });
+
+  it('adds a learner, promotes it and transfers leadership to it', async () => {
+    await startCluster();
+    await until('a leader', () => leader() !== undefined);
+    const first = leader()!;
+    await first.node.propose(new Uint8Array([5]));
+    addresses.d = `127.0.0.1:${await reservePort()}`;
+    const joiner = await startMember('d', joiningConf());
+    await first.node.addLearner('d', addresses.d);
+    await expect(first.node.addLearner('d', addresses.d)).rejects.toMatchObject({ code: 'INVALID_CONF_CHANGE' });
+    await until('the learner has the log', () => joiner.machine.items.length === 1);
+    await first.node.promote('d');
+    expect(first.node.status().conf.voters).toContain('d');
+    await first.node.transferLeadership('d');
+    await until('d leads', () => joiner.node.status().role === 'leader');
+    const { result } = await joiner.node.propose(new Uint8Array([6]));
+    expect(result).toBe(2);
+  });
+});
