@@ -1,0 +1,154 @@
+// Leader-local session deadlines (ARCHITECTURE.md principles 2 and 4): each session's promisedUntil, the expiries it
+// implies, and per-lock revocation deadlines. Pure: every time is an argument; keepalives never enter the log.
+import { ForelockError } from '../util/errors.js';
+
+/** A revocation whose time has come: the leader proposes a 'revoke' entry for it. */
+export interface DueRevocation {
+  readonly lockName: string;
+  readonly sessionId: string;
+  readonly token: bigint;
+  readonly fenced: boolean;
+  readonly revokeAtMs: number;
+}
+
+/** A pending revocation of one session's hold of one lock. */
+export interface PendingRevocation extends DueRevocation {
+  /** The deadline sent to the client (the earliest, when requested more than once). */
+  readonly deadlineMs: number;
+  /** The session's promise when the first request was made: later answers no longer extend this lock. */
+  readonly lockPromisedUntilMs: number;
+}
+
+/** Raised when a revocation names a session the tracker does not know (the caller lost track of a session). */
+export class UntrackedSessionError extends ForelockError {
+  constructor(sessionId: string) {
+    super(`session ${sessionId} is not tracked by this leader`, 'SESSION_NOT_TRACKED', false);
+  }
+}
+
+interface TrackedSession {
+  readonly ttlMs: number;
+  promisedUntilMs: number;
+}
+
+/**
+ * What the leader has promised each session. `promisedUntil` is the latest `answer time + guarantee` over every
+ * answer sent; the session expires when it passes without a renewal, and no ordinary lock is revoked before the
+ * promise it had when its revocation was requested.
+ */
+export class SessionTracker {
+  private readonly sessions = new Map<string, TrackedSession>();
+  /** lock name -> session id -> pending revocation. */
+  private readonly revocations = new Map<string, Map<string, PendingRevocation>>();
+
+  /** A session was opened by this leader: the open answer promises one TTL from `nowMs`. */
+  opened(sessionId: string, ttlMs: number, nowMs: number): void {
+    this.sessions.set(sessionId, { ttlMs, promisedUntilMs: nowMs + ttlMs });
+  }
+
+  /**
+   * Records an answer to a keepalive sent at `sentAtMs` (server time) carrying `guaranteeMs`, and returns the new
+   * promisedUntil. Returns null, extending nothing, when the session is unknown or its promise had already passed:
+   * that session has expired and must be told so, not renewed.
+   */
+  keepaliveAnswered(sessionId: string, sentAtMs: number, guaranteeMs: number): number | null {
+    const session = this.sessions.get(sessionId);
+    if (!session || sentAtMs >= session.promisedUntilMs) return null;
+    session.promisedUntilMs = Math.max(session.promisedUntilMs, sentAtMs + guaranteeMs);
+    return session.promisedUntilMs;
+  }
+
+  /** The session's promise, or undefined when it is not tracked. */
+  promisedUntil(sessionId: string): number | undefined {
+    return this.sessions.get(sessionId)?.promisedUntilMs;
+  }
+
+  /** Sessions whose promise has passed by `nowMs` (to be expired together in one entry), in tracking order. */
+  expiredAt(nowMs: number): string[] {
+    const expired: string[] = [];
+    for (const [sessionId, session] of this.sessions) if (session.promisedUntilMs <= nowMs) expired.push(sessionId);
+    return expired;
+  }
+
+  /** The session was closed or expired in the log: forget it and its revocations. */
+  ended(sessionId: string): void {
+    this.sessions.delete(sessionId);
+    for (const [lockName, bySession] of this.revocations) {
+      bySession.delete(sessionId);
+      if (bySession.size === 0) this.revocations.delete(lockName);
+    }
+  }
+
+  /**
+   * This node just became leader. It cannot know what its predecessor promised, so every session gets one full TTL
+   * from now (principle 4) and pending revocations are dropped (the RPH requests them again).
+   */
+  becameLeader(nowMs: number, sessions: Iterable<{ readonly sessionId: string; readonly ttlMs: number }>): void {
+    this.sessions.clear();
+    this.revocations.clear();
+    for (const { sessionId, ttlMs } of sessions) this.opened(sessionId, ttlMs, nowMs);
+  }
+
+  /**
+   * Requests the revocation of `sessionId`'s hold of `lockName` (token `token`) with the deadline sent to the client,
+   * and returns when it will be revoked: at the deadline for a fenced lock; for an ordinary one at the later of the
+   * deadline and the promise the session had at the first request. A repeated request can only bring it forward.
+   */
+  requestRevocation(lockName: string, token: bigint, sessionId: string, deadlineMs: number, fenced: boolean): number {
+    const session = this.sessions.get(sessionId);
+    if (!session) throw new UntrackedSessionError(sessionId);
+    let bySession = this.revocations.get(lockName);
+    if (!bySession) {
+      bySession = new Map();
+      this.revocations.set(lockName, bySession);
+    }
+    const existing = bySession.get(sessionId);
+    const sameGrant = existing !== undefined && existing.token === token;
+    const lockPromisedUntilMs = sameGrant ? existing.lockPromisedUntilMs : session.promisedUntilMs;
+    const revokeAtMs = fenced ? deadlineMs : Math.max(deadlineMs, lockPromisedUntilMs);
+    bySession.set(sessionId, {
+      lockName,
+      sessionId,
+      token,
+      fenced,
+      deadlineMs: sameGrant ? Math.min(existing.deadlineMs, deadlineMs) : deadlineMs,
+      lockPromisedUntilMs,
+      revokeAtMs: sameGrant ? Math.min(existing.revokeAtMs, revokeAtMs) : revokeAtMs,
+    });
+    return bySession.get(sessionId)!.revokeAtMs;
+  }
+
+  /** The pending revocation of `sessionId`'s hold of `lockName`, if any. */
+  revocation(lockName: string, sessionId: string): PendingRevocation | undefined {
+    return this.revocations.get(lockName)?.get(sessionId);
+  }
+
+  /** Revocations whose time has come by `nowMs`, earliest first. */
+  dueRevocations(nowMs: number): DueRevocation[] {
+    const due: DueRevocation[] = [];
+    for (const bySession of this.revocations.values()) {
+      for (const { lockName, sessionId, token, fenced, revokeAtMs } of bySession.values()) {
+        if (revokeAtMs <= nowMs) due.push({ lockName, sessionId, token, fenced, revokeAtMs });
+      }
+    }
+    return due.sort((a, b) => a.revokeAtMs - b.revokeAtMs);
+  }
+
+  /** The hold ended in the log (released, revoked or expired): nothing left to revoke. */
+  revocationDone(lockName: string, sessionId: string): void {
+    const bySession = this.revocations.get(lockName);
+    bySession?.delete(sessionId);
+    if (bySession?.size === 0) this.revocations.delete(lockName);
+  }
+
+  /** The earliest expiry or revocation time, so the driver knows when to look again; null when nothing is pending. */
+  nextDeadlineMs(): number | null {
+    let earliest: number | null = null;
+    const consider = (ms: number) => {
+      if (earliest === null || ms < earliest) earliest = ms;
+    };
+    for (const session of this.sessions.values()) consider(session.promisedUntilMs);
+    for (const bySession of this.revocations.values()) for (const r of bySession.values()) consider(r.revokeAtMs);
+    return earliest;
+  }
+}
