@@ -46,6 +46,8 @@ export interface NodeProcessStatus {
   /** Normal entries applied, and a hash chained over each one's index, term and data. */
   readonly count: number;
   readonly digest: string;
+  /** The entry count of the last snapshot restored (0 when none): shows a catch-up went through a snapshot. */
+  readonly lastRestoredCount: number;
   readonly eventLoopDelayMs: number;
 }
 
@@ -55,6 +57,7 @@ const packr = new Packr({ useRecords: false });
 class ChainStateMachine implements StateMachine {
   count = 0;
   digest = '';
+  lastRestoredCount = 0;
 
   apply(entry: Entry): number {
     this.digest = createHash('sha256')
@@ -73,6 +76,7 @@ class ChainStateMachine implements StateMachine {
     const state = packr.unpack(data) as { count: number; digest: string };
     this.count = state.count;
     this.digest = state.digest;
+    this.lastRestoredCount = state.count;
   }
 }
 
@@ -161,6 +165,7 @@ async function main(): Promise<void> {
         appliedIndex: status.appliedIndex,
         count: machine.count,
         digest: machine.digest,
+        lastRestoredCount: machine.lastRestoredCount,
         eventLoopDelayMs: node!.eventLoopDelayMs(),
       };
       return result;
