@@ -1,2 +1,40 @@
 // Forelock's client SDK: the package's main export.
+export {
+  type AdminOptions,
+  AdminClient,
+  type ClusterStatus,
+  type LockHolderInfo,
+  type LockInfo,
+  type MemberInfo,
+  type RevokedHolderInfo,
+} from './client/admin.js';
+export type { BackoffOptions } from './client/backoff.js';
+export { type AcquireOptions, Client, ClientSession, type ConnectOptions, connect } from './client/client.js';
+export { Election } from './client/election.js';
+export {
+  AbortError,
+  AlreadyHeldError,
+  AlreadyWaitingError,
+  ClientClosedError,
+  DeadlockError,
+  InvalidArgumentError,
+  LockBusyError,
+  type LockLossCause,
+  LockLostError,
+  LockNotFoundError,
+  LockReleasedError,
+  NotHeldError,
+  NotLeaderError,
+  PermissionDeniedError,
+  ServerError,
+  type SessionEndReason,
+  SessionExpiredError,
+  StaleTokenError,
+  TimeoutError,
+  TooManySessionsError,
+  TooManyWaitersError,
+  UnavailableError,
+} from './client/errors.js';
+export { Lock, type PreemptionNotice, type StalenessWarning, type WarningResponse } from './client/lock.js';
+export type { LockMode } from './lock/commands.js';
 export { ForelockError } from './util/errors.js';

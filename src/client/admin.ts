@@ -1,0 +1,271 @@
+// The operator client: Status, ListLocks, Revoke, membership and leadership transfer over unary Admin calls,
+// following NotLeader answers (and asking Status for the leader) until the leader answers.
+import * as grpc from '@grpc/grpc-js';
+import type { LockMode } from '../lock/commands.js';
+import type { ForelockError } from '../util/errors.js';
+import { EndpointPool } from './endpoints.js';
+import { NotLeaderError, TimeoutError, toForelockError, UnavailableError } from './errors.js';
+import {
+  type AdminMethods,
+  type AdminStub,
+  adminStub,
+  modeFromWire,
+  type UnaryMethod,
+  type WireLockInfo,
+  type WireStatusReply,
+} from './wire.js';
+
+/** A cluster member as Status reports it. */
+export interface MemberInfo {
+  readonly id: string;
+  readonly address: string;
+  /** "leader", "follower", "candidate" or "learner". */
+  readonly role: string;
+}
+
+/** One node's view of the cluster. */
+export interface ClusterStatus {
+  /** The node that answered. */
+  readonly id: string;
+  /** The leader's id, or '' when none is known. */
+  readonly leader: string;
+  readonly leaderAddress: string;
+  readonly term: bigint;
+  readonly commitIndex: bigint;
+  readonly appliedIndex: bigint;
+  readonly members: readonly MemberInfo[];
+  readonly sessions: number;
+  readonly locks: number;
+}
+
+/** One holder of a lock. */
+export interface LockHolderInfo {
+  readonly session: string;
+  readonly client: string;
+  readonly token: bigint;
+  readonly fenced: boolean;
+  /** Server time of the grant, epoch ms. */
+  readonly grantedAtMs: number;
+  readonly mode: LockMode;
+  readonly preemptible: boolean;
+  readonly metadata: string;
+}
+
+/** A lock and its queue. */
+export interface LockInfo {
+  readonly name: string;
+  readonly mode: LockMode;
+  readonly holders: readonly LockHolderInfo[];
+  /** Queue length. */
+  readonly waiters: number;
+}
+
+/** When one holder's revocation takes effect. */
+export interface RevokedHolderInfo {
+  readonly session: string;
+  readonly token: bigint;
+  /** Server time (epoch ms) at which the revocation takes effect. */
+  readonly revokeAtMs: number;
+  /** True for a fenced or forced revocation (at once). */
+  readonly immediate: boolean;
+}
+
+/** Options of an admin client. */
+export interface AdminOptions {
+  /** "host:port" of any cluster members. Default ['127.0.0.1:7400']. */
+  readonly endpoints?: readonly string[];
+  /** Deadline of each call, following hints included. Default 10,000 ms. */
+  readonly timeoutMs?: number;
+  readonly credentials?: grpc.ChannelCredentials;
+}
+
+/** Operator calls against a cluster. */
+export class AdminClient {
+  private readonly pool: EndpointPool;
+  private readonly stubs = new Map<string, AdminStub>();
+  private readonly timeoutMs: number;
+  private readonly credentials: grpc.ChannelCredentials;
+  private leaderAddress: string | null = null;
+
+  constructor(options: AdminOptions = {}) {
+    this.pool = new EndpointPool(options.endpoints ?? ['127.0.0.1:7400']);
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.credentials = options.credentials ?? grpc.credentials.createInsecure();
+  }
+
+  /** The cluster's status as the leader sees it (or, with no leader, as the first node that answers does). */
+  async status(): Promise<ClusterStatus> {
+    return statusFromWire(await this.call('Status', {}, { leaderOnly: false }));
+  }
+
+  /** Every lock whose name starts with `prefix`, with holders and queue length (a linearizable read). */
+  async listLocks(prefix = ''): Promise<LockInfo[]> {
+    const reply = await this.call('ListLocks', { prefix }, { leaderOnly: true });
+    return reply.locks.map(lockFromWire);
+  }
+
+  /** Revokes `name` (one holder of a shared lock with `session`); says when each revocation takes effect. */
+  async revoke(
+    name: string,
+    options: { session?: string; force?: boolean; reason?: string } = {},
+  ): Promise<RevokedHolderInfo[]> {
+    const reply = await this.call(
+      'Revoke',
+      { name, session: options.session ?? '', force: options.force ?? false, reason: options.reason ?? '' },
+      { leaderOnly: true },
+    );
+    return reply.revoked.map((r) => ({
+      session: r.session,
+      token: BigInt(r.token),
+      revokeAtMs: r.revokeAtMs,
+      immediate: r.immediate,
+    }));
+  }
+
+  /** Adds a member (a non-voting learner with `learner`), by the address it serves clients and peers on. */
+  async addMember(id: string, address: string, options: { learner?: boolean } = {}): Promise<ClusterStatus> {
+    return statusFromWire(
+      await this.call('AddMember', { id, address, learner: options.learner ?? false }, { leaderOnly: true }),
+    );
+  }
+
+  /** Promotes a caught-up learner to voter. */
+  async promoteMember(id: string): Promise<ClusterStatus> {
+    return statusFromWire(await this.call('PromoteMember', { id }, { leaderOnly: true }));
+  }
+
+  /** Removes a member. */
+  async removeMember(id: string): Promise<ClusterStatus> {
+    return statusFromWire(await this.call('RemoveMember', { id }, { leaderOnly: true }));
+  }
+
+  /** Hands leadership to member `id`. */
+  async transferLeadership(id: string): Promise<ClusterStatus> {
+    return statusFromWire(await this.call('TransferLeadership', { id }, { leaderOnly: true }));
+  }
+
+  /** Closes every channel. */
+  close(): void {
+    for (const stub of this.stubs.values()) stub.close();
+    this.stubs.clear();
+  }
+
+  private stub(address: string): AdminStub {
+    let stub = this.stubs.get(address);
+    if (!stub) {
+      stub = adminStub(address, this.credentials);
+      this.stubs.set(address, stub);
+    }
+    return stub;
+  }
+
+  /**
+   * Calls `method` on the leader: tries the known leader or the next endpoint, follows NotLeader hints, and asks a
+   * reachable node's Status for the leader when a hint is missing. Status itself is served by any node, but the
+   * leader's answer is preferred.
+   */
+  private async call<M extends keyof AdminMethods>(
+    method: M,
+    request: AdminMethods[M][0],
+    options: { leaderOnly: boolean },
+  ): Promise<AdminMethods[M][1]> {
+    const deadlineMs = Date.now() + this.timeoutMs;
+    let lastError: ForelockError | null = null;
+    let fallback: AdminMethods[M][1] | null = null;
+    const maxAttempts = this.pool.size * 3 + 3;
+    for (let attempt = 0; attempt < maxAttempts && Date.now() < deadlineMs; attempt++) {
+      const address = this.leaderAddress ?? this.pool.next();
+      try {
+        const reply = await this.unary(address, method, request, deadlineMs);
+        if (method !== 'Status') return reply;
+        const status = reply as WireStatusReply;
+        if (status.leaderAddress === '' || status.leader === status.id || status.leaderAddress === address)
+          return reply;
+        // A follower answered Status: remember its answer, but prefer the leader's view.
+        fallback ??= reply;
+        this.leaderAddress = status.leaderAddress;
+      } catch (err) {
+        lastError = toForelockError(err);
+        this.leaderAddress = null;
+        if (lastError instanceof NotLeaderError) {
+          if (lastError.leaderAddress && lastError.leaderAddress !== address) {
+            this.leaderAddress = lastError.leaderAddress;
+            continue;
+          }
+        } else if (!lastError.retriable) {
+          throw lastError;
+        } else if (fallback && !options.leaderOnly) {
+          return fallback;
+        }
+        if (options.leaderOnly) this.leaderAddress = await this.findLeader(deadlineMs, address);
+      }
+    }
+    if (fallback) return fallback;
+    if (Date.now() >= deadlineMs) {
+      throw new TimeoutError(`admin ${method} found no leader within ${this.timeoutMs} ms`, { cause: lastError });
+    }
+    throw lastError ?? new UnavailableError(`admin ${method}: no endpoint answered`);
+  }
+
+  /** Asks the endpoints other than `skip` for the leader's address. */
+  private async findLeader(deadlineMs: number, skip: string): Promise<string | null> {
+    for (const address of this.pool.list()) {
+      if (address === skip) continue;
+      try {
+        const status = await this.unary(address, 'Status', {}, Math.min(deadlineMs, Date.now() + 2_000));
+        if (status.leaderAddress) return status.leaderAddress;
+      } catch {
+        // Unreachable: try the next one.
+      }
+    }
+    return null;
+  }
+
+  private unary<M extends keyof AdminMethods>(
+    address: string,
+    method: M,
+    request: AdminMethods[M][0],
+    deadlineMs: number,
+  ): Promise<AdminMethods[M][1]> {
+    const stub = this.stub(address);
+    const fn = stub[method] as unknown as UnaryMethod<AdminMethods[M][0], AdminMethods[M][1]>;
+    return new Promise((resolve, reject) => {
+      fn.call(stub, request, new grpc.Metadata(), { deadline: deadlineMs }, (err, response) => {
+        if (err) reject(err);
+        else resolve(response as AdminMethods[M][1]);
+      });
+    });
+  }
+}
+
+function statusFromWire(reply: WireStatusReply): ClusterStatus {
+  return {
+    id: reply.id,
+    leader: reply.leader,
+    leaderAddress: reply.leaderAddress,
+    term: BigInt(reply.term),
+    commitIndex: BigInt(reply.commitIndex),
+    appliedIndex: BigInt(reply.appliedIndex),
+    members: reply.members.map((m) => ({ id: m.id, address: m.address, role: m.role })),
+    sessions: reply.sessions,
+    locks: reply.locks,
+  };
+}
+
+function lockFromWire(lock: WireLockInfo): LockInfo {
+  return {
+    name: lock.name,
+    mode: modeFromWire(lock.mode),
+    waiters: lock.waiters,
+    holders: lock.holders.map((h) => ({
+      session: h.session,
+      client: h.client,
+      token: BigInt(h.token),
+      fenced: h.fenced,
+      grantedAtMs: h.grantedAtMs,
+      mode: modeFromWire(h.mode),
+      preemptible: h.preemptible,
+      metadata: h.metadata,
+    })),
+  };
+}

@@ -1,0 +1,490 @@
+// The SDK's entry: connect() opens a session; the Client acquires locks on it, tracks each lock's safe period
+// (principle 2; Chubby's jeopardy) and aborts lock and session signals when they are lost (etcd concurrency).
+import type { LockMode } from '../lock/commands.js';
+import type { Clock } from '../util/clock.js';
+import { ForelockError } from '../util/errors.js';
+import { randomRng, type Rng } from '../util/rng.js';
+import { AdminClient } from './admin.js';
+import type { BackoffOptions } from './backoff.js';
+import { type ConnectionListener, type LockFrame, type RequestFrame, SessionConnection } from './connection.js';
+import { Election } from './election.js';
+import {
+  AbortError,
+  ClientClosedError,
+  errorFromServerCode,
+  InvalidArgumentError,
+  LockLostError,
+  LockReleasedError,
+  NotHeldError,
+  StaleTokenError,
+  TimeoutError,
+} from './errors.js';
+import { Lock, type LockOwner } from './lock.js';
+import { modeFromWire, modeToWire, type WireSessionOpened } from './wire.js';
+
+/** Wall time that never jumps backwards: the epoch at process start plus a monotonic count. */
+const monotonicEpochClock: Clock = { now: () => performance.timeOrigin + performance.now() };
+
+/** The largest wait the wire carries (uint32 ms); `waitMs: Infinity` sends it. */
+const MAX_WIRE_WAIT_MS = 0xffff_ffff;
+
+/** Options of `connect()`. */
+export interface ConnectOptions {
+  /** "host:port" of any cluster members; the SDK finds the leader. Default ['127.0.0.1:7400']. */
+  readonly endpoints?: readonly string[];
+  /** Session TTL, 1 s..1 h. Default 10,000 ms. */
+  readonly ttlMs?: number;
+  /** This client's name, shown in `forelock locks`. Default "<hostname>:<pid>"-like "node-<pid>". */
+  readonly name?: string;
+  /** How long connect() keeps dialing before it fails with UnavailableError. Default 10,000 ms. */
+  readonly connectTimeoutMs?: number;
+  /** Clock-rate bound used by the safe period. Default 0.01. */
+  readonly maxDrift?: number;
+  /** Safety margin subtracted from the safe period. Default 100 ms. */
+  readonly marginMs?: number;
+  /** Reconnect delays. */
+  readonly backoff?: BackoffOptions;
+  /** Time source for safe periods (epoch ms). Default: a monotonic wall clock. */
+  readonly clock?: Clock;
+  /** Randomness for backoff jitter. */
+  readonly rng?: Rng;
+}
+
+/** Options of `acquire()`. */
+export interface AcquireOptions {
+  /** Default 'exclusive'. */
+  readonly mode?: LockMode;
+  /** How long to wait in the queue: 0 tries once (LockBusyError when taken), Infinity waits until aborted. Default 30,000 ms. */
+  readonly waitMs?: number;
+  /** Aborting it while waiting cancels the waiter on the server and rejects with AbortError. */
+  readonly signal?: AbortSignal;
+  /** Every resource this lock protects checks the fencing token (revocations may then be immediate). Default false. */
+  readonly fenced?: boolean;
+  /** False: the cluster never pre-empts this grant (it may still warn). Default true. */
+  readonly preemptible?: boolean;
+  /** A value kept with the grant while held (at most 1 KiB), visible to `forelock locks` and elections. */
+  readonly metadata?: string;
+}
+
+/** The client's session: aborted `signal` means every lock of this client is gone and the client is unusable. */
+export class ClientSession {
+  constructor(
+    private readonly connection: SessionConnection,
+    private readonly controller: AbortController,
+  ) {}
+
+  /** The session id the cluster assigned. */
+  get id(): string {
+    return this.connection.id;
+  }
+
+  /** Aborted when the session is gone (ended by the cluster, closed, or its promise passed with no renewal). */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Epoch ms (client clock) until which the session is known alive, from the guarantees received. */
+  get safeUntil(): number {
+    return this.connection.tracker.sessionSafeUntilMs;
+  }
+
+  /** The leader the session stream is open to, or null while failing over. */
+  get connectedTo(): string | null {
+    return this.connection.connectedTo;
+  }
+}
+
+/** A connected client: one session on the leader, with its locks. Create it with `connect()`. */
+export class Client implements LockOwner {
+  /** The session every lock of this client belongs to. */
+  readonly session: ClientSession;
+  private readonly sessionController = new AbortController();
+  private readonly held = new Map<string, { lock: Lock; controller: AbortController }>();
+  private readonly clock: Clock;
+  private safetyTimer: NodeJS.Timeout | null = null;
+  private adminClient: AdminClient | null = null;
+  private closed = false;
+
+  /** @internal use connect(). */
+  constructor(
+    private readonly connection: SessionConnection,
+    private readonly endpoints: readonly string[],
+    clock: Clock,
+  ) {
+    this.clock = clock;
+    this.session = new ClientSession(connection, this.sessionController);
+    const listener: ConnectionListener = {
+      opened: (opened, resumed) => this.reconcile(opened, resumed),
+      lockFrame: (frame) => this.onLockFrame(frame),
+      safeUntilChanged: () => this.scheduleSafetyCheck(),
+      ended: (error) => this.onSessionEnded(error),
+    };
+    connection.listen(listener);
+  }
+
+  /**
+   * Acquires `name`. Resolves with the Lock once granted; rejects with LockBusyError (try-lock), TimeoutError (the
+   * wait ran out; the waiter is cancelled), AbortError (`signal` aborted; the waiter is cancelled), AlreadyHeldError,
+   * DeadlockError, InvalidArgumentError, SessionExpiredError, ...
+   */
+  acquire(name: string, options: AcquireOptions = {}): Promise<Lock> {
+    const mode = options.mode ?? 'exclusive';
+    const waitMs = options.waitMs ?? 30_000;
+    const signal = options.signal;
+    if (this.closed) return Promise.reject(new ClientClosedError('the client is closed; connect() again'));
+    if (!(waitMs >= 0)) {
+      return Promise.reject(new InvalidArgumentError(`waitMs must be >= 0 (or Infinity), got ${waitMs}`));
+    }
+    if (signal?.aborted) return Promise.reject(new AbortError(`acquire of "${name}" aborted before it was sent`));
+    return new Promise<Lock>((resolve, reject) => {
+      let waiting = true;
+      let timer: NodeJS.Timeout | null = null;
+      const settle = () => {
+        waiting = false;
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onFrame = (frame: RequestFrame): boolean => {
+        if (frame.frame === 'acquire') {
+          const result = frame.acquire;
+          if (result.status === 'QUEUED') return false;
+          const token = BigInt(result.token);
+          if (!waiting) {
+            // Granted after this client gave up: hand it straight back.
+            this.sendRelease(name, token, () => true);
+            return true;
+          }
+          settle();
+          resolve(
+            this.adopt({
+              name,
+              mode: modeFromWire(result.mode),
+              token,
+              fenced: result.fenced,
+              grantedAtMs: result.grantedAtMs,
+            }),
+          );
+          return true;
+        }
+        if (frame.frame === 'error' && waiting) {
+          settle();
+          reject(errorFromServerCode(frame.error));
+        }
+        return true;
+      };
+      const seq = this.connection.request(
+        (requestSeq) => ({
+          acquire: {
+            requestSeq: String(requestSeq),
+            name,
+            mode: modeToWire(mode),
+            fenced: options.fenced ?? false,
+            preemptible: options.preemptible ?? true,
+            waitMs: Math.min(waitMs, MAX_WIRE_WAIT_MS),
+            metadata: options.metadata ?? '',
+          },
+        }),
+        onFrame,
+        (error) => {
+          if (!waiting) return;
+          settle();
+          reject(error);
+        },
+      );
+      const giveUp = (error: ForelockError) => {
+        if (!waiting) return;
+        settle();
+        reject(error);
+        this.cancelWaiter(seq, name);
+      };
+      const onAbort = () => giveUp(new AbortError(`acquire of "${name}" aborted`, { cause: signal?.reason }));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (waitMs > 0 && Number.isFinite(waitMs) && waiting) {
+        timer = setTimeout(
+          () => giveUp(new TimeoutError(`lock "${name}" was not granted within ${waitMs} ms`)),
+          waitMs,
+        );
+      }
+    });
+  }
+
+  /** Acquires `name`, runs `work` holding it, and always releases it (also when `work` throws). */
+  async withLock<T>(name: string, work: (lock: Lock) => Promise<T> | T, options: AcquireOptions = {}): Promise<T> {
+    const lock = await this.acquire(name, options);
+    let result: T;
+    try {
+      result = await work(lock);
+    } catch (err) {
+      await lock.release().catch(() => {});
+      throw err;
+    }
+    await lock.release();
+    return result;
+  }
+
+  /** A leader election named `name`, built on the exclusive lock `election/<name>`. */
+  election(name: string): Election {
+    return new Election(this, name);
+  }
+
+  /** An admin client over the same endpoints (created on first use, closed with this client). */
+  admin(): AdminClient {
+    this.adminClient ??= new AdminClient({ endpoints: this.endpoints });
+    return this.adminClient;
+  }
+
+  /** The locks this client holds now. */
+  locks(): Lock[] {
+    return [...this.held.values()].map((h) => h.lock);
+  }
+
+  /** Closes the session (the cluster releases its locks) and every channel. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.connection.close();
+    this.adminClient?.close();
+    if (this.safetyTimer) clearTimeout(this.safetyTimer);
+  }
+
+  /** @internal LockOwner: sends the release with the lock's token. */
+  releaseLock(lock: Lock): Promise<void> {
+    const entry = this.held.get(lock.name);
+    if (!entry || entry.lock !== lock) return Promise.resolve();
+    this.held.delete(lock.name);
+    this.connection.tracker.forgetLock(lock.name);
+    entry.controller.abort(new LockReleasedError(`lock "${lock.name}" was released`));
+    return new Promise((resolve, reject) => {
+      this.sendRelease(
+        lock.name,
+        lock.token,
+        (frame) => {
+          if (frame.frame === 'done') resolve();
+          else if (frame.frame === 'error') {
+            const error = errorFromServerCode(frame.error);
+            if (error instanceof NotHeldError || error instanceof StaleTokenError) {
+              reject(
+                new LockLostError(
+                  `lock "${lock.name}" (token ${lock.token}) had already been taken away when it was released`,
+                  'revoked',
+                  { cause: error },
+                ),
+              );
+            } else reject(error);
+          }
+          return true;
+        },
+        (error) => {
+          if (error instanceof ClientClosedError || this.closed) resolve();
+          else
+            reject(
+              new LockLostError(`lock "${lock.name}" was lost with its session`, 'session-ended', { cause: error }),
+            );
+        },
+      );
+    });
+  }
+
+  /** @internal LockOwner: the lock's safe deadline. */
+  safeUntilOf(lock: Lock): number {
+    return this.connection.tracker.lockSafeUntilMs(lock.name, lock.token);
+  }
+
+  /** @internal test-only: freeze (true) or thaw (false) this client's outgoing frames, keepalives included. */
+  simulatePause(paused: boolean): void {
+    this.connection.simulatePause(paused);
+  }
+
+  private sendRelease(
+    name: string,
+    token: bigint,
+    onFrame: (frame: RequestFrame) => boolean,
+    onSessionEnd: (error: ForelockError) => void = () => {},
+  ): void {
+    this.connection.request(
+      (requestSeq) => ({ release: { requestSeq: String(requestSeq), name, token: token.toString() } }),
+      onFrame,
+      onSessionEnd,
+    );
+  }
+
+  /** Cancels a queued acquire; if it was granted meanwhile, re-asks its fate so the grant gets released. */
+  private cancelWaiter(acquireSeq: number, name: string): void {
+    this.connection.stopResending(acquireSeq);
+    this.connection.request(
+      (requestSeq) => ({ cancel: { requestSeq: String(requestSeq), name } }),
+      (frame) => {
+        if (frame.frame === 'done') this.connection.forget(acquireSeq);
+        else this.connection.resendRequest(acquireSeq);
+        return true;
+      },
+      () => {},
+    );
+  }
+
+  private adopt(grant: ConstructorParameters<typeof Lock>[1]): Lock {
+    const controller = new AbortController();
+    const lock = new Lock(this, grant, controller);
+    this.connection.tracker.forgetLock(grant.name);
+    this.held.set(grant.name, { lock, controller });
+    this.scheduleSafetyCheck();
+    return lock;
+  }
+
+  private lose(name: string, error: LockLostError): void {
+    const entry = this.held.get(name);
+    if (!entry) return;
+    this.held.delete(name);
+    this.connection.tracker.forgetLock(name);
+    entry.controller.abort(error);
+  }
+
+  /** After (re)opening: locks the cluster no longer lists are lost; locks it lists that we do not know are freed. */
+  private reconcile(opened: WireSessionOpened, resumed: boolean): void {
+    if (!resumed) return;
+    const listed = new Map(opened.held.map((h) => [h.name, BigInt(h.token)]));
+    for (const [name, { lock }] of [...this.held]) {
+      if (listed.get(name) !== lock.token) {
+        this.lose(name, new LockLostError(`lock "${name}" was not held by the session when it resumed`, 'not-resumed'));
+      }
+    }
+    // Held locks unknown here are grants of acquires that the re-sent requests will claim, or orphans of
+    // cancelled acquires whose re-sent request releases them (see cancelWaiter); nothing to do for them here.
+  }
+
+  private onLockFrame(frame: LockFrame): void {
+    switch (frame.frame) {
+      case 'revoked': {
+        const notice = frame.revoked;
+        const entry = this.held.get(notice.resourceId);
+        if (entry && entry.lock.token === BigInt(notice.token)) {
+          this.lose(
+            notice.resourceId,
+            new LockLostError(
+              `lock "${notice.resourceId}" was revoked (${notice.cause}${notice.reason ? `: ${notice.reason}` : ''})`,
+              'revoked',
+            ),
+          );
+        }
+        return;
+      }
+      case 'preemption': {
+        const request = frame.preemption;
+        const entry = this.held.get(request.resourceId);
+        const token = BigInt(request.token);
+        if (!entry || entry.lock.token !== token) return;
+        this.connection.tracker.preemptionReceived(
+          request.resourceId,
+          token,
+          Number(frame.lastKeepaliveSeq),
+          request.graceMs,
+          entry.lock.fenced,
+        );
+        this.scheduleSafetyCheck();
+        const notice = {
+          name: request.resourceId,
+          token,
+          graceMs: request.graceMs,
+          reason: request.reason,
+          warningId: request.warningId,
+        };
+        for (const handler of entry.lock.preemptionHandlers) handler(notice);
+        return;
+      }
+      case 'warning': {
+        const warning = frame.warning;
+        const entry = this.held.get(warning.resourceId);
+        const token = BigInt(warning.token);
+        if (!entry || entry.lock.token !== token) return;
+        for (const handler of entry.lock.warningHandlers) {
+          const response = handler({
+            warningId: warning.warningId,
+            name: warning.resourceId,
+            token,
+            predictedStalenessMs: warning.predictedStalenessMs,
+            preemptionScore: warning.preemptionScore,
+            probability: warning.probability,
+            reasons: warning.reasons,
+            ackTimeoutMs: warning.ackTimeoutMs,
+          });
+          if (!response) continue;
+          this.connection.sendOneWay({
+            warningAnswer: {
+              warningId: warning.warningId,
+              name: warning.resourceId,
+              kind: response.kind === 'ack' ? 'ACK' : response.kind === 'checkpointing' ? 'CHECKPOINTING' : 'RELEASING',
+              checkpointMs: response.kind === 'checkpointing' ? response.checkpointMs : 0,
+            },
+          });
+          return;
+        }
+        return;
+      }
+    }
+  }
+
+  /** Arms one timer at the earliest safe deadline of the session and its locks. */
+  private scheduleSafetyCheck(): void {
+    if (this.safetyTimer) clearTimeout(this.safetyTimer);
+    this.safetyTimer = null;
+    if (this.connection.ended) return;
+    let earliestMs = this.connection.tracker.sessionSafeUntilMs;
+    for (const { lock } of this.held.values()) earliestMs = Math.min(earliestMs, this.safeUntilOf(lock));
+    if (!Number.isFinite(earliestMs)) return;
+    const delayMs = Math.max(0, earliestMs - this.clock.now());
+    this.safetyTimer = setTimeout(() => this.checkSafety(), Math.ceil(delayMs));
+    this.safetyTimer.unref();
+  }
+
+  private checkSafety(): void {
+    const nowMs = this.clock.now();
+    for (const { lock } of [...this.held.values()]) {
+      if (nowMs >= this.safeUntilOf(lock)) {
+        this.lose(
+          lock.name,
+          new LockLostError(
+            `lock "${lock.name}" passed its safe period with no renewal from the cluster; treat it as lost`,
+            'safe-period-passed',
+          ),
+        );
+        // If the session is still alive, hand the lock back so the next holder need not wait for expiry.
+        this.sendRelease(lock.name, lock.token, () => true);
+      }
+    }
+    if (nowMs >= this.connection.tracker.sessionSafeUntilMs) this.connection.promisePassed();
+    else this.scheduleSafetyCheck();
+  }
+
+  private onSessionEnded(error: ForelockError): void {
+    if (this.safetyTimer) clearTimeout(this.safetyTimer);
+    this.safetyTimer = null;
+    for (const name of [...this.held.keys()]) {
+      this.lose(name, new LockLostError(`lock "${name}" was lost with its session: ${error.message}`, 'session-ended'));
+    }
+    this.sessionController.abort(error);
+  }
+}
+
+/** Opens a session on the cluster (finding the leader among `endpoints`) and returns the client. */
+export async function connect(options: ConnectOptions = {}): Promise<Client> {
+  const endpoints = options.endpoints ?? ['127.0.0.1:7400'];
+  const clock = options.clock ?? monotonicEpochClock;
+  const connection = new SessionConnection({
+    endpoints,
+    ttlMs: options.ttlMs ?? 10_000,
+    clientName: options.name ?? `node-${process.pid}`,
+    clock,
+    rng: options.rng ?? randomRng(),
+    backoff: options.backoff,
+    maxDrift: options.maxDrift,
+    marginMs: options.marginMs,
+  });
+  const client = new Client(connection, endpoints, clock);
+  try {
+    await connection.start(options.connectTimeoutMs ?? 10_000);
+  } catch (err) {
+    await client.close();
+    throw err instanceof ForelockError ? err : new InvalidArgumentError(String(err), { cause: err });
+  }
+  return client;
+}

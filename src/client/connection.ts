@@ -1,0 +1,517 @@
+// One session's connection to the cluster: the dial loop over the endpoints (leader discovery and failover), the
+// session stream, keepalives, resumption with id + secret, and requests re-sent with the SAME request_seq after a
+// reconnect (the server dedups them; Raft thesis §6.3).
+import * as grpc from '@grpc/grpc-js';
+import type { Clock } from '../util/clock.js';
+import type { ForelockError } from '../util/errors.js';
+import type { Rng } from '../util/rng.js';
+import { Backoff, type BackoffOptions } from './backoff.js';
+import { EndpointPool } from './endpoints.js';
+import {
+  errorFromGrpc,
+  errorFromServerCode,
+  isServiceError,
+  NotLeaderError,
+  type SessionEndReason,
+  SessionExpiredError,
+  TimeoutError,
+  UnavailableError,
+} from './errors.js';
+import { SafePeriodTracker } from './safe-period.js';
+import {
+  type ClientFrame,
+  type ForelockStub,
+  forelockStub,
+  type ServerFrame,
+  type SessionStream,
+  type WireSessionOpened,
+} from './wire.js';
+
+/** Server refusals that say "not now" rather than "no": the request is re-sent with its seq after a backoff. */
+const TRANSIENT_SERVER_CODES: ReadonlySet<string> = new Set([
+  'PROPOSAL_DROPPED',
+  'NODE_CLOSED',
+  'CONF_CHANGE_IN_PROGRESS',
+  'UNAVAILABLE',
+]);
+
+/** The frames that answer a request, by request_seq. */
+export type RequestFrame = Extract<ServerFrame, { frame: 'acquire' | 'done' | 'error' }>;
+
+/** The frames that concern a held lock rather than a request. */
+export type LockFrame = Extract<ServerFrame, { frame: 'warning' | 'preemption' | 'revoked' }>;
+
+/** A request in flight: re-sent with its seq after every reconnect until `onFrame` says it is finished. */
+interface PendingRequest {
+  readonly seq: number;
+  frame: ClientFrame;
+  /** Handles an answer; returns true when the request needs nothing more. */
+  readonly onFrame: (frame: RequestFrame) => boolean;
+  /** Called once if the session ends first. */
+  readonly onSessionEnd: (error: ForelockError) => void;
+  /** False once the request must not be sent again (a cancelled acquire waiting for its fate). */
+  resend: boolean;
+}
+
+/** What the owner of the connection (the Client) hears about. */
+export interface ConnectionListener {
+  /** A stream (re)opened the session; `held` lists the locks the cluster says this session holds. */
+  opened(opened: WireSessionOpened, resumed: boolean): void;
+  /** A warning, pre-emption request or revocation for one lock. */
+  lockFrame(frame: LockFrame): void;
+  /** The session's safe deadline moved (a guarantee arrived or a pre-emption capped a lock). */
+  safeUntilChanged(): void;
+  /** The session is gone for good. */
+  ended(error: ForelockError): void;
+}
+
+/** Options of a session connection (see ConnectOptions for the user-facing ones). */
+export interface ConnectionOptions {
+  readonly endpoints: readonly string[];
+  readonly ttlMs: number;
+  readonly clientName: string;
+  readonly clock: Clock;
+  readonly rng: Rng;
+  readonly backoff?: BackoffOptions;
+  readonly maxDrift?: number;
+  readonly marginMs?: number;
+  /** How long one endpoint may take to answer the open frame. Default 5,000 ms. */
+  readonly openTimeoutMs?: number;
+  readonly credentials?: grpc.ChannelCredentials;
+}
+
+/** The session stream to the leader, kept alive across failovers. */
+export class SessionConnection {
+  readonly tracker: SafePeriodTracker;
+  private readonly pool: EndpointPool;
+  private readonly backoff: Backoff;
+  private readonly stubs = new Map<string, ForelockStub>();
+  private readonly pending = new Map<number, PendingRequest>();
+  private readonly credentials: grpc.ChannelCredentials;
+  private readonly openTimeoutMs: number;
+  private stream: SessionStream | null = null;
+  private sessionId = '';
+  private secret = '';
+  private nextRequestSeq = 1;
+  private nextKeepaliveSeq = 1;
+  private keepaliveIntervalMs = 0;
+  private keepaliveTimer: NodeJS.Timeout | null = null;
+  private lastRttMs = 0;
+  private paused = false;
+  private endError: ForelockError | null = null;
+  private closing = false;
+  private wake: (() => void) | null = null;
+  private readonly listeners: ConnectionListener[] = [];
+  private firstOpen: { resolve: () => void; reject: (e: ForelockError) => void } | null = null;
+  private leaderAddress: string | null = null;
+
+  constructor(private readonly options: ConnectionOptions) {
+    this.pool = new EndpointPool(options.endpoints);
+    this.backoff = new Backoff(options.rng, options.backoff);
+    this.tracker = new SafePeriodTracker({ maxDrift: options.maxDrift, marginMs: options.marginMs });
+    this.credentials = options.credentials ?? grpc.credentials.createInsecure();
+    this.openTimeoutMs = options.openTimeoutMs ?? 5_000;
+  }
+
+  /** Registers the connection's owner. */
+  listen(listener: ConnectionListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Dials until the session is open (resolves) or `deadlineMs` passes / a non-retriable refusal comes (rejects). */
+  start(timeoutMs: number): Promise<void> {
+    const opened = new Promise<void>((resolve, reject) => {
+      this.firstOpen = { resolve, reject };
+    });
+    const timer = setTimeout(() => {
+      this.end(
+        new UnavailableError(
+          `no leader answered on ${this.pool.list().join(', ')} within ${timeoutMs} ms; check the endpoints and that the cluster has a leader`,
+        ),
+      );
+    }, timeoutMs);
+    void this.dialLoop();
+    return opened.finally(() => clearTimeout(timer));
+  }
+
+  /** The session's id ('' until opened). */
+  get id(): string {
+    return this.sessionId;
+  }
+
+  /** The address of the leader the stream is open to, or null while reconnecting. */
+  get connectedTo(): string | null {
+    return this.stream ? this.leaderAddress : null;
+  }
+
+  /** Why the session ended, or null while it lives. */
+  get ended(): ForelockError | null {
+    return this.endError;
+  }
+
+  /** Allocates a request seq and sends (now, or after the next reconnect) the frame `build(seq)` makes. */
+  request(
+    build: (seq: number) => ClientFrame,
+    onFrame: (frame: RequestFrame) => boolean,
+    onSessionEnd: (error: ForelockError) => void,
+  ): number {
+    const seq = this.nextRequestSeq++;
+    if (this.endError) {
+      onSessionEnd(this.endError);
+      return seq;
+    }
+    const request: PendingRequest = { seq, frame: build(seq), onFrame, onSessionEnd, resend: true };
+    this.pending.set(seq, request);
+    this.write(request.frame);
+    return seq;
+  }
+
+  /** Stops re-sending request `seq` after reconnects, but keeps routing its answers to it. */
+  stopResending(seq: number): void {
+    const request = this.pending.get(seq);
+    if (request) request.resend = false;
+  }
+
+  /** Sends request `seq` again now (and after reconnects), e.g. to learn the fate of a cancelled acquire. */
+  resendRequest(seq: number): void {
+    const request = this.pending.get(seq);
+    if (!request) return;
+    request.resend = true;
+    this.write(request.frame);
+  }
+
+  /** Forgets request `seq` (its owner gave up on it). */
+  forget(seq: number): void {
+    this.pending.delete(seq);
+  }
+
+  /** Sends a frame that needs no answer (a warning answer) if a stream is open; dropped otherwise. */
+  sendOneWay(frame: ClientFrame): void {
+    this.write(frame);
+  }
+
+  /**
+   * Test-only: while paused, nothing is written to the stream (no keepalives, no requests, no close), as if the
+   * process were frozen; answers still arrive. Unpausing resumes keepalives.
+   */
+  simulatePause(paused: boolean): void {
+    this.paused = paused;
+    if (!paused && this.stream) this.sendKeepalive();
+  }
+
+  /** The safe deadline passed without renewal: the session is treated as gone (Chubby's jeopardy, then expiry). */
+  promisePassed(): void {
+    this.end(
+      new SessionExpiredError(
+        'the session received no renewal before its promise passed; it is treated as expired',
+        'promise-passed',
+      ),
+    );
+  }
+
+  /** Closes the session on the server (best effort, bounded by `timeoutMs`), then every channel. */
+  async close(timeoutMs = 2_000): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const stream = this.stream;
+    if (stream && !this.endError) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        stream.once('end', done);
+        stream.once('error', done);
+        stream.once('close', done);
+        stream.write({ close: {} });
+        stream.end();
+      });
+    }
+    this.end(new SessionExpiredError('the client closed the session', 'closed'));
+    for (const stub of this.stubs.values()) stub.close();
+    this.stubs.clear();
+  }
+
+  private write(frame: ClientFrame): void {
+    if (this.stream && !this.endError && !this.paused) this.stream.write(frame);
+  }
+
+  private stub(address: string): ForelockStub {
+    let stub = this.stubs.get(address);
+    if (!stub) {
+      stub = forelockStub(address, this.credentials);
+      this.stubs.set(address, stub);
+    }
+    return stub;
+  }
+
+  private async dialLoop(): Promise<void> {
+    let hintHops = 0;
+    while (!this.endError) {
+      const address = this.pool.next();
+      let failure: ForelockError;
+      try {
+        const closed = await this.openOn(address);
+        this.backoff.reset();
+        hintHops = 0;
+        failure = await closed;
+      } catch (err) {
+        failure = err as ForelockError;
+      }
+      if (this.endError) return;
+      if (failure instanceof NotLeaderError && failure.leaderAddress) {
+        this.pool.hintLeader(failure.leaderAddress);
+        // Follow hints at once, but not forever: stale hints can ping-pong during an election.
+        if (++hintHops <= this.pool.size) continue;
+        hintHops = 0;
+      } else if (!failure.retriable) {
+        this.end(failure);
+        return;
+      }
+      await this.pause(this.backoff.nextDelayMs());
+    }
+  }
+
+  private pause(delayMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, delayMs);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+    });
+  }
+
+  /**
+   * Opens a stream on `address` and sends the open (or resume) frame. Resolves once the session is open with a
+   * promise of why the stream later closed; rejects with why it could not open.
+   */
+  private openOn(address: string): Promise<Promise<ForelockError>> {
+    return new Promise((resolveOpen, rejectOpen) => {
+      let stream: SessionStream;
+      try {
+        stream = this.stub(address).Session();
+      } catch (err) {
+        rejectOpen(new UnavailableError(`cannot dial ${address}: ${(err as Error).message}`, { cause: err }));
+        return;
+      }
+      let opened = false;
+      let settled = false;
+      let resolveClosed: (failure: ForelockError) => void = () => {};
+      const closed = new Promise<ForelockError>((resolve) => {
+        resolveClosed = resolve;
+      });
+      const finish = (failure: ForelockError) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(openTimer);
+        if (this.stream === stream) {
+          this.stream = null;
+          this.stopKeepalives();
+        }
+        stream.removeAllListeners('data');
+        stream.on('error', () => {});
+        stream.cancel();
+        if (opened) resolveClosed(failure);
+        else rejectOpen(failure);
+      };
+      const openTimer = setTimeout(
+        () => finish(new TimeoutError(`${address} did not answer the session open within ${this.openTimeoutMs} ms`)),
+        this.openTimeoutMs,
+      );
+      stream.on('data', (frame: ServerFrame) => {
+        if (!opened) {
+          if (frame.frame === 'opened') {
+            opened = true;
+            clearTimeout(openTimer);
+            this.stream = stream;
+            this.leaderAddress = address;
+            resolveOpen(closed);
+            this.sessionOpened(frame);
+            return;
+          }
+          finish(this.openRefusal(frame, address));
+          return;
+        }
+        const failure = this.dispatch(frame);
+        if (failure) finish(failure);
+      });
+      stream.on('error', (err: Error) => {
+        finish(isServiceError(err) ? errorFromGrpc(err) : new UnavailableError(err.message, { cause: err }));
+      });
+      stream.on('end', () => finish(new UnavailableError(`${address} ended the session stream`)));
+      this.tracker.streamOpened(this.options.clock.now());
+      stream.write({
+        open: {
+          clientName: this.options.clientName,
+          ttlMs: this.options.ttlMs,
+          sessionId: this.sessionId,
+          secret: this.secret,
+        },
+      });
+    });
+  }
+
+  private openRefusal(frame: ServerFrame, address: string): ForelockError {
+    switch (frame.frame) {
+      case 'notLeader':
+        return new NotLeaderError(
+          `${address} is not the leader${frame.notLeader.leaderAddress ? `; the leader is ${frame.notLeader.leaderAddress}` : ' and knows no leader yet'}`,
+          frame.notLeader.leaderAddress || undefined,
+        );
+      case 'ended':
+        return this.sessionEndedError(frame.ended.reason);
+      case 'error':
+        return errorFromServerCode(frame.error);
+      default:
+        return new UnavailableError(`${address} answered the session open with a '${frame.frame}' frame`);
+    }
+  }
+
+  private sessionEndedError(reason: string): SessionExpiredError {
+    const known: readonly SessionEndReason[] = ['expired', 'closed', 'not-found'];
+    const endReason = (known as readonly string[]).includes(reason) ? (reason as SessionEndReason) : 'expired';
+    return new SessionExpiredError(`the cluster ended the session (${reason || 'no reason given'})`, endReason);
+  }
+
+  private sessionOpened(frame: Extract<ServerFrame, { frame: 'opened' }>): void {
+    const opened = frame.opened;
+    const resumed = this.sessionId !== '';
+    if (!resumed) {
+      this.sessionId = opened.sessionId;
+      this.secret = opened.secret;
+    }
+    this.keepaliveIntervalMs = opened.keepaliveIntervalMs;
+    this.tracker.guaranteeReceived(Number(frame.lastKeepaliveSeq), opened.guaranteeMs);
+    for (const listener of this.listeners) listener.opened(opened, resumed);
+    for (const listener of this.listeners) listener.safeUntilChanged();
+    const requests = [...this.pending.values()].filter((r) => r.resend).sort((a, b) => a.seq - b.seq);
+    if (resumed) for (const request of requests) this.write(request.frame);
+    this.sendKeepalive();
+    if (this.firstOpen) {
+      this.firstOpen.resolve();
+      this.firstOpen = null;
+    }
+  }
+
+  /** Handles one frame of an open stream; returns why the stream must close, if it must. */
+  private dispatch(frame: ServerFrame): ForelockError | null {
+    switch (frame.frame) {
+      case 'keepalive': {
+        const answer = frame.keepalive;
+        const seq = Number(answer.seq);
+        const sentAtMs = this.tracker.sentAtOf(seq);
+        if (sentAtMs !== undefined) this.lastRttMs = Math.max(0, this.options.clock.now() - sentAtMs);
+        this.tracker.guaranteeReceived(Number(frame.lastKeepaliveSeq), answer.guaranteeMs);
+        this.setKeepaliveInterval(answer.keepaliveIntervalMs);
+        for (const listener of this.listeners) listener.safeUntilChanged();
+        return null;
+      }
+      case 'acquire':
+      case 'done':
+      case 'error': {
+        const seq = Number(requestSeqOf(frame));
+        const request = this.pending.get(seq);
+        if (!request) return null;
+        if (frame.frame === 'error' && TRANSIENT_SERVER_CODES.has(frame.error.code)) {
+          // The leader could not take the request just now (kafkajs: retry decided by the code, not the text).
+          const retryTimer = setTimeout(() => {
+            if (request.resend && this.pending.get(seq) === request) this.write(request.frame);
+          }, this.backoff.nextDelayMs());
+          retryTimer.unref();
+          return null;
+        }
+        if (request.onFrame(frame)) this.pending.delete(seq);
+        return null;
+      }
+      case 'warning':
+        this.tracker.guaranteeReceived(Number(frame.lastKeepaliveSeq), frame.warning.guaranteeMs);
+        for (const listener of this.listeners) listener.lockFrame(frame);
+        return null;
+      case 'preemption':
+      case 'revoked':
+        for (const listener of this.listeners) listener.lockFrame(frame);
+        return null;
+      case 'notLeader':
+        return new NotLeaderError('the leader stepped down', frame.notLeader.leaderAddress || undefined);
+      case 'ended':
+        this.end(this.sessionEndedError(frame.ended.reason));
+        return this.endError;
+      case 'opened':
+        return null;
+    }
+  }
+
+  private setKeepaliveInterval(intervalMs: number): void {
+    if (intervalMs > 0 && intervalMs !== this.keepaliveIntervalMs) {
+      this.keepaliveIntervalMs = intervalMs;
+      this.scheduleKeepalive();
+    }
+  }
+
+  private sendKeepalive(): void {
+    if (!this.stream || this.endError) return;
+    if (!this.paused) {
+      const seq = this.nextKeepaliveSeq++;
+      const nowMs = this.options.clock.now();
+      this.tracker.keepaliveSent(seq, nowMs);
+      this.write({ keepalive: { seq: String(seq), clientTimeMs: nowMs, rttMs: this.lastRttMs } });
+    }
+    this.scheduleKeepalive();
+  }
+
+  private scheduleKeepalive(): void {
+    this.stopKeepalives();
+    if (this.keepaliveIntervalMs <= 0 || !this.stream) return;
+    this.keepaliveTimer = setTimeout(() => this.sendKeepalive(), this.keepaliveIntervalMs);
+    this.keepaliveTimer.unref();
+  }
+
+  private stopKeepalives(): void {
+    if (this.keepaliveTimer) clearTimeout(this.keepaliveTimer);
+    this.keepaliveTimer = null;
+  }
+
+  /** Ends the session for good: fails pending requests, tells the owner, stops the dial loop. */
+  private end(error: ForelockError): void {
+    if (this.endError) return;
+    this.endError = error;
+    this.stopKeepalives();
+    const stream = this.stream;
+    this.stream = null;
+    if (stream) {
+      stream.on('error', () => {});
+      // Tell the server (best effort) so the session's locks are freed now rather than at expiry.
+      if (!this.closing && !this.paused) stream.write({ close: {} });
+      stream.end();
+      setTimeout(() => stream.cancel(), 1_000).unref();
+    }
+    this.wake?.();
+    const requests = [...this.pending.values()];
+    this.pending.clear();
+    for (const request of requests) request.onSessionEnd(error);
+    if (this.firstOpen) {
+      this.firstOpen.reject(error);
+      this.firstOpen = null;
+    }
+    for (const listener of this.listeners) listener.ended(error);
+    if (!this.closing) for (const stub of this.stubs.values()) stub.close();
+  }
+}
+
+/** The request_seq a request answer refers to. */
+export function requestSeqOf(frame: RequestFrame): string {
+  switch (frame.frame) {
+    case 'acquire':
+      return frame.acquire.requestSeq;
+    case 'done':
+      return frame.done.requestSeq;
+    case 'error':
+      return frame.error.requestSeq;
+  }
+}
