@@ -1,0 +1,92 @@
+// `forelock serve`: runs one node (single-node cluster by default) until SIGINT/SIGTERM.
+import { readFile } from 'node:fs/promises';
+import { type Command, Option } from 'commander';
+import { checkConfigFile, resolveServerConfig, SERVER_DEFAULTS, type ServerConfigInput } from '../../server/config.js';
+import { ConfigError } from '../../server/errors.js';
+import { startNodeServer } from '../../server/node-server.js';
+
+/** The flags of `forelock serve` as commander parses them. */
+interface ServeFlags {
+  id?: string;
+  listen?: string;
+  http?: string;
+  data?: string;
+  peers?: string;
+  join?: boolean;
+  config?: string;
+  logLevel?: string;
+  testFaultInjection?: boolean;
+}
+
+async function readConfigFile(path: string): Promise<ServerConfigInput> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read --config ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return checkConfigFile(JSON.parse(text), `--config ${path}`);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`--config ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+async function serve(flags: ServeFlags): Promise<void> {
+  const fromFile = flags.config === undefined ? {} : await readConfigFile(flags.config);
+  const config = resolveServerConfig(fromFile, {
+    id: flags.id,
+    listen: flags.listen,
+    http: flags.http,
+    data: flags.data,
+    peers: flags.peers,
+    join: flags.join,
+    logLevel: flags.logLevel,
+    testFaultInjection: flags.testFaultInjection,
+  });
+  const node = await startNodeServer(config);
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    node.log.info({ signal }, 'shutting down');
+    node.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        node.log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+/** Registers `forelock serve`. */
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('run a Forelock node (with no --peers: a single-node cluster that bootstraps itself)')
+    .option('--id <id>', `this node's id (default ${SERVER_DEFAULTS.id})`)
+    .option('--listen <host:port>', `gRPC address for clients and peers (default ${SERVER_DEFAULTS.listen})`)
+    .option('--http <host:port>', `HTTP address for /healthz, /metrics, /v1/* (default ${SERVER_DEFAULTS.http})`)
+    .option('--data <dir>', 'data directory (default ./.forelock/<id>)')
+    .option('--peers <id=host:port,...>', 'the initial cluster, this node included')
+    .option('--join', 'start empty and wait to be added by the cluster (forelock members add)')
+    .option('--config <file>', 'JSON file with the same keys (id, listen, http, data, peers, logLevel, ...); flags win')
+    .option(
+      '--log-level <level>',
+      `trace, debug, info, warn, error, fatal or silent (default ${SERVER_DEFAULTS.logLevel})`,
+    )
+    .addOption(new Option('--test-fault-injection', 'test only: enable POST /test/faults on --http').hideHelp())
+    .action(async (flags: ServeFlags) => {
+      try {
+        await serve(flags);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        process.stderr.write(`forelock serve: ${error.message}\n`);
+        process.exitCode = 2;
+      }
+    });
+}

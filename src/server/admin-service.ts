@@ -1,0 +1,109 @@
+// The Admin gRPC service: status, lock listing, operator revoke, membership and leadership transfer.
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { RaftNodeApi } from '../raft/node-api.js';
+import { parseHostPort } from './config.js';
+import { InvalidRequestError } from './errors.js';
+import { OversizedRequest } from './frame-limit.js';
+import { toServiceError } from './grpc-status.js';
+import type { LeaderDuties } from './leader-duties.js';
+import type { LockService } from './lock-service.js';
+import { lockToWire, membersOf } from './wire.js';
+
+/** What the Admin service needs from the node. */
+export interface AdminServiceDeps {
+  readonly raft: RaftNodeApi;
+  readonly service: LockService;
+  readonly duties: LeaderDuties;
+  readonly log: Logger;
+}
+
+type Handler<Request> = (request: Request) => Promise<unknown>;
+
+/** Adapts an async handler to grpc-js's unary signature; every error becomes its mapped gRPC status. */
+function unary<Request>(log: Logger, name: string, handler: Handler<Request>): grpc.handleUnaryCall<unknown, unknown> {
+  return (call, callback) => {
+    const request = call.request;
+    if (request instanceof OversizedRequest) {
+      callback(toServiceError(request.error));
+      return;
+    }
+    handler(request as Request).then(
+      (reply) => callback(null, reply),
+      (error: unknown) => {
+        log.debug({ err: error, call: name }, 'admin call refused');
+        callback(toServiceError(error));
+      },
+    );
+  };
+}
+
+function requireMemberId(id: string): string {
+  if (id === '') throw new InvalidRequestError('a member id is required');
+  return id;
+}
+
+/** The Admin service's handlers, for `server.addService(Admin.service, adminHandlers(deps))`. */
+export function adminHandlers(deps: AdminServiceDeps): grpc.UntypedServiceImplementation {
+  const { raft, service, duties, log } = deps;
+  const statusReply = async (): Promise<unknown> => {
+    const status = raft.status();
+    return {
+      id: status.id,
+      leader: status.leaderId ?? '',
+      leaderAddress: status.leaderAddress ?? '',
+      term: status.term,
+      commitIndex: status.commitIndex,
+      appliedIndex: status.appliedIndex,
+      members: membersOf(status),
+      sessions: service.machine.sessions().length,
+      locks: service.machine.locks().length,
+    };
+  };
+  return {
+    Status: unary(log, 'Status', statusReply),
+    ListLocks: unary<{ prefix: string }>(log, 'ListLocks', async ({ prefix }) => {
+      service.requireLeader();
+      await raft.readBarrier();
+      const locks = service.machine.locks().filter((lock) => lock.name.startsWith(prefix));
+      return { locks: locks.map(lockToWire) };
+    }),
+    Revoke: unary<{ name: string; session: string; force: boolean; reason: string }>(log, 'Revoke', async (request) => {
+      service.checkLockName(request.name);
+      const reason = request.reason === '' ? 'revoked by an operator' : request.reason;
+      const revoked = await duties.revoke(request.name, request.session, request.force, reason);
+      log.info({ lock: request.name, force: request.force, reason, revoked: revoked.length }, 'operator revoke');
+      return {
+        revoked: revoked.map((each) => ({
+          session: each.sessionId,
+          token: String(each.token),
+          revokeAtMs: each.revokeAtMs,
+          immediate: each.immediate,
+        })),
+      };
+    }),
+    AddMember: unary<{ id: string; address: string; learner: boolean }>(log, 'AddMember', async (request) => {
+      const id = requireMemberId(request.id);
+      parseHostPort(request.address, 'member address');
+      if (request.learner) await raft.addLearner(id, request.address);
+      else await raft.addVoter(id, request.address);
+      log.info({ member: id, address: request.address, learner: request.learner }, 'member added');
+      return statusReply();
+    }),
+    PromoteMember: unary<{ id: string }>(log, 'PromoteMember', async (request) => {
+      await raft.promote(requireMemberId(request.id));
+      log.info({ member: request.id }, 'member promoted');
+      return statusReply();
+    }),
+    RemoveMember: unary<{ id: string }>(log, 'RemoveMember', async (request) => {
+      await raft.remove(requireMemberId(request.id));
+      log.info({ member: request.id }, 'member removed');
+      return statusReply();
+    }),
+    TransferLeadership: unary<{ id: string }>(log, 'TransferLeadership', async (request) => {
+      await raft.transferLeadership(requireMemberId(request.id));
+      log.info({ to: request.id }, 'leadership transferred');
+      return statusReply();
+    }),
+  };
+}

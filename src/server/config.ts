@@ -1,0 +1,200 @@
+// The server's configuration: defaults, the --config JSON file, flag parsing and validation (pure, no I/O).
+import { ConfigError } from './errors.js';
+
+/** A network endpoint as `--listen`, `--http` and `--peers` write it. */
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Everything one `forelock serve` process needs, validated. */
+export interface ServerConfig {
+  /** This node's stable id in the cluster. */
+  readonly id: string;
+  /** The one gRPC address that serves clients and peers alike. */
+  readonly listen: HostPort;
+  /** The HTTP address of /healthz, /metrics, /v1/status and /v1/locks. */
+  readonly http: HostPort;
+  /** Where the Raft log, hard state and snapshots live. */
+  readonly dataDir: string;
+  /** The initial cluster (id -> address, this node included); empty for a single node that bootstraps itself. */
+  readonly peers: Readonly<Record<string, string>>;
+  /** True: start with no membership and wait to be added by the cluster's leader. */
+  readonly join: boolean;
+  /** pino level: trace, debug, info, warn, error, fatal, silent. */
+  readonly logLevel: string;
+  /** Test-only: peer transport fault hook and HTTP POST /test/faults. Never on by default. */
+  readonly testFaultInjection: boolean;
+  /** The largest client frame accepted, in bytes (bigger ones fail with RESOURCE_EXHAUSTED). */
+  readonly maxMessageBytes: number;
+  /** Most queued acquires per lock (TOO_MANY_WAITERS beyond). */
+  readonly maxWaitersPerLock: number;
+  /** Most open sessions per client name (TOO_MANY_SESSIONS beyond). */
+  readonly maxSessionsPerClient: number;
+  /** How long a lock stays ungranted after a forced revocation or an expiry, in ms (0: no delay). */
+  readonly lockDelayMs: number;
+  /** Applied entries between automatic Raft snapshots. */
+  readonly snapshotEveryEntries: number;
+}
+
+/** The keys a --config JSON file and the command-line flags may set (flags win). */
+export type ServerConfigInput = Partial<{
+  id: string;
+  listen: string;
+  http: string;
+  data: string;
+  peers: string | Record<string, string>;
+  join: boolean;
+  logLevel: string;
+  testFaultInjection: boolean;
+  maxMessageBytes: number;
+  maxWaitersPerLock: number;
+  maxSessionsPerClient: number;
+  lockDelayMs: number;
+  snapshotEveryEntries: number;
+}>;
+
+/** Defaults of `forelock serve` (ARCHITECTURE.md, "Defaults"). */
+export const SERVER_DEFAULTS = {
+  id: 'node1',
+  listen: '127.0.0.1:7400',
+  http: '127.0.0.1:7480',
+  logLevel: 'info',
+  maxMessageBytes: 64 * 1024,
+  maxWaitersPerLock: 1000,
+  maxSessionsPerClient: 1000,
+  lockDelayMs: 0,
+  snapshotEveryEntries: 10_000,
+} as const;
+
+const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
+const CONFIG_KEYS = new Set([
+  'id',
+  'listen',
+  'http',
+  'data',
+  'peers',
+  'join',
+  'logLevel',
+  'testFaultInjection',
+  'maxMessageBytes',
+  'maxWaitersPerLock',
+  'maxSessionsPerClient',
+  'lockDelayMs',
+  'snapshotEveryEntries',
+]);
+const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** Parses `host:port` (or `[v6]:port`); port 0 asks the OS for a free one. */
+export function parseHostPort(text: string, what: string): HostPort {
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text.trim());
+  const port = match ? Number(match[2]) : Number.NaN;
+  if (!match || port > 65535) {
+    throw new ConfigError(`${what} must be host:port (e.g. 127.0.0.1:7400), got "${text}"`);
+  }
+  return { host: (match[1] as string).replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+/** Formats an endpoint back to `host:port`, bracketing IPv6 hosts. */
+export function formatHostPort(address: HostPort): string {
+  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+/** Parses `--peers id=host:port,...` into id -> address. */
+export function parsePeers(text: string): Record<string, string> {
+  const peers: Record<string, string> = {};
+  for (const item of text.split(',').map((part) => part.trim())) {
+    if (item === '') continue;
+    const at = item.indexOf('=');
+    if (at <= 0) throw new ConfigError(`--peers entries must be id=host:port, got "${item}"`);
+    const id = item.slice(0, at);
+    checkNodeId(id, '--peers');
+    if (peers[id] !== undefined) throw new ConfigError(`--peers names ${id} twice`);
+    peers[id] = formatHostPort(parseHostPort(item.slice(at + 1), `--peers address of ${id}`));
+  }
+  return peers;
+}
+
+function checkNodeId(id: string, what: string): void {
+  if (!NODE_ID.test(id)) {
+    throw new ConfigError(`${what}: a node id must be 1-64 letters, digits, '.', '_' or '-', got "${id}"`);
+  }
+}
+
+function positiveInteger(value: unknown, key: string, min: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new ConfigError(`${key} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** Checks the shape of a parsed --config file: known keys only, with the right types. */
+export function checkConfigFile(raw: unknown, source: string): ServerConfigInput {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(`${source} must hold a JSON object`);
+  }
+  for (const key of Object.keys(raw)) {
+    if (!CONFIG_KEYS.has(key)) {
+      throw new ConfigError(`${source}: unknown key "${key}" (known: ${[...CONFIG_KEYS].join(', ')})`);
+    }
+  }
+  return raw as ServerConfigInput;
+}
+
+/**
+ * Resolves the configuration from the --config file's keys and the flags (flags win), applying defaults.
+ * Throws ConfigError with a message naming the bad setting.
+ */
+export function resolveServerConfig(fromFile: ServerConfigInput, fromFlags: ServerConfigInput): ServerConfig {
+  const input: ServerConfigInput = { ...fromFile };
+  for (const [key, value] of Object.entries(fromFlags)) {
+    if (value !== undefined) (input as Record<string, unknown>)[key] = value;
+  }
+  const id = input.id ?? SERVER_DEFAULTS.id;
+  checkNodeId(id, '--id');
+  const listen = parseHostPort(input.listen ?? SERVER_DEFAULTS.listen, '--listen');
+  const http = parseHostPort(input.http ?? SERVER_DEFAULTS.http, '--http');
+  const peers =
+    typeof input.peers === 'string'
+      ? parsePeers(input.peers)
+      : parsePeers(
+          Object.entries(input.peers ?? {})
+            .map(([peerId, address]) => `${peerId}=${address}`)
+            .join(','),
+        );
+  const join = input.join ?? false;
+  if (Object.keys(peers).length > 0 && peers[id] === undefined && !join) {
+    throw new ConfigError(`--peers must include this node (${id}), or start it with --join to be added later`);
+  }
+  const logLevel = input.logLevel ?? SERVER_DEFAULTS.logLevel;
+  if (!LOG_LEVELS.has(logLevel)) {
+    throw new ConfigError(`--log-level must be one of ${[...LOG_LEVELS].join(', ')}, got "${logLevel}"`);
+  }
+  return {
+    id,
+    listen,
+    http,
+    dataDir: input.data ?? `./.forelock/${id}`,
+    peers,
+    join,
+    logLevel,
+    testFaultInjection: input.testFaultInjection ?? false,
+    maxMessageBytes: positiveInteger(input.maxMessageBytes ?? SERVER_DEFAULTS.maxMessageBytes, 'maxMessageBytes', 1024),
+    maxWaitersPerLock: positiveInteger(
+      input.maxWaitersPerLock ?? SERVER_DEFAULTS.maxWaitersPerLock,
+      'maxWaitersPerLock',
+      1,
+    ),
+    maxSessionsPerClient: positiveInteger(
+      input.maxSessionsPerClient ?? SERVER_DEFAULTS.maxSessionsPerClient,
+      'maxSessionsPerClient',
+      1,
+    ),
+    lockDelayMs: positiveInteger(input.lockDelayMs ?? SERVER_DEFAULTS.lockDelayMs, 'lockDelayMs', 0),
+    snapshotEveryEntries: positiveInteger(
+      input.snapshotEveryEntries ?? SERVER_DEFAULTS.snapshotEveryEntries,
+      'snapshotEveryEntries',
+      1,
+    ),
+  };
+}

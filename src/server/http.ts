@@ -1,0 +1,133 @@
+// The node's HTTP endpoint: /healthz, /metrics (Prometheus), /v1/status, /v1/locks, and the test-only fault hook.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { LockView } from '../lock/state-machine.js';
+import type { RaftStatus } from '../raft/node-api.js';
+import type { PeerFault } from '../raft/transport.js';
+import type { HostPort } from './config.js';
+import type { ServerMetrics } from './metrics.js';
+import { locksJson, statusJson } from './wire.js';
+
+/** What the HTTP endpoint reads and, in tests, changes. */
+export interface HttpDeps {
+  status(): RaftStatus;
+  locks(): LockView[];
+  readonly metrics: ServerMetrics;
+  readonly log: Logger;
+  /** Present only with --test-fault-injection: applies a fault to the link to one peer (null clears it). */
+  readonly setFault?: (peer: string, fault: PeerFault | null) => void;
+}
+
+/** The largest request body the fault hook reads. */
+const MAX_BODY_BYTES = 16 * 1024;
+
+function sendJson(response: ServerResponse, statusCode: number, body: unknown): void {
+  response.writeHead(statusCode, { 'content-type': 'application/json' });
+  response.end(`${JSON.stringify(body)}\n`);
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  let body = '';
+  for await (const chunk of request) {
+    body += String(chunk);
+    if (body.length > MAX_BODY_BYTES) throw new RangeError(`request body exceeds ${MAX_BODY_BYTES} bytes`);
+  }
+  return body;
+}
+
+/** Parses a POST /test/faults body: {peer, delayMs, jitterMs, dropRate}; all-zero clears the peer's faults. */
+export function parseFaultRequest(body: string): { peer: string; fault: PeerFault | null } {
+  const raw = JSON.parse(body) as Record<string, unknown>;
+  const number = (key: string, max: number): number => {
+    const value = raw[key] ?? 0;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max) {
+      throw new RangeError(`${key} must be a number from 0 to ${max}, got ${JSON.stringify(value)}`);
+    }
+    return value;
+  };
+  if (typeof raw.peer !== 'string' || raw.peer === '') throw new RangeError('peer must name a peer id');
+  const fault: PeerFault = {
+    delayMs: number('delayMs', 600_000),
+    jitterMs: number('jitterMs', 600_000),
+    dropProbability: number('dropRate', 1),
+  };
+  const none = fault.delayMs === 0 && fault.jitterMs === 0 && fault.dropProbability === 0;
+  return { peer: raw.peer, fault: none ? null : fault };
+}
+
+async function route(deps: HttpDeps, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+  const method = request.method ?? 'GET';
+  if (method === 'GET' && path === '/healthz') {
+    const status = deps.status();
+    const healthy = status.leaderId !== null;
+    sendJson(response, healthy ? 200 : 503, {
+      ok: healthy,
+      id: status.id,
+      role: status.role,
+      leader: status.leaderId,
+      term: status.term,
+    });
+    return;
+  }
+  if (method === 'GET' && path === '/metrics') {
+    const text = await deps.metrics.registry.metrics();
+    response.writeHead(200, { 'content-type': deps.metrics.registry.contentType });
+    response.end(text);
+    return;
+  }
+  if (method === 'GET' && path === '/v1/status') {
+    sendJson(response, 200, statusJson(deps.status()));
+    return;
+  }
+  if (method === 'GET' && path === '/v1/locks') {
+    sendJson(response, 200, locksJson(deps.locks()));
+    return;
+  }
+  if (method === 'POST' && path === '/test/faults' && deps.setFault !== undefined) {
+    try {
+      const { peer, fault } = parseFaultRequest(await readBody(request));
+      deps.setFault(peer, fault);
+      deps.log.warn({ peer, fault }, 'test fault applied');
+      sendJson(response, 200, { ok: true, peer, fault });
+    } catch (error) {
+      sendJson(response, 400, { ok: false, error: (error as Error).message });
+    }
+    return;
+  }
+  sendJson(response, 404, { ok: false, error: `no route for ${method} ${path}` });
+}
+
+/** A started HTTP endpoint. */
+export interface HttpEndpoint {
+  readonly address: HostPort;
+  close(): Promise<void>;
+}
+
+/** Starts the HTTP endpoint on `address` (port 0: any free port; the bound one is in the result). */
+export async function startHttp(address: HostPort, deps: HttpDeps): Promise<HttpEndpoint> {
+  const server: Server = createServer((request, response) => {
+    route(deps, request, response).catch((error: unknown) => {
+      deps.log.error({ err: error }, 'http request failed');
+      if (!response.headersSent) sendJson(response, 500, { ok: false, error: String(error) });
+      else response.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address() as AddressInfo;
+  return {
+    address: { host: address.host, port: bound.port },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,188 @@
+// What only the leader proposes on its own: batched session expiries, due revocations and lock-delay ticks, after
+// first extending every session by one TTL on taking office (principle 4). Also schedules operator revocations.
+import type { LockCommand, LockEvent, RevokeCause } from '../lock/commands.js';
+import type { RaftNodeApi, RaftStatus } from '../raft/node-api.js';
+import type { SessionTracker } from '../session/tracker.js';
+import type { Clock } from '../util/clock.js';
+import { LeaderNotReadyError, RequestRefusedError } from './errors.js';
+import type { LockService } from './lock-service.js';
+
+/** Why a scheduled revocation happens, kept until it is proposed. */
+interface RevocationCause {
+  readonly cause: RevokeCause;
+  readonly reason: string;
+}
+
+/** One holder an operator's revoke applies to, and when it takes effect. */
+export interface ScheduledRevocation {
+  readonly sessionId: string;
+  readonly token: bigint;
+  /** Server time (epoch ms) at which the lock is revoked. */
+  readonly revokeAtMs: number;
+  /** True when revoked at once (fenced or forced). */
+  readonly immediate: boolean;
+}
+
+/** Proposals the leader makes on its own clock. */
+export class LeaderDuties {
+  /** True once this leader has extended every session by one TTL; nothing expires before. */
+  private inOffice = false;
+  private officeTerm = -1;
+  /** Sessions in a sessions-expire proposal not yet applied. */
+  private readonly expiring = new Set<string>();
+  /** Revocations (by lock name and token) already proposed and not yet applied. */
+  private readonly revoking = new Set<string>();
+  private readonly causes = new Map<string, RevocationCause>();
+  /** The lock-delay end a tick was last proposed for. */
+  private tickedForMs: number | null = null;
+
+  constructor(
+    private readonly raft: RaftNodeApi,
+    private readonly service: LockService,
+    private readonly tracker: SessionTracker,
+    private readonly clock: Clock,
+    private readonly onProposalError: (error: unknown) => void,
+  ) {}
+
+  /** Whether this node currently acts as leader (sessions extended, expiries running). */
+  get active(): boolean {
+    return this.inOffice;
+  }
+
+  /**
+   * Follows the node's status. On a new term as leader: wait until everything committed is applied (a read
+   * barrier), then give every session one full TTL from now (a new leader cannot know its predecessor's promises).
+   */
+  async statusChanged(status: RaftStatus): Promise<void> {
+    if (status.role !== 'leader') {
+      this.inOffice = false;
+      this.officeTerm = -1;
+      this.causes.clear();
+      return;
+    }
+    if (status.term === this.officeTerm) return;
+    this.officeTerm = status.term;
+    this.inOffice = false;
+    try {
+      await this.raft.readBarrier();
+    } catch (error) {
+      // Deposed before taking office: the next status change decides again.
+      if (this.officeTerm === status.term) this.officeTerm = -1;
+      this.onProposalError(error);
+      return;
+    }
+    const current = this.raft.status();
+    if (current.role !== 'leader' || current.term !== status.term) return;
+    this.tracker.becameLeader(this.clock.now(), this.service.machine.sessions());
+    this.expiring.clear();
+    this.revoking.clear();
+    this.tickedForMs = null;
+    this.inOffice = true;
+  }
+
+  /** The commands due at `nowMs`: one batched expiry, due revocations, and a tick when a lock-delay ended. */
+  dueCommands(nowMs: number): LockCommand[] {
+    if (!this.inOffice) return [];
+    const commands: LockCommand[] = [];
+    const machine = this.service.machine;
+    const expired = this.tracker
+      .expiredAt(nowMs)
+      .filter((sessionId) => !this.expiring.has(sessionId) && machine.session(sessionId) !== undefined);
+    if (expired.length > 0) commands.push({ type: 'sessions-expire', sessionIds: expired });
+    for (const due of this.tracker.dueRevocations(nowMs)) {
+      const key = revocationKey(due.lockName, due.token);
+      if (this.revoking.has(key)) continue;
+      const cause = this.causes.get(key) ?? { cause: 'preemption', reason: 'revocation deadline passed' };
+      commands.push({ type: 'revoke', name: due.lockName, sessionId: due.sessionId, token: due.token, ...cause });
+    }
+    const delayEndMs = machine.nextLockDelayEndMs();
+    if (delayEndMs !== null && delayEndMs <= nowMs && delayEndMs !== this.tickedForMs) {
+      commands.push({ type: 'tick' });
+    }
+    return commands;
+  }
+
+  /** Keeps the deadlines in step with the log: ended sessions and ended holds have nothing left to expire or revoke. */
+  applied(event: LockEvent): void {
+    if (event.type === 'session-ended') this.tracker.ended(event.sessionId);
+    else if (event.type === 'released' || event.type === 'revoked') {
+      this.tracker.revocationDone(event.name, event.sessionId);
+    }
+  }
+
+  /** Proposes every command due now; each is marked in flight until applied so it is not proposed twice. */
+  async runDue(): Promise<void> {
+    const commands = this.dueCommands(this.clock.now());
+    await Promise.all(commands.map((command) => this.proposeMarked(command).catch(this.onProposalError)));
+  }
+
+  private async proposeMarked(command: LockCommand): Promise<void> {
+    const done = this.markInFlight(command);
+    try {
+      await this.service.proposeAccepted(command);
+    } finally {
+      done();
+    }
+  }
+
+  private markInFlight(command: LockCommand): () => void {
+    switch (command.type) {
+      case 'sessions-expire':
+        for (const sessionId of command.sessionIds) this.expiring.add(sessionId);
+        return () => {
+          for (const sessionId of command.sessionIds) this.expiring.delete(sessionId);
+        };
+      case 'revoke': {
+        const key = revocationKey(command.name, command.token ?? 0n);
+        this.revoking.add(key);
+        return () => {
+          this.revoking.delete(key);
+          this.causes.delete(key);
+        };
+      }
+      case 'tick':
+        this.tickedForMs = this.service.machine.nextLockDelayEndMs();
+        return () => {};
+      default:
+        return () => {};
+    }
+  }
+
+  /**
+   * An operator's revoke (principle 2): `force` or a fenced lock at once; an ordinary lock at the end of the promise
+   * already given to its holder. `sessionId` picks one holder of a shared lock; otherwise every holder.
+   */
+  async revoke(name: string, sessionId: string, force: boolean, reason: string): Promise<ScheduledRevocation[]> {
+    this.service.requireLeader();
+    await this.raft.readBarrier();
+    if (!this.inOffice) throw new LeaderNotReadyError();
+    const lock = this.service.machine.lock(name);
+    const holders = (lock?.holders ?? []).filter((holder) => sessionId === '' || holder.sessionId === sessionId);
+    if (holders.length === 0) {
+      const whose = sessionId === '' ? '' : ` by session ${sessionId}`;
+      throw new RequestRefusedError('LOCK_NOT_FOUND', `lock "${name}" is not held${whose}; nothing to revoke`);
+    }
+    const nowMs = this.clock.now();
+    const cause: RevocationCause = { cause: force ? 'operator-force' : 'operator', reason };
+    const scheduled = holders.map((holder) => {
+      const revokeAtMs = force
+        ? nowMs
+        : this.tracker.requestRevocation(name, holder.token, holder.sessionId, nowMs, holder.fenced);
+      this.causes.set(revocationKey(name, holder.token), cause);
+      return { sessionId: holder.sessionId, token: holder.token, revokeAtMs, immediate: revokeAtMs <= nowMs };
+    });
+    // Proposed here (and marked in flight) so the reply follows the commit; later ones are proposed when due.
+    await Promise.all(
+      scheduled
+        .filter((each) => each.immediate)
+        .map((each) =>
+          this.proposeMarked({ type: 'revoke', name, sessionId: each.sessionId, token: each.token, ...cause }),
+        ),
+    );
+    return scheduled;
+  }
+}
+
+function revocationKey(name: string, token: bigint): string {
+  return `${token}\u0000${name}`;
+}

@@ -1,0 +1,134 @@
+// The leader's lock service: proposes lock commands (stamped with the leader's clock), opens, resumes and renews
+// sessions. The session stream and the Admin service both go through it; it owns no sockets and no timers.
+import { createHash, randomBytes } from 'node:crypto';
+import type { LockCommand, LockResult } from '../lock/commands.js';
+import { encodeLockEntry } from '../lock/codec.js';
+import type { LockStateMachine, SessionView } from '../lock/state-machine.js';
+import { clientNameProblem, lockNameProblem, ttlProblem } from '../lock/validation.js';
+import { NotLeaderError } from '../raft/errors.js';
+import type { RaftNodeApi } from '../raft/node-api.js';
+import type { SessionTracker } from '../session/tracker.js';
+import type { Clock } from '../util/clock.js';
+import { InvalidRequestError, RequestRefusedError, SessionNotFoundError, WrongSecretError } from './errors.js';
+import type { Guarantee, GuaranteePolicy } from './guarantee.js';
+import type { ServerMetrics } from './metrics.js';
+
+/** What the lock service needs: the node, its state machine, the leader-local deadlines, time and the policy. */
+export interface LockServiceDeps {
+  readonly raft: RaftNodeApi;
+  readonly machine: LockStateMachine;
+  readonly tracker: SessionTracker;
+  readonly clock: Clock;
+  readonly guarantees: GuaranteePolicy;
+  readonly metrics?: ServerMetrics;
+}
+
+/** A result the state machine accepted (refusals are thrown as RequestRefusedError). */
+export type AcceptedResult = Exclude<LockResult, { status: 'error' }>;
+
+/** A session newly opened on this leader. */
+export interface OpenedSession {
+  readonly sessionId: string;
+  /** Sent once, to the client only; the log holds its SHA-256. */
+  readonly secret: string;
+  readonly ttlMs: number;
+  readonly guarantee: Guarantee;
+}
+
+/** A session resumed on this leader after a reconnect or failover. */
+export interface ResumedSession {
+  readonly session: SessionView;
+  readonly guarantee: Guarantee;
+}
+
+/** Proposes lock commands and keeps the leader's session promises (ARCHITECTURE.md, principles 2 and 4). */
+export class LockService {
+  constructor(private readonly deps: LockServiceDeps) {}
+
+  /** The state machine this service proposes to (read-only use). */
+  get machine(): LockStateMachine {
+    return this.deps.machine;
+  }
+
+  /** Throws NotLeaderError (with the leader's address when known) unless this node leads. */
+  requireLeader(): void {
+    const status = this.deps.raft.status();
+    if (status.role !== 'leader') throw new NotLeaderError(status.leaderId, status.leaderAddress);
+  }
+
+  /** Proposes `command` stamped with the leader's clock; resolves with what the state machine returned. */
+  async propose(command: LockCommand): Promise<LockResult> {
+    const startedMs = performance.now();
+    const data = encodeLockEntry({ atMs: this.deps.clock.now(), command });
+    const { result } = await this.deps.raft.propose<LockResult>(data);
+    this.deps.metrics?.proposalLatency.observe((performance.now() - startedMs) / 1000);
+    return result;
+  }
+
+  /** Proposes `command`; a refusal is thrown as RequestRefusedError (nothing changed). */
+  async proposeAccepted(command: LockCommand): Promise<AcceptedResult> {
+    const result = await this.propose(command);
+    if (result.status === 'error') throw new RequestRefusedError(result.code, result.message);
+    return result;
+  }
+
+  /**
+   * The guarantee this leader gives `session` now, recorded as a promise made at `receivedAtMs`; null when the
+   * session's promise has already passed (it is expiring: a late keepalive must not revive it, principle 2). A
+   * session this leader does not track yet (it is still taking office) gets one TTL, as taking office gives.
+   */
+  private promise(session: { sessionId: string; ttlMs: number }, receivedAtMs: number): Guarantee | null {
+    const { tracker, guarantees } = this.deps;
+    const guarantee = guarantees.guaranteeFor(session.sessionId, session.ttlMs, receivedAtMs);
+    if (tracker.promisedUntil(session.sessionId) === undefined) {
+      tracker.opened(session.sessionId, session.ttlMs, receivedAtMs);
+    }
+    return tracker.keepaliveAnswered(session.sessionId, receivedAtMs, guarantee.guaranteeMs) === null
+      ? null
+      : guarantee;
+  }
+
+  /**
+   * Opens a new session: a random 128-bit id and 256-bit secret, replicated with the secret's SHA-256. The open
+   * itself is a promise: the session lives at least one guarantee from `receivedAtMs` without a keepalive.
+   */
+  async openSession(clientName: string, ttlMs: number, receivedAtMs: number): Promise<OpenedSession> {
+    const problem = ttlProblem(ttlMs) ?? clientNameProblem(clientName);
+    if (problem) throw new InvalidRequestError(problem);
+    const sessionId = randomBytes(16).toString('hex');
+    const secret = randomBytes(32).toString('base64url');
+    const secretHash = createHash('sha256').update(secret, 'utf8').digest('hex');
+    await this.proposeAccepted({ type: 'session-open', sessionId, secretHash, ttlMs, clientName });
+    this.deps.tracker.opened(sessionId, ttlMs, receivedAtMs);
+    const guarantee = this.promise({ sessionId, ttlMs }, receivedAtMs);
+    // Just opened at receivedAtMs with a promise until receivedAtMs + TTL: an answer cannot be refused.
+    return { sessionId, secret, ttlMs, guarantee: guarantee! };
+  }
+
+  /** Resumes a session after a linearizable read: unknown -> SessionNotFoundError, wrong secret -> WrongSecretError. */
+  async resumeSession(sessionId: string, secret: string, receivedAtMs: number): Promise<ResumedSession> {
+    this.requireLeader();
+    await this.deps.raft.readBarrier();
+    const session = this.deps.machine.session(sessionId);
+    if (!session) throw new SessionNotFoundError(sessionId);
+    if (!this.deps.machine.verifySecret(sessionId, secret)) throw new WrongSecretError(sessionId);
+    const guarantee = this.promise(session, receivedAtMs);
+    if (guarantee === null) throw new SessionNotFoundError(sessionId);
+    return { session, guarantee };
+  }
+
+  /**
+   * Answers a keepalive received at `receivedAtMs`: the guarantee, recorded as the session's promise. Null when the
+   * session is gone or its promise has already passed (its expiry is on the way and will be pushed).
+   */
+  keepalive(sessionId: string, receivedAtMs: number): Guarantee | null {
+    const session = this.deps.machine.session(sessionId);
+    return session ? this.promise(session, receivedAtMs) : null;
+  }
+
+  /** Checks a lock name before anything is proposed (the state machine checks again; both say the same). */
+  checkLockName(name: string): void {
+    const problem = lockNameProblem(name);
+    if (problem) throw new RequestRefusedError('INVALID_ARGUMENT', problem);
+  }
+}

@@ -1,0 +1,143 @@
+// One Forelock node process: a grpc.Server on --listen serving the client, admin and Raft peer services, a RaftNode
+// running the lock state machine, and the HTTP endpoint. Entry point of the server package.
+import * as grpc from '@grpc/grpc-js';
+import { type Logger, pino } from 'pino';
+import { LockStateMachine } from '../lock/state-machine.js';
+import { bootstrapConf, joiningConf } from '../raft/bootstrap.js';
+import { RaftNode } from '../raft/node.js';
+import { PEER_MAX_MESSAGE_BYTES, registerPeerService } from '../raft/transport.js';
+import type { Clock } from '../util/clock.js';
+import { formatHostPort, type HostPort, type ServerConfig } from './config.js';
+import { type HttpEndpoint, startHttp } from './http.js';
+import { ForelockServices } from './services.js';
+
+/** A running node. */
+export interface NodeServer {
+  readonly config: ServerConfig;
+  /** The bound gRPC address (the real port when --listen asked for port 0). */
+  readonly grpcAddress: HostPort;
+  /** The bound HTTP address. */
+  readonly httpAddress: HostPort;
+  readonly raft: RaftNode;
+  readonly machine: LockStateMachine;
+  readonly services: ForelockServices;
+  readonly log: Logger;
+  /** Stops serving: session streams are told to go elsewhere, then HTTP, gRPC and the Raft node close. */
+  close(): Promise<void>;
+}
+
+/** Optional parts of a node that tests replace. */
+export interface NodeServerOverrides {
+  readonly log?: Logger;
+  readonly clock?: Clock;
+  /** Raft timing overrides (e.g. shorter ticks in tests). */
+  readonly tickMs?: number;
+}
+
+function bind(server: grpc.Server, address: HostPort): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(formatHostPort(address), grpc.ServerCredentials.createInsecure(), (error, port) =>
+      error ? reject(error) : resolve(port),
+    );
+  });
+}
+
+function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** Starts a node from its configuration: binds --listen, starts (or resumes) Raft, then serves clients and HTTP. */
+export async function startNodeServer(config: ServerConfig, overrides: NodeServerOverrides = {}): Promise<NodeServer> {
+  const log = overrides.log ?? pino({ level: config.logLevel, base: { node: config.id } });
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': PEER_MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES,
+  });
+  const port = await bind(server, config.listen);
+  const grpcAddress: HostPort = { host: config.listen.host, port };
+  const selfAddress = config.peers[config.id] ?? formatHostPort(grpcAddress);
+  const machine = new LockStateMachine({
+    maxWaitersPerLock: config.maxWaitersPerLock,
+    maxSessionsPerClient: config.maxSessionsPerClient,
+    lockDelayMs: config.lockDelayMs,
+  });
+  let raft: RaftNode;
+  try {
+    raft = await RaftNode.start({
+      id: config.id,
+      dataDir: config.dataDir,
+      stateMachine: machine,
+      initialConf: config.join
+        ? joiningConf()
+        : bootstrapConf(Object.keys(config.peers).length > 0 ? config.peers : { [config.id]: selfAddress }),
+      knownPeers: config.peers,
+      snapshotEveryEntries: config.snapshotEveryEntries,
+      faultInjection: config.testFaultInjection,
+      ...(overrides.tickMs === undefined ? {} : { tickMs: overrides.tickMs }),
+      onFatal: (error) => log.fatal({ err: error }, 'storage failed; the Raft node closed itself'),
+    });
+  } catch (error) {
+    server.forceShutdown();
+    throw error;
+  }
+  registerPeerService(server, raft.transport);
+  const services = new ForelockServices({
+    raft,
+    machine,
+    log,
+    maxMessageBytes: config.maxMessageBytes,
+    ...(overrides.clock === undefined ? {} : { clock: overrides.clock }),
+  });
+  services.register(server);
+  let http: HttpEndpoint;
+  try {
+    http = await startHttp(config.http, {
+      status: () => raft.status(),
+      locks: () => machine.locks(),
+      metrics: services.metrics,
+      log,
+      ...(config.testFaultInjection ? { setFault: (peer, fault) => raft.transport.setFault(peer, fault) } : {}),
+    });
+  } catch (error) {
+    services.close();
+    await raft.close();
+    server.forceShutdown();
+    throw error;
+  }
+  raft.onStatusChange((status) => {
+    log.info({ role: status.role, term: status.term, leader: status.leaderId }, 'raft status');
+  });
+  log.info(
+    { listen: formatHostPort(grpcAddress), http: formatHostPort(http.address), dataDir: config.dataDir },
+    'forelock node serving',
+  );
+  let closing: Promise<void> | null = null;
+  return {
+    config,
+    grpcAddress,
+    httpAddress: http.address,
+    raft,
+    machine,
+    services,
+    log,
+    close: () => {
+      closing ??= (async () => {
+        services.close();
+        await http.close();
+        await raft.close();
+        await shutdown(server, 1_000);
+        log.info('forelock node stopped');
+      })();
+      return closing;
+    },
+  };
+}

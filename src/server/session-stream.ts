@@ -1,0 +1,332 @@
+// One client's session stream on the leader: open/resume, keepalives, acquire/release/cancel with request
+// sequence numbers, and the pushes (later grants, revocations, session end, NotLeader) that ride back on it.
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { LockEvent } from '../lock/commands.js';
+import { NotLeaderError } from '../raft/errors.js';
+import type { RaftNodeApi } from '../raft/node-api.js';
+import type { Clock } from '../util/clock.js';
+import { InvalidRequestError, SessionNotFoundError, StreamSupersededError } from './errors.js';
+import { OversizedRequest } from './frame-limit.js';
+import { refusalOf, toServiceError } from './grpc-status.js';
+import type { AcceptedResult, LockService, ResumedSession } from './lock-service.js';
+import type { ConnectedStream, SessionHub } from './session-hub.js';
+import {
+  type ClientFrame,
+  heldLocksOf,
+  modeFromWire,
+  modeToWire,
+  requestSeqFromWire,
+  type ServerFramePayload,
+  tokenFromWire,
+} from './wire.js';
+
+/** The grpc-js call of Forelock.Session as this module uses it. */
+export type SessionCall = grpc.ServerDuplexStream<ClientFrame | OversizedRequest, unknown>;
+
+type GrantedEvent = Extract<LockEvent, { type: 'granted' }>;
+
+/** What a session stream needs from the node. */
+export interface SessionStreamDeps {
+  readonly service: LockService;
+  readonly hub: SessionHub;
+  readonly raft: RaftNodeApi;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+/** Serves one Forelock.Session call (see proto/forelock.proto for the frame rules). */
+export class SessionStream implements ConnectedStream {
+  private sessionId: string | null = null;
+  /** Settles once the first frame (open or resume) has been handled; later frames wait for it. */
+  private opened: Promise<void> | null = null;
+  /** The last keepalive seq received (uint64 decimal string), named in every frame sent. */
+  private lastKeepaliveSeq = '0';
+  /** Acquires being proposed: their grant events are answered by the proposal, not pushed twice. */
+  private readonly acquiresInFlight = new Map<number, GrantedEvent | null>();
+  private ended = false;
+
+  constructor(
+    private readonly call: SessionCall,
+    private readonly deps: SessionStreamDeps,
+  ) {
+    call.on('data', (frame: ClientFrame | OversizedRequest) => this.receive(frame));
+    call.on('end', () => this.finish());
+    call.on('error', () => this.detach());
+    call.on('close', () => this.detach());
+    call.on('cancelled', () => this.detach());
+  }
+
+  private receive(frame: ClientFrame | OversizedRequest): void {
+    if (this.ended) return;
+    if (frame instanceof OversizedRequest) {
+      this.fail(frame.error);
+      return;
+    }
+    if (this.opened === null) {
+      this.opened = this.open(frame).catch((error: unknown) => this.fail(error));
+      return;
+    }
+    this.opened.then(() => this.handle(frame)).catch((error: unknown) => this.fail(error));
+  }
+
+  // ---- opening ----
+
+  private async open(frame: ClientFrame): Promise<void> {
+    if (frame.frame !== 'open' || frame.open === undefined) {
+      throw new InvalidRequestError(`the first frame of a session stream must be "open", got "${frame.frame}"`);
+    }
+    const { service, raft, clock } = this.deps;
+    const status = raft.status();
+    if (status.role !== 'leader') {
+      this.leadershipLost(status.leaderId, status.leaderAddress);
+      return;
+    }
+    const receivedAtMs = clock.now();
+    const { clientName, ttlMs, sessionId, secret } = frame.open;
+    if (sessionId === '') {
+      const opened = await service.openSession(clientName, ttlMs, receivedAtMs);
+      this.bind(opened.sessionId);
+      this.send({
+        opened: {
+          sessionId: opened.sessionId,
+          secret: opened.secret,
+          ttlMs: opened.ttlMs,
+          guaranteeMs: opened.guarantee.guaranteeMs,
+          keepaliveIntervalMs: opened.guarantee.keepaliveIntervalMs,
+          leaderId: raft.id,
+          held: [],
+        },
+      });
+      this.deps.log.debug({ sessionId: opened.sessionId, clientName, ttlMs }, 'session opened');
+      return;
+    }
+    let resumed: ResumedSession;
+    try {
+      resumed = await service.resumeSession(sessionId, secret, receivedAtMs);
+    } catch (error) {
+      if (error instanceof SessionNotFoundError) this.send({ ended: { reason: 'not-found' } });
+      throw error;
+    }
+    this.bind(sessionId);
+    this.send({
+      opened: {
+        sessionId,
+        secret: '',
+        ttlMs: resumed.session.ttlMs,
+        guaranteeMs: resumed.guarantee.guaranteeMs,
+        keepaliveIntervalMs: resumed.guarantee.keepaliveIntervalMs,
+        leaderId: raft.id,
+        held: heldLocksOf(service.machine.locks(), sessionId),
+      },
+    });
+    this.deps.log.debug({ sessionId }, 'session resumed');
+  }
+
+  private bind(sessionId: string): void {
+    if (this.ended) return;
+    this.sessionId = sessionId;
+    this.deps.hub.attach(sessionId, this);
+  }
+
+  // ---- frames of an open session ----
+
+  private async handle(frame: ClientFrame): Promise<void> {
+    const sessionId = this.sessionId;
+    if (this.ended || sessionId === null) return;
+    switch (frame.frame) {
+      case 'keepalive':
+        return this.keepalive(sessionId, frame.keepalive!.seq);
+      case 'acquire':
+        return this.request(frame.acquire!.requestSeq, frame.acquire!.name, async (requestSeq) => {
+          const acquire = frame.acquire!;
+          this.deps.service.checkLockName(acquire.name);
+          this.acquiresInFlight.set(requestSeq, null);
+          try {
+            const result = await this.deps.service.proposeAccepted({
+              type: 'acquire',
+              sessionId,
+              requestSeq,
+              name: acquire.name,
+              mode: modeFromWire(acquire.mode),
+              fenced: acquire.fenced,
+              preemptible: acquire.preemptible,
+              tryOnly: acquire.waitMs === 0,
+              ...(acquire.metadata === '' ? {} : { metadata: acquire.metadata }),
+            });
+            this.answerAcquire(requestSeq, acquire, result, this.acquiresInFlight.get(requestSeq) ?? null);
+          } finally {
+            this.acquiresInFlight.delete(requestSeq);
+          }
+        });
+      case 'release':
+        return this.request(frame.release!.requestSeq, frame.release!.name, async (requestSeq) => {
+          const release = frame.release!;
+          const token = tokenFromWire(release.token);
+          await this.deps.service.proposeAccepted({
+            type: 'release',
+            sessionId,
+            requestSeq,
+            name: release.name,
+            token,
+          });
+          this.send({ done: { requestSeq: String(requestSeq), name: release.name } });
+        });
+      case 'cancel':
+        return this.request(frame.cancel!.requestSeq, frame.cancel!.name, async (requestSeq) => {
+          const cancel = frame.cancel!;
+          await this.deps.service.proposeAccepted({ type: 'cancel', sessionId, requestSeq, name: cancel.name });
+          this.send({ done: { requestSeq: String(requestSeq), name: cancel.name } });
+        });
+      case 'close':
+        // The session-ended event answers with SessionEnded{closed} and ends the stream.
+        await this.deps.service.proposeAccepted({ type: 'session-close', sessionId });
+        return;
+      case 'warningAnswer':
+        // No warnings are sent before the prediction modules are wired in (issue 5); nothing to answer yet.
+        this.deps.log.debug({ sessionId, answer: frame.warningAnswer }, 'warning answer without a warning');
+        return;
+      default:
+        throw new InvalidRequestError(`a session stream accepts one open frame, got "${frame.frame}" again`);
+    }
+  }
+
+  private keepalive(sessionId: string, seq: string): void {
+    const receivedAtMs = this.deps.clock.now();
+    this.lastKeepaliveSeq = seq;
+    const guarantee = this.deps.service.keepalive(sessionId, receivedAtMs);
+    // No answer once the promise has passed: the session is expiring and its end will be pushed.
+    if (guarantee === null) return;
+    this.send({
+      keepalive: {
+        seq,
+        serverReceiveMs: receivedAtMs,
+        guaranteeMs: guarantee.guaranteeMs,
+        keepaliveIntervalMs: guarantee.keepaliveIntervalMs,
+      },
+    });
+  }
+
+  /** Runs one request; a refusal becomes a RequestError frame, a lost leadership a NotLeader frame. */
+  private async request(requestSeqText: string, name: string, run: (requestSeq: number) => Promise<void>) {
+    try {
+      await run(requestSeqFromWire(requestSeqText));
+    } catch (error) {
+      if (error instanceof NotLeaderError) {
+        this.fail(error);
+        return;
+      }
+      const refusal = refusalOf(error);
+      this.send({ error: { requestSeq: requestSeqText, name, ...refusal } });
+    }
+  }
+
+  /** Answers an acquire from its proposal's result; a grant applied meanwhile (after QUEUED) follows at once. */
+  private answerAcquire(
+    requestSeq: number,
+    request: NonNullable<ClientFrame['acquire']>,
+    result: AcceptedResult,
+    grantedMeanwhile: GrantedEvent | null,
+  ): void {
+    const granted = result.status === 'granted';
+    this.send({
+      acquire: {
+        requestSeq: String(requestSeq),
+        name: request.name,
+        status: granted ? 'GRANTED' : 'QUEUED',
+        token: granted ? String(result.token) : '0',
+        grantedAtMs: granted ? result.grantedAtMs : 0,
+        position: result.status === 'queued' ? result.position : 0,
+        fenced: request.fenced,
+        mode: request.mode,
+      },
+    });
+    if (!granted && grantedMeanwhile !== null) this.pushGrant(grantedMeanwhile);
+  }
+
+  private pushGrant(event: GrantedEvent): void {
+    this.send({
+      acquire: {
+        requestSeq: String(event.requestSeq),
+        name: event.name,
+        status: 'GRANTED',
+        token: String(event.token),
+        grantedAtMs: event.atMs,
+        position: 0,
+        fenced: event.fenced,
+        mode: modeToWire(event.mode),
+      },
+    });
+  }
+
+  // ---- pushes from the hub ----
+
+  onLockEvent(event: LockEvent): void {
+    switch (event.type) {
+      case 'granted':
+        if (this.acquiresInFlight.has(event.requestSeq)) this.acquiresInFlight.set(event.requestSeq, event);
+        else this.pushGrant(event);
+        return;
+      case 'revoked':
+        this.send({
+          revoked: {
+            resourceId: event.name,
+            token: String(event.token),
+            cause: event.cause,
+            reason: event.reason,
+            revokedAtMs: event.atMs,
+          },
+        });
+        return;
+      case 'session-ended':
+        this.send({ ended: { reason: event.expired ? 'expired' : 'closed' } });
+        this.finish();
+        return;
+      default:
+        // Releases and cancels are answered to their requester; session-opened needs no push.
+        return;
+    }
+  }
+
+  leadershipLost(leaderId: string | null, leaderAddress: string | null): void {
+    this.send({ notLeader: { leaderId: leaderId ?? '', leaderAddress: leaderAddress ?? '' } });
+    this.finish();
+  }
+
+  superseded(): void {
+    this.sessionId = null;
+    this.fail(new StreamSupersededError());
+  }
+
+  // ---- sending and ending ----
+
+  private send(payload: ServerFramePayload): void {
+    if (this.ended) return;
+    this.call.write({ lastKeepaliveSeq: this.lastKeepaliveSeq, serverTimeMs: this.deps.clock.now(), ...payload });
+  }
+
+  /** Ends the stream with OK status. */
+  private finish(): void {
+    if (this.ended) return;
+    this.detach();
+    this.ended = true;
+    this.call.end();
+  }
+
+  /** Ends the stream with the gRPC status of `error` (NotLeader: with a NotLeader frame and OK, so SDKs fail over). */
+  private fail(error: unknown): void {
+    if (error instanceof NotLeaderError) {
+      this.leadershipLost(error.leaderId, error.leaderAddress);
+      return;
+    }
+    if (this.ended) return;
+    this.detach();
+    this.ended = true;
+    this.deps.log.debug({ err: error }, 'session stream refused');
+    this.call.emit('error', toServiceError(error));
+  }
+
+  private detach(): void {
+    if (this.sessionId !== null) this.deps.hub.detach(this.sessionId, this);
+  }
+}

@@ -1,0 +1,170 @@
+// Shapes of proto/forelock.proto messages as the loader hands them over, and conversions to and from the domain.
+import type { LockMode } from '../lock/commands.js';
+import type { HolderView, LockView } from '../lock/state-machine.js';
+import type { RaftStatus } from '../raft/node-api.js';
+import { InvalidRequestError } from './errors.js';
+
+/** LockMode as the wire spells it (enums as strings). */
+export type WireLockMode = 'EXCLUSIVE' | 'SHARED';
+
+/** A client frame (oneofs: `frame` names the field that is set). */
+export interface ClientFrame {
+  readonly frame?: 'open' | 'keepalive' | 'acquire' | 'release' | 'cancel' | 'warningAnswer' | 'close';
+  readonly open?: { clientName: string; ttlMs: number; sessionId: string; secret: string };
+  readonly keepalive?: { seq: string; clientTimeMs: number; rttMs: number };
+  readonly acquire?: {
+    requestSeq: string;
+    name: string;
+    mode: WireLockMode;
+    fenced: boolean;
+    preemptible: boolean;
+    waitMs: number;
+    metadata: string;
+  };
+  readonly release?: { requestSeq: string; name: string; token: string };
+  readonly cancel?: { requestSeq: string; name: string };
+  readonly warningAnswer?: { warningId: string; name: string; kind: string; checkpointMs: number };
+  readonly close?: Record<string, never>;
+}
+
+/** A held lock in SessionOpened. */
+export interface WireHeldLock {
+  readonly name: string;
+  readonly mode: WireLockMode;
+  readonly token: string;
+  readonly fenced: boolean;
+}
+
+/** The payload of a server frame: exactly one oneof field (the envelope adds seq and time). */
+export type ServerFramePayload =
+  | {
+      readonly opened: {
+        sessionId: string;
+        secret: string;
+        ttlMs: number;
+        guaranteeMs: number;
+        keepaliveIntervalMs: number;
+        leaderId: string;
+        held: WireHeldLock[];
+      };
+    }
+  | { readonly keepalive: { seq: string; serverReceiveMs: number; guaranteeMs: number; keepaliveIntervalMs: number } }
+  | {
+      readonly acquire: {
+        requestSeq: string;
+        name: string;
+        status: 'GRANTED' | 'QUEUED';
+        token: string;
+        grantedAtMs: number;
+        position: number;
+        fenced: boolean;
+        mode: WireLockMode;
+      };
+    }
+  | { readonly done: { requestSeq: string; name: string } }
+  | { readonly error: { requestSeq: string; name: string; code: string; message: string; retriable: boolean } }
+  | {
+      readonly revoked: { resourceId: string; token: string; cause: string; reason: string; revokedAtMs: number };
+    }
+  | { readonly notLeader: { leaderId: string; leaderAddress: string } }
+  | { readonly ended: { reason: 'expired' | 'closed' | 'not-found' } };
+
+/** The wire name of a lock mode. */
+export function modeToWire(mode: LockMode): WireLockMode {
+  return mode === 'shared' ? 'SHARED' : 'EXCLUSIVE';
+}
+
+/** The domain lock mode of a wire enum value. */
+export function modeFromWire(mode: WireLockMode | undefined): LockMode {
+  return mode === 'SHARED' ? 'shared' : 'exclusive';
+}
+
+/** A uint64 decimal string as a bigint; throws InvalidRequestError for anything else. */
+export function tokenFromWire(token: string, what = 'token'): bigint {
+  if (!/^\d{1,20}$/.test(token))
+    throw new InvalidRequestError(`${what} must be a uint64 decimal string, got "${token}"`);
+  return BigInt(token);
+}
+
+/** A request sequence number (uint64 string) as a safe integer; throws InvalidRequestError beyond 2^53. */
+export function requestSeqFromWire(seq: string): number {
+  const value = Number(seq);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidRequestError(`request_seq must be an integer from 0 to 2^53-1, got "${seq}"`);
+  }
+  return value;
+}
+
+/** The locks a session holds, for SessionOpened on resumption. */
+export function heldLocksOf(locks: readonly LockView[], sessionId: string): WireHeldLock[] {
+  const held: WireHeldLock[] = [];
+  for (const lock of locks) {
+    const holder = lock.holders.find((each) => each.sessionId === sessionId);
+    if (holder)
+      held.push({ name: lock.name, mode: modeToWire(holder.mode), token: String(holder.token), fenced: holder.fenced });
+  }
+  return held;
+}
+
+/** A holder as Admin.ListLocks returns it. */
+export function holderToWire(holder: HolderView): Record<string, unknown> {
+  return {
+    session: holder.sessionId,
+    client: holder.clientName,
+    token: String(holder.token),
+    fenced: holder.fenced,
+    grantedAtMs: holder.grantedAtMs,
+    mode: modeToWire(holder.mode),
+    preemptible: holder.preemptible,
+  };
+}
+
+/** A lock as Admin.ListLocks returns it. */
+export function lockToWire(lock: LockView): Record<string, unknown> {
+  return {
+    name: lock.name,
+    mode: modeToWire(lock.mode ?? 'exclusive'),
+    holders: lock.holders.map(holderToWire),
+    waiters: lock.waiters.length,
+  };
+}
+
+/** `forelock status --json` and GET /v1/status: {"leader","term","commitIndex","members":[{"id","address","role"}]}. */
+export interface StatusJson {
+  readonly leader: string | null;
+  readonly term: number;
+  readonly commitIndex: number;
+  readonly members: { id: string; address: string; role: string }[];
+}
+
+/** The role of each member as this node sees it: its own role, "leader", "learner" or "follower". */
+export function membersOf(status: RaftStatus): { id: string; address: string; role: string }[] {
+  const { voters, learners, addresses } = status.conf;
+  const roleOf = (id: string): string => {
+    if (id === status.id) return status.role === 'pre-candidate' ? 'candidate' : status.role;
+    if (id === status.leaderId) return 'leader';
+    return learners.includes(id) ? 'learner' : 'follower';
+  };
+  return [...voters, ...learners].map((id) => ({ id, address: addresses[id] ?? '', role: roleOf(id) }));
+}
+
+/** The JSON status of this node's view of the cluster. */
+export function statusJson(status: RaftStatus): StatusJson {
+  return { leader: status.leaderId, term: status.term, commitIndex: status.commitIndex, members: membersOf(status) };
+}
+
+/** `forelock locks --json` and GET /v1/locks: tokens as decimal strings, grantedAt in epoch ms. */
+export function locksJson(locks: readonly LockView[]): Record<string, unknown>[] {
+  return locks.map((lock) => ({
+    name: lock.name,
+    mode: lock.mode ?? 'exclusive',
+    holders: lock.holders.map((holder) => ({
+      session: holder.sessionId,
+      client: holder.clientName,
+      token: String(holder.token),
+      fenced: holder.fenced,
+      grantedAt: holder.grantedAtMs,
+    })),
+    waiters: lock.waiters.length,
+  }));
+}
