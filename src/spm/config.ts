@@ -17,6 +17,7 @@ export const defaultSpmConfig: SpmConfig = {
   varianceBeta: 0.25,
   trendAlpha: 0.3,
   minStdDevMs: 100,
+  guaranteeRhythmStdDevs: 2,
   trendWindow: 8,
   driftWindow: 8,
   keepaliveLossProbability: 0.001,

@@ -181,7 +181,7 @@ export class StalenessPredictor {
     const drift = risk?.drift ?? 0;
     const probability = clamp01(1 - (1 - lapse) * (1 - drift) * (1 - stuck));
 
-    const leaseInMs = unknown ? null : Math.max(0, session.promisedUntilMs - nowMs);
+    const leaseInMs = unknown ? null : Math.max(0, session.leaseDeadlineMs - nowMs);
     const candidates: Array<[number, number | null]> = [
       [lapse, risk?.lapse.staleInMs ?? null],
       [drift, leaseInMs],
@@ -220,7 +220,7 @@ export class StalenessPredictor {
       horizonMs,
       missedKeepalives: risk?.lapse.missedKeepalives ?? 0,
       samples: session?.samples ?? 0,
-      leaseDeadlineMs: session?.promisedUntilMs ?? nowMs,
+      leaseDeadlineMs: session?.leaseDeadlineMs ?? nowMs,
     };
   }
 
@@ -242,7 +242,7 @@ export class StalenessPredictor {
       session.ignoredWarnings,
     );
     const forecast = session.forecast();
-    const rhythmFloor = forecast.meanMs + 3 * forecast.stdDevMs + this.config.marginMs;
+    const rhythmFloor = forecast.meanMs + this.config.guaranteeRhythmStdDevs * forecast.stdDevMs + this.config.marginMs;
     const floorMs = Math.min(session.ttlMs, Math.max(this.config.gMinMs, rhythmFloor));
     const start = threshold / 2;
     const shortening = overloaded ? 0 : clamp01((sessionProbability - start) / (threshold - start));
@@ -305,7 +305,7 @@ export class StalenessPredictor {
     const lapse = lapseRisk({
       forecast: session.forecast(),
       silenceMs: nowMs - session.lastReceiveMs,
-      leaseRemainingMs: session.promisedUntilMs - session.lastReceiveMs,
+      leaseRemainingMs: session.leaseDeadlineMs - session.lastReceiveMs,
       guaranteeMs: session.lastGuaranteeMs,
       keepaliveIntervalMs: session.keepaliveIntervalMs,
       horizonMs,

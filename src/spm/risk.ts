@@ -35,6 +35,8 @@ export interface LapseInput {
   readonly loadDelayMs: number;
 }
 
+/** Below this probability no staleness is foreseen (the predicted time is null). */
+const FORESEEN = 0.05;
 /** Future renewals examined beyond the next one. */
 const MAX_FUTURE_STEPS = 8;
 
@@ -72,24 +74,35 @@ export function lapseRisk(input: LapseInput): LapseRisk {
     return { probability: 1, deadProbability, trendProbability: 0, staleInMs: 0, missedKeepalives };
   }
   const nextLate = survivalNow > 0 ? clamp01(aliveSurvival(leaseRemainingMs, input, mean, stdDev) / survivalNow) : 1;
+  // Renewal k lapses when its gap, grown by k trend steps, exceeds the guarantee; the lapse would come at the
+  // previous arrival + the guarantee. `lapseAtMs[k]` and `staleUpTo[k]` keep the cumulative curve for the median.
+  const lapseAtMs = [leaseRemainingMs];
+  const staleUpTo = [nextLate];
   let renewOk = 1 - nextLate;
-  let trendFirstMs: number | null = null;
   let elapsedMs = Math.max(mean, silence);
   for (let step = 1; step <= MAX_FUTURE_STEPS; step++) {
     const gapMean = mean + step * forecast.trendMsPerStep;
     if (elapsedMs - silence > input.horizonMs || gapMean <= 0) break;
-    const late = normalSurvival(input.guaranteeMs, gapMean, stdDev * Math.sqrt(step + 1));
-    if (trendFirstMs === null && late >= 0.5) trendFirstMs = elapsedMs + input.guaranteeMs - silence;
-    renewOk *= 1 - late;
+    renewOk *= 1 - normalSurvival(input.guaranteeMs, gapMean, stdDev * Math.sqrt(step + 1));
+    lapseAtMs.push(elapsedMs + input.guaranteeMs);
+    staleUpTo.push(1 - renewOk);
     elapsedMs += gapMean;
   }
   const aliveStale = 1 - renewOk;
   const trendProbability = clamp01(aliveStale - nextLate);
   const probability = clamp01(deadProbability + (1 - deadProbability) * aliveStale);
-  const leaseInMs = leaseRemainingMs - silence;
+  // Predicted staleness time: the lease deadline when the next renewal is the likely failure (dead or late), else
+  // the median of the lapse time given a lapse within the horizon.
   let staleInMs: number | null = null;
-  if (deadProbability + (1 - deadProbability) * nextLate >= 0.5) staleInMs = leaseInMs;
-  else if (trendFirstMs !== null) staleInMs = Math.max(0, trendFirstMs);
+  if (probability < FORESEEN) {
+    staleInMs = null;
+  } else if (deadProbability + (1 - deadProbability) * nextLate >= (1 - deadProbability) * trendProbability) {
+    staleInMs = leaseRemainingMs - silence;
+  } else {
+    const median = aliveStale / 2;
+    const k = staleUpTo.findIndex((cumulative) => cumulative >= median);
+    staleInMs = Math.max(0, (lapseAtMs[k] as number) - silence);
+  }
   return { probability, deadProbability, trendProbability, staleInMs, missedKeepalives };
 }
 

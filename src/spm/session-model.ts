@@ -29,6 +29,8 @@ export class SessionModel {
   /** Latest receive time + guarantee over every guarantee recorded (principle 2's promisedUntil). */
   promisedUntilMs: number;
   lastGuaranteeMs: number;
+  /** False between a keepalive and the guarantee recorded for it. */
+  private answered = true;
   /** Answers to warnings: acknowledged/checkpointed/released versus ignored. */
   answeredWarnings = 0;
   ignoredWarnings = 0;
@@ -66,6 +68,7 @@ export class SessionModel {
     const gapMs = sample.receiveMs - this.lastReceiveMs;
     if (this.samples > 0 && gapMs >= 0) this.learnGap(gapMs);
     this.lastReceiveMs = Math.max(this.lastReceiveMs, sample.receiveMs);
+    this.answered = false;
     this.samples++;
     if (sample.rttMs !== undefined && Number.isFinite(sample.rttMs)) {
       this.rttTrend.update(sample.rttMs);
@@ -80,6 +83,14 @@ export class SessionModel {
   recordGuarantee(atMs: number, guaranteeMs: number): void {
     this.lastGuaranteeMs = guaranteeMs;
     this.promisedUntilMs = Math.max(this.promisedUntilMs, atMs + guaranteeMs);
+    this.answered = true;
+  }
+
+  /** The lease deadline: the promise, or, for a keepalive not answered through the SPM, the last guarantee again. */
+  get leaseDeadlineMs(): number {
+    return this.answered
+      ? this.promisedUntilMs
+      : Math.max(this.promisedUntilMs, this.lastReceiveMs + this.lastGuaranteeMs);
   }
 
   /** The next gaps as the configured model forecasts them (the announced interval until two gaps are known). */

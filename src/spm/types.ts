@@ -38,6 +38,8 @@ export interface SpmConfig {
   readonly trendAlpha: number;
   /** Floor of the keepalive arrival standard deviation, as phi-accrual's min std-dev. */
   readonly minStdDevMs: number;
+  /** A shortened guarantee still covers the forecast gap plus this many standard deviations (and the margin). */
+  readonly guaranteeRhythmStdDevs: number;
   /** Window (samples) of the simple moving average model and of the inter-arrival trend fit. */
   readonly trendWindow: number;
   /** Window (samples) of the clock offset/drift fit. */

@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import { forecastArima } from '../../src/spm/arima-forecaster.js';
+import { ClockDriftEstimator } from '../../src/spm/clock-drift.js';
+import { Ewma } from '../../src/spm/ewma.js';
+import { HoltTrend } from '../../src/spm/holt.js';
+import { SlidingLinearFit } from '../../src/spm/linear-fit.js';
+import { MovingAverage } from '../../src/spm/moving-average.js';
+import { normalCdf, normalSurvival, normalUpperTail } from '../../src/spm/normal.js';
+import { RingBuffer } from '../../src/spm/ring-buffer.js';
+import { SeededRng } from '../../src/util/rng.js';
+
+describe('Ewma', () => {
+  it('follows the incremental weighted mean/variance arithmetic (alpha 0.5: 10, 20, 30)', () => {
+    const e = new Ewma(0.5);
+    e.update(10);
+    expect([e.mean, e.variance]).toEqual([10, 0]);
+    e.update(20); // diff 10: mean 15, variance 0.5 * (0 + 0.5 * 100) = 25
+    expect([e.mean, e.variance]).toEqual([15, 25]);
+    e.update(30); // diff 15: mean 22.5, variance 0.5 * (25 + 0.5 * 225) = 68.75
+    expect([e.mean, e.variance, e.count]).toEqual([22.5, 68.75, 3]);
+    expect(e.stdDev).toBeCloseTo(Math.sqrt(68.75), 12);
+  });
+
+  it('rejects a smoothing factor outside (0, 1]', () => {
+    expect(() => new Ewma(0)).toThrow(RangeError);
+    expect(() => new Ewma(1.5)).toThrow(RangeError);
+  });
+});
+
+describe('HoltTrend', () => {
+  it('smooths level and trend as Holt did (a = b = 0.5: 10, 12, 14)', () => {
+    const h = new HoltTrend(0.5, 0.5, 0.5);
+    h.update(10);
+    h.update(12); // forecast 10, level 0.5*12 + 0.5*10 = 11, trend starts at 11 - 10 = 1
+    expect([h.level, h.trend]).toEqual([11, 1]);
+    h.update(14); // forecast 12, level 0.5*14 + 0.5*12 = 13, trend 0.5*2 + 0.5*1 = 1.5
+    expect([h.level, h.trend]).toEqual([13, 1.5]);
+    expect(h.forecast(1)).toBe(14.5);
+    expect(h.forecast(2)).toBe(16);
+    expect(h.errorStdDev).toBe(2); // both one-step errors were 2
+  });
+});
+
+describe('MovingAverage', () => {
+  it('keeps the mean and sample standard deviation of its window only', () => {
+    const m = new MovingAverage(3);
+    for (const x of [100, 2, 3, 4]) m.update(x);
+    expect(m.count).toBe(3);
+    expect(m.mean).toBe(3);
+    expect(m.stdDev).toBe(1);
+  });
+});
+
+describe('RingBuffer', () => {
+  it('drops the oldest value when full and reads oldest first', () => {
+    const r = new RingBuffer(3);
+    for (const x of [1, 2, 3, 4, 5]) r.push(x);
+    expect(r.toArray()).toEqual([3, 4, 5]);
+    expect(r.last()).toBe(5);
+  });
+});
+
+describe('SlidingLinearFit', () => {
+  it('fits an exact line with zero residual', () => {
+    const f = new SlidingLinearFit(8);
+    for (let x = 0; x < 4; x++) f.push(x, 1 + 2 * x);
+    const line = f.fit();
+    expect(line?.slope).toBeCloseTo(2, 12);
+    expect(line?.valueAtLast).toBeCloseTo(7, 12);
+    expect(line?.residualStdDev).toBeCloseTo(0, 12);
+  });
+
+  it('gives the hand-computed slope and standard error on noisy points', () => {
+    const f = new SlidingLinearFit(4);
+    f.push(-10, 99); // pushed out by the window
+    for (const [x, y] of [
+      [0, 0],
+      [1, 1],
+      [2, 1],
+      [3, 2],
+    ] as const)
+      f.push(x, y);
+    // sxx = 5, sxy = 3: slope 0.6; residuals -0.1, 0.3, -0.3, 0.1: rss 0.2, variance 0.1; stderr sqrt(0.1/5)
+    const line = f.fit();
+    expect(line?.slope).toBeCloseTo(0.6, 12);
+    expect(line?.slopeStdErr).toBeCloseTo(Math.sqrt(0.02), 12);
+    expect(line?.residualStdDev).toBeCloseTo(Math.sqrt(0.1), 12);
+    expect(line?.points).toBe(4);
+  });
+
+  it('keeps its precision with epoch-millisecond x values', () => {
+    const f = new SlidingLinearFit(8);
+    for (let i = 0; i < 8; i++) f.push(1.7e12 + i * 3333, 5 - 0.02 * i * 3333);
+    expect(f.fit()?.slope).toBeCloseTo(-0.02, 9);
+  });
+});
+
+describe('ClockDriftEstimator', () => {
+  it('measures a client clock 2% slow and its offset', () => {
+    const d = new ClockDriftEstimator(8);
+    const epoch = 1_715_000_000_000;
+    expect(d.estimate()).toBeNull();
+    for (let i = 0; i < 10; i++) {
+      const receive = 50_000 + i * 3333;
+      d.observe(receive, epoch + 0.98 * receive);
+    }
+    const e = d.estimate();
+    expect(e?.drift).toBeCloseTo(-0.02, 9);
+    expect(e?.offsetMs).toBeCloseTo(epoch - 0.02 * (50_000 + 9 * 3333), 3);
+    expect(e?.points).toBe(8);
+  });
+});
+
+describe('normal distribution', () => {
+  it('matches tabulated values', () => {
+    expect(normalCdf(0)).toBeCloseTo(0.5, 12);
+    expect(normalCdf(1.959963984540054)).toBeCloseTo(0.975, 10);
+    expect(normalCdf(-1)).toBeCloseTo(0.15865525393145707, 10);
+    expect(normalUpperTail(5) / 2.866515718791939e-7).toBeCloseTo(1, 8);
+    expect(normalUpperTail(10) / 7.61985302416047e-24).toBeCloseTo(1, 6);
+    expect(normalSurvival(130, 100, 10)).toBeCloseTo(0.0013498980316301, 10);
+    expect(normalSurvival(5, 10, 0)).toBe(1);
+    expect(normalSurvival(15, 10, 0)).toBe(0);
+  });
+});
+
+describe('forecastArima', () => {
+  it('continues a linear trend exactly with ARIMA(1,1,0)', () => {
+    const series = Array.from({ length: 20 }, (_, i) => 5 + 2 * i); // last value 43
+    const forecast = forecastArima(series, 3, { p: 1, d: 1, q: 0 });
+    expect(forecast).not.toBeNull();
+    expect(forecast?.means[0]).toBeCloseTo(45, 4);
+    expect(forecast?.means[1]).toBeCloseTo(47, 4);
+    expect(forecast?.means[2]).toBeCloseTo(49, 4);
+  });
+
+  it('recovers an AR(1) coefficient of 0.8 (forecast decays toward the mean by 0.8 a step)', () => {
+    const seed = 4;
+    const rng = new SeededRng(seed);
+    const series = [10];
+    for (let i = 1; i < 400; i++) series.push(10 + 0.8 * ((series[i - 1] as number) - 10) + rng.normal(0, 0.5));
+    const forecast = forecastArima(series, 2, { p: 1, d: 0, q: 0 });
+    expect(forecast).not.toBeNull();
+    const last = series.at(-1) as number;
+    // x(t+1) - mu = phi (x(t) - mu): estimate phi from two forecast steps, mu from the series.
+    const mu = series.reduce((a, b) => a + b, 0) / series.length;
+    const phi = ((forecast?.means[1] as number) - mu) / ((forecast?.means[0] as number) - mu);
+    expect(Math.abs(phi - 0.8), `seed ${seed}, last ${last}`).toBeLessThan(0.1);
+    expect(forecast?.variances[1]).toBeGreaterThan(forecast?.variances[0] as number);
+  });
+
+  it('returns null when the series is too short for the order', () => {
+    expect(forecastArima([1, 2, 3], 1, { p: 1, d: 1, q: 0 })).toBeNull();
+  });
+});

@@ -1,0 +1,304 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { resolveSpmConfig } from '../../src/spm/config.js';
+import { StalenessPredictor } from '../../src/spm/predictor.js';
+import { driftRisk, lapseRisk, preemptionScore, stuckRisk } from '../../src/spm/risk.js';
+import type { HeldLockView, SpmConfig } from '../../src/spm/types.js';
+import { ManualClock } from '../../src/util/clock.js';
+import { SeededRng } from '../../src/util/rng.js';
+
+const INTERVAL = 3333;
+const EPOCH = 1_715_000_000_000;
+
+function predictor(config: Partial<SpmConfig> = {}): StalenessPredictor {
+  return new StalenessPredictor(config, new ManualClock(0));
+}
+
+/** Feeds `count` keepalives from `from`, spaced by `gapAt(i)`, answering each with a guarantee; returns the last time. */
+function renew(
+  spm: StalenessPredictor,
+  sessionId: string,
+  from: number,
+  count: number,
+  gapAt: (i: number) => number = () => INTERVAL,
+  clientRate = 1,
+): number {
+  let t = from;
+  for (let i = 0; i < count; i++) {
+    t += gapAt(i);
+    spm.observeKeepalive({ sessionId, receiveMs: t, clientTimeMs: EPOCH + clientRate * t, rttMs: 2 });
+    spm.guaranteeMs(sessionId, t);
+  }
+  return t;
+}
+
+function lock(sessionId = 's1', overrides: Partial<HeldLockView> = {}): HeldLockView {
+  return { resource: 'r1', sessionId, token: 1n, grantedAtMs: 0, waiters: 1, fenced: true, ...overrides };
+}
+
+describe('configuration', () => {
+  it('has the specification defaults and rejects a threshold outside its bounds', () => {
+    const c = resolveSpmConfig();
+    expect([c.warningThreshold, c.preemptionScoreThreshold, c.gMinMs, c.ttlMs]).toEqual([0.7, 80, 3000, 10_000]);
+    expect(() => resolveSpmConfig({ warningThreshold: 0.95 })).toThrow(RangeError);
+    expect(() => resolveSpmConfig({ gMinMs: 20_000 })).toThrow(RangeError);
+  });
+});
+
+describe('a healthy session', () => {
+  it.each(['ewma', 'sma', 'arima'] as const)('%s: stays LOW between keepalives and keeps the full TTL', (model) => {
+    const spm = predictor({ model });
+    spm.observeSessionOpened('s1', 10_000, INTERVAL, 0);
+    const rng = new SeededRng(1);
+    const last = renew(spm, 's1', 0, 20, () => INTERVAL + rng.normal(0, 2));
+    spm.maintain(last);
+    for (let t = last; t < last + INTERVAL; t += 250) {
+      const p = spm.assess(lock(), t);
+      expect(p.level).toBe('LOW');
+      expect(p.stalenessProbability).toBeLessThan(0.05);
+      expect(p.missedKeepalives).toBe(0);
+    }
+    expect(spm.guaranteeMs('s1', last)).toBe(10_000);
+  });
+});
+
+describe('a silent session (crash)', () => {
+  it('goes HIGH soon after its keepalive is overdue, with keepalive-late, and counts missed keepalives', () => {
+    const spm = predictor();
+    spm.observeSessionOpened('s1', 10_000, INTERVAL, 0);
+    const last = renew(spm, 's1', 0, 10);
+    const early = spm.assess(lock(), last + 3000);
+    expect(early.level).toBe('LOW');
+    const late = spm.assess(lock(), last + 4500);
+    expect(late.level).toBe('HIGH');
+    expect(late.reasons[0]).toBe('keepalive-late');
+    expect(late.missedKeepalives).toBe(1);
+    expect(late.predictedStaleAtMs).toBe(last + 10_000);
+    expect(late.preemptionScore).toBeGreaterThanOrEqual(80);
+    const lapsed = spm.assess(lock(), last + 10_000);
+    expect(lapsed.stalenessProbability).toBe(1);
+    expect(lapsed.missedKeepalives).toBe(2);
+  });
+
+  it('the probability never decreases as the silence grows', () => {
+    const spm = predictor();
+    spm.observeSessionOpened('s1', 10_000, INTERVAL, 0);
+    const last = renew(spm, 's1', 0, 10);
+    let previous = 0;
+    for (let t = last; t <= last + 10_000; t += 100) {
+      const p = spm.assess(lock(), t).stalenessProbability;
+      expect(p).toBeGreaterThanOrEqual(previous - 1e-12);
+      previous = p;
+    }
+  });
+});
+
+describe('a rising latency', () => {
+  it('forecasts the late renewal with rtt-rising before the gaps reach the lease', () => {
+    const spm = predictor();
+    spm.observeSessionOpened('s1', 10_000, INTERVAL, 0);
+    let last = renew(spm, 's1', 0, 6);
+    last = renew(spm, 's1', last, 6, (i) => INTERVAL + 700 * (i + 1)); // gaps 4.0 s ... 7.5 s
+    const p = spm.assess(lock(), last + 100);
+    expect(p.reasons).toContain('rtt-rising');
+    expect(p.level).toBe('HIGH');
+    expect(p.predictedStaleInMs).not.toBeNull();
+    expect(p.predictedStaleInMs as number).toBeGreaterThan(0);
+  });
+
+  it('shortens the guarantee of the session at risk, never below the floor', () => {
+    const spm = predictor();
+    spm.observeSessionOpened('s1', 10_000, INTERVAL, 0);
+    let last = renew(spm, 's1', 0, 6);
+    last = renew(spm, 's1', last, 6, (i) => INTERVAL + 700 * (i + 1));
+    const g = spm.guaranteeMs('s1', last);
+    expect(g).toBeLessThan(10_000);
+    expect(g).toBeGreaterThanOrEqual(3000);
+  });
+});
+
+describe('clock drift', () => {
+  it('flags a client clock 5% slow with clock-drift, and not one 0.5% slow', () => {
+    const spm = predictor();
+    spm.observeSessionOpened('slow', 10_000, INTERVAL, 0);
+    spm.observeSessionOpened('fine', 10_000, INTERVAL, 0);
+    const last = renew(spm, 'slow', 0, 8, () => INTERVAL, 0.95);
+    renew(spm, 'fine', 0, 8, () => INTERVAL, 0.995);
+    const slow = spm.assess(lock('slow'), last + 10);
+    expect(slow.reasons).toContain('clock-drift');
+    expect(slow.level).toBe('HIGH');
+    const fine = spm.assess(lock('fine'), last + 10);
+    expect(fine.level).toBe('LOW');
+  });
+
+  it('driftRisk: the critical drift is (g(1 - maxDrift) - margin) / (g + oneWay) - 1', () => {
+    // g = 10 s, maxDrift 1%, margin 100 ms, one way 0: critical drift -0.02.
+    const at = (drift: number) =>
+      driftRisk({ offsetMs: 0, drift, driftStdErr: 0.001, points: 8 }, 10_000, 0.01, 100, 0);
+    expect(at(-0.02)).toBeCloseTo(0.5, 6);
+    expect(at(-0.03)).toBeGreaterThan(0.99);
+    expect(at(0.05)).toBeLessThan(1e-6);
+    expect(driftRisk(null, 10_000, 0.01, 100, 0)).toBe(0);
+  });
+});
+
+describe('a stuck holder', () => {
+  it('is judged against its resource p99 only while others wait', () => {
+    const spm = predictor();
+    spm.observeSessionOpened('s1', 10_000, INTERVAL, 0);
+    for (let i = 0; i < 100; i++)
+      spm.observeRelease({ sessionId: 'x', resource: 'r1', atMs: 0, heldMs: 1000 + 100 * i });
+    // p99 of 1000..10900 = 10800
+    renew(spm, 's1', 0, 3);
+    const stuck = spm.assess(lock('s1', { grantedAtMs: 0 }), 11_000);
+    expect(stuck.reasons[0]).toBe('hold-too-long');
+    expect(stuck.level).toBe('HIGH');
+    expect(stuck.horizonMs).toBe(10_800);
+    expect(stuckRisk(11_000, 10_800, 0, false)).toBe(0);
+    expect(stuckRisk(11_000, 10_800, 0, true)).toBe(1);
+    expect(stuckRisk(5000, 10_800, 0.5, true)).toBeCloseTo(0.02, 12);
+  });
+});
+
+describe('dynamic thresholds', () => {
+  it('node overload raises both thresholds and suspends pre-emption, for one hold period', () => {
+    const spm = predictor();
+    const calm = spm.thresholds(0);
+    expect(calm).toEqual({
+      warningProbability: 0.7,
+      preemptionScore: 80,
+      preemptionSuspended: false,
+      overloaded: false,
+      commonCause: false,
+    });
+    spm.observeLoad({ atMs: 1000, cpu: 1, mem: 0.4, loopDelayMs: 2500 });
+    const loaded = spm.thresholds(1500);
+    expect(loaded.overloaded).toBe(true);
+    expect(loaded.preemptionSuspended).toBe(true);
+    expect(loaded.warningProbability).toBeCloseTo(0.85, 12);
+    expect(loaded.preemptionScore).toBeCloseTo(95, 12);
+    expect(spm.thresholds(11_001).overloaded).toBe(false);
+  });
+
+  it('a latency shift seen by most sessions at once is common cause', () => {
+    const spm = predictor();
+    for (const id of ['a', 'b', 'c', 'd']) spm.observeSessionOpened(id, 10_000, INTERVAL, 0);
+    let last = 0;
+    for (const id of ['a', 'b', 'c', 'd']) last = renew(spm, id, 0, 6);
+    expect(spm.thresholds(last + 100).commonCause).toBe(false);
+    const shifted = spm.thresholds(last + 5000);
+    expect(shifted.commonCause).toBe(true);
+    expect(shifted.warningProbability).toBeCloseTo(0.85, 12);
+  });
+
+  it('clients that answer warnings earn leniency; those that ignore them, strictness', () => {
+    const spm = predictor();
+    for (const id of ['good', 'bad']) spm.observeSessionOpened(id, 10_000, INTERVAL, 0);
+    renew(spm, 'good', 0, 5);
+    renew(spm, 'bad', 0, 5);
+    for (let i = 0; i < 5; i++) {
+      spm.observeWarningOutcome('good', i % 2 === 0 ? 'acked' : 'checkpointing');
+      spm.observeWarningOutcome('bad', 'ignored');
+    }
+    expect(spm.assess(lock('good'), 17_000).warningThreshold).toBeCloseTo(0.85, 12);
+    expect(spm.assess(lock('bad'), 17_000).warningThreshold).toBeCloseTo(0.6, 12);
+  });
+
+  it('recalibrates the warning threshold from outcomes, within its bounds', () => {
+    const falseAlarms = predictor();
+    const trueAlarms = predictor();
+    for (const [spm, expired] of [
+      [falseAlarms, false],
+      [trueAlarms, true],
+    ] as const) {
+      for (let i = 0; i < 40; i++) {
+        const id = `s${i}`;
+        const start = i * 100_000; // one session at a time: no common cause
+        spm.observeSessionOpened(id, 10_000, INTERVAL, start);
+        const last = renew(spm, id, start, 4);
+        expect(spm.assess(lock(id, { resource: `r${i}` }), last + 9500).level).toBe('HIGH');
+        if (expired) spm.observeSessionClosed(id, true);
+        else {
+          spm.observeRelease({ sessionId: id, resource: `r${i}`, atMs: last + 9500, heldMs: 100 });
+          spm.observeSessionClosed(id);
+        }
+      }
+    }
+    expect(falseAlarms.thresholds(5_000_000).warningProbability).toBe(0.9);
+    expect(trueAlarms.thresholds(5_000_000).warningProbability).toBe(0.6);
+  });
+});
+
+describe('bounds (property)', () => {
+  it('probabilities stay in [0, 1], scores in [0, 100], guarantees in [gMin, TTL]', () => {
+    const seed = 20_261_126;
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(fc.double({ min: 0, max: 20_000, noNaN: true }), fc.double({ min: 0, max: 5000, noNaN: true })),
+          {
+            minLength: 1,
+            maxLength: 30,
+          },
+        ),
+        fc.double({ min: -0.2, max: 0.2, noNaN: true }),
+        fc.integer({ min: 0, max: 5 }),
+        fc.double({ min: 0, max: 60_000, noNaN: true }),
+        fc.constantFrom('ewma', 'sma', 'arima'),
+        (gaps, rate, waiters, silence, model) => {
+          const spm = predictor({ model });
+          spm.observeSessionOpened('s1', 10_000, INTERVAL, 0);
+          let t = 0;
+          for (const [gap, rtt] of gaps) {
+            t += gap;
+            spm.observeKeepalive({ sessionId: 's1', receiveMs: t, clientTimeMs: EPOCH + (1 + rate) * t, rttMs: rtt });
+            const g = spm.guaranteeMs('s1', t);
+            expect(g).toBeGreaterThanOrEqual(3000);
+            expect(g).toBeLessThanOrEqual(10_000);
+            spm.observeRelease({ sessionId: 'x', resource: 'r1', atMs: t, heldMs: gap });
+          }
+          spm.maintain(t);
+          const p = spm.assess(lock('s1', { waiters }), t + silence);
+          expect(p.stalenessProbability).toBeGreaterThanOrEqual(0);
+          expect(p.stalenessProbability).toBeLessThanOrEqual(1);
+          expect(p.preemptionScore).toBeGreaterThanOrEqual(0);
+          expect(p.preemptionScore).toBeLessThanOrEqual(100);
+          if (p.predictedStaleInMs !== null) expect(p.predictedStaleInMs).toBeGreaterThanOrEqual(0);
+        },
+      ),
+      { seed, numRuns: 200 },
+    );
+  });
+
+  it('lapseRisk and preemptionScore stay in range for any input', () => {
+    const seed = 7;
+    fc.assert(
+      fc.property(
+        fc.double({ min: 1, max: 20_000, noNaN: true }),
+        fc.double({ min: 0, max: 5000, noNaN: true }),
+        fc.double({ min: -2000, max: 2000, noNaN: true }),
+        fc.double({ min: 0, max: 30_000, noNaN: true }),
+        fc.double({ min: 0, max: 20_000, noNaN: true }),
+        (meanMs, stdDevMs, trendMsPerStep, silenceMs, leaseRemainingMs) => {
+          const r = lapseRisk({
+            forecast: { meanMs, stdDevMs, trendMsPerStep },
+            silenceMs,
+            leaseRemainingMs,
+            guaranteeMs: 10_000,
+            keepaliveIntervalMs: INTERVAL,
+            horizonMs: 60_000,
+            lossProbability: 0.001,
+            failurePriorPerInterval: 0.005,
+            loadDelayMs: 2,
+          });
+          for (const x of [r.probability, r.deadProbability, r.trendProbability]) {
+            expect(x >= 0 && x <= 1).toBe(true);
+          }
+          const s = preemptionScore(r.probability, r.staleInMs, 60_000, 1, 0);
+          expect(s >= 0 && s <= 100).toBe(true);
+        },
+      ),
+      { seed, numRuns: 500 },
+    );
+  });
+});
