@@ -262,7 +262,8 @@ export function stepLockHistory(
           );
         }
       }
-      const safeUntil = state.clientSafeUntil.get(key);
+      // A fenced hold may be revoked at its deadline even if the notice never reached its client: tokens protect it.
+      const safeUntil = event.kind === 'revoke' && hold.fenced ? undefined : state.clientSafeUntil.get(key);
       if (takenAway && safeUntil !== undefined && event.atMs < safeUntil) {
         report(
           'SAFE_PERIOD_OVERRUN',

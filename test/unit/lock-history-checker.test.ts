@@ -34,7 +34,9 @@ const good: HistoryEvent[] = [
   { kind: 'invoke', opId: 'a2', session: 'a', op: 'acquire', lock: 'x', mode: 'exclusive', atMs: 16_000 },
   { kind: 'fail', opId: 'a2', code: 'LOCK_BUSY', atMs: 16_001 },
   { kind: 'grant', session: 'a', lock: 'x', mode: 'exclusive', token: 4n, fenced: true, atMs: 16_002 },
-  { kind: 'revoke', session: 'a', lock: 'x', token: 4n, forced: false, atMs: 16_003 }, // fenced: at its deadline
+  // A fenced hold may be revoked at its deadline even though the notice did not reach the client.
+  { kind: 'client-safe', session: 'a', lock: 'x', token: 4n, safeUntilMs: 20_000, atMs: 16_002 },
+  { kind: 'revoke', session: 'a', lock: 'x', token: 4n, forced: false, atMs: 16_003 },
   { kind: 'grant', session: 'b', lock: 'x', mode: 'exclusive', token: 5n, fenced: false, atMs: 16_004 },
   { kind: 'revoke', session: 'b', lock: 'x', token: 5n, forced: true, atMs: 16_005 }, // --force
 ];
@@ -137,14 +139,25 @@ describe('each violation is detected', () => {
       /session c expired at 21000 \(losing "y" token 10\) before its promise 30000/,
     ],
     [
-      'a fenced lock revoked while its client believed it safe',
+      'an ordinary lock revoked after its promise but while its client believed it safe',
+      [
+        { kind: 'grant', session: 'c', lock: 'y', mode: 'exclusive', token: 10n, fenced: false, atMs: 20_000 },
+        { kind: 'promise', session: 'c', untilMs: 30_000, atMs: 20_000 },
+        { kind: 'client-safe', session: 'c', lock: 'y', token: 10n, safeUntilMs: 31_000, atMs: 20_001 },
+        { kind: 'revoke', session: 'c', lock: 'y', token: 10n, forced: false, atMs: 30_500 },
+      ],
+      'SAFE_PERIOD_OVERRUN',
+      /taken from c by revoke at 30500 while its client believed it safe until 31000/,
+    ],
+    [
+      'an expiry while the client believed a fenced lock safe',
       [
         { kind: 'grant', session: 'c', lock: 'y', mode: 'exclusive', token: 10n, fenced: true, atMs: 20_000 },
         { kind: 'client-safe', session: 'c', lock: 'y', token: 10n, safeUntilMs: 22_000, atMs: 20_001 },
-        { kind: 'revoke', session: 'c', lock: 'y', token: 10n, forced: false, atMs: 21_000 },
+        { kind: 'expire', session: 'c', lock: 'y', token: 10n, atMs: 21_000 },
       ],
       'SAFE_PERIOD_OVERRUN',
-      /taken from c by revoke at 21000 while its client believed it safe until 22000/,
+      /taken from c by expire at 21000/,
     ],
     [
       'a client that believes in a hold the log ended',
