@@ -208,9 +208,15 @@ export class LocalCluster {
     return [...statuses].find(([, s]) => s.role === 'leader')![0];
   }
 
-  /** Kills every process and removes the data dirs. */
+  /** Stops every process (cleanly when it answers within 5 s, else kill -9) and removes the data dirs. */
   async destroy(): Promise<void> {
-    await Promise.all([...this.nodes.values()].map((node) => node.kill()));
+    await Promise.all(
+      [...this.nodes.values()].map(async (node) => {
+        const timer = setTimeout(() => void node.kill(), 5_000);
+        await node.stop();
+        clearTimeout(timer);
+      }),
+    );
     await rm(this.baseDir, { recursive: true, force: true });
   }
 }

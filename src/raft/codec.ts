@@ -26,14 +26,14 @@ function entryFromTuple(tuple: EntryTuple): Entry {
   return { index: tuple[0], term: tuple[1], type, data: asView(tuple[3]) };
 }
 
-/** Encodes one entry (storage value). */
-export function encodeEntry(entry: Entry): Uint8Array {
-  return packr.pack(entryToTuple(entry));
+/** Encodes a run of entries (one storage value per persisted batch). */
+export function encodeEntries(entries: readonly Entry[]): Uint8Array {
+  return packr.pack(entries.map(entryToTuple));
 }
 
-/** Decodes an entry written by encodeEntry. */
-export function decodeEntry(bytes: Uint8Array): Entry {
-  return entryFromTuple(packr.unpack(bytes) as EntryTuple);
+/** Decodes a run of entries written by encodeEntries. */
+export function decodeEntries(bytes: Uint8Array): Entry[] {
+  return (packr.unpack(bytes) as EntryTuple[]).map(entryFromTuple);
 }
 
 /** Encodes a batch of messages into one frame payload; entries travel as tuples. */

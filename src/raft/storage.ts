@@ -1,8 +1,8 @@
-// Durable Raft state in `level`: hard state, log entries keyed by zero-padded index, snapshot meta, bootstrap.
+// Durable Raft state in `level`: hard state, log segments keyed by zero-padded first index, snapshot meta, bootstrap.
 import { join } from 'node:path';
 import { Level } from 'level';
 import { bootstrapLog, joiningConf } from './bootstrap.js';
-import { decodeEntry, decodeValue, encodeEntry, encodeValue } from './codec.js';
+import { decodeEntries, decodeValue, encodeEntries, encodeValue } from './codec.js';
 import { StorageCorruptError } from './errors.js';
 import { SnapshotStore } from './snapshot-store.js';
 import type { ConfState, Entry, HardState, Ready, RestoredState, Snapshot, SnapshotMeta } from './types.js';
@@ -10,26 +10,35 @@ import type { ConfState, Entry, HardState, Ready, RestoredState, Snapshot, Snaps
 const HARD_STATE_KEY = 'meta:hard';
 const SNAPSHOT_META_KEY = 'meta:snapshot';
 const BOOTSTRAPPED_KEY = 'meta:bootstrapped';
-const LOG_PREFIX = 'log:';
+const SEGMENT_PREFIX = 'log:';
 /** The first key after every log key (':' + 1 = ';'), for range scans. */
-const LOG_END = 'log;';
+const SEGMENT_END = 'log;';
 
 type BatchOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
 
-/** The storage key of the entry at `index`; zero-padded so keys sort by index. */
-function logKey(index: number): string {
-  return LOG_PREFIX + String(index).padStart(16, '0');
+/** A run of consecutive entries stored under one key: the entries of one persisted Ready. */
+interface Segment {
+  readonly first: number;
+  readonly last: number;
 }
 
-/** The state of a node that has never persisted anything. */
-const EMPTY_HARD_STATE: HardState = { term: 0, votedFor: null, commit: 0 };
+/** The storage key of the segment starting at `first`; zero-padded so keys sort by index. */
+function segmentKey(first: number): string {
+  return SEGMENT_PREFIX + String(first).padStart(16, '0');
+}
 
-/** A node's durable log and state. Every Ready is written as ONE level batch, synced when it must be. */
+/**
+ * A node's durable log and state. Every Ready is written as ONE level batch (synced when it must be), and its
+ * entries as ONE value (a segment): per-key overhead in level costs far more than encoding 100-byte entries.
+ * A later segment overrides the entries of earlier ones from its first index on (a truncated suffix).
+ */
 export class RaftStorage {
-  /** Index of the first entry kept in the log (the snapshot's index + 1). */
-  private firstIndex = 1;
+  /** Index of the last snapshot (entries up to it are gone or ignored). */
+  private snapshotIndex = 0;
   /** Index of the last entry stored, or the snapshot's index when the log after it is empty. */
   private lastIndex = 0;
+  /** The stored segments in index order; together they cover snapshotIndex+1..lastIndex (and maybe before). */
+  private segments: Segment[] = [];
 
   private constructor(
     private readonly db: Level<string, Uint8Array>,
@@ -51,28 +60,38 @@ export class RaftStorage {
   async load(initialConf: ConfState): Promise<RestoredState> {
     if ((await this.db.get(BOOTSTRAPPED_KEY)) === undefined) {
       const bootstrap = bootstrapLog(initialConf);
-      const ops: BatchOp[] = [{ type: 'put', key: BOOTSTRAPPED_KEY, value: new Uint8Array([1]) }];
-      ops.push({ type: 'put', key: HARD_STATE_KEY, value: encodeValue(bootstrap.hardState) });
-      for (const entry of bootstrap.entries)
-        ops.push({ type: 'put', key: logKey(entry.index), value: encodeEntry(entry) });
+      const ops: BatchOp[] = [
+        { type: 'put', key: BOOTSTRAPPED_KEY, value: new Uint8Array([1]) },
+        { type: 'put', key: HARD_STATE_KEY, value: encodeValue(bootstrap.hardState) },
+      ];
+      if (bootstrap.entries.length > 0) {
+        ops.push({ type: 'put', key: segmentKey(1), value: encodeEntries(bootstrap.entries) });
+      }
       await this.db.batch(ops, { sync: true });
     }
     const hardState = (await this.getValue<HardState>(HARD_STATE_KEY)) ?? EMPTY_HARD_STATE;
     const snapshotMeta = await this.getValue<SnapshotMeta>(SNAPSHOT_META_KEY);
     const snapshot: Snapshot | null =
       snapshotMeta === undefined ? null : { meta: snapshotMeta, data: await this.snapshots.load(snapshotMeta) };
-    const snapshotIndex = snapshotMeta?.index ?? 0;
+    this.snapshotIndex = snapshotMeta?.index ?? 0;
     const entries: Entry[] = [];
-    for await (const value of this.db.values({ gt: logKey(snapshotIndex), lt: LOG_END })) {
-      const entry = decodeEntry(value);
-      const expected = snapshotIndex + entries.length + 1;
-      if (entry.index !== expected) {
-        throw new StorageCorruptError(`log gap: expected entry ${expected}, found ${entry.index}`);
+    this.segments = [];
+    for await (const value of this.db.values({ gte: SEGMENT_PREFIX, lt: SEGMENT_END })) {
+      const segment = decodeEntries(value);
+      if (segment.length === 0) continue;
+      const first = segment[0]!.index;
+      const last = segment[segment.length - 1]!.index;
+      this.segments.push({ first, last });
+      for (const entry of segment) {
+        if (entry.index <= this.snapshotIndex) continue;
+        const expected = this.snapshotIndex + entries.length + 1;
+        if (entry.index !== expected) {
+          throw new StorageCorruptError(`log gap: expected entry ${expected}, found ${entry.index}`);
+        }
+        entries.push(entry);
       }
-      entries.push(entry);
     }
-    this.firstIndex = snapshotIndex + 1;
-    this.lastIndex = snapshotIndex + entries.length;
+    this.lastIndex = this.snapshotIndex + entries.length;
     return { hardState, snapshot, entries, initialConf: joiningConf() };
   }
 
@@ -85,26 +104,32 @@ export class RaftStorage {
     if (ready.snapshot !== undefined) {
       await this.snapshots.save(ready.snapshot);
       ops.push({ type: 'put', key: SNAPSHOT_META_KEY, value: encodeValue(ready.snapshot.meta) });
-      this.deleteRange(ops, this.firstIndex, this.lastIndex);
-      this.firstIndex = ready.snapshot.meta.index + 1;
+      for (const segment of this.segments) ops.push({ type: 'del', key: segmentKey(segment.first) });
+      this.segments = [];
+      this.snapshotIndex = ready.snapshot.meta.index;
       this.lastIndex = ready.snapshot.meta.index;
     }
     if (ready.hardState !== undefined) {
       ops.push({ type: 'put', key: HARD_STATE_KEY, value: encodeValue(ready.hardState) });
     }
-    if (ready.entries.length > 0) this.appendEntries(ops, ready.entries);
+    if (ready.entries.length > 0) await this.appendEntries(ops, ready.entries);
     if (ops.length > 0) await this.db.batch(ops, { sync: ready.mustSync || ready.snapshot !== undefined });
     if (ready.snapshot !== undefined) await this.snapshots.prune(ready.snapshot.meta);
   }
 
-  /** Records a local snapshot at `meta.index` (already applied) and drops the log up to it. */
+  /** Records a local snapshot at `meta.index` (already applied) and drops the segments wholly before it. */
   async compact(meta: SnapshotMeta, data: Uint8Array): Promise<void> {
-    if (meta.index < this.firstIndex - 1) return;
+    if (meta.index <= this.snapshotIndex) return;
     await this.snapshots.save({ meta, data });
     const ops: BatchOp[] = [{ type: 'put', key: SNAPSHOT_META_KEY, value: encodeValue(meta) }];
-    this.deleteRange(ops, this.firstIndex, Math.min(meta.index, this.lastIndex));
+    const kept: Segment[] = [];
+    for (const segment of this.segments) {
+      if (segment.last <= meta.index) ops.push({ type: 'del', key: segmentKey(segment.first) });
+      else kept.push(segment);
+    }
     await this.db.batch(ops, { sync: true });
-    this.firstIndex = meta.index + 1;
+    this.segments = kept;
+    this.snapshotIndex = meta.index;
     this.lastIndex = Math.max(this.lastIndex, meta.index);
     await this.snapshots.prune(meta);
   }
@@ -114,21 +139,32 @@ export class RaftStorage {
     await this.db.close();
   }
 
-  private appendEntries(ops: BatchOp[], entries: readonly Entry[]): void {
+  /** Adds the ops that store `entries` as a new segment, dropping or trimming the segments they overwrite. */
+  private async appendEntries(ops: BatchOp[], entries: readonly Entry[]): Promise<void> {
     const first = entries[0]!.index;
-    if (first > this.lastIndex + 1 || first < this.firstIndex) {
+    if (first > this.lastIndex + 1 || first <= this.snapshotIndex) {
       throw new StorageCorruptError(
-        `cannot append from index ${first}: the log holds ${this.firstIndex}..${this.lastIndex}`,
+        `cannot append from index ${first}: the log holds ${this.snapshotIndex + 1}..${this.lastIndex}`,
       );
     }
-    for (const entry of entries) ops.push({ type: 'put', key: logKey(entry.index), value: encodeEntry(entry) });
+    for (let tail = this.segments.at(-1); tail !== undefined && tail.last >= first; tail = this.segments.at(-1)) {
+      this.segments.pop();
+      if (tail.first >= first) {
+        if (tail.first !== first) ops.push({ type: 'del', key: segmentKey(tail.first) });
+        continue;
+      }
+      // A conflict inside an older segment (rare): keep its prefix before `first`.
+      const bytes = await this.db.get(segmentKey(tail.first));
+      if (bytes === undefined) throw new StorageCorruptError(`log segment at ${tail.first} is missing`);
+      const prefix = decodeEntries(bytes).filter((entry) => entry.index < first);
+      ops.push({ type: 'put', key: segmentKey(tail.first), value: encodeEntries(prefix) });
+      this.segments.push({ first: tail.first, last: first - 1 });
+      break;
+    }
     const last = entries[entries.length - 1]!.index;
-    this.deleteRange(ops, last + 1, this.lastIndex);
+    ops.push({ type: 'put', key: segmentKey(first), value: encodeEntries(entries) });
+    this.segments.push({ first, last });
     this.lastIndex = last;
-  }
-
-  private deleteRange(ops: BatchOp[], from: number, to: number): void {
-    for (let index = from; index <= to; index++) ops.push({ type: 'del', key: logKey(index) });
   }
 
   private async getValue<T>(key: string): Promise<T | undefined> {
@@ -136,3 +172,6 @@ export class RaftStorage {
     return bytes === undefined ? undefined : decodeValue<T>(bytes);
   }
 }
+
+/** The state of a node that has never persisted anything. */
+const EMPTY_HARD_STATE: HardState = { term: 0, votedFor: null, commit: 0 };

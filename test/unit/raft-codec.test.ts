@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeEntry, decodeMessages, encodeEntry, encodeMessages, encodeValue } from '../../src/raft/codec.js';
+import { decodeEntries, decodeMessages, encodeEntries, encodeMessages, encodeValue } from '../../src/raft/codec.js';
 import { decodeConfChange, encodeConfChange } from '../../src/raft/conf.js';
 import type { ConfChange, Entry, Message } from '../../src/raft/types.js';
 
@@ -11,12 +11,11 @@ const entry = (index: number, type: Entry['type'] = 'normal'): Entry => ({
 });
 
 describe('raft codec', () => {
-  it('round-trips entries, with data as a plain Uint8Array', () => {
-    for (const type of ['normal', 'conf-change', 'noop'] as const) {
-      const decoded = decodeEntry(encodeEntry(entry(9, type)));
-      expect(decoded).toEqual(entry(9, type));
-      expect(decoded.data.constructor).toBe(Uint8Array);
-    }
+  it('round-trips runs of entries, with data as a plain Uint8Array', () => {
+    const entries = [entry(9, 'normal'), entry(10, 'conf-change'), entry(11, 'noop')];
+    const decoded = decodeEntries(encodeEntries(entries));
+    expect(decoded).toEqual(entries);
+    for (const e of decoded) expect(e.data.constructor).toBe(Uint8Array);
   });
 
   it('round-trips every message type in one batch', () => {
@@ -74,7 +73,7 @@ describe('raft codec', () => {
     ];
     for (const change of changes) {
       const carried: Entry = { index: 1, term: 1, type: 'conf-change', data: encodeConfChange(change) };
-      expect(decodeConfChange(decodeEntry(encodeEntry(carried)).data)).toEqual(change);
+      expect(decodeConfChange(decodeEntries(encodeEntries([carried]))[0]!.data)).toEqual(change);
     }
   });
 

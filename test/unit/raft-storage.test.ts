@@ -90,9 +90,14 @@ describe('raft storage', () => {
     const { storage } = await reopen();
     await storage.persist(ready({ entries: range(1, 10, 1) }));
     await storage.persist(ready({ entries: range(6, 7, 3) }));
+    await storage.persist(ready({ entries: range(8, 12, 3) }));
+    await storage.persist(ready({ entries: range(13, 15, 3) }));
+    // From a segment boundary, then from the middle of an earlier segment.
+    await storage.persist(ready({ entries: range(13, 13, 4) }));
+    await storage.persist(ready({ entries: range(10, 11, 5) }));
     await storage.close();
     const { storage: again, restored } = await reopen();
-    expect(restored.entries).toEqual([...range(1, 5, 1), ...range(6, 7, 3)]);
+    expect(restored.entries).toEqual([...range(1, 5, 1), ...range(6, 9, 3), ...range(10, 11, 5)]);
     await again.close();
   });
 
