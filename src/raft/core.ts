@@ -46,6 +46,9 @@ interface IncomingSnapshot {
 
 const EMPTY = new Uint8Array(0);
 
+/** Heartbeat answers without progress after which a pipelining leader assumes its appends were lost and probes. */
+const STALLED_HEARTBEATS = 3;
+
 /**
  * The Raft state machine of one node. It never reads a clock, sets a timer, touches a disk or a socket: time
  * moves by tick(), messages come in through step(), and everything to persist, send and apply comes out through
@@ -152,6 +155,11 @@ export class RaftCore implements RaftCoreApi {
   /** Index of the latest local snapshot (0 when none). */
   get snapshotIndex(): number {
     return this.log.snapshotIndex;
+  }
+
+  /** The latest local snapshot (what compact() made, or what was installed from the leader), for its driver. */
+  get latestSnapshot(): Snapshot | null {
+    return this.snapshot;
   }
 
   // ---- driving ----
@@ -656,9 +664,9 @@ export class RaftCore implements RaftCoreApi {
     } else if (pr.state === 'probe') {
       // A heartbeat answer: the follower is alive, so retry a probe that may have been lost.
       pr.probeSent = false;
-    } else if (pr.state === 'replicate' && pr.inflight.length >= this.config.maxInflight) {
-      // The pipeline is full and the follower is alive: free a slot so a lost append is detected (etcd does so).
-      pr.inflight.shift();
+    } else if (pr.state === 'replicate' && pr.next - 1 > pr.match && ++pr.stalledHeartbeats >= STALLED_HEARTBEATS) {
+      // Alive, yet its match has not moved for several heartbeats while appends were outstanding: they were lost.
+      pr.becomeProbe(pr.match + 1);
     }
     this.appendDirty = true;
   }

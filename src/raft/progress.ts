@@ -30,6 +30,8 @@ export class Progress {
   readonly inflight: number[] = [];
   /** Heard from since the last CheckQuorum round. */
   recentActive = false;
+  /** Heartbeat answers received in replicate state since the match last moved. */
+  stalledHeartbeats = 0;
   /** Highest commit index sent to the follower (to skip commit notices that tell it nothing). */
   commitSent = 0;
   /** The InstallSnapshot in progress, in snapshot state. */
@@ -43,6 +45,7 @@ export class Progress {
   becomeProbe(next: number): void {
     this.state = 'probe';
     this.next = Math.max(next, this.match + 1);
+    this.stalledHeartbeats = 0;
     this.probeSent = false;
     this.inflight.length = 0;
     this.transfer = null;
@@ -52,6 +55,7 @@ export class Progress {
   becomeReplicate(): void {
     this.state = 'replicate';
     this.next = this.match + 1;
+    this.stalledHeartbeats = 0;
     this.probeSent = false;
     this.inflight.length = 0;
     this.transfer = null;
@@ -70,6 +74,7 @@ export class Progress {
     while (this.inflight.length > 0 && (this.inflight[0] as number) <= index) this.inflight.shift();
     if (index <= this.match) return false;
     this.match = index;
+    this.stalledHeartbeats = 0;
     if (this.next <= index) this.next = index + 1;
     return true;
   }
