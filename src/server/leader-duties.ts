@@ -85,16 +85,17 @@ export class LeaderDuties {
     if (!this.inOffice) return [];
     const commands: LockCommand[] = [];
     const machine = this.service.machine;
-    const expired = this.tracker
-      .expiredAt(nowMs)
-      .filter((sessionId) => !this.expiring.has(sessionId) && machine.session(sessionId) !== undefined);
-    if (expired.length > 0) commands.push({ type: 'sessions-expire', sessionIds: expired });
     for (const due of this.tracker.dueRevocations(nowMs)) {
       const key = revocationKey(due.lockName, due.token);
       if (this.revoking.has(key)) continue;
       const cause = this.causes.get(key) ?? { cause: 'preemption', reason: 'revocation deadline passed' };
       commands.push({ type: 'revoke', name: due.lockName, sessionId: due.sessionId, token: due.token, ...cause });
     }
+    // After the revocations: a hold revoked and a session expired at the same moment reads as a revocation.
+    const expired = this.tracker
+      .expiredAt(nowMs)
+      .filter((sessionId) => !this.expiring.has(sessionId) && machine.session(sessionId) !== undefined);
+    if (expired.length > 0) commands.push({ type: 'sessions-expire', sessionIds: expired });
     const delayEndMs = machine.nextLockDelayEndMs();
     if (delayEndMs !== null && delayEndMs <= nowMs && delayEndMs !== this.tickedForMs) {
       commands.push({ type: 'tick' });

@@ -1,0 +1,174 @@
+// Test harness for the server: in-process nodes on 127.0.0.1 ephemeral ports, raw gRPC session streams and admin
+// calls, and waits with deadlines (never sleeps as synchronization).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { pino } from 'pino';
+import { resolveServerConfig, type ServerConfigInput } from '../../src/server/config.js';
+import { type NodeServer, startNodeServer } from '../../src/server/node-server.js';
+import { forelockServices } from '../../src/util/proto.js';
+
+/** Raft tick used by the tests: elections in 100-200 ms instead of 1-2 s. */
+export const TEST_TICK_MS = 10;
+
+/** A free TCP port on 127.0.0.1 (for clusters whose members must know each other's addresses up front). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A temp folder removed by the returned cleanup. */
+export async function tempDir(prefix: string): Promise<{ path: string; remove: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** Starts a node in this process; config keys as in --config, with ephemeral ports and quiet logs by default. */
+export async function startTestNode(dataDir: string, input: ServerConfigInput = {}): Promise<NodeServer> {
+  const config = resolveServerConfig(
+    { listen: '127.0.0.1:0', http: '127.0.0.1:0', logLevel: 'silent', ...input },
+    { data: dataDir },
+  );
+  return startNodeServer(config, { log: pino({ level: config.logLevel }), tickMs: TEST_TICK_MS });
+}
+
+/** Polls `condition` every 10 ms until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  condition: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await condition();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** A server frame as the loader decodes it (oneof name in `frame`). */
+export type Frame = { lastKeepaliveSeq: string; serverTimeMs: number; frame: string } & Record<string, unknown>;
+
+/** How a stream ended. */
+export interface StreamEnd {
+  readonly code: grpc.status;
+  readonly details: string;
+  readonly metadata: grpc.Metadata;
+}
+
+/** A raw Forelock.Session stream with a queue of received frames. */
+export class RawSession {
+  private readonly frames: Frame[] = [];
+  private readonly waiters = new Set<() => void>();
+  readonly ended: Promise<StreamEnd>;
+  private readonly call: grpc.ClientDuplexStream<unknown, Frame>;
+
+  constructor(address: string) {
+    const { Forelock } = forelockServices();
+    const client = new Forelock(address, grpc.credentials.createInsecure());
+    this.call = (client as unknown as { Session(): grpc.ClientDuplexStream<unknown, Frame> }).Session();
+    this.call.on('data', (frame: Frame) => {
+      this.frames.push(frame);
+      for (const wake of this.waiters) wake();
+    });
+    this.ended = new Promise((resolve) => {
+      this.call.on('status', (status: grpc.StatusObject) => {
+        client.close();
+        resolve({ code: status.code, details: status.details, metadata: status.metadata });
+      });
+      this.call.on('error', () => {});
+    });
+  }
+
+  /** Sends one ClientFrame (object form, e.g. `{ open: { ttlMs: 10000 } }`). */
+  send(frame: Record<string, unknown>): void {
+    this.call.write(frame);
+  }
+
+  /** Removes and returns the first received frame of kind `frame` matching `match`, waiting up to `timeoutMs`. */
+  async next(kind: string, match: (frame: Frame) => boolean = () => true, timeoutMs = 10_000): Promise<Frame> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const index = this.frames.findIndex((frame) => frame.frame === kind && match(frame));
+      if (index >= 0) return this.frames.splice(index, 1)[0] as Frame;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        const seen = this.frames.map((frame) => frame.frame).join(', ') || 'none';
+        throw new Error(`no "${kind}" frame within ${timeoutMs} ms (unread frames: ${seen})`);
+      }
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          this.waiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, remaining);
+        this.waiters.add(done);
+      });
+    }
+  }
+
+  /** Frames received and not yet taken by next(). */
+  unread(): Frame[] {
+    return [...this.frames];
+  }
+
+  /** Half-closes the client side. */
+  end(): void {
+    this.call.end();
+  }
+
+  /** Cancels the call (like a client that vanished). */
+  cancel(): void {
+    this.call.cancel();
+  }
+}
+
+let sessionsOpened = 0;
+
+/** A session opened on `address` (a fresh client name unless given): the stream and the SessionOpened frame. */
+export async function openSession(
+  address: string,
+  open: Record<string, unknown> = {},
+): Promise<{ stream: RawSession; opened: Record<string, unknown> & { sessionId: string; secret: string } }> {
+  const stream = new RawSession(address);
+  sessionsOpened += 1;
+  stream.send({ open: { clientName: `test-${sessionsOpened}`, ttlMs: 10_000, ...open } });
+  const frame = await stream.next('opened');
+  return { stream, opened: frame.opened as { sessionId: string; secret: string } };
+}
+
+/** A promisified Admin client. */
+export function adminClient(address: string): {
+  call<T = Record<string, unknown>>(method: string, request: Record<string, unknown>): Promise<T>;
+  close(): void;
+} {
+  const { Admin } = forelockServices();
+  const client = new Admin(address, grpc.credentials.createInsecure()) as unknown as Record<
+    string,
+    (request: unknown, callback: (error: grpc.ServiceError | null, reply: unknown) => void) => void
+  > &
+    grpc.Client;
+  return {
+    call: <T>(method: string, request: Record<string, unknown>) =>
+      new Promise<T>((resolve, reject) => {
+        (client[method] as (r: unknown, cb: (e: grpc.ServiceError | null, reply: unknown) => void) => void).call(
+          client,
+          request,
+          (error, reply) => (error ? reject(error) : resolve(reply as T)),
+        );
+      }),
+    close: () => client.close(),
+  };
+}
+
+/** The gRPC address of a node as clients dial it. */
+export function addressOf(node: NodeServer): string {
+  return `127.0.0.1:${node.grpcAddress.port}`;
+}
