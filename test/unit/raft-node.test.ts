@@ -54,8 +54,12 @@ describe('RaftNode on three in-process nodes over gRPC', () => {
   const members = new Map<string, Member>();
   const addresses: Record<string, string> = {};
 
-  async function startMember(id: string, initialConf: ConfState, snapshotEveryEntries = 10_000): Promise<Member> {
-    const machine = new ListMachine();
+  async function startMember(
+    id: string,
+    initialConf: ConfState,
+    snapshotEveryEntries = 10_000,
+    machine = new ListMachine(),
+  ): Promise<Member> {
     const node = await RaftNode.start({
       id,
       dataDir: join(dir, id),
@@ -63,6 +67,7 @@ describe('RaftNode on three in-process nodes over gRPC', () => {
       initialConf,
       tickMs: 10,
       snapshotEveryEntries,
+      applyChunkEntries: 100,
       knownPeers: addresses,
     });
     const server = new grpc.Server();
@@ -153,6 +158,35 @@ describe('RaftNode on three in-process nodes over gRPC', () => {
     await until('the restarted node caught up', () => restarted.machine.items.length === expected.length);
     expect(restarted.machine.items).toEqual(expected);
     expect(restarted.node.status().appliedIndex).toBe(leader()!.node.status().appliedIndex);
+  });
+
+  it('applies a large batch in bounded chunks, letting other callbacks run in between', async () => {
+    addresses.solo = `127.0.0.1:${await reservePort()}`;
+    const appliedWhenOthersRan: number[] = [];
+    const machine = new ListMachine();
+    const solo = await startMember('solo', bootstrapConf({ solo: addresses.solo }), 10_000, machine);
+    await until('the single voter leads', () => solo.node.status().role === 'leader');
+    let watching = true;
+    const watch = (): void => {
+      appliedWhenOthersRan.push(machine.items.length);
+      if (watching) setImmediate(watch);
+    };
+    const proposals = Array.from({ length: 1000 }, (_, i) => solo.node.propose(new Uint8Array([i % 256])));
+    setImmediate(watch);
+    await Promise.all(proposals);
+    watching = false;
+    expect(machine.items).toHaveLength(1000);
+    // One Ready carried all 1000 entries; other callbacks still ran between its chunks of 100.
+    const midway = appliedWhenOthersRan.filter((count) => count > 0 && count < 1000);
+    expect(midway.length).toBeGreaterThanOrEqual(5);
+    expect(midway.every((count) => count % 100 === 0)).toBe(true);
+  });
+
+  it('fails proposals on a closed node', async () => {
+    addresses.solo = `127.0.0.1:${await reservePort()}`;
+    const solo = await startMember('solo', bootstrapConf({ solo: addresses.solo }));
+    await stopMember('solo');
+    await expect(solo.node.propose(new Uint8Array([1]))).rejects.toMatchObject({ code: 'NODE_CLOSED' });
   });
 
   it('adds a learner, promotes it and transfers leadership to it', async () => {
