@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 // The `forelock` command: one subcommand per module in ./commands, registered here.
 import { Command } from 'commander';
+import { registerLeaderCommand } from './commands/leader.js';
+import { registerLockCommand } from './commands/lock.js';
+import { registerLocksCommand } from './commands/locks.js';
+import { registerMembersCommand } from './commands/members.js';
+import { registerRevokeCommand } from './commands/revoke.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerStatusCommand } from './commands/status.js';
 
 const program = new Command('forelock')
   .description('Forelock: a distributed lock manager with fencing tokens and staleness prediction')
@@ -9,5 +15,11 @@ const program = new Command('forelock')
 
 // Each command module exports register<Name>Command(program); add one line here per module.
 registerServeCommand(program);
+registerLockCommand(program);
+registerStatusCommand(program);
+registerLocksCommand(program);
+registerRevokeCommand(program);
+registerMembersCommand(program);
+registerLeaderCommand(program);
 
 await program.parseAsync(process.argv);
