@@ -1,6 +1,6 @@
 // Raft replication benchmark: 3 processes on loopback, synced writes, 1 and 64 proposers inside the leader's process.
 import { writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { LocalCluster } from './raft-cluster-harness.js';
 import type { LoadResult } from './raft-node-process.js';
@@ -20,37 +20,49 @@ const entryBytes = Number(values['entry-bytes']);
 const proposerCounts = values.proposers!.split(',').map(Number);
 
 interface Row extends LoadResult {
+  /** 3 for the cluster under test; 1 for the baseline (same node program, synced writes, no replication). */
+  readonly nodes: number;
   readonly proposers: number;
   readonly leaderEventLoopDelayMs: number;
 }
 
-const cluster = await LocalCluster.start({ size: 3 });
-const rows: Row[] = [];
-try {
-  const leaderId = await cluster.waitForLeader(15_000);
-  const leader = cluster.node(leaderId);
-  for (const proposers of proposerCounts) {
-    await leader.load({ concurrency: proposers, entryBytes, durationMs: warmupMs });
-    const result = await leader.load({ concurrency: proposers, entryBytes, durationMs });
-    const status = await leader.status();
-    rows.push({ ...result, proposers, leaderEventLoopDelayMs: status.eventLoopDelayMs });
+/** Runs every proposer count against a fresh cluster of `size` nodes, warming up before each measured run. */
+async function measure(size: number): Promise<Row[]> {
+  const cluster = await LocalCluster.start({ size });
+  const rows: Row[] = [];
+  try {
+    const leader = cluster.node(await cluster.waitForLeader(15_000));
+    for (const proposers of proposerCounts) {
+      await leader.load({ concurrency: proposers, entryBytes, durationMs: warmupMs });
+      const result = await leader.load({ concurrency: proposers, entryBytes, durationMs });
+      const status = await leader.status();
+      rows.push({ ...result, nodes: size, proposers, leaderEventLoopDelayMs: status.eventLoopDelayMs });
+    }
+  } finally {
+    await cluster.destroy();
   }
-} finally {
-  await cluster.destroy();
+  return rows;
 }
 
+const loadBefore = loadavg()[0]!;
+const rows = [...(await measure(3)), ...(await measure(1))];
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
+const loadNote = `1-min load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after`;
+
 console.log(
-  `Raft benchmark: 3 processes on 127.0.0.1, synced level writes, ${entryBytes}-byte entries, ${durationMs} ms per row`,
+  `Raft benchmark: processes on 127.0.0.1, synced level writes, ${entryBytes}-byte entries, ${durationMs} ms a row`,
 );
-console.log(`machine: ${machine}\n`);
-console.log('| proposers | commits | commits/s | p50 ms | p99 ms | failures | leader event-loop p99 ms |');
-console.log('|---:|---:|---:|---:|---:|---:|---:|');
+console.log(`machine: ${machine}; ${loadNote}\n`);
+console.log('| nodes | proposers | commits | commits/s | p50 ms | p99 ms | failures | leader event-loop p99 ms |');
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const row of rows) {
+  const label = row.nodes === 1 ? '1 (baseline: no replication)' : String(row.nodes);
   console.log(
-    `| ${row.proposers} | ${row.commits} | ${Math.round(row.commitsPerSecond)} | ${row.p50Ms.toFixed(2)} | ${row.p99Ms.toFixed(2)} | ${row.failures} | ${row.leaderEventLoopDelayMs.toFixed(1)} |`,
+    `| ${label} | ${row.proposers} | ${row.commits} | ${Math.round(row.commitsPerSecond)} | ${row.p50Ms.toFixed(2)} | ` +
+      `${row.p99Ms.toFixed(2)} | ${row.failures} | ${row.leaderEventLoopDelayMs.toFixed(1)} |`,
   );
 }
 if (values.json !== undefined) {
-  await writeFile(values.json, `${JSON.stringify({ machine, entryBytes, durationMs, rows }, null, 2)}\n`);
+  await writeFile(values.json, `${JSON.stringify({ machine, loadNote, entryBytes, durationMs, rows }, null, 2)}\n`);
+  console.log(`\nwrote ${values.json}`);
 }

@@ -22,10 +22,17 @@ export class ProposalDroppedError extends ForelockError {
   }
 }
 
-/** A membership change is still pending; only one change at a time is allowed (Raft thesis §4.1). */
+/**
+ * A membership change cannot start yet: another one is still pending (one at a time, Raft thesis §4.1), or a new
+ * leader has not yet committed an entry of its term.
+ */
 export class ConfChangeInProgressError extends ForelockError {
   constructor() {
-    super('a membership change is still in progress; retry once it has been applied', 'CONF_CHANGE_IN_PROGRESS', true);
+    super(
+      'a membership change is still in progress (or the new leader has not committed an entry of its term yet); retry shortly',
+      'CONF_CHANGE_IN_PROGRESS',
+      true,
+    );
   }
 }
 

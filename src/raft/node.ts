@@ -269,13 +269,18 @@ export class RaftNode implements RaftNodeApi {
   /** Stops timers and the transport, fails whatever is pending with NodeClosedError, and closes the storage. */
   async close(): Promise<void> {
     if (this.closed) return;
+    this.stop();
+    await this.loop;
+    await this.storage.close();
+  }
+
+  /** Stops everything that moves; pending proposals and reads fail with NodeClosedError. */
+  private stop(): void {
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
     this.loopDelay.disable();
     this.transport.close();
     this.failPending(() => new NodeClosedError());
-    await this.loop;
-    await this.storage.close();
   }
 
   /** Proposes through `propose` (the core call) and tracks the entry until it is applied. */
@@ -345,10 +350,8 @@ export class RaftNode implements RaftNodeApi {
       while (!this.closed && this.core.hasReady()) await this.handleReady(this.core.ready());
     } catch (error) {
       if (this.closed) return;
-      this.closed = true;
-      for (const timer of this.timers) clearInterval(timer);
-      this.transport.close();
-      this.failPending(() => new NodeClosedError());
+      this.stop();
+      await this.storage.close().catch(() => {});
       this.options.onFatal?.(error);
     }
   }
