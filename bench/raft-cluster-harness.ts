@@ -2,7 +2,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { LoadRequest, LoadResult, NodeProcessStatus, StartRequest } from './raft-node-process.js';
@@ -34,7 +34,9 @@ export class NodeProcess {
     port: number,
   ) {
     const program = nodeProgram();
+    // Run from the program's folder so `--import tsx` resolves from the package, whatever the caller's cwd.
     this.child = spawn(process.execPath, [...program.execArgv, program.file, String(port)], {
+      cwd: dirname(program.file),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.child.stderr!.on('data', (chunk: Buffer) => {
