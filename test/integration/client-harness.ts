@@ -1,0 +1,40 @@
+// Fixtures for the SDK and CLI integration tests: a single in-process node and SDK clients, all closed after each test.
+import { afterEach } from 'vitest';
+import { type Client, connect } from '../../src/index.js';
+import type { NodeServer } from '../../src/server/node-server.js';
+import { addressOf, startTestNode, tempDir, waitFor } from './server-harness.js';
+
+/** Registers an afterEach that undoes everything the returned helpers started, newest first. */
+export function useClientFixtures(): {
+  /** One node on an ephemeral port that leads and has taken office. */
+  singleNode(): Promise<{ node: NodeServer; endpoint: string }>;
+  /** A connected client, closed after the test. */
+  client(endpoints: string[], name: string, ttlMs?: number): Promise<Client>;
+  /** Runs `cleanup` after the test. */
+  defer(cleanup: () => Promise<void> | void): void;
+} {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return {
+    async singleNode() {
+      const dir = await tempDir('forelock-client-');
+      const node = await startTestNode(dir.path, { id: 'node1' });
+      cleanups.push(async () => {
+        await node.close();
+        await dir.remove();
+      });
+      await waitFor('node1 to lead', () => node.raft.status().role === 'leader' && node.services.duties.active);
+      return { node, endpoint: addressOf(node) };
+    },
+    async client(endpoints, name, ttlMs = 10_000) {
+      const c = await connect({ endpoints, name, ttlMs, connectTimeoutMs: 20_000 });
+      cleanups.push(() => c.close());
+      return c;
+    },
+    defer(cleanup) {
+      cleanups.push(cleanup);
+    },
+  };
+}
