@@ -8,6 +8,10 @@ import { docker, runHost } from './docker.js';
 import { FixedIpContainer } from './fixed-ip-container.js';
 import { TEST_IMAGE } from './image.js';
 
+// Without this, testcontainers starts a helper container (pulling alpine) to find the docker host's gateway;
+// the chaos tests reach containers by their own addresses and pull nothing.
+process.env.TESTCONTAINERS_HOST_OVERRIDE ??= 'localhost';
+
 /** Label carried by every container and network the chaos harness creates. */
 export const CHAOS_LABEL = 'forelock.chaos.pid';
 

@@ -20,6 +20,11 @@ export async function restartGracefully(container: EnvContainer, graceSeconds = 
   await docker(['restart', '--time', String(graceSeconds), container.id]);
 }
 
+/** Stops the container gracefully (SIGTERM, then SIGKILL after `graceSeconds`); its filesystem is kept. */
+export async function stopGracefully(container: EnvContainer, graceSeconds = 10): Promise<void> {
+  await docker(['stop', '--time', String(graceSeconds), container.id]);
+}
+
 /** Freezes every process of the container (cgroup freezer): like a stop-the-world GC pause. */
 export async function pause(container: EnvContainer): Promise<void> {
   await docker(['pause', container.id]);

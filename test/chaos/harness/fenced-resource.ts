@@ -18,7 +18,8 @@ export interface AcceptedWrite {
 export class FencedResource {
   constructor(readonly container: EnvContainer) {}
 
-  private get url(): string {
+  /** Base URL of the resource on the test network. */
+  get url(): string {
     return `http://${this.container.ip}:${RESOURCE_PORT}`;
   }
 

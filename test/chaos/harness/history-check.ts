@@ -1,0 +1,98 @@
+// Runs the lock-history checker (src/sim/lock-history-checker.ts) over a chaos scenario: the clients' recorded
+// operations and safe periods merged on one timeline with the server events replayed from the committed log.
+
+import {
+  type ClientEvent,
+  checkLockHistory,
+  type HistoryEvent,
+  type ServerEvent,
+  type Violation,
+} from '../../../src/sim/lock-history-checker.js';
+import type { ClientHistory } from './history.js';
+
+/** Codes after which the client cannot know whether its request took effect. */
+const AMBIGUOUS_CODES = new Set(['UNAVAILABLE', 'TIMEOUT', 'CLIENT_CLOSED']);
+
+/** The client side of the history as the checker's events. */
+export function clientEventsOf(history: ClientHistory): ClientEvent[] {
+  const events: ClientEvent[] = [];
+  history.records.forEach((record, index) => {
+    const opId = `acquire-${index}`;
+    events.push({
+      kind: 'invoke',
+      opId,
+      session: record.session,
+      op: 'acquire',
+      lock: record.lock,
+      mode: 'exclusive',
+      atMs: record.invokedAtMs,
+    });
+    const outcome = record.outcome;
+    if (outcome.kind === 'granted') events.push({ kind: 'ok', opId, atMs: outcome.ackAtMs, token: outcome.token });
+    else if (outcome.kind === 'failed') events.push({ kind: 'fail', opId, atMs: outcome.atMs, code: outcome.code });
+    else if (outcome.kind === 'ambiguous') events.push({ kind: 'ambiguous', opId, atMs: outcome.atMs });
+    if (outcome.kind !== 'granted') return;
+    if (record.lastSafeUntilMs !== undefined && record.lastSafeSampleAtMs !== undefined) {
+      events.push({
+        kind: 'client-safe',
+        session: record.session,
+        lock: record.lock,
+        token: outcome.token,
+        safeUntilMs: record.lastSafeUntilMs,
+        atMs: record.lastSafeSampleAtMs,
+      });
+    }
+    if (record.releaseInvokedAtMs === undefined) return;
+    const releaseId = `release-${index}`;
+    events.push({
+      kind: 'invoke',
+      opId: releaseId,
+      session: record.session,
+      op: 'release',
+      lock: record.lock,
+      token: outcome.token,
+      atMs: record.releaseInvokedAtMs,
+    });
+    const release = record.release;
+    if (release === undefined) return;
+    if (release.ok) events.push({ kind: 'ok', opId: releaseId, atMs: release.atMs });
+    else if (AMBIGUOUS_CODES.has(release.code ?? ''))
+      events.push({ kind: 'ambiguous', opId: releaseId, atMs: release.atMs });
+    else events.push({ kind: 'fail', opId: releaseId, atMs: release.atMs, code: release.code ?? 'UNKNOWN' });
+  });
+  return events;
+}
+
+/**
+ * Where an event goes among events of the same millisecond: what a grant starts first, then what clients saw,
+ * then what ends a hold (a client's view of a hold always lies between its grant and its end).
+ */
+function rankOf(event: HistoryEvent): number {
+  if (event.kind === 'release' || event.kind === 'revoke' || event.kind === 'expire') return 2;
+  if (event.kind === 'grant' || event.kind === 'enqueue' || event.kind === 'dequeue') return 0;
+  return 1;
+}
+
+/** Server events (kept in log order) and client events merged by time. */
+export function mergeHistory(server: readonly ServerEvent[], client: readonly ClientEvent[]): HistoryEvent[] {
+  const sortedClient = [...client].sort((a, b) => a.atMs - b.atMs);
+  const merged: HistoryEvent[] = [];
+  let s = 0;
+  let c = 0;
+  while (s < server.length || c < sortedClient.length) {
+    const next = server[s];
+    const other = sortedClient[c];
+    const takeServer =
+      other === undefined ||
+      (next !== undefined && (next.atMs < other.atMs || (next.atMs === other.atMs && rankOf(next) <= rankOf(other))));
+    merged.push(takeServer ? next! : other);
+    if (takeServer) s++;
+    else c++;
+  }
+  return merged;
+}
+
+/** Every violation the checker finds in the scenario's merged history. */
+export function historyViolations(server: readonly ServerEvent[], history: ClientHistory): Violation[] {
+  return checkLockHistory(mergeHistory(server, clientEventsOf(history)));
+}

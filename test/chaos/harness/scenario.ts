@@ -1,0 +1,143 @@
+// The frame every chaos scenario runs in: a fresh network and cluster from the deployment configs, the
+// token-checking resource, clients under load; the fault and its healing come from the scenario; then recovery is
+// measured and every check runs over the recorded history. Containers and network go even when the test fails.
+
+import { expect, onTestFinished } from 'vitest';
+import { lateLossReports, missingAcknowledgedGrants, refusedEntitledWrites, tokensNotAbove } from './checks.js';
+import { ChaosCluster, type ClusterNode, type ClusterSize, type LeaderView } from './cluster.js';
+import { ChaosEnv } from './env.js';
+import { stopGracefully } from './faults.js';
+import { type FencedResource, startFencedResource } from './fenced-resource.js';
+import { historyViolations } from './history-check.js';
+import { ensureTestImage } from './image.js';
+import { RECOVERY_BOUND_MS, type RecoveryMeasurement, recordRecovery, recordSummary } from './results.js';
+import { longestCommittedLog, serverEventsOf } from './server-history.js';
+import { Workload, type WorkloadOptions } from './workload.js';
+
+/** Session TTL of the load clients: the default, so a leader failover (1-2 s elections) stays inside one promise. */
+export const CLIENT_TTL_MS = 10_000;
+/** Host number of the resource container on the scenario subnet. */
+const RESOURCE_HOST_NUMBER = 50;
+
+/** What a scenario body works with. */
+export interface ScenarioContext {
+  readonly name: string;
+  readonly size: ClusterSize;
+  readonly env: ChaosEnv;
+  readonly cluster: ChaosCluster;
+  readonly resource: FencedResource;
+  readonly workload: Workload;
+  /** The leader agreed before the fault. */
+  readonly initialLeader: LeaderView;
+  /**
+   * Measures recovery from a fault applied at `faultAtMs`: time to a leader agreed by a majority of `among`
+   * satisfying `accept`, and time to the next grant acknowledged to any client. Records it for the table and fails
+   * the test past the generous bound.
+   */
+  measureRecovery(
+    fault: string,
+    faultAtMs: number,
+    options?: { accept?: (leader: LeaderView) => boolean; among?: readonly ClusterNode[]; leaderBefore?: string },
+  ): Promise<RecoveryMeasurement>;
+}
+
+/** Load shape of a scenario (the defaults: 4 clients on 3 locks, short holds). */
+export type ScenarioLoad = Partial<Omit<WorkloadOptions, 'endpoints' | 'resource'>>;
+
+/** Runs `body` inside a fresh cluster of `size` nodes under load, then checks the whole history. */
+export async function runScenario(
+  name: string,
+  size: ClusterSize,
+  body: (context: ScenarioContext) => Promise<void>,
+  load: ScenarioLoad = {},
+): Promise<void> {
+  await ensureTestImage();
+  const env = await ChaosEnv.create(`${name}-${size}`, size === 3 ? '172.30.3' : '172.30.5');
+  onTestFinished(() => env.dispose());
+  const cluster = await ChaosCluster.start(env, size);
+  const initialLeader = await cluster.waitForLeader();
+  const resource = await startFencedResource(env, RESOURCE_HOST_NUMBER);
+  const workload = await Workload.start({
+    endpoints: cluster.endpoints(),
+    clients: 4,
+    locks: ['chaos/a', 'chaos/b', 'chaos/c'],
+    ttlMs: CLIENT_TTL_MS,
+    holdMs: 50,
+    waitMs: 10_000,
+    fenced: false,
+    resource,
+    ...load,
+  });
+  let workloadStopped = false;
+  onTestFinished(async () => {
+    if (!workloadStopped) await workload.stop();
+  });
+  await workload.nextGrantAfter(Date.now(), RECOVERY_BOUND_MS);
+
+  const context: ScenarioContext = {
+    name,
+    size,
+    env,
+    cluster,
+    resource,
+    workload,
+    initialLeader,
+    async measureRecovery(fault, faultAtMs, options = {}) {
+      const leader = await cluster.waitForLeader(options.accept, options.among, RECOVERY_BOUND_MS + 30_000);
+      const leaderMs = Date.now() - faultAtMs;
+      const nextGrantAtMs = await workload.nextGrantAfter(faultAtMs, RECOVERY_BOUND_MS + 30_000);
+      const measurement: RecoveryMeasurement = {
+        scenario: name,
+        nodes: size,
+        fault,
+        leaderBefore: options.leaderBefore ?? initialLeader.id,
+        leaderAfter: leader.id,
+        leaderMs,
+        nextGrantMs: nextGrantAtMs - faultAtMs,
+      };
+      recordRecovery(measurement);
+      const missing = await missingAcknowledgedGrants(workload.history, cluster.node(leader.id));
+      expect(missing, `${name}: acknowledged grants missing after ${fault}`).toEqual([]);
+      expect(leaderMs, `${name}: time to an agreed leader after ${fault}`).toBeLessThan(RECOVERY_BOUND_MS);
+      expect(measurement.nextGrantMs, `${name}: time to the next grant after ${fault}`).toBeLessThan(RECOVERY_BOUND_MS);
+      return measurement;
+    },
+  };
+  await body(context);
+
+  // Let the load run on the healed cluster, then stop it and check everything it saw.
+  await workload.nextGrantAfter(Date.now(), RECOVERY_BOUND_MS);
+  await workload.stop();
+  workloadStopped = true;
+  await checkHistory(context);
+}
+
+/** Every check of the issue over the scenario's history and the recovered cluster. */
+async function checkHistory(context: ScenarioContext): Promise<void> {
+  const { cluster, workload } = context;
+  expect(await tokensNotAbove(workload.history, cluster, CLIENT_TTL_MS), 'tokens after recovery').toEqual([]);
+  // The committed log is read from disk once every node has stopped.
+  await Promise.all(cluster.nodes.map((node) => stopGracefully(node.container)));
+  const log = await longestCommittedLog(cluster.nodes);
+  const serverEvents = serverEventsOf(log);
+  const violations = historyViolations(serverEvents, workload.history);
+  const failures = [...workload.errorCounts].map(([code, count]) => `${code}x${count}`).join(' ');
+  recordSummary({
+    scenario: context.name,
+    nodes: context.size,
+    acquires: workload.history.records.length,
+    grants: workload.history.granted().length,
+    failures,
+    sessionsReplaced: workload.sessionsReplaced,
+    logEntries: log.entries.length,
+    serverEvents: serverEvents.length,
+    violations: violations.length,
+  });
+  expect(
+    violations.map((violation) => `${violation.kind}: ${violation.message}`),
+    'lock-history checker',
+  ).toEqual([]);
+  expect(refusedEntitledWrites(workload.history), 'writes refused inside their safe period').toEqual([]);
+  expect(lateLossReports(workload.history), 'losses reported after the safe deadline').toEqual([]);
+  expect(workload.history.granted().length, 'grants acknowledged during the scenario').toBeGreaterThan(0);
+}

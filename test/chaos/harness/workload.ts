@@ -1,0 +1,183 @@
+// Load for the scenarios: clients in the test process (the SDK, given every node's address and nothing else) that
+// acquire, hold, write to the token-checking resource and release in a loop, recording what they observe.
+
+import { setTimeout as delay } from 'node:timers/promises';
+import { connect } from '../../../src/index.js';
+import type { FencedResource } from './fenced-resource.js';
+import { type AcquireRecord, ClientHistory } from './history.js';
+import { waitFor } from './wait.js';
+
+type Client = Awaited<ReturnType<typeof connect>>;
+type HeldLock = Awaited<ReturnType<Client['acquire']>>;
+
+/** Shape of the load. */
+export interface WorkloadOptions {
+  readonly endpoints: readonly string[];
+  readonly clients: number;
+  /** Lock names the clients contend for (client i starts at lock i mod n and moves on each round). */
+  readonly locks: readonly string[];
+  readonly ttlMs: number;
+  /** How long each grant is held before release. */
+  readonly holdMs: number;
+  /** How long an acquire waits in the queue. */
+  readonly waitMs: number;
+  readonly fenced: boolean;
+  /** When given, each holder writes to it with its token while it holds the lock. */
+  readonly resource?: FencedResource;
+}
+
+/** How often a holder samples `lock.safeUntil` (it reads -Infinity once the lock is lost). */
+const SAFE_SAMPLE_MS = 25;
+
+function errorCode(error: unknown): { code: string; retriable: boolean } {
+  const typed = error as { code?: unknown; retriable?: unknown };
+  return {
+    code: typeof typed.code === 'string' ? typed.code : String(error),
+    retriable: typed.retriable === true,
+  };
+}
+
+/** Running clients and their recorded history. */
+export class Workload {
+  readonly history = new ClientHistory();
+  private readonly clients: Client[] = [];
+  private readonly loops: Promise<void>[] = [];
+  private stopping = false;
+  /** Acquire errors by code, for the report. */
+  readonly errorCounts = new Map<string, number>();
+
+  private constructor(private readonly options: WorkloadOptions) {}
+
+  /** Sessions that ended under a client (its promise passed during a fault), each replaced by a new connection. */
+  sessionsReplaced = 0;
+
+  /** Connects the clients and starts their loops. */
+  static async start(options: WorkloadOptions, namePrefix = 'chaos-client'): Promise<Workload> {
+    const workload = new Workload(options);
+    for (let i = 0; i < options.clients; i++) {
+      const name = `${namePrefix}-${i}`;
+      workload.clients.push(await workload.connectClient(name));
+      workload.loops.push(workload.loop(name, i));
+    }
+    return workload;
+  }
+
+  private connectClient(name: string): Promise<Client> {
+    return connect({ endpoints: [...this.options.endpoints], ttlMs: this.options.ttlMs, name });
+  }
+
+  private async loop(name: string, index: number): Promise<void> {
+    for (let round = 0; !this.stopping; round++) {
+      const client = await this.usableClient(name, index);
+      if (client === undefined) return;
+      const lockName = this.options.locks[(index + round) % this.options.locks.length]!;
+      await this.oneAcquire(client, name, lockName);
+    }
+  }
+
+  /** The client of loop `index`, replaced by a new connection when its session ended; undefined once stopping. */
+  private async usableClient(name: string, index: number): Promise<Client | undefined> {
+    while (!this.stopping && this.clients[index]!.session.signal.aborted) {
+      await this.clients[index]!.close().catch(() => undefined);
+      try {
+        this.clients[index] = await this.connectClient(name);
+        this.sessionsReplaced++;
+      } catch {
+        await delay(200);
+      }
+    }
+    return this.stopping ? undefined : this.clients[index];
+  }
+
+  private async oneAcquire(client: Client, clientName: string, lockName: string): Promise<void> {
+    const record = this.history.invokeAcquire(clientName, client.session.id, lockName, this.options.fenced);
+    let lock: HeldLock;
+    try {
+      lock = await client.acquire(lockName, {
+        mode: 'exclusive',
+        waitMs: this.options.waitMs,
+        fenced: this.options.fenced,
+      });
+    } catch (error) {
+      const { code, retriable } = errorCode(error);
+      this.errorCounts.set(code, (this.errorCounts.get(code) ?? 0) + 1);
+      record.outcome = { kind: retriable ? 'ambiguous' : 'failed', code, atMs: Date.now() };
+      // Pace retries after a failure so a leaderless cluster is not hammered.
+      if (!this.stopping) await delay(100);
+      return;
+    }
+    record.outcome = { kind: 'granted', token: lock.token, grantedAtMs: lock.grantedAtMs, ackAtMs: Date.now() };
+    this.watchLock(lock, record);
+    await this.hold(lock, record);
+  }
+
+  private watchLock(lock: HeldLock, record: AcquireRecord): void {
+    const sample = (): void => {
+      if (lock.signal.aborted) return;
+      record.lastSafeUntilMs = lock.safeUntil;
+      record.lastSafeSampleAtMs = Date.now();
+    };
+    sample();
+    const sampler = setInterval(sample, SAFE_SAMPLE_MS);
+    lock.signal.addEventListener(
+      'abort',
+      () => {
+        clearInterval(sampler);
+        const reason = lock.signal.reason as { code?: string; lossCause?: string };
+        if (reason?.code !== 'LOCK_RELEASED') {
+          record.lost = { atMs: Date.now(), cause: reason?.lossCause ?? reason?.code ?? String(reason) };
+        }
+      },
+      { once: true },
+    );
+  }
+
+  private async hold(lock: HeldLock, record: AcquireRecord): Promise<void> {
+    const resource = this.options.resource;
+    if (resource !== undefined && lock.held) {
+      const safeUntilMs = lock.safeUntil;
+      if (safeUntilMs > Date.now()) {
+        const accepted = await resource
+          .write(lock.name, lock.token, `${record.client}@${lock.token}`)
+          .catch(() => undefined);
+        if (accepted !== undefined) record.writes.push({ token: lock.token, atMs: Date.now(), safeUntilMs, accepted });
+      }
+    }
+    await delay(this.options.holdMs);
+    if (!lock.held) return;
+    record.releaseInvokedAtMs = Date.now();
+    try {
+      await lock.release();
+      record.release = { atMs: Date.now(), ok: true };
+    } catch (error) {
+      record.release = { atMs: Date.now(), ok: false, code: errorCode(error).code };
+    }
+  }
+
+  /**
+   * Waits until some client is acknowledged a grant the cluster made at or after `sinceMs` (by the grant's entry
+   * time, so a grant committed before a fault and acknowledged after it does not count); resolves to the earliest
+   * such acknowledgement time.
+   */
+  async nextGrantAfter(sinceMs: number, timeoutMs: number): Promise<number> {
+    return waitFor(
+      `a grant made after ${new Date(sinceMs).toISOString()}`,
+      timeoutMs,
+      async () => {
+        const acks = this.history
+          .granted()
+          .filter((record) => record.outcome.grantedAtMs >= sinceMs)
+          .map((record) => record.outcome.ackAtMs);
+        return acks.length > 0 ? Math.min(...acks) : undefined;
+      },
+      20,
+    );
+  }
+
+  /** Stops the loops (in-flight operations finish), then closes every client. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(this.loops);
+    await Promise.all(this.clients.map((client) => client.close().catch(() => undefined)));
+  }
+}
