@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `forelock` command: one subcommand per module in ./commands, registered here.
 import { Command } from 'commander';
+import { registerClusterCommand } from './commands/cluster.js';
 import { registerLeaderCommand } from './commands/leader.js';
 import { registerLockCommand } from './commands/lock.js';
 import { registerLocksCommand } from './commands/locks.js';
@@ -15,6 +16,7 @@ const program = new Command('forelock')
 
 // Each command module exports register<Name>Command(program); add one line here per module.
 registerServeCommand(program);
+registerClusterCommand(program);
 registerLockCommand(program);
 registerStatusCommand(program);
 registerLocksCommand(program);

@@ -37,16 +37,16 @@ export async function startTestNode(dataDir: string, input: ServerConfigInput = 
   return startNodeServer(config, { log: pino({ level: config.logLevel }), tickMs: TEST_TICK_MS });
 }
 
-/** Polls `condition` every 10 ms until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+/** Polls `condition` every 10 ms until it returns a value other than undefined, null or false; fails after `timeoutMs`. */
 export async function waitFor<T>(
   what: string,
-  condition: () => T | undefined | false | Promise<T | undefined | false>,
+  condition: () => T | undefined | null | false | Promise<T | undefined | null | false>,
   timeoutMs = 10_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await condition();
-    if (value !== undefined && value !== false) return value;
+    if (value !== undefined && value !== null && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }

@@ -1,0 +1,128 @@
+// `forelock serve` as real child processes: flag errors, a single node that resumes after a restart, and a
+// 3-process cluster that survives SIGKILL of its leader and shuts down gracefully on SIGTERM.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type ForelockCommand, LocalCluster, type LocalNode } from '../../src/server/local-cluster.js';
+import type { StatusJson } from '../../src/server/wire.js';
+import { freePort, openSession, tempDir, waitFor } from './server-harness.js';
+
+/** Runs the CLI from source, as `npx tsx src/cli/main.ts` would. */
+const FORELOCK: ForelockCommand = { executable: process.execPath, args: ['--import', 'tsx', 'src/cli/main.ts'] };
+/** Process start-up under tsx on a loaded 2-core machine takes seconds; deadlines are generous, never sleeps. */
+const START_TIMEOUT_MS = 60_000;
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function runServe(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(FORELOCK.executable, [...FORELOCK.args, 'serve', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stderr };
+}
+
+async function localNodes(count: number): Promise<LocalNode[]> {
+  const nodes: LocalNode[] = [];
+  for (let i = 1; i <= count; i++) {
+    nodes.push({ id: `node${i}`, listen: `127.0.0.1:${await freePort()}`, http: `127.0.0.1:${await freePort()}` });
+  }
+  return nodes;
+}
+
+async function statusOf(node: LocalNode): Promise<StatusJson | undefined> {
+  try {
+    const response = await fetch(`http://${node.http}/v1/status`, { signal: AbortSignal.timeout(1_000) });
+    return (await response.json()) as StatusJson;
+  } catch {
+    return undefined;
+  }
+}
+
+describe('forelock serve flags', () => {
+  it('exits 2 with a clear message for a malformed address', async () => {
+    const { code, stderr } = await runServe(['--listen', 'nowhere']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('--listen must be host:port (e.g. 127.0.0.1:7400), got "nowhere"');
+  });
+
+  it('exits 2 for an unknown key in --config', async () => {
+    const dir = await tempDir('forelock-serve-config-');
+    cleanups.push(dir.remove);
+    const file = join(dir.path, 'node.json');
+    await writeFile(file, JSON.stringify({ id: 'node1', lisen: '127.0.0.1:7400' }));
+    const { code, stderr } = await runServe(['--config', file]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('unknown key "lisen"');
+  });
+});
+
+describe('a single node process', () => {
+  it('bootstraps itself, and after SIGTERM (exit 0) and a restart resumes its locks and token counter', async () => {
+    const dir = await tempDir('forelock-serve-single-');
+    cleanups.push(dir.remove);
+    const [node] = await localNodes(1);
+    // Peers name only the node itself: the same single-node cluster as no --peers, with known ports.
+    const cluster = new LocalCluster([node!], dir.path, FORELOCK, ['--log-level', 'warn']);
+    cleanups.push(() => cluster.stopAll());
+    cluster.startAll();
+    await waitFor('the node to lead', async () => (await statusOf(node!))?.leader === 'node1', START_TIMEOUT_MS);
+    const { stream } = await openSession(node!.listen, { ttlMs: 60_000 });
+    stream.send({ acquire: { requestSeq: '1', name: 'restart/lock', waitMs: 0 } });
+    const token = ((await stream.next('acquire')).acquire as { token: string }).token;
+    expect(await cluster.stop(node!)).toBe(0);
+    cluster.start(node!);
+    await waitFor('the node to lead again', async () => (await statusOf(node!))?.leader === 'node1', START_TIMEOUT_MS);
+    const locks = (await (await fetch(`http://${node!.http}/v1/locks`)).json()) as {
+      name: string;
+      holders: { token: string }[];
+    }[];
+    expect(locks.find((lock) => lock.name === 'restart/lock')?.holders.map((h) => h.token)).toEqual([token]);
+    const { stream: next } = await openSession(node!.listen);
+    next.send({ acquire: { requestSeq: '1', name: 'restart/other', waitMs: 0 } });
+    const later = ((await next.next('acquire')).acquire as { token: string }).token;
+    expect(BigInt(later)).toBeGreaterThan(BigInt(token));
+    next.cancel();
+  });
+});
+
+describe('a 3-process cluster', () => {
+  it('elects a leader, re-elects after SIGKILL of the leader, and the restarted node catches up', async () => {
+    const dir = await tempDir('forelock-serve-cluster-');
+    cleanups.push(dir.remove);
+    const nodes = await localNodes(3);
+    const cluster = new LocalCluster(nodes, dir.path, FORELOCK, ['--log-level', 'warn']);
+    cleanups.push(() => cluster.stopAll());
+    cluster.startAll();
+    const first = await waitFor('a leader', () => cluster.leader(), START_TIMEOUT_MS);
+    const { stream } = await openSession(first.listen, { ttlMs: 60_000 });
+    stream.send({ acquire: { requestSeq: '1', name: 'cluster/lock', waitMs: 0 } });
+    await stream.next('acquire');
+    expect(await cluster.stop(first, 'SIGKILL')).toBe(null);
+    const second = await waitFor('a new leader', async () => {
+      const leader = await cluster.leader();
+      return leader !== null && leader.id !== first.id ? leader : undefined;
+    });
+    const leaderStatus = (await statusOf(second))!;
+    cluster.start(first);
+    await waitFor(
+      'the restarted node to catch up',
+      async () => {
+        const status = await statusOf(first);
+        return status !== undefined && status.leader === second.id && status.commitIndex >= leaderStatus.commitIndex;
+      },
+      START_TIMEOUT_MS,
+    );
+    const codes = await cluster.stopAll();
+    expect(codes).toEqual({ node1: 0, node2: 0, node3: 0 });
+  });
+});
