@@ -24,6 +24,9 @@ interface Row extends LoadResult {
   readonly nodes: number;
   readonly proposers: number;
   readonly leaderEventLoopDelayMs: number;
+  /** CPU used per commit during the measured run, in µs: by the leader, and by each follower on average. */
+  readonly leaderCpuUsPerCommit: number;
+  readonly followerCpuUsPerCommit: number | null;
 }
 
 /** Runs every proposer count against a fresh cluster of `size` nodes, warming up before each measured run. */
@@ -31,12 +34,24 @@ async function measure(size: number): Promise<Row[]> {
   const cluster = await LocalCluster.start({ size });
   const rows: Row[] = [];
   try {
-    const leader = cluster.node(await cluster.waitForLeader(15_000));
+    const leaderId = await cluster.waitForLeader(15_000);
+    const leader = cluster.node(leaderId);
     for (const proposers of proposerCounts) {
       await leader.load({ concurrency: proposers, entryBytes, durationMs: warmupMs });
+      const before = await cluster.statuses();
       const result = await leader.load({ concurrency: proposers, entryBytes, durationMs });
-      const status = await leader.status();
-      rows.push({ ...result, nodes: size, proposers, leaderEventLoopDelayMs: status.eventLoopDelayMs });
+      const after = await cluster.statuses();
+      const cpuUs = (id: string): number => ((after.get(id)!.cpuMs - before.get(id)!.cpuMs) * 1000) / result.commits;
+      const followers = [...after.keys()].filter((id) => id !== leaderId);
+      rows.push({
+        ...result,
+        nodes: size,
+        proposers,
+        leaderEventLoopDelayMs: after.get(leaderId)!.eventLoopDelayMs,
+        leaderCpuUsPerCommit: cpuUs(leaderId),
+        followerCpuUsPerCommit:
+          followers.length === 0 ? null : followers.reduce((sum, id) => sum + cpuUs(id), 0) / followers.length,
+      });
     }
   } finally {
     await cluster.destroy();
@@ -53,13 +68,17 @@ console.log(
   `Raft benchmark: processes on 127.0.0.1, synced level writes, ${entryBytes}-byte entries, ${durationMs} ms a row`,
 );
 console.log(`machine: ${machine}; ${loadNote}\n`);
-console.log('| nodes | proposers | commits | commits/s | p50 ms | p99 ms | failures | leader event-loop p99 ms |');
-console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log(
+  '| nodes | proposers | commits | commits/s | p50 ms | p99 ms | failures | leader event-loop p99 ms | ' +
+    'leader CPU µs/commit | follower CPU µs/commit |',
+);
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const row of rows) {
   const label = row.nodes === 1 ? '1 (baseline: no replication)' : String(row.nodes);
   console.log(
     `| ${label} | ${row.proposers} | ${row.commits} | ${Math.round(row.commitsPerSecond)} | ${row.p50Ms.toFixed(2)} | ` +
-      `${row.p99Ms.toFixed(2)} | ${row.failures} | ${row.leaderEventLoopDelayMs.toFixed(1)} |`,
+      `${row.p99Ms.toFixed(2)} | ${row.failures} | ${row.leaderEventLoopDelayMs.toFixed(1)} | ` +
+      `${row.leaderCpuUsPerCommit.toFixed(0)} | ${row.followerCpuUsPerCommit?.toFixed(0) ?? '-'} |`,
   );
 }
 if (values.json !== undefined) {

@@ -49,6 +49,8 @@ export interface NodeProcessStatus {
   /** The entry count of the last snapshot restored (0 when none): shows a catch-up went through a snapshot. */
   readonly lastRestoredCount: number;
   readonly eventLoopDelayMs: number;
+  /** CPU time (user + system) this process has used, in ms. */
+  readonly cpuMs: number;
 }
 
 const packr = new Packr({ useRecords: false });
@@ -78,6 +80,11 @@ class ChainStateMachine implements StateMachine {
     this.digest = state.digest;
     this.lastRestoredCount = state.count;
   }
+}
+
+function cpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -167,6 +174,7 @@ async function main(): Promise<void> {
         digest: machine.digest,
         lastRestoredCount: machine.lastRestoredCount,
         eventLoopDelayMs: node!.eventLoopDelayMs(),
+        cpuMs: cpuMs(),
       };
       return result;
     },
