@@ -1,4 +1,7 @@
-// Fixtures for the SDK and CLI integration tests: a single in-process node and SDK clients, all closed after each test.
+// Fixtures for the SDK and CLI integration tests: a single in-process node and SDK clients, all closed after each test,
+// and the `forelock` CLI run from source as a child process.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { afterEach } from 'vitest';
 import { type Client, connect } from '../../src/index.js';
 import type { NodeServer } from '../../src/server/node-server.js';
@@ -37,4 +40,47 @@ export function useClientFixtures(): {
       cleanups.push(cleanup);
     },
   };
+}
+
+/** The outcome of one `forelock` run. */
+export interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Starts the CLI from source (as `npx tsx src/cli/main.ts` would) with `args`; `done` settles when it exits. */
+export function startCli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): { child: ChildProcess; done: Promise<CliRun> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const done = once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
+  return { child, done };
+}
+
+/** Runs the CLI to completion, killing it if it outlives `timeoutMs`. */
+export async function runCli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+): Promise<CliRun> {
+  const { child, done } = startCli(args, env);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  try {
+    return await done;
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -1,0 +1,142 @@
+// The client-side `forelock` commands as child processes against a real in-process node: `lock` exit statuses and
+// environment, lock loss, wait timeout (75), `status --json`, `locks --json`, revoke timing and flag errors.
+import { describe, expect, it } from 'vitest';
+import { startCli, runCli, useClientFixtures } from './client-harness.js';
+import { waitFor } from './server-harness.js';
+
+const { singleNode, client } = useClientFixtures();
+
+describe('forelock lock', () => {
+  it('runs the command with FORELOCK_TOKEN and FORELOCK_LOCK and exits with its status', async () => {
+    const { endpoint } = await singleNode();
+    const run = await runCli([
+      'lock',
+      'jobs/nightly',
+      '--endpoints',
+      endpoint,
+      '--',
+      'sh',
+      '-c',
+      'echo "$FORELOCK_LOCK $FORELOCK_TOKEN"; exit 3',
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(3);
+    expect(run.stdout).toMatch(/^jobs\/nightly [1-9]\d*\n$/);
+    // The lock was released when the command ended.
+    const observer = await client([endpoint], 'observer');
+    expect(await observer.admin().listLocks('jobs/')).toEqual([]);
+  });
+
+  it('exits 75 with a message when the lock is not granted within --wait', async () => {
+    const { endpoint } = await singleNode();
+    const holder = await client([endpoint], 'holder');
+    await holder.acquire('jobs/busy');
+    const run = await runCli(['lock', 'jobs/busy', '--wait', '300ms', '--endpoints', endpoint, '--', 'true']);
+    expect(run.code).toBe(75);
+    expect(run.stderr).toContain('lock "jobs/busy" was not granted within 300ms');
+    expect((await holder.admin().listLocks('jobs/busy'))[0]?.waiters).toBe(0);
+  });
+
+  it('stops the command with SIGTERM and exits 70 when the lock is revoked', async () => {
+    const { endpoint } = await singleNode();
+    const observer = await client([endpoint], 'observer');
+    const { done } = startCli([
+      'lock',
+      'jobs/revoked',
+      '--fenced',
+      '--kill-after',
+      '5s',
+      '--endpoints',
+      endpoint,
+      '--',
+      'sh',
+      '-c',
+      'trap "echo terminated; exit 9" TERM; while :; do sleep 0.05; done',
+    ]);
+    const [info] = await waitFor(
+      'the CLI to hold the lock',
+      async () => {
+        const locks = await observer.admin().listLocks('jobs/revoked');
+        return locks[0]?.holders.length === 1 ? locks : undefined;
+      },
+      60_000,
+    );
+    const revoked = await observer.admin().revoke('jobs/revoked', { reason: 'test' });
+    expect(revoked.map((r) => r.immediate)).toEqual([true]); // fenced: at once
+    expect(revoked[0]?.token).toBe(info?.holders[0]?.token);
+    const run = await done;
+    expect(run.code).toBe(70);
+    expect(run.stdout).toBe('terminated\n');
+    expect(run.stderr).toContain('lost lock "jobs/revoked"');
+  });
+
+  it('refuses a malformed duration with a clear message', async () => {
+    const run = await runCli(['lock', 'x', '--wait', '10 sec', '--', 'true']);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain(
+      '--wait must be a number with a unit (ms, s, m, h), like 500ms, 10s or 2m; got "10 sec"',
+    );
+  });
+});
+
+describe('forelock status, locks and revoke', () => {
+  it('status --json has the leader, term, commit index and members', async () => {
+    const { endpoint } = await singleNode();
+    const run = await runCli(['status', '--json'], { FORELOCK_ENDPOINTS: endpoint });
+    expect(run.code).toBe(0);
+    const status = JSON.parse(run.stdout) as Record<string, unknown>;
+    expect(Object.keys(status).sort()).toEqual(['commitIndex', 'leader', 'members', 'term']);
+    expect(status.leader).toBe('node1');
+    expect(status.term).toBeGreaterThanOrEqual(1);
+    expect(status.commitIndex).toBeGreaterThanOrEqual(1);
+    expect(status.members).toEqual([{ id: 'node1', address: endpoint, role: 'leader' }]);
+  });
+
+  it('locks --json lists holders with tokens as decimal strings and the queue length', async () => {
+    const { endpoint } = await singleNode();
+    const holder = await client([endpoint], 'holder-client');
+    const waiter = await client([endpoint], 'waiter-client');
+    const lock = await holder.acquire('reports/q3', { fenced: true });
+    const waiting = waiter.acquire('reports/q3', { waitMs: 30_000 });
+    await waitFor('the waiter to queue', async () => (await holder.admin().listLocks('reports/'))[0]?.waiters === 1);
+    const run = await runCli(['locks', '--json', '--endpoints', endpoint]);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual([
+      {
+        name: 'reports/q3',
+        mode: 'exclusive',
+        holders: [
+          {
+            session: holder.session.id,
+            client: 'holder-client',
+            token: lock.token.toString(),
+            fenced: true,
+            grantedAt: lock.grantedAtMs,
+          },
+        ],
+        waiters: 1,
+      },
+    ]);
+    await lock.release();
+    await (await waiting).release();
+  });
+
+  it('revoke says when an ordinary lock goes (end of its promise), and --force warns', async () => {
+    const { endpoint } = await singleNode();
+    const holder = await client([endpoint], 'holder');
+    const lock = await holder.acquire('ordinary');
+    const later = await runCli(['revoke', 'ordinary', '--endpoints', endpoint]);
+    expect(later.code).toBe(0);
+    expect(later.stdout).toMatch(
+      new RegExp(
+        `^"ordinary" token ${lock.token} of session ${holder.session.id}: revoked at \\S+Z \\(in [\\d.]+m?s\\), when the promise already given to its session ends\\n$`,
+      ),
+    );
+    const forced = await runCli(['revoke', 'ordinary', '--force', '--reason', 'maintenance', '--endpoints', endpoint]);
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toContain('revoked now');
+    expect(forced.stderr).toContain('only resources that check fencing tokens are safe');
+    await waitFor('the holder to learn of the revocation', () => lock.signal.aborted);
+    expect(lock.signal.reason.code).toBe('LOCK_LOST');
+  });
+});
