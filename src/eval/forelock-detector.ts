@@ -1,8 +1,10 @@
 // The `forelock` and `forelock-guarded` detectors: the server's real SPM and pre-emption ladder, run in shadow mode.
 import { defaultLadderConfig, PreemptionLadder } from '../rph/ladder.js';
-import type { LadderAction } from '../rph/types.js';
+import type { LadderAction, LadderLock } from '../rph/types.js';
+import { SessionTracker } from '../session/tracker.js';
 import { defaultSpmConfig } from '../spm/config.js';
 import { StalenessPredictor } from '../spm/predictor.js';
+import type { HeldLockView, SpmThresholds } from '../spm/types.js';
 import { ManualClock } from '../util/clock.js';
 import type { Detector, DetectorSink, DetectorSpec } from './detector.js';
 import { keepaliveIntervalMs } from './detector.js';
@@ -19,8 +21,8 @@ interface ShadowHold {
   readonly resource: string;
   readonly token: bigint;
   readonly grantMs: number;
-  /** The lock's promise once a Pre-emption Request froze it (principle 2), else null. */
-  frozenPromiseMs: number | null;
+  /** The lock as the SPM and the ladder see it (built once per grant). */
+  readonly lock: HeldLockView & LadderLock;
   /** A warning is open until then; the holder never answers (shadow mode), so it is then recorded as ignored. */
   ackDeadlineMs: number | null;
   /** Already revoked (or expired with its session) in shadow mode. */
@@ -29,20 +31,20 @@ interface ShadowHold {
 
 interface ShadowSession {
   readonly ttlMs: number;
-  /** Latest receive + guarantee over every answer sent (principle 2). */
-  promisedUntilMs: number;
   /** Last keepalive as the trace's server saw it (to tell an expiry from a close). */
   lastArrivalMs: number;
   readonly holds: Map<string, ShadowHold>;
 }
 
-/** Runs one StalenessPredictor and one PreemptionLadder, with the server's defaults, over a trace. Locks are fenced
- * (`forelock`: it may revoke at its deadline) or ordinary (`forelock-guarded`: never before the promise). A session
- * whose promise passes without a renewal expires, as the server would expire it, and that frees its locks too. */
+/** Runs one StalenessPredictor and one PreemptionLadder, with the server's defaults, over a trace, and a
+ * SessionTracker for the promises they imply. Locks are fenced (`forelock`: it may revoke at its deadline) or ordinary
+ * (`forelock-guarded`: never before the promise). A session whose promise passes without a renewal expires, as the
+ * server would expire it, freeing its locks; if the trace's client renews later, it is tracked as a new session. */
 export class ForelockDetector implements Detector {
   private readonly clock = new ManualClock(0);
   private readonly predictor = new StalenessPredictor(defaultSpmConfig, this.clock);
   private readonly ladder = new PreemptionLadder(defaultLadderConfig);
+  private readonly tracker = new SessionTracker();
   private readonly sessions = new Map<string, ShadowSession>();
   private nextTokenValue = 1n;
   private processedMs = Number.NEGATIVE_INFINITY;
@@ -70,12 +72,8 @@ export class ForelockDetector implements Detector {
           keepaliveIntervalMs(this.header, event.ttl_ms),
           t,
         );
-        this.sessions.set(event.session, {
-          ttlMs: event.ttl_ms,
-          promisedUntilMs: t + event.ttl_ms,
-          lastArrivalMs: t,
-          holds: new Map(),
-        });
+        this.tracker.opened(event.session, event.ttl_ms, t);
+        this.sessions.set(event.session, { ttlMs: event.ttl_ms, lastArrivalMs: t, holds: new Map() });
         return;
       case 'acquire':
         this.predictor.observeRequest({ resource: event.resource, atMs: t });
@@ -96,16 +94,30 @@ export class ForelockDetector implements Detector {
         });
         session.lastArrivalMs = t;
         const guaranteeMs = this.predictor.guaranteeMs(event.session, t);
-        session.promisedUntilMs = Math.max(session.promisedUntilMs, t + guaranteeMs);
-        for (const hold of session.holds.values()) this.evaluate(event.session, session, hold, t, true);
+        if (this.tracker.keepaliveAnswered(event.session, t, guaranteeMs) === null) {
+          this.tracker.ended(event.session);
+          this.tracker.opened(event.session, session.ttlMs, t);
+          this.tracker.keepaliveAnswered(event.session, t, guaranteeMs);
+        }
+        const thresholds = this.predictor.thresholds(t);
+        for (const hold of session.holds.values()) this.evaluate(event.session, hold, t, thresholds, true);
         return;
       }
       case 'grant': {
+        const token = this.nextTokenValue++;
         const hold: ShadowHold = {
           resource: event.resource,
-          token: this.nextTokenValue++,
+          token,
           grantMs: t,
-          frozenPromiseMs: null,
+          lock: {
+            resource: event.resource,
+            sessionId: event.session,
+            token,
+            grantedAtMs: t,
+            waiters: SHADOW_WAITERS,
+            fenced: this.fenced,
+            preemptible: true,
+          },
           ackDeadlineMs: null,
           revoked: false,
         };
@@ -129,6 +141,7 @@ export class ForelockDetector implements Detector {
         this.expireIfLapsed(event.session, session, t);
         for (const hold of [...session.holds.values()]) this.endHold(event.session, session, hold, t);
         this.predictor.observeSessionClosed(event.session, t >= session.lastArrivalMs + session.ttlMs);
+        this.tracker.ended(event.session);
         this.sessions.delete(event.session);
         return;
       }
@@ -153,9 +166,10 @@ export class ForelockDetector implements Detector {
         this.predictor.maintain(atMs);
         this.nextMaintenanceMs = atMs + MAINTENANCE_PERIOD_MS;
       }
+      const thresholds = this.predictor.thresholds(atMs);
       for (const [sessionId, session] of this.sessions) {
         this.expireIfLapsed(sessionId, session, atMs);
-        for (const hold of session.holds.values()) this.evaluate(sessionId, session, hold, atMs, false);
+        for (const hold of session.holds.values()) this.evaluate(sessionId, hold, atMs, thresholds, false);
       }
     }
   }
@@ -170,9 +184,9 @@ export class ForelockDetector implements Detector {
   /** Assesses one held lock and advances its ladder; at a keepalive the probability is also recorded. */
   private evaluate(
     sessionId: string,
-    session: ShadowSession,
     hold: ShadowHold,
     nowMs: number,
+    thresholds: SpmThresholds,
     atKeepalive: boolean,
   ): void {
     if (hold.revoked) return;
@@ -180,60 +194,60 @@ export class ForelockDetector implements Detector {
       hold.ackDeadlineMs = null;
       this.predictor.observeWarningOutcome(sessionId, 'ignored');
     }
-    const view = {
-      resource: hold.resource,
-      sessionId,
-      token: hold.token,
-      grantedAtMs: hold.grantMs,
-      waiters: SHADOW_WAITERS,
-      fenced: this.fenced,
-    };
-    const prediction = this.predictor.assess(view, nowMs);
+    const prediction = this.predictor.assess(hold.lock, nowMs);
     if (atKeepalive)
       this.sink.probability(sessionId, hold.resource, nowMs, prediction.stalenessProbability, prediction.horizonMs);
     const actions = this.ladder.evaluate(
       {
-        lock: { ...view, preemptible: true },
+        lock: hold.lock,
         prediction,
-        thresholds: this.predictor.thresholds(nowMs),
-        promisedUntilMs: session.promisedUntilMs,
+        thresholds,
+        promisedUntilMs: this.promisedUntilMs(sessionId),
         minSamples: this.predictor.config.minSamples,
       },
       nowMs,
     );
-    for (const action of actions) this.act(sessionId, session, hold, action);
+    for (const action of actions) this.act(sessionId, hold, action);
   }
 
-  private act(sessionId: string, session: ShadowSession, hold: ShadowHold, action: LadderAction): void {
+  private act(sessionId: string, hold: ShadowHold, action: LadderAction): void {
     switch (action.type) {
       case 'warn':
         hold.ackDeadlineMs = action.ackDeadlineMs;
         this.sink.warn(sessionId, hold.resource, action.atMs);
         return;
       case 'preempt-request':
-        hold.frozenPromiseMs = session.promisedUntilMs;
+        this.tracker.requestRevocation(hold.resource, hold.token, sessionId, action.deadlineMs, this.fenced);
         return;
-      case 'revoke':
+      case 'revoke': {
         hold.revoked = true;
-        this.sink.preempt(sessionId, hold.resource, action.atMs, hold.frozenPromiseMs ?? session.promisedUntilMs);
+        const lockPromiseMs = this.tracker.revocation(hold.resource, sessionId)?.lockPromisedUntilMs;
+        this.sink.preempt(sessionId, hold.resource, action.atMs, lockPromiseMs ?? this.promisedUntilMs(sessionId));
         return;
+      }
     }
   }
 
   /** A session whose promise passed before `beforeMs` without a renewal expired then, with every lock it held. */
   private expireIfLapsed(sessionId: string, session: ShadowSession, beforeMs: number): void {
-    if (!(session.promisedUntilMs < beforeMs)) return;
+    const promisedUntilMs = this.promisedUntilMs(sessionId);
+    if (!(promisedUntilMs < beforeMs)) return;
     for (const hold of session.holds.values()) {
-      const atMs = Math.max(hold.grantMs, session.promisedUntilMs);
+      const atMs = Math.max(hold.grantMs, promisedUntilMs);
       if (hold.revoked || !(atMs < beforeMs)) continue;
       hold.revoked = true;
-      this.sink.preempt(sessionId, hold.resource, atMs, session.promisedUntilMs);
+      this.sink.preempt(sessionId, hold.resource, atMs, promisedUntilMs);
     }
+  }
+
+  private promisedUntilMs(sessionId: string): number {
+    return this.tracker.promisedUntil(sessionId)!;
   }
 
   private endHold(sessionId: string, session: ShadowSession, hold: ShadowHold, atMs: number): void {
     session.holds.delete(hold.resource);
     this.ladder.lockEnded(hold.resource, sessionId);
+    this.tracker.revocationDone(hold.resource, sessionId);
     this.predictor.observeRelease({ sessionId, resource: hold.resource, atMs, heldMs: atMs - hold.grantMs });
   }
 }

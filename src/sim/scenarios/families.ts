@@ -1,10 +1,12 @@
 // The nine scenario families of EVALUATION.md: seeded generators of realistic traces with exact ground truth.
 import type { Trace } from '../../eval/trace.js';
+import { defaultSafePeriodAssumptions, grantedUntilMs } from '../../session/safe-period.js';
 import { SeededRng } from '../../util/rng.js';
 import {
   type Behavior,
   clamp,
   type NetworkProfile,
+  roundTime,
   ScenarioWorld,
   type SimResource,
   type SimSession,
@@ -37,15 +39,12 @@ export interface ScenarioSize {
   readonly faults: number;
 }
 
-/** The default size: 16 workers and 2 leaders over 12 minutes, 5 faults. */
-export const defaultScenarioSize: ScenarioSize = { workers: 16, leaders: 2, durationMs: 720_000, faults: 5 };
+/** The default size: 16 workers and 2 leaders over 12 minutes, 8 faults. */
+export const defaultScenarioSize: ScenarioSize = { workers: 16, leaders: 2, durationMs: 720_000, faults: 8 };
 
 /** The server's defaults (ARCHITECTURE.md): TTL 10 s, keepalive every TTL/3. */
 const TTL_MS = 10_000;
 const KEEPALIVE_MS = 3333;
-/** The SDK's drift bound and margin (principle 2). */
-const MAX_DRIFT = 0.01;
-const MARGIN_MS = 100;
 /** Faults start once resources have a history. */
 const WARMUP_MS = 150_000;
 
@@ -236,7 +235,7 @@ function injectLapsable(
 /** A leader on a far link whose RTT grows up to 10x over 30-300 s; some recover, some miss a renewal (stale at the
  * lapse it causes). */
 function rampLatency(world: ScenarioWorld, rng: SeededRng, index: number, durationMs: number): void {
-  const network: NetworkProfile = { rttMeanMs: rng.uniform(500, 1200), rttSpreadMs: 60, lossProbability: 0.001 };
+  const network: NetworkProfile = { rttMeanMs: rng.uniform(600, 1500), rttSpreadMs: 60, lossProbability: 0.001 };
   const session = openLeader(world, `far${index}`, network);
   const rampMs = rng.uniform(30_000, 300_000);
   const onsetMs = rng.uniform(WARMUP_MS, Math.max(WARMUP_MS, durationMs - rampMs - 60_000));
@@ -278,7 +277,11 @@ function driftClock(world: ScenarioWorld, rng: SeededRng, index: number, duratio
   let staleAtMs: number | null = null;
   session.onKeepalive = (receiveMs, sendMs) => {
     if (staleAtMs !== null || receiveMs < onsetMs) return;
-    const safeEndMs = session.worldTimeOf(session.clockAt(sendMs) + TTL_MS * (1 - MAX_DRIFT) - MARGIN_MS);
+    const safeUntilClockMs = grantedUntilMs(
+      { keepaliveSentAtMs: session.clockAt(sendMs), durationMs: TTL_MS },
+      defaultSafePeriodAssumptions,
+    );
+    const safeEndMs = session.worldTimeOf(safeUntilClockMs);
     if (safeEndMs <= receiveMs + TTL_MS) return;
     staleAtMs = receiveMs;
     world.truth({ t: onsetMs, session: session.id, fault: 'clock-drift', stale_at: receiveMs });
@@ -309,9 +312,8 @@ function overloadServer(world: ScenarioWorld, rng: SeededRng, size: ScenarioSize
   let freeFromMs = 0;
   for (const startMs of starts) {
     if (startMs < freeFromMs) continue;
-    const lengthMs = rng.uniform(1000, 5000);
-    const stall = { fromMs: startMs, toMs: startMs + lengthMs };
-    busy.push({ fromMs: startMs - rng.uniform(5000, 20_000), toMs: stall.toMs });
+    const stall = { fromMs: roundTime(startMs), toMs: roundTime(startMs + rng.uniform(1000, 5000)) };
+    busy.push({ fromMs: stall.fromMs - rng.uniform(5000, 20_000), toMs: stall.toMs });
     world.addStall(stall);
     freeFromMs = stall.toMs + 30_000;
     world.queue.at(stall.fromMs, () => {

@@ -1,0 +1,114 @@
+// `forelock eval`: runs the prediction evaluation (EVALUATION.md) on generated suites or trace files.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import { SCENARIO_FAMILIES, generateScenario } from '../../sim/scenarios/families.js';
+import { EvalUsageError } from '../../eval/errors.js';
+import { type EvaluationWork, evaluate } from '../../eval/evaluate.js';
+import { buildReport, type EvalReport, formatReport } from '../../eval/report.js';
+import { FULL_SUITE, QUICK_SUITE, reportedSeeds, type Suite } from '../../eval/suites.js';
+import { checkTargets, formatTargets } from '../../eval/targets.js';
+import { parseTrace } from '../../eval/trace-reader.js';
+
+/** The command's options as commander parses them. */
+export interface EvalCommandOptions {
+  readonly suite?: string;
+  readonly seed?: string;
+  readonly seeds?: string;
+  readonly trace?: readonly string[];
+  readonly json?: string;
+}
+
+/** Where the command writes: the report to `out`, the progress display to `progress` (a TTY, or nothing). */
+export interface EvalCommandOutput {
+  readonly out: NodeJS.WritableStream;
+  readonly progress: (NodeJS.WritableStream & { isTTY?: boolean }) | null;
+}
+
+/** Adds `forelock eval` to the program. */
+export function registerEvalCommand(program: Command): void {
+  program
+    .command('eval')
+    .description('evaluate staleness prediction against failure-detector baselines, in virtual time (EVALUATION.md)')
+    .option('--suite <suite>', 'quick (4 seeds per family) or full (30 seeds per family)', 'quick')
+    .option('--seed <seed>', 'run this one seed')
+    .option('--seeds <count>', 'run seeds 101 .. 100+count (seeds 1-100 are kept for tuning)')
+    .option('--trace <files...>', 'evaluate these JSONL trace files instead of generated scenarios')
+    .option('--json <file>', 'also write the report as JSON to this file')
+    .action((options: EvalCommandOptions) => {
+      runEvalCommand(options, { out: process.stdout, progress: process.stderr.isTTY ? process.stderr : null });
+    });
+}
+
+/** Runs the evaluation the options describe, prints the tables (and writes the JSON), and returns the report. */
+export function runEvalCommand(options: EvalCommandOptions, output: EvalCommandOutput): EvalReport {
+  const plan = planEvaluation(options);
+  const bar =
+    output.progress === null
+      ? null
+      : new SingleBar({
+          stream: output.progress,
+          format: 'eval [{bar}] {value}/{total} traces | {label}',
+          hideCursor: true,
+          clearOnComplete: true,
+        });
+  bar?.start(plan.work.length, 0, { label: '' });
+  let result: ReturnType<typeof evaluate>;
+  try {
+    result = evaluate(plan.work, (done, _total, label) => bar?.update(done, { label }));
+  } finally {
+    bar?.stop();
+  }
+  const report = buildReport(result, plan.suite, plan.seeds);
+  output.out.write(formatReport(report));
+  if (plan.suite !== 'trace') output.out.write(`\n${formatTargets(checkTargets(report))}`);
+  if (options.json !== undefined) writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
+  return report;
+}
+
+interface EvaluationPlan {
+  readonly suite: EvalReport['suite'];
+  readonly seeds: number[];
+  readonly work: EvaluationWork[];
+}
+
+function planEvaluation(options: EvalCommandOptions): EvaluationPlan {
+  if (options.seed !== undefined && options.seeds !== undefined)
+    throw new EvalUsageError('give either --seed S or --seeds N, not both');
+  if (options.trace !== undefined && options.trace.length > 0) {
+    if (options.seed !== undefined || options.seeds !== undefined)
+      throw new EvalUsageError('--trace evaluates the given files; it takes no --seed or --seeds');
+    const work = options.trace.map((file) => {
+      const trace = parseTrace(readFileSync(file, 'utf8'), file);
+      return { family: trace.header.name || basename(file), label: file, load: () => trace };
+    });
+    return { suite: 'trace', seeds: [], work };
+  }
+  const suite = suiteNamed(options.suite ?? 'quick');
+  const seeds =
+    options.seed !== undefined
+      ? [integerOption('--seed', options.seed, 0)]
+      : reportedSeeds(options.seeds !== undefined ? integerOption('--seeds', options.seeds, 1) : suite.defaultSeeds);
+  const work = SCENARIO_FAMILIES.flatMap((family) =>
+    seeds.map((seed) => ({
+      family,
+      label: `${family} seed ${seed}`,
+      load: () => generateScenario(family, seed, suite.size),
+    })),
+  );
+  return { suite: suite.name, seeds, work };
+}
+
+function suiteNamed(name: string): Suite {
+  if (name === 'quick') return QUICK_SUITE;
+  if (name === 'full') return FULL_SUITE;
+  throw new EvalUsageError(`--suite must be quick or full, got "${name}"`);
+}
+
+function integerOption(flag: string, text: string, minimum: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < minimum)
+    throw new EvalUsageError(`${flag} must be an integer >= ${minimum}, got "${text}"`);
+  return value;
+}

@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { buildGroundTruth } from '../../src/eval/ground-truth.js';
+import type { KeepaliveEvent, Trace, TruthEvent } from '../../src/eval/trace.js';
+import { SCENARIO_FAMILIES, type ScenarioSize, generateScenario } from '../../src/sim/scenarios/families.js';
+
+const SIZE: ScenarioSize = { workers: 10, leaders: 1, durationMs: 480_000, faults: 6 };
+const SEEDS = [11, 12];
+const TTL_MS = 10_000;
+
+function truths(trace: Trace): TruthEvent[] {
+  return trace.events.filter((event): event is TruthEvent => event.type === 'truth');
+}
+
+function keepalivesOf(trace: Trace, session: string): KeepaliveEvent[] {
+  return trace.events.filter(
+    (event): event is KeepaliveEvent => event.type === 'keepalive' && event.session === session,
+  );
+}
+
+function nearestRankP99(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.ceil(0.99 * sorted.length) - 1]!;
+}
+
+describe('scenario generators', () => {
+  it.each(SCENARIO_FAMILIES)('%s: the same seed gives the same trace, sorted, with renewing sessions', (family) => {
+    const trace = generateScenario(family, 5, SIZE);
+    expect(generateScenario(family, 5, SIZE)).toEqual(trace);
+    expect(generateScenario(family, 6, SIZE)).not.toEqual(trace);
+    for (let index = 1; index < trace.events.length; index++)
+      expect(trace.events[index]!.t).toBeGreaterThanOrEqual(trace.events[index - 1]!.t);
+    const keepalives = trace.events.filter((event) => event.type === 'keepalive') as KeepaliveEvent[];
+    expect(keepalives.length).toBeGreaterThan(500);
+    expect(keepalives.every((keepalive) => keepalive.client_time_ms !== undefined)).toBe(true);
+    expect(keepalives.filter((keepalive) => keepalive.rtt_ms !== undefined).length).toBeGreaterThan(
+      keepalives.length * 0.9,
+    );
+    expect(buildGroundTruth(trace).holds.length).toBeGreaterThan(100);
+  });
+
+  it('healthy-jitter and bursty-contention have no faults', () => {
+    for (const seed of SEEDS) {
+      expect(truths(generateScenario('healthy-jitter', seed, SIZE))).toEqual([]);
+      expect(truths(generateScenario('bursty-contention', seed, SIZE))).toEqual([]);
+    }
+  });
+
+  it('lapse-type faults are stale exactly at the lease lapse the trace server enforced (seeds 11, 12)', () => {
+    let stale = 0;
+    for (const family of ['gc-pause', 'partition', 'latency-ramp'] as const) {
+      for (const seed of SEEDS) {
+        const trace = generateScenario(family, seed, SIZE);
+        for (const truth of truths(trace)) {
+          expect(truth.fault).toBe(family);
+          if (truth.stale_at === null) {
+            expect(truth.until).toBeGreaterThan(truth.t);
+            continue;
+          }
+          stale += 1;
+          const before = keepalivesOf(trace, truth.session).filter((keepalive) => keepalive.t < truth.stale_at!);
+          expect(truth.stale_at).toBe(before[before.length - 1]!.t + TTL_MS);
+          const close = trace.events.find((event) => event.type === 'close' && event.session === truth.session);
+          expect(close?.t).toBe(truth.stale_at);
+        }
+      }
+    }
+    expect(stale).toBeGreaterThan(0);
+  });
+
+  it('crash is stale at the crash, after which the session is silent until its lease lapses', () => {
+    for (const seed of SEEDS) {
+      const trace = generateScenario('crash', seed, SIZE);
+      expect(truths(trace).length).toBeGreaterThan(0);
+      for (const truth of truths(trace)) {
+        expect(truth.stale_at).toBe(truth.t);
+        const after = trace.events.filter(
+          (event) =>
+            event.t > truth.t && 'session' in event && event.session === truth.session && event.type !== 'truth',
+        );
+        expect(after.map((event) => event.type).filter((type) => type !== 'close' && type !== 'release')).toEqual([]);
+      }
+    }
+  });
+
+  it("stuck-holder is stale when the hold passes its resource's p99 (recomputed from the trace)", () => {
+    let checked = 0;
+    for (const seed of SEEDS) {
+      const trace = generateScenario('stuck-holder', seed, SIZE);
+      for (const truth of truths(trace)) {
+        const grant = trace.events.find(
+          (event) => event.type === 'grant' && event.session === truth.session && event.t === truth.t,
+        );
+        expect(grant?.type).toBe('grant');
+        const resource = grant?.type === 'grant' ? grant.resource : '';
+        const heldMs: number[] = [];
+        const open = new Map<string, number>();
+        for (const event of trace.events) {
+          if (event.t >= truth.t) break;
+          if (event.type === 'grant' && event.resource === resource) open.set(event.session, event.t);
+          if (event.type === 'release' && event.resource === resource) heldMs.push(event.t - open.get(event.session)!);
+        }
+        expect(heldMs.length).toBeGreaterThanOrEqual(30);
+        expect(truth.stale_at).toBe(truth.t + nearestRankP99(heldMs));
+        checked += 1;
+      }
+    }
+    expect(checked).toBeGreaterThan(0);
+  });
+
+  it("clock-drift's slow clocks are stale at a keepalive after the drift began; fast ones are transient", () => {
+    let slow = 0;
+    for (const seed of SEEDS) {
+      const trace = generateScenario('clock-drift', seed, SIZE);
+      for (const truth of truths(trace)) {
+        if (truth.stale_at === null) {
+          expect(truth.until).toBe(SIZE.durationMs);
+          continue;
+        }
+        slow += 1;
+        const keepalives = keepalivesOf(trace, truth.session);
+        const index = keepalives.findIndex((keepalive) => keepalive.t === truth.stale_at);
+        expect(index).toBeGreaterThan(1);
+        // By then the client clock runs measurably slow: over the last few keepalives it advanced less than real time.
+        const earlier = keepalives[index - 3] ?? keepalives[0]!;
+        const current = keepalives[index]!;
+        expect(current.client_time_ms! - earlier.client_time_ms!).toBeLessThan(current.t - earlier.t);
+      }
+    }
+    expect(slow).toBeGreaterThan(0);
+  });
+
+  it('server-overload stalls delay every session at once and are never stale', () => {
+    const trace = generateScenario('server-overload', 11, SIZE);
+    const lines = truths(trace);
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((truth) => truth.stale_at === null && truth.until! > truth.t)).toBe(true);
+    const stallEnd = lines[0]!.until!;
+    const stalled = trace.events.filter((event) => event.type === 'keepalive' && event.t === stallEnd);
+    expect(stalled.length).toBeGreaterThan(1);
+    const load = trace.events.find((event) => event.type === 'load' && event.t === stallEnd);
+    expect(load?.type === 'load' && load.loop_delay_ms).toBeGreaterThanOrEqual(1000);
+  });
+});
