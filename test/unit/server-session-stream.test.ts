@@ -1,0 +1,196 @@
+// Session stream rules on virtual time with a fake gRPC call: first frame, NotLeader, keepalive answers naming the
+// last seq, a grant applied while its acquire was in flight, leadership loss, and no answer after a broken promise.
+import { EventEmitter } from 'node:events';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { LockStateMachine } from '../../src/lock/state-machine.js';
+import { ttlGuarantee } from '../../src/server/guarantee.js';
+import { LockService } from '../../src/server/lock-service.js';
+import { SessionHub } from '../../src/server/session-hub.js';
+import { type SessionCall, SessionStream } from '../../src/server/session-stream.js';
+import type { ClientFrame } from '../../src/server/wire.js';
+import { SessionTracker } from '../../src/session/tracker.js';
+import { ManualClock } from '../../src/util/clock.js';
+import { FakeRaftNode } from './server-fake-raft.js';
+
+type Written = Record<string, unknown> & { lastKeepaliveSeq: string; serverTimeMs: number };
+
+/** A grpc-js server duplex call reduced to what SessionStream uses: frames in, frames and a status out. */
+class FakeCall extends EventEmitter {
+  readonly written: Written[] = [];
+  status: { code?: number; details?: string } | 'ok' | null = null;
+
+  constructor() {
+    super();
+    this.on('error', (error: { code?: number; details?: string }) => {
+      this.status = error;
+    });
+  }
+
+  write(frame: Written): boolean {
+    this.written.push(frame);
+    return true;
+  }
+
+  end(): void {
+    this.status = 'ok';
+  }
+
+  /** Delivers a client frame and lets the handler's promises settle. */
+  async receive(frame: ClientFrame): Promise<void> {
+    this.emit('data', frame);
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+  }
+
+  kinds(): string[] {
+    return this.written.map(
+      (frame) => Object.keys(frame).find((key) => key !== 'lastKeepaliveSeq' && key !== 'serverTimeMs')!,
+    );
+  }
+}
+
+const T0 = 5_000_000;
+
+function setup() {
+  const clock = new ManualClock(T0);
+  const machine = new LockStateMachine();
+  const raft = new FakeRaftNode(machine);
+  const tracker = new SessionTracker();
+  const service = new LockService({ raft, machine, tracker, clock, guarantees: ttlGuarantee });
+  const hub = new SessionHub(machine, raft);
+  const log = pino({ level: 'silent' });
+  const connect = (): FakeCall => {
+    const call = new FakeCall();
+    new SessionStream(call as unknown as SessionCall, { service, hub, raft, clock, log });
+    return call;
+  };
+  const open = async (ttlMs = 10_000): Promise<{ call: FakeCall; sessionId: string }> => {
+    const call = connect();
+    await call.receive({ frame: 'open', open: { clientName: 'c', ttlMs, sessionId: '', secret: '' } });
+    return { call, sessionId: (call.written[0]!.opened as { sessionId: string }).sessionId };
+  };
+  return { clock, machine, raft, service, hub, connect, open };
+}
+
+const acquire = (requestSeq: string, name: string, waitMs = 10_000): ClientFrame => ({
+  frame: 'acquire',
+  acquire: { requestSeq, name, mode: 'EXCLUSIVE', fenced: false, preemptible: true, waitMs, metadata: '' },
+});
+
+describe('the first frame', () => {
+  it('must be open: anything else ends the stream with INVALID_ARGUMENT', async () => {
+    const { connect } = setup();
+    const call = connect();
+    await call.receive(acquire('1', 'x'));
+    expect(call.status).toMatchObject({ code: 3 });
+    expect(call.written).toEqual([]);
+  });
+
+  it('on a follower is answered with NotLeader naming the leader, and the stream ends OK', async () => {
+    const { connect, raft, clock } = setup();
+    raft.become('follower', 2, 'node2');
+    const call = connect();
+    await call.receive({ frame: 'open', open: { clientName: 'c', ttlMs: 10_000, sessionId: '', secret: '' } });
+    expect(call.written).toEqual([
+      {
+        lastKeepaliveSeq: '0',
+        serverTimeMs: clock.now(),
+        notLeader: { leaderId: 'node2', leaderAddress: 'node2:7400' },
+      },
+    ]);
+    expect(call.status).toBe('ok');
+  });
+
+  it('a second open is refused with INVALID_ARGUMENT', async () => {
+    const { open } = setup();
+    const { call } = await open();
+    await call.receive({ frame: 'open', open: { clientName: 'c', ttlMs: 10_000, sessionId: '', secret: '' } });
+    expect(call.status).toMatchObject({ code: 3 });
+  });
+});
+
+describe('keepalives', () => {
+  it('are answered with the receive time on the leader clock, g and g/3, and later frames name the last seq', async () => {
+    const { open, clock } = setup();
+    const { call } = await open(9_000);
+    clock.advance(1_234);
+    await call.receive({ frame: 'keepalive', keepalive: { seq: '41', clientTimeMs: 1, rttMs: 0 } });
+    expect(call.written.at(-1)).toEqual({
+      lastKeepaliveSeq: '41',
+      serverTimeMs: T0 + 1_234,
+      keepalive: { seq: '41', serverReceiveMs: T0 + 1_234, guaranteeMs: 9_000, keepaliveIntervalMs: 3_000 },
+    });
+    clock.advance(10);
+    await call.receive(acquire('1', 'lock'));
+    expect(call.written.at(-1)).toMatchObject({ lastKeepaliveSeq: '41', serverTimeMs: T0 + 1_244 });
+  });
+
+  it('are not answered once the promise has passed (the session is expiring, not renewed)', async () => {
+    const { open, clock } = setup();
+    const { call } = await open(2_000);
+    clock.advance(2_000);
+    await call.receive({ frame: 'keepalive', keepalive: { seq: '1', clientTimeMs: 1, rttMs: 0 } });
+    expect(call.kinds()).toEqual(['opened']);
+  });
+});
+
+describe('grants', () => {
+  it('a grant applied while its acquire was in flight follows the QUEUED answer at once', async () => {
+    const { open, raft } = setup();
+    const holder = await open();
+    await holder.call.receive(acquire('1', 'contended', 0));
+    const token = (holder.call.written.at(-1)!.acquire as { token: string }).token;
+    const waiter = await open();
+    raft.batched = true;
+    // One batch applies the waiter's acquire (queued) and then the holder's release (which grants the waiter)
+    // before either proposer hears back.
+    waiter.call.emit('data', acquire('9', 'contended'));
+    holder.call.emit('data', { frame: 'release', release: { requestSeq: '2', name: 'contended', token } });
+    await Promise.resolve();
+    await Promise.resolve();
+    raft.flush();
+    await holder.call.receive({ frame: 'keepalive', keepalive: { seq: '1', clientTimeMs: 0, rttMs: 0 } });
+    const answers = waiter.call.written
+      .slice(1)
+      .map((frame) => frame.acquire as { status: string; requestSeq: string });
+    expect(answers.map((answer) => [answer.requestSeq, answer.status])).toEqual([
+      ['9', 'QUEUED'],
+      ['9', 'GRANTED'],
+    ]);
+  });
+
+  it('a later grant of a queued request is pushed with its request_seq and a higher token', async () => {
+    const { open } = setup();
+    const holder = await open();
+    const waiter = await open();
+    await holder.call.receive(acquire('1', 'fifo'));
+    await waiter.call.receive(acquire('3', 'fifo'));
+    const token = (holder.call.written.at(-1)!.acquire as { token: string }).token;
+    await holder.call.receive({ frame: 'release', release: { requestSeq: '2', name: 'fifo', token } });
+    expect(holder.call.written.at(-1)).toMatchObject({ done: { requestSeq: '2', name: 'fifo' } });
+    expect(waiter.call.written.at(-1)!.acquire).toMatchObject({ requestSeq: '3', status: 'GRANTED', token: '2' });
+  });
+});
+
+describe('leadership loss', () => {
+  it('ends every stream with NotLeader naming the new leader', async () => {
+    const { open, raft } = setup();
+    const a = await open();
+    const b = await open();
+    raft.become('follower', 3, 'node3');
+    for (const { call } of [a, b]) {
+      expect(call.written.at(-1)).toMatchObject({ notLeader: { leaderId: 'node3', leaderAddress: 'node3:7400' } });
+      expect(call.status).toBe('ok');
+    }
+  });
+
+  it('a request that meets a lost leadership is answered with NotLeader, not an error', async () => {
+    const { open, raft } = setup();
+    const { call } = await open();
+    raft.role = 'follower';
+    raft.leaderId = 'node2';
+    await call.receive(acquire('1', 'x'));
+    expect(call.kinds()).toEqual(['opened', 'notLeader']);
+    expect(call.status).toBe('ok');
+  });
+});
