@@ -21,7 +21,10 @@ async function bind(server: grpc.Server, port = 0): Promise<number> {
   });
 }
 
-async function endpoint(selfId: NodeId, options: { faultInjection?: boolean; port?: number } = {}): Promise<Endpoint> {
+async function endpoint(
+  selfId: NodeId,
+  options: { faultInjection?: boolean; port?: number; maxQueuedMessages?: number } = {},
+): Promise<Endpoint> {
   const received: Message[] = [];
   const unreachable: NodeId[] = [];
   const transport = new PeerTransport({
@@ -29,6 +32,7 @@ async function endpoint(selfId: NodeId, options: { faultInjection?: boolean; por
     onMessage: (message) => received.push(message),
     onUnreachable: (peer) => unreachable.push(peer),
     faultInjection: options.faultInjection,
+    maxQueuedMessages: options.maxQueuedMessages,
   });
   const server = new grpc.Server();
   registerPeerService(server, transport);
@@ -89,6 +93,32 @@ describe('gRPC peer transport', () => {
     a.transport.flush();
     await until(() => b.received.length === 1);
     expect(a.transport.droppedMessages).toBe(1);
+  });
+
+  it('drops rather than queues without bound, and reports a dropped snapshot chunk as unreachable', async () => {
+    const a = await endpoint('a', { maxQueuedMessages: 10 });
+    const b = await endpoint('b');
+    a.transport.setPeers({ b: b.address });
+    for (let i = 1; i <= 100; i++) a.transport.send([heartbeat('a', 'b', i)]);
+    a.transport.send([
+      {
+        type: 'snapshot',
+        from: 'a',
+        to: 'b',
+        term: 1,
+        meta: { index: 5, term: 1, conf: { voters: ['a', 'b'], learners: [], addresses: {} } },
+        offset: 0,
+        chunk: new Uint8Array(10),
+        done: true,
+      },
+    ]);
+    expect(a.transport.droppedMessages).toBe(91);
+    expect(a.unreachable).toEqual(['b']);
+    a.transport.flush();
+    await until(() => b.received.length === 10);
+    expect(b.received.map((m) => (m as Extract<Message, { type: 'append' }>).commit)).toEqual(
+      Array.from({ length: 10 }, (_, i) => i + 1),
+    );
   });
 
   it('refuses fault injection unless constructed for it', async () => {
