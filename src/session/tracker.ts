@@ -26,6 +26,17 @@ export class UntrackedSessionError extends ForelockError {
   }
 }
 
+/** Settings of a SessionTracker. */
+export interface SessionTrackerOptions {
+  /**
+   * How long after this node's election a deposed leader may still answer keepalives (it has not noticed yet).
+   * With CheckQuorum a leader steps down within about one election timeout of losing its quorum, and a new one is
+   * elected no sooner than one election timeout after the quorum last heard from the old one, so twice the maximum
+   * election timeout is a safe bound (default 0: only right when leaders answer keepalives inside a leader lease).
+   */
+  readonly deposedLeaderOverhangMs?: number;
+}
+
 interface TrackedSession {
   readonly ttlMs: number;
   promisedUntilMs: number;
@@ -40,6 +51,11 @@ export class SessionTracker {
   private readonly sessions = new Map<string, TrackedSession>();
   /** lock name -> session id -> pending revocation. */
   private readonly revocations = new Map<string, Map<string, PendingRevocation>>();
+  private readonly deposedLeaderOverhangMs: number;
+
+  constructor(options: SessionTrackerOptions = {}) {
+    this.deposedLeaderOverhangMs = options.deposedLeaderOverhangMs ?? 0;
+  }
 
   /** A session was opened by this leader: the open answer promises one TTL from `nowMs`. */
   opened(sessionId: string, ttlMs: number, nowMs: number): void {
@@ -81,12 +97,13 @@ export class SessionTracker {
 
   /**
    * This node just became leader. It cannot know what its predecessor promised, so every session gets one full TTL
-   * from now (principle 4) and pending revocations are dropped (the RPH requests them again).
+   * from now (principle 4), plus the time a deposed leader may still be answering, and pending revocations are
+   * dropped (the RPH requests them again).
    */
   becameLeader(nowMs: number, sessions: Iterable<{ readonly sessionId: string; readonly ttlMs: number }>): void {
     this.sessions.clear();
     this.revocations.clear();
-    for (const { sessionId, ttlMs } of sessions) this.opened(sessionId, ttlMs, nowMs);
+    for (const { sessionId, ttlMs } of sessions) this.opened(sessionId, ttlMs, nowMs + this.deposedLeaderOverhangMs);
   }
 
   /**

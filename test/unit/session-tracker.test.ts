@@ -62,6 +62,13 @@ describe('expiry', () => {
     expect(tracker.nextDeadlineMs()).toBeNull();
   });
 
+  it('adds the time a deposed leader may still answer keepalives', () => {
+    const tracker = new SessionTracker({ deposedLeaderOverhangMs: 2_000 });
+    tracker.becameLeader(50_000, [{ sessionId: 'a', ttlMs: 10_000 }]);
+    expect(tracker.promisedUntil('a')).toBe(62_000);
+    expect(tracker.expiredAt(61_999)).toEqual([]);
+  });
+
   it('gives every session one full TTL from the moment a node becomes leader', () => {
     const tracker = trackerWith({ old: { ttlMs: 10_000, atMs: 0 } });
     tracker.requestRevocation('x', 1n, 'old', 1_000, true);
