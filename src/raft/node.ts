@@ -168,6 +168,12 @@ export class RaftNode implements RaftNodeApi {
     }
   }
 
+  /**
+   * Appends `data` on the leader and resolves with the state machine's result once the entry is applied here.
+   * Rejects with NotLeaderError when this node is not the leader or the entry was overwritten by another term,
+   * ProposalDroppedError when a snapshot from a new leader covered it (outcome unknown). An entry left behind by
+   * a deposed leader settles only when the log reaches its index again, so callers pass a `signal` with a deadline.
+   */
   propose<T = unknown>(data: Uint8Array, options?: { signal?: AbortSignal }): Promise<ProposalResult<T>> {
     return this.track(() => this.core.propose(data), options?.signal) as Promise<ProposalResult<T>>;
   }
