@@ -2,6 +2,7 @@
 // The `forelock` command: one subcommand per module in ./commands, registered here.
 import { Command } from 'commander';
 import { registerClusterCommand } from './commands/cluster.js';
+import { registerBenchCommand } from './commands/bench.js';
 import { registerLeaderCommand } from './commands/leader.js';
 import { registerLockCommand } from './commands/lock.js';
 import { registerLocksCommand } from './commands/locks.js';
@@ -23,5 +24,6 @@ registerLocksCommand(program);
 registerRevokeCommand(program);
 registerMembersCommand(program);
 registerLeaderCommand(program);
+registerBenchCommand(program);
 
 await program.parseAsync(process.argv);

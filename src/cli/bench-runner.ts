@@ -1,0 +1,163 @@
+// The client benchmark's workloads: acquire+release loops (uncontended over many locks, contended on one lock) and
+// idle sessions with the leader's CPU read from its /metrics; latency percentiles.
+import { AdminClient } from '../client/admin.js';
+import { type Client, connect } from '../client/client.js';
+import { parseEndpoint } from '../client/endpoints.js';
+
+/** The outcome of one acquire+release phase. */
+export interface PairsResult {
+  readonly scenario: string;
+  readonly clients: number;
+  readonly locks: number;
+  readonly pairs: number;
+  readonly errors: number;
+  readonly elapsedMs: number;
+  readonly pairsPerSecond: number;
+  readonly acquireP50Ms: number;
+  readonly acquireP99Ms: number;
+}
+
+/** The leader's CPU over one window. */
+export interface CpuResult {
+  readonly scenario: string;
+  readonly sessions: number;
+  /** Keepalives the leader receives per second at the sessions' interval (sessions / (ttl / 3)). */
+  readonly keepalivesPerSecond: number;
+  readonly windowMs: number;
+  /** Leader CPU time over the window, as a percentage of one core. */
+  readonly leaderCpuPercent: number;
+}
+
+/** The p-th percentile (0-100) of `samples`, nearest-rank; NaN when empty. */
+export function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = Float64Array.from(samples).sort();
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] as number;
+}
+
+/** Live counters a progress display reads while a phase runs. */
+export interface PhaseProgress {
+  pairs: number;
+  errors: number;
+}
+
+/**
+ * Runs acquire+release pairs on every client until `durationMs` passes; client `i`'s n-th lock is `lockName(i, n)`.
+ * Latency counts from sending the acquire to the grant (queueing included).
+ */
+export async function runPairs(
+  scenario: string,
+  clients: readonly Client[],
+  locks: number,
+  lockName: (clientIndex: number, iteration: number) => string,
+  durationMs: number,
+  progress: PhaseProgress,
+): Promise<PairsResult> {
+  const latenciesMs: number[] = [];
+  const startedAt = performance.now();
+  const stopAt = startedAt + durationMs;
+  await Promise.all(
+    clients.map(async (client, clientIndex) => {
+      for (let iteration = 0; performance.now() < stopAt; iteration++) {
+        const sentAt = performance.now();
+        try {
+          const lock = await client.acquire(lockName(clientIndex, iteration), { waitMs: 60_000 });
+          latenciesMs.push(performance.now() - sentAt);
+          await lock.release();
+          progress.pairs++;
+        } catch {
+          progress.errors++;
+        }
+      }
+    }),
+  );
+  const elapsedMs = performance.now() - startedAt;
+  return {
+    scenario,
+    clients: clients.length,
+    locks,
+    pairs: progress.pairs,
+    errors: progress.errors,
+    elapsedMs,
+    pairsPerSecond: (progress.pairs * 1_000) / elapsedMs,
+    acquireP50Ms: percentile(latenciesMs, 50),
+    acquireP99Ms: percentile(latenciesMs, 99),
+  };
+}
+
+/** Opens `count` sessions, `batch` at a time, each under its own client name; calls `onOpened` as they open. */
+export async function openSessions(
+  endpoints: readonly string[],
+  count: number,
+  ttlMs: number,
+  namePrefix: string,
+  onOpened: (opened: number) => void,
+  batch = 100,
+): Promise<Client[]> {
+  const clients: Client[] = [];
+  for (let start = 0; start < count; start += batch) {
+    const size = Math.min(batch, count - start);
+    const opened = await Promise.all(
+      Array.from({ length: size }, (_, i) =>
+        connect({ endpoints, ttlMs, name: `${namePrefix}-${start + i}`, connectTimeoutMs: 60_000 }),
+      ),
+    );
+    clients.push(...opened);
+    onOpened(clients.length);
+  }
+  return clients;
+}
+
+/** Closes clients, `batch` at a time. */
+export async function closeAll(clients: readonly Client[], batch = 200): Promise<void> {
+  for (let start = 0; start < clients.length; start += batch) {
+    await Promise.all(clients.slice(start, start + batch).map((c) => c.close().catch(() => {})));
+  }
+}
+
+/** The leader's /metrics URL: `leaderHttp` if given, else the `forelock cluster` layout (HTTP port = gRPC port + 80). */
+export async function leaderMetricsUrl(endpoints: readonly string[], leaderHttp?: string): Promise<string> {
+  if (leaderHttp) return `http://${leaderHttp}/metrics`;
+  const admin = new AdminClient({ endpoints });
+  try {
+    const status = await admin.status();
+    if (status.leaderAddress === '') throw new Error('the cluster has no leader; retry once it has elected one');
+    const { host, port } = parseEndpoint(status.leaderAddress);
+    return `http://${host}:${port + 80}/metrics`;
+  } finally {
+    admin.close();
+  }
+}
+
+/** The process CPU seconds a node reports on /metrics (prom-client's process_cpu_seconds_total). */
+export async function processCpuSeconds(metricsUrl: string): Promise<number> {
+  const response = await fetch(metricsUrl, { signal: AbortSignal.timeout(5_000) });
+  if (!response.ok) throw new Error(`${metricsUrl} answered ${response.status}`);
+  const match = /^process_cpu_seconds_total(?:\{[^}]*\})? ([0-9.eE+-]+)$/m.exec(await response.text());
+  if (!match) throw new Error(`${metricsUrl} has no process_cpu_seconds_total`);
+  return Number(match[1]);
+}
+
+/** Measures the leader's CPU over `windowMs` with `sessions` sessions open. */
+export async function measureLeaderCpu(
+  scenario: string,
+  metricsUrl: string,
+  sessions: number,
+  ttlMs: number,
+  windowMs: number,
+  wait: (ms: number) => Promise<void>,
+): Promise<CpuResult> {
+  const cpuBefore = await processCpuSeconds(metricsUrl);
+  const startedAt = performance.now();
+  await wait(windowMs);
+  const cpuAfter = await processCpuSeconds(metricsUrl);
+  const elapsedMs = performance.now() - startedAt;
+  return {
+    scenario,
+    sessions,
+    keepalivesPerSecond: sessions / (ttlMs / 3 / 1_000),
+    windowMs: elapsedMs,
+    leaderCpuPercent: ((cpuAfter - cpuBefore) * 1_000 * 100) / elapsedMs,
+  };
+}

@@ -1,0 +1,216 @@
+// `forelock bench`: acquire+release pairs/s and acquire latency, uncontended (many locks) and contended (one lock), or
+// with --idle-sessions the leader's CPU holding N idle sessions; a progress display on stderr, a table on stdout.
+import { writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Presets, SingleBar } from 'cli-progress';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { Client } from '../../client/client.js';
+import {
+  type CpuResult,
+  closeAll,
+  leaderMetricsUrl,
+  measureLeaderCpu,
+  openSessions,
+  type PairsResult,
+  type PhaseProgress,
+  runPairs,
+} from '../bench-runner.js';
+import { durationFlag, endpointList, formatTable, runCommand, toJson, withEndpoints } from '../client-options.js';
+
+interface BenchFlags {
+  endpoints: string;
+  clients: number;
+  locks: number;
+  duration: number;
+  ttl: number;
+  json?: string;
+  idleSessions?: number;
+  leaderHttp?: string;
+}
+
+function positiveInt(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1)
+      throw new InvalidArgumentError(`${flag} must be a positive integer, got "${value}"`);
+    return n;
+  };
+}
+
+/** A progress bar on stderr that follows `read()` every 250 ms until `stop()`. */
+function progressBar(label: string, total: number, read: () => { value: number; detail: string }) {
+  const bar = new SingleBar(
+    { format: `${label.padEnd(12)} [{bar}] {percentage}% | {detail}`, stream: process.stderr, hideCursor: true },
+    Presets.shades_classic,
+  );
+  bar.start(total, 0, { detail: '' });
+  const timer = setInterval(() => {
+    const { value, detail } = read();
+    bar.update(Math.min(value, total), { detail });
+  }, 250);
+  return {
+    stop() {
+      clearInterval(timer);
+      const { value, detail } = read();
+      bar.update(Math.min(value, total), { detail });
+      bar.stop();
+    },
+  };
+}
+
+async function pairsPhase(
+  scenario: string,
+  clients: readonly Client[],
+  locks: number,
+  lockName: (clientIndex: number, iteration: number) => string,
+  durationMs: number,
+): Promise<PairsResult> {
+  const progress: PhaseProgress = { pairs: 0, errors: 0 };
+  const startedAt = performance.now();
+  const bar = progressBar(scenario, durationMs, () => {
+    const elapsedMs = performance.now() - startedAt;
+    const rate = (progress.pairs * 1_000) / Math.max(1, elapsedMs);
+    return { value: elapsedMs, detail: `${progress.pairs} pairs, ${rate.toFixed(0)}/s, ${progress.errors} errors` };
+  });
+  try {
+    return await runPairs(scenario, clients, locks, lockName, durationMs, progress);
+  } finally {
+    bar.stop();
+  }
+}
+
+/** The results table of the pairs phases. */
+export function formatPairs(results: readonly PairsResult[]): string {
+  return formatTable(
+    ['SCENARIO', 'CLIENTS', 'LOCKS', 'PAIRS', 'PAIRS/S', 'P50 ACQUIRE', 'P99 ACQUIRE', 'ERRORS'],
+    results.map((r) => [
+      r.scenario,
+      String(r.clients),
+      String(r.locks),
+      String(r.pairs),
+      r.pairsPerSecond.toFixed(0),
+      `${r.acquireP50Ms.toFixed(2)} ms`,
+      `${r.acquireP99Ms.toFixed(2)} ms`,
+      String(r.errors),
+    ]),
+  );
+}
+
+/** The results table of the idle-sessions measurement. */
+export function formatCpu(results: readonly CpuResult[]): string {
+  return formatTable(
+    ['SCENARIO', 'SESSIONS', 'KEEPALIVES/S', 'WINDOW', 'LEADER CPU (% OF ONE CORE)'],
+    results.map((r) => [
+      r.scenario,
+      String(r.sessions),
+      r.keepalivesPerSecond.toFixed(0),
+      `${(r.windowMs / 1_000).toFixed(1)} s`,
+      `${r.leaderCpuPercent.toFixed(1)}%`,
+    ]),
+  );
+}
+
+async function benchPairs(endpoints: string[], flags: BenchFlags): Promise<PairsResult[]> {
+  const opened = { count: 0 };
+  const bar = progressBar('connect', flags.clients, () => ({
+    value: opened.count,
+    detail: `${opened.count} sessions`,
+  }));
+  let clients: Client[];
+  try {
+    clients = await openSessions(endpoints, flags.clients, flags.ttl, 'bench', (n) => {
+      opened.count = n;
+    });
+  } finally {
+    bar.stop();
+  }
+  try {
+    const perClient = Math.max(1, Math.floor(flags.locks / flags.clients));
+    // Client i only ever uses its own slice of the lock names, so no two clients contend.
+    const uncontended = await pairsPhase(
+      'uncontended',
+      clients,
+      perClient * flags.clients,
+      (i, n) => `bench/uncontended/${i * perClient + (n % perClient)}`,
+      flags.duration,
+    );
+    const contended = await pairsPhase('contended', clients, 1, () => 'bench/contended', flags.duration);
+    return [uncontended, contended];
+  } finally {
+    await closeAll(clients);
+  }
+}
+
+async function benchIdle(endpoints: string[], flags: BenchFlags, sessions: number): Promise<CpuResult[]> {
+  const metricsUrl = await leaderMetricsUrl(endpoints, flags.leaderHttp);
+  process.stderr.write(`leader metrics: ${metricsUrl}\n`);
+  const measure = (scenario: string, count: number) =>
+    measureLeaderCpu(scenario, metricsUrl, count, flags.ttl, flags.duration, (ms) => {
+      const startedAt = performance.now();
+      const bar = progressBar(scenario, ms, () => ({ value: performance.now() - startedAt, detail: 'measuring' }));
+      return sleep(ms).finally(() => bar.stop());
+    });
+  const baseline = await measure('baseline', 0);
+  const opened = { count: 0 };
+  const bar = progressBar('open', sessions, () => ({ value: opened.count, detail: `${opened.count} sessions` }));
+  let clients: Client[] = [];
+  try {
+    clients = await openSessions(endpoints, sessions, flags.ttl, 'bench-idle', (n) => {
+      opened.count = n;
+    });
+  } finally {
+    bar.stop();
+  }
+  try {
+    // Let every session settle into its keepalive rhythm before measuring.
+    await sleep(flags.ttl / 3);
+    const idle = await measure('idle', sessions);
+    const lost = clients.filter((c) => c.session.signal.aborted).length;
+    if (lost > 0) process.stderr.write(`warning: ${lost} of ${sessions} sessions ended during the measurement\n`);
+    return [baseline, idle];
+  } finally {
+    await closeAll(clients);
+  }
+}
+
+/** Registers `forelock bench`. */
+export function registerBenchCommand(program: Command): void {
+  withEndpoints(program.command('bench'))
+    .description(
+      'measure acquire+release pairs/s and acquire latency (uncontended over many locks, then contended on one), or with --idle-sessions the leader CPU holding N idle sessions',
+    )
+    .addOption(
+      new Option('--clients <n>', 'concurrent clients (one session each)')
+        .argParser(positiveInt('--clients'))
+        .default(64),
+    )
+    .addOption(
+      new Option('--locks <n>', 'distinct locks in the uncontended phase')
+        .argParser(positiveInt('--locks'))
+        .default(1000),
+    )
+    .addOption(durationFlag('--duration <duration>', 'length of each phase or measurement window', '10s'))
+    .addOption(durationFlag('--ttl <duration>', 'session TTL (keepalives every TTL/3)', '10s'))
+    .option('--json <file>', 'also write the results as JSON to this file')
+    .addOption(
+      new Option(
+        '--idle-sessions <n>',
+        "hold N idle sessions and report the leader's CPU (instead of pairs)",
+      ).argParser(positiveInt('--idle-sessions')),
+    )
+    .option('--leader-http <host:port>', "the leader's HTTP address for /metrics (default: its gRPC port + 80)")
+    .action((flags: BenchFlags) =>
+      runCommand(async () => {
+        const endpoints = endpointList(flags.endpoints);
+        if (flags.idleSessions !== undefined) {
+          const results = await benchIdle(endpoints, flags, flags.idleSessions);
+          process.stdout.write(`${formatCpu(results)}\n`);
+          if (flags.json) await writeFile(flags.json, `${toJson({ idle: results })}\n`);
+        } else {
+          const results = await benchPairs(endpoints, flags);
+          process.stdout.write(`${formatPairs(results)}\n`);
+          if (flags.json) await writeFile(flags.json, `${toJson({ pairs: results })}\n`);
+        }
+      }),
+    );
+}
