@@ -52,9 +52,8 @@ export class SessionStream implements ConnectedStream {
   ) {
     call.on('data', (frame: ClientFrame | OversizedRequest) => this.receive(frame));
     call.on('end', () => this.finish());
-    call.on('error', () => this.detach());
-    call.on('close', () => this.detach());
-    call.on('cancelled', () => this.detach());
+    // The client went away (or the call failed): nothing more can be written; the session itself lives on.
+    for (const event of ['error', 'close', 'cancelled']) call.on(event, () => this.gone());
   }
 
   private receive(frame: ClientFrame | OversizedRequest): void {
@@ -328,5 +327,10 @@ export class SessionStream implements ConnectedStream {
 
   private detach(): void {
     if (this.sessionId !== null) this.deps.hub.detach(this.sessionId, this);
+  }
+
+  private gone(): void {
+    this.detach();
+    this.ended = true;
   }
 }
