@@ -69,14 +69,14 @@ export class ChaosCluster {
     return cluster;
   }
 
-  /** Starts node `nodeNumber` from its deployment config (also used to add a replacement node). */
-  async startNode(nodeNumber: number, configOverride?: string): Promise<ClusterNode> {
+  /** Starts node `nodeNumber` from its deployment config (also a replacement node, from its join config). */
+  async startNode(nodeNumber: number): Promise<ClusterNode> {
     const id = `node${nodeNumber}`;
     const container = await this.env.start({
       name: id,
       hostNumber: HOST_NUMBER_BASE + nodeNumber,
       command: ['serve', '--config', '/etc/forelock/node.json', '--test-fault-injection'],
-      files: { '/etc/forelock/node.json': configOverride ?? nodeConfig(this.size, nodeNumber, this.env.subnetPrefix) },
+      files: { '/etc/forelock/node.json': nodeConfig(this.size, nodeNumber, this.env.subnetPrefix) },
     });
     const node: ClusterNode = {
       id,

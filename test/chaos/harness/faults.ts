@@ -67,6 +67,14 @@ export async function dropIncoming(at: EnvContainer, fromIps: readonly string[])
   for (const ip of fromIps) await iptablesIn(at, ['-A', 'INPUT', '-s', ip, '-j', 'DROP']);
 }
 
+/** Cuts `side` off from every address in `otherIps`, both ways (rules in each of `side`'s containers). */
+export async function partition(side: readonly EnvContainer[], otherIps: readonly string[]): Promise<void> {
+  for (const container of side) {
+    await dropOutgoing(container, otherIps);
+    await dropIncoming(container, otherIps);
+  }
+}
+
 /** Removes every iptables rule the helpers above added in `container`. */
 export async function healDrops(container: EnvContainer): Promise<void> {
   await iptablesIn(container, ['-F', 'INPUT']);

@@ -11,10 +11,12 @@ const CONTROL_PORT = 8090;
 
 /** What the holder's SDK has reported. */
 export interface HolderState {
+  readonly session: string;
   readonly held: boolean;
   readonly token: string | null;
   /** Last finite `lock.safeUntil` seen while held (epoch ms). */
   readonly lastSafeUntil: number | null;
+  readonly lastSafeSampleAtMs: number | null;
   /** When `lock.signal` aborted, why, and the last safe deadline seen before. */
   readonly lost: { atMs: number; cause: string; lastSafeUntil: number | null } | null;
   readonly now: number;
@@ -35,10 +37,10 @@ export class HolderClient {
     return answer;
   }
 
-  /** Acquires `lock` exclusively; resolves to its token. */
-  async acquire(lock: string, fenced: boolean): Promise<bigint> {
-    const answer = await this.call<{ token: string }>('/acquire', { lock, fenced });
-    return BigInt(answer.token);
+  /** Acquires `lock` exclusively. */
+  async acquire(lock: string, fenced: boolean): Promise<{ token: bigint; grantedAtMs: number }> {
+    const answer = await this.call<{ token: string; grantedAtMs: number }>('/acquire', { lock, fenced });
+    return { token: BigInt(answer.token), grantedAtMs: answer.grantedAtMs };
   }
 
   /** Checks the lock is still safe and readies a write of `key` with its token; false when it is not safe. */

@@ -31,13 +31,20 @@ export interface ScenarioContext {
   readonly initialLeader: LeaderView;
   /**
    * Measures recovery from a fault applied at `faultAtMs`: time to a leader agreed by a majority of `among`
-   * satisfying `accept`, and time to the next grant acknowledged to any client. Records it for the table and fails
+   * satisfying `accept`, and time to the next grant made after the fault (of `lock`, when given) acknowledged to
+   * a load client. Records it for the table and fails
    * the test past the generous bound.
    */
   measureRecovery(
     fault: string,
     faultAtMs: number,
-    options?: { accept?: (leader: LeaderView) => boolean; among?: readonly ClusterNode[]; leaderBefore?: string },
+    options?: {
+      accept?: (leader: LeaderView) => boolean;
+      among?: readonly ClusterNode[];
+      leaderBefore?: string;
+      /** Count only the next grant of this lock (for a fault on one holder). */
+      lock?: string;
+    },
   ): Promise<RecoveryMeasurement>;
 }
 
@@ -85,7 +92,7 @@ export async function runScenario(
     async measureRecovery(fault, faultAtMs, options = {}) {
       const leader = await cluster.waitForLeader(options.accept, options.among, RECOVERY_BOUND_MS + 30_000);
       const leaderMs = Date.now() - faultAtMs;
-      const nextGrantAtMs = await workload.nextGrantAfter(faultAtMs, RECOVERY_BOUND_MS + 30_000);
+      const nextGrantAtMs = await workload.nextGrantAfter(faultAtMs, RECOVERY_BOUND_MS + 30_000, options.lock);
       const measurement: RecoveryMeasurement = {
         scenario: name,
         nodes: size,

@@ -157,16 +157,16 @@ export class Workload {
   /**
    * Waits until some client is acknowledged a grant the cluster made at or after `sinceMs` (by the grant's entry
    * time, so a grant committed before a fault and acknowledged after it does not count); resolves to the earliest
-   * such acknowledgement time.
+   * such acknowledgement time. With `lock`, only grants of that lock count.
    */
-  async nextGrantAfter(sinceMs: number, timeoutMs: number): Promise<number> {
+  async nextGrantAfter(sinceMs: number, timeoutMs: number, lock?: string): Promise<number> {
     return waitFor(
-      `a grant made after ${new Date(sinceMs).toISOString()}`,
+      `a grant${lock === undefined ? '' : ` of ${lock}`} made after ${new Date(sinceMs).toISOString()}`,
       timeoutMs,
       async () => {
         const acks = this.history
           .granted()
-          .filter((record) => record.outcome.grantedAtMs >= sinceMs)
+          .filter((record) => record.outcome.grantedAtMs >= sinceMs && (lock === undefined || record.lock === lock))
           .map((record) => record.outcome.ackAtMs);
         return acks.length > 0 ? Math.min(...acks) : undefined;
       },

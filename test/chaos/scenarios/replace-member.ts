@@ -1,0 +1,46 @@
+// Scenario 8: replace a node under load with the `forelock members` commands, as an operator would: start the new
+// node from its join config (cluster/config/3-node/node4.json), add it as a learner, promote it once it has caught
+// up, remove the old node, stop it. The leader keeps serving throughout and the membership ends as planned.
+
+import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import { fetchStatus } from '../harness/cluster.js';
+import { runHost } from '../harness/docker.js';
+import { stopGracefully } from '../harness/faults.js';
+import type { ScenarioContext } from '../harness/scenario.js';
+import { waitFor } from '../harness/wait.js';
+
+const cli = fileURLToPath(new URL('../../../dist/src/cli/main.js', import.meta.url));
+
+/** Runs `forelock members ...` against the cluster from the host, as an operator would. */
+function members(endpoints: readonly string[], args: readonly string[]): Promise<string> {
+  return runHost('node', [cli, 'members', ...args, '--endpoints', endpoints.join(',')]);
+}
+
+/** Add node4 as a learner, promote it, remove a follower, stop that follower. */
+export async function replaceMember(context: ScenarioContext): Promise<void> {
+  const { cluster } = context;
+  const before = await cluster.waitForLeader();
+  const leader = cluster.node(before.id);
+  const old = cluster.nodes.find((node) => node !== leader)!;
+  const endpoints = cluster.endpoints();
+
+  const faultAtMs = Date.now();
+  const added = await cluster.startNode(4);
+  await members(endpoints, ['add', `${added.id}=${added.address}`, '--learner']);
+  await waitFor(`${added.id} catches up as a learner`, 60_000, async () => {
+    const [mine, leaders] = await Promise.all([fetchStatus(added), fetchStatus(leader)]);
+    return mine.leader === leader.id && mine.commitIndex >= leaders.commitIndex - 5;
+  });
+  await members(endpoints, ['promote', added.id]);
+  await members(endpoints, ['remove', old.id]);
+  await stopGracefully(old.container);
+  cluster.forget(old.id);
+  await context.measureRecovery(`replace ${old.id} by ${added.id}`, faultAtMs, { leaderBefore: before.id });
+
+  const status = await fetchStatus(cluster.node((await cluster.waitForLeader()).id));
+  expect(
+    status.members.map((member) => `${member.id}:${member.role === 'learner' ? 'learner' : 'voter'}`).sort(),
+    'the membership after the replacement',
+  ).toEqual(cluster.nodes.map((node) => `${node.id}:voter`).sort());
+}
