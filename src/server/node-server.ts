@@ -4,6 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { type Logger, pino } from 'pino';
 import { LockStateMachine } from '../lock/state-machine.js';
 import { bootstrapConf, joiningConf } from '../raft/bootstrap.js';
+import { DEFAULT_TICK_MS, defaultRaftConfig } from '../raft/defaults.js';
 import { RaftNode } from '../raft/node.js';
 import { PEER_MAX_MESSAGE_BYTES, registerPeerService } from '../raft/transport.js';
 import type { Clock } from '../util/clock.js';
@@ -90,11 +91,15 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
     throw error;
   }
   registerPeerService(server, raft.transport);
+  // A deposed leader steps down within one election timeout of losing its quorum, and this node was elected no
+  // sooner than one election timeout after the quorum last heard from it: twice the longest timeout bounds it.
+  const maxElectionTimeoutMs = 2 * defaultRaftConfig(config.id).electionTicks * (overrides.tickMs ?? DEFAULT_TICK_MS);
   const services = new ForelockServices({
     raft,
     machine,
     log,
     maxMessageBytes: config.maxMessageBytes,
+    deposedLeaderOverhangMs: 2 * maxElectionTimeoutMs,
     ...(overrides.clock === undefined ? {} : { clock: overrides.clock }),
   });
   services.register(server);

@@ -30,6 +30,11 @@ export interface ForelockServicesOptions {
   readonly guarantees?: GuaranteePolicy;
   /** How often the leader checks for expiries, due revocations and lock-delay ends, in ms. Default 50. */
   readonly dutyIntervalMs?: number;
+  /**
+   * How long a deposed leader may still answer keepalives after this node's election (SessionTrackerOptions):
+   * a new leader adds it to every session's TTL before expiring anything. Default 0.
+   */
+  readonly deposedLeaderOverhangMs?: number;
 }
 
 /** The Forelock and Admin services of one node, with the leader's background duties. */
@@ -50,7 +55,7 @@ export class ForelockServices {
       lockCount: () => machine.locks().length,
       eventLoopDelayMs: () => raft.eventLoopDelayMs(),
     });
-    const tracker = new SessionTracker();
+    const tracker = new SessionTracker({ deposedLeaderOverhangMs: options.deposedLeaderOverhangMs ?? 0 });
     this.service = new LockService({
       raft,
       machine,
