@@ -469,16 +469,22 @@ export class Client implements LockOwner {
 export async function connect(options: ConnectOptions = {}): Promise<Client> {
   const endpoints = options.endpoints ?? ['127.0.0.1:7400'];
   const clock = options.clock ?? monotonicEpochClock;
-  const connection = new SessionConnection({
-    endpoints,
-    ttlMs: options.ttlMs ?? 10_000,
-    clientName: options.name ?? `node-${process.pid}`,
-    clock,
-    rng: options.rng ?? randomRng(),
-    backoff: options.backoff,
-    maxDrift: options.maxDrift,
-    marginMs: options.marginMs,
-  });
+  let connection: SessionConnection;
+  try {
+    connection = new SessionConnection({
+      endpoints,
+      ttlMs: options.ttlMs ?? 10_000,
+      clientName: options.name ?? `node-${process.pid}`,
+      clock,
+      rng: options.rng ?? randomRng(),
+      backoff: options.backoff,
+      maxDrift: options.maxDrift,
+      marginMs: options.marginMs,
+    });
+  } catch (err) {
+    // Malformed endpoints, backoff or safe-period settings.
+    throw new InvalidArgumentError((err as Error).message, { cause: err });
+  }
   const client = new Client(connection, endpoints, clock);
   try {
     await connection.start(options.connectTimeoutMs ?? 10_000);

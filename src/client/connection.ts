@@ -8,6 +8,7 @@ import type { Rng } from '../util/rng.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { EndpointPool } from './endpoints.js';
 import {
+  ClientClosedError,
   errorFromGrpc,
   errorFromServerCode,
   isServiceError,
@@ -228,7 +229,7 @@ export class SessionConnection {
         stream.end();
       });
     }
-    this.end(new SessionExpiredError('the client closed the session', 'closed'));
+    this.end(closedByClient());
     for (const stub of this.stubs.values()) stub.close();
     this.stubs.clear();
   }
@@ -440,7 +441,7 @@ export class SessionConnection {
       case 'notLeader':
         return new NotLeaderError('the leader stepped down', frame.notLeader.leaderAddress || undefined);
       case 'ended':
-        this.end(this.sessionEndedError(frame.ended.reason));
+        this.end(this.closing ? closedByClient() : this.sessionEndedError(frame.ended.reason));
         return this.endError;
       case 'opened':
         return null;
@@ -514,4 +515,8 @@ export function requestSeqOf(frame: RequestFrame): string {
     case 'error':
       return frame.error.requestSeq;
   }
+}
+
+function closedByClient(): ClientClosedError {
+  return new ClientClosedError('the client closed its session; connect() again to get a new one');
 }

@@ -4,6 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   AbortError,
   AlreadyHeldError,
+  ClientClosedError,
+  connect,
+  InvalidArgumentError,
   LockBusyError,
   LockLostError,
   type LockReleasedError,
@@ -137,6 +140,29 @@ describe('acquire and release', () => {
     expect(await c.admin().listLocks('guarded')).toEqual([]);
     expect(await c.withLock('guarded', (lock) => lock.token > seenToken)).toBe(true);
     expect(c.locks()).toEqual([]);
+  });
+});
+
+describe('session lifecycle', () => {
+  it('close() ends the session: its signal and its locks abort, and the cluster frees the locks at once', async () => {
+    const { endpoint } = await singleNode();
+    const [a, b] = await Promise.all([client([endpoint], 'a'), client([endpoint], 'b')]);
+    const lock = await a.acquire('closing');
+    const waiting = b.acquire('closing', { waitMs: 10_000 });
+    await a.close();
+    expect(a.session.signal.aborted).toBe(true);
+    expect(a.session.signal.reason).toBeInstanceOf(ClientClosedError);
+    expect(lock.signal.reason).toBeInstanceOf(LockLostError);
+    expect((await waiting).token).toBeGreaterThan(lock.token);
+    expect(await a.acquire('other').catch((e: unknown) => e)).toBeInstanceOf(ClientClosedError);
+  });
+
+  it('connect() refuses malformed endpoints and an out-of-range TTL with InvalidArgumentError', async () => {
+    const { endpoint } = await singleNode();
+    expect(await connect({ endpoints: ['no-port'] }).catch((e: unknown) => e)).toBeInstanceOf(InvalidArgumentError);
+    const error = await connect({ endpoints: [endpoint], ttlMs: 10 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as Error).message).toContain('TTL');
   });
 });
 
