@@ -31,7 +31,7 @@ export function registerEvalCommand(program: Command): void {
   program
     .command('eval')
     .description('evaluate staleness prediction against failure-detector baselines, in virtual time (EVALUATION.md)')
-    .option('--suite <suite>', 'quick (4 seeds per family) or full (30 seeds per family)', 'quick')
+    .option('--suite <suite>', 'quick (3 seeds per family) or full (30 seeds per family)', 'quick')
     .option('--seed <seed>', 'run this one seed')
     .option('--seeds <count>', 'run seeds 101 .. 100+count (seeds 1-100 are kept for tuning)')
     .option('--trace <files...>', 'evaluate these JSONL trace files instead of generated scenarios')

@@ -71,7 +71,11 @@ export function generateScenario(
     rng,
   );
   const bursty = family === 'bursty-contention';
-  const resources = bursty ? addHotResources(world, rng) : addResources(world, rng);
+  const resources = bursty
+    ? addHotResources(world, rng)
+    : family === 'stuck-holder'
+      ? addJobResources(world, rng)
+      : addResources(world, rng);
   const workerBehavior = bursty ? burstyBehavior(resources, rng) : workerBehaviorOf(resources, rng);
   const workers: SimSession[] = [];
   for (let index = 0; index < size.workers; index++) {
@@ -143,11 +147,29 @@ function pickDistinct<T>(rng: SeededRng, items: readonly T[], count: number): T[
 
 /** Twelve resources with log-normal holds whose medians range from 50 ms to 4 s. */
 function addResources(world: ScenarioWorld, rng: SeededRng): SimResource[] {
+  return addLogNormalResources(world, rng, 'res', 12, 50, 4000);
+}
+
+/** Ten job locks with log-normal holds whose medians range from 1.5 s to 8 s: a stuck holder matters, and can be
+ * seen coming, where holds last longer than a keepalive interval (a warning one interval ahead of a p99 shorter than
+ * that would have to precede the grant). */
+function addJobResources(world: ScenarioWorld, rng: SeededRng): SimResource[] {
+  return addLogNormalResources(world, rng, 'job', 10, 1500, 8000);
+}
+
+function addLogNormalResources(
+  world: ScenarioWorld,
+  rng: SeededRng,
+  prefix: string,
+  count: number,
+  lowestMedianMs: number,
+  highestMedianMs: number,
+): SimResource[] {
   const resources: SimResource[] = [];
-  for (let index = 0; index < 12; index++) {
-    const medianMs = logUniform(rng, 50, 4000);
+  for (let index = 0; index < count; index++) {
+    const medianMs = logUniform(rng, lowestMedianMs, highestMedianMs);
     const sigma = rng.uniform(0.3, 0.8);
-    resources.push(world.addResource(`res/${index}`, () => medianMs * Math.exp(sigma * rng.normal())));
+    resources.push(world.addResource(`${prefix}/${index}`, () => medianMs * Math.exp(sigma * rng.normal())));
   }
   return resources;
 }
@@ -289,7 +311,7 @@ function driftClock(world: ScenarioWorld, rng: SeededRng, index: number, duratio
 }
 
 /** A worker whose next hold (once its resource has 30 holds of history) never ends in time: stale when it passes the
- * resource's historical p99 (others are waiting in shadow mode); it finally ends 4-15 p99s plus 20 s later. */
+ * resource's historical p99 (others are waiting in shadow mode); it finally ends after 2-4 p99s plus 10 s (at most 5 min). */
 function stickHolder(world: ScenarioWorld, rng: SeededRng, victim: SimSession, atMs: number): void {
   world.queue.at(atMs, () => {
     victim.holdOverride = (resource, grantMs) => {
@@ -297,7 +319,7 @@ function stickHolder(world: ScenarioWorld, rng: SeededRng, victim: SimSession, a
       victim.holdOverride = null;
       const p99Ms = ScenarioWorld.p99(resource.historyMs);
       world.truth({ t: grantMs, session: victim.id, fault: 'stuck-holder', stale_at: grantMs + p99Ms });
-      return p99Ms * rng.uniform(4, 15) + 20_000;
+      return Math.min(p99Ms * rng.uniform(2, 4) + 10_000, 300_000);
     };
   });
 }
