@@ -59,8 +59,10 @@ describe('RaftNode on three in-process nodes over gRPC', () => {
     initialConf: ConfState,
     snapshotEveryEntries = 10_000,
     machine = new ListMachine(),
+    faultInjection = false,
   ): Promise<Member> {
     const node = await RaftNode.start({
+      faultInjection,
       id,
       dataDir: join(dir, id),
       stateMachine: machine,
@@ -92,9 +94,11 @@ describe('RaftNode on three in-process nodes over gRPC', () => {
     return port;
   }
 
-  async function startCluster(snapshotEveryEntries?: number): Promise<void> {
+  async function startCluster(snapshotEveryEntries?: number, faultInjection = false): Promise<void> {
     for (const id of ['a', 'b', 'c']) addresses[id] = `127.0.0.1:${await reservePort()}`;
-    for (const id of ['a', 'b', 'c']) await startMember(id, bootstrapConf(addresses), snapshotEveryEntries);
+    for (const id of ['a', 'b', 'c']) {
+      await startMember(id, bootstrapConf(addresses), snapshotEveryEntries, new ListMachine(), faultInjection);
+    }
   }
 
   function leader(): Member | undefined {
@@ -158,6 +162,39 @@ describe('RaftNode on three in-process nodes over gRPC', () => {
     await until('the restarted node caught up', () => restarted.machine.items.length === expected.length);
     expect(restarted.machine.items).toEqual(expected);
     expect(restarted.node.status().appliedIndex).toBe(leader()!.node.status().appliedIndex);
+  });
+
+  it('keeps every node identical over lossy, delayed and reordering links', async () => {
+    await startCluster(100, true);
+    for (const member of members.values()) {
+      for (const peer of ['a', 'b', 'c']) {
+        if (peer !== member.node.id) {
+          member.node.transport.setFault(peer, { delayMs: 2, jitterMs: 8, dropProbability: 0.1 });
+        }
+      }
+    }
+    let committed = 0;
+    const deadline = Date.now() + 30_000;
+    while (committed < 300 && Date.now() < deadline) {
+      const current = leader();
+      if (current === undefined) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        continue;
+      }
+      const batch = Array.from({ length: 20 }, (_, i) =>
+        current.node.propose(new Uint8Array([i]), { signal: AbortSignal.timeout(2_000) }),
+      );
+      committed += (await Promise.allSettled(batch)).filter((r) => r.status === 'fulfilled').length;
+    }
+    expect(committed).toBeGreaterThanOrEqual(300);
+    for (const member of members.values()) {
+      for (const peer of ['a', 'b', 'c']) if (peer !== member.node.id) member.node.transport.setFault(peer, null);
+    }
+    const applied = (): number[] => [...members.values()].map((m) => m.node.status().appliedIndex);
+    await until('every node applied the same prefix', () => new Set(applied()).size === 1, 20_000);
+    const [first, ...rest] = [...members.values()].map((m) => m.machine.items);
+    expect(first!.length).toBeGreaterThanOrEqual(300);
+    for (const items of rest) expect(items).toEqual(first);
   });
 
   it('applies a large batch in bounded chunks, letting other callbacks run in between', async () => {
