@@ -4,8 +4,9 @@ import { RingBuffer } from './ring-buffer.js';
 /** A least-squares line with its uncertainty. */
 export interface LineFit {
   readonly slope: number;
-  /** The line's value at the newest x. */
+  /** The line's value at the newest x, and its standard error (Infinity below three points). */
   readonly valueAtLast: number;
+  readonly valueAtLastStdErr: number;
   /** Standard error of the slope (Infinity below three points). */
   readonly slopeStdErr: number;
   /** Standard deviation of the residuals (0 below three points). */
@@ -33,6 +34,11 @@ export class SlidingLinearFit {
 
   get points(): number {
     return this.xs.length;
+  }
+
+  /** The newest x (NaN when empty). */
+  lastX(): number {
+    return this.xs.last();
   }
 
   clear(): void {
@@ -67,9 +73,12 @@ export class SlidingLinearFit {
       rss += r * r;
     }
     const residualVariance = n > 2 ? rss / (n - 2) : 0;
+    const lastDx = this.xs.last() - meanX;
     return {
       slope,
-      valueAtLast: meanY + slope * (this.xs.last() - meanX),
+      valueAtLast: meanY + slope * lastDx,
+      valueAtLastStdErr:
+        n > 2 ? Math.sqrt(residualVariance * (1 / n + (lastDx * lastDx) / sxx)) : Number.POSITIVE_INFINITY,
       slopeStdErr: n > 2 ? Math.sqrt(residualVariance / sxx) : Number.POSITIVE_INFINITY,
       residualStdDev: Math.sqrt(residualVariance),
       points: n,

@@ -175,7 +175,7 @@ export class StalenessPredictor {
     const expectedDemand = (stats.demandPerBucket(nowMs) * horizonMs) / this.config.demandBucketMs;
     const contended = lock.waiters > 0 || expectedDemand > 0;
     const ageMs = Math.max(0, nowMs - lock.grantedAtMs);
-    const stuck = trusted ? stuckRisk(ageMs, p99Ms, stats.holdSurvival(ageMs), contended) : 0;
+    const stuck = trusted ? stuckRisk(stats.holdSurvival(ageMs), this.config.stuckPriorPerHold, contended) : 0;
     const risk = unknown ? null : this.sessionRisk(session, nowMs, horizonMs);
     const lapse = risk?.lapse.probability ?? 0;
     const drift = risk?.drift ?? 0;
@@ -311,15 +311,20 @@ export class StalenessPredictor {
       horizonMs,
       lossProbability: this.config.keepaliveLossProbability,
       failurePriorPerInterval: this.config.failurePriorPerInterval,
-      loadDelayMs: this.health.loopDelayMs,
+      loadDelayMs: this.health.overloaded(nowMs)
+        ? Math.max(this.config.overloadAllowanceMs, this.health.loopDelayMs)
+        : this.health.loopDelayMs,
+      lookaheadRenewals: this.config.lookaheadRenewals,
     });
     const oneWayMs = Number.isFinite(session.lastRttMs) ? session.lastRttMs / 2 : 0;
+    // Judged against the session's full TTL: the risk of the clock itself, whatever a shortened guarantee mitigates.
     const drift = driftRisk(
       session.drift.estimate(),
-      session.lastGuaranteeMs,
+      session.ttlMs,
       this.config.maxDrift,
       this.config.marginMs,
       oneWayMs,
+      (this.config.driftLookaheadRenewals + 0.5) * session.keepaliveIntervalMs,
     );
     return { lapse, drift };
   }

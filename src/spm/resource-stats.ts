@@ -5,11 +5,15 @@ import type { ArimaOrder } from './types.js';
 
 const HOLD_HISTORY = 256;
 const DEMAND_HISTORY = 64;
+/** Bounds of the hold-duration tail index (a thinner tail than 20 is as good as none). */
+const MIN_TAIL_INDEX = 0.5;
+const MAX_TAIL_INDEX = 20;
 
 /** Hold durations and requests per time bucket of one resource, bounded. */
 export class ResourceStats {
   private readonly holds = new RingBuffer(HOLD_HISTORY);
   private sortedHolds: number[] | null = null;
+  private tailIndexValue: number | null = null;
   private readonly demand = new RingBuffer(DEMAND_HISTORY);
   private currentBucket = Number.NaN;
   private currentCount = 0;
@@ -53,24 +57,51 @@ export class ResourceStats {
   holdQuantileMs(q: number): number | null {
     const n = this.holds.length;
     if (n === 0) return null;
-    if (this.sortedHolds === null) this.sortedHolds = this.holds.toArray().sort((a, b) => a - b);
     const rank = Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1));
-    return this.sortedHolds[rank] as number;
+    return this.sorted()[rank] as number;
   }
 
-  /** Fraction of recent holds that lasted longer than `ageMs` (the empirical survival function). */
+  /**
+   * Probability that a normal hold of this resource lasts longer than `ageMs`: the empirical survival up to the
+   * p99, and beyond it a power-law tail `0.01 * (p99 / age)^k` whose index k is Hill's estimate from the longest
+   * tenth of the history (heavy-tailed resources get a slow decay, log-normal ones a fast one).
+   */
   holdSurvival(ageMs: number): number {
     const n = this.holds.length;
     if (n === 0) return 1;
-    if (this.sortedHolds === null) this.sortedHolds = this.holds.toArray().sort((a, b) => a - b);
+    const sorted = this.sorted();
+    const p99 = this.holdQuantileMs(0.99) as number;
+    if (ageMs >= p99 && p99 > 0) return 0.01 * (p99 / Math.max(ageMs, p99)) ** this.tailIndex();
     let lo = 0;
     let hi = n;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if ((this.sortedHolds[mid] as number) <= ageMs) lo = mid + 1;
+      if ((sorted[mid] as number) <= ageMs) lo = mid + 1;
       else hi = mid;
     }
-    return (n - lo) / n;
+    return Math.max(0.01, (n - lo) / n);
+  }
+
+  /** Hill's tail index over the longest tenth of the holds (at least 5), bounded to [0.5, 20]; cached. */
+  private tailIndex(): number {
+    if (this.tailIndexValue !== null) return this.tailIndexValue;
+    const sorted = this.sorted();
+    const n = sorted.length;
+    const top = Math.min(n - 1, Math.max(5, Math.floor(n / 10)));
+    const threshold = sorted[n - 1 - top] as number;
+    let sumLogs = 0;
+    for (let i = n - top; i < n; i++) sumLogs += Math.log((sorted[i] as number) / threshold);
+    const index = top > 0 && threshold > 0 && sumLogs > 0 ? top / sumLogs : MAX_TAIL_INDEX;
+    this.tailIndexValue = Math.min(MAX_TAIL_INDEX, Math.max(MIN_TAIL_INDEX, index));
+    return this.tailIndexValue;
+  }
+
+  private sorted(): number[] {
+    if (this.sortedHolds === null) {
+      this.sortedHolds = this.holds.toArray().sort((a, b) => a - b);
+      this.tailIndexValue = null;
+    }
+    return this.sortedHolds;
   }
 
   /** Expected requests in the next bucket: the last ARIMA forecast, else the mean of the closed buckets. */

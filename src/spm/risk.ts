@@ -31,14 +31,16 @@ export interface LapseInput {
   readonly horizonMs: number;
   readonly lossProbability: number;
   readonly failurePriorPerInterval: number;
-  /** Extra delay the node's own overload may add to receive times (widens the spread). */
+  /** Delay the node's own overload may add to receive times: the arrival may come that much later. */
   readonly loadDelayMs: number;
+  /** Renewals examined beyond the next one (the forecast's reach). */
+  readonly lookaheadRenewals: number;
 }
 
+/** Floor of the drift's standard error: clocks are read to the millisecond. */
+const MIN_DRIFT_STD_ERR = 1e-4;
 /** Below this probability no staleness is foreseen (the predicted time is null). */
 const FORESEEN = 0.05;
-/** Future renewals examined beyond the next one. */
-const MAX_FUTURE_STEPS = 8;
 
 /**
  * Survival of the next arrival for a live session: a normal around the forecast gap, mixed with one lost keepalive
@@ -60,8 +62,8 @@ function aliveSurvival(t: number, input: LapseInput, mean: number, stdDev: numbe
  */
 export function lapseRisk(input: LapseInput): LapseRisk {
   const { forecast, silenceMs, leaseRemainingMs } = input;
-  const mean = forecast.meanMs;
-  const stdDev = Math.hypot(forecast.stdDevMs, input.loadDelayMs);
+  const mean = forecast.meanMs + input.loadDelayMs;
+  const stdDev = forecast.stdDevMs;
   const silence = Math.max(0, silenceMs);
   const intervals = Math.max(1, silence / Math.max(1, input.keepaliveIntervalMs));
   const priorDead = Math.min(0.5, input.failurePriorPerInterval * intervals);
@@ -80,7 +82,7 @@ export function lapseRisk(input: LapseInput): LapseRisk {
   const staleUpTo = [nextLate];
   let renewOk = 1 - nextLate;
   let elapsedMs = Math.max(mean, silence);
-  for (let step = 1; step <= MAX_FUTURE_STEPS; step++) {
+  for (let step = 1; step <= input.lookaheadRenewals; step++) {
     const gapMean = mean + step * forecast.trendMsPerStep;
     if (elapsedMs - silence > input.horizonMs || gapMean <= 0) break;
     renewOk *= 1 - normalSurvival(input.guaranteeMs, gapMean, stdDev * Math.sqrt(step + 1));
@@ -107,10 +109,11 @@ export function lapseRisk(input: LapseInput): LapseRisk {
 }
 
 /**
- * Probability that the client's clock runs slow enough for its safe period, `g * (1 - maxDrift) - margin` on its
- * own clock, to outlive the lease the server keeps (`g` from the receive time): the client would then act on a lock
- * it no longer holds if renewals stopped: `(g(1 - maxDrift) - margin) / (1 + drift) > g + oneWay`, i.e. drift below
- * `(g(1 - maxDrift) - margin) / (g + oneWay) - 1`. `oneWayMs` is half the RTT (the send precedes the receive by it).
+ * Probability that a renewal within `lookaheadMs` gives a client whose clock runs slow a safe period,
+ * `g * (1 - maxDrift) - margin` on its own clock, that outlives the lease the server keeps (`g` from the receive
+ * time): `(g(1 - maxDrift) - margin) / (1 + drift) > g + oneWay`, i.e. a drift below
+ * `(g(1 - maxDrift) - margin) / (g + oneWay) - 1`, where the drift is the average over that safe period, forecast
+ * along its trend (only toward slower: a clock that speeds up is not counted on). `oneWayMs` is half the RTT.
  */
 export function driftRisk(
   estimate: DriftEstimate | null,
@@ -118,21 +121,26 @@ export function driftRisk(
   maxDrift: number,
   marginMs: number,
   oneWayMs: number,
+  lookaheadMs: number,
 ): number {
   if (estimate === null) return 0;
   const criticalDrift = (guaranteeMs * (1 - maxDrift) - marginMs) / (guaranteeMs + oneWayMs) - 1;
-  const stdErr = Math.max(estimate.driftStdErr, 1e-4);
-  return clamp01(normalCdf((criticalDrift - estimate.drift) / stdErr));
+  const spanMs = lookaheadMs + guaranteeMs / 2;
+  const change = Number.isFinite(estimate.driftChangePerMs) ? estimate.driftChangePerMs * spanMs : 0;
+  const changeErr = Number.isFinite(estimate.driftChangeStdErr) ? estimate.driftChangeStdErr * spanMs : 0;
+  const forecast = estimate.drift + Math.min(0, change);
+  const stdErr = Math.max(Math.hypot(estimate.driftStdErr, changeErr), MIN_DRIFT_STD_ERR);
+  return clamp01(normalCdf((criticalDrift - forecast) / stdErr));
 }
 
 /**
- * Probability that a hold ends up stuck past its resource's p99 while others wait: the share of historical holds
- * that reach the p99 among those that lasted as long as this one (1% / survival at its age), and certain once past it.
+ * Probability that a hold is stuck while others wait: a Bayesian reading of its age. Prior: `stuckPrior` of holds
+ * get stuck; a normal hold reaches this age with the resource's hold survival. Stuck holds pass the p99 (where the
+ * hold becomes stale) by definition, so the posterior is also the probability of staleness.
  */
-export function stuckRisk(ageMs: number, p99Ms: number, survivalAtAge: number, contended: boolean): number {
+export function stuckRisk(survivalAtAge: number, stuckPrior: number, contended: boolean): number {
   if (!contended) return 0;
-  if (ageMs >= p99Ms) return 1;
-  return clamp01(0.01 / Math.max(survivalAtAge, 1e-9));
+  return clamp01(stuckPrior / (stuckPrior + (1 - stuckPrior) * survivalAtAge));
 }
 
 /**

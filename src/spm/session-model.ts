@@ -15,6 +15,8 @@ export interface GapForecast {
   readonly trendMsPerStep: number;
 }
 
+/** Before two gaps are known the spread is a quarter of the announced interval. */
+const YOUNG_SPREAD_DIVISOR = 4;
 /** A gap longer than this many expected gaps is a missed keepalive, not a sample of the rhythm. */
 const MISSED_GAP_RATIO = 1.5;
 /** A gap beyond the forecast by more than this many standard deviations is clipped before it is learned. */
@@ -75,7 +77,7 @@ export class SessionModel {
       this.lastRttMs = sample.rttMs;
     }
     if (sample.clientTimeMs !== undefined && Number.isFinite(sample.clientTimeMs)) {
-      this.drift.observe(sample.receiveMs, sample.clientTimeMs);
+      this.drift.observe(sample.receiveMs, sample.clientTimeMs, sample.rttMs ?? null);
     }
   }
 
@@ -107,9 +109,12 @@ export class SessionModel {
         trendMsPerStep: this.gapTrend.trend,
       };
     }
+    // Too young for its own rhythm: the announced interval plus the round trip (the client sends its next keepalive
+    // an interval after the answer), with a wide spread.
+    const rttMs = Number.isFinite(this.lastRttMs) ? this.lastRttMs : 0;
     return {
-      meanMs: this.keepaliveIntervalMs,
-      stdDevMs: Math.max(floor, this.keepaliveIntervalMs / 10),
+      meanMs: this.keepaliveIntervalMs + rttMs,
+      stdDevMs: Math.max(floor, this.keepaliveIntervalMs / YOUNG_SPREAD_DIVISOR),
       trendMsPerStep: 0,
     };
   }

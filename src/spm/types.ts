@@ -52,8 +52,14 @@ export interface SpmConfig {
   readonly minSamples: number;
   /** Hold durations a resource needs before its p99 is trusted for the stuck-holder signal and the horizon. */
   readonly minHoldSamples: number;
-  /** Hold age past the resource's p99, as a multiple of it, at which a stuck hold is certain. */
-  readonly stuckHoldFactor: number;
+  /** Prior probability that a hold gets stuck (its critical section never ends in time). */
+  readonly stuckPriorPerHold: number;
+  /** Renewals the lapse forecast looks ahead beyond the next one. */
+  readonly lookaheadRenewals: number;
+  /** Renewals the clock-drift forecast looks ahead (a drift is slow: warning early costs little). */
+  readonly driftLookaheadRenewals: number;
+  /** Delay the node's own overload may add to keepalive receipts (Lifeguard: a loaded node waits longer). */
+  readonly overloadAllowanceMs: number;
   /** Fraction of sessions whose latency shifts at once that marks a common cause. */
   readonly commonCauseFraction: number;
   /** Node overload: event-loop delay (ms) or CPU (0-1) at which pre-emption is suspended. */

@@ -96,18 +96,38 @@ describe('SlidingLinearFit', () => {
 });
 
 describe('ClockDriftEstimator', () => {
-  it('measures a client clock 2% slow and its offset', () => {
+  it('measures a client clock 2% slow, whatever its offset', () => {
     const d = new ClockDriftEstimator(8);
     const epoch = 1_715_000_000_000;
-    expect(d.estimate()).toBeNull();
+    for (let i = 0; i < 3; i++) d.observe(50_000 + i * 3333, epoch + 0.98 * (50_000 + i * 3333), 0);
+    expect(d.estimate()).toBeNull(); // two rates so far
+    for (let i = 3; i < 10; i++) d.observe(50_000 + i * 3333, epoch + 0.98 * (50_000 + i * 3333), 0);
+    const e = d.estimate();
+    expect(e?.drift).toBeCloseTo(-0.02, 6); // epoch-sized clock readings: about 1e-8 of float rounding
+    expect(e?.driftChangePerMs).toBeCloseTo(0, 10);
+    expect(e?.points).toBe(8);
+  });
+
+  it('follows a rate that ramps and gives its trend', () => {
+    const d = new ClockDriftEstimator(8);
+    // rate(t) = -1e-7 * t: the clock reads t - 5e-8 t^2; the rate over [a, b] is exactly the rate at its middle.
     for (let i = 0; i < 10; i++) {
-      const receive = 50_000 + i * 3333;
-      d.observe(receive, epoch + 0.98 * receive);
+      const t = i * 3000;
+      d.observe(t, 5000 + t - 5e-8 * t * t, 0);
     }
     const e = d.estimate();
-    expect(e?.drift).toBeCloseTo(-0.02, 9);
-    expect(e?.offsetMs).toBeCloseTo(epoch - 0.02 * (50_000 + 9 * 3333), 3);
-    expect(e?.points).toBe(8);
+    expect(e?.driftChangePerMs).toBeCloseTo(-1e-7, 12);
+    expect(e?.drift).toBeCloseTo(-1e-7 * 25_500, 9); // the middle of the last interval, 25.5 s
+  });
+
+  it('does not mistake a growing RTT for a slow clock', () => {
+    const d = new ClockDriftEstimator(8);
+    for (let i = 0; i < 10; i++) {
+      const sendMs = i * 3333;
+      const rttMs = 500 + 200 * i;
+      d.observe(sendMs + rttMs / 2, 1e12 + sendMs, rttMs);
+    }
+    expect(Math.abs(d.estimate()?.drift as number)).toBeLessThan(1e-9);
   });
 });
 
@@ -150,6 +170,7 @@ describe('forecastArima', () => {
   });
 
   it('returns null when the series is too short for the order', () => {
-    expect(forecastArima([1, 2, 3], 1, { p: 1, d: 1, q: 0 })).toBeNull();
+    expect(forecastArima([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 1, { p: 1, d: 1, q: 0 })).toBeNull(); // needs 11
+    expect(forecastArima([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 1, { p: 1, d: 1, q: 0 })).not.toBeNull();
   });
 });
