@@ -2,7 +2,9 @@
 // 3-process cluster that survives SIGKILL of its leader and shuts down gracefully on SIGTERM.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ForelockCommand, LocalCluster, type LocalNode } from '../../src/server/local-cluster.js';
@@ -124,5 +126,55 @@ describe('a 3-process cluster', () => {
     );
     const codes = await cluster.stopAll();
     expect(codes).toEqual({ node1: 0, node2: 0, node3: 0 });
+  });
+});
+
+/** A base port whose gRPC (base..base+n-1) and HTTP (base+80..) ports are all free right now. */
+async function freeBasePort(nodes: number): Promise<number> {
+  const isFree = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const ports = Array.from({ length: nodes }, (_, i) => [base + i, base + 80 + i]).flat();
+    if ((await Promise.all(ports.map(isFree))).every(Boolean)) return base;
+  }
+  throw new Error('no free port range found');
+}
+
+describe('forelock cluster', () => {
+  it('prints the endpoints and the leader, and on SIGINT stops every node and removes its data', async () => {
+    const basePort = await freeBasePort(3);
+    const child = spawn(FORELOCK.executable, [...FORELOCK.args, 'cluster', '--base-port', String(basePort)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = once(child, 'exit') as Promise<[number | null]>;
+    cleanups.push(async () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    const endpoints = [0, 1, 2].map((i) => `127.0.0.1:${basePort + i}`).join(',');
+    const leaderLine = await waitFor(
+      'the leader line',
+      () => /leader: (node\d) at (\S+)/.exec(stdout),
+      START_TIMEOUT_MS,
+    );
+    expect(stdout).toContain(`endpoints: ${endpoints}`);
+    expect(stdout).toContain(`node1  grpc 127.0.0.1:${basePort}  http http://127.0.0.1:${basePort + 80}`);
+    expect(endpoints.split(',')).toContain(leaderLine[2]);
+    const dataDir = /data in (\S+)/.exec(stdout)![1]!;
+    child.kill('SIGINT');
+    const [code] = await exited;
+    expect(code).toBe(0);
+    expect(stdout).toContain('stopped; data removed.');
+    expect(existsSync(dataDir)).toBe(false);
+    const status = await fetch(`http://127.0.0.1:${basePort + 80}/healthz`).catch((error: unknown) => error);
+    expect(status).toBeInstanceOf(Error);
   });
 });
