@@ -58,7 +58,14 @@ export function runSchedule(seed: number, options: ScheduleOptions = DEFAULT_SCH
     seed,
     voters,
     spares: 1,
+    // Short ticks make elections race with message delays; long ones model the production defaults.
+    tickMs: rng.pick([100, 30, 15]),
     compactEvery: rng.int(20, 200),
+    diskDelayMs: rng.pick([
+      [0, 0],
+      [0.1, 2],
+      [1, 10],
+    ] as const),
     config: {
       preVote: rng.chance(0.8),
       checkQuorum: rng.chance(0.8),
@@ -69,7 +76,7 @@ export function runSchedule(seed: number, options: ScheduleOptions = DEFAULT_SCH
   });
   const clients = new RaftClients(cluster, rng.fork(), {
     clients: rng.int(2, 6),
-    thinkMs: [0, 200],
+    thinkMs: [0, 100],
     retryMs: rng.pick([300, 1000, 3000]),
     misdirectRate: 0.1,
   });
@@ -177,8 +184,13 @@ export function runSchedule(seed: number, options: ScheduleOptions = DEFAULT_SCH
     cluster.network.faults = randomFaults(rng);
     clients.start();
     const end = options.faultyMs;
+    // Some histories are calm, some churn: faults every few tens of ms catch nodes mid-replication and mid-write.
+    const [minGapMs, maxGapMs] = rng.pick([
+      [100, 1200],
+      [20, 300],
+    ] as const);
     while (cluster.now < end) {
-      cluster.runFor(rng.uniform(100, 1200));
+      cluster.runFor(rng.uniform(minGapMs, maxGapMs));
       pickAction()();
     }
     // Heal: every link back, a tame network, every node restarted; clients keep going for a while, then stop.

@@ -20,6 +20,8 @@ export interface SimClusterOptions {
   readonly config?: Partial<Omit<RaftConfig, 'id'>>;
   /** Virtual milliseconds per tick. */
   readonly tickMs?: number;
+  /** Time a synced write takes, ms (none when absent: writes complete at once). */
+  readonly diskDelayMs?: readonly [number, number];
   /** Take a snapshot and compact the log every this many applied entries; no compaction when absent. */
   readonly compactEvery?: number;
 }
@@ -32,6 +34,8 @@ export interface SimNode {
   sm: DedupStateMachine;
   /** Crash right after persisting the next Ready, before sending or applying anything of it. */
   crashAfterNextPersist: boolean;
+  /** A Ready is being written to disk; the next one waits for it. */
+  writing: boolean;
 }
 
 /** Called for every entry a node applies. */
@@ -76,6 +80,7 @@ export class SimCluster {
         storage: new RaftStorage(initialConf),
         sm: new DedupStateMachine(),
         crashAfterNextPersist: false,
+        writing: false,
       };
       this.nodes.set(id, node);
       this.restart(id);
@@ -171,6 +176,7 @@ export class SimCluster {
     const node = this.node(id);
     node.core = null;
     node.crashAfterNextPersist = false;
+    node.writing = false;
     node.storage.crash();
   }
 
@@ -224,24 +230,44 @@ export class SimCluster {
     this.process(node);
   }
 
-  /** The driver loop: persist, send, apply, advance, until the core has nothing more to do. */
+  /**
+   * The driver loop: persist, send, apply, advance, until the core has nothing more to do. A synced write takes
+   * disk time, during which the core keeps receiving messages and ticks (as with an asynchronous driver); a crash
+   * before the write completes loses it.
+   */
   private process(node: SimNode): void {
     const core = node.core;
     if (core === null) return;
-    while (core.hasReady()) {
+    while (node.core === core && !node.writing && core.hasReady()) {
       const ready = core.ready();
       this.invariants.onEntries(node.id, core, ready.entries);
-      node.storage.persist(ready);
-      if (node.crashAfterNextPersist) {
-        this.crash(node.id);
-        return;
+      const [minMs, maxMs] = this.options.diskDelayMs ?? [0, 0];
+      if (!ready.mustSync || maxMs <= 0) {
+        this.complete(node, core, ready);
+        continue;
       }
-      for (const message of ready.messages) this.send(message);
-      this.apply(node, ready);
-      core.advance(ready);
-      this.maybeCompact(node, core);
+      node.writing = true;
+      this.queue.at(this.queue.now + this.rng.uniform(minMs, maxMs), () => {
+        if (node.core !== core) return;
+        node.writing = false;
+        this.complete(node, core, ready);
+        this.process(node);
+      });
     }
-    this.invariants.afterStep(node.id, core);
+    if (node.core === core) this.invariants.afterStep(node.id, core);
+  }
+
+  /** Finishes one Ready once its write is durable. */
+  private complete(node: SimNode, core: RaftCore, ready: Ready): void {
+    node.storage.persist(ready);
+    if (node.crashAfterNextPersist) {
+      this.crash(node.id);
+      return;
+    }
+    for (const message of ready.messages) this.send(message);
+    this.apply(node, ready);
+    core.advance(ready);
+    this.maybeCompact(node, core);
   }
 
   private apply(node: SimNode, ready: Ready): void {
