@@ -1,7 +1,6 @@
 // One session's connection to the cluster: the dial loop over the endpoints (leader discovery and failover), the
 // session stream, keepalives, resumption with id + secret, and requests re-sent with the SAME request_seq after a
 // reconnect (the server dedups them; Raft thesis §6.3).
-import * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../util/clock.js';
 import type { ForelockError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
@@ -19,14 +18,8 @@ import {
   UnavailableError,
 } from './errors.js';
 import { SafePeriodTracker } from './safe-period.js';
-import {
-  type ClientFrame,
-  type ForelockStub,
-  forelockStub,
-  type ServerFrame,
-  type SessionStream,
-  type WireSessionOpened,
-} from './wire.js';
+import { acquireStub, releaseStub } from './stub-pool.js';
+import type { ClientFrame, ForelockStub, ServerFrame, SessionStream, WireSessionOpened } from './wire.js';
 
 /** Server refusals that say "not now" rather than "no": the request is re-sent with its seq after a backoff. */
 const TRANSIENT_SERVER_CODES: ReadonlySet<string> = new Set([
@@ -78,7 +71,6 @@ export interface ConnectionOptions {
   readonly marginMs?: number;
   /** How long one endpoint may take to answer the open frame. Default 5,000 ms. */
   readonly openTimeoutMs?: number;
-  readonly credentials?: grpc.ChannelCredentials;
 }
 
 /** The session stream to the leader, kept alive across failovers. */
@@ -86,9 +78,9 @@ export class SessionConnection {
   readonly tracker: SafePeriodTracker;
   private readonly pool: EndpointPool;
   private readonly backoff: Backoff;
+  /** The shared stubs this connection holds, by address (given back when the session ends). */
   private readonly stubs = new Map<string, ForelockStub>();
   private readonly pending = new Map<number, PendingRequest>();
-  private readonly credentials: grpc.ChannelCredentials;
   private readonly openTimeoutMs: number;
   private stream: SessionStream | null = null;
   private sessionId = '';
@@ -110,7 +102,6 @@ export class SessionConnection {
     this.pool = new EndpointPool(options.endpoints);
     this.backoff = new Backoff(options.rng, options.backoff);
     this.tracker = new SafePeriodTracker({ maxDrift: options.maxDrift, marginMs: options.marginMs });
-    this.credentials = options.credentials ?? grpc.credentials.createInsecure();
     this.openTimeoutMs = options.openTimeoutMs ?? 5_000;
   }
 
@@ -230,8 +221,6 @@ export class SessionConnection {
       });
     }
     this.end(closedByClient());
-    for (const stub of this.stubs.values()) stub.close();
-    this.stubs.clear();
   }
 
   private write(frame: ClientFrame): void {
@@ -241,7 +230,7 @@ export class SessionConnection {
   private stub(address: string): ForelockStub {
     let stub = this.stubs.get(address);
     if (!stub) {
-      stub = forelockStub(address, this.credentials);
+      stub = acquireStub(address);
       this.stubs.set(address, stub);
     }
     return stub;
@@ -501,7 +490,8 @@ export class SessionConnection {
       this.firstOpen = null;
     }
     for (const listener of this.listeners) listener.ended(error);
-    if (!this.closing) for (const stub of this.stubs.values()) stub.close();
+    for (const address of this.stubs.keys()) releaseStub(address);
+    this.stubs.clear();
   }
 }
 
