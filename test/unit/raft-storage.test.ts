@@ -86,6 +86,19 @@ describe('raft storage', () => {
     await again.close();
   });
 
+  it('carries a commit-only change with the next write, and writes it on close', async () => {
+    const { storage } = await reopen();
+    await storage.persist(ready({ hardState: { term: 1, votedFor: 'a', commit: 0 }, entries: range(1, 3, 1) }));
+    await storage.persist(ready({ hardState: { term: 1, votedFor: 'a', commit: 2 }, mustSync: false }));
+    await storage.persist(ready({ entries: range(4, 4, 1) }));
+    await storage.persist(ready({ hardState: { term: 1, votedFor: 'a', commit: 4 }, mustSync: false }));
+    await storage.close();
+    const { storage: again, restored } = await reopen();
+    expect(restored.hardState).toEqual({ term: 1, votedFor: 'a', commit: 4 });
+    expect(restored.entries).toEqual(range(1, 4, 1));
+    await again.close();
+  });
+
   it('truncates a conflicting suffix when entries are overwritten', async () => {
     const { storage } = await reopen();
     await storage.persist(ready({ entries: range(1, 10, 1) }));
