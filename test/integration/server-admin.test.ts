@@ -102,7 +102,7 @@ describe('Revoke (principle 2)', () => {
   });
 
   it('revokes an ordinary lock only at the end of the promise already given, even while the holder renews', async () => {
-    const holder = await held('revoke/ordinary', {}, 1_500);
+    const holder = await held('revoke/ordinary', {}, 3_000);
     holder.stream.send({ keepalive: { seq: '1', clientTimeMs: Date.now(), rttMs: 0 } });
     const answer = (await holder.stream.next('keepalive')).keepalive as {
       serverReceiveMs: number;
@@ -115,14 +115,14 @@ describe('Revoke (principle 2)', () => {
     const [revocation] = reply.revoked;
     expect(revocation?.immediate).toBe(false);
     expect(revocation?.revokeAtMs).toBeGreaterThanOrEqual(promisedUntil);
-    // The holder keeps renewing (every 300 ms, well within its 1.5 s TTL): its session stays alive, but answers
+    // The holder keeps renewing (every 300 ms, well within its 3 s TTL): its session stays alive, but answers
     // after the request no longer extend this lock's promise.
     let seq = 1;
     const renewing = setInterval(() => {
       seq += 1;
       holder.stream.send({ keepalive: { seq: String(seq), clientTimeMs: Date.now(), rttMs: 0 } });
     }, 300);
-    const notice = await holder.stream.next('revoked', () => true, 5_000).finally(() => clearInterval(renewing));
+    const notice = await holder.stream.next('revoked', () => true, 10_000).finally(() => clearInterval(renewing));
     expect(holder.stream.unread().some((frame) => frame.frame === 'ended')).toBe(false);
     expect(notice.serverTimeMs).toBeGreaterThanOrEqual(revocation!.revokeAtMs);
     expect(notice.revoked).toMatchObject({ resourceId: 'revoke/ordinary', cause: 'operator', token: holder.token });
