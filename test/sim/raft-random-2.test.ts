@@ -1,0 +1,7 @@
+// Randomized Raft fault schedules, seeds 76-150 (one of four files that together run 300 seeds).
+import { describe } from 'vitest';
+import { seedRangeTest } from './raft-random-seeds.js';
+
+describe('Raft under randomized faults (3- and 5-node clusters, 30 s of faults each)', () => {
+  seedRangeTest(76, 75);
+});
