@@ -47,14 +47,20 @@ export type GrantedRecord = AcquireRecord & { outcome: Extract<AcquireOutcome, {
 export class ClientHistory {
   readonly records: AcquireRecord[] = [];
 
-  /** Records the invocation of an acquire and returns its record for the outcome. */
-  invokeAcquire(client: string, session: string, lock: string, fenced: boolean): AcquireRecord {
+  /** Records the invocation of an acquire (now, unless told when) and returns its record for the outcome. */
+  invokeAcquire(
+    client: string,
+    session: string,
+    lock: string,
+    fenced: boolean,
+    invokedAtMs = Date.now(),
+  ): AcquireRecord {
     const record: AcquireRecord = {
       client,
       session,
       lock,
       fenced,
-      invokedAtMs: Date.now(),
+      invokedAtMs,
       outcome: { kind: 'pending' },
       writes: [],
     };

@@ -12,9 +12,13 @@ import { waitFor } from '../harness/wait.js';
 
 const cli = fileURLToPath(new URL('../../../dist/src/cli/main.js', import.meta.url));
 
-/** Runs `forelock members ...` against the cluster from the host, as an operator would. */
+/**
+ * Runs `forelock members ...` against the cluster from the host, as an operator would. The endpoints go through
+ * FORELOCK_ENDPOINTS: `members add ... --endpoints X` is taken by the parent `members` command and the subcommand
+ * dials its default 127.0.0.1:7400 instead (reported to the CLI's owner).
+ */
 function members(endpoints: readonly string[], args: readonly string[]): Promise<string> {
-  return runHost('node', [cli, 'members', ...args, '--endpoints', endpoints.join(',')]);
+  return runHost('env', [`FORELOCK_ENDPOINTS=${endpoints.join(',')}`, 'node', cli, 'members', ...args]);
 }
 
 /** Add node4 as a learner, promote it, remove a follower, stop that follower. */
@@ -25,7 +29,6 @@ export async function replaceMember(context: ScenarioContext): Promise<void> {
   const old = cluster.nodes.find((node) => node !== leader)!;
   const endpoints = cluster.endpoints();
 
-  const faultAtMs = Date.now();
   const added = await cluster.startNode(4);
   await members(endpoints, ['add', `${added.id}=${added.address}`, '--learner']);
   await waitFor(`${added.id} catches up as a learner`, 60_000, async () => {
@@ -33,10 +36,13 @@ export async function replaceMember(context: ScenarioContext): Promise<void> {
     return mine.leader === leader.id && mine.commitIndex >= leaders.commitIndex - 5;
   });
   await members(endpoints, ['promote', added.id]);
+  const faultAtMs = Date.now();
   await members(endpoints, ['remove', old.id]);
   await stopGracefully(old.container);
   cluster.forget(old.id);
-  await context.measureRecovery(`replace ${old.id} by ${added.id}`, faultAtMs, { leaderBefore: before.id });
+  await context.measureRecovery(`remove ${old.id} (replaced by ${added.id}), stop it`, faultAtMs, {
+    leaderBefore: before.id,
+  });
 
   const status = await fetchStatus(cluster.node((await cluster.waitForLeader()).id));
   expect(

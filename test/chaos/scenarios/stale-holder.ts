@@ -47,6 +47,10 @@ async function staleHolder(context: ScenarioContext, fault: StaleFault): Promise
   // The hazard fencing exists for: the holder checks it still holds the lock, then stalls before writing.
   expect(await holder.prepareWrite(CONTESTED_LOCK)).toBe(true);
 
+  // Its belief cannot grow while it is stale (no answer reaches it), so its safe deadline now bounds it.
+  const beforeFault = await holder.state();
+  record.lastSafeUntilMs = beforeFault.lastSafeUntil ?? undefined;
+  record.lastSafeSampleAtMs = beforeFault.lastSafeSampleAtMs ?? undefined;
   const leader = await cluster.waitForLeader();
   const faultAtMs = Date.now();
   await fault.apply(
