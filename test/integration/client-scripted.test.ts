@@ -1,0 +1,297 @@
+// The SDK against a scripted Forelock server on 127.0.0.1 (a test double speaking proto/forelock.proto), for the
+// frames a real cluster sends rarely or not yet: NotLeader hints, a stream dropped mid-request (re-sent with the
+// same request_seq on resumption), pre-emption caps, warnings, revocations, SessionEnded and locks missing on resume.
+import * as grpc from '@grpc/grpc-js';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type Client,
+  connect,
+  LockLostError,
+  type PreemptionNotice,
+  SessionExpiredError,
+  type StalenessWarning,
+} from '../../src/index.js';
+import { forelockServices } from '../../src/util/proto.js';
+import { waitFor } from './server-harness.js';
+
+type Frame = Record<string, unknown> & { frame?: string };
+
+/** One session stream as the scripted server sees it. */
+class ScriptedStream {
+  private readonly received: Frame[] = [];
+  private lastKeepaliveSeq = '0';
+
+  constructor(readonly call: grpc.ServerDuplexStream<Frame, Frame>) {
+    call.on('data', (frame: Frame) => {
+      if (frame.frame === 'keepalive') this.lastKeepaliveSeq = (frame.keepalive as { seq: string }).seq;
+      this.received.push(frame);
+      // As a real server: a closed session is answered with SessionEnded and the end of the stream.
+      if (frame.frame === 'close') {
+        this.send({ ended: { reason: 'closed' } });
+        call.end();
+      }
+    });
+    call.on('error', () => {});
+  }
+
+  /** The next received frame of `kind` (removed from the queue), waiting up to 10 s. */
+  next(kind: string): Promise<Frame> {
+    return waitFor(`a "${kind}" frame`, () => {
+      const index = this.received.findIndex((f) => f.frame === kind);
+      return index >= 0 ? (this.received.splice(index, 1)[0] as Frame) : undefined;
+    });
+  }
+
+  /** Sends a server frame naming the last keepalive received, as a real server does. */
+  send(payload: Record<string, unknown>): void {
+    this.call.write({ lastKeepaliveSeq: this.lastKeepaliveSeq, serverTimeMs: Date.now(), ...payload });
+  }
+
+  /** Answers every keepalive with guarantee `guaranteeMs` from now on. */
+  answerKeepalives(guaranteeMs: number): void {
+    this.call.on('data', (frame: Frame) => {
+      if (frame.frame !== 'keepalive') return;
+      const { seq } = frame.keepalive as { seq: string };
+      this.send({
+        keepalive: {
+          seq,
+          serverReceiveMs: Date.now(),
+          guaranteeMs,
+          keepaliveIntervalMs: Math.floor(guaranteeMs / 3),
+        },
+      });
+    });
+  }
+
+  opened(fields: Record<string, unknown> = {}): void {
+    this.send({
+      opened: {
+        sessionId: 's1',
+        secret: 'secret-1',
+        ttlMs: 10_000,
+        guaranteeMs: 10_000,
+        keepaliveIntervalMs: 3_333,
+        leaderId: 'scripted',
+        held: [],
+        ...fields,
+      },
+    });
+  }
+
+  grant(requestSeq: string, name: string, token: string, fenced = false): void {
+    this.send({
+      acquire: {
+        requestSeq,
+        name,
+        status: 'GRANTED',
+        token,
+        grantedAtMs: Date.now(),
+        position: 0,
+        fenced,
+        mode: 'EXCLUSIVE',
+      },
+    });
+  }
+}
+
+/** A gRPC server on an ephemeral 127.0.0.1 port whose Session streams are handed to the test. */
+class ScriptedServer {
+  readonly streams: ScriptedStream[] = [];
+  private readonly server = new grpc.Server();
+  address = '';
+
+  async start(): Promise<this> {
+    const { Forelock } = forelockServices();
+    this.server.addService(Forelock.service, {
+      Session: (call: grpc.ServerDuplexStream<Frame, Frame>) => {
+        this.streams.push(new ScriptedStream(call));
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+        e ? reject(e) : resolve(p),
+      ),
+    );
+    this.address = `127.0.0.1:${port}`;
+    return this;
+  }
+
+  /** The n-th stream opened (0-based), waiting for it. */
+  stream(n: number): Promise<ScriptedStream> {
+    return waitFor(`stream #${n}`, () => this.streams[n]);
+  }
+
+  stop(): void {
+    this.server.forceShutdown();
+  }
+}
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function scripted(): Promise<ScriptedServer> {
+  const server = await new ScriptedServer().start();
+  cleanups.push(() => server.stop());
+  return server;
+}
+
+/** Connects to `server`, answering the open frame on its first stream. */
+async function connectTo(
+  server: ScriptedServer,
+  opened: Record<string, unknown> = {},
+): Promise<{ client: Client; stream: ScriptedStream }> {
+  const connecting = connect({ endpoints: [server.address], name: 'scripted', backoff: { initialMs: 10, maxMs: 50 } });
+  const stream = await server.stream(server.streams.length);
+  await stream.next('open');
+  stream.opened(opened);
+  const client = await connecting;
+  cleanups.push(() => client.close());
+  return { client, stream };
+}
+
+describe('leader discovery', () => {
+  it('follows a NotLeader hint to the leader it names', async () => {
+    const follower = await scripted();
+    const leader = await scripted();
+    const connecting = connect({ endpoints: [follower.address], name: 'x', backoff: { initialMs: 10, maxMs: 50 } });
+    const refused = await follower.stream(0);
+    await refused.next('open');
+    refused.send({ notLeader: { leaderId: 'leader', leaderAddress: leader.address } });
+    refused.call.end();
+    const accepted = await leader.stream(0);
+    await accepted.next('open');
+    accepted.opened();
+    const client = await connecting;
+    cleanups.push(() => client.close());
+    expect(client.session.connectedTo).toBe(leader.address);
+    expect(client.session.id).toBe('s1');
+  });
+});
+
+describe('resumption', () => {
+  it('re-sends a pending acquire with the same request_seq after the stream drops, resuming with id and secret', async () => {
+    const server = await scripted();
+    const { client, stream } = await connectTo(server);
+    const acquiring = client.acquire('jobs/a', { waitMs: 30_000 });
+    const sent = (await stream.next('acquire')).acquire as { requestSeq: string; name: string };
+    stream.call.end(); // the leader vanished before answering
+    const resumed = await server.stream(1);
+    const open = (await resumed.next('open')).open as { sessionId: string; secret: string };
+    expect(open).toMatchObject({ sessionId: 's1', secret: 'secret-1' });
+    resumed.opened({ secret: '' });
+    const resent = (await resumed.next('acquire')).acquire as { requestSeq: string; name: string };
+    expect(resent.requestSeq).toBe(sent.requestSeq);
+    expect(resent.name).toBe('jobs/a');
+    resumed.grant(resent.requestSeq, 'jobs/a', '17');
+    const lock = await acquiring;
+    expect(lock.token).toBe(17n);
+  });
+
+  it('treats a lock the cluster no longer lists on resumption as lost', async () => {
+    const server = await scripted();
+    const { client, stream } = await connectTo(server);
+    const acquiring = client.acquire('jobs/b');
+    const sent = (await stream.next('acquire')).acquire as { requestSeq: string };
+    stream.grant(sent.requestSeq, 'jobs/b', '5');
+    const lock = await acquiring;
+    stream.call.end();
+    const resumed = await server.stream(1);
+    await resumed.next('open');
+    resumed.opened({ secret: '', held: [] });
+    await waitFor('the lock to be lost', () => lock.signal.aborted);
+    expect((lock.signal.reason as LockLostError).lossCause).toBe('not-resumed');
+    expect(client.session.signal.aborted).toBe(false);
+  });
+});
+
+describe('lock frames', () => {
+  it('a Pre-emption Request caps a fenced lock at its grace, calls the handler, and the lock is lost when it passes', async () => {
+    const server = await scripted();
+    const { client, stream } = await connectTo(server);
+    stream.answerKeepalives(10_000);
+    const acquiring = client.acquire('jobs/c', { fenced: true });
+    const sent = (await stream.next('acquire')).acquire as { requestSeq: string };
+    stream.grant(sent.requestSeq, 'jobs/c', '9', true);
+    const lock = await acquiring;
+    expect(lock.safeUntil).toBeGreaterThan(Date.now() + 5_000);
+    const notices: PreemptionNotice[] = [];
+    lock.onPreemption((notice) => notices.push(notice));
+    const beforeMs = Date.now();
+    stream.send({
+      preemption: { resourceId: 'jobs/c', token: '9', graceMs: 400, revokeAtMs: 0, reason: 'waiters', warningId: 'w1' },
+    });
+    await waitFor('the handler to run', () => notices.length === 1);
+    expect(notices[0]).toMatchObject({ name: 'jobs/c', token: 9n, graceMs: 400, reason: 'waiters' });
+    // Counted from the send time of a keepalive sent before the request: never later than the server's deadline.
+    expect(lock.safeUntil).toBeLessThanOrEqual(beforeMs + 400);
+    await waitFor('the lock to be lost at the end of its grace', () => lock.signal.aborted, 5_000);
+    expect((lock.signal.reason as LockLostError).lossCause).toBe('safe-period-passed');
+    // The SDK hands the lock back so the next holder need not wait.
+    const release = (await stream.next('release')).release as { name: string; token: string };
+    expect(release).toMatchObject({ name: 'jobs/c', token: '9' });
+    expect(client.session.signal.aborted).toBe(false);
+  });
+
+  it('a Staleness Warning reaches the handler and its answer goes back on the stream', async () => {
+    const server = await scripted();
+    const { client, stream } = await connectTo(server);
+    const acquiring = client.acquire('jobs/d');
+    const sent = (await stream.next('acquire')).acquire as { requestSeq: string };
+    stream.grant(sent.requestSeq, 'jobs/d', '3');
+    const lock = await acquiring;
+    const warnings: StalenessWarning[] = [];
+    lock.onWarning((warning) => {
+      warnings.push(warning);
+      return { kind: 'checkpointing', checkpointMs: 1_500 };
+    });
+    stream.send({
+      warning: {
+        warningType: 'Staleness Warning',
+        resourceId: 'jobs/d',
+        warningId: 'w7',
+        token: '3',
+        predictedStalenessMs: 2_000,
+        predictedStaleAtMs: Date.now() + 2_000,
+        preemptionScore: 85,
+        probability: 0.8,
+        reasons: ['rtt rising'],
+        ackTimeoutMs: 2_000,
+        guaranteeMs: 10_000,
+      },
+    });
+    const answer = (await stream.next('warningAnswer')).warningAnswer as Record<string, unknown>;
+    expect(answer).toEqual({ warningId: 'w7', name: 'jobs/d', kind: 'CHECKPOINTING', checkpointMs: 1_500 });
+    expect(warnings[0]).toMatchObject({ name: 'jobs/d', token: 3n, preemptionScore: 85, reasons: ['rtt rising'] });
+    expect(lock.held).toBe(true);
+  });
+
+  it('a RevocationNotice aborts lock.signal with LockLostError', async () => {
+    const server = await scripted();
+    const { client, stream } = await connectTo(server);
+    const acquiring = client.acquire('jobs/e');
+    const sent = (await stream.next('acquire')).acquire as { requestSeq: string };
+    stream.grant(sent.requestSeq, 'jobs/e', '4');
+    const lock = await acquiring;
+    stream.send({
+      revoked: { resourceId: 'jobs/e', token: '4', cause: 'operator', reason: 'maintenance', revokedAtMs: Date.now() },
+    });
+    await waitFor('the lock to be revoked', () => lock.signal.aborted);
+    expect(lock.signal.reason).toBeInstanceOf(LockLostError);
+    expect((lock.signal.reason as LockLostError).message).toContain('operator: maintenance');
+    expect(client.locks()).toEqual([]);
+  });
+
+  it('SessionEnded aborts the session signal and fails pending requests', async () => {
+    const server = await scripted();
+    const { client, stream } = await connectTo(server);
+    const pending = client.acquire('jobs/f', { waitMs: 30_000 });
+    await stream.next('acquire');
+    stream.send({ ended: { reason: 'expired' } });
+    const error = await pending.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionExpiredError);
+    expect((error as SessionExpiredError).reason).toBe('expired');
+    expect(client.session.signal.aborted).toBe(true);
+  });
+});
