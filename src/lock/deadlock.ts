@@ -1,5 +1,5 @@
 // Deadlock detection on the session-level waits-for graph: a queued session waits for the holders of its lock and
-// for every waiter ahead of it (no barging, so none of them can be passed).
+// for the waiters ahead of it (no barging, so none of them can be passed).
 
 /** One edge of a cycle: `sessionId` waits for `waitsFor` on lock `lockName`. */
 export interface WaitEdge {
@@ -16,7 +16,8 @@ export interface WaitsForGraph {
 
 /**
  * The cycle that `sessionId` would close by waiting on `lockName` for `blockers`, as a list of edges starting with
- * its own, or null when waiting is safe. Depth-first search from each blocker back to `sessionId`.
+ * its own, or null when waiting is safe. An iterative depth-first search from each blocker back to `sessionId`
+ * (queues of thousands make paths too deep for recursion).
  */
 export function findWaitCycle(
   graph: WaitsForGraph,
@@ -25,24 +26,29 @@ export function findWaitCycle(
   blockers: Iterable<string>,
 ): WaitEdge[] | null {
   const visited = new Set<string>();
-  const path: WaitEdge[] = [];
-
-  const reaches = (from: string): boolean => {
-    if (from === sessionId) return true;
-    if (visited.has(from)) return false;
-    visited.add(from);
-    for (const { lockName: waitedLock, blocker } of graph.blockersOf(from)) {
+  for (const first of blockers) {
+    const path: WaitEdge[] = [{ sessionId, lockName, waitsFor: first }];
+    if (first === sessionId) return path;
+    if (visited.has(first)) continue;
+    visited.add(first);
+    const stack: Iterator<{ readonly lockName: string; readonly blocker: string }>[] = [
+      graph.blockersOf(first)[Symbol.iterator](),
+    ];
+    while (stack.length > 0) {
+      const next = stack.at(-1)!.next();
+      if (next.done) {
+        stack.pop();
+        path.pop();
+        continue;
+      }
+      const { lockName: waitedLock, blocker } = next.value;
+      const from = path.at(-1)!.waitsFor;
+      if (blocker === sessionId) return [...path, { sessionId: from, lockName: waitedLock, waitsFor: blocker }];
+      if (visited.has(blocker)) continue;
+      visited.add(blocker);
       path.push({ sessionId: from, lockName: waitedLock, waitsFor: blocker });
-      if (reaches(blocker)) return true;
-      path.pop();
+      stack.push(graph.blockersOf(blocker)[Symbol.iterator]());
     }
-    return false;
-  };
-
-  for (const blocker of blockers) {
-    path.push({ sessionId, lockName, waitsFor: blocker });
-    if (reaches(blocker)) return path;
-    path.pop();
   }
   return null;
 }

@@ -3,7 +3,7 @@
 import type { Entry, StateMachine } from '../raft/types.js';
 import { decodeLockEntry, lockPackr } from './codec.js';
 import type { LockCommand, LockEntry, LockErrorCode, LockEvent, LockMode, LockResult } from './commands.js';
-import { findWaitCycle, type WaitEdge } from './deadlock.js';
+import { findWaitCycle, type WaitEdge, type WaitsForGraph } from './deadlock.js';
 import { DedupWindow, type DedupWindowData } from './dedup.js';
 import { secretMatches } from './secret.js';
 import {
@@ -493,8 +493,10 @@ export class LockStateMachine implements StateMachine {
         `"${name}" already has ${lock.waiters.length} waiters, the limit is ${this.maxWaitersPerLock}`,
       );
     }
-    const blockers = unique([...lock.holders, ...lock.waiters].map((entry) => entry.sessionId));
-    const cycle = findWaitCycle(this, session.sessionId, name, blockers);
+    const blockers = unique([...lock.holders, ...lock.waiters.slice(-1)].map((entry) => entry.sessionId));
+    const cycle = this.isWaitedFor(session)
+      ? findWaitCycle(this.waitsForGraph(), session.sessionId, name, blockers)
+      : null;
     if (cycle) return fail('DEADLOCK', `waiting for "${name}" would deadlock: ${describeCycle(cycle)}`);
     lock.waiters.push({ ...request, enqueuedAtMs: atMs });
     session.waitingOn.add(name);
@@ -682,16 +684,46 @@ export class LockStateMachine implements StateMachine {
 
   // ---- waits-for graph (deadlock.ts) ----
 
-  /** The sessions `sessionId` waits for: per lock it queues on, the holders and the waiters ahead of it. */
-  *blockersOf(sessionId: string): Iterable<{ lockName: string; blocker: string }> {
-    const session = this.sessionsById.get(sessionId);
-    if (!session) return;
-    for (const lockName of [...session.waitingOn].sort(compareStrings)) {
-      const lock = this.locksByName.get(lockName)!;
-      const position = lock.waiters.findIndex((w) => w.sessionId === sessionId);
-      const ahead = [...lock.holders, ...lock.waiters.slice(0, position)].map((entry) => entry.sessionId);
-      for (const blocker of unique(ahead)) yield { lockName, blocker };
+  /** Whether anyone waits for `session` (a waiter on a lock it holds, or behind it in a queue): else no cycle. */
+  private isWaitedFor(session: SessionState): boolean {
+    for (const name of session.holding) if (this.locksByName.get(name)!.waiters.length > 0) return true;
+    for (const name of session.waitingOn) {
+      if (this.locksByName.get(name)!.waiters.at(-1)!.sessionId !== session.sessionId) return true;
     }
+    return false;
+  }
+
+  /**
+   * The waits-for graph as of now. A waiter waits for the holders and for the waiter just ahead of it, who in turn
+   * waits for the one ahead of it: the same reachability as an edge to every waiter ahead, with one edge each, so a
+   * search costs time linear in the sessions it visits. Queue positions are indexed once per lock per search.
+   */
+  private waitsForGraph(): WaitsForGraph {
+    const positions = new Map<string, Map<string, number>>();
+    const positionIn = (lock: LockState, sessionId: string): number => {
+      let byName = positions.get(lock.name);
+      if (!byName) {
+        byName = new Map(lock.waiters.map((w, index) => [w.sessionId, index]));
+        positions.set(lock.name, byName);
+      }
+      return byName.get(sessionId)!;
+    };
+    const locks = this.locksByName;
+    const sessions = this.sessionsById;
+    return {
+      *blockersOf(sessionId: string) {
+        const session = sessions.get(sessionId);
+        if (!session) return;
+        for (const lockName of [...session.waitingOn].sort(compareStrings)) {
+          const lock = locks.get(lockName)!;
+          const position = positionIn(lock, sessionId);
+          const ahead = position > 0 ? [lock.waiters[position - 1]!] : [];
+          for (const blocker of unique([...lock.holders, ...ahead].map((entry) => entry.sessionId))) {
+            yield { lockName, blocker };
+          }
+        }
+      },
+    };
   }
 
   // ---- helpers ----
@@ -735,8 +767,15 @@ function viewSession(session: SessionState): SessionView {
   };
 }
 
+/** The cycle in words; a long one shows its first and last edges. */
 function describeCycle(cycle: readonly WaitEdge[]): string {
-  return cycle.map((edge) => `session ${edge.sessionId} waits for ${edge.waitsFor} on "${edge.lockName}"`).join(', ');
+  const describe = (edge: WaitEdge) => `session ${edge.sessionId} waits for ${edge.waitsFor} on "${edge.lockName}"`;
+  if (cycle.length <= 8) return cycle.map(describe).join(', ');
+  return [
+    ...cycle.slice(0, 4).map(describe),
+    `... ${cycle.length - 8} more ...`,
+    ...cycle.slice(-4).map(describe),
+  ].join(', ');
 }
 
 function unique(values: readonly string[]): string[] {

@@ -87,6 +87,7 @@ interface HeldLock {
 interface PendingOp {
   readonly opId: string;
   readonly command: LockCommand;
+  readonly firstSentAtMs: number;
   lastTryMs: number;
   /** Acquire answered 'queued': wait for the grant, polling with the same requestSeq. */
   queued: boolean;
@@ -117,7 +118,6 @@ interface Attempt {
   readonly op: PendingOp;
   readonly session: string | null;
   readonly term: number;
-  readonly sentAtMs: number;
 }
 
 const POLL_MS = 25;
@@ -241,7 +241,7 @@ export function runLockSimulation(seed: number, options: LockSimOptions = DEFAUL
         client.node === node
       ) {
         const granted: LockResult = { status: 'granted', token: event.token, grantedAtMs: event.atMs };
-        cluster.schedule(delay(), () => onAnswer(client, op, event.sessionId, granted, op.lastTryMs));
+        cluster.schedule(delay(), () => onAnswer(client, op, event.sessionId, granted));
       }
     }
   });
@@ -322,7 +322,7 @@ export function runLockSimulation(seed: number, options: LockSimOptions = DEFAUL
     if (!attempt) return;
     attempts.delete(key);
     if (attempt.term !== entry.term) return; // overwritten by another leader's entry: the client retries
-    cluster.schedule(delay(), () => onAnswer(attempt.client, attempt.op, attempt.session, result, attempt.sentAtMs));
+    cluster.schedule(delay(), () => onAnswer(attempt.client, attempt.op, attempt.session, result));
   }
 
   // ---- leaders' duties: expiries, due revocations, lock-delay ticks, pre-emption requests ----
@@ -419,8 +419,7 @@ export function runLockSimulation(seed: number, options: LockSimOptions = DEFAUL
   }
 
   function send(client: SimLockClient, op: PendingOp) {
-    const sentAtMs = cluster.now;
-    op.lastTryMs = sentAtMs;
+    op.lastTryMs = cluster.now;
     const node = route(client);
     if (node === null) return;
     const session = client.session;
@@ -431,12 +430,18 @@ export function runLockSimulation(seed: number, options: LockSimOptions = DEFAUL
         client.node = null; // not leader: the client asks another node at its next retry
         return;
       }
-      attempts.set(`${node}@${position.index}`, { client, op, session, term: position.term, sentAtMs });
+      attempts.set(`${node}@${position.index}`, { client, op, session, term: position.term });
     });
   }
 
   function startOp(client: SimLockClient, command: LockCommand, invoke: HistoryEvent | null) {
-    const op: PendingOp = { opId: `op${++opId}`, command, lastTryMs: cluster.now, queued: false };
+    const op: PendingOp = {
+      opId: `op${++opId}`,
+      command,
+      firstSentAtMs: cluster.now,
+      lastTryMs: cluster.now,
+      queued: false,
+    };
     client.op = op;
     if (invoke) history.push({ ...invoke, opId: op.opId } as HistoryEvent);
     send(client, op);
@@ -527,22 +532,17 @@ export function runLockSimulation(seed: number, options: LockSimOptions = DEFAUL
     });
   }
 
-  function onAnswer(
-    client: SimLockClient,
-    op: PendingOp,
-    session: string | null,
-    result: LockResult,
-    sentAtMs: number,
-  ) {
+  function onAnswer(client: SimLockClient, op: PendingOp, session: string | null, result: LockResult) {
     if (stopped || client.op !== op || cluster.now < client.pausedUntilMs) return; // answered, or the process is paused
     const now = cluster.now;
     const command = op.command;
     if (command.type === 'session-open') {
       if (result.status !== 'ok') return; // retried at the next poll
       client.session = command.sessionId;
-      // The open's answer promises one TTL, counted from when this attempt was sent.
-      client.lastAnswered = { keepaliveSentAtMs: sentAtMs, durationMs: command.ttlMs };
-      client.lastKeepaliveSentAtMs = sentAtMs;
+      // The open's promise counts from the FIRST attempt: a retried open of a session an earlier attempt already
+      // opened is answered 'ok' without a new promise (counting from the retry overran it: seed 886).
+      client.lastAnswered = { keepaliveSentAtMs: op.firstSentAtMs, durationMs: command.ttlMs };
+      client.lastKeepaliveSentAtMs = op.firstSentAtMs;
       client.nextSeq = 1;
       client.op = null;
       return;

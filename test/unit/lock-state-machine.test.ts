@@ -375,6 +375,25 @@ describe('deadlock detection', () => {
   });
 });
 
+describe('deadlock detection on long queues', () => {
+  it('finds a cycle through a queue of thousands of waiters and names its ends', () => {
+    const f = new LockFixture({ maxWaitersPerLock: 5_000 });
+    f.open('holder');
+    f.acquire('holder', 'x');
+    for (let i = 0; i < 3_000; i++) {
+      f.open(`w${i}`);
+      if (i === 2_999) f.acquire(`w${i}`, 'y');
+      expect(f.acquire(`w${i}`, 'x').status).toBe('queued');
+    }
+    // w0, first in line for x, now waits for y held by the last in line: the cycle runs through the whole queue.
+    const result = f.acquire('w0', 'y');
+    expect(result).toMatchObject({ status: 'error', code: 'DEADLOCK' });
+    expect((result as { message: string }).message).toMatch(
+      /^waiting for "y" would deadlock: session w0 waits for w2999 on "y", session w2999 waits for w2998 on "x", .* \.\.\. 2992 more \.\.\., .*session w1 waits for w0 on "x"$/,
+    );
+  });
+});
+
 describe('request dedup (Raft thesis 6.3)', () => {
   it('answers a retried acquire with its first result and changes nothing', () => {
     const f = new LockFixture();
