@@ -238,7 +238,7 @@ export class SessionConnection {
 
   private async dialLoop(): Promise<void> {
     let hintHops = 0;
-    while (!this.endError) {
+    while (!this.endError && !this.closing) {
       const address = this.pool.next();
       let failure: ForelockError;
       try {
@@ -249,7 +249,7 @@ export class SessionConnection {
       } catch (err) {
         failure = err as ForelockError;
       }
-      if (this.endError) return;
+      if (this.endError || this.closing) return;
       if (failure instanceof NotLeaderError && failure.leaderAddress) {
         this.pool.hintLeader(failure.leaderAddress);
         // Follow hints at once, but not forever: stale hints can ping-pong during an election.
