@@ -34,6 +34,7 @@ const STATUS_BY_CODE: Readonly<Record<string, grpc.status>> = {
   LEADERSHIP_TRANSFER_FAILED: grpc.status.UNAVAILABLE,
   INVALID_CONF_CHANGE: grpc.status.FAILED_PRECONDITION,
   FAULT_INJECTION_DISABLED: grpc.status.FAILED_PRECONDITION,
+  SESSION_NOT_TRACKED: grpc.status.FAILED_PRECONDITION,
 };
 
 /** The gRPC status for a Forelock error code (INTERNAL for codes outside the table). */

@@ -33,6 +33,8 @@ export interface NodeServerOverrides {
   readonly clock?: Clock;
   /** Raft timing overrides (e.g. shorter ticks in tests). */
   readonly tickMs?: number;
+  /** Called once when storage failed and the Raft node closed itself (`forelock serve` then exits non-zero). */
+  readonly onFatal?: (error: unknown) => void;
 }
 
 function bind(server: grpc.Server, address: HostPort): Promise<number> {
@@ -84,7 +86,10 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
       snapshotEveryEntries: config.snapshotEveryEntries,
       faultInjection: config.testFaultInjection,
       ...(overrides.tickMs === undefined ? {} : { tickMs: overrides.tickMs }),
-      onFatal: (error) => log.fatal({ err: error }, 'storage failed; the Raft node closed itself'),
+      onFatal: (error) => {
+        log.fatal({ err: error }, 'storage failed; the Raft node closed itself');
+        overrides.onFatal?.(error);
+      },
     });
   } catch (error) {
     server.forceShutdown();

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
 import { checkConfigFile, resolveServerConfig, SERVER_DEFAULTS, type ServerConfigInput } from '../../server/config.js';
 import { ConfigError } from '../../server/errors.js';
-import { startNodeServer } from '../../server/node-server.js';
+import { type NodeServer, startNodeServer } from '../../server/node-server.js';
 
 /** The flags of `forelock serve` as commander parses them. */
 interface ServeFlags {
@@ -45,22 +45,26 @@ async function serve(flags: ServeFlags): Promise<void> {
     logLevel: flags.logLevel,
     testFaultInjection: flags.testFaultInjection,
   });
-  const node = await startNodeServer(config);
+  let node: NodeServer | undefined;
   let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
+  /** Closes the node once and exits with `code` (1 when the close itself fails). */
+  const stop = (reason: string, code: number): void => {
     if (stopping) return;
     stopping = true;
-    node.log.info({ signal }, 'shutting down');
+    if (node === undefined) process.exit(code);
+    node.log.info({ reason }, 'shutting down');
     node.close().then(
-      () => process.exit(0),
+      () => process.exit(code),
       (error: unknown) => {
-        node.log.error({ err: error }, 'shutdown failed');
+        node?.log.error({ err: error }, 'shutdown failed');
         process.exit(1);
       },
     );
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  // A node whose storage failed must not keep serving with an unknown disk state.
+  node = await startNodeServer(config, { onFatal: () => stop('storage failure', 1) });
+  process.on('SIGINT', () => stop('SIGINT', 0));
+  process.on('SIGTERM', () => stop('SIGTERM', 0));
 }
 
 /** Registers `forelock serve`. */
