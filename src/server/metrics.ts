@@ -7,6 +7,8 @@ import type { Role } from '../raft/types.js';
 export interface MetricsSource {
   status(): RaftStatus;
   sessionCount(): number;
+  /** Session streams connected to this node (the leader holds them all). */
+  connectedSessionCount(): number;
   lockCount(): number;
   eventLoopDelayMs(): number;
 }
@@ -65,6 +67,14 @@ export class ServerMetrics {
       registers,
       collect() {
         this.set(source.sessionCount());
+      },
+    });
+    new Gauge({
+      name: 'forelock_connected_sessions',
+      help: 'Session streams connected to this node',
+      registers,
+      collect() {
+        this.set(source.connectedSessionCount());
       },
     });
     new Gauge({

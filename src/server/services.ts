@@ -52,6 +52,7 @@ export class ForelockServices {
     this.metrics = new ServerMetrics({
       status: () => raft.status(),
       sessionCount: () => machine.sessions().length,
+      connectedSessionCount: () => this.hub.size,
       lockCount: () => machine.locks().length,
       eventLoopDelayMs: () => raft.eventLoopDelayMs(),
     });

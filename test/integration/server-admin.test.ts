@@ -197,6 +197,7 @@ describe('HTTP', () => {
   });
 
   it('GET /metrics serves Prometheus text with the Raft, session, lock and latency metrics', async () => {
+    await held('metrics/lock');
     const response = await httpGet('/metrics');
     expect(response.type).toContain('text/plain');
     for (const name of [
@@ -204,6 +205,7 @@ describe('HTTP', () => {
       'forelock_raft_term',
       'forelock_raft_commit_index',
       'forelock_sessions',
+      'forelock_connected_sessions',
       'forelock_locks',
       'forelock_grants_total',
       'forelock_releases_total',
@@ -216,6 +218,7 @@ describe('HTTP', () => {
       expect(response.body).toContain(name);
     }
     expect(response.body).toMatch(/forelock_grants_total [1-9]/);
+    expect(response.body).toMatch(/forelock_connected_sessions [1-9]/);
   });
 
   it('POST /test/faults is 404 unless started with --test-fault-injection', async () => {
