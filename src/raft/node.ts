@@ -364,21 +364,26 @@ export class RaftNode implements RaftNodeApi {
 
   /** Raft's Ready contract: persist, send, apply (in bounded chunks), then advance. */
   private async handleReady(ready: Ready): Promise<void> {
-    // A leader whose term and vote are already durable may send appends while its own write is in flight
-    // (Raft thesis §10.2.1): it counts itself toward a quorum only once the core is told the write is done.
     const hard = ready.hardState;
-    const sendFirst =
-      this.core.role === 'leader' &&
-      (hard === undefined ||
-        (hard.term === this.persistedHardState.term && hard.votedFor === this.persistedHardState.votedFor));
-    if (sendFirst) this.send(ready);
-    if (hard !== undefined || ready.entries.length > 0 || ready.snapshot !== undefined) {
-      await this.storage.persist(ready);
-      if (hard !== undefined) this.persistedHardState = hard;
+    const termAndVoteDurable =
+      hard === undefined ||
+      (hard.term === this.persistedHardState.term && hard.votedFor === this.persistedHardState.votedFor);
+    if (this.core.role === 'leader' && termAndVoteDurable) {
+      // A leader whose term and vote are already durable sends appends while its own write is in flight (Raft
+      // thesis §10.2.1): the core counts the leader's entries toward a quorum only once advance() says they are
+      // durable. Its committed entries are durable already for that same reason, so they are applied (and their
+      // proposers answered) while this Ready's new entries are being written.
+      this.send(ready);
+      const persisting = this.persist(ready);
+      persisting.catch(() => {});
+      await this.apply(ready.committedEntries);
+      await persisting;
+    } else {
+      await this.persist(ready);
+      this.send(ready);
+      if (ready.snapshot !== undefined) this.restoreSnapshot(ready);
+      await this.apply(ready.committedEntries);
     }
-    if (!sendFirst) this.send(ready);
-    if (ready.snapshot !== undefined) this.restoreSnapshot(ready);
-    await this.apply(ready.committedEntries);
     for (const readState of ready.readStates) {
       const read = this.reads.get(readState.context);
       if (read !== undefined) read.index = readState.index;
@@ -388,6 +393,12 @@ export class RaftNode implements RaftNodeApi {
     this.syncPeers();
     this.emitStatus();
     if (this.appliedIndex - this.snapshotIndex >= this.snapshotEveryEntries) await this.takeSnapshot();
+  }
+
+  private async persist(ready: Ready): Promise<void> {
+    if (ready.hardState === undefined && ready.entries.length === 0 && ready.snapshot === undefined) return;
+    await this.storage.persist(ready);
+    if (ready.hardState !== undefined) this.persistedHardState = ready.hardState;
   }
 
   private send(ready: Ready): void {

@@ -213,10 +213,11 @@ describe('RaftNode on three in-process nodes over gRPC', () => {
     await Promise.all(proposals);
     watching = false;
     expect(machine.items).toHaveLength(1000);
-    // One Ready carried all 1000 entries; other callbacks still ran between its chunks of 100.
+    // Other callbacks ran while the entries were being applied, and never more than a chunk (100) apart.
     const midway = appliedWhenOthersRan.filter((count) => count > 0 && count < 1000);
     expect(midway.length).toBeGreaterThanOrEqual(5);
-    expect(midway.every((count) => count % 100 === 0)).toBe(true);
+    const steps = appliedWhenOthersRan.slice(1).map((count, i) => count - appliedWhenOthersRan[i]!);
+    expect(Math.max(...steps)).toBeLessThanOrEqual(100);
   });
 
   it('fails proposals on a closed node', async () => {
