@@ -53,7 +53,7 @@ export class SimCluster {
   readonly invariants = new RaftInvariants();
   readonly ids: readonly NodeId[];
   readonly founders: readonly NodeId[];
-  /** Append rejections received by leaders (fast backtracking keeps this small). */
+  /** Log-mismatch rejections of appends received by leaders (fast backtracking keeps this small). */
   appendRejections = 0;
   private readonly queue = new EventQueue();
   private readonly nodes = new Map<NodeId, SimNode>();
@@ -223,10 +223,11 @@ export class SimCluster {
   private deliver(message: Message): void {
     const node = this.nodes.get(message.to);
     if (node === undefined || node.core === null || !this.network.connected(message.from, message.to)) return;
-    if (message.type === 'append-response' && !message.success && node.core.role === 'leader') {
+    const core = node.core;
+    if (message.type === 'append-response' && message.rejectHint !== undefined && message.term === core.term) {
       this.appendRejections += 1;
     }
-    node.core.step(message);
+    core.step(message);
     this.process(node);
   }
 
