@@ -119,9 +119,12 @@ export class LockService {
 
   /**
    * Answers a keepalive received at `receivedAtMs`: the guarantee, recorded as the session's promise. Null when the
-   * session is gone or its promise has already passed (its expiry is on the way and will be pushed).
+   * session is gone or its promise has already passed (its expiry is on the way and will be pushed); NotLeaderError
+   * when this node does not lead.
    */
   keepalive(sessionId: string, receivedAtMs: number): Guarantee | null {
+    // Only the leader promises: a node deposed while a stream was being opened must send it elsewhere.
+    this.requireLeader();
     const session = this.deps.machine.session(sessionId);
     return session ? this.promise(session, receivedAtMs) : null;
   }

@@ -126,6 +126,8 @@ export class SessionStream implements ConnectedStream {
     if (this.ended) return;
     this.sessionId = sessionId;
     this.deps.hub.attach(sessionId, this);
+    // Leadership may have moved while the open was in flight, after the hub ended this node's streams.
+    this.deps.service.requireLeader();
   }
 
   // ---- frames of an open session ----

@@ -184,6 +184,16 @@ describe('leadership loss', () => {
     }
   });
 
+  it('a keepalive reaching a node that no longer leads gets NotLeader, never a promise', async () => {
+    const { open, raft } = setup();
+    const { call } = await open();
+    raft.role = 'follower';
+    raft.leaderId = 'node2';
+    await call.receive({ frame: 'keepalive', keepalive: { seq: '1', clientTimeMs: 0, rttMs: 0 } });
+    expect(call.kinds()).toEqual(['opened', 'notLeader']);
+    expect(call.status).toBe('ok');
+  });
+
   it('a request that meets a lost leadership is answered with NotLeader, not an error', async () => {
     const { open, raft } = setup();
     const { call } = await open();
