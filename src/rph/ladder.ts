@@ -8,7 +8,7 @@ export const defaultLadderConfig: LadderConfig = {
   ackTimeoutMs: 2_000,
   graceMs: 3_000,
   maxCheckpointMs: 30_000,
-  missedKeepaliveFactor: 0.35,
+  missedKeepaliveFactor: 0.25,
 };
 
 /** One held lock's place on the ladder. */

@@ -17,7 +17,7 @@ export interface DriftEstimate {
 
 /** Rate error of one interval beyond which it is an outlier: a 100 ms receive delay over a 3.3 s interval. */
 const DEFAULT_OUTLIER_RATE = 0.03;
-const REJECTIONS_BEFORE_RESET = 3;
+const REJECTIONS_BEFORE_RESET = 5;
 /** Rates needed before the rate's trend is trusted for a forecast. */
 const MIN_POINTS_FOR_TREND = 5;
 
@@ -49,7 +49,8 @@ export class ClockDriftEstimator {
 
   /**
    * One keepalive: server receive time, the client's clock at sending, and the client's last RTT (null while the
-   * client has not measured one: that keepalive only anchors the next interval, since its send time is unknown).
+   * client has not measured one, or when the receive time is not to be trusted: that keepalive only anchors the
+   * next interval).
    */
   observe(receiveMs: number, clientTimeMs: number, rttMs: number | null): void {
     const sendMs = receiveMs - (rttMs ?? 0) / 2;

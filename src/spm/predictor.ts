@@ -5,7 +5,7 @@ import { resolveSpmConfig } from './config.js';
 import { NodeHealth } from './node-health.js';
 import { clamp01 } from './normal.js';
 import { ResourceStats } from './resource-stats.js';
-import { type LapseRisk, driftRisk, lapseRisk, preemptionScore, stuckRisk } from './risk.js';
+import { type LapseRisk, driftRisk, lapseRisk, lateToleranceMs, preemptionScore, stuckRisk } from './risk.js';
 import { SessionModel } from './session-model.js';
 import { DynamicThresholds } from './thresholds.js';
 import type {
@@ -101,7 +101,7 @@ export class StalenessPredictor {
       );
       this.sessions.set(sample.sessionId, session);
     }
-    session.observe(sample);
+    session.observe(sample, this.health.overloaded(sample.receiveMs));
   }
 
   /** The node's own load, measured by the driver. */
@@ -121,11 +121,13 @@ export class StalenessPredictor {
     stats.heldNow = Math.max(0, stats.heldNow - 1);
     const key = lockKey(sample.resource, sample.sessionId);
     if (this.warned.delete(key)) this.dynamic.recordOutcome(false);
+    this.sessions.get(sample.sessionId)?.heardFrom(sample.atMs);
   }
 
-  /** A lock requested: demand. */
+  /** A lock requested: demand, and the requester is alive. */
   observeRequest(sample: RequestSample): void {
     this.resource(sample.resource).addRequest(sample.atMs);
+    if (sample.sessionId !== undefined) this.sessions.get(sample.sessionId)?.heardFrom(sample.atMs);
   }
 
   /** A resource's replicated usage history (a new leader, or any node, starting warm). */
@@ -174,7 +176,8 @@ export class StalenessPredictor {
       : this.dynamic.warningFor(overloaded, commonCause, session.answeredWarnings, session.ignoredWarnings);
     const expectedDemand = (stats.demandPerBucket(nowMs) * horizonMs) / this.config.demandBucketMs;
     const contended = lock.waiters > 0 || expectedDemand > 0;
-    const ageMs = Math.max(0, nowMs - lock.grantedAtMs);
+    // The node's own overload may have held up the release: that much of the age is not the holder's.
+    const ageMs = Math.max(0, nowMs - lock.grantedAtMs - (overloaded ? this.config.overloadAllowanceMs : 0));
     const stuck = trusted ? stuckRisk(stats.holdSurvival(ageMs), this.config.stuckPriorPerHold, contended) : 0;
     const risk = unknown ? null : this.sessionRisk(session, nowMs, horizonMs);
     const lapse = risk?.lapse.probability ?? 0;
@@ -305,6 +308,7 @@ export class StalenessPredictor {
     const lapse = lapseRisk({
       forecast: session.forecast(),
       silenceMs: nowMs - session.lastReceiveMs,
+      heardSilenceMs: nowMs - session.lastHeardMs,
       leaseRemainingMs: session.leaseDeadlineMs - session.lastReceiveMs,
       guaranteeMs: session.lastGuaranteeMs,
       keepaliveIntervalMs: session.keepaliveIntervalMs,
@@ -340,7 +344,7 @@ export class StalenessPredictor {
         judged++;
         const forecast = session.forecast();
         const late =
-          nowMs - session.lastReceiveMs > forecast.meanMs + Math.max(3 * forecast.stdDevMs, 0.1 * forecast.meanMs);
+          nowMs - session.lastReceiveMs > forecast.meanMs + lateToleranceMs(forecast.stdDevMs, forecast.meanMs);
         const rttJump =
           session.rttTrend.count >= this.config.minSamples &&
           session.lastRttMs > session.rttTrend.level + 3 * Math.max(session.rttTrend.errorStdDev, 1);

@@ -5,9 +5,10 @@ import type { ArimaOrder } from './types.js';
 
 const HOLD_HISTORY = 256;
 const DEMAND_HISTORY = 64;
-/** Bounds of the hold-duration tail index (a thinner tail than 20 is as good as none). */
+/** Bounds of the hold-duration tail index: capped at 6 (a log-normal's tail near its p99) so that a noisy estimate
+ * from a short history never makes a long hold look impossible. */
 const MIN_TAIL_INDEX = 0.5;
-const MAX_TAIL_INDEX = 20;
+const MAX_TAIL_INDEX = 6;
 
 /** Hold durations and requests per time bucket of one resource, bounded. */
 export class ResourceStats {

@@ -22,6 +22,8 @@ export interface LapseInput {
   readonly forecast: GapForecast;
   /** Time since the last keepalive. */
   readonly silenceMs: number;
+  /** Time since the session was last heard from in any way (a keepalive, a request, a release): at most `silenceMs`. */
+  readonly heardSilenceMs: number;
   /** Lease deadline minus the last keepalive's receive time. */
   readonly leaseRemainingMs: number;
   /** Guarantee each future renewal will carry. */
@@ -42,6 +44,11 @@ const MIN_DRIFT_STD_ERR = 1e-4;
 /** Below this probability no staleness is foreseen (the predicted time is null). */
 const FORESEEN = 0.05;
 
+/** How late past its expected time a keepalive must be to count as missed: 3 standard deviations, and 5% of the gap. */
+export function lateToleranceMs(stdDevMs: number, meanMs: number): number {
+  return Math.max(3 * stdDevMs, 0.05 * meanMs);
+}
+
 /**
  * Survival of the next arrival for a live session: a normal around the forecast gap, mixed with one lost keepalive
  * (the arrival one interval later) with the loss probability.
@@ -56,8 +63,8 @@ function aliveSurvival(t: number, input: LapseInput, mean: number, stdDev: numbe
 
 /**
  * A Bayesian reading of the silence (as in the accrual failure detectors, but answering the question asked: will
- * the lease be renewed in time?). Dead: the prior grows with the silence, and the posterior with how unlikely that
- * silence is for a live session. Alive: the next arrival must beat the lease deadline, and each later gap, grown by
+ * the lease be renewed in time?). Dead: the prior grows with the time since the session was last heard from, and
+ * the posterior with how unlikely the keepalive silence since then is for a live session. Alive: the next arrival must beat the lease deadline, and each later gap, grown by
  * the forecast trend, must stay within the guarantee, for every renewal within the horizon.
  */
 export function lapseRisk(input: LapseInput): LapseRisk {
@@ -65,11 +72,14 @@ export function lapseRisk(input: LapseInput): LapseRisk {
   const mean = forecast.meanMs + input.loadDelayMs;
   const stdDev = forecast.stdDevMs;
   const silence = Math.max(0, silenceMs);
-  const intervals = Math.max(1, silence / Math.max(1, input.keepaliveIntervalMs));
+  const heardSilence = Math.min(silence, Math.max(0, input.heardSilenceMs));
+  const intervals = Math.max(1, heardSilence / Math.max(1, input.keepaliveIntervalMs));
   const priorDead = Math.min(0.5, input.failurePriorPerInterval * intervals);
   const survivalNow = aliveSurvival(silence, input, mean, stdDev);
-  const deadProbability = priorDead / (priorDead + (1 - priorDead) * survivalNow);
-  const tolerance = Math.max(3 * stdDev, 0.1 * mean);
+  // Alive when last heard from: what matters is the keepalive silence since then.
+  const survivalSinceHeard = survivalNow / Math.max(aliveSurvival(silence - heardSilence, input, mean, stdDev), 1e-300);
+  const deadProbability = priorDead / (priorDead + (1 - priorDead) * Math.min(1, survivalSinceHeard));
+  const tolerance = lateToleranceMs(stdDev, mean);
   const missedKeepalives = silence > mean + tolerance ? Math.floor((silence - tolerance) / mean) : 0;
 
   if (silence >= leaseRemainingMs) {

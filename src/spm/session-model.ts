@@ -25,6 +25,8 @@ const CLIP_STD_DEVS = 4;
 /** Everything the SPM knows about one session; updated in O(1) per keepalive. */
 export class SessionModel {
   lastReceiveMs: number;
+  /** Last time the client was heard from in any way (keepalive, request, release). */
+  lastHeardMs: number;
   samples = 0;
   /** Keepalives that arrived after a gap long enough to mean one or more were missed. */
   lateArrivals = 0;
@@ -56,6 +58,7 @@ export class SessionModel {
     private readonly config: SpmConfig,
   ) {
     this.lastReceiveMs = openedAtMs;
+    this.lastHeardMs = openedAtMs;
     this.promisedUntilMs = openedAtMs + ttlMs;
     this.lastGuaranteeMs = ttlMs;
     this.gapTrend = new HoltTrend(config.smoothingAlpha, config.trendAlpha, config.varianceBeta);
@@ -65,11 +68,15 @@ export class SessionModel {
     this.gapSeries = config.model === 'arima' ? new RingBuffer(config.arimaWindow) : null;
   }
 
-  /** Learns from one keepalive: O(1), no allocation. */
-  observe(sample: KeepaliveSample): void {
+  /**
+   * Learns from one keepalive: O(1), no allocation. `overloaded`: the node's own overload may have delayed this
+   * receive, so it anchors the next clock-rate interval but gives no rate itself.
+   */
+  observe(sample: KeepaliveSample, overloaded: boolean): void {
     const gapMs = sample.receiveMs - this.lastReceiveMs;
     if (this.samples > 0 && gapMs >= 0) this.learnGap(gapMs);
     this.lastReceiveMs = Math.max(this.lastReceiveMs, sample.receiveMs);
+    this.heardFrom(sample.receiveMs);
     this.answered = false;
     this.samples++;
     if (sample.rttMs !== undefined && Number.isFinite(sample.rttMs)) {
@@ -77,8 +84,13 @@ export class SessionModel {
       this.lastRttMs = sample.rttMs;
     }
     if (sample.clientTimeMs !== undefined && Number.isFinite(sample.clientTimeMs)) {
-      this.drift.observe(sample.receiveMs, sample.clientTimeMs, sample.rttMs ?? null);
+      this.drift.observe(sample.receiveMs, sample.clientTimeMs, overloaded ? null : (sample.rttMs ?? null));
     }
+  }
+
+  /** The client proved alive at `atMs` (any message from it). */
+  heardFrom(atMs: number): void {
+    this.lastHeardMs = Math.max(this.lastHeardMs, atMs);
   }
 
   /** Records the guarantee sent in the answer to the keepalive received at `atMs`. */

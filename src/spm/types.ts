@@ -109,7 +109,8 @@ export interface GrantSample {
   readonly preemptible: boolean;
 }
 
-/** A lock released, revoked or lost with its session (from the replicated log). */
+/** A lock released, revoked or lost with its session (from the replicated log); a release also proves its client
+ * alive at `atMs`. */
 export interface ReleaseSample {
   readonly sessionId: string;
   readonly resource: string;
@@ -117,10 +118,11 @@ export interface ReleaseSample {
   readonly heldMs: number;
 }
 
-/** A lock requested (from the replicated log): demand. */
+/** A lock requested: demand, and (with `sessionId`) proof that the requesting client is alive. */
 export interface RequestSample {
   readonly resource: string;
   readonly atMs: number;
+  readonly sessionId?: string;
 }
 
 /** A resource's replicated usage history, to warm up a fresh SPM (a new leader). */

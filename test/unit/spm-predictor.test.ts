@@ -80,6 +80,17 @@ describe('a silent session (crash)', () => {
     expect(lapsed.missedKeepalives).toBe(2);
   });
 
+  it('a client heard from since (a release, a request) is alive: its late keepalive was lost, not its process', () => {
+    const spm = predictor();
+    spm.observeSessionOpened('s1', 10_000, INTERVAL, 0);
+    const last = renew(spm, 's1', 0, 10);
+    spm.observeRelease({ sessionId: 's1', resource: 'r0', atMs: last + 4000, heldMs: 500 });
+    expect(spm.assess(lock(), last + 4500).level).toBe('LOW');
+    spm.observeRequest({ sessionId: 's1', resource: 'r2', atMs: last + 5000 });
+    expect(spm.assess(lock(), last + 5200).level).toBe('LOW');
+    expect(spm.assess(lock(), last + 5200).missedKeepalives).toBe(1);
+  });
+
   it('the probability never decreases as the silence grows', () => {
     const spm = predictor();
     spm.observeSessionOpened('s1', 10_000, INTERVAL, 0);
@@ -303,6 +314,7 @@ describe('bounds (property)', () => {
           const r = lapseRisk({
             forecast: { meanMs, stdDevMs, trendMsPerStep },
             silenceMs,
+            heardSilenceMs: silenceMs / 2,
             leaseRemainingMs,
             guaranteeMs: 10_000,
             keepaliveIntervalMs: INTERVAL,
