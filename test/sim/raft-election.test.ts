@@ -1,6 +1,6 @@
 // Raft elections in the simulator: first election, re-election, PreVote, CheckQuorum, leadership transfer.
 import { describe, expect, it } from 'vitest';
-import { appliedOn, awaitApplied, makeCluster, othersThan, write } from './raft-helpers.js';
+import { appliedOn, awaitApplied, makeCluster, othersThan, write, writeMany } from './raft-helpers.js';
 
 describe('leader election', () => {
   it('initial election: one leader, followed by all, and it stays while nothing fails', () => {
@@ -134,12 +134,12 @@ describe('leadership transfer', () => {
     const leader = cluster.awaitStableLeader(5_000) as string;
     const term = cluster.core(leader).term;
     const [target] = othersThan(cluster, leader) as [string];
-    const ops = [write(cluster), write(cluster)];
+    const ops = writeMany(cluster, 2);
     expect(cluster.act(leader, (core) => core.transferLeadership(target))).toBe(true);
     expect(write(cluster, leader)).toBeNull();
     expect(cluster.runUntil(() => cluster.leader() === target, 1_000)).toBe(true);
     expect(cluster.core(target).term).toBe(term + 1);
-    expect(awaitApplied(cluster, cluster.ids, ops as never, 2_000)).toBe(true);
+    expect(awaitApplied(cluster, cluster.ids, ops, 2_000)).toBe(true);
     expect(cluster.awaitStableLeader(2_000)).toBe(target);
   });
 
