@@ -1,6 +1,6 @@
 // The Raft node driver: tick timer, Ready loop (persist -> send -> apply -> advance), proposals, reads, snapshots.
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
-import { randomRng, type Rng } from '../util/rng.js';
+import { type Rng, randomRng } from '../util/rng.js';
 import { applyConfChange, confChangeProblem, decodeConfChange } from './conf.js';
 import { RaftCore } from './core.js';
 import { DEFAULT_TICK_MS, defaultRaftConfig } from './defaults.js';
