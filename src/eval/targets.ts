@@ -79,9 +79,25 @@ export function checkTargets(report: EvalReport): TargetCheck[] {
   for (const [family, section] of Object.entries(report.families)) {
     const ourMetrics = section.detectors.forelock;
     if (ourMetrics === undefined) continue;
-    const dominating: string[] = [];
-    for (const [baseline, points] of Object.entries(section.sweeps))
-      for (const point of points) if (dominates(point, ourMetrics)) dominating.push(`${baseline}@${point.knob}`);
+    const points = Object.entries(section.sweeps).flatMap(([baseline, sweep]) =>
+      sweep.map((point) => ({ name: `${baseline}@${point.knob}`, ...point })),
+    );
+    if (ourMetrics.detection_ms_p50 === null) {
+      // No stale episode: detection time does not exist, so no point can be better on both axes.
+      const fewer = points.filter(
+        (point) => (point.unnecessary_preemptions_per_1k ?? 0) < (ourMetrics.unnecessary_preemptions_per_1k ?? 0),
+      );
+      checks.push({
+        target: `4. no sweep point better on both axes on ${family} (no stale episodes: unnecessary pre-emptions only)`,
+        measured:
+          fewer.length === 0
+            ? 'no point has fewer'
+            : `fewer unnecessary pre-emptions: ${fewer.map((point) => point.name).join(', ')}`,
+        met: null,
+      });
+      continue;
+    }
+    const dominating = points.filter((point) => dominates(point, ourMetrics)).map((point) => point.name);
     checks.push({
       target: `4. no sweep point dominates forelock (detection p50, unnecessary /1k) on ${family}`,
       measured: dominating.length === 0 ? 'none dominates' : `dominated by ${dominating.join(', ')}`,
@@ -93,20 +109,18 @@ export function checkTargets(report: EvalReport): TargetCheck[] {
   return checks;
 }
 
-/** At least as good on both axes and strictly better on one (a missing detection time compares equal). */
+/** Pareto dominance: at least as good on detection time and unnecessary pre-emptions, strictly better on one. */
 function dominates(
   point: { detection_ms_p50: number | null; unnecessary_preemptions_per_1k: number | null },
   ours: DetectorMetrics,
 ): boolean {
+  if (point.detection_ms_p50 === null || ours.detection_ms_p50 === null) return false;
   const theirUnnecessary = point.unnecessary_preemptions_per_1k ?? 0;
   const ourUnnecessary = ours.unnecessary_preemptions_per_1k ?? 0;
-  const theirDetection = point.detection_ms_p50;
-  const ourDetection = ours.detection_ms_p50;
-  const detectionComparable = theirDetection !== null && ourDetection !== null;
-  const detectionNoWorse = !detectionComparable || theirDetection <= ourDetection;
-  const detectionBetter = detectionComparable && theirDetection < ourDetection;
   return (
-    theirUnnecessary <= ourUnnecessary && detectionNoWorse && (theirUnnecessary < ourUnnecessary || detectionBetter)
+    theirUnnecessary <= ourUnnecessary &&
+    point.detection_ms_p50 <= ours.detection_ms_p50 &&
+    (theirUnnecessary < ourUnnecessary || point.detection_ms_p50 < ours.detection_ms_p50)
   );
 }
 
