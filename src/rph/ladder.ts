@@ -75,6 +75,14 @@ export class PreemptionLadder {
         if (nowMs < rung.answerByMs) return [];
         if (this.mayPreempt(input) && prediction.preemptionScore >= input.thresholds.preemptionScore) {
           const graceMs = this.shortened(this.config.graceMs, rung.missedSeen);
+          // A silent holder of an ordinary lock cannot be revoked before its promise anyway: ask only when the
+          // grace would end at the promise, which leaves a late keepalive the time to come and clear the warning.
+          // (A renewing holder is asked at once: the request is what stops its promise from growing.)
+          const askAtMs = input.promisedUntilMs - graceMs;
+          if (!lock.fenced && prediction.missedKeepalives > 0 && nowMs < askAtMs) {
+            rung.answerByMs = askAtMs;
+            return [];
+          }
           rung.stage = 'PREEMPT_REQUESTED';
           rung.deadlineMs = nowMs + graceMs;
           rung.promisedAtRequestMs = input.promisedUntilMs;

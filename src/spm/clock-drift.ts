@@ -19,7 +19,7 @@ export interface DriftEstimate {
 const DEFAULT_OUTLIER_RATE = 0.03;
 const REJECTIONS_BEFORE_RESET = 5;
 /** Rates needed before the rate's trend is trusted for a forecast. */
-const MIN_POINTS_FOR_TREND = 5;
+const MIN_POINTS_FOR_TREND = 4;
 
 /**
  * Each pair of consecutive keepalives gives the client clock's rate over that interval:

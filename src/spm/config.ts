@@ -19,7 +19,7 @@ export const defaultSpmConfig: SpmConfig = {
   minStdDevMs: 60,
   guaranteeRhythmStdDevs: 2,
   trendWindow: 8,
-  driftWindow: 8,
+  driftWindow: 6,
   keepaliveLossProbability: 0.001,
   failurePriorPerInterval: 0.005,
   minSamples: 3,

@@ -104,6 +104,38 @@ describe('PreemptionLadder: the full ladder with nobody answering', () => {
   });
 });
 
+describe('PreemptionLadder: a silent holder of an ordinary lock', () => {
+  it('is asked when the grace would end at its promise, so a late keepalive still clears the warning', () => {
+    const l = ladder({ missedKeepaliveFactor: 1 });
+    const silent: Step = { lock: { fenced: false }, prediction: { missedKeepalives: 1 }, promisedUntilMs: 10_000 };
+    run(l, 0, silent);
+    expect(run(l, 2000, silent)).toEqual([]);
+    expect(l.nextDeadlineMs()).toBe(7000);
+    expect(run(l, 7000, silent)[0]).toMatchObject({ type: 'preempt-request', deadlineMs: 10_000, revokeAtMs: 10_000 });
+  });
+
+  it('goes back to NORMAL when the late keepalive arrives first', () => {
+    const l = ladder({ missedKeepaliveFactor: 1 });
+    run(l, 0, { lock: { fenced: false }, prediction: { missedKeepalives: 1 }, promisedUntilMs: 10_000 });
+    run(l, 2000, { lock: { fenced: false }, prediction: { missedKeepalives: 1 }, promisedUntilMs: 10_000 });
+    const renewed: Step = {
+      lock: { fenced: false },
+      prediction: { level: 'LOW', stalenessProbability: 0.01, preemptionScore: 20 },
+    };
+    expect(run(l, 7000, { ...renewed, promisedUntilMs: 16_000 })).toEqual([]);
+    expect(l.stage('r1', 's1')).toBe('NORMAL');
+  });
+
+  it('a renewing holder of an ordinary lock is asked at once (the request freezes its promise)', () => {
+    const l = ladder();
+    run(l, 0, { lock: { fenced: false }, promisedUntilMs: 10_000 });
+    expect(run(l, 2000, { lock: { fenced: false }, promisedUntilMs: 10_000 })[0]).toMatchObject({
+      type: 'preempt-request',
+      revokeAtMs: 10_000,
+    });
+  });
+});
+
 describe('PreemptionLadder: client answers', () => {
   it('an acknowledgement buys one more ack period', () => {
     const l = ladder();
