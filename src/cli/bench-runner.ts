@@ -93,7 +93,7 @@ export async function openSessions(
   ttlMs: number,
   namePrefix: string,
   onOpened: (opened: number) => void,
-  batch = 100,
+  batch = 500,
 ): Promise<Client[]> {
   const clients: Client[] = [];
   for (let start = 0; start < count; start += batch) {
