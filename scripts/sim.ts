@@ -21,9 +21,13 @@ const seeds =
 const started = performance.now();
 const failures: ScheduleResult[] = [];
 let virtualMs = 0;
+let acknowledged = 0;
+let crashes = 0;
 for (const seed of seeds) {
   const result = runSchedule(seed, options);
   virtualMs += result.virtualMs;
+  acknowledged += result.acknowledged;
+  crashes += result.crashes;
   if (flags.seed !== undefined) console.log(JSON.stringify(result, null, 2));
   if (!result.ok) {
     failures.push(result);
@@ -32,6 +36,7 @@ for (const seed of seeds) {
 }
 const seconds = (performance.now() - started) / 1000;
 console.log(
-  `${seeds.length - failures.length}/${seeds.length} seeds passed, ${(virtualMs / 1000).toFixed(0)} s virtual in ${seconds.toFixed(1)} s`,
+  `${seeds.length - failures.length}/${seeds.length} seeds passed, ${(virtualMs / 1000).toFixed(0)} s virtual, ` +
+    `${acknowledged} operations acknowledged, ${crashes} crashes, in ${seconds.toFixed(1)} s`,
 );
 process.exitCode = failures.length > 0 ? 1 : 0;

@@ -119,6 +119,7 @@ export function runSchedule(seed: number, options: ScheduleOptions = DEFAULT_SCH
       () => {
         const shuffled = shuffle(cluster.ids, rng);
         const cut = rng.int(1, shuffled.length - 1);
+        cluster.network.heal(); // a new partition replaces the previous one (one-way cuts may pile up on it)
         cluster.network.partition(shuffled.slice(0, cut), shuffled.slice(cut));
       },
     ],

@@ -28,7 +28,8 @@ export function seedRangeTest(first: number, count: number): void {
       `seeds ${first}-${first + count - 1}: ${count - failures.length}/${count} passed, ` +
         `${(virtualMs / 1000).toFixed(0)} s virtual, ` +
         `${acknowledged} operations acknowledged, ${crashes} crashes, ${membershipChanges} membership changes, ` +
-        `${readsChecked} reads checked, in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+        `${readsChecked} reads checked, in ${((performance.now() - started) / 1000).toFixed(1)} s ` +
+        `(replay any seed S with: ${replayCommand(0).replace(/0$/, 'S')})`,
     );
     expect(failures.map((failure) => `${replayCommand(failure.seed)}: ${failure.error}`)).toEqual([]);
   });
