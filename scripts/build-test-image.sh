@@ -85,4 +85,6 @@ tar -C "$STAGE" -cf - . | docker import \
   - "$IMAGE" >/dev/null
 
 docker run --rm --entrypoint /usr/bin/node "$IMAGE" --version >/dev/null
+# The image this one replaced is left untagged: remove such leftovers of earlier builds (only ours, by label).
+docker image prune --force --filter label=forelock.content >/dev/null
 log "built $IMAGE"

@@ -8,9 +8,11 @@ import { docker, runHost } from './docker.js';
 import { FixedIpContainer } from './fixed-ip-container.js';
 import { TEST_IMAGE } from './image.js';
 
-// Without this, testcontainers starts a helper container (pulling alpine) to find the docker host's gateway;
-// the chaos tests reach containers by their own addresses and pull nothing.
+// Nothing may be pulled here: without these, testcontainers starts helper containers (alpine to find the docker
+// host's gateway, ryuk to reap leftovers). The tests reach containers by their own addresses and remove what they
+// create themselves (and sweepAbandoned() removes what a killed run left).
 process.env.TESTCONTAINERS_HOST_OVERRIDE ??= 'localhost';
+process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
 
 /** Label carried by every container and network the chaos harness creates. */
 export const CHAOS_LABEL = 'forelock.chaos.pid';
