@@ -48,9 +48,12 @@ export interface RaftNodeOptions {
 
 /** A proposal or membership change waiting for its entry to be applied. */
 interface PendingProposal {
+  readonly index: number;
   readonly term: number;
-  readonly resolve: (result: unknown) => void;
+  readonly resolve: (result: ProposalResult) => void;
   readonly reject: (error: unknown) => void;
+  readonly signal: AbortSignal | undefined;
+  readonly onAbort: (() => void) | undefined;
 }
 
 /** A read barrier waiting for its ReadState, then for the node to apply up to the read index. */
@@ -300,24 +303,25 @@ export class RaftNode implements RaftNodeApi {
     const position = propose();
     if (position === null) return Promise.reject(onRejected());
     this.schedule();
+    const { index, term } = position;
     return new Promise<ProposalResult>((resolve, reject) => {
-      const onAbort = (): void => {
-        this.pending.delete(position.index);
-        reject(signal!.reason);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.pending.set(position.index, {
-        term: position.term,
-        resolve: (result) => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve({ index: position.index, term: position.term, result });
-        },
-        reject: (error) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      });
+      let onAbort: (() => void) | undefined;
+      if (signal !== undefined) {
+        onAbort = () => {
+          this.pending.delete(index);
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      this.pending.set(index, { index, term, resolve, reject, signal, onAbort });
     });
+  }
+
+  /** Settles a tracked proposal: with the apply result, or with `error`. */
+  private settle(proposal: PendingProposal, outcome: { result: unknown } | { error: unknown }): void {
+    if (proposal.onAbort !== undefined) proposal.signal!.removeEventListener('abort', proposal.onAbort);
+    if ('error' in outcome) proposal.reject(outcome.error);
+    else proposal.resolve({ index: proposal.index, term: proposal.term, result: outcome.result });
   }
 
   private async changeMembership(change: ConfChange): Promise<void> {
@@ -417,9 +421,11 @@ export class RaftNode implements RaftNodeApi {
     for (const [index, proposal] of this.pending) {
       if (index > snapshot.meta.index) continue;
       this.pending.delete(index);
-      proposal.reject(
-        new ProposalDroppedError(`entry ${index} was covered by a snapshot from the leader; its outcome is unknown`),
-      );
+      this.settle(proposal, {
+        error: new ProposalDroppedError(
+          `entry ${index} was covered by a snapshot from the leader; its outcome is unknown`,
+        ),
+      });
     }
   }
 
@@ -448,8 +454,7 @@ export class RaftNode implements RaftNodeApi {
     const proposal = this.pending.get(entry.index);
     if (proposal === undefined) return;
     this.pending.delete(entry.index);
-    if (proposal.term === entry.term) proposal.resolve(result);
-    else proposal.reject(this.notLeader());
+    this.settle(proposal, proposal.term === entry.term ? { result } : { error: this.notLeader() });
   }
 
   private resolveReads(): void {
@@ -492,7 +497,7 @@ export class RaftNode implements RaftNodeApi {
   }
 
   private failPending(error: () => Error): void {
-    for (const proposal of this.pending.values()) proposal.reject(error());
+    for (const proposal of this.pending.values()) this.settle(proposal, { error: error() });
     this.pending.clear();
     for (const read of this.reads.values()) read.reject(error());
     this.reads.clear();

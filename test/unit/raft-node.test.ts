@@ -220,6 +220,22 @@ describe('RaftNode on three in-process nodes over gRPC', () => {
     expect(Math.max(...steps)).toBeLessThanOrEqual(100);
   });
 
+  it('stops waiting for a proposal when its signal aborts', async () => {
+    addresses.solo = `127.0.0.1:${await reservePort()}`;
+    const solo = await startMember('solo', bootstrapConf({ solo: addresses.solo }));
+    await until('the single voter leads', () => solo.node.status().role === 'leader');
+    const reason = new Error('caller gave up');
+    await expect(solo.node.propose(new Uint8Array([1]), { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    const controller = new AbortController();
+    const waiting = solo.node.propose(new Uint8Array([2]), { signal: controller.signal });
+    controller.abort(reason);
+    await expect(waiting).rejects.toBe(reason);
+    // The entry itself was already in the log: it is still applied, exactly once.
+    const { result } = await solo.node.propose(new Uint8Array([3]));
+    expect(result).toBe(2);
+    expect(solo.machine.items).toEqual([2, 3]);
+  });
+
   it('fails proposals on a closed node', async () => {
     addresses.solo = `127.0.0.1:${await reservePort()}`;
     const solo = await startMember('solo', bootstrapConf({ solo: addresses.solo }));
