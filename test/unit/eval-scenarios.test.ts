@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildGroundTruth } from '../../src/eval/ground-truth.js';
 import type { KeepaliveEvent, Trace, TruthEvent } from '../../src/eval/trace.js';
-import { SCENARIO_FAMILIES, type ScenarioSize, generateScenario } from '../../src/sim/scenarios/families.js';
+import { generateScenario, SCENARIO_FAMILIES, type ScenarioSize } from '../../src/sim/scenarios/families.js';
 
 const SIZE: ScenarioSize = { workers: 10, leaders: 1, durationMs: 480_000, faults: 6 };
 const SEEDS = [11, 12];

@@ -3,13 +3,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { SCENARIO_FAMILIES, generateScenario } from '../../sim/scenarios/families.js';
-import { EvalUsageError } from '../../eval/errors.js';
+import { EvalUsageError, TraceFormatError } from '../../eval/errors.js';
 import { type EvaluationWork, evaluate } from '../../eval/evaluate.js';
 import { buildReport, type EvalReport, formatReport } from '../../eval/report.js';
 import { FULL_SUITE, QUICK_SUITE, reportedSeeds, type Suite } from '../../eval/suites.js';
 import { checkTargets, formatTargets } from '../../eval/targets.js';
 import { parseTrace } from '../../eval/trace-reader.js';
+import { generateScenario, SCENARIO_FAMILIES } from '../../sim/scenarios/families.js';
 
 /** The command's options as commander parses them. */
 export interface EvalCommandOptions {
@@ -37,7 +37,13 @@ export function registerEvalCommand(program: Command): void {
     .option('--trace <files...>', 'evaluate these JSONL trace files instead of generated scenarios')
     .option('--json <file>', 'also write the report as JSON to this file')
     .action((options: EvalCommandOptions) => {
-      runEvalCommand(options, { out: process.stdout, progress: process.stderr.isTTY ? process.stderr : null });
+      try {
+        runEvalCommand(options, { out: process.stdout, progress: process.stderr.isTTY ? process.stderr : null });
+      } catch (error) {
+        if (!(error instanceof EvalUsageError || error instanceof TraceFormatError)) throw error;
+        process.stderr.write(`forelock eval: ${error.message}\n`);
+        process.exitCode = 2;
+      }
     });
 }
 
@@ -80,7 +86,7 @@ function planEvaluation(options: EvalCommandOptions): EvaluationPlan {
     if (options.seed !== undefined || options.seeds !== undefined)
       throw new EvalUsageError('--trace evaluates the given files; it takes no --seed or --seeds');
     const work = options.trace.map((file) => {
-      const trace = parseTrace(readFileSync(file, 'utf8'), file);
+      const trace = parseTrace(readTraceFile(file), file);
       return { family: trace.header.name || basename(file), label: file, load: () => trace };
     });
     return { suite: 'trace', seeds: [], work };
@@ -98,6 +104,14 @@ function planEvaluation(options: EvalCommandOptions): EvaluationPlan {
     })),
   );
   return { suite: suite.name, seeds, work };
+}
+
+function readTraceFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new EvalUsageError(`cannot read --trace ${file}: ${(error as Error).message}`);
+  }
 }
 
 function suiteNamed(name: string): Suite {
