@@ -170,6 +170,26 @@ describe('leader discovery', () => {
   });
 });
 
+describe('keepalives', () => {
+  it('sends keepalives at the interval the server gives, with increasing seqs, its clock and the measured RTT', async () => {
+    const server = await scripted();
+    const { client, stream } = await connectTo(server, { keepaliveIntervalMs: 30 });
+    const first = (await stream.next('keepalive')).keepalive as { seq: string; clientTimeMs: number; rttMs: number };
+    expect(first.rttMs).toBe(0); // nothing measured yet
+    expect(Math.abs(first.clientTimeMs - Date.now())).toBeLessThan(5_000);
+    stream.send({
+      keepalive: { seq: first.seq, serverReceiveMs: Date.now(), guaranteeMs: 10_000, keepaliveIntervalMs: 30 },
+    });
+    const safeAfterAnswer = client.session.safeUntil;
+    const second = (await stream.next('keepalive')).keepalive as { seq: string; rttMs: number };
+    expect(Number(second.seq)).toBeGreaterThan(Number(first.seq));
+    expect(second.rttMs).toBeGreaterThan(0);
+    // The answer's guarantee counts from the first keepalive's send time, minus 1% drift and the 100 ms margin.
+    expect(safeAfterAnswer).toBeLessThanOrEqual(first.clientTimeMs + 10_000 * 0.99 - 100 + 50);
+    expect(safeAfterAnswer).toBeGreaterThan(Date.now() + 5_000);
+  });
+});
+
 describe('resumption', () => {
   it('re-sends a pending acquire with the same request_seq after the stream drops, resuming with id and secret', async () => {
     const server = await scripted();
