@@ -228,13 +228,14 @@ export class ForelockDetector implements Detector {
     }
   }
 
-  /** A session whose promise passed before `beforeMs` without a renewal expired then, with every lock it held. */
-  private expireIfLapsed(sessionId: string, session: ShadowSession, beforeMs: number): void {
+  /** A session whose promise ended by `nowMs` without a renewal expired then, with every lock it held (as the
+   * SessionTracker counts it: a renewal arriving exactly at the promise is too late). */
+  private expireIfLapsed(sessionId: string, session: ShadowSession, nowMs: number): void {
     const promisedUntilMs = this.promisedUntilMs(sessionId);
-    if (!(promisedUntilMs < beforeMs)) return;
+    if (promisedUntilMs > nowMs) return;
     for (const hold of session.holds.values()) {
       const atMs = Math.max(hold.grantMs, promisedUntilMs);
-      if (hold.revoked || !(atMs < beforeMs)) continue;
+      if (hold.revoked || atMs > nowMs) continue;
       hold.revoked = true;
       this.sink.preempt(sessionId, hold.resource, atMs, promisedUntilMs);
     }
