@@ -192,9 +192,11 @@ describe('a paused client loses its lock before anyone else gets it', () => {
     const loss = await lost;
     expect(loss.reason).toBeInstanceOf(LockLostError);
     expect((loss.reason as LockLostError).lossCause).toBe('safe-period-passed');
-    // The SDK let go no later than the deadline it had published (timer lag allowed), and that deadline was before
-    // the cluster handed the lock to someone else.
-    expect(loss.atMs).toBeLessThanOrEqual(lastSafeUntil + 250);
+    // The SDK let go at the deadline it had published (allowing this test process's own event-loop lag on a loaded
+    // machine), and that deadline was before the cluster handed the lock to someone else: the ordering is the
+    // safety property, the bound only guards against a timer that never fires.
+    expect(loss.atMs).toBeGreaterThanOrEqual(lastSafeUntil - 50); // Date.now() vs the SDK's monotonic clock
+    expect(loss.atMs).toBeLessThanOrEqual(lastSafeUntil + 1_000);
     const granted = await nextLock;
     expect(granted.lock.token).toBeGreaterThan(lock.token);
     expect(lastSafeUntil).toBeLessThanOrEqual(granted.lock.grantedAtMs);
