@@ -197,6 +197,12 @@ export class RaftCore implements RaftCoreApi {
     return true;
   }
 
+  /**
+   * On the leader, answers with a ReadState once a heartbeat round confirms leadership (and, for a new leader, once
+   * it has committed an entry of its term). On any other node it does nothing: forwarding to the leader is the
+   * driver's business. Reads still pending when the leader steps down are dropped; the driver fails them on the
+   * role change.
+   */
   readIndex(context: string): void {
     if (this.state !== 'leader') return;
     if (this.log.term(this.log.committed) !== this.currentTerm) {
@@ -296,7 +302,9 @@ export class RaftCore implements RaftCoreApi {
       this.log.unstableFrom <= this.log.lastIndex() ||
       this.log.committed > this.log.appliedTo ||
       (this.state === 'leader' && (this.appendDirty || this.commitDirty || this.readRoundDirty)) ||
-      !sameHardState(this.hardState(), this.prevHardState) ||
+      this.currentTerm !== this.prevHardState.term ||
+      this.votedFor !== this.prevHardState.votedFor ||
+      this.log.committed !== this.prevHardState.commit ||
       !sameSoftState(this.softState(), this.prevSoftState)
     );
   }
