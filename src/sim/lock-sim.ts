@@ -72,6 +72,8 @@ interface NodeService {
   readonly tracker: SessionTracker;
   /** The term the tracker was set up for; -1 while not leading. */
   trackerTerm: number;
+  /** Term of the last entry this replica applied. */
+  appliedTerm: number;
   /** Client send time of the last keepalive this node received, per session. */
   readonly lastKeepaliveSentAtMs: Map<string, number>;
   /** When this node last proposed something for a session or lock (rate limit of its duties). */
@@ -142,6 +144,7 @@ export function runLockSimulation(seed: number, options: LockSimOptions = DEFAUL
     events: [],
     tracker: new SessionTracker({ deposedLeaderOverhangMs: DEPOSED_LEADER_OVERHANG_MS }),
     trackerTerm: -1,
+    appliedTerm: 0,
     lastKeepaliveSentAtMs: new Map(),
     lastDutyMs: new Map(),
   });
@@ -203,15 +206,17 @@ export function runLockSimulation(seed: number, options: LockSimOptions = DEFAUL
   // ---- replicas: apply every committed entry, record the log's effects once, answer the proposer ----
 
   cluster.onApply((node, entry) => {
-    if (entry.type !== 'normal') return;
     const service = serviceOf(node);
-    const lockEntry = decodeLockEntry(unwrapEntry(entry.data));
+    service.appliedTerm = entry.term;
+    if (entry.type !== 'normal') return;
+    const data = unwrapEntry(entry.data);
+    const lockEntry = decodeLockEntry(data);
     const command = lockEntry.command;
     const wasWaiting =
       command.type === 'acquire' &&
       (service.machine.session(command.sessionId)?.waiting.includes(command.name) ?? false);
     service.events.length = 0;
-    const result = service.machine.apply({ ...entry, data: encodeLockEntry(lockEntry) });
+    const result = service.machine.apply({ ...entry, data });
     const events = [...service.events];
     const signature = JSON.stringify({ result, events }, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
     const known = signatures.get(entry.index);
@@ -338,6 +343,9 @@ export function runLockSimulation(seed: number, options: LockSimOptions = DEFAUL
       const term = cluster.core(id).term;
       const now = cluster.now;
       if (service.trackerTerm !== term) {
+        // Take office only once an entry of this term is applied: an expiry proposed by a predecessor may still
+        // commit ahead of it, and renewing that session first would be a promise the log then breaks.
+        if (service.appliedTerm !== term) continue;
         count('leaderships');
         if (!electedAtMs.has(term)) electedAtMs.set(term, now);
         service.trackerTerm = term;
@@ -540,7 +548,7 @@ export function runLockSimulation(seed: number, options: LockSimOptions = DEFAUL
       if (result.status !== 'ok') return; // retried at the next poll
       client.session = command.sessionId;
       // The open's promise counts from the FIRST attempt: a retried open of a session an earlier attempt already
-      // opened is answered 'ok' without a new promise (counting from the retry overran it: seed 886).
+      // opened is answered 'ok' without a new promise (counting from the retry overran it).
       client.lastAnswered = { keepaliveSentAtMs: op.firstSentAtMs, durationMs: command.ttlMs };
       client.lastKeepaliveSentAtMs = op.firstSentAtMs;
       client.nextSeq = 1;

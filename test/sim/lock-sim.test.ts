@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { checkLockHistory, type HistoryEvent } from '../../src/sim/lock-history-checker.js';
 import { lockSimReplayCommand, runLockSimulation } from '../../src/sim/lock-sim.js';
 
+// LOCK_SIM_SEED=S replays one seed; LOCK_SIM_SEEDS=N runs seeds 1..N (default 16).
 const replaySeed = process.env.LOCK_SIM_SEED;
-const seeds = replaySeed !== undefined ? [Number(replaySeed)] : Array.from({ length: 16 }, (_, i) => i + 1);
+const seedCount = Number(process.env.LOCK_SIM_SEEDS ?? 16);
+const seeds = replaySeed !== undefined ? [Number(replaySeed)] : Array.from({ length: seedCount }, (_, i) => i + 1);
 
 const json = (value: unknown) => JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
 
