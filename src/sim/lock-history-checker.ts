@@ -136,6 +136,8 @@ export interface LockHistoryState {
   readonly frozenPromises: ReadonlyMap<string, number>;
   /** Per hold: the latest end of the client's safe period. */
   readonly clientSafeUntil: ReadonlyMap<string, number>;
+  /** Holds ended by a forced revocation or a fenced lock's revocation: their clients may not know yet. */
+  readonly endedWithoutPromise: ReadonlySet<string>;
 }
 
 /** The state before any event. */
@@ -146,6 +148,7 @@ export const initialLockHistoryState: LockHistoryState = {
   promisedUntil: new Map(),
   frozenPromises: new Map(),
   clientSafeUntil: new Map(),
+  endedWithoutPromise: new Set(),
 };
 
 const holdKey = (lock: string, session: string, token: bigint) => `${lock}\u0000${session}\u0000${token}`;
@@ -262,8 +265,9 @@ export function stepLockHistory(
           );
         }
       }
-      // A fenced hold may be revoked at its deadline even if the notice never reached its client: tokens protect it.
-      const safeUntil = event.kind === 'revoke' && hold.fenced ? undefined : state.clientSafeUntil.get(key);
+      // A forced revocation, or a fenced hold's at its deadline, may find its client still unaware: tokens protect it.
+      const withoutPromise = event.kind === 'revoke' && (event.forced || hold.fenced);
+      const safeUntil = withoutPromise ? undefined : state.clientSafeUntil.get(key);
       if (takenAway && safeUntil !== undefined && event.atMs < safeUntil) {
         report(
           'SAFE_PERIOD_OVERRUN',
@@ -277,6 +281,9 @@ export function stepLockHistory(
           holders: withEntry(state.holders, event.lock, remaining.length ? remaining : undefined),
           frozenPromises: withEntry(state.frozenPromises, key, undefined),
           clientSafeUntil: withEntry(state.clientSafeUntil, key, undefined),
+          endedWithoutPromise: withoutPromise
+            ? new Set([...state.endedWithoutPromise, key])
+            : state.endedWithoutPromise,
         },
         violations,
       };
@@ -300,9 +307,9 @@ export function stepLockHistory(
       const holds = (state.holders.get(event.lock) ?? []).some(
         (h) => h.session === event.session && h.token === event.token,
       );
-      // A belief about a hold the log has already ended is itself an overrun.
+      // A belief about a hold the log has already ended is itself an overrun, unless it ended without a promise.
       if (!holds) {
-        if (event.atMs < event.safeUntilMs) {
+        if (event.atMs < event.safeUntilMs && !state.endedWithoutPromise.has(key)) {
           report(
             'SAFE_PERIOD_OVERRUN',
             `${event.session} believed "${event.lock}" (token ${event.token}) safe until ${event.safeUntilMs} at ${event.atMs}, but does not hold it`,

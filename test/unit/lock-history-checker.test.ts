@@ -39,6 +39,8 @@ const good: HistoryEvent[] = [
   { kind: 'revoke', session: 'a', lock: 'x', token: 4n, forced: false, atMs: 16_003 },
   { kind: 'grant', session: 'b', lock: 'x', mode: 'exclusive', token: 5n, fenced: false, atMs: 16_004 },
   { kind: 'revoke', session: 'b', lock: 'x', token: 5n, forced: true, atMs: 16_005 }, // --force
+  // Its client has not heard yet: only token checks protect a forced revocation.
+  { kind: 'client-safe', session: 'b', lock: 'x', token: 5n, safeUntilMs: 20_000, atMs: 16_006 },
 ];
 
 function withEvents(...extra: HistoryEvent[]): HistoryEvent[] {
