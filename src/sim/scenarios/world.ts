@@ -163,7 +163,11 @@ export function roundTime(ms: number): number {
 }
 
 /** A discrete-event world: clients renew their sessions, request, hold and release locks; the server grants FIFO,
- * expires sessions whose lease lapses and logs everything it sees as trace events. */
+ * expires sessions whose lease lapses and logs everything it sees as trace events. Clients pace renewals on answers,
+ * as Consul's session renewal and Chubby's KeepAlive do: the next keepalive goes one interval (on the client's clock)
+ * after the previous answer, or one interval after a keepalive whose answer never came. So a growing RTT spaces
+ * renewals out and can make one miss the lease (Forelock's own SDK sends on a fixed timer, under which a smooth
+ * latency ramp never misses a renewal). */
 export class ScenarioWorld {
   readonly queue = new EventQueue();
   readonly sessions: SimSession[] = [];
