@@ -1,7 +1,7 @@
 // The SDK's entry: connect() opens a session; the Client acquires locks on it, tracks each lock's safe period
 // (principle 2; Chubby's jeopardy) and aborts lock and session signals when they are lost (etcd concurrency).
 import type { LockMode } from '../lock/commands.js';
-import type { Clock } from '../util/clock.js';
+import { type Clock, systemClock } from '../util/clock.js';
 import { ForelockError } from '../util/errors.js';
 import { randomRng, type Rng } from '../util/rng.js';
 import { AdminClient } from './admin.js';
@@ -25,6 +25,19 @@ import { modeFromWire, modeToWire, type WireSessionOpened } from './wire.js';
 /** Wall time that never jumps backwards: the epoch at process start plus a monotonic count. */
 const monotonicEpochClock: Clock = { now: () => performance.timeOrigin + performance.now() };
 
+/**
+ * Turns a deadline on the SDK's internal clock into one on the clock users compare with (`Date.now()` by default), by
+ * keeping the time left: safe periods are counted on a monotonic clock, immune to wall-clock steps, but reported in
+ * the wall clock's terms at the moment they are read.
+ */
+export type DeadlineReporter = (internalMs: number) => number;
+
+/** A DeadlineReporter from the SDK's `internal` clock to the `reported` one (identity when they are the same). */
+export function deadlineReporter(internal: Clock, reported: Clock): DeadlineReporter {
+  if (internal === reported) return (internalMs) => internalMs;
+  return (internalMs) => (Number.isFinite(internalMs) ? reported.now() + (internalMs - internal.now()) : internalMs);
+}
+
 /** The largest wait the wire carries (uint32 ms); `waitMs: Infinity` sends it. */
 const MAX_WIRE_WAIT_MS = 0xffff_ffff;
 
@@ -44,7 +57,10 @@ export interface ConnectOptions {
   readonly marginMs?: number;
   /** Reconnect delays. */
   readonly backoff?: BackoffOptions;
-  /** Time source for safe periods (epoch ms). Default: a monotonic wall clock. */
+  /**
+   * Time source for safe periods and for the deadlines reported (epoch ms). Default: safe periods are counted on a
+   * monotonic clock and reported as `Date.now()`-comparable epoch ms.
+   */
   readonly clock?: Clock;
   /** Randomness for backoff jitter. */
   readonly rng?: Rng;
@@ -71,6 +87,7 @@ export class ClientSession {
   constructor(
     private readonly connection: SessionConnection,
     private readonly controller: AbortController,
+    private readonly report: DeadlineReporter,
   ) {}
 
   /** The session id the cluster assigned. */
@@ -83,9 +100,9 @@ export class ClientSession {
     return this.controller.signal;
   }
 
-  /** Epoch ms (client clock) until which the session is known alive, from the guarantees received. */
+  /** Epoch ms (comparable with `Date.now()`) until which the session is known alive, from the guarantees received. */
   get safeUntil(): number {
-    return this.connection.tracker.sessionSafeUntilMs;
+    return this.report(this.connection.tracker.sessionSafeUntilMs);
   }
 
   /** The leader the session stream is open to, or null while failing over. */
@@ -100,7 +117,7 @@ export class Client implements LockOwner {
   readonly session: ClientSession;
   private readonly sessionController = new AbortController();
   private readonly held = new Map<string, { lock: Lock; controller: AbortController }>();
-  private readonly clock: Clock;
+  private readonly report: DeadlineReporter;
   private safetyTimer: NodeJS.Timeout | null = null;
   private adminClient: AdminClient | null = null;
   private closed = false;
@@ -109,10 +126,11 @@ export class Client implements LockOwner {
   constructor(
     private readonly connection: SessionConnection,
     private readonly endpoints: readonly string[],
-    clock: Clock,
+    private readonly clock: Clock,
+    reportedClock: Clock,
   ) {
-    this.clock = clock;
-    this.session = new ClientSession(connection, this.sessionController);
+    this.report = deadlineReporter(clock, reportedClock);
+    this.session = new ClientSession(connection, this.sessionController, this.report);
     const listener: ConnectionListener = {
       opened: (opened, resumed) => this.reconcile(opened, resumed),
       lockFrame: (frame) => this.onLockFrame(frame),
@@ -285,8 +303,13 @@ export class Client implements LockOwner {
     });
   }
 
-  /** @internal LockOwner: the lock's safe deadline. */
+  /** @internal LockOwner: the lock's safe deadline, as reported to users. */
   safeUntilOf(lock: Lock): number {
+    return this.report(this.deadlineOf(lock));
+  }
+
+  /** The lock's safe deadline on the internal clock. */
+  private deadlineOf(lock: Lock): number {
     return this.connection.tracker.lockSafeUntilMs(lock.name, lock.token);
   }
 
@@ -429,7 +452,7 @@ export class Client implements LockOwner {
     this.safetyTimer = null;
     if (this.connection.ended) return;
     let earliestMs = this.connection.tracker.sessionSafeUntilMs;
-    for (const { lock } of this.held.values()) earliestMs = Math.min(earliestMs, this.safeUntilOf(lock));
+    for (const { lock } of this.held.values()) earliestMs = Math.min(earliestMs, this.deadlineOf(lock));
     if (!Number.isFinite(earliestMs)) return;
     const delayMs = Math.max(0, earliestMs - this.clock.now());
     this.safetyTimer = setTimeout(() => this.checkSafety(), Math.ceil(delayMs));
@@ -439,7 +462,7 @@ export class Client implements LockOwner {
   private checkSafety(): void {
     const nowMs = this.clock.now();
     for (const { lock } of [...this.held.values()]) {
-      if (nowMs >= this.safeUntilOf(lock)) {
+      if (nowMs >= this.deadlineOf(lock)) {
         this.lose(
           lock.name,
           new LockLostError(
@@ -469,6 +492,7 @@ export class Client implements LockOwner {
 export async function connect(options: ConnectOptions = {}): Promise<Client> {
   const endpoints = options.endpoints ?? ['127.0.0.1:7400'];
   const clock = options.clock ?? monotonicEpochClock;
+  const reportedClock = options.clock ?? systemClock;
   let connection: SessionConnection;
   try {
     connection = new SessionConnection({
@@ -485,7 +509,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Client> {
     // Malformed endpoints, backoff or safe-period settings.
     throw new InvalidArgumentError((err as Error).message, { cause: err });
   }
-  const client = new Client(connection, endpoints, clock);
+  const client = new Client(connection, endpoints, clock, reportedClock);
   try {
     await connection.start(options.connectTimeoutMs ?? 10_000);
   } catch (err) {

@@ -79,7 +79,7 @@ export class Lock {
     return this.controller.signal;
   }
 
-  /** Epoch ms (client clock) until which the client may assume it holds the lock, from the guarantees received. */
+  /** Epoch ms (comparable with `Date.now()`) until which the client may assume it holds the lock, from the guarantees received. */
   get safeUntil(): number {
     return this.signal.aborted ? Number.NEGATIVE_INFINITY : this.owner.safeUntilOf(this);
   }
