@@ -4,27 +4,24 @@ import type { LadderAction, LadderLock } from '../rph/types.js';
 import { SessionTracker } from '../session/tracker.js';
 import { defaultSpmConfig } from '../spm/config.js';
 import { StalenessPredictor } from '../spm/predictor.js';
-import type { HeldLockView, SpmThresholds } from '../spm/types.js';
+import type { HeldLockView } from '../spm/types.js';
 import { ManualClock } from '../util/clock.js';
 import type { Detector, DetectorSink, DetectorSpec } from './detector.js';
 import { keepaliveIntervalMs } from './detector.js';
 import type { ObservableEvent, TraceHeader } from './trace.js';
 
-/** How often the driver re-assesses every held lock between events (besides keepalives and ladder deadlines). */
+/** How often the leader assesses every held lock and runs the ladder (the server's advice interval, 250 ms). */
 export const EVALUATION_PERIOD_MS = 250;
-/** How often the driver runs the SPM's bounded background work (ARIMA refits). */
-export const MAINTENANCE_PERIOD_MS = 1000;
 /** Shadow mode: every held lock is wanted by one waiter (EVALUATION.md). */
 const SHADOW_WAITERS = 1;
 
 interface ShadowHold {
   readonly resource: string;
-  readonly token: bigint;
   readonly grantMs: number;
   /** The lock as the SPM and the ladder see it (built once per grant). */
   readonly lock: HeldLockView & LadderLock;
-  /** A warning is open until then; the holder never answers (shadow mode), so it is then recorded as ignored. */
-  ackDeadlineMs: number | null;
+  /** A warning was sent and (in shadow mode) never answered. */
+  warned: boolean;
   /** Already revoked (or expired with its session) in shadow mode. */
   revoked: boolean;
 }
@@ -36,10 +33,16 @@ interface ShadowSession {
   readonly holds: Map<string, ShadowHold>;
 }
 
-/** Runs one StalenessPredictor and one PreemptionLadder, with the server's defaults, over a trace, and a
- * SessionTracker for the promises they imply. Locks are fenced (`forelock`: it may revoke at its deadline) or ordinary
- * (`forelock-guarded`: never before the promise). A session whose promise passes without a renewal expires, as the
- * server would expire it, freeing its locks; if the trace's client renews later, it is tracked as a new session. */
+/**
+ * Drives one StalenessPredictor, one PreemptionLadder (server defaults) and one SessionTracker over a trace the way
+ * the server's StalenessAdvisor does: every keepalive feeds the SPM and is answered with the SPM's guarantee (never
+ * above the TTL), which extends the session's promise; every EVALUATION_PERIOD_MS every held lock is assessed, the
+ * ladder advanced, and the SPM's bounded maintenance run; a Pre-emption Request records the warning as ignored (holders
+ * never answer in shadow mode) and freezes the lock's promise; the ladder's revocation is the pre-emption moment. Locks
+ * are fenced (`forelock`) or ordinary (`forelock-guarded`). A session whose promise ends without a renewal expires
+ * then, freeing its locks; if the trace's client renews later it is tracked as a new session. At each keepalive the
+ * probability of each lock the session holds is recorded for the Brier score.
+ */
 export class ForelockDetector implements Detector {
   private readonly clock = new ManualClock(0);
   private readonly predictor = new StalenessPredictor(defaultSpmConfig, this.clock);
@@ -47,9 +50,7 @@ export class ForelockDetector implements Detector {
   private readonly tracker = new SessionTracker();
   private readonly sessions = new Map<string, ShadowSession>();
   private nextTokenValue = 1n;
-  private processedMs = Number.NEGATIVE_INFINITY;
   private nextEvaluationMs = 0;
-  private nextMaintenanceMs = 0;
 
   constructor(
     private readonly header: TraceHeader,
@@ -58,9 +59,9 @@ export class ForelockDetector implements Detector {
   ) {}
 
   observe(event: ObservableEvent): void {
-    this.advanceTo(event.t);
-    this.setTime(event.t);
+    this.evaluateUntil(event.t);
     const t = event.t;
+    if (t > this.clock.now()) this.clock.set(t);
     switch (event.type) {
       case 'load':
         this.predictor.observeLoad({ atMs: t, cpu: event.cpu, mem: event.mem, loopDelayMs: event.loop_delay_ms });
@@ -84,52 +85,28 @@ export class ForelockDetector implements Detector {
     const session = this.sessions.get(event.session);
     if (session === undefined) return;
     switch (event.type) {
-      case 'keepalive': {
-        this.expireIfLapsed(event.session, session, t);
-        this.predictor.observeKeepalive({
-          sessionId: event.session,
-          receiveMs: t,
-          ...(event.client_time_ms === undefined ? {} : { clientTimeMs: event.client_time_ms }),
-          ...(event.rtt_ms === undefined ? {} : { rttMs: event.rtt_ms }),
-        });
-        session.lastArrivalMs = t;
-        const guaranteeMs = this.predictor.guaranteeMs(event.session, t);
-        if (this.tracker.keepaliveAnswered(event.session, t, guaranteeMs) === null) {
-          this.tracker.ended(event.session);
-          this.tracker.opened(event.session, session.ttlMs, t);
-          this.tracker.keepaliveAnswered(event.session, t, guaranteeMs);
-        }
-        const thresholds = this.predictor.thresholds(t);
-        for (const hold of session.holds.values()) this.evaluate(event.session, hold, t, thresholds, true);
+      case 'keepalive':
+        this.keepalive(event.session, session, t, event.client_time_ms, event.rtt_ms);
         return;
-      }
       case 'grant': {
         const token = this.nextTokenValue++;
-        const hold: ShadowHold = {
+        const lock = {
           resource: event.resource,
-          token,
-          grantMs: t,
-          lock: {
-            resource: event.resource,
-            sessionId: event.session,
-            token,
-            grantedAtMs: t,
-            waiters: SHADOW_WAITERS,
-            fenced: this.fenced,
-            preemptible: true,
-          },
-          ackDeadlineMs: null,
-          revoked: false,
-        };
-        session.holds.set(event.resource, hold);
-        this.predictor.observeGrant({
           sessionId: event.session,
-          resource: event.resource,
-          token: hold.token,
-          atMs: t,
+          token,
+          grantedAtMs: t,
+          waiters: SHADOW_WAITERS,
           fenced: this.fenced,
           preemptible: true,
+        };
+        session.holds.set(event.resource, {
+          resource: event.resource,
+          grantMs: t,
+          lock,
+          warned: false,
+          revoked: false,
         });
+        this.predictor.observeGrant({ ...lock, atMs: t });
         return;
       }
       case 'release': {
@@ -149,75 +126,75 @@ export class ForelockDetector implements Detector {
   }
 
   finish(endMs: number): void {
-    this.advanceTo(endMs);
+    this.evaluateUntil(endMs);
     for (const [sessionId, session] of this.sessions) this.expireIfLapsed(sessionId, session, endMs);
   }
 
-  /** Runs the periodic evaluations and the ladder's deadlines that fall before `beforeMs`. */
-  private advanceTo(beforeMs: number): void {
-    for (;;) {
-      const deadlineMs = this.ladder.nextDeadlineMs();
-      let atMs = this.nextEvaluationMs;
-      if (deadlineMs !== null && deadlineMs > this.processedMs && deadlineMs < atMs) atMs = deadlineMs;
-      if (!(atMs < beforeMs)) return;
-      this.setTime(atMs);
-      if (atMs === this.nextEvaluationMs) this.nextEvaluationMs += EVALUATION_PERIOD_MS;
-      if (atMs >= this.nextMaintenanceMs) {
-        this.predictor.maintain(atMs);
-        this.nextMaintenanceMs = atMs + MAINTENANCE_PERIOD_MS;
-      }
-      const thresholds = this.predictor.thresholds(atMs);
-      for (const [sessionId, session] of this.sessions) {
-        this.expireIfLapsed(sessionId, session, atMs);
-        for (const hold of session.holds.values()) this.evaluate(sessionId, hold, atMs, thresholds, false);
-      }
-    }
-  }
-
-  private setTime(atMs: number): void {
-    if (atMs > this.processedMs) {
-      this.clock.set(atMs);
-      this.processedMs = atMs;
-    }
-  }
-
-  /** Assesses one held lock and advances its ladder; at a keepalive the probability is also recorded. */
-  private evaluate(
+  private keepalive(
     sessionId: string,
-    hold: ShadowHold,
-    nowMs: number,
-    thresholds: SpmThresholds,
-    atKeepalive: boolean,
+    session: ShadowSession,
+    t: number,
+    clientTimeMs: number | undefined,
+    rttMs: number | undefined,
   ): void {
-    if (hold.revoked) return;
-    if (hold.ackDeadlineMs !== null && nowMs >= hold.ackDeadlineMs) {
-      hold.ackDeadlineMs = null;
-      this.predictor.observeWarningOutcome(sessionId, 'ignored');
+    this.expireIfLapsed(sessionId, session, t);
+    this.predictor.observeKeepalive({
+      sessionId,
+      receiveMs: t,
+      ...(clientTimeMs === undefined ? {} : { clientTimeMs }),
+      ...(rttMs === undefined ? {} : { rttMs }),
+    });
+    session.lastArrivalMs = t;
+    const guaranteeMs = Math.min(session.ttlMs, this.predictor.guaranteeMs(sessionId, t));
+    if (this.tracker.keepaliveAnswered(sessionId, t, guaranteeMs) === null) {
+      this.tracker.ended(sessionId);
+      this.tracker.opened(sessionId, session.ttlMs, t);
+      this.tracker.keepaliveAnswered(sessionId, t, guaranteeMs);
     }
-    const prediction = this.predictor.assess(hold.lock, nowMs);
-    if (atKeepalive)
-      this.sink.probability(sessionId, hold.resource, nowMs, prediction.stalenessProbability, prediction.horizonMs);
-    const actions = this.ladder.evaluate(
-      {
-        lock: hold.lock,
-        prediction,
-        thresholds,
-        promisedUntilMs: this.promisedUntilMs(sessionId),
-        minSamples: this.predictor.config.minSamples,
-      },
-      nowMs,
-    );
-    for (const action of actions) this.act(sessionId, hold, action);
+    for (const hold of session.holds.values()) {
+      if (hold.revoked) continue;
+      const prediction = this.predictor.assess(hold.lock, t);
+      this.sink.probability(sessionId, hold.resource, t, prediction.stalenessProbability, prediction.horizonMs);
+    }
+  }
+
+  /** Runs the periodic assessments that fall before `beforeMs`. */
+  private evaluateUntil(beforeMs: number): void {
+    while (this.nextEvaluationMs < beforeMs) {
+      const nowMs = this.nextEvaluationMs;
+      this.nextEvaluationMs += EVALUATION_PERIOD_MS;
+      if (nowMs > this.clock.now()) this.clock.set(nowMs);
+      const thresholds = this.predictor.thresholds(nowMs);
+      for (const [sessionId, session] of this.sessions) {
+        this.expireIfLapsed(sessionId, session, nowMs);
+        for (const hold of session.holds.values()) {
+          if (hold.revoked) continue;
+          const actions = this.ladder.evaluate(
+            {
+              lock: hold.lock,
+              prediction: this.predictor.assess(hold.lock, nowMs),
+              thresholds,
+              promisedUntilMs: this.promisedUntilMs(sessionId),
+              minSamples: this.predictor.config.minSamples,
+            },
+            nowMs,
+          );
+          for (const action of actions) this.act(sessionId, hold, action);
+        }
+      }
+      this.predictor.maintain(nowMs);
+    }
   }
 
   private act(sessionId: string, hold: ShadowHold, action: LadderAction): void {
     switch (action.type) {
       case 'warn':
-        hold.ackDeadlineMs = action.ackDeadlineMs;
+        hold.warned = true;
         this.sink.warn(sessionId, hold.resource, action.atMs);
         return;
       case 'preempt-request':
-        this.tracker.requestRevocation(hold.resource, hold.token, sessionId, action.deadlineMs, this.fenced);
+        if (hold.warned) this.predictor.observeWarningOutcome(sessionId, 'ignored');
+        this.tracker.requestRevocation(hold.resource, hold.lock.token, sessionId, action.deadlineMs, this.fenced);
         return;
       case 'revoke': {
         hold.revoked = true;
