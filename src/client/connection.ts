@@ -21,6 +21,9 @@ import { SafePeriodTracker } from './safe-period.js';
 import { acquireStub, releaseStub } from './stub-pool.js';
 import type { ClientFrame, ForelockStub, ServerFrame, SessionStream, WireSessionOpened } from './wire.js';
 
+/** How long one endpoint may take to answer the open frame before the next one is tried. */
+const OPEN_TIMEOUT_MS = 5_000;
+
 /** Server refusals that say "not now" rather than "no": the request is re-sent with its seq after a backoff. */
 const TRANSIENT_SERVER_CODES: ReadonlySet<string> = new Set([
   'PROPOSAL_DROPPED',
@@ -69,8 +72,6 @@ export interface ConnectionOptions {
   readonly backoff?: BackoffOptions;
   readonly maxDrift?: number;
   readonly marginMs?: number;
-  /** How long one endpoint may take to answer the open frame. Default 5,000 ms. */
-  readonly openTimeoutMs?: number;
 }
 
 /** The session stream to the leader, kept alive across failovers. */
@@ -81,7 +82,6 @@ export class SessionConnection {
   /** The shared stubs this connection holds, by address (given back when the session ends). */
   private readonly stubs = new Map<string, ForelockStub>();
   private readonly pending = new Map<number, PendingRequest>();
-  private readonly openTimeoutMs: number;
   private stream: SessionStream | null = null;
   private sessionId = '';
   private secret = '';
@@ -102,7 +102,6 @@ export class SessionConnection {
     this.pool = new EndpointPool(options.endpoints);
     this.backoff = new Backoff(options.rng, options.backoff);
     this.tracker = new SafePeriodTracker({ maxDrift: options.maxDrift, marginMs: options.marginMs });
-    this.openTimeoutMs = options.openTimeoutMs ?? 5_000;
   }
 
   /** Registers the connection's owner. */
@@ -311,8 +310,8 @@ export class SessionConnection {
         else rejectOpen(failure);
       };
       const openTimer = setTimeout(
-        () => finish(new TimeoutError(`${address} did not answer the session open within ${this.openTimeoutMs} ms`)),
-        this.openTimeoutMs,
+        () => finish(new TimeoutError(`${address} did not answer the session open within ${OPEN_TIMEOUT_MS} ms`)),
+        OPEN_TIMEOUT_MS,
       );
       stream.on('data', (frame: ServerFrame) => {
         if (!opened) {

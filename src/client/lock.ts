@@ -44,7 +44,7 @@ export interface LockGrant {
   readonly mode: LockMode;
   readonly token: bigint;
   readonly fenced: boolean;
-  /** Server time of the grant (epoch ms); 0 when unknown (a lock found on resumption). */
+  /** Server time of the grant (epoch ms). */
   readonly grantedAtMs: number;
 }
 
