@@ -311,13 +311,15 @@ function driftClock(world: ScenarioWorld, rng: SeededRng, index: number, duratio
 }
 
 /** A worker whose next hold (once its resource has 30 holds of history) never ends in time: stale when it passes the
- * resource's historical p99 (others are waiting in shadow mode); it finally ends after 2-4 p99s plus 10 s (at most 5 min). */
+ * p99 of the resource's holds released before its grant (others are waiting in shadow mode); it finally ends after
+ * 2-4 p99s plus 10 s (at most 5 min). */
 function stickHolder(world: ScenarioWorld, rng: SeededRng, victim: SimSession, atMs: number): void {
   world.queue.at(atMs, () => {
     victim.holdOverride = (resource, grantMs) => {
-      if (resource.historyMs.length < 30) return undefined;
+      const historyMs = ScenarioWorld.historyBefore(resource, grantMs);
+      if (historyMs.length < 30) return undefined;
       victim.holdOverride = null;
-      const p99Ms = ScenarioWorld.p99(resource.historyMs);
+      const p99Ms = ScenarioWorld.p99(historyMs);
       world.truth({ t: grantMs, session: victim.id, fault: 'stuck-holder', stale_at: grantMs + p99Ms });
       return Math.min(p99Ms * rng.uniform(2, 4) + 10_000, 300_000);
     };

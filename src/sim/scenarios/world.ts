@@ -59,6 +59,8 @@ export class SimResource {
   readonly queue: SimSession[] = [];
   /** Server-side hold durations (release - grant) of completed holds, oldest first. */
   readonly historyMs: number[] = [];
+  /** When each of those holds was released. */
+  readonly releasedAtMs: number[] = [];
 
   constructor(
     readonly name: string,
@@ -254,7 +256,14 @@ export class ScenarioWorld {
     };
   }
 
-  /** The nearest-rank p99 of a resource's completed holds so far. */
+  /** The hold durations of a resource's holds released before `beforeMs`, oldest first. */
+  static historyBefore(resource: SimResource, beforeMs: number): number[] {
+    let count = 0;
+    while (count < resource.releasedAtMs.length && resource.releasedAtMs[count]! < beforeMs) count++;
+    return resource.historyMs.slice(0, count);
+  }
+
+  /** The nearest-rank p99 of hold durations. */
   static p99(historyMs: readonly number[]): number {
     const sorted = [...historyMs].sort((a, b) => a - b);
     return sorted[Math.max(1, Math.ceil(0.99 * sorted.length)) - 1]!;
@@ -423,6 +432,7 @@ export class ScenarioWorld {
           const now = this.queue.now;
           this.emit({ t: now, type: 'release', session: session.id, resource: resource.name });
           resource.historyMs.push(now - grantMs);
+          resource.releasedAtMs.push(now);
           session.holding = null;
           resource.holder = null;
           this.tryGrant(resource);
