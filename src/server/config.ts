@@ -1,4 +1,5 @@
 // The server's configuration: defaults, the --config JSON file, flag parsing and validation (pure, no I/O).
+import type { PreemptionMode } from '../rph/types.js';
 import { ConfigError } from './errors.js';
 
 /** A network endpoint as `--listen`, `--http` and `--peers` write it. */
@@ -35,6 +36,8 @@ export interface ServerConfig {
   readonly lockDelayMs: number;
   /** Applied entries between automatic Raft snapshots. */
   readonly snapshotEveryEntries: number;
+  /** Staleness prediction and pre-emption: `on`, `warn-only` (warn, shorten guarantees), or `off` (TTL only). */
+  readonly preemption: PreemptionMode;
 }
 
 /** The keys a --config JSON file and the command-line flags may set (flags win). */
@@ -52,6 +55,7 @@ export type ServerConfigInput = Partial<{
   maxSessionsPerClient: number;
   lockDelayMs: number;
   snapshotEveryEntries: number;
+  preemption: string;
 }>;
 
 /** Defaults of `forelock serve` (ARCHITECTURE.md, "Defaults"). */
@@ -65,7 +69,10 @@ export const SERVER_DEFAULTS = {
   maxSessionsPerClient: 1000,
   lockDelayMs: 0,
   snapshotEveryEntries: 10_000,
+  preemption: 'off',
 } as const;
+
+const PREEMPTION_MODES: readonly PreemptionMode[] = ['on', 'warn-only', 'off'];
 
 const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
 const CONFIG_KEYS = new Set([
@@ -82,6 +89,7 @@ const CONFIG_KEYS = new Set([
   'maxSessionsPerClient',
   'lockDelayMs',
   'snapshotEveryEntries',
+  'preemption',
 ]);
 const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -166,6 +174,10 @@ export function resolveServerConfig(fromFile: ServerConfigInput, fromFlags: Serv
   if (Object.keys(peers).length > 0 && peers[id] === undefined && !join) {
     throw new ConfigError(`--peers must include this node (${id}), or start it with --join to be added later`);
   }
+  const preemption = input.preemption ?? SERVER_DEFAULTS.preemption;
+  if (!PREEMPTION_MODES.includes(preemption as PreemptionMode)) {
+    throw new ConfigError(`--preemption must be one of ${PREEMPTION_MODES.join(', ')}, got "${preemption}"`);
+  }
   const logLevel = input.logLevel ?? SERVER_DEFAULTS.logLevel;
   if (!LOG_LEVELS.has(logLevel)) {
     throw new ConfigError(`--log-level must be one of ${[...LOG_LEVELS].join(', ')}, got "${logLevel}"`);
@@ -196,5 +208,6 @@ export function resolveServerConfig(fromFile: ServerConfigInput, fromFlags: Serv
       'snapshotEveryEntries',
       1,
     ),
+    preemption: preemption as PreemptionMode,
   };
 }

@@ -1,4 +1,5 @@
-// What the leader promises each session: its guarantee g and keepalive interval (the seam the SPM will shorten).
+// What the leader promises each session: its guarantee g and keepalive interval (the seam the SPM shortens).
+import type { KeepaliveSample } from '../spm/types.js';
 
 /** A session's promise in one keepalive answer (ARCHITECTURE.md, principle 2). */
 export interface Guarantee {
@@ -8,9 +9,11 @@ export interface Guarantee {
   readonly keepaliveIntervalMs: number;
 }
 
-/** Decides each session's guarantee. Issue 5 replaces the TTL-only policy with the SPM's shortened one. */
+/** Decides each session's guarantee from what its keepalives show (the TTL policy, or the SPM's). */
 export interface GuaranteePolicy {
-  /** The guarantee for `sessionId` (whose TTL is `ttlMs`) at `nowMs`. */
+  /** A keepalive arrived (before its answer's guarantee is decided). */
+  keepaliveReceived(sample: KeepaliveSample): void;
+  /** The guarantee for `sessionId` (whose TTL is `ttlMs`) at `nowMs`, recorded as sent. */
   guaranteeFor(sessionId: string, ttlMs: number, nowMs: number): Guarantee;
 }
 
@@ -19,7 +22,8 @@ export function guaranteeOf(guaranteeMs: number): Guarantee {
   return { guaranteeMs, keepaliveIntervalMs: Math.max(1, Math.floor(guaranteeMs / 3)) };
 }
 
-/** The policy of issue 3: every session is promised its full TTL. */
+/** The policy without prediction: every session is promised its full TTL, whatever its keepalives show. */
 export const ttlGuarantee: GuaranteePolicy = {
+  keepaliveReceived: () => {},
   guaranteeFor: (_sessionId, ttlMs) => guaranteeOf(ttlMs),
 };

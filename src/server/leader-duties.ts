@@ -35,6 +35,7 @@ export class LeaderDuties {
   private readonly causes = new Map<string, RevocationCause>();
   /** The lock-delay end a tick was last proposed for. */
   private tickedForMs: number | null = null;
+  private readonly officeListeners = new Set<(nowMs: number) => void>();
 
   constructor(
     private readonly raft: RaftNodeApi,
@@ -78,6 +79,30 @@ export class LeaderDuties {
     this.revoking.clear();
     this.tickedForMs = null;
     this.inOffice = true;
+    for (const listener of this.officeListeners) listener(this.clock.now());
+  }
+
+  /** Calls `listener` each time this node takes office (after every session was given its TTL). */
+  onTookOffice(listener: (nowMs: number) => void): () => void {
+    this.officeListeners.add(listener);
+    return () => this.officeListeners.delete(listener);
+  }
+
+  /**
+   * A Pre-emption Request was sent for `sessionId`'s hold of `name`: from now on answers no longer extend this lock's
+   * promise (principle 2). Nothing is revoked until `preemptNow` names the time.
+   */
+  holdForPreemption(name: string, token: bigint, sessionId: string, fenced: boolean, reason: string): void {
+    this.tracker.requestRevocation(name, token, sessionId, Number.POSITIVE_INFINITY, fenced);
+    this.causes.set(revocationKey(name, token), { cause: 'preemption', reason });
+  }
+
+  /**
+   * The pre-emption's deadline has come: revoke at once for a fenced lock, for an ordinary one at the promise it had
+   * when the request was sent (whichever is later); proposed by `runDue` when due.
+   */
+  preemptNow(name: string, token: bigint, sessionId: string, fenced: boolean): number {
+    return this.tracker.requestRevocation(name, token, sessionId, this.clock.now(), fenced);
   }
 
   /** The commands due at `nowMs`: one batched expiry, due revocations, and a tick when a lock-delay ended. */

@@ -8,6 +8,7 @@ import { clientNameProblem, lockNameProblem, ttlProblem } from '../lock/validati
 import { NotLeaderError } from '../raft/errors.js';
 import type { RaftNodeApi } from '../raft/node-api.js';
 import type { SessionTracker } from '../session/tracker.js';
+import type { KeepaliveSample } from '../spm/types.js';
 import type { Clock } from '../util/clock.js';
 import { InvalidRequestError, RequestRefusedError, SessionNotFoundError, WrongSecretError } from './errors.js';
 import type { Guarantee, GuaranteePolicy } from './guarantee.js';
@@ -118,15 +119,17 @@ export class LockService {
   }
 
   /**
-   * Answers a keepalive received at `receivedAtMs`: the guarantee, recorded as the session's promise. Null when the
+   * Answers a keepalive (received at `sample.receiveMs`): the guarantee, recorded as the session's promise. Null when the
    * session is gone or its promise has already passed (its expiry is on the way and will be pushed); NotLeaderError
    * when this node does not lead.
    */
-  keepalive(sessionId: string, receivedAtMs: number): Guarantee | null {
+  keepalive(sample: KeepaliveSample): Guarantee | null {
     // Only the leader promises: a node deposed while a stream was being opened must send it elsewhere.
     this.requireLeader();
-    const session = this.deps.machine.session(sessionId);
-    return session ? this.promise(session, receivedAtMs) : null;
+    const session = this.deps.machine.session(sample.sessionId);
+    if (!session) return null;
+    this.deps.guarantees.keepaliveReceived(sample);
+    return this.promise(session, sample.receiveMs);
   }
 
   /** Checks a lock name before anything is proposed (the state machine checks again; both say the same). */

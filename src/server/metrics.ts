@@ -23,6 +23,11 @@ export class ServerMetrics {
   readonly expiries: Counter;
   readonly revocations: Counter;
   readonly proposalLatency: Histogram;
+  readonly warnings: Counter<'reason'>;
+  readonly warningAnswers: Counter<'kind' | 'reason'>;
+  readonly preemptionRequests: Counter<'reason'>;
+  readonly forcedRevocations: Counter<'reason'>;
+  readonly falseWarnings: Counter<'reason'>;
 
   constructor(source: MetricsSource) {
     const registers = [this.registry];
@@ -97,6 +102,36 @@ export class ServerMetrics {
     this.releases = new Counter({ name: 'forelock_releases_total', help: 'Lock releases applied', registers });
     this.expiries = new Counter({ name: 'forelock_session_expiries_total', help: 'Sessions expired', registers });
     this.revocations = new Counter({ name: 'forelock_revocations_total', help: 'Locks revoked', registers });
+    this.warnings = new Counter({
+      name: 'forelock_staleness_warnings_total',
+      help: 'Staleness Warnings sent, by the strongest reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.warningAnswers = new Counter({
+      name: 'forelock_warning_answers_total',
+      help: 'Answers to warnings: acked, checkpointing, released (cooperative release), by reason of the warning',
+      labelNames: ['kind', 'reason'],
+      registers,
+    });
+    this.preemptionRequests = new Counter({
+      name: 'forelock_preemption_requests_total',
+      help: 'Pre-emption Requests sent, by reason of the warning',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.forcedRevocations = new Counter({
+      name: 'forelock_forced_revocations_total',
+      help: 'Locks revoked by pre-emption, by reason of the warning',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.falseWarnings = new Counter({
+      name: 'forelock_false_warnings_total',
+      help: 'Warned holders that later released normally without going stale, by reason of the warning',
+      labelNames: ['reason'],
+      registers,
+    });
     this.proposalLatency = new Histogram({
       name: 'forelock_proposal_latency_seconds',
       help: 'Time from proposing a lock command to its local application, in seconds',

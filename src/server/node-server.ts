@@ -105,6 +105,7 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
     log,
     maxMessageBytes: config.maxMessageBytes,
     deposedLeaderOverhangMs: 2 * maxElectionTimeoutMs,
+    preemption: config.preemption,
     ...(overrides.clock === undefined ? {} : { clock: overrides.clock }),
   });
   services.register(server);

@@ -5,17 +5,25 @@ import type { Logger } from 'pino';
 import type { LockStateMachine } from '../lock/state-machine.js';
 import { NotLeaderError } from '../raft/errors.js';
 import type { RaftNodeApi } from '../raft/node-api.js';
+import type { LadderConfig, PreemptionMode } from '../rph/types.js';
 import { SessionTracker } from '../session/tracker.js';
+import type { SpmConfig } from '../spm/types.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { forelockServices } from '../util/proto.js';
 import { adminHandlers } from './admin-service.js';
 import { limitRequestSize } from './frame-limit.js';
-import { type GuaranteePolicy, ttlGuarantee } from './guarantee.js';
 import { LeaderDuties } from './leader-duties.js';
+import { LoadSampler } from './load-sampler.js';
 import { LockService } from './lock-service.js';
 import { ServerMetrics } from './metrics.js';
 import { SessionHub } from './session-hub.js';
+import { StalenessAdvisor } from './staleness.js';
 import { type SessionCall, SessionStream } from './session-stream.js';
+
+/** How often the leader assesses every held lock (warnings, pre-emption), in ms. */
+const ADVICE_INTERVAL_MS = 250;
+/** How often the node's own load is sampled for the SPM, in ms. */
+const LOAD_SAMPLE_INTERVAL_MS = 1_000;
 
 /** How the services of one node are built. */
 export interface ForelockServicesOptions {
@@ -26,8 +34,11 @@ export interface ForelockServicesOptions {
   readonly maxMessageBytes: number;
   /** The leader's clock (entry timestamps, promises). Default: the system clock. */
   readonly clock?: Clock;
-  /** Default: every session is promised its TTL. */
-  readonly guarantees?: GuaranteePolicy;
+  /** `off` (default): every session is promised its TTL and nobody is warned; `warn-only`; `on`: also pre-empts. */
+  readonly preemption?: PreemptionMode;
+  /** SPM and ladder settings beyond their defaults. */
+  readonly spm?: Partial<SpmConfig>;
+  readonly ladder?: Partial<Omit<LadderConfig, 'mode'>>;
   /** How often the leader checks for expiries, due revocations and lock-delay ends, in ms. Default 50. */
   readonly dutyIntervalMs?: number;
   /**
@@ -43,7 +54,8 @@ export class ForelockServices {
   readonly service: LockService;
   readonly hub: SessionHub;
   readonly duties: LeaderDuties;
-  private readonly timer: NodeJS.Timeout;
+  readonly advisor: StalenessAdvisor;
+  private readonly timers: NodeJS.Timeout[];
   private readonly unsubscribe: (() => void)[];
 
   constructor(private readonly options: ForelockServicesOptions) {
@@ -57,15 +69,18 @@ export class ForelockServices {
       eventLoopDelayMs: () => raft.eventLoopDelayMs(),
     });
     const tracker = new SessionTracker({ deposedLeaderOverhangMs: options.deposedLeaderOverhangMs ?? 0 });
-    this.service = new LockService({
-      raft,
+    this.hub = new SessionHub(machine, raft);
+    this.advisor = new StalenessAdvisor({
       machine,
       tracker,
+      hub: this.hub,
       clock,
-      guarantees: options.guarantees ?? ttlGuarantee,
       metrics: this.metrics,
+      mode: options.preemption ?? 'off',
+      ...(options.spm === undefined ? {} : { spm: options.spm }),
+      ...(options.ladder === undefined ? {} : { ladder: options.ladder }),
     });
-    this.hub = new SessionHub(machine, raft);
+    this.service = new LockService({ raft, machine, tracker, clock, guarantees: this.advisor, metrics: this.metrics });
     const logProposalError = (error: unknown): void => {
       if (error instanceof NotLeaderError) log.debug({ err: error }, 'leader duty skipped: not the leader');
       else log.warn({ err: error }, 'leader duty proposal failed');
@@ -75,8 +90,10 @@ export class ForelockServices {
       raft.onStatusChange((status) => {
         this.duties.statusChanged(status);
       }),
+      this.duties.onTookOffice((nowMs) => this.advisor.tookOffice(nowMs)),
       machine.onEvent((event) => {
         this.duties.applied(event);
+        this.advisor.applied(event);
         if (event.type === 'granted') this.metrics.grants.inc();
         else if (event.type === 'released') this.metrics.releases.inc();
         else if (event.type === 'revoked') this.metrics.revocations.inc();
@@ -84,10 +101,15 @@ export class ForelockServices {
       }),
     ];
     this.duties.statusChanged(raft.status());
-    this.timer = setInterval(() => {
-      this.duties.runDue();
-    }, options.dutyIntervalMs ?? 50);
-    this.timer.unref();
+    const load = new LoadSampler(() => raft.eventLoopDelayMs(), clock);
+    this.timers = [
+      setInterval(() => {
+        this.duties.runDue();
+      }, options.dutyIntervalMs ?? 50),
+      setInterval(() => this.advisor.evaluate(clock.now(), this.duties), ADVICE_INTERVAL_MS),
+      setInterval(() => this.advisor.observeLoad(load.sample()), LOAD_SAMPLE_INTERVAL_MS),
+    ];
+    for (const timer of this.timers) timer.unref();
   }
 
   /** Adds the Forelock and Admin services to `server` (with the client request size limit). */
@@ -97,7 +119,7 @@ export class ForelockServices {
     const clock = this.options.clock ?? systemClock;
     server.addService(limitRequestSize(Forelock.service, maxMessageBytes), {
       Session: (call: SessionCall) => {
-        new SessionStream(call, { service: this.service, hub: this.hub, raft, clock, log });
+        new SessionStream(call, { service: this.service, hub: this.hub, advisor: this.advisor, raft, clock, log });
       },
     });
     server.addService(
@@ -108,7 +130,7 @@ export class ForelockServices {
 
   /** Stops the duties and ends every connected session stream (clients then look for another node). */
   close(): void {
-    clearInterval(this.timer);
+    for (const timer of this.timers) clearInterval(timer);
     for (const unsubscribe of this.unsubscribe) unsubscribe();
     this.hub.close();
   }

@@ -3,11 +3,14 @@
 import type { LockEvent } from '../lock/commands.js';
 import type { LockStateMachine } from '../lock/state-machine.js';
 import type { RaftNodeApi } from '../raft/node-api.js';
+import type { ServerFramePayload } from './wire.js';
 
 /** What the hub needs of a connected session stream. */
 export interface ConnectedStream {
   /** An applied event concerning this stream's session. */
   onLockEvent(event: LockEvent): void;
+  /** A frame the leader sends on its own (a Staleness Warning, a Pre-emption Request). */
+  push(payload: ServerFramePayload): void;
   /** This node no longer leads (or shuts down): answer NotLeader with the leader hint, if any, and end. */
   leadershipLost(leaderId: string | null, leaderAddress: string | null): void;
   /** Another stream resumed the same session: end this one. */
@@ -39,6 +42,13 @@ export class SessionHub {
     const previous = this.streams.get(sessionId);
     this.streams.set(sessionId, stream);
     if (previous !== undefined && previous !== stream) previous.superseded();
+  }
+
+  /** Sends `payload` on `sessionId`'s stream; false when the session has no stream connected to this node. */
+  push(sessionId: string, payload: ServerFramePayload): boolean {
+    const stream = this.streams.get(sessionId);
+    stream?.push(payload);
+    return stream !== undefined;
   }
 
   /** Stops routing to `stream` (it ended); a newer stream of the session stays attached. */

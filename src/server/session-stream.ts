@@ -11,6 +11,7 @@ import { OversizedRequest } from './frame-limit.js';
 import { refusalOf, toServiceError } from './grpc-status.js';
 import type { AcceptedResult, LockService, ResumedSession } from './lock-service.js';
 import type { ConnectedStream, SessionHub } from './session-hub.js';
+import type { StalenessAdvisor } from './staleness.js';
 import {
   type ClientFrame,
   heldLocksOf,
@@ -30,6 +31,7 @@ type GrantedEvent = Extract<LockEvent, { type: 'granted' }>;
 export interface SessionStreamDeps {
   readonly service: LockService;
   readonly hub: SessionHub;
+  readonly advisor: StalenessAdvisor;
   readonly raft: RaftNodeApi;
   readonly clock: Clock;
   readonly log: Logger;
@@ -137,7 +139,7 @@ export class SessionStream implements ConnectedStream {
     if (this.ended || sessionId === null) return;
     switch (frame.frame) {
       case 'keepalive':
-        return this.keepalive(sessionId, frame.keepalive!.seq);
+        return this.keepalive(sessionId, frame.keepalive!);
       case 'acquire':
         return this.request(frame.acquire!.requestSeq, frame.acquire!.name, async (requestSeq) => {
           const acquire = frame.acquire!;
@@ -183,19 +185,28 @@ export class SessionStream implements ConnectedStream {
         // The session-ended event answers with SessionEnded{closed} and ends the stream.
         await this.deps.service.proposeAccepted({ type: 'session-close', sessionId });
         return;
-      case 'warningAnswer':
-        // No warnings are sent before the prediction modules are wired in (issue 5); nothing to answer yet.
-        this.deps.log.debug({ sessionId, answer: frame.warningAnswer }, 'warning answer without a warning');
+      case 'warningAnswer': {
+        const { name, kind, checkpointMs } = frame.warningAnswer!;
+        if (!this.deps.advisor.answered(sessionId, name, kind, checkpointMs, this.deps.clock.now())) {
+          this.deps.log.debug({ sessionId, answer: frame.warningAnswer }, 'answer to no open warning');
+        }
         return;
+      }
       default:
         throw new InvalidRequestError(`a session stream accepts one open frame, got "${frame.frame}" again`);
     }
   }
 
-  private keepalive(sessionId: string, seq: string): void {
+  private keepalive(sessionId: string, keepalive: NonNullable<ClientFrame['keepalive']>): void {
     const receivedAtMs = this.deps.clock.now();
+    const { seq, clientTimeMs, rttMs } = keepalive;
     this.lastKeepaliveSeq = seq;
-    const guarantee = this.deps.service.keepalive(sessionId, receivedAtMs);
+    const guarantee = this.deps.service.keepalive({
+      sessionId,
+      receiveMs: receivedAtMs,
+      clientTimeMs,
+      ...(rttMs > 0 ? { rttMs } : {}),
+    });
     // No answer once the promise has passed: the session is expiring and its end will be pushed.
     if (guarantee === null) return;
     this.send({
@@ -287,6 +298,10 @@ export class SessionStream implements ConnectedStream {
         // Releases and cancels are answered to their requester; session-opened needs no push.
         return;
     }
+  }
+
+  push(payload: ServerFramePayload): void {
+    this.send(payload);
   }
 
   leadershipLost(leaderId: string | null, leaderAddress: string | null): void {

@@ -7,6 +7,9 @@ import { InvalidRequestError } from './errors.js';
 /** LockMode as the wire spells it (enums as strings). */
 export type WireLockMode = 'EXCLUSIVE' | 'SHARED';
 
+/** How a client answered a warning (WarningAnswer.Kind). */
+export type WireWarningKind = 'ACK' | 'CHECKPOINTING' | 'RELEASING';
+
 /** A client frame (oneofs: `frame` names the field that is set). */
 export interface ClientFrame {
   readonly frame?: 'open' | 'keepalive' | 'acquire' | 'release' | 'cancel' | 'warningAnswer' | 'close';
@@ -23,7 +26,7 @@ export interface ClientFrame {
   };
   readonly release?: { requestSeq: string; name: string; token: string };
   readonly cancel?: { requestSeq: string; name: string };
-  readonly warningAnswer?: { warningId: string; name: string; kind: string; checkpointMs: number };
+  readonly warningAnswer?: { warningId: string; name: string; kind: WireWarningKind; checkpointMs: number };
   readonly close?: Record<string, never>;
 }
 
@@ -65,6 +68,31 @@ export type ServerFramePayload =
   | { readonly error: { requestSeq: string; name: string; code: string; message: string; retriable: boolean } }
   | {
       readonly revoked: { resourceId: string; token: string; cause: string; reason: string; revokedAtMs: number };
+    }
+  | {
+      readonly warning: {
+        warningType: 'Staleness Warning';
+        resourceId: string;
+        warningId: string;
+        token: string;
+        predictedStalenessMs: number;
+        predictedStaleAtMs: number;
+        preemptionScore: number;
+        probability: number;
+        reasons: string[];
+        ackTimeoutMs: number;
+        guaranteeMs: number;
+      };
+    }
+  | {
+      readonly preemption: {
+        resourceId: string;
+        token: string;
+        graceMs: number;
+        revokeAtMs: number;
+        reason: string;
+        warningId: string;
+      };
     }
   | { readonly notLeader: { leaderId: string; leaderAddress: string } }
   | { readonly ended: { reason: 'expired' | 'closed' | 'not-found' } };

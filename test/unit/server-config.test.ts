@@ -58,6 +58,7 @@ describe('resolveServerConfig', () => {
       logLevel: 'info',
       testFaultInjection: false,
       maxMessageBytes: 65536,
+      preemption: 'off',
     });
   });
 
@@ -77,8 +78,12 @@ describe('resolveServerConfig', () => {
     expect(resolveServerConfig({}, { id: 'node3', peers: 'node1=127.0.0.1:1', join: true }).join).toBe(true);
   });
 
-  it('refuses an unknown log level and a too small message limit', () => {
+  it('refuses an unknown log level, pre-emption mode and a too small message limit', () => {
     expect(() => resolveServerConfig({}, { logLevel: 'loud' })).toThrow('--log-level must be one of');
+    expect(() => resolveServerConfig({}, { preemption: 'maybe' })).toThrow(
+      '--preemption must be one of on, warn-only, off, got "maybe"',
+    );
+    expect(resolveServerConfig({ preemption: 'warn-only' }, {}).preemption).toBe('warn-only');
     expect(() => resolveServerConfig({ maxMessageBytes: 10 }, {})).toThrow(
       'maxMessageBytes must be an integer >= 1024',
     );

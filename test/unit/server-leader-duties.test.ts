@@ -79,7 +79,10 @@ describe('session expiry', () => {
     const ids = [];
     for (let i = 0; i < 3; i++) ids.push((await service.openSession(`c${i}`, TTL, clock.now())).sessionId);
     clock.advance(500);
-    expect(service.keepalive(ids[2]!, clock.now())).toEqual({ guaranteeMs: TTL, keepaliveIntervalMs: 3_333 });
+    expect(service.keepalive({ sessionId: ids[2]!, receiveMs: clock.now() })).toEqual({
+      guaranteeMs: TTL,
+      keepaliveIntervalMs: 3_333,
+    });
     clock.set(T0 + TTL);
     await duties.runDue();
     await duties.runDue();
@@ -92,7 +95,7 @@ describe('session expiry', () => {
     const { clock, service, duties } = await setup();
     const { sessionId } = await service.openSession('c', TTL, clock.now());
     clock.advance(4_000);
-    service.keepalive(sessionId, clock.now());
+    service.keepalive({ sessionId: sessionId, receiveMs: clock.now() });
     expect(duties.dueCommands(T0 + 4_000 + TTL - 1)).toEqual([]);
     expect(duties.dueCommands(T0 + 4_000 + TTL)).toEqual([{ type: 'sessions-expire', sessionIds: [sessionId] }]);
   });
@@ -101,7 +104,7 @@ describe('session expiry', () => {
     const { clock, service, tracker } = await setup();
     const { sessionId } = await service.openSession('c', TTL, clock.now());
     clock.advance(TTL);
-    expect(service.keepalive(sessionId, clock.now())).toBeNull();
+    expect(service.keepalive({ sessionId: sessionId, receiveMs: clock.now() })).toBeNull();
     expect(tracker.promisedUntil(sessionId)).toBe(T0 + TTL);
   });
 });
@@ -112,7 +115,7 @@ describe('operator revoke (principle 2)', () => {
     const { sessionId } = await service.openSession('c', TTL, clock.now());
     const grant = await acquire(sessionId, 'ordinary');
     clock.advance(2_000);
-    service.keepalive(sessionId, clock.now()); // promise: T0 + 12 s
+    service.keepalive({ sessionId: sessionId, receiveMs: clock.now() }); // promise: T0 + 12 s
     clock.advance(1_000);
     const [revocation] = await duties.revoke('ordinary', '', false, 'maintenance');
     expect(revocation).toEqual({
@@ -122,7 +125,7 @@ describe('operator revoke (principle 2)', () => {
       immediate: false,
     });
     clock.advance(2_000);
-    service.keepalive(sessionId, clock.now()); // extends the session to T0 + 15 s, not the lock
+    service.keepalive({ sessionId: sessionId, receiveMs: clock.now() }); // extends the session to T0 + 15 s, not the lock
     expect(duties.dueCommands(T0 + 2_000 + TTL - 1)).toEqual([]);
     clock.set(T0 + 2_000 + TTL);
     expect(duties.dueCommands(clock.now())).toEqual([

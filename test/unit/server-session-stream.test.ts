@@ -6,8 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { LockStateMachine } from '../../src/lock/state-machine.js';
 import { ttlGuarantee } from '../../src/server/guarantee.js';
 import { LockService } from '../../src/server/lock-service.js';
+import { ServerMetrics } from '../../src/server/metrics.js';
 import { SessionHub } from '../../src/server/session-hub.js';
 import { type SessionCall, SessionStream } from '../../src/server/session-stream.js';
+import { StalenessAdvisor } from '../../src/server/staleness.js';
 import type { ClientFrame } from '../../src/server/wire.js';
 import { SessionTracker } from '../../src/session/tracker.js';
 import { ManualClock } from '../../src/util/clock.js';
@@ -58,10 +60,18 @@ function setup() {
   const tracker = new SessionTracker();
   const service = new LockService({ raft, machine, tracker, clock, guarantees: ttlGuarantee });
   const hub = new SessionHub(machine, raft);
+  const metrics = new ServerMetrics({
+    status: () => raft.status(),
+    sessionCount: () => 0,
+    connectedSessionCount: () => hub.size,
+    lockCount: () => 0,
+    eventLoopDelayMs: () => 0,
+  });
+  const advisor = new StalenessAdvisor({ machine, tracker, hub, clock, metrics, mode: 'off' });
   const log = pino({ level: 'silent' });
   const connect = (): FakeCall => {
     const call = new FakeCall();
-    new SessionStream(call as unknown as SessionCall, { service, hub, raft, clock, log });
+    new SessionStream(call as unknown as SessionCall, { service, hub, advisor, raft, clock, log });
     return call;
   };
   const open = async (ttlMs = 10_000): Promise<{ call: FakeCall; sessionId: string }> => {

@@ -15,6 +15,7 @@ interface ServeFlags {
   join?: boolean;
   config?: string;
   logLevel?: string;
+  preemption?: string;
   testFaultInjection?: boolean;
 }
 
@@ -43,6 +44,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     peers: flags.peers,
     join: flags.join,
     logLevel: flags.logLevel,
+    preemption: flags.preemption,
     testFaultInjection: flags.testFaultInjection,
   });
   let node: NodeServer | undefined;
@@ -82,6 +84,10 @@ export function registerServeCommand(program: Command): void {
     .option(
       '--log-level <level>',
       `trace, debug, info, warn, error, fatal or silent (default ${SERVER_DEFAULTS.logLevel})`,
+    )
+    .option(
+      '--preemption <mode>',
+      `staleness warnings and pre-emption: on, warn-only or off (default ${SERVER_DEFAULTS.preemption})`,
     )
     .addOption(new Option('--test-fault-injection', 'test only: enable POST /test/faults on --http').hideHelp())
     .action(async (flags: ServeFlags) => {

@@ -1,0 +1,298 @@
+// What the leader tells each session beyond the lock results: its guarantee (the SPM's, never above the TTL nor
+// below the floor) and, for each held lock, the RPH ladder's Staleness Warnings and Pre-emption Requests.
+import type { LockEvent } from '../lock/commands.js';
+import type { LockStateMachine } from '../lock/state-machine.js';
+import type { ResourceUsageView } from '../lock/usage.js';
+import { PreemptionLadder } from '../rph/ladder.js';
+import type { LadderAction, LadderConfig, LadderLock, PreemptionMode } from '../rph/types.js';
+import type { SessionTracker } from '../session/tracker.js';
+import { StalenessPredictor } from '../spm/predictor.js';
+import type { KeepaliveSample, LoadSample, SpmConfig, UsageHistory } from '../spm/types.js';
+import type { Clock } from '../util/clock.js';
+import { type Guarantee, type GuaranteePolicy, guaranteeOf } from './guarantee.js';
+import type { LeaderDuties } from './leader-duties.js';
+import type { ServerMetrics } from './metrics.js';
+import type { SessionHub } from './session-hub.js';
+import type { WireWarningKind } from './wire.js';
+
+/** How the advisor is built. */
+export interface StalenessAdvisorDeps {
+  readonly machine: LockStateMachine;
+  readonly tracker: SessionTracker;
+  readonly hub: SessionHub;
+  readonly clock: Clock;
+  readonly metrics: ServerMetrics;
+  /** `off`: the TTL guarantee and no warnings; `warn-only`: the SPM's guarantee and warnings; `on`: also pre-empts. */
+  readonly mode: PreemptionMode;
+  readonly spm?: Partial<SpmConfig>;
+  readonly ladder?: Partial<Omit<LadderConfig, 'mode'>>;
+}
+
+/** A warning sent and not yet settled: its id and the reason that led it (metrics are counted by reason). */
+interface OpenWarning {
+  readonly warningId: string;
+  readonly reason: string;
+  answered: boolean;
+}
+
+function lockKey(resource: string, sessionId: string): string {
+  return `${resource}\u0000${sessionId}`;
+}
+
+/** A resource's replicated usage history as the SPM reads it: requests per contiguous bucket, oldest first. */
+export function usageHistoryOf(usage: ResourceUsageView): UsageHistory {
+  const first = usage.buckets[0];
+  const last = usage.buckets.at(-1);
+  const requestsPerBucket: number[] = [];
+  if (first !== undefined && last !== undefined) {
+    const counts = new Map(usage.buckets.map((bucket) => [bucket.startMs, bucket.requests]));
+    for (let startMs = first.startMs; startMs <= last.startMs; startMs += usage.bucketMs) {
+      requestsPerBucket.push(counts.get(startMs) ?? 0);
+    }
+  }
+  return {
+    resource: usage.name,
+    holdDurationsMs: usage.holdDurationsMs,
+    requestsPerBucket,
+    bucketMs: usage.bucketMs,
+    endMs: last === undefined ? 0 : last.startMs + usage.bucketMs,
+  };
+}
+
+/** The leader's SPM and RPH, fed from keepalives, the applied log and the node's load (ARCHITECTURE.md). */
+export class StalenessAdvisor implements GuaranteePolicy {
+  readonly predictor: StalenessPredictor;
+  readonly ladder: PreemptionLadder;
+  private readonly warnings = new Map<string, OpenWarning>();
+  /** Entry time of every current grant, for the hold duration of a revocation. */
+  private readonly grantedAtMs = new Map<string, number>();
+  /** The guarantee last sent to each session (the one "now in force" that a warning names). */
+  private readonly lastGuaranteeMs = new Map<string, number>();
+  /** Warned holds released in the entry being applied; false warnings unless their session expired in it. */
+  private releasedWarned: { sessionId: string; reason: string }[] = [];
+  private readonly expiredInEntry = new Set<string>();
+  private warningCount = 0;
+
+  constructor(private readonly deps: StalenessAdvisorDeps) {
+    this.predictor = new StalenessPredictor(deps.spm ?? {}, deps.clock);
+    this.ladder = new PreemptionLadder({ ...deps.ladder, mode: deps.mode });
+  }
+
+  private get predicting(): boolean {
+    return this.deps.mode !== 'off';
+  }
+
+  // ---- the guarantee (GuaranteePolicy) ----
+
+  keepaliveReceived(sample: KeepaliveSample): void {
+    if (this.predicting) this.predictor.observeKeepalive(sample);
+  }
+
+  guaranteeFor(sessionId: string, ttlMs: number, nowMs: number): Guarantee {
+    const guaranteeMs = this.predicting ? Math.min(ttlMs, this.predictor.guaranteeMs(sessionId, nowMs)) : ttlMs;
+    this.lastGuaranteeMs.set(sessionId, guaranteeMs);
+    return guaranteeOf(guaranteeMs);
+  }
+
+  // ---- what the node observes ----
+
+  /** The node's own load (event-loop delay, CPU, memory), sampled by the driver. */
+  observeLoad(sample: LoadSample): void {
+    if (this.predicting) this.predictor.observeLoad(sample);
+  }
+
+  /** Every applied event, on every node, so a new leader's SPM starts from the same history. */
+  applied(event: LockEvent): void {
+    if (!this.predicting) return;
+    switch (event.type) {
+      case 'session-opened': {
+        const ttlMs = this.deps.machine.session(event.sessionId)?.ttlMs;
+        if (ttlMs !== undefined) this.predictor.observeSessionOpened(event.sessionId, ttlMs, ttlMs / 3, event.atMs);
+        return;
+      }
+      case 'session-ended':
+        this.predictor.observeSessionClosed(event.sessionId, event.expired);
+        this.lastGuaranteeMs.delete(event.sessionId);
+        if (event.expired) this.expiredInEntry.add(event.sessionId);
+        return;
+      case 'granted': {
+        const holder = this.deps.machine.lock(event.name)?.holders.find((each) => each.token === event.token);
+        this.grantedAtMs.set(lockKey(event.name, event.sessionId), event.atMs);
+        this.predictor.observeRequest({ resource: event.name, atMs: event.atMs });
+        this.predictor.observeGrant({
+          sessionId: event.sessionId,
+          resource: event.name,
+          token: event.token,
+          atMs: event.atMs,
+          fenced: event.fenced,
+          preemptible: holder?.preemptible ?? true,
+        });
+        return;
+      }
+      case 'released':
+      case 'revoked':
+        this.holdEnded(event);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private holdEnded(event: Extract<LockEvent, { type: 'released' | 'revoked' }>): void {
+    const key = lockKey(event.name, event.sessionId);
+    const heldMs = event.type === 'released' ? event.heldMs : event.atMs - (this.grantedAtMs.get(key) ?? event.atMs);
+    this.grantedAtMs.delete(key);
+    this.predictor.observeRelease({ sessionId: event.sessionId, resource: event.name, atMs: event.atMs, heldMs });
+    this.ladder.lockEnded(event.name, event.sessionId);
+    const warning = this.warnings.get(key);
+    this.warnings.delete(key);
+    if (warning === undefined) return;
+    if (event.type === 'revoked' && event.cause === 'preemption') {
+      this.deps.metrics.forcedRevocations.inc({ reason: warning.reason });
+      return;
+    }
+    if (event.type === 'released') {
+      // Released in this entry: a false warning unless the same entry expired the session (settled after it).
+      if (this.releasedWarned.length === 0) queueMicrotask(() => this.settleReleasedWarnings());
+      this.releasedWarned.push({ sessionId: event.sessionId, reason: warning.reason });
+    }
+  }
+
+  private settleReleasedWarnings(): void {
+    for (const { sessionId, reason } of this.releasedWarned) {
+      if (!this.expiredInEntry.has(sessionId)) this.deps.metrics.falseWarnings.inc({ reason });
+    }
+    this.releasedWarned = [];
+    this.expiredInEntry.clear();
+  }
+
+  /** This node took office: every held lock starts NORMAL, every session fresh, resources warm from the log. */
+  tookOffice(nowMs: number): void {
+    if (!this.predicting) return;
+    const { machine } = this.deps;
+    this.warnings.clear();
+    for (const session of machine.sessions()) {
+      this.predictor.observeSessionOpened(session.sessionId, session.ttlMs, session.ttlMs / 3, nowMs);
+    }
+    for (const name of machine.resources()) {
+      const usage = machine.usage(name);
+      if (usage !== undefined) this.predictor.observeUsageHistory(usageHistoryOf(usage));
+    }
+    this.ladder.restore(this.heldLocks().map(({ lock }) => lock));
+  }
+
+  private heldLocks(): { lock: LadderLock; grantedAtMs: number }[] {
+    const held: { lock: LadderLock; grantedAtMs: number }[] = [];
+    for (const view of this.deps.machine.locks()) {
+      for (const holder of view.holders) {
+        held.push({
+          lock: {
+            resource: view.name,
+            sessionId: holder.sessionId,
+            token: holder.token,
+            fenced: holder.fenced,
+            preemptible: holder.preemptible,
+            waiters: view.waiters.length,
+          },
+          grantedAtMs: holder.grantedAtMs,
+        });
+      }
+    }
+    return held;
+  }
+
+  // ---- the ladder ----
+
+  /**
+   * Assesses every held lock and performs what the ladder asks: warnings and requests go to the session's stream,
+   * revocations to `duties`, which proposes them when due. Only a leader in office acts.
+   */
+  evaluate(nowMs: number, duties: LeaderDuties): void {
+    if (!this.predicting || !duties.active) return;
+    const thresholds = this.predictor.thresholds(nowMs);
+    for (const { lock, grantedAtMs } of this.heldLocks()) {
+      const prediction = this.predictor.assess({ ...lock, grantedAtMs }, nowMs);
+      const actions = this.ladder.evaluate(
+        {
+          lock,
+          prediction,
+          thresholds,
+          promisedUntilMs: this.deps.tracker.promisedUntil(lock.sessionId) ?? nowMs,
+          minSamples: this.predictor.config.minSamples,
+        },
+        nowMs,
+      );
+      for (const action of actions) this.perform(action, lock, nowMs, duties);
+    }
+    this.predictor.maintain(nowMs);
+  }
+
+  private perform(action: LadderAction, lock: LadderLock, nowMs: number, duties: LeaderDuties): void {
+    const key = lockKey(action.resource, action.sessionId);
+    const { hub, metrics } = this.deps;
+    switch (action.type) {
+      case 'warn': {
+        const { prediction } = action;
+        const reason = prediction.reasons[0] ?? 'stale';
+        const warningId = `w${++this.warningCount}`;
+        this.warnings.set(key, { warningId, reason, answered: false });
+        const staleInMs = prediction.predictedStaleInMs ?? prediction.horizonMs;
+        hub.push(action.sessionId, {
+          warning: {
+            warningType: 'Staleness Warning',
+            resourceId: action.resource,
+            warningId,
+            token: String(action.token),
+            predictedStalenessMs: staleInMs,
+            predictedStaleAtMs: prediction.predictedStaleAtMs ?? nowMs + staleInMs,
+            preemptionScore: Math.round(prediction.preemptionScore),
+            probability: prediction.stalenessProbability,
+            reasons: [...prediction.reasons],
+            ackTimeoutMs: Math.max(0, Math.round(action.ackDeadlineMs - nowMs)),
+            guaranteeMs: this.lastGuaranteeMs.get(action.sessionId) ?? 0,
+          },
+        });
+        metrics.warnings.inc({ reason });
+        return;
+      }
+      case 'preempt-request': {
+        const warning = this.warnings.get(key);
+        if (warning !== undefined && !warning.answered)
+          this.predictor.observeWarningOutcome(action.sessionId, 'ignored');
+        duties.holdForPreemption(action.resource, action.token, action.sessionId, lock.fenced, action.reason);
+        hub.push(action.sessionId, {
+          preemption: {
+            resourceId: action.resource,
+            token: String(action.token),
+            graceMs: Math.round(action.graceMs),
+            revokeAtMs: action.revokeAtMs,
+            reason: action.reason,
+            warningId: warning?.warningId ?? '',
+          },
+        });
+        metrics.preemptionRequests.inc({ reason: warning?.reason ?? action.reason });
+        return;
+      }
+      case 'revoke':
+        duties.preemptNow(action.resource, action.token, action.sessionId, lock.fenced);
+        return;
+    }
+  }
+
+  /** A client's answer to a warning (or to a Pre-emption Request); false when no warning of that lock is open. */
+  answered(sessionId: string, name: string, kind: WireWarningKind, checkpointMs: number, nowMs: number): boolean {
+    const warning = this.warnings.get(lockKey(name, sessionId));
+    if (warning === undefined) return false;
+    const accepted =
+      kind === 'CHECKPOINTING'
+        ? this.ladder.checkpointing(name, sessionId, checkpointMs, nowMs)
+        : kind === 'RELEASING'
+          ? this.ladder.releasing(name, sessionId, nowMs)
+          : this.ladder.acknowledge(name, sessionId, nowMs);
+    warning.answered = true;
+    const outcome = kind === 'CHECKPOINTING' ? 'checkpointing' : kind === 'RELEASING' ? 'released' : 'acked';
+    this.predictor.observeWarningOutcome(sessionId, outcome);
+    this.deps.metrics.warningAnswers.inc({ kind: outcome, reason: warning.reason });
+    return accepted;
+  }
+}
