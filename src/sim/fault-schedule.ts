@@ -108,6 +108,18 @@ export function runSchedule(seed: number, options: ScheduleOptions = DEFAULT_SCH
       },
     ],
     [
+      10,
+      () => {
+        // A bounce: crash and restart at once, so a node may forget what it did not sync in the middle of an election.
+        const up = upIds();
+        if (up.length === 0) return;
+        const victim = rng.pick(up);
+        stats.crashes += 1;
+        cluster.crash(victim);
+        cluster.restart(victim);
+      },
+    ],
+    [
       18,
       () => {
         const down = downIds();
