@@ -37,59 +37,83 @@ function errorCode(error: unknown): { code: string; retriable: boolean } {
   };
 }
 
+/** One load client: what it knows of the cluster, the locks it cycles through, and its current connection. */
+interface LoadClient {
+  readonly name: string;
+  readonly endpoints: readonly string[];
+  readonly locks: readonly string[];
+  /** Where in `locks` it starts (so the clients do not all queue on one lock). */
+  readonly offset: number;
+  client: Client;
+}
+
 /** Running clients and their recorded history. */
 export class Workload {
   readonly history = new ClientHistory();
-  private readonly clients: Client[] = [];
+  private readonly clients: LoadClient[] = [];
   private readonly loops: Promise<void>[] = [];
   private stopping = false;
   /** Acquire errors by code, for the report. */
   readonly errorCounts = new Map<string, number>();
-
-  private constructor(private readonly options: WorkloadOptions) {}
-
   /** Sessions that ended under a client (its promise passed during a fault), each replaced by a new connection. */
   sessionsReplaced = 0;
+
+  private constructor(private readonly options: WorkloadOptions) {}
 
   /** Connects the clients and starts their loops. */
   static async start(options: WorkloadOptions, namePrefix = 'chaos-client'): Promise<Workload> {
     const workload = new Workload(options);
     for (let i = 0; i < options.clients; i++) {
-      const name = `${namePrefix}-${i}`;
-      workload.clients.push(await workload.connectClient(name));
-      workload.loops.push(workload.loop(name, i));
+      await workload.addClient(`${namePrefix}-${i}`, options.endpoints, options.locks, i);
     }
     return workload;
   }
 
-  private connectClient(name: string): Promise<Client> {
-    return connect({ endpoints: [...this.options.endpoints], ttlMs: this.options.ttlMs, name });
+  /** Starts one more load client that knows only `endpoints` and cycles through `locks`. */
+  async addClient(name: string, endpoints: readonly string[], locks: readonly string[], offset = 0): Promise<void> {
+    const loadClient: LoadClient = {
+      name,
+      endpoints,
+      locks,
+      offset,
+      client: await this.connectClient(name, endpoints),
+    };
+    this.clients.push(loadClient);
+    this.loops.push(this.loop(loadClient));
   }
 
-  private async loop(name: string, index: number): Promise<void> {
+  private connectClient(name: string, endpoints: readonly string[]): Promise<Client> {
+    return connect({ endpoints: [...endpoints], ttlMs: this.options.ttlMs, name });
+  }
+
+  private async loop(loadClient: LoadClient): Promise<void> {
     for (let round = 0; !this.stopping; round++) {
-      const client = await this.usableClient(name, index);
+      const client = await this.usableClient(loadClient);
       if (client === undefined) return;
-      const lockName = this.options.locks[(index + round) % this.options.locks.length]!;
-      await this.oneAcquire(client, name, lockName);
+      const lockName = loadClient.locks[(loadClient.offset + round) % loadClient.locks.length]!;
+      await this.acquireOnce(client, loadClient.name, lockName);
     }
   }
 
-  /** The client of loop `index`, replaced by a new connection when its session ended; undefined once stopping. */
-  private async usableClient(name: string, index: number): Promise<Client | undefined> {
-    while (!this.stopping && this.clients[index]!.session.signal.aborted) {
-      await this.clients[index]!.close().catch(() => undefined);
+  /** The client's connection, replaced (as an application would) when its session ended; undefined once stopping. */
+  private async usableClient(loadClient: LoadClient): Promise<Client | undefined> {
+    while (!this.stopping && loadClient.client.session.signal.aborted) {
+      await loadClient.client.close().catch(() => undefined);
       try {
-        this.clients[index] = await this.connectClient(name);
+        loadClient.client = await this.connectClient(loadClient.name, loadClient.endpoints);
         this.sessionsReplaced++;
       } catch {
         await delay(200);
       }
     }
-    return this.stopping ? undefined : this.clients[index];
+    return this.stopping ? undefined : loadClient.client;
   }
 
-  private async oneAcquire(client: Client, clientName: string, lockName: string): Promise<void> {
+  /**
+   * One recorded round on `lockName` by `client` (a load client, or one a scenario made): acquire, write to the
+   * resource, hold, release. Resolves to its record.
+   */
+  async acquireOnce(client: Client, clientName: string, lockName: string): Promise<AcquireRecord> {
     const record = this.history.invokeAcquire(clientName, client.session.id, lockName, this.options.fenced);
     let lock: HeldLock;
     try {
@@ -104,11 +128,12 @@ export class Workload {
       record.outcome = { kind: retriable ? 'ambiguous' : 'failed', code, atMs: Date.now() };
       // Pace retries after a failure so a leaderless cluster is not hammered.
       if (!this.stopping) await delay(100);
-      return;
+      return record;
     }
     record.outcome = { kind: 'granted', token: lock.token, grantedAtMs: lock.grantedAtMs, ackAtMs: Date.now() };
     this.watchLock(lock, record);
     await this.hold(lock, record);
+    return record;
   }
 
   private watchLock(lock: HeldLock, record: AcquireRecord): void {
@@ -178,6 +203,6 @@ export class Workload {
   async stop(): Promise<void> {
     this.stopping = true;
     await Promise.all(this.loops);
-    await Promise.all(this.clients.map((client) => client.close().catch(() => undefined)));
+    await Promise.all(this.clients.map((loadClient) => loadClient.client.close().catch(() => undefined)));
   }
 }

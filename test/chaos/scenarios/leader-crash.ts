@@ -1,20 +1,42 @@
-// Scenario 1: the leader crashes under load. A new leader serves, the clients (given only the endpoint list) find it
-// by leader discovery, no acknowledged grant is lost; the old leader restarts with its data and rejoins.
+// Scenario 1: the leader crashes under load. A new leader serves, the clients find it by leader discovery, no
+// acknowledged grant is lost; the old leader restarts with its data and rejoins. One more load client is given only
+// the old leader's address and one follower's: when the other follower wins, it can reach it only through a
+// not-leader answer's hint.
 
 import { crash, startAgain } from '../harness/faults.js';
+import { RECOVERY_BOUND_MS, recordRecovery } from '../harness/results.js';
 import type { ScenarioContext } from '../harness/scenario.js';
 
-/** Crash the leader, measure recovery, restart it with its data kept. */
+const DISCOVERY_LOCK = 'chaos/discovery';
+
+/** Crash the leader, measure recovery (also of the client with a partial endpoint list), restart the old leader. */
 export async function leaderCrash(context: ScenarioContext): Promise<void> {
-  const { cluster } = context;
+  const { cluster, workload } = context;
   const leader = cluster.node(context.initialLeader.id);
   const survivors = cluster.nodes.filter((node) => node !== leader);
+  const partial = [leader, survivors[0]!];
+  await workload.addClient(
+    'discovery-client',
+    partial.map((node) => node.address),
+    [DISCOVERY_LOCK],
+  );
+  await workload.nextGrantAfter(Date.now(), RECOVERY_BOUND_MS, DISCOVERY_LOCK);
+
   const faultAtMs = Date.now();
   await crash(leader.container);
-  await context.measureRecovery('leader killed', faultAtMs, {
+  const recovery = await context.measureRecovery('leader killed', faultAtMs, {
     accept: (next) => next.id !== leader.id,
     among: survivors,
   });
+  // A grant made after the fault can only come from the new leader, so the client found it.
+  const discoveredAtMs = await workload.nextGrantAfter(faultAtMs, RECOVERY_BOUND_MS, DISCOVERY_LOCK);
+  const hinted = !partial.some((node) => node.id === recovery.leaderAfter);
+  recordRecovery({
+    ...recovery,
+    fault: `leader killed: client knowing ${partial.map((node) => node.id).join('+')} only${hinted ? ' (via hint)' : ''}`,
+    nextGrantMs: discoveredAtMs - faultAtMs,
+  });
+
   await startAgain(leader.container);
   await cluster.waitForFollowerOf(leader);
 }
