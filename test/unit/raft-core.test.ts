@@ -86,6 +86,14 @@ describe('the Ready contract', () => {
     expect(voter.ready().messages).toMatchObject([{ type: 'vote-response', granted: false }]);
   });
 
+  it('a node restarted from its hard state keeps its vote for the term', () => {
+    const restarted = core('b', { ...fresh(conf('a', 'b', 'c')), hardState: { term: 3, votedFor: 'a', commit: 0 } });
+    restarted.step({ type: 'vote', from: 'c', to: 'b', term: 3, lastLogIndex: 9, lastLogTerm: 3 });
+    expect(restarted.ready().messages).toMatchObject([{ type: 'vote-response', to: 'c', granted: false }]);
+    restarted.step({ type: 'vote', from: 'a', to: 'b', term: 3, lastLogIndex: 0, lastLogTerm: 0 });
+    expect(restarted.ready().messages).toMatchObject([{ type: 'vote-response', to: 'a', granted: true }]);
+  });
+
   it("a follower's acknowledgement travels in the same Ready as the entries it acknowledges", () => {
     const follower = core('b', fresh(conf('a', 'b', 'c')));
     const append: Message = {
