@@ -51,6 +51,8 @@ export interface ConnectOptions {
   readonly name?: string;
   /** How long connect() keeps dialing before it fails with UnavailableError. Default 10,000 ms. */
   readonly connectTimeoutMs?: number;
+  /** Aborting it stops connect() (rejecting with AbortError). */
+  readonly signal?: AbortSignal;
   /** Clock-rate bound used by the safe period. Default 0.01. */
   readonly maxDrift?: number;
   /** Safety margin subtracted from the safe period. Default 100 ms. */
@@ -488,7 +490,16 @@ export class Client implements LockOwner {
   }
 }
 
-/** Opens a session on the cluster (finding the leader among `endpoints`) and returns the client. */
+/**
+ * Opens a session on the cluster (finding the leader among `endpoints`) and returns the client.
+ *
+ * @example
+ * const client = await connect({ endpoints: ['127.0.0.1:7400'], ttlMs: 10_000, name: 'worker-1' });
+ * await client.withLock('orders/42', async (lock) => {
+ *   await store.write(order, { fencingToken: lock.token, signal: lock.signal });
+ * });
+ * await client.close();
+ */
 export async function connect(options: ConnectOptions = {}): Promise<Client> {
   const endpoints = options.endpoints ?? ['127.0.0.1:7400'];
   const clock = options.clock ?? monotonicEpochClock;
@@ -511,7 +522,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Client> {
   }
   const client = new Client(connection, endpoints, clock, reportedClock);
   try {
-    await connection.start(options.connectTimeoutMs ?? 10_000);
+    await connection.start(options.connectTimeoutMs ?? 10_000, options.signal);
   } catch (err) {
     await client.close();
     throw err instanceof ForelockError ? err : new InvalidArgumentError(String(err), { cause: err });

@@ -7,6 +7,7 @@ import type { Rng } from '../util/rng.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { EndpointPool } from './endpoints.js';
 import {
+  AbortError,
   ClientClosedError,
   errorFromGrpc,
   errorFromServerCode,
@@ -109,8 +110,8 @@ export class SessionConnection {
     this.listeners.push(listener);
   }
 
-  /** Dials until the session is open (resolves) or `deadlineMs` passes / a non-retriable refusal comes (rejects). */
-  start(timeoutMs: number): Promise<void> {
+  /** Dials until the session is open (resolves), or rejects when `timeoutMs` passes, `signal` aborts or a refusal is final. */
+  start(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     const opened = new Promise<void>((resolve, reject) => {
       this.firstOpen = { resolve, reject };
     });
@@ -121,8 +122,14 @@ export class SessionConnection {
         ),
       );
     }, timeoutMs);
+    const onAbort = () => this.end(new AbortError('connect() was aborted', { cause: signal?.reason }));
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
     void this.dialLoop();
-    return opened.finally(() => clearTimeout(timer));
+    return opened.finally(() => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    });
   }
 
   /** The session's id ('' until opened). */

@@ -4,12 +4,14 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  AbortError,
   type Client,
   connect,
   LockLostError,
   type PreemptionNotice,
   SessionExpiredError,
   type StalenessWarning,
+  UnavailableError,
 } from '../../src/index.js';
 import { forelockServices } from '../../src/util/proto.js';
 import { waitFor } from './server-harness.js';
@@ -167,6 +169,49 @@ describe('leader discovery', () => {
     cleanups.push(() => client.close());
     expect(client.session.connectedTo).toBe(leader.address);
     expect(client.session.id).toBe('s1');
+  });
+});
+
+describe('connect', () => {
+  it('rejects with AbortError when its signal aborts while no leader answers', async () => {
+    const server = await scripted();
+    const controller = new AbortController();
+    const connecting = connect({ endpoints: [server.address], name: 'x', signal: controller.signal });
+    await (await server.stream(0)).next('open'); // never answered
+    controller.abort();
+    const error = await connecting.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AbortError);
+  });
+
+  it('rejects with UnavailableError after connectTimeoutMs when every endpoint says no leader is known', async () => {
+    const server = await scripted();
+    const connecting = connect({
+      endpoints: [server.address],
+      name: 'x',
+      connectTimeoutMs: 1_000,
+      backoff: { initialMs: 10, maxMs: 20 },
+    });
+    let settled = false;
+    const outcome = connecting
+      .catch((e: unknown) => e)
+      .finally(() => {
+        settled = true;
+      });
+    // Refuse every attempt, as a cluster without a leader does, until connect() gives up.
+    for (let n = 0; !settled; n++) {
+      const stream = await waitFor(
+        `attempt #${n} or the end`,
+        () => server.streams[n] ?? (settled ? 'done' : undefined),
+      );
+      if (stream === 'done') break;
+      await stream.next('open');
+      stream.send({ notLeader: { leaderId: '', leaderAddress: '' } });
+      stream.call.end();
+    }
+    const error = await outcome;
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect((error as Error).message).toContain(`no leader answered on ${server.address} within 1000 ms`);
+    expect(server.streams.length).toBeGreaterThan(1); // it retried after a backoff
   });
 });
 
