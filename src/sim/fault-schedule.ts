@@ -31,6 +31,8 @@ export interface ScheduleResult {
   readonly crashes: number;
   readonly membershipChanges: number;
   readonly readsChecked: number;
+  /** Entries skipped by the state machine as retries of an operation already applied (summed over nodes). */
+  readonly duplicatesSkipped: number;
   readonly messages: number;
 }
 
@@ -80,7 +82,10 @@ export function runSchedule(seed: number, options: ScheduleOptions = DEFAULT_SCH
     retryMs: rng.pick([300, 1000, 3000]),
     misdirectRate: 0.1,
   });
-  const stats = { crashes: 0, membershipChanges: 0, readsChecked: 0 };
+  const stats = { crashes: 0, membershipChanges: 0, readsChecked: 0, duplicatesSkipped: 0 };
+  cluster.onApply((_node, _entry, outcome) => {
+    if (outcome === 'duplicate') stats.duplicatesSkipped += 1;
+  });
   const readFloors = new Map<string, number>();
   let readSeq = 0;
   cluster.onRead((_node, read) => {

@@ -12,6 +12,7 @@ export function seedRangeTest(first: number, count: number): void {
     let crashes = 0;
     let membershipChanges = 0;
     let readsChecked = 0;
+    let duplicatesSkipped = 0;
     for (let seed = first; seed < first + count; seed++) {
       const result = runSchedule(seed);
       virtualMs += result.virtualMs;
@@ -19,6 +20,7 @@ export function seedRangeTest(first: number, count: number): void {
       crashes += result.crashes;
       membershipChanges += result.membershipChanges;
       readsChecked += result.readsChecked;
+      duplicatesSkipped += result.duplicatesSkipped;
       if (!result.ok) {
         failures.push(result);
         console.error(`seed ${seed} failed: ${result.error}\n  replay: ${replayCommand(seed)}`);
@@ -28,7 +30,7 @@ export function seedRangeTest(first: number, count: number): void {
       `seeds ${first}-${first + count - 1}: ${count - failures.length}/${count} passed, ` +
         `${(virtualMs / 1000).toFixed(0)} s virtual, ` +
         `${acknowledged} operations acknowledged, ${crashes} crashes, ${membershipChanges} membership changes, ` +
-        `${readsChecked} reads checked, in ${((performance.now() - started) / 1000).toFixed(1)} s ` +
+        `${readsChecked} reads checked, ${duplicatesSkipped} retried duplicates skipped, in ${((performance.now() - started) / 1000).toFixed(1)} s ` +
         `(replay any seed S with: ${replayCommand(0).replace(/0$/, 'S')})`,
     );
     expect(failures.map((failure) => `${replayCommand(failure.seed)}: ${failure.error}`)).toEqual([]);
