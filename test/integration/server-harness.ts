@@ -130,18 +130,26 @@ export class RawSession {
   }
 }
 
+/** SessionOpened as the loader decodes it. */
+export type OpenedFrame = Record<string, unknown> & {
+  sessionId: string;
+  secret: string;
+  guaranteeMs: number;
+  keepaliveIntervalMs: number;
+};
+
 let sessionsOpened = 0;
 
 /** A session opened on `address` (a fresh client name unless given): the stream and the SessionOpened frame. */
 export async function openSession(
   address: string,
   open: Record<string, unknown> = {},
-): Promise<{ stream: RawSession; opened: Record<string, unknown> & { sessionId: string; secret: string } }> {
+): Promise<{ stream: RawSession; opened: OpenedFrame }> {
   const stream = new RawSession(address);
   sessionsOpened += 1;
   stream.send({ open: { clientName: `test-${sessionsOpened}`, ttlMs: 10_000, ...open } });
   const frame = await stream.next('opened');
-  return { stream, opened: frame.opened as { sessionId: string; secret: string } };
+  return { stream, opened: frame.opened as OpenedFrame };
 }
 
 /** A promisified Admin client. */
