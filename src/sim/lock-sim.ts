@@ -72,7 +72,8 @@ interface NodeService {
   readonly tracker: SessionTracker;
   /** The term the tracker was set up for; -1 while not leading. */
   trackerTerm: number;
-  /** Term of the last entry this replica applied. */
+  /** Index and term of the last entry this replica applied. */
+  appliedIndex: number;
   appliedTerm: number;
   /** Client send time of the last keepalive this node received, per session. */
   readonly lastKeepaliveSentAtMs: Map<string, number>;
@@ -137,13 +138,15 @@ const DEPOSED_LEADER_OVERHANG_MS = 4_000;
 export function runLockSimulation(seed: number, options: LockSimOptions = DEFAULT_LOCK_SIM): LockSimResult {
   const rng = new SeededRng(seed ^ 0x10c6);
   const voters = seed % 2 === 0 ? 3 : 5;
-  const cluster = new SimCluster({ seed, voters, config: { preVote: true, checkQuorum: true } });
+  const compactEvery = rng.pick([undefined, 25, 60]);
+  const cluster = new SimCluster({ seed, voters, compactEvery, config: { preVote: true, checkQuorum: true } });
   const lockDelayMs = rng.pick([0, 0, 500]);
   const newService = (): NodeService => ({
     machine: new LockStateMachine({ lockDelayMs, maxWaitersPerLock: 4 }),
     events: [],
     tracker: new SessionTracker({ deposedLeaderOverhangMs: DEPOSED_LEADER_OVERHANG_MS }),
     trackerTerm: -1,
+    appliedIndex: 0,
     appliedTerm: 0,
     lastKeepaliveSentAtMs: new Map(),
     lastDutyMs: new Map(),
@@ -205,10 +208,35 @@ export function runLockSimulation(seed: number, options: LockSimOptions = DEFAUL
 
   // ---- replicas: apply every committed entry, record the log's effects once, answer the proposer ----
 
+  /** The lock state after each index, as first applied: what a snapshot at that index holds. */
+  const imagesByIndex = new Map<number, Uint8Array>();
+
+  /**
+   * The simulator's nodes snapshot and restore its own state machine; a node that skipped ahead (it installed the
+   * leader's snapshot, or restarted from its own) gets the lock state of that index restored the same way.
+   */
+  const followSnapshot = (node: NodeId, service: NodeService, snapshotIndex: number) => {
+    if (snapshotIndex <= service.appliedIndex) return;
+    const image = imagesByIndex.get(snapshotIndex);
+    if (!image) {
+      divergences.push(`${node} skipped to index ${snapshotIndex}, which no replica applied`);
+      return;
+    }
+    service.machine.restore(image);
+    service.appliedIndex = snapshotIndex;
+    count('snapshotRestores');
+  };
+
   cluster.onApply((node, entry) => {
     const service = serviceOf(node);
+    followSnapshot(node, service, entry.index - 1);
+    if (entry.type === 'normal') applyLockEntry(node, service, entry);
+    service.appliedIndex = entry.index;
     service.appliedTerm = entry.term;
-    if (entry.type !== 'normal') return;
+    if (!imagesByIndex.has(entry.index)) imagesByIndex.set(entry.index, service.machine.snapshot());
+  });
+
+  function applyLockEntry(node: NodeId, service: NodeService, entry: Entry) {
     const data = unwrapEntry(entry.data);
     const lockEntry = decodeLockEntry(data);
     const command = lockEntry.command;
@@ -249,7 +277,7 @@ export function runLockSimulation(seed: number, options: LockSimOptions = DEFAUL
         cluster.schedule(delay(), () => onAnswer(client, op, event.sessionId, granted));
       }
     }
-  });
+  }
 
   function recordServerEvents(entry: LockEntry, result: LockResult, events: readonly LockEvent[], wasWaiting: boolean) {
     const { command, atMs } = entry;
@@ -777,6 +805,7 @@ export function runLockSimulation(seed: number, options: LockSimOptions = DEFAUL
   cluster.runFor(3_000);
 
   // Every replica ends in the same state, and that state survives a snapshot round trip.
+  for (const id of cluster.ids) followSnapshot(id, serviceOf(id), cluster.node(id).sm.appliedIndex);
   const images = cluster.ids.map((id) => Buffer.from(serviceOf(id).machine.snapshot()));
   for (const [i, image] of images.entries()) {
     if (!image.equals(images[0]!))

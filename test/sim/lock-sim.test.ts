@@ -41,6 +41,7 @@ describe('the lock service over the Raft simulator', () => {
         'forcedRevokes',
         'deadlocks',
         'preemptionRequests',
+        'snapshotRestores',
       ]) {
         expect(totals[key] ?? 0, key).toBeGreaterThan(0);
       }
