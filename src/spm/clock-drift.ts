@@ -34,6 +34,9 @@ export class ClockDriftEstimator {
   private lastClientMs = Number.NaN;
   private rejectedInARow = 0;
   private lastRttKnown = false;
+  /** The estimate is computed once per new rate (assessments ask far more often than keepalives arrive). */
+  private cached: DriftEstimate | null = null;
+  private stale = true;
 
   /**
    * @param window rates kept for the fit
@@ -72,14 +75,20 @@ export class ClockDriftEstimator {
     this.lastSendMs = sendMs;
     this.lastClientMs = clientTimeMs;
     this.lastRttKnown = rttMs !== null;
+    this.stale = true;
   }
 
   /** The current estimate, or null below three rates (no uncertainty can be given with fewer). */
   estimate(): DriftEstimate | null {
+    if (!this.stale) return this.cached;
+    this.stale = false;
     const line = this.rates.fit();
-    if (line === null || line.points < 3) return null;
+    if (line === null || line.points < 3) {
+      this.cached = null;
+      return null;
+    }
     const trended = line.points >= MIN_POINTS_FOR_TREND;
-    return {
+    this.cached = {
       offsetMs: this.lastClientMs - this.lastSendMs,
       drift: line.valueAtLast,
       driftStdErr: line.valueAtLastStdErr,
@@ -87,5 +96,6 @@ export class ClockDriftEstimator {
       driftChangeStdErr: trended ? line.slopeStdErr : 0,
       points: line.points,
     };
+    return this.cached;
   }
 }

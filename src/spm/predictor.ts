@@ -5,7 +5,15 @@ import { resolveSpmConfig } from './config.js';
 import { NodeHealth } from './node-health.js';
 import { clamp01 } from './normal.js';
 import { ResourceStats } from './resource-stats.js';
-import { type LapseRisk, driftRisk, lapseRisk, lateToleranceMs, preemptionScore, stuckRisk } from './risk.js';
+import {
+  type LapseInput,
+  type LapseRisk,
+  driftRisk,
+  lapseRisk,
+  lateToleranceMs,
+  preemptionScore,
+  stuckRisk,
+} from './risk.js';
 import { SessionModel } from './session-model.js';
 import { DynamicThresholds } from './thresholds.js';
 import type {
@@ -24,6 +32,8 @@ import type {
   WarningOutcome,
 } from './types.js';
 
+/** The signal reasons, in the order `rankReasons` takes their weights. */
+const REASON_ORDER: readonly StalenessReason[] = ['keepalive-late', 'rtt-rising', 'clock-drift', 'hold-too-long'];
 /** A contribution below this does not make a reason. */
 const REASON_FLOOR = 0.1;
 /** Common cause needs at least this many sessions with enough samples to be judged. */
@@ -31,10 +41,47 @@ const COMMON_CAUSE_MIN_SESSIONS = 3;
 /** How often (virtual ms) the common-cause scan over all sessions may run. */
 const COMMON_CAUSE_SCAN_MS = 1_000;
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** What the silence, rhythm and clock of one session say now. */
 interface SessionRisk {
   readonly lapse: LapseRisk;
   readonly drift: number;
+}
+
+/** Shared by every prediction without reasons (most of them): never mutated. */
+const NO_REASONS: readonly StalenessReason[] = Object.freeze([]);
+
+/**
+ * The reasons whose contribution reaches the floor, strongest first (four at most: an insertion sort), then the
+ * conditions in force. Allocates only when there is something to say.
+ */
+function rankReasons(
+  late: number,
+  rising: number,
+  drift: number,
+  stuck: number,
+  unknown: boolean,
+  overloaded: boolean,
+  commonCause: boolean,
+): readonly StalenessReason[] {
+  if (late < REASON_FLOOR && rising < REASON_FLOOR && drift < REASON_FLOOR && stuck < REASON_FLOOR) {
+    if (!unknown && !overloaded && !commonCause) return NO_REASONS;
+  }
+  const reasons: StalenessReason[] = [];
+  const weights: number[] = [];
+  for (let i = 0; i < REASON_ORDER.length; i++) {
+    const weight = i === 0 ? late : i === 1 ? rising : i === 2 ? drift : stuck;
+    if (weight < REASON_FLOOR) continue;
+    let at = weights.length;
+    while (at > 0 && (weights[at - 1] as number) < weight) at--;
+    reasons.splice(at, 0, REASON_ORDER[i] as StalenessReason);
+    weights.splice(at, 0, weight);
+  }
+  if (unknown) reasons.push('session-unknown');
+  if (overloaded) reasons.push('node-overload');
+  if (commonCause) reasons.push('common-cause');
+  return reasons;
 }
 
 function lockKey(resource: string, sessionId: string): string {
@@ -56,6 +103,8 @@ export class StalenessPredictor {
   private readonly dynamic: DynamicThresholds;
   /** Locks whose assessment was HIGH (a warning), until their outcome is known: key -> session. */
   private readonly warned = new Map<string, string>();
+  private readonly lapseInput: Mutable<LapseInput>;
+  private thresholdsCache: SpmThresholds | null = null;
   private commonCauseUntilMs = Number.NEGATIVE_INFINITY;
   private commonCauseScannedMs = Number.NEGATIVE_INFINITY;
 
@@ -66,6 +115,19 @@ export class StalenessPredictor {
     this.config = resolveSpmConfig(config);
     this.health = new NodeHealth(this.config.overloadLoopDelayMs, this.config.overloadCpu, this.config.conditionHoldMs);
     this.dynamic = new DynamicThresholds(this.config);
+    this.lapseInput = {
+      forecast: { meanMs: 0, stdDevMs: 0, trendMsPerStep: 0 },
+      silenceMs: 0,
+      heardSilenceMs: 0,
+      leaseRemainingMs: 0,
+      guaranteeMs: 0,
+      keepaliveIntervalMs: 0,
+      horizonMs: 0,
+      lossProbability: this.config.keepaliveLossProbability,
+      failurePriorPerInterval: this.config.failurePriorPerInterval,
+      loadDelayMs: 0,
+      lookaheadRenewals: this.config.lookaheadRenewals,
+    };
   }
 
   /** A session opened (or was found live by a new leader): its promise starts at `atMs + ttlMs`. */
@@ -147,13 +209,24 @@ export class StalenessPredictor {
   thresholds(nowMs: number = this.clock.now()): SpmThresholds {
     const overloaded = this.health.overloaded(nowMs);
     const commonCause = this.commonCause(nowMs);
-    return {
-      warningProbability: this.dynamic.warning(overloaded, commonCause),
+    const warningProbability = this.dynamic.warning(overloaded, commonCause);
+    const cached = this.thresholdsCache;
+    if (
+      cached !== null &&
+      cached.overloaded === overloaded &&
+      cached.commonCause === commonCause &&
+      cached.warningProbability === warningProbability
+    ) {
+      return cached;
+    }
+    this.thresholdsCache = {
+      warningProbability,
       preemptionScore: this.dynamic.preemptionScore(overloaded, commonCause),
       preemptionSuspended: overloaded,
       overloaded,
       commonCause,
     };
+    return this.thresholdsCache;
   }
 
   /** The specification's predictStaleness: HIGH when the probability exceeds the (dynamic) threshold. */
@@ -184,28 +257,17 @@ export class StalenessPredictor {
     const drift = risk?.drift ?? 0;
     const probability = clamp01(1 - (1 - lapse) * (1 - drift) * (1 - stuck));
 
-    const leaseInMs = unknown ? null : Math.max(0, session.leaseDeadlineMs - nowMs);
-    const candidates: Array<[number, number | null]> = [
-      [lapse, risk?.lapse.staleInMs ?? null],
-      [drift, leaseInMs],
-      [stuck, trusted ? Math.max(0, p99Ms - ageMs) : null],
-    ];
-    candidates.sort((a, b) => b[0] - a[0]);
-    const staleInMs = (candidates[0] as [number, number | null])[1];
+    // The predicted time is the strongest signal's.
+    let staleInMs: number | null = risk?.lapse.staleInMs ?? null;
+    let strongest = lapse;
+    if (drift > strongest) {
+      strongest = drift;
+      staleInMs = unknown ? null : Math.max(0, session.leaseDeadlineMs - nowMs);
+    }
+    if (stuck > strongest) staleInMs = trusted ? Math.max(0, p99Ms - ageMs) : null;
 
-    const weighted: Array<[StalenessReason, number]> = [
-      ['keepalive-late', lapse - (risk?.lapse.trendProbability ?? 0)],
-      ['rtt-rising', risk?.lapse.trendProbability ?? 0],
-      ['clock-drift', drift],
-      ['hold-too-long', stuck],
-    ];
-    const reasons: StalenessReason[] = weighted
-      .filter(([, weight]) => weight >= REASON_FLOOR)
-      .sort((a, b) => b[1] - a[1])
-      .map(([reason]) => reason);
-    if (unknown) reasons.push('session-unknown');
-    if (overloaded) reasons.push('node-overload');
-    if (commonCause) reasons.push('common-cause');
+    const trend = risk?.lapse.trendProbability ?? 0;
+    const reasons = rankReasons(lapse - trend, trend, drift, stuck, unknown, overloaded, commonCause);
 
     const level: StalenessLevel = probability > threshold ? 'HIGH' : 'LOW';
     if (session !== undefined) session.atRisk = probability > threshold / 2;
@@ -269,14 +331,15 @@ export class StalenessPredictor {
         session.arimaFitMs = nowMs;
         const forecast = forecastArima(session.gapSeries.toArray(), 2, this.config.arimaOrder);
         fits++;
-        session.arimaForecast =
+        session.setArimaForecast(
           forecast === null
             ? null
             : {
                 meanMs: forecast.means[0] as number,
                 stdDevMs: Math.max(this.config.minStdDevMs, Math.sqrt(forecast.variances[0] as number)),
                 trendMsPerStep: (forecast.means[1] as number) - (forecast.means[0] as number),
-              };
+              },
+        );
       }
     }
     for (let visited = 0; visited < this.resourceNames.length && fits < budget; visited++) {
@@ -305,24 +368,28 @@ export class StalenessPredictor {
   }
 
   private sessionRisk(session: SessionModel, nowMs: number, horizonMs: number): SessionRisk {
-    const lapse = lapseRisk({
-      forecast: session.forecast(),
-      silenceMs: nowMs - session.lastReceiveMs,
-      heardSilenceMs: nowMs - session.lastHeardMs,
-      leaseRemainingMs: session.leaseDeadlineMs - session.lastReceiveMs,
-      guaranteeMs: session.lastGuaranteeMs,
-      keepaliveIntervalMs: session.keepaliveIntervalMs,
-      horizonMs,
-      lossProbability: this.config.keepaliveLossProbability,
-      failurePriorPerInterval: this.config.failurePriorPerInterval,
-      loadDelayMs: this.health.overloaded(nowMs)
-        ? Math.max(this.config.overloadAllowanceMs, this.health.loopDelayMs)
-        : this.health.loopDelayMs,
-      lookaheadRenewals: this.config.lookaheadRenewals,
-    });
+    // One input object, refilled per call: assessments run for every held lock many times a second.
+    const input = this.lapseInput;
+    input.forecast = session.forecast();
+    input.silenceMs = nowMs - session.lastReceiveMs;
+    input.heardSilenceMs = nowMs - session.lastHeardMs;
+    input.leaseRemainingMs = session.leaseDeadlineMs - session.lastReceiveMs;
+    input.guaranteeMs = session.lastGuaranteeMs;
+    input.keepaliveIntervalMs = session.keepaliveIntervalMs;
+    input.horizonMs = horizonMs;
+    input.loadDelayMs = this.health.overloaded(nowMs)
+      ? Math.max(this.config.overloadAllowanceMs, this.health.loopDelayMs)
+      : this.health.loopDelayMs;
+    const lapse = lapseRisk(input);
+    return { lapse, drift: this.driftRiskOf(session) };
+  }
+
+  /** The session's clock-drift risk, which changes only with its keepalives (so it is computed once per keepalive). */
+  private driftRiskOf(session: SessionModel): number {
+    if (session.driftRiskCache !== null) return session.driftRiskCache;
     const oneWayMs = Number.isFinite(session.lastRttMs) ? session.lastRttMs / 2 : 0;
     // Judged against the session's full TTL: the risk of the clock itself, whatever a shortened guarantee mitigates.
-    const drift = driftRisk(
+    session.driftRiskCache = driftRisk(
       session.drift.estimate(),
       session.ttlMs,
       this.config.maxDrift,
@@ -330,7 +397,7 @@ export class StalenessPredictor {
       oneWayMs,
       (this.config.driftLookaheadRenewals + 0.5) * session.keepaliveIntervalMs,
     );
-    return { lapse, drift };
+    return session.driftRiskCache;
   }
 
   /** True while most judged sessions are late or see their RTT jump at once (scanned at most once a second). */

@@ -10,12 +10,26 @@ const DEMAND_HISTORY = 64;
 const MIN_TAIL_INDEX = 0.5;
 const MAX_TAIL_INDEX = 6;
 
+/** Index of the first element of the ascending `sorted` greater than `value` (upper bound). */
+function upperBound(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as number) <= value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Hold durations and requests per time bucket of one resource, bounded. */
 export class ResourceStats {
+  /** Recent holds in arrival order (for eviction) and the same values kept sorted (for quantiles and the tail). */
   private readonly holds = new RingBuffer(HOLD_HISTORY);
-  private sortedHolds: number[] | null = null;
+  private readonly sortedHolds: number[] = [];
   private tailIndexValue: number | null = null;
   private readonly demand = new RingBuffer(DEMAND_HISTORY);
+  private demandSum = 0;
   private currentBucket = Number.NaN;
   private currentCount = 0;
   private demandForecastValue: number | null = null;
@@ -26,10 +40,15 @@ export class ResourceStats {
 
   constructor(private readonly bucketMs: number) {}
 
-  /** Records one finished hold. */
+  /** Records one finished hold: O(history) at worst (one insertion and one removal in the sorted copy). */
   addHold(heldMs: number): void {
+    if (this.holds.length === this.holds.capacity) {
+      const evicted = this.holds.at(0);
+      this.sortedHolds.splice(upperBound(this.sortedHolds, evicted) - 1, 1);
+    }
     this.holds.push(heldMs);
-    this.sortedHolds = null;
+    this.sortedHolds.splice(upperBound(this.sortedHolds, heldMs), 0, heldMs);
+    this.tailIndexValue = null;
   }
 
   /** Records one request at `atMs`. */
@@ -41,10 +60,11 @@ export class ResourceStats {
   /** Replaces the history with a replicated one (a new leader warming up). */
   load(holdDurationsMs: readonly number[], requestsPerBucket: readonly number[], endMs: number): void {
     this.holds.clear();
-    for (const h of holdDurationsMs) this.holds.push(h);
-    this.sortedHolds = null;
+    this.sortedHolds.length = 0;
+    for (const h of holdDurationsMs) this.addHold(h);
     this.demand.clear();
-    for (let i = 0; i < requestsPerBucket.length - 1; i++) this.demand.push(requestsPerBucket[i] as number);
+    this.demandSum = 0;
+    for (let i = 0; i < requestsPerBucket.length - 1; i++) this.pushDemand(requestsPerBucket[i] as number);
     this.currentCount = requestsPerBucket.at(-1) ?? 0;
     this.currentBucket = Math.floor((endMs - 1) / this.bucketMs);
     this.demandForecastValue = null;
@@ -56,10 +76,10 @@ export class ResourceStats {
 
   /** The q-quantile (0-1) of recent hold durations (nearest rank), or null without history. */
   holdQuantileMs(q: number): number | null {
-    const n = this.holds.length;
+    const n = this.sortedHolds.length;
     if (n === 0) return null;
     const rank = Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1));
-    return this.sorted()[rank] as number;
+    return this.sortedHolds[rank] as number;
   }
 
   /**
@@ -68,41 +88,11 @@ export class ResourceStats {
    * tenth of the history (heavy-tailed resources get a slow decay, log-normal ones a fast one).
    */
   holdSurvival(ageMs: number): number {
-    const n = this.holds.length;
+    const n = this.sortedHolds.length;
     if (n === 0) return 1;
-    const sorted = this.sorted();
     const p99 = this.holdQuantileMs(0.99) as number;
-    if (ageMs >= p99 && p99 > 0) return 0.01 * (p99 / Math.max(ageMs, p99)) ** this.tailIndex();
-    let lo = 0;
-    let hi = n;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((sorted[mid] as number) <= ageMs) lo = mid + 1;
-      else hi = mid;
-    }
-    return Math.max(0.01, (n - lo) / n);
-  }
-
-  /** Hill's tail index over the longest tenth of the holds (at least 5), bounded to [0.5, 20]; cached. */
-  private tailIndex(): number {
-    if (this.tailIndexValue !== null) return this.tailIndexValue;
-    const sorted = this.sorted();
-    const n = sorted.length;
-    const top = Math.min(n - 1, Math.max(5, Math.floor(n / 10)));
-    const threshold = sorted[n - 1 - top] as number;
-    let sumLogs = 0;
-    for (let i = n - top; i < n; i++) sumLogs += Math.log((sorted[i] as number) / threshold);
-    const index = top > 0 && threshold > 0 && sumLogs > 0 ? top / sumLogs : MAX_TAIL_INDEX;
-    this.tailIndexValue = Math.min(MAX_TAIL_INDEX, Math.max(MIN_TAIL_INDEX, index));
-    return this.tailIndexValue;
-  }
-
-  private sorted(): number[] {
-    if (this.sortedHolds === null) {
-      this.sortedHolds = this.holds.toArray().sort((a, b) => a - b);
-      this.tailIndexValue = null;
-    }
-    return this.sortedHolds;
+    if (ageMs >= p99 && p99 > 0) return 0.01 * (p99 / ageMs) ** this.tailIndex();
+    return Math.max(0.01, (n - upperBound(this.sortedHolds, ageMs)) / n);
   }
 
   /** Expected requests in the next bucket: the last ARIMA forecast, else the mean of the closed buckets. */
@@ -110,10 +100,7 @@ export class ResourceStats {
     this.rollTo(nowMs);
     if (this.demandForecastValue !== null) return this.demandForecastValue;
     const n = this.demand.length;
-    if (n === 0) return this.currentCount;
-    let sum = 0;
-    for (let i = 0; i < n; i++) sum += this.demand.at(i);
-    return sum / n;
+    return n === 0 ? this.currentCount : this.demandSum / n;
   }
 
   /** Refits the demand forecast with ARIMA; keeps the moving average when the fit fails. */
@@ -125,6 +112,26 @@ export class ResourceStats {
     this.demandForecastValue = forecast === null ? null : Math.max(0, forecast.means[0] as number);
   }
 
+  /** Hill's tail index over the longest tenth of the holds (at least 5), bounded; cached until the next hold. */
+  private tailIndex(): number {
+    if (this.tailIndexValue !== null) return this.tailIndexValue;
+    const sorted = this.sortedHolds;
+    const n = sorted.length;
+    const top = Math.min(n - 1, Math.max(5, Math.floor(n / 10)));
+    const threshold = sorted[n - 1 - top] as number;
+    let sumLogs = 0;
+    for (let i = n - top; i < n; i++) sumLogs += Math.log((sorted[i] as number) / threshold);
+    const index = top > 0 && threshold > 0 && sumLogs > 0 ? top / sumLogs : MAX_TAIL_INDEX;
+    this.tailIndexValue = Math.min(MAX_TAIL_INDEX, Math.max(MIN_TAIL_INDEX, index));
+    return this.tailIndexValue;
+  }
+
+  private pushDemand(count: number): void {
+    if (this.demand.length === this.demand.capacity) this.demandSum -= this.demand.at(0);
+    this.demand.push(count);
+    this.demandSum += count;
+  }
+
   private rollTo(atMs: number): void {
     const bucket = Math.floor(atMs / this.bucketMs);
     if (Number.isNaN(this.currentBucket)) {
@@ -133,8 +140,8 @@ export class ResourceStats {
     }
     if (bucket <= this.currentBucket) return;
     const closed = Math.min(bucket - this.currentBucket, DEMAND_HISTORY);
-    this.demand.push(this.currentCount);
-    for (let i = 1; i < closed; i++) this.demand.push(0);
+    this.pushDemand(this.currentCount);
+    for (let i = 1; i < closed; i++) this.pushDemand(0);
     this.currentBucket = bucket;
     this.currentCount = 0;
   }

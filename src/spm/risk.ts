@@ -41,6 +41,12 @@ export interface LapseInput {
 
 /** Floor of the drift's standard error: clocks are read to the millisecond. */
 const MIN_DRIFT_STD_ERR = 1e-4;
+/** Renewals examined at most beyond the next one, and the scratch space of the cumulative lapse curve. */
+const MAX_LOOKAHEAD = 15;
+const LAPSE_AT_MS = new Float64Array(MAX_LOOKAHEAD + 1);
+const STALE_UP_TO = new Float64Array(MAX_LOOKAHEAD + 1);
+/** A renewal this many standard deviations within its guarantee cannot lapse (probability below 1e-15). */
+const NEGLIGIBLE_Z = 8;
 /** Below this probability no staleness is foreseen (the predicted time is null). */
 const FORESEEN = 0.05;
 
@@ -87,17 +93,24 @@ export function lapseRisk(input: LapseInput): LapseRisk {
   }
   const nextLate = survivalNow > 0 ? clamp01(aliveSurvival(leaseRemainingMs, input, mean, stdDev) / survivalNow) : 1;
   // Renewal k lapses when its gap, grown by k trend steps, exceeds the guarantee; the lapse would come at the
-  // previous arrival + the guarantee. `lapseAtMs[k]` and `staleUpTo[k]` keep the cumulative curve for the median.
-  const lapseAtMs = [leaseRemainingMs];
-  const staleUpTo = [nextLate];
+  // previous arrival + the guarantee. The cumulative curve is kept (in scratch space) for the median below.
+  LAPSE_AT_MS[0] = leaseRemainingMs;
+  STALE_UP_TO[0] = nextLate;
+  let points = 1;
   let renewOk = 1 - nextLate;
   let elapsedMs = Math.max(mean, silence);
-  for (let step = 1; step <= input.lookaheadRenewals; step++) {
+  const steps = Math.min(input.lookaheadRenewals, MAX_LOOKAHEAD);
+  for (let step = 1; step <= steps; step++) {
     const gapMean = mean + step * forecast.trendMsPerStep;
     if (elapsedMs - silence > input.horizonMs || gapMean <= 0) break;
-    renewOk *= 1 - normalSurvival(input.guaranteeMs, gapMean, stdDev * Math.sqrt(step + 1));
-    lapseAtMs.push(elapsedMs + input.guaranteeMs);
-    staleUpTo.push(1 - renewOk);
+    const spreadMs = stdDev * Math.sqrt(step + 1);
+    // Beyond 8 standard deviations the lapse chance is below 1e-15: skip the tail evaluation.
+    if (input.guaranteeMs - gapMean < NEGLIGIBLE_Z * spreadMs) {
+      renewOk *= 1 - normalSurvival(input.guaranteeMs, gapMean, spreadMs);
+    }
+    LAPSE_AT_MS[points] = elapsedMs + input.guaranteeMs;
+    STALE_UP_TO[points] = 1 - renewOk;
+    points++;
     elapsedMs += gapMean;
   }
   const aliveStale = 1 - renewOk;
@@ -112,8 +125,9 @@ export function lapseRisk(input: LapseInput): LapseRisk {
     staleInMs = leaseRemainingMs - silence;
   } else {
     const median = aliveStale / 2;
-    const k = staleUpTo.findIndex((cumulative) => cumulative >= median);
-    staleInMs = Math.max(0, (lapseAtMs[k] as number) - silence);
+    let k = 0;
+    while (k < points - 1 && (STALE_UP_TO[k] as number) < median) k++;
+    staleInMs = Math.max(0, (LAPSE_AT_MS[k] as number) - silence);
   }
   return { probability, deadProbability, trendProbability, staleInMs, missedKeepalives };
 }

@@ -40,9 +40,14 @@ export class SessionModel {
   ignoredWarnings = 0;
   /** True when the last assessment found this session at risk: ARIMA then refits its gap series. */
   atRisk = false;
-  arimaForecast: GapForecast | null = null;
   arimaFitMs = Number.NaN;
+  private arimaForecast: GapForecast | null = null;
+  /** The forecast is computed once per keepalive (assessments ask far more often), per at-risk state. */
+  private cachedForecast: GapForecast | null = null;
+  private cachedForAtRisk = false;
   lastRttMs = Number.NaN;
+  /** The clock-drift risk, computed by the predictor once per keepalive (null: to compute). */
+  driftRiskCache: number | null = null;
   readonly gapTrend: HoltTrend;
   readonly rttTrend: HoltTrend;
   readonly drift: ClockDriftEstimator;
@@ -75,6 +80,8 @@ export class SessionModel {
   observe(sample: KeepaliveSample, overloaded: boolean): void {
     const gapMs = sample.receiveMs - this.lastReceiveMs;
     if (this.samples > 0 && gapMs >= 0) this.learnGap(gapMs);
+    this.cachedForecast = null;
+    this.driftRiskCache = null;
     this.lastReceiveMs = Math.max(this.lastReceiveMs, sample.receiveMs);
     this.heardFrom(sample.receiveMs);
     this.answered = false;
@@ -82,6 +89,7 @@ export class SessionModel {
     if (sample.rttMs !== undefined && Number.isFinite(sample.rttMs)) {
       this.rttTrend.update(sample.rttMs);
       this.lastRttMs = sample.rttMs;
+      this.cachedForecast = null;
     }
     if (sample.clientTimeMs !== undefined && Number.isFinite(sample.clientTimeMs)) {
       this.drift.observe(sample.receiveMs, sample.clientTimeMs, overloaded ? null : (sample.rttMs ?? null));
@@ -107,8 +115,22 @@ export class SessionModel {
       : Math.max(this.promisedUntilMs, this.lastReceiveMs + this.lastGuaranteeMs);
   }
 
+  /** Installs the ARIMA forecast of the gaps (refitted in the background for at-risk sessions). */
+  setArimaForecast(forecast: GapForecast | null): void {
+    this.arimaForecast = forecast;
+    this.cachedForecast = null;
+  }
+
   /** The next gaps as the configured model forecasts them (the announced interval until two gaps are known). */
   forecast(): GapForecast {
+    if (this.cachedForecast === null || this.cachedForAtRisk !== this.atRisk) {
+      this.cachedForecast = this.computeForecast();
+      this.cachedForAtRisk = this.atRisk;
+    }
+    return this.cachedForecast;
+  }
+
+  private computeForecast(): GapForecast {
     const floor = this.config.minStdDevMs;
     if (this.config.model === 'arima' && this.atRisk && this.arimaForecast !== null) return this.arimaForecast;
     if (this.gapAverage !== null && this.gapAverage.count >= 2) {
