@@ -199,7 +199,7 @@ describe('connect', () => {
       });
     // Refuse every attempt, as a cluster without a leader does, until connect() gives up.
     for (let n = 0; !settled; n++) {
-      const stream = await waitFor(
+      const stream = await waitFor<ScriptedStream | 'done'>(
         `attempt #${n} or the end`,
         () => server.streams[n] ?? (settled ? 'done' : undefined),
       );
