@@ -1,10 +1,11 @@
 // The client-side `forelock` commands as child processes against a real in-process node: `lock` exit statuses and
 // environment, lock loss, wait timeout (75), `status --json`, `locks --json`, revoke timing and flag errors.
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startCli, runCli, useClientFixtures } from './client-harness.js';
-import { waitFor } from './server-harness.js';
+import { tempDir, waitFor } from './server-harness.js';
 
-const { singleNode, client } = useClientFixtures();
+const { singleNode, client, defer } = useClientFixtures();
 
 describe('forelock lock', () => {
   it('runs the command with FORELOCK_TOKEN and FORELOCK_LOCK and exits with its status', async () => {
@@ -68,6 +69,20 @@ describe('forelock lock', () => {
     expect(run.code).toBe(70);
     expect(run.stdout).toBe('terminated\n');
     expect(run.stderr).toContain('lost lock "jobs/revoked"');
+  });
+
+  it('--shared lets two commands hold the lock at the same time', async () => {
+    const { endpoint } = await singleNode();
+    const dir = await tempDir('forelock-cli-shared-');
+    defer(dir.remove);
+    // Each command announces itself, then waits until it sees the other: only possible if both hold the lock at once.
+    const meetAt = (me: string, other: string) =>
+      `touch ${join(dir.path, me)}; while [ ! -f ${join(dir.path, other)} ]; do sleep 0.05; done`;
+    const runs = await Promise.all([
+      runCli(['lock', 'shared/doc', '--shared', '--endpoints', endpoint, '--', 'sh', '-c', meetAt('a', 'b')]),
+      runCli(['lock', 'shared/doc', '--shared', '--endpoints', endpoint, '--', 'sh', '-c', meetAt('b', 'a')]),
+    ]);
+    expect(runs.map((r) => r.code)).toEqual([0, 0]);
   });
 
   it('refuses a malformed duration with a clear message', async () => {
