@@ -115,6 +115,11 @@ interface SessionState {
   readonly clientName: string;
   readonly openedAtMs: number;
   readonly dedup: DedupWindow;
+  /**
+   * Per lock name, the sequence of the latest cancel: an acquire issued before it (lower sequence) that reaches the
+   * log only afterwards (a retry in flight) is refused instead of queueing for a client that stopped waiting.
+   */
+  readonly cancelledBefore: Map<string, number>;
   /** Derived from the locks (rebuilt on restore): names of locks held and waited for. */
   readonly holding: Set<string>;
   readonly waitingOn: Set<string>;
@@ -132,6 +137,7 @@ interface SnapshotData {
     readonly clientName: string;
     readonly openedAtMs: number;
     readonly dedup: DedupWindowData;
+    readonly cancelledBefore: readonly (readonly [string, number])[];
   }[];
   readonly locks: readonly LockState[];
   readonly usage: UsageHistoryData;
@@ -293,6 +299,7 @@ export class LockStateMachine implements StateMachine {
         clientName: s.clientName,
         openedAtMs: s.openedAtMs,
         dedup: s.dedup.toData(),
+        cancelledBefore: [...s.cancelledBefore],
       })),
       locks: [...this.locksByName.values()],
       usage: this.usageHistory.toData(),
@@ -311,6 +318,7 @@ export class LockStateMachine implements StateMachine {
       this.sessionsById.set(s.sessionId, {
         ...s,
         dedup: DedupWindow.fromData(this.dedupCapacity, s.dedup),
+        cancelledBefore: new Map(s.cancelledBefore),
         holding: new Set(),
         waitingOn: new Set(),
       });
@@ -365,6 +373,7 @@ export class LockStateMachine implements StateMachine {
       clientName: command.clientName,
       openedAtMs: atMs,
       dedup: new DedupWindow(this.dedupCapacity),
+      cancelledBefore: new Map(),
       holding: new Set(),
       waitingOn: new Set(),
     });
@@ -470,6 +479,13 @@ export class LockStateMachine implements StateMachine {
     if (session.waitingOn.has(name)) {
       return fail('ALREADY_WAITING', `session ${session.sessionId} is already waiting for "${name}"`);
     }
+    const cancelSeq = session.cancelledBefore.get(name);
+    if (cancelSeq !== undefined && command.requestSeq < cancelSeq) {
+      return fail(
+        'NOT_HELD',
+        `the acquire of "${name}" (request ${command.requestSeq}) reached the log after its cancel (request ${cancelSeq})`,
+      );
+    }
     this.usageHistory.recordRequest(name, atMs);
     let lock = this.locksByName.get(name);
     const request = {
@@ -530,6 +546,7 @@ export class LockStateMachine implements StateMachine {
 
   private cancel(session: SessionState, command: Command<'cancel'>, atMs: number): LockResult {
     const lock = this.locksByName.get(command.name);
+    if (!lock || !session.holding.has(command.name)) this.fenceEarlierAcquires(session, command);
     if (lock && session.waitingOn.has(command.name)) {
       const waiter = this.removeWaiter(lock, session);
       session.dedup.update(
@@ -555,6 +572,15 @@ export class LockStateMachine implements StateMachine {
     }
     // Not waiting: cancelling is idempotent.
     return ok;
+  }
+
+  /** Remembers the cancel (bounded like the dedup window), so earlier acquires arriving later are refused. */
+  private fenceEarlierAcquires(session: SessionState, command: Command<'cancel'>): void {
+    const fences = session.cancelledBefore;
+    const previous = fences.get(command.name) ?? -1;
+    fences.delete(command.name);
+    fences.set(command.name, Math.max(previous, command.requestSeq));
+    if (fences.size > this.dedupCapacity) fences.delete(fences.keys().next().value as string);
   }
 
   // ---- revocation ----

@@ -235,6 +235,21 @@ describe('cancel', () => {
     expect(f.holders('x')).toEqual(['a:1', 'c:2']);
   });
 
+  it('refuses an acquire issued before the cancel that reaches the log after it', () => {
+    const f = new LockFixture();
+    f.open('a');
+    f.open('b');
+    f.acquire('a', 'x');
+    expect(f.cancel('b', 'x', 11).status).toBe('ok'); // the acquire (request 10) is still in flight
+    expect(f.acquire('b', 'x', { requestSeq: 10 })).toEqual({
+      status: 'error',
+      code: 'NOT_HELD',
+      message: 'the acquire of "x" (request 10) reached the log after its cancel (request 11)',
+    });
+    expect(f.waiters('x')).toEqual([]);
+    expect(f.acquire('b', 'x', { requestSeq: 12 }).status).toBe('queued'); // a new acquire is not fenced
+  });
+
   it('is idempotent when not waiting and says ALREADY_HELD when the grant won the race', () => {
     const f = new LockFixture();
     f.open('a');
