@@ -26,7 +26,7 @@ export const defaultSpmConfig: SpmConfig = {
   minHoldSamples: 30,
   stuckPriorPerHold: 3e-4,
   lookaheadRenewals: 3,
-  driftLookaheadRenewals: 3,
+  driftLookaheadRenewals: 4,
   overloadAllowanceMs: 5_000,
   commonCauseFraction: 0.5,
   overloadLoopDelayMs: 50,
