@@ -14,7 +14,7 @@ function grantedRecord(
   token: bigint,
   times: { invokeAtMs: number; grantAtMs: number; safeUntilMs: number; releaseAtMs?: number },
 ): void {
-  const record = history.invokeAcquire(`client-${session}`, session, 'l', false, times.invokeAtMs);
+  const record = history.invokeAcquire(`client-${session}`, session, 'l', times.invokeAtMs);
   record.outcome = { kind: 'granted', token, grantedAtMs: times.grantAtMs, ackAtMs: times.grantAtMs + 2 };
   record.lastSafeUntilMs = times.safeUntilMs;
   record.lastSafeSampleAtMs = times.grantAtMs + 3;

@@ -3,7 +3,7 @@
 
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ChaosEnv } from './harness/env.js';
-import { crash, dropIncoming, healDrops, pause, startAgain, unpause } from './harness/faults.js';
+import { crash, disconnect, dropIncoming, healDrops, pause, reconnect, startAgain, unpause } from './harness/faults.js';
 import { startFencedResource } from './harness/fenced-resource.js';
 import { ensureTestImage } from './harness/image.js';
 import { waitFor } from './harness/wait.js';
@@ -34,6 +34,13 @@ describe('chaos harness', () => {
     expect(await resource.answers(500)).toBe(false);
     await healDrops(resource.container);
     expect(await resource.answers(5_000)).toBe(true);
+
+    // Disconnecting from the network cuts it off both ways; reconnecting brings it back at the same address.
+    await disconnect(env, resource.container);
+    expect(await resource.answers(500)).toBe(false);
+    await reconnect(env, resource.container);
+    await waitFor('resource answers after reconnecting', 10_000, () => resource.answers(1_000));
+    expect((await resource.acceptedWrites()).length).toBe(3);
 
     // A crash loses the process (and its in-memory state); starting again keeps the address.
     await crash(resource.container);

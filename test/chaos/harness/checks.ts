@@ -16,7 +16,7 @@ interface LockJson {
 export const SIGNAL_LAG_TOLERANCE_MS = 1_000;
 
 /** GET /v1/locks of `node`. */
-export async function fetchLocks(node: ClusterNode): Promise<LockJson[]> {
+async function fetchLocks(node: ClusterNode): Promise<LockJson[]> {
   const response = await fetch(`${node.httpUrl}/v1/locks`, { signal: AbortSignal.timeout(5_000) });
   if (!response.ok) throw new Error(`${node.id} /v1/locks: ${response.status}`);
   return (await response.json()) as LockJson[];
@@ -57,7 +57,7 @@ export async function tokensNotAbove(history: ClientHistory, cluster: ChaosClust
       if (token > (highest.get(record.lock) ?? -1n)) highest.set(record.lock, token);
     }
     for (const [lockName, token] of highest) {
-      const lock = await client.acquire(lockName, { mode: 'exclusive', waitMs: 30_000, fenced: false });
+      const lock = await client.acquire(lockName, { mode: 'exclusive', waitMs: 30_000 });
       if (lock.token <= token) problems.push(`${lockName}: new token ${lock.token} is not above acknowledged ${token}`);
       await lock.release();
     }

@@ -35,7 +35,7 @@ export interface ClusterNode {
 }
 
 /** A node's deployment config with its addresses moved from the config's subnet to `prefix`. */
-export function nodeConfig(size: ClusterSize, nodeNumber: number, prefix: string): string {
+function nodeConfig(size: ClusterSize, nodeNumber: number, prefix: string): string {
   const file = new URL(`../../../cluster/config/${size}-node/node${nodeNumber}.json`, import.meta.url);
   return readFileSync(file, 'utf8').replaceAll(`${CONFIG_PREFIX[size]}.`, `${prefix}.`);
 }

@@ -20,13 +20,12 @@ export interface ResourceWrite {
   readonly accepted: boolean;
 }
 
-/** One acquire and, if granted, the life of that grant as its client saw it. */
+/** One exclusive, ordinary (not fenced) acquire and, if granted, the life of that grant as its client saw it. */
 export interface AcquireRecord {
   readonly client: string;
   /** The session id the client had when it invoked the acquire. */
   readonly session: string;
   readonly lock: string;
-  readonly fenced: boolean;
   readonly invokedAtMs: number;
   outcome: AcquireOutcome;
   /** Latest `lock.safeUntil` sampled while the lock was held (it reads -Infinity once lost). */
@@ -48,18 +47,11 @@ export class ClientHistory {
   readonly records: AcquireRecord[] = [];
 
   /** Records the invocation of an acquire (now, unless told when) and returns its record for the outcome. */
-  invokeAcquire(
-    client: string,
-    session: string,
-    lock: string,
-    fenced: boolean,
-    invokedAtMs = Date.now(),
-  ): AcquireRecord {
+  invokeAcquire(client: string, session: string, lock: string, invokedAtMs = Date.now()): AcquireRecord {
     const record: AcquireRecord = {
       client,
       session,
       lock,
-      fenced,
       invokedAtMs,
       outcome: { kind: 'pending' },
       writes: [],

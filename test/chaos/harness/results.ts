@@ -49,7 +49,7 @@ export function recordSummary(summary: HistorySummary): void {
 }
 
 /** Rows as a fixed-width text table under `header`. */
-export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((cells) => cells[column]!.length)));
   const line = (cells: readonly string[]): string =>
     cells

@@ -12,7 +12,7 @@ import { historyViolations } from './history-check.js';
 import { ensureTestImage } from './image.js';
 import { RECOVERY_BOUND_MS, type RecoveryMeasurement, recordRecovery, recordSummary } from './results.js';
 import { longestCommittedLog, serverEventsOf } from './server-history.js';
-import { Workload, type WorkloadOptions } from './workload.js';
+import { Workload } from './workload.js';
 
 /** Session TTL of the load clients: the default, so a leader failover (1-2 s elections) stays inside one promise. */
 export const CLIENT_TTL_MS = 10_000;
@@ -48,15 +48,14 @@ export interface ScenarioContext {
   ): Promise<RecoveryMeasurement>;
 }
 
-/** Load shape of a scenario (the defaults: 4 clients on 3 locks, short holds). */
-export type ScenarioLoad = Partial<Omit<WorkloadOptions, 'endpoints' | 'resource'>>;
-
-/** Runs `body` inside a fresh cluster of `size` nodes under load, then checks the whole history. */
+/**
+ * Runs `body` inside a fresh cluster of `size` nodes under load (4 clients cycling over 3 ordinary locks, holding
+ * each 50 ms and writing to the resource), then checks the whole history.
+ */
 export async function runScenario(
   name: string,
   size: ClusterSize,
   body: (context: ScenarioContext) => Promise<void>,
-  load: ScenarioLoad = {},
 ): Promise<void> {
   await ensureTestImage();
   const env = await ChaosEnv.create(`${name}-${size}`, size === 3 ? '172.30.3' : '172.30.5');
@@ -71,9 +70,7 @@ export async function runScenario(
     ttlMs: CLIENT_TTL_MS,
     holdMs: 50,
     waitMs: 10_000,
-    fenced: false,
     resource,
-    ...load,
   });
   let workloadStopped = false;
   onTestFinished(async () => {

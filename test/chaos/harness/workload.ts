@@ -21,7 +21,6 @@ export interface WorkloadOptions {
   readonly holdMs: number;
   /** How long an acquire waits in the queue. */
   readonly waitMs: number;
-  readonly fenced: boolean;
   /** When given, each holder writes to it with its token while it holds the lock. */
   readonly resource?: FencedResource;
 }
@@ -114,14 +113,10 @@ export class Workload {
    * resource, hold, release. Resolves to its record.
    */
   async acquireOnce(client: Client, clientName: string, lockName: string): Promise<AcquireRecord> {
-    const record = this.history.invokeAcquire(clientName, client.session.id, lockName, this.options.fenced);
+    const record = this.history.invokeAcquire(clientName, client.session.id, lockName);
     let lock: HeldLock;
     try {
-      lock = await client.acquire(lockName, {
-        mode: 'exclusive',
-        waitMs: this.options.waitMs,
-        fenced: this.options.fenced,
-      });
+      lock = await client.acquire(lockName, { mode: 'exclusive', waitMs: this.options.waitMs });
     } catch (error) {
       const { code, retriable } = errorCode(error);
       this.errorCounts.set(code, (this.errorCounts.get(code) ?? 0) + 1);

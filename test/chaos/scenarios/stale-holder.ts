@@ -39,7 +39,7 @@ async function staleHolder(context: ScenarioContext, fault: StaleFault): Promise
     name: 'stale-holder',
   });
   const { session } = await holder.state();
-  const record = workload.history.invokeAcquire('stale-holder', session, CONTESTED_LOCK, false);
+  const record = workload.history.invokeAcquire('stale-holder', session, CONTESTED_LOCK);
   const grant = await holder.acquire(CONTESTED_LOCK, false);
   record.outcome = { kind: 'granted', token: grant.token, grantedAtMs: grant.grantedAtMs, ackAtMs: Date.now() };
   expect(await holder.prepareWrite(CONTESTED_LOCK), 'the holder is safe right after its grant').toBe(true);
