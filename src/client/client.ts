@@ -159,11 +159,20 @@ export class Client implements LockOwner {
     return new Promise<Lock>((resolve, reject) => {
       let waiting = true;
       let timer: NodeJS.Timeout | null = null;
+      let seq = 0;
+      // Declared first: the connection may fail the request synchronously (a session that already ended).
       const settle = () => {
         waiting = false;
         if (timer) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
       };
+      const giveUp = (error: ForelockError) => {
+        if (!waiting) return;
+        settle();
+        reject(error);
+        this.cancelWaiter(seq, name);
+      };
+      const onAbort = () => giveUp(new AbortError(`acquire of "${name}" aborted`, { cause: signal?.reason }));
       const onFrame = (frame: RequestFrame): boolean => {
         if (frame.frame === 'acquire') {
           const result = frame.acquire;
@@ -192,7 +201,7 @@ export class Client implements LockOwner {
         }
         return true;
       };
-      const seq = this.connection.request(
+      seq = this.connection.request(
         (requestSeq) => ({
           acquire: {
             requestSeq: String(requestSeq),
@@ -211,15 +220,9 @@ export class Client implements LockOwner {
           reject(error);
         },
       );
-      const giveUp = (error: ForelockError) => {
-        if (!waiting) return;
-        settle();
-        reject(error);
-        this.cancelWaiter(seq, name);
-      };
-      const onAbort = () => giveUp(new AbortError(`acquire of "${name}" aborted`, { cause: signal?.reason }));
+      if (!waiting) return;
       signal?.addEventListener('abort', onAbort, { once: true });
-      if (waitMs > 0 && Number.isFinite(waitMs) && waiting) {
+      if (waitMs > 0 && Number.isFinite(waitMs)) {
         timer = setTimeout(
           () => giveUp(new TimeoutError(`lock "${name}" was not granted within ${waitMs} ms`)),
           waitMs,

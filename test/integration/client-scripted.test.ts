@@ -358,5 +358,8 @@ describe('lock frames', () => {
     expect(error).toBeInstanceOf(SessionExpiredError);
     expect((error as SessionExpiredError).reason).toBe('expired');
     expect(client.session.signal.aborted).toBe(true);
+    // Later calls fail the same way, at once.
+    const later = await client.acquire('jobs/g', { signal: new AbortController().signal }).catch((e: unknown) => e);
+    expect(later).toBeInstanceOf(SessionExpiredError);
   });
 });
