@@ -367,7 +367,7 @@ export class Client implements LockOwner {
     entry.controller.abort(error);
   }
 
-  /** After (re)opening: locks the cluster no longer lists are lost; locks it lists that we do not know are freed. */
+  /** After resuming: the locks this client holds but the cluster no longer lists for the session are lost. */
   private reconcile(opened: WireSessionOpened, resumed: boolean): void {
     if (!resumed) return;
     const listed = new Map(opened.held.map((h) => [h.name, BigInt(h.token)]));
