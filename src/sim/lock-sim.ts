@@ -94,6 +94,10 @@ interface PendingOp {
   lastTryMs: number;
   /** Acquire answered 'queued': wait for the grant, polling with the same requestSeq. */
   queued: boolean;
+  /** Acquire: when the client stops waiting and cancels (as an aborted `signal` does). */
+  giveUpAtMs?: number;
+  /** Cancel: the acquire it withdraws. */
+  cancelling?: PendingOp;
 }
 
 interface SimLockClient {
@@ -285,6 +289,7 @@ export function runLockSimulation(seed: number, options: LockSimOptions = DEFAUL
       history.push({ kind: 'enqueue', session: command.sessionId, lock: command.name, mode: command.mode, atMs });
     }
     if (command.type === 'acquire' && result.status === 'error' && result.code === 'DEADLOCK') count('deadlocks');
+    if (command.type === 'acquire' && result.status === 'error' && result.code === 'NOT_HELD') count('fencedAcquires');
     for (const event of events) {
       switch (event.type) {
         case 'granted':
@@ -470,13 +475,19 @@ export function runLockSimulation(seed: number, options: LockSimOptions = DEFAUL
     });
   }
 
-  function startOp(client: SimLockClient, command: LockCommand, invoke: HistoryEvent | null) {
+  function startOp(
+    client: SimLockClient,
+    command: LockCommand,
+    invoke: HistoryEvent | null,
+    extra: Pick<PendingOp, 'giveUpAtMs' | 'cancelling'> = {},
+  ) {
     const op: PendingOp = {
       opId: `op${++opId}`,
       command,
       firstSentAtMs: cluster.now,
       lastTryMs: cluster.now,
       queued: false,
+      ...extra,
     };
     client.op = op;
     if (invoke) history.push({ ...invoke, opId: op.opId } as HistoryEvent);
@@ -493,6 +504,17 @@ export function runLockSimulation(seed: number, options: LockSimOptions = DEFAUL
       if (now - client.lastKeepaliveSentAtMs >= intervalMs) sendKeepalive(client);
     }
     const op = client.op;
+    if (op?.command.type === 'acquire' && op.giveUpAtMs !== undefined && now >= op.giveUpAtMs) {
+      count('cancels');
+      const cancel: LockCommand = {
+        type: 'cancel',
+        sessionId: op.command.sessionId,
+        requestSeq: client.nextSeq++,
+        name: op.command.name,
+      };
+      startOp(client, cancel, null, { cancelling: op });
+      return;
+    }
     if (op) {
       const waitedMs = now - op.lastTryMs;
       if (op.queued ? waitedMs >= QUEUED_POLL_MS : waitedMs >= RETRY_MS) {
@@ -557,15 +579,21 @@ export function runLockSimulation(seed: number, options: LockSimOptions = DEFAUL
       preemptible: true,
       tryOnly: rng.chance(0.1),
     };
-    startOp(client, command, {
-      kind: 'invoke',
-      opId: '',
-      session: client.session,
-      op: 'acquire',
-      lock: name,
-      mode,
-      atMs: now,
-    });
+    const giveUpAtMs = rng.chance(0.3) ? now + rng.uniform(300, 3_000) : undefined;
+    startOp(
+      client,
+      command,
+      {
+        kind: 'invoke',
+        opId: '',
+        session: client.session,
+        op: 'acquire',
+        lock: name,
+        mode,
+        atMs: now,
+      },
+      { giveUpAtMs },
+    );
   }
 
   function onAnswer(client: SimLockClient, op: PendingOp, session: string | null, result: LockResult) {
@@ -587,6 +615,19 @@ export function runLockSimulation(seed: number, options: LockSimOptions = DEFAUL
     if (result.status === 'queued') {
       op.queued = true;
       return;
+    }
+    if (command.type === 'cancel' && op.cancelling) {
+      const acquire = op.cancelling;
+      if (result.status === 'ok') {
+        // Withdrawn, or fenced if it had not reached the log: it will never be granted.
+        history.push({ kind: 'fail', opId: acquire.opId, code: 'CANCELLED', atMs: now });
+      } else if (result.status === 'error' && result.code === 'ALREADY_HELD') {
+        // The grant won the race: learn its token by asking again with the acquire's own requestSeq.
+        acquire.giveUpAtMs = undefined;
+        client.op = acquire;
+        send(client, acquire);
+        return;
+      }
     }
     client.op = null;
     client.thinkUntilMs = now + rng.uniform(0, 300);

@@ -42,6 +42,7 @@ describe('the lock service over the Raft simulator', () => {
         'deadlocks',
         'preemptionRequests',
         'snapshotRestores',
+        'cancels',
       ]) {
         expect(totals[key] ?? 0, key).toBeGreaterThan(0);
       }
