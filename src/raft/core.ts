@@ -152,6 +152,15 @@ export class RaftCore implements RaftCoreApi {
     return this.log.term(index);
   }
 
+  /**
+   * On the leader, the highest index known replicated on `id` (its own persisted index for itself); undefined on
+   * other nodes or for non-members. Drivers use it to promote a learner only once it has caught up.
+   */
+  matchIndex(id: NodeId): number | undefined {
+    if (this.state !== 'leader') return undefined;
+    return id === this.id ? this.log.persisted : this.progress.get(id)?.match;
+  }
+
   /** Index of the latest local snapshot (0 when none). */
   get snapshotIndex(): number {
     return this.log.snapshotIndex;

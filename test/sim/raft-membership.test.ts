@@ -40,7 +40,7 @@ describe('membership changes', () => {
     expect(cluster.runUntil(() => cluster.core('node4').role === 'learner', 2_000)).toBe(true);
     const caughtUp = () => {
       const leader = cluster.leader();
-      return leader !== null && cluster.core('node4').commitIndex >= cluster.core(leader).commitIndex - 5;
+      return leader !== null && (cluster.core(leader).matchIndex('node4') ?? 0) >= cluster.core(leader).commitIndex - 5;
     };
     expect(cluster.runUntil(caughtUp, 5_000)).toBe(true);
     changeMembership(cluster, { kind: 'promote', id: 'node4' });
