@@ -6,6 +6,7 @@ import { HoltTrend } from '../../src/spm/holt.js';
 import { SlidingLinearFit } from '../../src/spm/linear-fit.js';
 import { MovingAverage } from '../../src/spm/moving-average.js';
 import { normalCdf, normalSurvival, normalUpperTail } from '../../src/spm/normal.js';
+import { ResourceStats } from '../../src/spm/resource-stats.js';
 import { RingBuffer } from '../../src/spm/ring-buffer.js';
 import { SeededRng } from '../../src/util/rng.js';
 
@@ -172,5 +173,41 @@ describe('forecastArima', () => {
   it('returns null when the series is too short for the order', () => {
     expect(forecastArima([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 1, { p: 1, d: 1, q: 0 })).toBeNull(); // needs 11
     expect(forecastArima([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 1, { p: 1, d: 1, q: 0 })).not.toBeNull();
+  });
+});
+
+describe('ResourceStats', () => {
+  it('keeps the quantiles of the last 256 holds as a full sort would (seeded)', () => {
+    const seed = 11;
+    const rng = new SeededRng(seed);
+    const stats = new ResourceStats(10_000);
+    const all: number[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const held = Math.round(rng.uniform(0, 5000)); // rounded: ties exercise the removal of evicted values
+      all.push(held);
+      stats.addHold(held);
+    }
+    const window = all.slice(-256).sort((a, b) => a - b);
+    for (const q of [0.01, 0.5, 0.9, 0.99]) {
+      expect(stats.holdQuantileMs(q), `seed ${seed}, q ${q}`).toBe(window[Math.ceil(q * 256) - 1]);
+    }
+    expect(stats.holdSurvival(window[127] as number)).toBeCloseTo(128 / 256, 12);
+  });
+
+  it('extrapolates past the p99 with a power-law tail: 1% at the p99, less beyond, never 0', () => {
+    const stats = new ResourceStats(10_000);
+    for (let i = 1; i <= 100; i++) stats.addHold(100 * i);
+    const p99 = stats.holdQuantileMs(0.99) as number;
+    expect(p99).toBe(9900);
+    expect(stats.holdSurvival(p99)).toBeCloseTo(0.01, 12);
+    const far = stats.holdSurvival(4 * p99);
+    expect(far).toBeGreaterThan(0);
+    expect(far).toBeLessThan(0.01 / 4 ** 0.5);
+  });
+
+  it('averages demand over closed buckets, counting empty ones', () => {
+    const stats = new ResourceStats(1000);
+    for (const t of [0, 100, 200, 1500, 3500]) stats.addRequest(t); // buckets: 3, 1, 0, 1 (open)
+    expect(stats.demandPerBucket(3600)).toBeCloseTo(4 / 3, 12);
   });
 });
