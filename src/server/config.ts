@@ -69,7 +69,7 @@ export const SERVER_DEFAULTS = {
   maxSessionsPerClient: 1000,
   lockDelayMs: 0,
   snapshotEveryEntries: 10_000,
-  preemption: 'off',
+  preemption: 'on',
 } as const;
 
 const PREEMPTION_MODES: readonly PreemptionMode[] = ['on', 'warn-only', 'off'];

@@ -34,8 +34,8 @@ export interface ForelockServicesOptions {
   readonly maxMessageBytes: number;
   /** The leader's clock (entry timestamps, promises). Default: the system clock. */
   readonly clock?: Clock;
-  /** `off` (default): every session is promised its TTL and nobody is warned; `warn-only`; `on`: also pre-empts. */
-  readonly preemption?: PreemptionMode;
+  /** `on`: warn and pre-empt; `warn-only`: warn and shorten guarantees; `off`: the TTL for all, no warnings. */
+  readonly preemption: PreemptionMode;
   /** SPM and ladder settings beyond their defaults. */
   readonly spm?: Partial<SpmConfig>;
   readonly ladder?: Partial<Omit<LadderConfig, 'mode'>>;
@@ -76,7 +76,7 @@ export class ForelockServices {
       hub: this.hub,
       clock,
       metrics: this.metrics,
-      mode: options.preemption ?? 'off',
+      mode: options.preemption,
       ...(options.spm === undefined ? {} : { spm: options.spm }),
       ...(options.ladder === undefined ? {} : { ladder: options.ladder }),
     });

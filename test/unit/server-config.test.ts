@@ -58,7 +58,7 @@ describe('resolveServerConfig', () => {
       logLevel: 'info',
       testFaultInjection: false,
       maxMessageBytes: 65536,
-      preemption: 'off',
+      preemption: 'on',
     });
   });
 
