@@ -55,13 +55,6 @@ export class RaftLog {
     return this.term(index) === term;
   }
 
-  /** The entry at `index` (which must be in the log after the snapshot). */
-  entry(index: number): Entry {
-    const entry = this.entries[index - this.snapshotIndex - 1];
-    if (entry === undefined) throw new ForelockError(`no entry at index ${index}`, 'RAFT_NO_ENTRY', false);
-    return entry;
-  }
-
   /** Entries with index in [from, to) (both within the log after the snapshot). */
   slice(from: number, to: number): Entry[] {
     return this.entries.slice(from - this.snapshotIndex - 1, to - this.snapshotIndex - 1);

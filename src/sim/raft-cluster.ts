@@ -52,7 +52,6 @@ export class SimCluster {
   readonly network: RaftNetwork;
   readonly invariants = new RaftInvariants();
   readonly ids: readonly NodeId[];
-  readonly founders: readonly NodeId[];
   /** Log-mismatch rejections of appends received by leaders (fast backtracking keeps this small). */
   appendRejections = 0;
   private readonly queue = new EventQueue();
@@ -67,9 +66,8 @@ export class SimCluster {
     this.tickMs = options.tickMs ?? 100;
     const total = options.voters + (options.spares ?? 0);
     this.ids = Array.from({ length: total }, (_, i) => `node${i + 1}`);
-    this.founders = this.ids.slice(0, options.voters);
     const initialConf: ConfState = {
-      voters: this.founders,
+      voters: this.ids.slice(0, options.voters),
       learners: [],
       addresses: Object.fromEntries(this.ids.map((id) => [id, `${id}:7000`])),
     };
