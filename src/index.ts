@@ -1,7 +1,7 @@
 // Forelock's client SDK: the package's main export.
 export {
-  type AdminOptions,
   AdminClient,
+  type AdminOptions,
   type ClusterStatus,
   type LockHolderInfo,
   type LockInfo,

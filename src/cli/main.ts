@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The `forelock` command: one subcommand per module in ./commands, registered here.
 import { Command } from 'commander';
-import { registerClusterCommand } from './commands/cluster.js';
 import { registerBenchCommand } from './commands/bench.js';
+import { registerClusterCommand } from './commands/cluster.js';
 import { registerLeaderCommand } from './commands/leader.js';
 import { registerLockCommand } from './commands/lock.js';
 import { registerLocksCommand } from './commands/locks.js';

@@ -3,7 +3,7 @@
 import type { LockMode } from '../lock/commands.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { ForelockError } from '../util/errors.js';
-import { randomRng, type Rng } from '../util/rng.js';
+import { type Rng, randomRng } from '../util/rng.js';
 import { AdminClient } from './admin.js';
 import type { BackoffOptions } from './backoff.js';
 import { type ConnectionListener, type LockFrame, type RequestFrame, SessionConnection } from './connection.js';

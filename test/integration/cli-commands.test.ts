@@ -2,7 +2,7 @@
 // environment, lock loss, wait timeout (75), `status --json`, `locks --json`, revoke timing and flag errors.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startCli, runCli, useClientFixtures } from './client-harness.js';
+import { runCli, startCli, useClientFixtures } from './client-harness.js';
 import { tempDir, waitFor } from './server-harness.js';
 
 const { singleNode, client, defer } = useClientFixtures();
