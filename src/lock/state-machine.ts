@@ -17,6 +17,7 @@ import {
   clientNameProblem,
   compatible,
   lockNameProblem,
+  metadataProblem,
   modeProblem,
   requestSeqProblem,
   ttlProblem,
@@ -45,6 +46,8 @@ export interface HolderView {
   readonly token: bigint;
   readonly fenced: boolean;
   readonly preemptible: boolean;
+  /** The acquire's metadata ('' when none), e.g. an election candidate's identity. */
+  readonly metadata: string;
   readonly grantedAtMs: number;
 }
 
@@ -56,6 +59,8 @@ export interface WaiterView {
   readonly mode: LockMode;
   readonly fenced: boolean;
   readonly preemptible: boolean;
+  /** The acquire's metadata ('' when none), e.g. an election candidate's identity. */
+  readonly metadata: string;
   readonly enqueuedAtMs: number;
 }
 
@@ -89,6 +94,8 @@ interface Holder {
   readonly token: bigint;
   readonly fenced: boolean;
   readonly preemptible: boolean;
+  /** The acquire's metadata ('' when none), e.g. an election candidate's identity. */
+  readonly metadata: string;
   readonly grantedAtMs: number;
 }
 
@@ -98,6 +105,8 @@ interface Waiter {
   readonly mode: LockMode;
   readonly fenced: boolean;
   readonly preemptible: boolean;
+  /** The acquire's metadata ('' when none), e.g. an election candidate's identity. */
+  readonly metadata: string;
   readonly enqueuedAtMs: number;
 }
 
@@ -466,7 +475,7 @@ export class LockStateMachine implements StateMachine {
   }
 
   private acquire(session: SessionState, command: Command<'acquire'>, atMs: number): LockResult {
-    const problem = lockNameProblem(command.name) ?? modeProblem(command.mode);
+    const problem = lockNameProblem(command.name) ?? modeProblem(command.mode) ?? metadataProblem(command.metadata);
     if (problem) return fail('INVALID_ARGUMENT', problem);
     const { name } = command;
     if (session.holding.has(name)) {
@@ -494,6 +503,7 @@ export class LockStateMachine implements StateMachine {
       mode: command.mode,
       fenced: command.fenced === true,
       preemptible: command.preemptible !== false,
+      metadata: command.metadata ?? '',
     };
     if (!lock || this.grantable(lock, command.mode, atMs)) {
       if (!lock) {

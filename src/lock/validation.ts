@@ -56,6 +56,17 @@ export function modeProblem(mode: unknown): string | null {
     : `lock mode must be 'exclusive' or 'shared', got ${String(mode)}`;
 }
 
+/** Longest metadata an acquire may keep with its grant, in UTF-8 bytes. */
+export const MAX_METADATA_BYTES = 1_024;
+
+/** Null when `metadata` is absent or a string of at most 1 KiB, else the reason. */
+export function metadataProblem(metadata: unknown): string | null {
+  if (metadata === undefined) return null;
+  if (typeof metadata !== 'string') return `lock metadata must be a string, got ${typeof metadata}`;
+  const bytes = Buffer.byteLength(metadata, 'utf8');
+  return bytes > MAX_METADATA_BYTES ? `lock metadata must be at most ${MAX_METADATA_BYTES} bytes, got ${bytes}` : null;
+}
+
 /** Null when `requestSeq` is a non-negative safe integer, else the reason. */
 export function requestSeqProblem(requestSeq: unknown): string | null {
   return typeof requestSeq === 'number' && Number.isSafeInteger(requestSeq) && requestSeq >= 0

@@ -34,7 +34,7 @@ export class LockFixture {
   acquire(
     sessionId: string,
     name: string,
-    options: { mode?: LockMode; tryOnly?: boolean; fenced?: boolean; requestSeq?: number } = {},
+    options: { mode?: LockMode; tryOnly?: boolean; fenced?: boolean; requestSeq?: number; metadata?: string } = {},
   ): LockResult {
     return this.run({
       type: 'acquire',
@@ -45,6 +45,7 @@ export class LockFixture {
       fenced: options.fenced ?? false,
       preemptible: true,
       tryOnly: options.tryOnly ?? false,
+      ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
     });
   }
 

@@ -56,6 +56,7 @@ const command: fc.Arbitrary<LockCommand> = fc.oneof(
       fenced: fc.boolean(),
       preemptible: fc.boolean(),
       tryOnly: fc.boolean(),
+      metadata: fc.constantFrom(undefined, '', 'candidate'),
     }),
     weight: 10,
   },

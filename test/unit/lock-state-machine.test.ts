@@ -504,7 +504,7 @@ describe('queries and entries', () => {
     const f = new LockFixture();
     f.open('a', { clientName: 'alpha' });
     f.open('b', { clientName: 'beta' });
-    f.acquire('a', 'x', { fenced: true, requestSeq: 3 });
+    f.acquire('a', 'x', { fenced: true, requestSeq: 3, metadata: 'candidate-1' });
     f.acquire('b', 'x', { mode: 'shared', requestSeq: 4 });
     expect(f.machine.lock('x')).toEqual({
       name: 'x',
@@ -518,6 +518,7 @@ describe('queries and entries', () => {
           token: 1n,
           fenced: true,
           preemptible: true,
+          metadata: 'candidate-1',
           grantedAtMs: f.atMs,
         },
       ],
@@ -529,6 +530,7 @@ describe('queries and entries', () => {
           mode: 'shared',
           fenced: false,
           preemptible: true,
+          metadata: '',
           enqueuedAtMs: f.atMs,
         },
       ],
@@ -544,6 +546,22 @@ describe('queries and entries', () => {
     });
     expect(f.machine.sessions().map((s) => s.sessionId)).toEqual(['a', 'b']);
     expect(f.machine.locks().map((l) => l.name)).toEqual(['x']);
+  });
+
+  it("keeps an acquire's metadata with its grant, up to 1 KiB", () => {
+    const f = new LockFixture();
+    f.open('a');
+    f.open('b');
+    expect(f.acquire('a', 'x', { metadata: 'é'.repeat(512) }).status).toBe('granted');
+    expect(f.machine.lock('x')?.holders[0]?.metadata).toBe('é'.repeat(512));
+    expect(f.acquire('b', 'y', { metadata: 'x'.repeat(1_025) })).toEqual({
+      status: 'error',
+      code: 'INVALID_ARGUMENT',
+      message: 'lock metadata must be at most 1024 bytes, got 1025',
+    });
+    expect(f.acquire('b', 'x', { metadata: 'next' }).status).toBe('queued');
+    f.release('a', 'x', 1n);
+    expect(f.machine.lock('x')?.holders[0]).toMatchObject({ sessionId: 'b', metadata: 'next' });
   });
 
   it('applies encoded log entries and refuses undecodable ones without change', () => {
