@@ -3,8 +3,9 @@ import * as grpc from '@grpc/grpc-js';
 import { NotLeaderError } from '../raft/errors.js';
 import { ForelockError } from '../util/errors.js';
 
-/** Trailer/metadata keys that carry the leader hint of a NOT_LEADER refusal. */
+/** Metadata key carrying the leader's id in a NOT_LEADER refusal (when known). */
 export const LEADER_ID_METADATA = 'forelock-leader-id';
+/** Metadata key carrying the leader's address in a NOT_LEADER refusal (when known): retry there. */
 export const LEADER_ADDRESS_METADATA = 'forelock-leader-address';
 /** Metadata key carrying the stable Forelock error code. */
 export const ERROR_CODE_METADATA = 'forelock-error-code';
