@@ -1,5 +1,5 @@
 // What only the leader proposes on its own: batched session expiries, due revocations and lock-delay ticks, after
-// first extending every session by one TTL on taking office (principle 4). Schedules operator and pre-emption revocations.
+// first extending every session by one TTL on taking office (principle 4); schedules operator and RPH revocations.
 import type { LockCommand, LockEvent, RevokeCause } from '../lock/commands.js';
 import type { RaftNodeApi, RaftStatus } from '../raft/node-api.js';
 import type { SessionTracker } from '../session/tracker.js';
