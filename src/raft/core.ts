@@ -592,7 +592,9 @@ export class RaftCore implements RaftCoreApi {
 
   private handleSnapshotChunk(m: SnapshotChunk): void {
     const sameSnapshot = (meta: SnapshotMeta) => meta.index === m.meta.index && meta.term === m.meta.term;
-    if (m.offset === 0 && (this.incoming === null || !sameSnapshot(this.incoming.meta) || this.incoming.size > 0)) {
+    // A new snapshot starts a new buffer; the same snapshot resumes where it got to (a late duplicate of an early
+    // chunk, or a leader restarting the transfer, is answered with the offset reached).
+    if (m.offset === 0 && (this.incoming === null || !sameSnapshot(this.incoming.meta))) {
       this.incoming = { meta: m.meta, chunks: [], size: 0 };
     }
     const incoming = this.incoming;
