@@ -1,7 +1,8 @@
 // Helpers shared by the Raft scenario tests: building clusters and writing operations through the leader.
+
+import type { NodeId } from '../../src/raft/types.js';
 import { encodeOp } from '../../src/sim/dedup-state-machine.js';
 import { SimCluster, type SimClusterOptions } from '../../src/sim/raft-cluster.js';
-import type { NodeId } from '../../src/raft/types.js';
 
 /** One operation written to the log: its own client, sequence 1, so writes never depend on one another. */
 export interface Write {
