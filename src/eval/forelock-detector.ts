@@ -77,7 +77,7 @@ export class ForelockDetector implements Detector {
         this.sessions.set(event.session, { ttlMs: event.ttl_ms, lastArrivalMs: t, holds: new Map() });
         return;
       case 'acquire':
-        this.predictor.observeRequest({ resource: event.resource, atMs: t });
+        this.predictor.observeRequest({ resource: event.resource, atMs: t, sessionId: event.session });
         return;
       default:
         break;
