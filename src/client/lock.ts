@@ -17,7 +17,11 @@ export interface StalenessWarning {
   readonly ackTimeoutMs: number;
 }
 
-/** How a warning handler answers (specification 4); undefined: no answer. */
+/**
+ * How a warning handler answers (specification 4); undefined: no answer. 'ack' buys one more acknowledgement period,
+ * 'checkpointing' the time asked for (capped by the cluster), 'releasing' announces a release the caller then makes
+ * with `lock.release()`.
+ */
 export type WarningResponse =
   | { readonly kind: 'ack' }
   | { readonly kind: 'checkpointing'; readonly checkpointMs: number }
