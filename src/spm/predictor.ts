@@ -327,7 +327,7 @@ export class StalenessPredictor {
       for (const session of this.sessions.values()) {
         if (fits >= budget) return fits;
         if (!session.atRisk || session.gapSeries === null) continue;
-        if (nowMs - session.arimaFitMs < session.keepaliveIntervalMs) continue;
+        if (nowMs - session.arimaFitMs < session.keepaliveIntervalMs) continue; // NaN (never fitted) passes
         session.arimaFitMs = nowMs;
         const forecast = forecastArima(session.gapSeries.toArray(), 2, this.config.arimaOrder);
         fits++;
@@ -345,7 +345,7 @@ export class StalenessPredictor {
     for (let visited = 0; visited < this.resourceNames.length && fits < budget; visited++) {
       this.resourceCursor = (this.resourceCursor + 1) % this.resourceNames.length;
       const stats = this.resources.get(this.resourceNames[this.resourceCursor] as string) as ResourceStats;
-      if (nowMs - stats.lastFitMs < this.config.arimaRefitIntervalMs) continue;
+      if (nowMs - stats.lastFitMs < this.config.arimaRefitIntervalMs) continue; // NaN (never fitted) passes
       stats.refitDemand(nowMs, this.config.arimaOrder, this.config.arimaWindow);
       fits++;
     }

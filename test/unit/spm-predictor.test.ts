@@ -117,6 +117,24 @@ describe('a rising latency', () => {
     expect(p.predictedStaleInMs as number).toBeGreaterThan(0);
   });
 
+  it('arima: refits the gap series of a session found at risk, within the per-call budget, and follows its trend', () => {
+    const spm = predictor({ model: 'arima', arimaMaxFitsPerMaintain: 1 });
+    spm.observeSessionOpened('s1', 10_000, INTERVAL, 0);
+    let last = renew(spm, 's1', 0, 12);
+    last = renew(spm, 's1', last, 8, (i) => INTERVAL + 700 * (i + 1)); // gaps 4.0 s ... 8.9 s
+    expect(spm.maintain(last)).toBe(0); // nobody assessed at risk yet
+    expect(spm.assess(lock(), last).stalenessProbability).toBeGreaterThan(0.35);
+    expect(spm.maintain(last)).toBe(1);
+    const p = spm.assess(lock(), last + 100);
+    expect(p.reasons).toContain('rtt-rising');
+    expect(p.level).toBe('HIGH');
+    // The same keepalives through the O(1) model give another forecast: the ARIMA one is in use.
+    const online = predictor({ model: 'ewma' });
+    online.observeSessionOpened('s1', 10_000, INTERVAL, 0);
+    renew(online, 's1', renew(online, 's1', 0, 12), 8, (i) => INTERVAL + 700 * (i + 1));
+    expect(online.assess(lock(), last + 100).stalenessProbability).not.toBeCloseTo(p.stalenessProbability, 3);
+  });
+
   it('keeps the full TTL while the gaps themselves approach it (a shorter guarantee would expire a live client)', () => {
     const spm = predictor();
     spm.observeSessionOpened('s1', 10_000, INTERVAL, 0);
