@@ -40,7 +40,7 @@ export interface NodeServerOverrides {
 function bind(server: grpc.Server, address: HostPort): Promise<number> {
   return new Promise((resolve, reject) => {
     server.bindAsync(formatHostPort(address), grpc.ServerCredentials.createInsecure(), (error, port) =>
-      error ? reject(error) : resolve(port),
+      error ? reject(new Error(`cannot listen on ${formatHostPort(address)}: ${error.message}`)) : resolve(port),
     );
   });
 }

@@ -94,9 +94,9 @@ export function registerServeCommand(program: Command): void {
       try {
         await serve(flags);
       } catch (error) {
-        if (!(error instanceof ConfigError)) throw error;
-        process.stderr.write(`forelock serve: ${error.message}\n`);
-        process.exitCode = 2;
+        // Bad flags exit 2; a node that cannot start (port in use, unreadable data) exits 1, with one clear line.
+        process.stderr.write(`forelock serve: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.exit(error instanceof ConfigError ? 2 : 1);
       }
     });
 }
