@@ -1,7 +1,7 @@
 // The simulator's harness: N Raft cores on a virtual clock and network, with disks that crashes can cut short.
 import { RaftCore } from '../raft/core.js';
 import { defaultRaftConfig } from '../raft/defaults.js';
-import type { ConfState, Entry, Message, NodeId, RaftConfig, ReadState, Ready } from '../raft/types.js';
+import type { ConfState, Entry, HardState, Message, NodeId, RaftConfig, ReadState, Ready } from '../raft/types.js';
 import { SeededRng } from '../util/rng.js';
 import { type ApplyOutcome, DedupStateMachine } from './dedup-state-machine.js';
 import { InvariantViolation, RaftInvariants } from './raft-invariants.js';
@@ -22,6 +22,8 @@ export interface SimClusterOptions {
   readonly tickMs?: number;
   /** Time a synced write takes, ms (none when absent: writes complete at once). */
   readonly diskDelayMs?: readonly [number, number];
+  /** Leaders send a Ready's messages before its (slow) write completes when their term and vote are durable. */
+  readonly leaderSendsBeforePersist?: boolean;
   /** Take a snapshot and compact the log every this many applied entries; no compaction when absent. */
   readonly compactEvery?: number;
 }
@@ -242,14 +244,21 @@ export class SimCluster {
       this.invariants.onEntries(node.id, core, ready.entries);
       const [minMs, maxMs] = this.options.diskDelayMs ?? [0, 0];
       if (!ready.mustSync || maxMs <= 0) {
-        this.complete(node, core, ready);
+        this.complete(node, core, ready, false);
         continue;
       }
+      // A leader whose term and vote are already durable may send while its own entries are written (thesis
+      // §10.2.1, as node.ts does): the core must then count them only once advance() says they are durable.
+      const sendFirst =
+        this.options.leaderSendsBeforePersist === true &&
+        core.role === 'leader' &&
+        (ready.hardState === undefined || sameTermAndVote(ready.hardState, node.storage.hardStateOnDisk()));
+      if (sendFirst) for (const message of ready.messages) this.send(message);
       node.writing = true;
       this.queue.at(this.queue.now + this.rng.uniform(minMs, maxMs), () => {
         if (node.core !== core) return;
         node.writing = false;
-        this.complete(node, core, ready);
+        this.complete(node, core, ready, sendFirst);
         this.process(node);
       });
     }
@@ -257,13 +266,13 @@ export class SimCluster {
   }
 
   /** Finishes one Ready once its write is durable. */
-  private complete(node: SimNode, core: RaftCore, ready: Ready): void {
+  private complete(node: SimNode, core: RaftCore, ready: Ready, alreadySent: boolean): void {
     node.storage.persist(ready);
     if (node.crashAfterNextPersist) {
       this.crash(node.id);
       return;
     }
-    for (const message of ready.messages) this.send(message);
+    if (!alreadySent) for (const message of ready.messages) this.send(message);
     this.apply(node, ready);
     core.advance(ready);
     this.maybeCompact(node, core);
@@ -298,4 +307,8 @@ export class SimCluster {
     core.compact(node.sm.appliedIndex, node.sm.snapshot());
     node.storage.saveSnapshot(core.latestSnapshot as NonNullable<RaftCore['latestSnapshot']>);
   }
+}
+
+function sameTermAndVote(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.votedFor === b.votedFor;
 }

@@ -42,6 +42,11 @@ export class RaftStorage {
     this.snapshot = snapshot;
   }
 
+  /** The hard state as written so far (synced or not). */
+  hardStateOnDisk(): HardState {
+    return this.unsyncedHardState ?? this.hardState;
+  }
+
   /** Forgets every unsynced write (the node crashed). */
   crash(): void {
     this.unsyncedHardState = null;
@@ -50,7 +55,7 @@ export class RaftStorage {
   /** What a restarting node reads back. */
   restore(): RestoredState {
     return {
-      hardState: this.unsyncedHardState ?? this.hardState,
+      hardState: this.hardStateOnDisk(),
       snapshot: this.snapshot,
       entries: this.entries.slice(),
       initialConf: this.initialConf,

@@ -73,6 +73,23 @@ describe('the Ready contract', () => {
     expect(node.ready().committedEntries.map((entry) => entry.index)).toEqual([2]);
   });
 
+  it('a leader counts its own entry toward the quorum only once advance() says it is durable', () => {
+    const a = core('a', fresh(conf('a', 'b', 'c')), { preVote: false });
+    const b = core('b', fresh(conf('a', 'b', 'c')));
+    const campaign = tickUntilMessages(a);
+    a.advance(campaign);
+    b.step(campaign.messages.find((message) => message.to === 'b') as Message);
+    for (const message of drain(b).flatMap((ready) => ready.messages)) a.step(message);
+    expect(a.role).toBe('leader');
+    // The noop's Ready is handed out but not yet acknowledged; b acknowledges the noop first.
+    const noop = a.ready();
+    for (const message of noop.messages.filter((m) => m.to === 'b')) b.step(message);
+    for (const message of drain(b).flatMap((ready) => ready.messages)) a.step(message);
+    expect(a.commitIndex).toBe(0);
+    a.advance(noop);
+    expect(a.commitIndex).toBe(1);
+  });
+
   it('a vote is granted in the same Ready as the persisted vote, which must sync', () => {
     const voter = core('b', fresh(conf('a', 'b', 'c')));
     voter.step({ type: 'vote', from: 'a', to: 'b', term: 1, lastLogIndex: 0, lastLogTerm: 0 });
