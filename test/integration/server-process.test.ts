@@ -68,6 +68,27 @@ describe('forelock serve flags', () => {
   });
 });
 
+describe('forelock serve start-up failures', () => {
+  it('exits 1 with one clear line when --listen is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => taken.close(resolve)));
+    const { port } = taken.address() as { port: number };
+    const dir = await tempDir('forelock-serve-taken-');
+    cleanups.push(dir.remove);
+    const { code, stderr } = await runServe([
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--http',
+      '127.0.0.1:0',
+      '--data',
+      dir.path,
+    ]);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`forelock serve: cannot listen on 127.0.0.1:${port}`);
+  });
+});
+
 describe('a single node process', () => {
   it('bootstraps itself, and after SIGTERM (exit 0) and a restart resumes its locks and token counter', async () => {
     const dir = await tempDir('forelock-serve-single-');
