@@ -278,7 +278,15 @@ export class StalenessPredictor {
       stalenessProbability: probability,
       predictedStaleInMs: staleInMs,
       predictedStaleAtMs: staleInMs === null ? null : nowMs + staleInMs,
-      preemptionScore: preemptionScore(probability, staleInMs, horizonMs, lock.waiters, expectedDemand),
+      // Urgency is judged over at least one lease: a resource whose holds are short does not make a lease that
+      // lapses in a few seconds any less urgent.
+      preemptionScore: preemptionScore(
+        probability,
+        staleInMs,
+        Math.max(horizonMs, session?.ttlMs ?? this.config.ttlMs),
+        lock.waiters,
+        expectedDemand,
+      ),
       level,
       warningThreshold: threshold,
       reasons,

@@ -168,17 +168,17 @@ export function stuckRisk(survivalAtAge: number, stuckPrior: number, contended: 
 }
 
 /**
- * Pre-emption score 0-100: mostly the probability, then the urgency (how soon, relative to the horizon) and what a
- * pre-emption would free (queued waiters, else the demand forecast for the horizon).
+ * Pre-emption score 0-100: mostly the probability, then the urgency (how soon, relative to `urgencyScaleMs`) and
+ * what a pre-emption would free (queued waiters, else the demand forecast for the horizon).
  */
 export function preemptionScore(
   probability: number,
   staleInMs: number | null,
-  horizonMs: number,
+  urgencyScaleMs: number,
   waiters: number,
   expectedDemand: number,
 ): number {
-  const urgency = staleInMs === null ? 0 : 1 - Math.min(1, Math.max(0, staleInMs) / horizonMs);
+  const urgency = staleInMs === null ? 0 : 1 - Math.min(1, Math.max(0, staleInMs) / urgencyScaleMs);
   const frees = waiters > 0 ? 1 : Math.min(1, expectedDemand / 2);
   return Math.round(100 * clamp01(0.7 * probability + 0.15 * urgency + 0.15 * frees) * 100) / 100;
 }

@@ -199,7 +199,7 @@ describe('a stuck holder', () => {
     // p99 of 1000..10900 = 10800
     const last = renew(spm, 's1', 0, 8);
     expect(spm.assess(lock('s1', { grantedAtMs: last - 10_800 }), last).level).toBe('LOW');
-    const stuck = spm.assess(lock('s1', { grantedAtMs: last - 25_000 }), last);
+    const stuck = spm.assess(lock('s1', { grantedAtMs: last - 40_000 }), last);
     expect(stuck.reasons[0]).toBe('hold-too-long');
     expect(stuck.level).toBe('HIGH');
     expect(stuck.horizonMs).toBe(10_800);
