@@ -24,7 +24,7 @@ export const defaultSpmConfig: SpmConfig = {
   failurePriorPerInterval: 0.005,
   minSamples: 3,
   minHoldSamples: 30,
-  stuckPriorPerHold: 1e-4,
+  stuckPriorPerHold: 3e-4,
   lookaheadRenewals: 3,
   driftLookaheadRenewals: 4,
   overloadAllowanceMs: 5_000,
