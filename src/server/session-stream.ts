@@ -144,6 +144,7 @@ export class SessionStream implements ConnectedStream {
         return this.request(frame.acquire!.requestSeq, frame.acquire!.name, async (requestSeq) => {
           const acquire = frame.acquire!;
           this.deps.service.checkLockName(acquire.name);
+          this.deps.advisor.requested(sessionId, acquire.name, this.deps.clock.now());
           this.acquiresInFlight.set(requestSeq, null);
           try {
             const result = await this.deps.service.proposeAccepted({

@@ -101,6 +101,11 @@ export class StalenessAdvisor implements GuaranteePolicy {
     if (this.predicting) this.predictor.observeLoad(sample);
   }
 
+  /** The leader received an acquire: demand for the resource, and a sign of life from the session. */
+  requested(sessionId: string, resource: string, atMs: number): void {
+    if (this.predicting) this.predictor.observeRequest({ resource, atMs, sessionId });
+  }
+
   /** Every applied event, on every node, so a new leader's SPM starts from the same history. */
   applied(event: LockEvent): void {
     if (!this.predicting) return;
@@ -118,7 +123,6 @@ export class StalenessAdvisor implements GuaranteePolicy {
       case 'granted': {
         const holder = this.deps.machine.lock(event.name)?.holders.find((each) => each.token === event.token);
         this.grantedAtMs.set(lockKey(event.name, event.sessionId), event.atMs);
-        this.predictor.observeRequest({ resource: event.name, atMs: event.atMs });
         this.predictor.observeGrant({
           sessionId: event.sessionId,
           resource: event.name,

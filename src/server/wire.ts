@@ -144,8 +144,7 @@ export function holderToWire(holder: HolderView): Record<string, unknown> {
     grantedAtMs: holder.grantedAtMs,
     mode: modeToWire(holder.mode),
     preemptible: holder.preemptible,
-    // The grant's metadata (commands.ts: kept with the grant while held) once the state machine exposes it.
-    metadata: (holder as HolderView & { readonly metadata?: string }).metadata ?? '',
+    metadata: holder.metadata,
   };
 }
 

@@ -69,6 +69,7 @@ describe('Status and ListLocks', () => {
             fenced: true,
             mode: 'EXCLUSIVE',
             preemptible: true,
+            metadata: 'candidate-a',
           }),
         ],
       },
