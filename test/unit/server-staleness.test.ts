@@ -27,6 +27,10 @@ interface Scenario {
   readonly resumeAtMs?: number;
   /** How the holder answers a warning, 100 ms after receiving it. */
   readonly answer?: WireWarningKind;
+  /** With a RELEASING answer: release the lock this long after answering. */
+  readonly releaseAfterMs?: number;
+  /** The node's own event loop lags (it is overloaded) throughout. */
+  readonly overloaded?: boolean;
   readonly untilMs: number;
 }
 
@@ -102,6 +106,12 @@ async function run(scenario: Scenario) {
       answered = true;
       advisor.answered(holder.sessionId, 'L', scenario.answer, 1_000, clock.now());
     }
+    if (scenario.releaseAfterMs !== undefined && answered && t === warning!.atMs + 100 + scenario.releaseAfterMs) {
+      await service.proposeAccepted({ type: 'release', sessionId: holder.sessionId, requestSeq: 2, name: 'L', token });
+    }
+    if (scenario.overloaded && t % 1_000 === 0) {
+      advisor.observeLoad({ atMs: clock.now(), cpu: 1, mem: 0.5, loopDelayMs: 2_000 });
+    }
     if (t % 250 === 0) advisor.evaluate(clock.now(), duties);
     await duties.runDue();
   }
@@ -174,6 +184,33 @@ describe('answers and modes', () => {
     // Guarantees stay within [gMin, TTL] (principle 2), shortened only while the holder looked at risk.
     expect(Math.min(...r.holderGuarantees)).toBeGreaterThanOrEqual(3_000);
     expect(Math.max(...r.holderGuarantees)).toBeLessThanOrEqual(TTL);
+  });
+
+  it('a holder that answers RELEASING and releases is not pre-empted: a cooperative release', async () => {
+    const r = await run({
+      mode: 'on',
+      fenced: true,
+      silentFromMs: 17_000,
+      answer: 'RELEASING',
+      releaseAfterMs: 200,
+      untilMs: 25_000,
+    });
+    expect(toHolder(r.pushed, 'warning')).toHaveLength(1);
+    expect(toHolder(r.pushed, 'preemption')).toEqual([]);
+    expect(r.events.some((event) => event.type === 'revoked')).toBe(false);
+    expect(r.events.filter((event) => event.type === 'granted').map((event) => event.sessionId)).toEqual([
+      r.holder.sessionId,
+      r.waiter.sessionId,
+    ]);
+    expect(r.counter('forelock_warning_answers_total')).toBe(1);
+    // Released normally without going stale: the warning counts as a false one.
+    expect(r.counter('forelock_false_warnings_total')).toBe(1);
+  });
+
+  it("the node's own overload suspends pre-emption", async () => {
+    const r = await run({ mode: 'on', fenced: true, silentFromMs: 17_000, overloaded: true, untilMs: 25_000 });
+    expect(toHolder(r.pushed, 'preemption')).toEqual([]);
+    expect(r.events.some((event) => event.type === 'revoked')).toBe(false);
   });
 
   it('warn-only warns but never pre-empts', async () => {
