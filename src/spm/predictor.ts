@@ -1,5 +1,6 @@
 // The Staleness Prediction Module: fed with samples, it predicts which lock holders are about to go stale.
 import type { Clock } from '../util/clock.js';
+import type { DriftEstimate } from './clock-drift.js';
 import { forecastArima } from './arima-forecaster.js';
 import { resolveSpmConfig } from './config.js';
 import { NodeHealth } from './node-health.js';
@@ -171,16 +172,14 @@ export class StalenessPredictor {
     this.health.observe(sample);
   }
 
-  /** A grant applied from the log. */
+  /** A grant applied from the log: the resource joins those whose demand is forecast. */
   observeGrant(sample: GrantSample): void {
-    this.resource(sample.resource).heldNow++;
+    this.resource(sample.resource);
   }
 
   /** A release (or revocation) applied from the log: one more hold duration for the resource's history. */
   observeRelease(sample: ReleaseSample): void {
-    const stats = this.resource(sample.resource);
-    stats.addHold(sample.heldMs);
-    stats.heldNow = Math.max(0, stats.heldNow - 1);
+    this.resource(sample.resource).addHold(sample.heldMs);
     const key = lockKey(sample.resource, sample.sessionId);
     if (this.warned.delete(key)) this.dynamic.recordOutcome(false);
     this.sessions.get(sample.sessionId)?.heardFrom(sample.atMs);
@@ -360,9 +359,9 @@ export class StalenessPredictor {
     return fits;
   }
 
-  /** Sessions tracked. */
-  get sessionCount(): number {
-    return this.sessions.size;
+  /** A session's clock as its keepalives report it (offset, drift and its trend), or null until three rates. */
+  sessionClock(sessionId: string): DriftEstimate | null {
+    return this.sessions.get(sessionId)?.drift.estimate() ?? null;
   }
 
   private resource(name: string): ResourceStats {

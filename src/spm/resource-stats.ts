@@ -35,8 +35,6 @@ export class ResourceStats {
   private demandForecastValue: number | null = null;
   /** When the demand forecast was last refitted (NaN: never). */
   lastFitMs = Number.NaN;
-  /** Locks of this resource held now (grants minus releases seen). */
-  heldNow = 0;
 
   constructor(private readonly bucketMs: number) {}
 

@@ -28,8 +28,6 @@ export class SessionModel {
   /** Last time the client was heard from in any way (keepalive, request, release). */
   lastHeardMs: number;
   samples = 0;
-  /** Keepalives that arrived after a gap long enough to mean one or more were missed. */
-  lateArrivals = 0;
   /** Latest receive time + guarantee over every guarantee recorded (principle 2's promisedUntil). */
   promisedUntilMs: number;
   lastGuaranteeMs: number;
@@ -157,7 +155,6 @@ export class SessionModel {
     const expected = this.forecast();
     let learned = gapMs;
     if (gapMs > expected.meanMs * MISSED_GAP_RATIO) {
-      this.lateArrivals++;
       learned = Math.min(gapMs, expected.meanMs + CLIP_STD_DEVS * expected.stdDevMs);
     }
     this.gapTrend.update(learned);

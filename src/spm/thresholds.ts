@@ -63,9 +63,4 @@ export class DynamicThresholds {
       Math.max(this.config.warningThresholdMin, this.baseWarning),
     );
   }
-
-  /** The calibrated base warning threshold. */
-  get base(): number {
-    return this.baseWarning;
-  }
 }

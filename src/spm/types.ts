@@ -40,7 +40,7 @@ export interface SpmConfig {
   readonly minStdDevMs: number;
   /** A shortened guarantee still covers the forecast gap plus this many standard deviations (and the margin). */
   readonly guaranteeRhythmStdDevs: number;
-  /** Window (samples) of the simple moving average model and of the inter-arrival trend fit. */
+  /** Window (samples) of the simple moving average model. */
   readonly trendWindow: number;
   /** Window (samples) of the clock offset/drift fit. */
   readonly driftWindow: number;

@@ -156,6 +156,8 @@ describe('clock drift', () => {
     expect(slow.level).toBe('HIGH');
     const fine = spm.assess(lock('fine'), last + 10);
     expect(fine.level).toBe('LOW');
+    expect(spm.sessionClock('slow')?.drift).toBeCloseTo(-0.05, 4);
+    expect(spm.sessionClock('nobody')).toBeNull();
   });
 
   it('shortens the guarantee of the drifting client, down to its keepalive rhythm and never below gMin', () => {
