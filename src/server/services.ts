@@ -5,9 +5,8 @@ import type { Logger } from 'pino';
 import type { LockStateMachine } from '../lock/state-machine.js';
 import { NotLeaderError } from '../raft/errors.js';
 import type { RaftNodeApi } from '../raft/node-api.js';
-import type { LadderConfig, PreemptionMode } from '../rph/types.js';
+import type { PreemptionMode } from '../rph/types.js';
 import { SessionTracker } from '../session/tracker.js';
-import type { SpmConfig } from '../spm/types.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { forelockServices } from '../util/proto.js';
 import { adminHandlers } from './admin-service.js';
@@ -36,9 +35,6 @@ export interface ForelockServicesOptions {
   readonly clock?: Clock;
   /** `on`: warn and pre-empt; `warn-only`: warn and shorten guarantees; `off`: the TTL for all, no warnings. */
   readonly preemption: PreemptionMode;
-  /** SPM and ladder settings beyond their defaults. */
-  readonly spm?: Partial<SpmConfig>;
-  readonly ladder?: Partial<Omit<LadderConfig, 'mode'>>;
   /** How often the leader checks for expiries, due revocations and lock-delay ends, in ms. Default 50. */
   readonly dutyIntervalMs?: number;
   /**
@@ -77,8 +73,6 @@ export class ForelockServices {
       clock,
       metrics: this.metrics,
       mode: options.preemption,
-      ...(options.spm === undefined ? {} : { spm: options.spm }),
-      ...(options.ladder === undefined ? {} : { ladder: options.ladder }),
     });
     this.service = new LockService({ raft, machine, tracker, clock, guarantees: this.advisor, metrics: this.metrics });
     const logProposalError = (error: unknown): void => {
