@@ -46,7 +46,10 @@ interface IncomingSnapshot {
 
 const EMPTY = new Uint8Array(0);
 
-/** Heartbeat answers without progress after which a pipelining leader assumes its appends were lost and probes. */
+/**
+ * Heartbeat intervals in which a follower answered but its match did not move while appends were outstanding,
+ * after which a pipelining leader assumes those appends were lost and probes again.
+ */
 const STALLED_HEARTBEATS = 3;
 
 /**
@@ -504,7 +507,11 @@ export class RaftCore implements RaftCoreApi {
     }
     if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
       this.heartbeatElapsed = 0;
-      for (const [id, pr] of this.progress) this.sendHeartbeat(id, pr);
+      for (const [id, pr] of this.progress) {
+        // Alive, yet its match has not moved for several heartbeats while appends were outstanding: they were lost.
+        if (pr.stalledHeartbeat() >= STALLED_HEARTBEATS) pr.becomeProbe(pr.match + 1);
+        this.sendHeartbeat(id, pr);
+      }
     }
   }
 
@@ -666,6 +673,7 @@ export class RaftCore implements RaftCoreApi {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
     pr.recentActive = true;
+    pr.heardSinceHeartbeat = true;
     if (m.readContext !== undefined) this.handleReadAck(m.from, m.readContext);
     if (!m.success) {
       this.handleReject(pr, m);
@@ -683,9 +691,6 @@ export class RaftCore implements RaftCoreApi {
     } else if (pr.state === 'probe') {
       // A heartbeat answer: the follower is alive, so retry a probe that may have been lost.
       pr.probeSent = false;
-    } else if (pr.state === 'replicate' && pr.next - 1 > pr.match && ++pr.stalledHeartbeats >= STALLED_HEARTBEATS) {
-      // Alive, yet its match has not moved for several heartbeats while appends were outstanding: they were lost.
-      pr.becomeProbe(pr.match + 1);
     }
     this.appendDirty = true;
   }
@@ -759,10 +764,14 @@ export class RaftCore implements RaftCoreApi {
     }
     for (const [id, pr] of this.progress) {
       const sent = this.sendAppends(id, pr);
-      if (
-        readContext !== undefined ||
-        (!sent && this.commitDirty && Math.min(this.log.committed, pr.match) > pr.commitSent)
-      ) {
+      // A commit notice goes only to a follower that got nothing else and whose pipeline has room (as etcd's
+      // bcastAppend): under load the next append carries the commit index anyway.
+      const commitNotice =
+        !sent &&
+        this.commitDirty &&
+        pr.canSend(this.config.maxInflight) &&
+        Math.min(this.log.committed, pr.match) > pr.commitSent;
+      if (readContext !== undefined || commitNotice) {
         this.sendHeartbeat(id, pr, readContext);
       }
     }

@@ -30,8 +30,11 @@ export class Progress {
   readonly inflight: number[] = [];
   /** Heard from since the last CheckQuorum round. */
   recentActive = false;
-  /** Heartbeat answers received in replicate state since the match last moved. */
-  stalledHeartbeats = 0;
+  /** Consecutive heartbeat intervals in replicate state in which the follower answered but its match stood still. */
+  private stalledHeartbeats = 0;
+  private matchAtHeartbeat = 0;
+  /** The follower answered an append since the last heartbeat. */
+  heardSinceHeartbeat = false;
   /** Highest commit index sent to the follower (to skip commit notices that tell it nothing). */
   commitSent = 0;
   /** The InstallSnapshot in progress, in snapshot state. */
@@ -45,7 +48,6 @@ export class Progress {
   becomeProbe(next: number): void {
     this.state = 'probe';
     this.next = Math.max(next, this.match + 1);
-    this.stalledHeartbeats = 0;
     this.probeSent = false;
     this.inflight.length = 0;
     this.transfer = null;
@@ -55,7 +57,6 @@ export class Progress {
   becomeReplicate(): void {
     this.state = 'replicate';
     this.next = this.match + 1;
-    this.stalledHeartbeats = 0;
     this.probeSent = false;
     this.inflight.length = 0;
     this.transfer = null;
@@ -74,9 +75,24 @@ export class Progress {
     while (this.inflight.length > 0 && (this.inflight[0] as number) <= index) this.inflight.shift();
     if (index <= this.match) return false;
     this.match = index;
-    this.stalledHeartbeats = 0;
     if (this.next <= index) this.next = index + 1;
     return true;
+  }
+
+  /**
+   * Called at each heartbeat: counts consecutive intervals in which the follower answered, appends were outstanding
+   * in replicate state, and yet its match did not move (so those appends were lost); returns that count.
+   */
+  stalledHeartbeat(): number {
+    const stalled =
+      this.state === 'replicate' &&
+      this.heardSinceHeartbeat &&
+      this.next - 1 > this.match &&
+      this.match === this.matchAtHeartbeat;
+    this.stalledHeartbeats = stalled ? this.stalledHeartbeats + 1 : 0;
+    this.matchAtHeartbeat = this.match;
+    this.heardSinceHeartbeat = false;
+    return this.stalledHeartbeats;
   }
 
   /** Whether another append may be sent now. */
