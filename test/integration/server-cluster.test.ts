@@ -74,9 +74,11 @@ describe('failover', () => {
     resumed.send({ open: { sessionId: opened.sessionId, secret: opened.secret } });
     const again = (await resumed.next('opened')).opened as { held: unknown[]; guaranteeMs: number };
     expect(again.held).toEqual([{ name: 'failover/lock', mode: 'EXCLUSIVE', token, fenced: true }]);
-    expect(again.guaranteeMs).toBe(5_000);
+    // The TTL, or shorter (never below the 3 s floor) if the new leader's SPM judged the reconnect late.
+    expect(again.guaranteeMs).toBeGreaterThanOrEqual(3_000);
+    expect(again.guaranteeMs).toBeLessThanOrEqual(5_000);
     resumed.send({ keepalive: { seq: '1', clientTimeMs: Date.now(), rttMs: 0 } });
-    expect((await resumed.next('keepalive')).keepalive).toMatchObject({ seq: '1', guaranteeMs: 5_000 });
+    expect((await resumed.next('keepalive')).keepalive).toMatchObject({ seq: '1' });
     resumed.send({ release: { requestSeq: '2', name: 'failover/lock', token } });
     expect((await resumed.next('done')).done).toMatchObject({ requestSeq: '2' });
     resumed.cancel();
