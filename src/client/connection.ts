@@ -425,10 +425,9 @@ export class SessionConnection {
         if (request.onFrame(frame)) this.pending.delete(seq);
         return null;
       }
+      // A warning's guarantee_ms only informs: promises are made by keepalive answers (and SessionOpened), so
+      // only they extend the safe period (principle 2).
       case 'warning':
-        this.tracker.guaranteeReceived(Number(frame.lastKeepaliveSeq), frame.warning.guaranteeMs);
-        for (const listener of this.listeners) listener.lockFrame(frame);
-        return null;
       case 'preemption':
       case 'revoked':
         for (const listener of this.listeners) listener.lockFrame(frame);
