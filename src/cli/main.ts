@@ -3,6 +3,8 @@
 import { Command } from 'commander';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerClusterCommand } from './commands/cluster.js';
+import { registerDemoCommand } from './commands/demo.js';
+import { registerEvalCommand } from './commands/eval.js';
 import { registerLeaderCommand } from './commands/leader.js';
 import { registerLockCommand } from './commands/lock.js';
 import { registerLocksCommand } from './commands/locks.js';
@@ -25,5 +27,7 @@ registerRevokeCommand(program);
 registerMembersCommand(program);
 registerLeaderCommand(program);
 registerBenchCommand(program);
+registerDemoCommand(program);
+registerEvalCommand(program);
 
 await program.parseAsync(process.argv);
