@@ -35,6 +35,15 @@ export {
   TooManyWaitersError,
   UnavailableError,
 } from './client/errors.js';
-export { Lock, type PreemptionNotice, type StalenessWarning, type WarningResponse } from './client/lock.js';
+export {
+  Lock,
+  type LockEvent,
+  type PreemptionHandler,
+  type PreemptionNotice,
+  type StalenessWarning,
+  type WarningAnswer,
+  type WarningHandler,
+  type WarningResponse,
+} from './client/lock.js';
 export type { LockMode } from './lock/commands.js';
 export { ForelockError } from './util/errors.js';

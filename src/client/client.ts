@@ -19,7 +19,7 @@ import {
   StaleTokenError,
   TimeoutError,
 } from './errors.js';
-import { Lock, type LockOwner } from './lock.js';
+import { Lock, type LockGrant, type LockOwner, type PreemptionHandler, type WarningHandler } from './lock.js';
 import { modeFromWire, modeToWire, type WireSessionOpened } from './wire.js';
 
 /** Wall time that never jumps backwards: the epoch at process start plus a monotonic count. */
@@ -82,6 +82,13 @@ export interface AcquireOptions {
   readonly preemptible?: boolean;
   /** A value kept with the grant while held (at most 1 KiB), visible to `forelock locks` and elections. */
   readonly metadata?: string;
+  /**
+   * Registered with `lock.onWarning()` at the grant: answers each Staleness Warning with `'ack'`, `'releasing'` or
+   * `{ checkpointing: ms }`. Default: every warning is acknowledged.
+   */
+  readonly onWarning?: WarningHandler;
+  /** Registered with `lock.onPreemption()` at the grant: called on a Pre-emption Request. */
+  readonly onPreemptionRequest?: PreemptionHandler;
 }
 
 /** The client's session: aborted `signal` means every lock of this client is gone and the client is unusable. */
@@ -185,13 +192,16 @@ export class Client implements LockOwner {
           }
           settle();
           resolve(
-            this.adopt({
-              name,
-              mode: modeFromWire(result.mode),
-              token,
-              fenced: result.fenced,
-              grantedAtMs: result.grantedAtMs,
-            }),
+            this.adopt(
+              {
+                name,
+                mode: modeFromWire(result.mode),
+                token,
+                fenced: result.fenced,
+                grantedAtMs: result.grantedAtMs,
+              },
+              options,
+            ),
           );
           return true;
         }
@@ -350,9 +360,11 @@ export class Client implements LockOwner {
     );
   }
 
-  private adopt(grant: ConstructorParameters<typeof Lock>[1]): Lock {
+  private adopt(grant: LockGrant, options: AcquireOptions): Lock {
     const controller = new AbortController();
     const lock = new Lock(this, grant, controller);
+    if (options.onWarning) lock.onWarning(options.onWarning);
+    if (options.onPreemptionRequest) lock.onPreemption(options.onPreemptionRequest);
     this.connection.tracker.forgetLock(grant.name);
     this.held.set(grant.name, { lock, controller });
     this.scheduleSafetyCheck();
@@ -409,14 +421,13 @@ export class Client implements LockOwner {
           entry.lock.fenced,
         );
         this.scheduleSafetyCheck();
-        const notice = {
+        entry.lock.preempted({
           name: request.resourceId,
           token,
           graceMs: request.graceMs,
           reason: request.reason,
           warningId: request.warningId,
-        };
-        for (const handler of entry.lock.preemptionHandlers) handler(notice);
+        });
         return;
       }
       case 'warning': {
@@ -424,28 +435,25 @@ export class Client implements LockOwner {
         const entry = this.held.get(warning.resourceId);
         const token = BigInt(warning.token);
         if (!entry || entry.lock.token !== token) return;
-        for (const handler of entry.lock.warningHandlers) {
-          const response = handler({
+        const response = entry.lock.warned({
+          warningId: warning.warningId,
+          name: warning.resourceId,
+          token,
+          predictedStalenessMs: warning.predictedStalenessMs,
+          preemptionScore: warning.preemptionScore,
+          probability: warning.probability,
+          reasons: warning.reasons,
+          ackTimeoutMs: warning.ackTimeoutMs,
+        });
+        if (!response) return;
+        this.connection.sendOneWay({
+          warningAnswer: {
             warningId: warning.warningId,
             name: warning.resourceId,
-            token,
-            predictedStalenessMs: warning.predictedStalenessMs,
-            preemptionScore: warning.preemptionScore,
-            probability: warning.probability,
-            reasons: warning.reasons,
-            ackTimeoutMs: warning.ackTimeoutMs,
-          });
-          if (!response) continue;
-          this.connection.sendOneWay({
-            warningAnswer: {
-              warningId: warning.warningId,
-              name: warning.resourceId,
-              kind: response.kind === 'ack' ? 'ACK' : response.kind === 'checkpointing' ? 'CHECKPOINTING' : 'RELEASING',
-              checkpointMs: response.kind === 'checkpointing' ? response.checkpointMs : 0,
-            },
-          });
-          return;
-        }
+            kind: response.kind === 'ack' ? 'ACK' : response.kind === 'checkpointing' ? 'CHECKPOINTING' : 'RELEASING',
+            checkpointMs: response.kind === 'checkpointing' ? response.checkpointMs : 0,
+          },
+        });
         return;
       }
     }

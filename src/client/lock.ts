@@ -1,6 +1,8 @@
 // A held lock as the SDK user sees it: token, signal (aborted when the lock is released or lost), safe deadline,
-// warning and pre-emption handlers, release.
+// warning and pre-emption handlers, its event stream, release.
 import type { LockMode } from '../lock/commands.js';
+import { LockLostError } from './errors.js';
+import { EventQueue } from './event-queue.js';
 
 /** A Staleness Warning for a held lock (specification 3). */
 export interface StalenessWarning {
@@ -27,6 +29,15 @@ export type WarningResponse =
   | { readonly kind: 'checkpointing'; readonly checkpointMs: number }
   | { readonly kind: 'releasing' };
 
+/**
+ * What a warning handler returns: `'ack'`, `'releasing'`, `{ checkpointing: ms }` (the shorthands of specification
+ * 4) or a WarningResponse; undefined sends no answer.
+ */
+export type WarningAnswer = 'ack' | 'releasing' | { readonly checkpointing: number } | WarningResponse;
+
+/** Called on each Staleness Warning for a lock; its return value is sent as the answer. */
+export type WarningHandler = (warning: StalenessWarning) => WarningAnswer | undefined;
+
 /** A Pre-emption Request for a held lock (specification 5): release before `safeUntil`, or it is revoked. */
 export interface PreemptionNotice {
   readonly name: string;
@@ -34,6 +45,32 @@ export interface PreemptionNotice {
   readonly graceMs: number;
   readonly reason: string;
   readonly warningId: string;
+}
+
+/** Called on a Pre-emption Request for a lock. */
+export type PreemptionHandler = (notice: PreemptionNotice) => void;
+
+/**
+ * What `lock.events()` yields: each warning and Pre-emption Request, and last, if the lock was lost rather than
+ * released, the loss (`error.lossCause` is 'revoked' for a revocation).
+ */
+export type LockEvent =
+  | { readonly type: 'warning'; readonly warning: StalenessWarning }
+  | { readonly type: 'preemption'; readonly request: PreemptionNotice }
+  | { readonly type: 'lost'; readonly error: LockLostError };
+
+/** The largest checkpoint duration the wire carries (uint32 ms). */
+const MAX_CHECKPOINT_MS = 0xffff_ffff;
+
+/** The wire form of a handler's answer; `{ checkpointing: ms }` is rounded and clamped to 0..2^32-1 ms. */
+export function warningResponseOf(answer: WarningAnswer): WarningResponse {
+  if (answer === 'ack') return { kind: 'ack' };
+  if (answer === 'releasing') return { kind: 'releasing' };
+  if ('checkpointing' in answer) {
+    const checkpointMs = Number.isFinite(answer.checkpointing) ? Math.round(answer.checkpointing) : 0;
+    return { kind: 'checkpointing', checkpointMs: Math.min(Math.max(checkpointMs, 0), MAX_CHECKPOINT_MS) };
+  }
+  return answer;
 }
 
 /** What a Lock needs from the client that granted it. */
@@ -60,10 +97,9 @@ export class Lock {
   readonly token: bigint;
   readonly fenced: boolean;
   readonly grantedAtMs: number;
-  /** @internal handlers, called by the client. */
-  readonly warningHandlers = new Set<(warning: StalenessWarning) => WarningResponse | undefined>();
-  /** @internal handlers, called by the client. */
-  readonly preemptionHandlers = new Set<(notice: PreemptionNotice) => void>();
+  private readonly warningHandlers = new Set<WarningHandler>();
+  private readonly preemptionHandlers = new Set<PreemptionHandler>();
+  private readonly eventQueues = new Set<EventQueue<LockEvent>>();
   private releasing: Promise<void> | null = null;
 
   constructor(
@@ -76,6 +112,7 @@ export class Lock {
     this.token = grant.token;
     this.fenced = grant.fenced;
     this.grantedAtMs = grant.grantedAtMs;
+    controller.signal.addEventListener('abort', () => this.endEvents(), { once: true });
   }
 
   /** Aborted when the lock is released, revoked, its session ends, or its safe period passes; `reason` says which. */
@@ -102,15 +139,57 @@ export class Lock {
     return this.releasing;
   }
 
-  /** Calls `handler` on each Staleness Warning for this lock; its return value is sent as the answer. */
-  onWarning(handler: (warning: StalenessWarning) => WarningResponse | undefined): () => void {
+  /**
+   * Calls `handler` on each Staleness Warning for this lock; the first answer a handler returns is sent. With no
+   * handler registered the SDK acknowledges every warning; with handlers that all return undefined it sends nothing.
+   * Returns a function that unregisters the handler.
+   */
+  onWarning(handler: WarningHandler): () => void {
     this.warningHandlers.add(handler);
     return () => this.warningHandlers.delete(handler);
   }
 
   /** Calls `handler` on a Pre-emption Request for this lock (`safeUntil` already reflects its deadline). */
-  onPreemption(handler: (notice: PreemptionNotice) => void): () => void {
+  onPreemption(handler: PreemptionHandler): () => void {
     this.preemptionHandlers.add(handler);
     return () => this.preemptionHandlers.delete(handler);
+  }
+
+  /**
+   * The lock's warnings and Pre-emption Requests from now on, then its loss if it is lost; the iteration ends when
+   * the lock ends (released or lost). Observing does not answer warnings: handlers (or the default) do. Leaving the
+   * loop early (`break`) unsubscribes.
+   */
+  events(): AsyncIterableIterator<LockEvent> {
+    const queue = new EventQueue<LockEvent>(() => this.eventQueues.delete(queue));
+    this.eventQueues.add(queue);
+    if (this.signal.aborted) this.endEvents();
+    return queue;
+  }
+
+  /** @internal called by the client: runs the warning handlers, returns the answer to send (undefined: none). */
+  warned(warning: StalenessWarning): WarningResponse | undefined {
+    for (const queue of this.eventQueues) queue.push({ type: 'warning', warning });
+    if (this.warningHandlers.size === 0) return { kind: 'ack' };
+    for (const handler of [...this.warningHandlers]) {
+      const answer = handler(warning);
+      if (answer !== undefined) return warningResponseOf(answer);
+    }
+    return undefined;
+  }
+
+  /** @internal called by the client: runs the pre-emption handlers. */
+  preempted(notice: PreemptionNotice): void {
+    for (const queue of this.eventQueues) queue.push({ type: 'preemption', request: notice });
+    for (const handler of [...this.preemptionHandlers]) handler(notice);
+  }
+
+  /** Ends every event stream, telling it why if the lock was lost. */
+  private endEvents(): void {
+    const reason: unknown = this.signal.reason;
+    for (const queue of [...this.eventQueues]) {
+      if (reason instanceof LockLostError) queue.push({ type: 'lost', error: reason });
+      queue.end();
+    }
   }
 }

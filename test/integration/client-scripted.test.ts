@@ -1,11 +1,9 @@
 // The SDK against a scripted Forelock server on 127.0.0.1 (a test double speaking proto/forelock.proto), for the
 // frames a real cluster sends rarely or not yet: NotLeader hints, a stream dropped mid-request (re-sent with the
 // same request_seq on resumption), pre-emption caps, warnings, revocations, SessionEnded and locks missing on resume.
-import * as grpc from '@grpc/grpc-js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AbortError,
-  type Client,
   connect,
   LockLostError,
   type PreemptionNotice,
@@ -13,145 +11,10 @@ import {
   type StalenessWarning,
   UnavailableError,
 } from '../../src/index.js';
-import { forelockServices } from '../../src/util/proto.js';
+import { type ScriptedStream, useScriptedFixtures } from './scripted-server.js';
 import { waitFor } from './server-harness.js';
 
-type Frame = Record<string, unknown> & { frame?: string };
-
-/** One session stream as the scripted server sees it. */
-class ScriptedStream {
-  private readonly received: Frame[] = [];
-  private lastKeepaliveSeq = '0';
-
-  constructor(readonly call: grpc.ServerDuplexStream<Frame, Frame>) {
-    call.on('data', (frame: Frame) => {
-      if (frame.frame === 'keepalive') this.lastKeepaliveSeq = (frame.keepalive as { seq: string }).seq;
-      this.received.push(frame);
-      // As a real server: a closed session is answered with SessionEnded and the end of the stream.
-      if (frame.frame === 'close') {
-        this.send({ ended: { reason: 'closed' } });
-        call.end();
-      }
-    });
-    call.on('error', () => {});
-  }
-
-  /** The next received frame of `kind` (removed from the queue), waiting up to 10 s. */
-  next(kind: string): Promise<Frame> {
-    return waitFor(`a "${kind}" frame`, () => {
-      const index = this.received.findIndex((f) => f.frame === kind);
-      return index >= 0 ? (this.received.splice(index, 1)[0] as Frame) : undefined;
-    });
-  }
-
-  /** Sends a server frame naming the last keepalive received, as a real server does. */
-  send(payload: Record<string, unknown>): void {
-    this.call.write({ lastKeepaliveSeq: this.lastKeepaliveSeq, serverTimeMs: Date.now(), ...payload });
-  }
-
-  /** Answers every keepalive with guarantee `guaranteeMs` from now on. */
-  answerKeepalives(guaranteeMs: number): void {
-    this.call.on('data', (frame: Frame) => {
-      if (frame.frame !== 'keepalive') return;
-      const { seq } = frame.keepalive as { seq: string };
-      this.send({
-        keepalive: {
-          seq,
-          serverReceiveMs: Date.now(),
-          guaranteeMs,
-          keepaliveIntervalMs: Math.floor(guaranteeMs / 3),
-        },
-      });
-    });
-  }
-
-  opened(fields: Record<string, unknown> = {}): void {
-    this.send({
-      opened: {
-        sessionId: 's1',
-        secret: 'secret-1',
-        ttlMs: 10_000,
-        guaranteeMs: 10_000,
-        keepaliveIntervalMs: 3_333,
-        leaderId: 'scripted',
-        held: [],
-        ...fields,
-      },
-    });
-  }
-
-  grant(requestSeq: string, name: string, token: string, fenced = false): void {
-    this.send({
-      acquire: {
-        requestSeq,
-        name,
-        status: 'GRANTED',
-        token,
-        grantedAtMs: Date.now(),
-        position: 0,
-        fenced,
-        mode: 'EXCLUSIVE',
-      },
-    });
-  }
-}
-
-/** A gRPC server on an ephemeral 127.0.0.1 port whose Session streams are handed to the test. */
-class ScriptedServer {
-  readonly streams: ScriptedStream[] = [];
-  private readonly server = new grpc.Server();
-  address = '';
-
-  async start(): Promise<this> {
-    const { Forelock } = forelockServices();
-    this.server.addService(Forelock.service, {
-      Session: (call: grpc.ServerDuplexStream<Frame, Frame>) => {
-        this.streams.push(new ScriptedStream(call));
-      },
-    });
-    const port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
-        e ? reject(e) : resolve(p),
-      ),
-    );
-    this.address = `127.0.0.1:${port}`;
-    return this;
-  }
-
-  /** The n-th stream opened (0-based), waiting for it. */
-  stream(n: number): Promise<ScriptedStream> {
-    return waitFor(`stream #${n}`, () => this.streams[n]);
-  }
-
-  stop(): void {
-    this.server.forceShutdown();
-  }
-}
-
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function scripted(): Promise<ScriptedServer> {
-  const server = await new ScriptedServer().start();
-  cleanups.push(() => server.stop());
-  return server;
-}
-
-/** Connects to `server`, answering the open frame on its first stream. */
-async function connectTo(
-  server: ScriptedServer,
-  opened: Record<string, unknown> = {},
-): Promise<{ client: Client; stream: ScriptedStream }> {
-  const connecting = connect({ endpoints: [server.address], name: 'scripted', backoff: { initialMs: 10, maxMs: 50 } });
-  const stream = await server.stream(server.streams.length);
-  await stream.next('open');
-  stream.opened(opened);
-  const client = await connecting;
-  cleanups.push(() => client.close());
-  return { client, stream };
-}
+const { scripted, connectTo, defer } = useScriptedFixtures();
 
 describe('leader discovery', () => {
   it('follows a NotLeader hint to the leader it names', async () => {
@@ -166,7 +29,7 @@ describe('leader discovery', () => {
     await accepted.next('open');
     accepted.opened();
     const client = await connecting;
-    cleanups.push(() => client.close());
+    defer(() => client.close());
     expect(client.session.connectedTo).toBe(leader.address);
     expect(client.session.id).toBe('s1');
   });
@@ -284,9 +147,7 @@ describe('lock frames', () => {
     const notices: PreemptionNotice[] = [];
     lock.onPreemption((notice) => notices.push(notice));
     const beforeMs = Date.now();
-    stream.send({
-      preemption: { resourceId: 'jobs/c', token: '9', graceMs: 400, revokeAtMs: 0, reason: 'waiters', warningId: 'w1' },
-    });
+    stream.preempt('jobs/c', '9', 400);
     await waitFor('the handler to run', () => notices.length === 1);
     expect(notices[0]).toMatchObject({ name: 'jobs/c', token: 9n, graceMs: 400, reason: 'waiters' });
     // Counted from the send time of a keepalive sent before the request: never later than the server's deadline.
@@ -311,21 +172,7 @@ describe('lock frames', () => {
       warnings.push(warning);
       return { kind: 'checkpointing', checkpointMs: 1_500 };
     });
-    stream.send({
-      warning: {
-        warningType: 'Staleness Warning',
-        resourceId: 'jobs/d',
-        warningId: 'w7',
-        token: '3',
-        predictedStalenessMs: 2_000,
-        predictedStaleAtMs: Date.now() + 2_000,
-        preemptionScore: 85,
-        probability: 0.8,
-        reasons: ['rtt rising'],
-        ackTimeoutMs: 2_000,
-        guaranteeMs: 10_000,
-      },
-    });
+    stream.warn('jobs/d', '3', 'w7');
     const answer = (await stream.next('warningAnswer')).warningAnswer as Record<string, unknown>;
     expect(answer).toEqual({ warningId: 'w7', name: 'jobs/d', kind: 'CHECKPOINTING', checkpointMs: 1_500 });
     expect(warnings[0]).toMatchObject({ name: 'jobs/d', token: 3n, preemptionScore: 85, reasons: ['rtt rising'] });
@@ -339,9 +186,7 @@ describe('lock frames', () => {
     const sent = (await stream.next('acquire')).acquire as { requestSeq: string };
     stream.grant(sent.requestSeq, 'jobs/e', '4');
     const lock = await acquiring;
-    stream.send({
-      revoked: { resourceId: 'jobs/e', token: '4', cause: 'operator', reason: 'maintenance', revokedAtMs: Date.now() },
-    });
+    stream.revoke('jobs/e', '4', 'operator', 'maintenance');
     await waitFor('the lock to be revoked', () => lock.signal.aborted);
     expect(lock.signal.reason).toBeInstanceOf(LockLostError);
     expect((lock.signal.reason as LockLostError).message).toContain('operator: maintenance');

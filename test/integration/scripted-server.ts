@@ -1,0 +1,196 @@
+// A scripted Forelock server on 127.0.0.1 (a test double speaking proto/forelock.proto) whose session streams the
+// test drives frame by frame: for the frames a real cluster sends rarely, late, or only under faults.
+import * as grpc from '@grpc/grpc-js';
+import { afterEach } from 'vitest';
+import { type Client, connect } from '../../src/index.js';
+import { forelockServices } from '../../src/util/proto.js';
+import { waitFor } from './server-harness.js';
+
+/** A frame as the proto loader decodes it (oneof name in `frame`). */
+export type Frame = Record<string, unknown> & { frame?: string };
+
+/** One session stream as the scripted server sees it. */
+export class ScriptedStream {
+  private readonly received: Frame[] = [];
+  private lastKeepaliveSeq = '0';
+
+  constructor(readonly call: grpc.ServerDuplexStream<Frame, Frame>) {
+    call.on('data', (frame: Frame) => {
+      if (frame.frame === 'keepalive') this.lastKeepaliveSeq = (frame.keepalive as { seq: string }).seq;
+      this.received.push(frame);
+      // As a real server: a closed session is answered with SessionEnded and the end of the stream.
+      if (frame.frame === 'close') {
+        this.send({ ended: { reason: 'closed' } });
+        call.end();
+      }
+    });
+    call.on('error', () => {});
+  }
+
+  /** The next received frame of `kind` (removed from the queue), waiting up to 10 s. */
+  next(kind: string): Promise<Frame> {
+    return waitFor(`a "${kind}" frame`, () => {
+      const index = this.received.findIndex((f) => f.frame === kind);
+      return index >= 0 ? (this.received.splice(index, 1)[0] as Frame) : undefined;
+    });
+  }
+
+  /** How many received frames of `kind` nobody has taken with next() yet. */
+  pending(kind: string): number {
+    return this.received.filter((f) => f.frame === kind).length;
+  }
+
+  /** Sends a server frame naming the last keepalive received, as a real server does. */
+  send(payload: Record<string, unknown>): void {
+    this.call.write({ lastKeepaliveSeq: this.lastKeepaliveSeq, serverTimeMs: Date.now(), ...payload });
+  }
+
+  /** Answers every keepalive with guarantee `guaranteeMs` from now on. */
+  answerKeepalives(guaranteeMs: number): void {
+    this.call.on('data', (frame: Frame) => {
+      if (frame.frame !== 'keepalive') return;
+      const { seq } = frame.keepalive as { seq: string };
+      this.send({
+        keepalive: {
+          seq,
+          serverReceiveMs: Date.now(),
+          guaranteeMs,
+          keepaliveIntervalMs: Math.floor(guaranteeMs / 3),
+        },
+      });
+    });
+  }
+
+  opened(fields: Record<string, unknown> = {}): void {
+    this.send({
+      opened: {
+        sessionId: 's1',
+        secret: 'secret-1',
+        ttlMs: 10_000,
+        guaranteeMs: 10_000,
+        keepaliveIntervalMs: 3_333,
+        leaderId: 'scripted',
+        held: [],
+        ...fields,
+      },
+    });
+  }
+
+  /** Sends a Staleness Warning for `name`/`token` (score 85, probability 0.8 unless `fields` say otherwise). */
+  warn(name: string, token: string, warningId: string, fields: Record<string, unknown> = {}): void {
+    this.send({
+      warning: {
+        warningType: 'Staleness Warning',
+        resourceId: name,
+        warningId,
+        token,
+        predictedStalenessMs: 2_000,
+        predictedStaleAtMs: Date.now() + 2_000,
+        preemptionScore: 85,
+        probability: 0.8,
+        reasons: ['rtt rising'],
+        ackTimeoutMs: 2_000,
+        guaranteeMs: 10_000,
+        ...fields,
+      },
+    });
+  }
+
+  /** Sends a Pre-emption Request for `name`/`token`. */
+  preempt(name: string, token: string, graceMs: number, reason = 'waiters', warningId = 'w1'): void {
+    this.send({ preemption: { resourceId: name, token, graceMs, revokeAtMs: 0, reason, warningId } });
+  }
+
+  /** Sends a RevocationNotice for `name`/`token`. */
+  revoke(name: string, token: string, cause = 'preempted', reason = ''): void {
+    this.send({ revoked: { resourceId: name, token, cause, reason, revokedAtMs: Date.now() } });
+  }
+
+  grant(requestSeq: string, name: string, token: string, fenced = false): void {
+    this.send({
+      acquire: {
+        requestSeq,
+        name,
+        status: 'GRANTED',
+        token,
+        grantedAtMs: Date.now(),
+        position: 0,
+        fenced,
+        mode: 'EXCLUSIVE',
+      },
+    });
+  }
+}
+
+/** A gRPC server on an ephemeral 127.0.0.1 port whose Session streams are handed to the test. */
+export class ScriptedServer {
+  readonly streams: ScriptedStream[] = [];
+  private readonly server = new grpc.Server();
+  address = '';
+
+  async start(): Promise<this> {
+    const { Forelock } = forelockServices();
+    this.server.addService(Forelock.service, {
+      Session: (call: grpc.ServerDuplexStream<Frame, Frame>) => {
+        this.streams.push(new ScriptedStream(call));
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+        e ? reject(e) : resolve(p),
+      ),
+    );
+    this.address = `127.0.0.1:${port}`;
+    return this;
+  }
+
+  /** The n-th stream opened (0-based), waiting for it. */
+  stream(n: number): Promise<ScriptedStream> {
+    return waitFor(`stream #${n}`, () => this.streams[n]);
+  }
+
+  stop(): void {
+    this.server.forceShutdown();
+  }
+}
+
+/** Registers an afterEach that stops every scripted server and closes every client the helpers made, newest first. */
+export function useScriptedFixtures(): {
+  /** A started scripted server. */
+  scripted(): Promise<ScriptedServer>;
+  /** Connects a client to `server`, answering the open frame on its next stream with `opened`'s fields. */
+  connectTo(
+    server: ScriptedServer,
+    opened?: Record<string, unknown>,
+  ): Promise<{ client: Client; stream: ScriptedStream }>;
+  /** Runs `cleanup` after the test. */
+  defer(cleanup: () => unknown): void;
+} {
+  const cleanups: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return {
+    async scripted() {
+      const server = await new ScriptedServer().start();
+      cleanups.push(() => server.stop());
+      return server;
+    },
+    async connectTo(server, opened = {}) {
+      const connecting = connect({
+        endpoints: [server.address],
+        name: 'scripted',
+        backoff: { initialMs: 10, maxMs: 50 },
+      });
+      const stream = await server.stream(server.streams.length);
+      await stream.next('open');
+      stream.opened(opened);
+      const client = await connecting;
+      cleanups.push(() => client.close());
+      return { client, stream };
+    },
+    defer(cleanup) {
+      cleanups.push(cleanup);
+    },
+  };
+}
