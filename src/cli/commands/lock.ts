@@ -1,13 +1,14 @@
-// `forelock lock NAME [--ttl] [--wait] [--shared] [--fenced] [--kill-after] -- COMMAND [ARGS...]`: runs a command
-// while holding a lock (FORELOCK_TOKEN and FORELOCK_LOCK in its environment); stops it if the lock is lost.
+// `forelock lock NAME [--ttl] [--wait] [--shared] [--fenced] [--kill-after] [--checkpoint-signal] [--checkpoint-ms]
+// -- COMMAND [ARGS...]`: runs a command while holding a lock (FORELOCK_TOKEN and FORELOCK_LOCK in its environment),
+// relays the cluster's warnings and Pre-emption Requests to it as signals, and stops it if the lock is lost.
 import { spawn } from 'node:child_process';
-import { hostname } from 'node:os';
-import type { Command } from 'commander';
+import { constants, hostname } from 'node:os';
+import { type Command, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
 import { type Client, connect } from '../../client/client.js';
 import { LockBusyError, TimeoutError } from '../../client/errors.js';
-import type { Lock } from '../../client/lock.js';
+import type { Lock, PreemptionNotice, StalenessWarning, WarningAnswer } from '../../client/lock.js';
 import { durationFlag, endpointList, runCommand, withEndpoints } from '../client-options.js';
-import { formatDurationMs } from '../duration.js';
+import { formatDurationMs, parseDurationMs } from '../duration.js';
 
 /** Exit status when the lock was not granted within --wait (EX_TEMPFAIL). */
 export const EXIT_WAIT_TIMEOUT = 75;
@@ -21,6 +22,69 @@ interface LockFlags {
   shared?: boolean;
   fenced?: boolean;
   killAfter: number;
+  checkpointSignal?: NodeJS.Signals;
+  checkpointMs: number;
+}
+
+/** How `forelock lock` relays the cluster's notices to its command. */
+interface Relay {
+  /** Sent to the command on a Staleness Warning, answered "checkpointing"; none: warnings are acknowledged. */
+  readonly checkpointSignal?: NodeJS.Signals;
+  /** The checkpoint duration asked for with `checkpointSignal`. */
+  readonly checkpointMs: number;
+  /** SIGKILL this long after SIGTERM once the lock is lost. */
+  readonly killAfterMs: number;
+}
+
+/** Parses a signal name ("USR1", "SIGUSR1", "sigusr1") for --checkpoint-signal. */
+function signalName(value: string): NodeJS.Signals {
+  const name = (
+    value.toUpperCase().startsWith('SIG') ? value.toUpperCase() : `SIG${value.toUpperCase()}`
+  ) as NodeJS.Signals;
+  if (!(name in constants.signals) || name === 'SIGKILL' || name === 'SIGSTOP') {
+    throw new CommanderArgumentError(`--checkpoint-signal must name a catchable signal like SIGUSR1, got "${value}"`);
+  }
+  return name;
+}
+
+/** Parses --checkpoint-ms: a bare number of milliseconds or a duration with a unit ("5s"). */
+function checkpointDurationMs(value: string): number {
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  try {
+    return parseDurationMs(value, '--checkpoint-ms');
+  } catch (err) {
+    throw new CommanderArgumentError((err as Error).message);
+  }
+}
+
+/** An epoch-ms instant as an ISO time of day ("23:01:02.345Z"). */
+function timeOfDay(epochMs: number): string {
+  return new Date(epochMs).toISOString().slice(11);
+}
+
+/** One stderr line for a Staleness Warning and the answer sent to it. */
+function describeWarning(warning: StalenessWarning, nowMs: number, answered: string): string {
+  return (
+    `forelock: staleness warning for "${warning.name}" (token ${warning.token}): score ${warning.preemptionScore}, ` +
+    `probability ${warning.probability.toFixed(2)}, predicted stale in ${formatDurationMs(warning.predictedStalenessMs)} ` +
+    `(at ${timeOfDay(nowMs + warning.predictedStalenessMs)}), reasons: ${warning.reasons.join('; ') || 'none given'}; ` +
+    `answer due in ${formatDurationMs(warning.ackTimeoutMs)}; ${answered}\n`
+  );
+}
+
+/** One stderr line for a Pre-emption Request (with the warning it follows, if this process saw it). */
+function describePreemption(
+  notice: PreemptionNotice,
+  warning: StalenessWarning | undefined,
+  safeUntilMs: number,
+): string {
+  const after = warning
+    ? `after warning ${warning.warningId} (score ${warning.preemptionScore}, probability ${warning.probability.toFixed(2)}, reasons: ${warning.reasons.join('; ') || 'none given'}), `
+    : '';
+  return (
+    `forelock: pre-emption request for "${notice.name}" (token ${notice.token}): ${notice.reason || 'no reason given'}, ` +
+    `${after}release within ${formatDurationMs(notice.graceMs)} (safe until ${timeOfDay(safeUntilMs)}); sending SIGTERM\n`
+  );
 }
 
 /** The exit status a shell would report for a child that ended with `code` or `signal`. */
@@ -30,8 +94,8 @@ function exitStatusOf(code: number | null, signal: NodeJS.Signals | null): numbe
   return 128 + (signal ? (signalNumbers[signal] ?? 1) : 1);
 }
 
-/** Runs `argv` holding `lock`; resolves with the exit status to use. */
-function runHolding(lock: Lock, argv: readonly string[], killAfterMs: number): Promise<number> {
+/** Runs `argv` holding `lock`, relaying the cluster's notices as `relay` says; resolves with the exit status to use. */
+function runHolding(lock: Lock, argv: readonly string[], relay: Relay): Promise<number> {
   const [file, ...args] = argv as [string, ...string[]];
   const child = spawn(file, args, {
     stdio: 'inherit',
@@ -39,7 +103,33 @@ function runHolding(lock: Lock, argv: readonly string[], killAfterMs: number): P
   });
   return new Promise((resolve) => {
     let lost = false;
+    let terminated = false;
     let killTimer: NodeJS.Timeout | null = null;
+    const terminate = () => {
+      if (terminated) return;
+      terminated = true;
+      child.kill('SIGTERM');
+    };
+    const warnings = new Map<string, StalenessWarning>();
+    const stopWarnings = lock.onWarning((warning): WarningAnswer => {
+      warnings.set(warning.warningId, warning);
+      const { checkpointSignal, checkpointMs } = relay;
+      if (checkpointSignal) child.kill(checkpointSignal);
+      process.stderr.write(
+        describeWarning(
+          warning,
+          Date.now(),
+          checkpointSignal
+            ? `sent ${checkpointSignal}, answering checkpointing for ${formatDurationMs(checkpointMs)}`
+            : 'acknowledged',
+        ),
+      );
+      return checkpointSignal ? { checkpointing: checkpointMs } : 'ack';
+    });
+    const stopPreemption = lock.onPreemption((notice) => {
+      process.stderr.write(describePreemption(notice, warnings.get(notice.warningId), lock.safeUntil));
+      terminate();
+    });
     const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
     const onSigint = forward('SIGINT');
     const onSigterm = forward('SIGTERM');
@@ -49,11 +139,12 @@ function runHolding(lock: Lock, argv: readonly string[], killAfterMs: number): P
       if (lock.signal.reason?.code === 'LOCK_RELEASED') return;
       lost = true;
       const why = lock.signal.reason instanceof Error ? lock.signal.reason.message : String(lock.signal.reason);
+      const killIn = `SIGKILL in ${formatDurationMs(relay.killAfterMs)}`;
       process.stderr.write(
-        `forelock: lost lock "${lock.name}" (${why}); sending SIGTERM, SIGKILL in ${formatDurationMs(killAfterMs)}\n`,
+        `forelock: lost lock "${lock.name}" (${why}); ${terminated ? killIn : `sending SIGTERM, ${killIn}`}\n`,
       );
-      child.kill('SIGTERM');
-      killTimer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      terminate();
+      killTimer = setTimeout(() => child.kill('SIGKILL'), relay.killAfterMs);
     };
     lock.signal.addEventListener('abort', onLost, { once: true });
     const done = (status: number) => {
@@ -61,6 +152,8 @@ function runHolding(lock: Lock, argv: readonly string[], killAfterMs: number): P
       process.off('SIGINT', onSigint);
       process.off('SIGTERM', onSigterm);
       lock.signal.removeEventListener('abort', onLost);
+      stopWarnings();
+      stopPreemption();
       resolve(lost ? EXIT_LOCK_LOST : status);
     };
     child.on('error', (err) => {
@@ -75,7 +168,7 @@ function runHolding(lock: Lock, argv: readonly string[], killAfterMs: number): P
 export function registerLockCommand(program: Command): void {
   withEndpoints(program.command('lock'))
     .description(
-      `run a command while holding a lock (FORELOCK_TOKEN and FORELOCK_LOCK in its environment); exits with its status, ${EXIT_WAIT_TIMEOUT} if the lock was not granted in time, ${EXIT_LOCK_LOST} if the lock was lost`,
+      `run a command while holding a lock (FORELOCK_TOKEN and FORELOCK_LOCK in its environment); on a pre-emption request the command gets SIGTERM, on loss SIGTERM then SIGKILL after --kill-after; exits with its status, ${EXIT_WAIT_TIMEOUT} if the lock was not granted in time, ${EXIT_LOCK_LOST} if the lock was lost`,
     )
     .argument('<name>', 'the lock')
     .argument('<command...>', 'the command and its arguments (after --)')
@@ -84,6 +177,20 @@ export function registerLockCommand(program: Command): void {
     .option('--shared', 'take the lock in shared mode')
     .option('--fenced', 'declare that every resource the command touches checks FORELOCK_TOKEN')
     .addOption(durationFlag('--kill-after <duration>', 'SIGKILL this long after SIGTERM on lock loss', '10s'))
+    .addOption(
+      new Option(
+        '--checkpoint-signal <signal>',
+        'on a staleness warning send this signal (e.g. SIGUSR1) to the command and answer "checkpointing" (default: acknowledge)',
+      ).argParser(signalName),
+    )
+    .addOption(
+      new Option(
+        '--checkpoint-ms <ms>',
+        'the checkpoint time asked for with --checkpoint-signal (ms, or a duration like 5s)',
+      )
+        .argParser(checkpointDurationMs)
+        .default(5_000, '5s'),
+    )
     .action((name: string, argv: string[], flags: LockFlags) =>
       runCommand(async () => {
         let client: Client | null = null;
@@ -110,7 +217,11 @@ export function registerLockCommand(program: Command): void {
             }
             throw err;
           }
-          const status = await runHolding(lock, argv, flags.killAfter);
+          const status = await runHolding(lock, argv, {
+            checkpointSignal: flags.checkpointSignal,
+            checkpointMs: flags.checkpointMs,
+            killAfterMs: flags.killAfter,
+          });
           await lock.release().catch(() => {});
           process.exitCode = status;
         } finally {
