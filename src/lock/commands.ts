@@ -96,6 +96,8 @@ export type LockEvent =
       readonly token: bigint;
       readonly atMs: number;
       readonly fenced: boolean;
+      /** Whether the RPH may pre-empt this grant (the acquire's `preemptible`). */
+      readonly preemptible: boolean;
     }
   | {
       readonly type: 'released';

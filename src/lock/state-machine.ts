@@ -660,6 +660,7 @@ export class LockStateMachine implements StateMachine {
       token: holder.token,
       atMs,
       fenced: request.fenced,
+      preemptible: request.preemptible,
     });
     return { status: 'granted', token: holder.token, grantedAtMs: atMs };
   }

@@ -119,7 +119,6 @@ export class StalenessAdvisor implements GuaranteePolicy {
         if (event.expired) this.expiredInEntry.add(event.sessionId);
         return;
       case 'granted': {
-        const holder = this.deps.machine.lock(event.name)?.holders.find((each) => each.token === event.token);
         this.grantedAtMs.set(lockKey(event.name, event.sessionId), event.atMs);
         this.predictor.observeGrant({
           sessionId: event.sessionId,
@@ -127,7 +126,7 @@ export class StalenessAdvisor implements GuaranteePolicy {
           token: event.token,
           atMs: event.atMs,
           fenced: event.fenced,
-          preemptible: holder?.preemptible ?? true,
+          preemptible: event.preemptible,
         });
         return;
       }

@@ -185,6 +185,7 @@ describe('exclusive and shared grants', () => {
       token: 1n,
       atMs: f.atMs,
       fenced: true,
+      preemptible: true,
     } satisfies LockEvent);
   });
 });
