@@ -125,7 +125,7 @@ export class Client implements LockOwner {
   /** The session every lock of this client belongs to. */
   readonly session: ClientSession;
   private readonly sessionController = new AbortController();
-  private readonly held = new Map<string, { lock: Lock; controller: AbortController }>();
+  private readonly held = new Map<string, { lock: Lock }>();
   private readonly report: DeadlineReporter;
   private safetyTimer: NodeJS.Timeout | null = null;
   private adminClient: AdminClient | null = null;
@@ -286,7 +286,7 @@ export class Client implements LockOwner {
     if (!entry || entry.lock !== lock) return Promise.resolve();
     this.held.delete(lock.name);
     this.connection.tracker.forgetLock(lock.name);
-    entry.controller.abort(new LockReleasedError(`lock "${lock.name}" was released`));
+    lock.end(() => new LockReleasedError(`lock "${lock.name}" was released`));
     return new Promise((resolve, reject) => {
       this.sendRelease(
         lock.name,
@@ -361,12 +361,11 @@ export class Client implements LockOwner {
   }
 
   private adopt(grant: LockGrant, options: AcquireOptions): Lock {
-    const controller = new AbortController();
-    const lock = new Lock(this, grant, controller);
+    const lock = new Lock(this, grant);
     if (options.onWarning) lock.onWarning(options.onWarning);
     if (options.onPreemptionRequest) lock.onPreemption(options.onPreemptionRequest);
     this.connection.tracker.forgetLock(grant.name);
-    this.held.set(grant.name, { lock, controller });
+    this.held.set(grant.name, { lock });
     this.scheduleSafetyCheck();
     return lock;
   }
@@ -376,7 +375,7 @@ export class Client implements LockOwner {
     if (!entry) return;
     this.held.delete(name);
     this.connection.tracker.forgetLock(name);
-    entry.controller.abort(error);
+    entry.lock.end(() => error);
   }
 
   /** After resuming: the locks this client holds but the cluster no longer lists for the session are lost. */

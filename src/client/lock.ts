@@ -101,33 +101,54 @@ export class Lock {
   private readonly preemptionHandlers = new Set<PreemptionHandler>();
   private readonly eventQueues = new Set<EventQueue<LockEvent>>();
   private releasing: Promise<void> | null = null;
+  /** Made on first use of `signal`: most locks are released without anybody listening. */
+  private controller: AbortController | null = null;
+  /** Why the lock ended (the error is made on first need), or null while it is held. */
+  private endReason: (() => unknown) | null = null;
 
   constructor(
     private readonly owner: LockOwner,
     grant: LockGrant,
-    private readonly controller: AbortController,
   ) {
     this.name = grant.name;
     this.mode = grant.mode;
     this.token = grant.token;
     this.fenced = grant.fenced;
     this.grantedAtMs = grant.grantedAtMs;
-    controller.signal.addEventListener('abort', () => this.endEvents(), { once: true });
   }
 
   /** Aborted when the lock is released, revoked, its session ends, or its safe period passes; `reason` says which. */
   get signal(): AbortSignal {
+    if (this.controller === null) {
+      this.controller = new AbortController();
+      if (this.endReason !== null) this.controller.abort(this.endReason());
+    }
     return this.controller.signal;
   }
 
   /** Epoch ms (comparable with `Date.now()`) until which the client may assume it holds the lock, from the guarantees received. */
   get safeUntil(): number {
-    return this.signal.aborted ? Number.NEGATIVE_INFINITY : this.owner.safeUntilOf(this);
+    return this.held ? this.owner.safeUntilOf(this) : Number.NEGATIVE_INFINITY;
   }
 
   /** True while the lock is neither released nor lost. */
   get held(): boolean {
-    return !this.signal.aborted;
+    return this.endReason === null;
+  }
+
+  /**
+   * @internal called by the client when the lock ends: aborts `signal` with `reason()` (made once, and only when
+   * someone looks) and ends the event streams. Later calls do nothing.
+   */
+  end(reason: () => unknown): void {
+    if (this.endReason !== null) return;
+    let made: { value: unknown } | null = null;
+    this.endReason = () => {
+      made ??= { value: reason() };
+      return made.value;
+    };
+    this.controller?.abort(this.endReason());
+    this.endEvents();
   }
 
   /**
@@ -163,7 +184,7 @@ export class Lock {
   events(): AsyncIterableIterator<LockEvent> {
     const queue = new EventQueue<LockEvent>(() => this.eventQueues.delete(queue));
     this.eventQueues.add(queue);
-    if (this.signal.aborted) this.endEvents();
+    if (!this.held) this.endEvents();
     return queue;
   }
 
@@ -186,7 +207,8 @@ export class Lock {
 
   /** Ends every event stream, telling it why if the lock was lost. */
   private endEvents(): void {
-    const reason: unknown = this.signal.reason;
+    if (this.eventQueues.size === 0) return;
+    const reason = this.endReason?.();
     for (const queue of [...this.eventQueues]) {
       if (reason instanceof LockLostError) queue.push({ type: 'lost', error: reason });
       queue.end();
