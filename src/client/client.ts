@@ -51,6 +51,11 @@ export interface ConnectOptions {
   readonly name?: string;
   /** How long connect() keeps dialing before it fails with UnavailableError. Default 10,000 ms. */
   readonly connectTimeoutMs?: number;
+  /**
+   * How long one endpoint may take to answer the session open before the next is tried (a crashed host may never
+   * answer at all). Keep it well under the TTL so failover fits in a session's promise. Default min(1,000, ttlMs / 10).
+   */
+  readonly openTimeoutMs?: number;
   /** Aborting it stops connect() (rejecting with AbortError). */
   readonly signal?: AbortSignal;
   /** Clock-rate bound used by the safe period. Default 0.01. */
@@ -512,13 +517,15 @@ export class Client implements LockOwner {
  */
 export async function connect(options: ConnectOptions = {}): Promise<Client> {
   const endpoints = options.endpoints ?? ['127.0.0.1:7400'];
+  const ttlMs = options.ttlMs ?? 10_000;
   const clock = options.clock ?? monotonicEpochClock;
   const reportedClock = options.clock ?? systemClock;
   let connection: SessionConnection;
   try {
     connection = new SessionConnection({
       endpoints,
-      ttlMs: options.ttlMs ?? 10_000,
+      ttlMs,
+      openTimeoutMs: options.openTimeoutMs ?? Math.min(1_000, ttlMs / 10),
       clientName: options.name ?? `node-${process.pid}`,
       clock,
       rng: options.rng ?? randomRng(),

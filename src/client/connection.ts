@@ -1,6 +1,7 @@
 // One session's connection to the cluster: the dial loop over the endpoints (leader discovery and failover), the
 // session stream, keepalives, resumption with id + secret, and requests re-sent with the SAME request_seq after a
 // reconnect (the server dedups them; Raft thesis §6.3).
+import { connectivityState } from '@grpc/grpc-js';
 import type { Clock } from '../util/clock.js';
 import type { ForelockError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
@@ -22,8 +23,11 @@ import { SafePeriodTracker } from './safe-period.js';
 import { acquireStub, releaseStub } from './stub-pool.js';
 import type { ClientFrame, ForelockStub, ServerFrame, SessionStream, WireSessionOpened } from './wire.js';
 
-/** How long one endpoint may take to answer the open frame before the next one is tried. */
-const OPEN_TIMEOUT_MS = 5_000;
+/**
+ * The least time a NEW session's open may take to be answered: it waits for the session to be committed, which a busy
+ * cluster may take a while to do, and no promise is at stake yet. Resumes get `openTimeoutMs`.
+ */
+const FIRST_OPEN_TIMEOUT_MS = 5_000;
 
 /** Server refusals that say "not now" rather than "no": the request is re-sent with its seq after a backoff. */
 const TRANSIENT_SERVER_CODES: ReadonlySet<string> = new Set([
@@ -67,6 +71,11 @@ export interface ConnectionListener {
 export interface ConnectionOptions {
   readonly endpoints: readonly string[];
   readonly ttlMs: number;
+  /**
+   * How long one endpoint may take to accept a connection, and to answer a resume, before the next one is tried (a
+   * crashed host may never answer). A new session's open waits at least FIRST_OPEN_TIMEOUT_MS for its answer.
+   */
+  readonly openTimeoutMs: number;
   readonly clientName: string;
   readonly clock: Clock;
   readonly rng: Rng;
@@ -100,6 +109,9 @@ export class SessionConnection {
   private leaderAddress: string | null = null;
 
   constructor(private readonly options: ConnectionOptions) {
+    if (!(options.openTimeoutMs > 0 && Number.isFinite(options.openTimeoutMs))) {
+      throw new RangeError(`openTimeoutMs must be a positive number of ms, got ${options.openTimeoutMs}`);
+    }
     this.pool = new EndpointPool(options.endpoints);
     this.backoff = new Backoff(options.rng, options.backoff);
     this.tracker = new SafePeriodTracker({ maxDrift: options.maxDrift, marginMs: options.marginMs });
@@ -248,6 +260,7 @@ export class SessionConnection {
       const address = this.pool.next();
       let failure: ForelockError;
       try {
+        await this.whenReachable(address);
         const closed = await this.openOn(address);
         this.backoff.reset();
         hintHops = 0;
@@ -256,6 +269,7 @@ export class SessionConnection {
         failure = err as ForelockError;
       }
       if (this.endError || this.closing) return;
+      this.pool.failed(address);
       if (failure instanceof NotLeaderError && failure.leaderAddress) {
         this.pool.hintLeader(failure.leaderAddress);
         // Follow hints at once, but not forever: stale hints can ping-pong during an election.
@@ -280,6 +294,31 @@ export class SessionConnection {
         this.wake = null;
         resolve();
       };
+    });
+  }
+
+  /**
+   * Resolves once the channel to `address` is connected; rejects at once if the connection fails (refused, or still
+   * in gRPC's reconnect backoff) and after `openTimeoutMs` if nothing answers (a crashed host drops the handshake).
+   */
+  private whenReachable(address: string): Promise<void> {
+    const channel = this.stub(address).getChannel();
+    const timeoutMs = this.options.openTimeoutMs;
+    const deadline = new Date(Date.now() + timeoutMs);
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (this.endError || this.closing) return resolve(); // the dial loop stops on its own
+        const state = channel.getConnectivityState(true);
+        if (state === connectivityState.READY) return resolve();
+        if (state === connectivityState.TRANSIENT_FAILURE || state === connectivityState.SHUTDOWN) {
+          return reject(new UnavailableError(`cannot connect to ${address}`));
+        }
+        channel.watchConnectivityState(state, deadline, (err) => {
+          if (err) reject(new TimeoutError(`${address} did not accept a connection within ${timeoutMs} ms`));
+          else check();
+        });
+      };
+      check();
     });
   }
 
@@ -316,9 +355,13 @@ export class SessionConnection {
         if (opened) resolveClosed(failure);
         else rejectOpen(failure);
       };
+      const openTimeoutMs =
+        this.sessionId === ''
+          ? Math.max(this.options.openTimeoutMs, FIRST_OPEN_TIMEOUT_MS)
+          : this.options.openTimeoutMs;
       const openTimer = setTimeout(
-        () => finish(new TimeoutError(`${address} did not answer the session open within ${OPEN_TIMEOUT_MS} ms`)),
-        OPEN_TIMEOUT_MS,
+        () => finish(new TimeoutError(`${address} did not answer the session open within ${openTimeoutMs} ms`)),
+        openTimeoutMs,
       );
       stream.on('data', (frame: ServerFrame) => {
         if (!opened) {

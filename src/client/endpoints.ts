@@ -1,5 +1,5 @@
-// Leader discovery's endpoint choice (nats.js server pool): rotate over the configured endpoints, but dial a leader
-// hint from a NotLeader answer first.
+// Leader discovery's endpoint choice (nats.js server pool): rotate over the configured endpoints, dial a leader hint
+// from a NotLeader answer first, and move an endpoint that just failed to the back so dead ones are tried last.
 
 /** A "host:port" string; IPv6 hosts in brackets ("[::1]:7400"). */
 export type Endpoint = string;
@@ -42,6 +42,18 @@ export class EndpointPool {
     parseEndpoint(address);
     this.hint = address;
     if (!this.endpoints.includes(address)) this.endpoints.push(address);
+  }
+
+  /**
+   * `address` just failed (could not be dialed, refused, or its stream broke): it goes to the back of the rotation,
+   * and the rotation continues with the endpoint that followed it.
+   */
+  failed(address: Endpoint): void {
+    const position = this.endpoints.indexOf(address);
+    if (position < 0) return;
+    this.endpoints.splice(position, 1);
+    this.endpoints.push(address);
+    if (position <= this.index) this.index--;
   }
 
   /** How many distinct endpoints are known (the configured ones plus leaders learned from hints). */

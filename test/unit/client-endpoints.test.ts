@@ -43,3 +43,25 @@ describe('endpoint rotation', () => {
     expect(() => new EndpointPool(['a:1']).hintLeader('nope')).toThrow(/host:port/);
   });
 });
+
+describe('endpoint failures', () => {
+  it('moves an endpoint that failed to the back and continues with the one that followed it', () => {
+    const pool = new EndpointPool(['dead:1', 'b:2', 'c:3']);
+    expect(pool.next()).toBe('dead:1');
+    pool.failed('dead:1');
+    expect(pool.list()).toEqual(['b:2', 'c:3', 'dead:1']);
+    expect(pool.next()).toBe('b:2');
+    pool.failed('b:2');
+    expect([pool.next(), pool.next(), pool.next()]).toEqual(['c:3', 'dead:1', 'b:2']);
+  });
+
+  it('keeps the rotation position when a hinted endpoint fails', () => {
+    const pool = new EndpointPool(['a:1', 'b:2', 'c:3']);
+    expect(pool.next()).toBe('a:1');
+    pool.hintLeader('b:2');
+    expect(pool.next()).toBe('b:2');
+    pool.failed('b:2');
+    expect(pool.list()).toEqual(['a:1', 'c:3', 'b:2']);
+    expect(pool.next()).toBe('c:3');
+  });
+});
