@@ -1,8 +1,10 @@
 // The Resource Pre-emption Handler's ladder, pure: NORMAL -> WARNED -> PREEMPT_REQUESTED -> REVOKED per held lock.
+import type { LockPrediction } from '../spm/types.js';
 import { revokeAtMs } from './revocation-time.js';
 import type { LadderAction, LadderConfig, LadderInput, LadderLock, LadderStage } from './types.js';
 
-/** The server's defaults: mode on, 2 s acknowledgement timeout, 3 s grace, checkpoints up to 30 s, and every remaining
+/** The server's defaults: mode on, 2 s acknowledgement timeout, 3 s grace, checkpoints up to 30 s, a renewing holder of a
+ * fenced lock asked 5 s + grace before its predicted staleness, and every remaining
  * wait cut to 30% per keepalive missed during a warning (tuned on seeds 1-100 of `forelock eval`). */
 export const defaultLadderConfig: LadderConfig = {
   mode: 'on',
@@ -10,6 +12,7 @@ export const defaultLadderConfig: LadderConfig = {
   graceMs: 3_000,
   maxCheckpointMs: 30_000,
   missedKeepaliveFactor: 0.3,
+  fencedRequestLeadMs: 5_000,
 };
 
 /** One held lock's place on the ladder. */
@@ -26,6 +29,24 @@ interface Rung {
   reason: string;
   /** Missed keepalives already accounted for (each one shortens the remaining waits once). */
   missedSeen: number;
+  /** WARNED past its answer window: `answerByMs` is the timed request of a fenced lock, re-timed by each prediction. */
+  timed: boolean;
+}
+
+/**
+ * When a Pre-emption Request for a fenced lock whose holder still renews should be sent: the predicted staleness
+ * less the grace (never before now). A silent holder, an ordinary lock (whose request is what stops its promise
+ * from growing) or a prediction without a time is asked at once (-Infinity).
+ */
+export function fencedRequestAtMs(
+  fenced: boolean,
+  prediction: Pick<LockPrediction, 'missedKeepalives' | 'predictedStaleAtMs'>,
+  graceMs: number,
+): number {
+  if (!fenced || prediction.missedKeepalives > 0 || prediction.predictedStaleAtMs === null) {
+    return Number.NEGATIVE_INFINITY;
+  }
+  return prediction.predictedStaleAtMs - graceMs;
 }
 
 function rungKey(resource: string, sessionId: string): string {
@@ -73,7 +94,7 @@ export class PreemptionLadder {
         ];
       }
       case 'WARNED': {
-        if (nowMs < rung.answerByMs) return [];
+        if (nowMs < rung.answerByMs && !rung.timed) return [];
         if (this.mayPreempt(input) && prediction.preemptionScore >= input.thresholds.preemptionScore) {
           const graceMs = this.shortened(this.config.graceMs, rung.missedSeen);
           // A silent holder of an ordinary lock cannot be revoked before its promise anyway: ask only when the
@@ -84,6 +105,16 @@ export class PreemptionLadder {
             rung.answerByMs = askAtMs;
             return [];
           }
+          // A fenced lock can be revoked at any deadline: while its holder still renews, the request is timed so
+          // that its grace ends when the staleness is predicted, and a forecast that fades meanwhile costs nothing.
+          // Every new prediction re-times the request (a forecast may come closer, or the holder fall silent).
+          const timedAtMs = fencedRequestAtMs(lock.fenced, prediction, graceMs + this.config.fencedRequestLeadMs);
+          if (nowMs < timedAtMs) {
+            rung.answerByMs = timedAtMs;
+            rung.timed = true;
+            return [];
+          }
+          rung.timed = false;
           rung.stage = 'PREEMPT_REQUESTED';
           rung.deadlineMs = nowMs + graceMs;
           rung.promisedAtRequestMs = input.promisedUntilMs;
@@ -104,7 +135,10 @@ export class PreemptionLadder {
             },
           ];
         }
-        if (prediction.level === 'LOW') rung.stage = 'NORMAL';
+        if (prediction.level === 'LOW') {
+          rung.stage = 'NORMAL';
+          rung.timed = false;
+        }
         return [];
       }
       case 'PREEMPT_REQUESTED': {
@@ -188,6 +222,7 @@ export class PreemptionLadder {
         promisedAtRequestMs: 0,
         reason: '',
         missedSeen: 0,
+        timed: false,
       };
       this.rungs.set(key, rung);
     } else {

@@ -18,6 +18,9 @@ export interface LadderConfig {
   readonly maxCheckpointMs: number;
   /** Every remaining wait is multiplied by this factor for each keepalive missed while a warning is active. */
   readonly missedKeepaliveFactor: number;
+  /** A fenced lock whose holder still renews is asked to yield this long (plus the grace) before its predicted
+   * staleness, not earlier: the forecast's own error margin. */
+  readonly fencedRequestLeadMs: number;
 }
 
 /** A held lock as the ladder sees it. */

@@ -9,6 +9,8 @@ const DEMAND_HISTORY = 64;
  * from a short history never makes a long hold look impossible. */
 const MIN_TAIL_INDEX = 0.5;
 const MAX_TAIL_INDEX = 6;
+/** One-sided normal quantile of the tail index's lower confidence bound. */
+const TAIL_CONFIDENCE_Z = 1.645;
 
 /** Index of the first element of the ascending `sorted` greater than `value` (upper bound). */
 function upperBound(sorted: readonly number[], value: number): number {
@@ -119,8 +121,11 @@ export class ResourceStats {
     const threshold = sorted[n - 1 - top] as number;
     let sumLogs = 0;
     for (let i = n - top; i < n; i++) sumLogs += Math.log((sorted[i] as number) / threshold);
-    const index = top > 0 && threshold > 0 && sumLogs > 0 ? top / sumLogs : MAX_TAIL_INDEX;
-    this.tailIndexValue = Math.min(MAX_TAIL_INDEX, Math.max(MIN_TAIL_INDEX, index));
+    const hill = top > 0 && threshold > 0 && sumLogs > 0 ? top / sumLogs : MAX_TAIL_INDEX;
+    // Hill's estimate has a relative standard error of 1/sqrt(top): only its lower confidence bound is trusted, so
+    // that a tail seen in a few holds never makes a long hold look impossible.
+    const index = Math.min(MAX_TAIL_INDEX, hill) * Math.max(0, 1 - TAIL_CONFIDENCE_Z / Math.sqrt(top));
+    this.tailIndexValue = Math.max(MIN_TAIL_INDEX, index);
     return this.tailIndexValue;
   }
 

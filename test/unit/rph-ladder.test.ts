@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PreemptionLadder } from '../../src/rph/ladder.js';
+import { fencedRequestAtMs, PreemptionLadder } from '../../src/rph/ladder.js';
 import { revokeAtMs } from '../../src/rph/revocation-time.js';
 import type { LadderAction, LadderConfig, LadderInput, LadderLock } from '../../src/rph/types.js';
 import type { LockPrediction, SpmThresholds } from '../../src/spm/types.js';
@@ -133,6 +133,48 @@ describe('PreemptionLadder: a silent holder of an ordinary lock', () => {
       type: 'preempt-request',
       revokeAtMs: 10_000,
     });
+  });
+});
+
+describe('PreemptionLadder: a renewing holder of a fenced lock', () => {
+  // Default lead 5 s + grace 3 s: the request goes out 8 s before the predicted staleness.
+  const forecast = (staleAtMs: number, overrides: Partial<LockPrediction> = {}): Step => ({
+    prediction: { reasons: ['rtt-rising'], predictedStaleAtMs: staleAtMs, ...overrides },
+  });
+
+  it('is asked lead + grace before its predicted staleness, not at the end of the ack timeout', () => {
+    const l = ladder();
+    expect(fencedRequestAtMs(true, { missedKeepalives: 0, predictedStaleAtMs: 30_000 }, 8000)).toBe(22_000);
+    run(l, 0, forecast(30_000));
+    expect(run(l, 2000, forecast(30_000))).toEqual([]);
+    expect(l.nextDeadlineMs()).toBe(22_000);
+    expect(run(l, 21_750, forecast(30_000))).toEqual([]);
+    expect(run(l, 22_000, forecast(30_000))[0]).toMatchObject({ type: 'preempt-request', deadlineMs: 25_000 });
+  });
+
+  it('is re-timed by every prediction: a forecast that comes closer is asked at once', () => {
+    const l = ladder();
+    run(l, 0, forecast(30_000));
+    expect(run(l, 2000, forecast(30_000))).toEqual([]);
+    expect(run(l, 3000, forecast(10_000))[0]).toMatchObject({ type: 'preempt-request', deadlineMs: 6000 });
+  });
+
+  it('goes back to NORMAL without a request when the forecast fades', () => {
+    const l = ladder();
+    run(l, 0, forecast(30_000));
+    run(l, 2000, forecast(30_000));
+    expect(run(l, 5000, { prediction: { level: 'LOW', stalenessProbability: 0.1, preemptionScore: 30 } })).toEqual([]);
+    expect(l.stage('r1', 's1')).toBe('NORMAL');
+  });
+
+  it('falling silent, or an ordinary lock, or no predicted time: asked at once', () => {
+    expect(fencedRequestAtMs(true, { missedKeepalives: 1, predictedStaleAtMs: 30_000 }, 8000)).toBe(-Infinity);
+    expect(fencedRequestAtMs(false, { missedKeepalives: 0, predictedStaleAtMs: 30_000 }, 8000)).toBe(-Infinity);
+    expect(fencedRequestAtMs(true, { missedKeepalives: 0, predictedStaleAtMs: null }, 8000)).toBe(-Infinity);
+    const l = ladder();
+    run(l, 0, forecast(30_000));
+    run(l, 2000, forecast(30_000));
+    expect(run(l, 4000, forecast(30_000, { missedKeepalives: 1 }))[0]).toMatchObject({ type: 'preempt-request' });
   });
 });
 

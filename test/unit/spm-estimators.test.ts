@@ -203,6 +203,11 @@ describe('ResourceStats', () => {
     const far = stats.holdSurvival(4 * p99);
     expect(far).toBeGreaterThan(0);
     expect(far).toBeLessThan(0.01 / 4 ** 0.5);
+    // Hill's index over the top 10 (91..100 hundred ms above 9000 ms), trusted only to its lower 95% bound.
+    let sumLogs = 0;
+    for (let k = 91; k <= 100; k++) sumLogs += Math.log(k / 90);
+    const index = Math.min(6, 10 / sumLogs) * (1 - 1.645 / Math.sqrt(10));
+    expect(far).toBeCloseTo(0.01 * 0.25 ** index, 12);
   });
 
   it('averages demand over closed buckets, counting empty ones', () => {
