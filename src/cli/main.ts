@@ -15,7 +15,9 @@ import { registerStatusCommand } from './commands/status.js';
 
 const program = new Command('forelock')
   .description('Forelock: a distributed lock manager with fencing tokens and staleness prediction')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Options belong to the command they follow: `members add ... --endpoints X` is the subcommand's flag, not its parent's.
+  .enablePositionalOptions();
 
 // Each command module exports register<Name>Command(program); add one line here per module.
 registerServeCommand(program);

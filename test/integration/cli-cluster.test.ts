@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../src/index.js';
 import { runCli, useClientFixtures } from './client-harness.js';
-import { startCluster, type TestCluster, waitFor } from './server-harness.js';
+import { freePort, startCluster, type TestCluster, waitFor } from './server-harness.js';
 
 let cluster: TestCluster | undefined;
 
@@ -61,6 +61,23 @@ describe('forelock members and leader transfer', () => {
       leader: string;
     };
     expect(after.leader).toBe(target);
+  });
+
+  it('members add/remove use the --endpoints given after the subcommand', async () => {
+    cluster = await startCluster(3);
+    await cluster.leader();
+    const endpoints = Object.values(cluster.peers).join(',');
+    const spare = `127.0.0.1:${await freePort()}`;
+    const added = await runCli(['members', 'add', `node4=${spare}`, '--learner', '--json', '--endpoints', endpoints]);
+    expect(added.stderr).toBe('');
+    expect(added.code).toBe(0);
+    const withLearner = JSON.parse(added.stdout) as { members: { id: string; role: string }[] };
+    expect(withLearner.members.find((m) => m.id === 'node4')?.role).toBe('learner');
+    const removed = await runCli(['members', 'remove', 'node4', '--json', '--endpoints', endpoints]);
+    expect(removed.stderr).toBe('');
+    expect(removed.code).toBe(0);
+    const without = JSON.parse(removed.stdout) as { members: { id: string }[] };
+    expect(without.members.map((m) => m.id).sort()).toEqual(['node1', 'node2', 'node3']);
   });
 
   it('refuses a malformed member with a clear message', async () => {

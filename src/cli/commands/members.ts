@@ -20,6 +20,8 @@ type MemberFlags = StatusFlags;
 export function registerMembersCommand(program: Command): void {
   const members = withEndpoints(program.command('members'))
     .description('list the cluster members, or change them (add, promote, remove)')
+    // Its own flags only before a subcommand: after one, --endpoints and --json belong to the subcommand.
+    .enablePositionalOptions()
     .option('--json', 'print the status as JSON')
     .action((flags: MemberFlags) => printStatusAfter(flags, (admin) => admin.status()));
   withEndpoints(members.command('add'))
