@@ -17,6 +17,9 @@ const CHECKPOINT_TAKES_MS = 1_000;
 const STEADY_WAIT_MS = 6_000;
 /** How long the crashing client holds its lock (renewing it) before it crashes, in ms. */
 const CRASH_AFTER_MS = 3_000;
+/** The latency-ramp client holds its keepalives back this much longer at each step, up to the maximum, in ms. */
+const RAMP_STEP_MS = 600;
+const RAMP_MAX_DELAY_MS = 6_000;
 /** How long the crashed client looks for a newer writer before trying its late write, in ms. */
 const LATE_WRITE_WAIT_MS = 15_000;
 
@@ -171,7 +174,7 @@ async function latencyRamp(ctx: DemoContext, plan: DemoActorPlan, client: Client
   );
   note(ctx, plan.name, 'its network slows down: each keepalive is held back longer than the last');
   for (let step = 1; !ctx.stop.aborted && !lock.signal.aborted; step++) {
-    const delayMs = Math.min(400 * step + rng.int(0, 200), 5_000);
+    const delayMs = Math.min(RAMP_STEP_MS * step + rng.int(0, 200), RAMP_MAX_DELAY_MS);
     frozen = true;
     client.simulatePause(true);
     await untilStopped(ctx, Promise.race([watch.ended, pause(delayMs, ctx.stop)]));

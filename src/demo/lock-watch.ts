@@ -134,16 +134,21 @@ function settleRequest(ctx: DemoContext, lock: string, token: bigint): void {
   if (index >= 0) ctx.openRequests.splice(index, 1);
 }
 
-/** Releases a lock the client holds after a warning: a cooperative release when the cluster still had it. */
+/**
+ * Releases a lock the client holds after a warning: a cooperative release (shown when sent, so it precedes the next
+ * grant), unless the cluster had already taken the lock away.
+ */
 export async function releaseAfterWarning(ctx: DemoContext, client: string, lock: Lock): Promise<void> {
-  try {
-    await lock.release();
-  } catch (error) {
-    if (error instanceof LockLostError) return;
-    throw error;
-  }
   settleRequest(ctx, lock.name, lock.token);
-  ctx.timeline.add({ type: 'cooperative-release', atMs: ctx.elapsedMs(), lock: lock.name, client, token: lock.token });
+  const atMs = ctx.elapsedMs();
+  const released = lock.release();
+  ctx.timeline.add({ type: 'cooperative-release', atMs, lock: lock.name, client, token: lock.token });
+  try {
+    await released;
+  } catch (error) {
+    if (!(error instanceof LockLostError)) throw error;
+    ctx.timeline.add({ type: 'note', atMs: ctx.elapsedMs(), client, text: `${lock.name} had already been taken away` });
+  }
 }
 
 /** Waits `ms` (the demo's pacing), or less when the demo stops. */

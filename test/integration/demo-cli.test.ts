@@ -1,0 +1,84 @@
+// `forelock demo` end to end: a short seeded run on its embedded 3-process cluster exits 0, writes the JSON summary
+// with the counts (at least one warning and one forced revocation) and grants whose tokens rise per lock, and leaves
+// neither its temp folder nor any node process behind.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { DemoSummary } from '../../src/demo/timeline.js';
+import { DIST_FORELOCK } from './preemption-harness.js';
+import { tempDir } from './server-harness.js';
+
+/** Processes whose command line mentions `text` (Linux /proc). */
+function processesMentioning(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return pids;
+}
+
+describe('forelock demo', () => {
+  it('runs a 30 s seeded demo: counts, a warning, a forced revocation, rising tokens, and a clean exit', async () => {
+    const dir = await tempDir('forelock-demo-test-');
+    try {
+      const jsonPath = `${dir.path}/summary.json`;
+      const child = spawn(
+        DIST_FORELOCK.executable,
+        [...DIST_FORELOCK.args, 'demo', '--duration', '30s', '--seed', '1', '--json', jsonPath],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        stdout += chunk;
+      });
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        stderr += chunk;
+      });
+      const killer = setTimeout(() => child.kill('SIGKILL'), 150_000);
+      const [code] = (await once(child, 'exit')) as [number | null];
+      clearTimeout(killer);
+      expect({ code, stderr: stderr.slice(-2_000) }).toMatchObject({ code: 0 });
+
+      const summary = JSON.parse(readFileSync(jsonPath, 'utf8')) as DemoSummary;
+      for (const key of [
+        'warnings',
+        'acknowledged',
+        'checkpoints',
+        'cooperativeReleases',
+        'preemptionRequests',
+        'forcedRevocations',
+      ] as const) {
+        expect(Number.isInteger(summary[key]), key).toBe(true);
+      }
+      expect(summary.warnings).toBeGreaterThanOrEqual(1);
+      expect(summary.forcedRevocations).toBeGreaterThanOrEqual(1);
+      expect(summary.grants.length).toBeGreaterThan(0);
+      const lastToken = new Map<string, bigint>();
+      for (const grant of summary.grants) {
+        expect(grant.token).toMatch(/^\d+$/);
+        const token = BigInt(grant.token);
+        expect(token, `${grant.lock} token after ${lastToken.get(grant.lock)}`).toBeGreaterThan(
+          lastToken.get(grant.lock) ?? 0n,
+        );
+        lastToken.set(grant.lock, token);
+      }
+      // The readable timeline names what happened; the run cleaned up after itself.
+      expect(stdout).toContain('WARNING');
+      expect(stdout).toContain('REVOKED');
+      expect(stdout).toContain('Summary');
+      const dataDir = /data in (\S+)/.exec(stdout)?.[1];
+      expect(dataDir).toBeDefined();
+      expect(existsSync(dataDir as string)).toBe(false);
+      expect(processesMentioning(dataDir as string)).toEqual([]);
+    } finally {
+      await dir.remove();
+    }
+  }, 180_000);
+});
