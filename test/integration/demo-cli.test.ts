@@ -81,4 +81,31 @@ describe('forelock demo', () => {
       await dir.remove();
     }
   }, 180_000);
+
+  it('Ctrl-C stops the clients and the cluster and removes the temp folder', async () => {
+    const child = spawn(DIST_FORELOCK.executable, [...DIST_FORELOCK.args, 'demo', '--duration', '60s', '--seed', '2'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    const exited = once(child, 'exit') as Promise<[number | null]>;
+    const timelineStarted = new Promise<void>((resolve) => {
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        stdout += chunk;
+        if (stdout.includes('timeline')) resolve();
+      });
+    });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    try {
+      await Promise.race([timelineStarted, exited]);
+      const dataDir = /data in (\S+)/.exec(stdout)?.[1];
+      expect(dataDir).toBeDefined();
+      child.kill('SIGINT');
+      const [code] = await exited;
+      expect(code).toBe(130);
+      expect(existsSync(dataDir as string)).toBe(false);
+      expect(processesMentioning(dataDir as string)).toEqual([]);
+    } finally {
+      clearTimeout(killer);
+    }
+  }, 150_000);
 });
