@@ -21,7 +21,7 @@ export interface PairsResult {
 export interface CpuResult {
   readonly scenario: string;
   readonly sessions: number;
-  /** Keepalives the leader receives per second at the sessions' interval (sessions / (ttl / 3)). */
+  /** Keepalives the leader answered per second over the window (its forelock_keepalives_total). */
   readonly keepalivesPerSecond: number;
   readonly windowMs: number;
   /** Leader CPU time over the window, as a percentage of one core. */
@@ -130,34 +130,50 @@ export async function leaderMetricsUrl(endpoints: readonly string[], leaderHttp?
   }
 }
 
-/** The process CPU seconds a node reports on /metrics (prom-client's process_cpu_seconds_total). */
-export async function processCpuSeconds(metricsUrl: string): Promise<number> {
-  const response = await fetch(metricsUrl, { signal: AbortSignal.timeout(5_000) });
-  if (!response.ok) throw new Error(`${metricsUrl} answered ${response.status}`);
-  const match = /^process_cpu_seconds_total(?:\{[^}]*\})? ([0-9.eE+-]+)$/m.exec(await response.text());
-  if (!match) throw new Error(`${metricsUrl} has no process_cpu_seconds_total`);
+/** What the idle-sessions measurement reads from a node's /metrics. */
+export interface LeaderCounters {
+  /** prom-client's process_cpu_seconds_total. */
+  readonly cpuSeconds: number;
+  /** forelock_keepalives_total: keepalives the node answered. */
+  readonly keepalives: number;
+}
+
+/** One sample (`name` with any labels) of Prometheus text, or throws naming the URL. */
+function metricValue(text: string, name: string, metricsUrl: string): number {
+  const match = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(text);
+  if (!match) throw new Error(`${metricsUrl} has no ${name}`);
   return Number(match[1]);
 }
 
-/** Measures the leader's CPU over `windowMs` with `sessions` sessions open. */
+/** The CPU seconds and answered keepalives a node reports on /metrics. */
+export async function leaderCounters(metricsUrl: string): Promise<LeaderCounters> {
+  const response = await fetch(metricsUrl, { signal: AbortSignal.timeout(5_000) });
+  if (!response.ok) throw new Error(`${metricsUrl} answered ${response.status}`);
+  const text = await response.text();
+  return {
+    cpuSeconds: metricValue(text, 'process_cpu_seconds_total', metricsUrl),
+    keepalives: metricValue(text, 'forelock_keepalives_total', metricsUrl),
+  };
+}
+
+/** Measures the leader's CPU and the keepalives it answered over `windowMs` with `sessions` sessions open. */
 export async function measureLeaderCpu(
   scenario: string,
   metricsUrl: string,
   sessions: number,
-  ttlMs: number,
   windowMs: number,
   wait: (ms: number) => Promise<void>,
 ): Promise<CpuResult> {
-  const cpuBefore = await processCpuSeconds(metricsUrl);
+  const before = await leaderCounters(metricsUrl);
   const startedAt = performance.now();
   await wait(windowMs);
-  const cpuAfter = await processCpuSeconds(metricsUrl);
+  const after = await leaderCounters(metricsUrl);
   const elapsedMs = performance.now() - startedAt;
   return {
     scenario,
     sessions,
-    keepalivesPerSecond: sessions / (ttlMs / 3 / 1_000),
+    keepalivesPerSecond: ((after.keepalives - before.keepalives) * 1_000) / elapsedMs,
     windowMs: elapsedMs,
-    leaderCpuPercent: ((cpuAfter - cpuBefore) * 1_000 * 100) / elapsedMs,
+    leaderCpuPercent: ((after.cpuSeconds - before.cpuSeconds) * 1_000 * 100) / elapsedMs,
   };
 }

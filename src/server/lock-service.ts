@@ -129,7 +129,9 @@ export class LockService {
     const session = this.deps.machine.session(sample.sessionId);
     if (!session) return null;
     this.deps.guarantees.keepaliveReceived(sample);
-    return this.promise(session, sample.receiveMs);
+    const guarantee = this.promise(session, sample.receiveMs);
+    if (guarantee !== null) this.deps.metrics?.keepalives.inc();
+    return guarantee;
   }
 
   /** Checks a lock name before anything is proposed (the state machine checks again; both say the same). */

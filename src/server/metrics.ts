@@ -22,6 +22,8 @@ export class ServerMetrics {
   readonly releases: Counter;
   readonly expiries: Counter;
   readonly revocations: Counter;
+  /** Keepalives this node answered as leader (the idle-sessions benchmark reads the rate it really served). */
+  readonly keepalives: Counter;
   readonly proposalLatency: Histogram;
   readonly warnings: Counter<'reason'>;
   readonly warningAnswers: Counter<'kind' | 'reason'>;
@@ -102,6 +104,11 @@ export class ServerMetrics {
     this.releases = new Counter({ name: 'forelock_releases_total', help: 'Lock releases applied', registers });
     this.expiries = new Counter({ name: 'forelock_session_expiries_total', help: 'Sessions expired', registers });
     this.revocations = new Counter({ name: 'forelock_revocations_total', help: 'Locks revoked', registers });
+    this.keepalives = new Counter({
+      name: 'forelock_keepalives_total',
+      help: 'Keepalives answered with a guarantee by this node (as leader)',
+      registers,
+    });
     this.warnings = new Counter({
       name: 'forelock_staleness_warnings_total',
       help: 'Staleness Warnings sent, by the strongest reason',

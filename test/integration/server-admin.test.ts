@@ -212,6 +212,7 @@ describe('HTTP', () => {
       'forelock_releases_total',
       'forelock_session_expiries_total',
       'forelock_revocations_total',
+      'forelock_keepalives_total',
       'forelock_proposal_latency_seconds_bucket',
       'forelock_event_loop_delay_ms',
       'process_cpu_seconds_total',

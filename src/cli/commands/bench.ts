@@ -145,7 +145,7 @@ async function benchIdle(endpoints: string[], flags: BenchFlags, sessions: numbe
   const metricsUrl = await leaderMetricsUrl(endpoints, flags.leaderHttp);
   process.stderr.write(`leader metrics: ${metricsUrl}\n`);
   const measure = (scenario: string, count: number) =>
-    measureLeaderCpu(scenario, metricsUrl, count, flags.ttl, flags.duration, (ms) => {
+    measureLeaderCpu(scenario, metricsUrl, count, flags.duration, (ms) => {
       const startedAt = performance.now();
       const bar = progressBar(scenario, ms, () => ({ value: performance.now() - startedAt, detail: 'measuring' }));
       return sleep(ms).finally(() => bar.stop());
