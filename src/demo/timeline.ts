@@ -128,7 +128,7 @@ export function describeEvent(event: DemoEvent): string {
     case 'forced-revocation':
       return `REVOKED     ${event.lock} taken from ${event.client} (token ${event.token}) by forced revocation`;
     case 'safe-period-ended':
-      return `SAFE-END    ${event.client}'s safe period for ${event.lock} (token ${event.token}) ended; the SDK handed it back`;
+      return `SAFE-END    ${event.client}'s safe period for ${event.lock} (token ${event.token}) ended: its SDK treats the lock as lost (and hands it back if it can still send)`;
     case 'session-lost':
       return `LOST        ${event.client} lost ${event.lock} (token ${event.token}) with its session`;
     case 'write-rejected':
