@@ -55,6 +55,20 @@ export type LockCommand =
       readonly cause: RevokeCause;
       readonly reason: string;
     }
+  /**
+   * An operator's revoke that takes effect later (an ordinary lock, at the end of its promise): kept with the hold
+   * until the hold ends, so a new leader re-arms it instead of forgetting it. The leader proposes the 'revoke' when due.
+   */
+  | {
+      readonly type: 'revoke-scheduled';
+      readonly name: string;
+      readonly sessionId: string;
+      readonly token: bigint;
+      readonly cause: RevokeCause;
+      readonly reason: string;
+      /** When the leader that scheduled it meant to revoke (its epoch ms); a new leader revokes no earlier than this. */
+      readonly revokeAtMs: number;
+    }
   /** An entry that only carries time: lets lock-delays that have passed grant their waiters. */
   | { readonly type: 'tick' };
 

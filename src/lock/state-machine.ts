@@ -2,7 +2,15 @@
 // request dedup and usage history. Deterministic: time comes only from entries (principle 7), no clock, no I/O.
 import type { Entry, StateMachine } from '../raft/types.js';
 import { decodeLockEntry, lockPackr } from './codec.js';
-import type { LockCommand, LockEntry, LockErrorCode, LockEvent, LockMode, LockResult } from './commands.js';
+import type {
+  LockCommand,
+  LockEntry,
+  LockErrorCode,
+  LockEvent,
+  LockMode,
+  LockResult,
+  RevokeCause,
+} from './commands.js';
 import { findWaitCycle, type WaitEdge, type WaitsForGraph } from './deadlock.js';
 import { DedupWindow, type DedupWindowData } from './dedup.js';
 import { secretMatches } from './secret.js';
@@ -37,6 +45,22 @@ export interface LockStateMachineOptions {
   readonly usage?: Partial<UsageLimits>;
 }
 
+/** An operator's revoke of one hold that takes effect later (see the 'revoke-scheduled' command). */
+export interface ScheduledRevocationView {
+  readonly cause: RevokeCause;
+  readonly reason: string;
+  /** When the leader that scheduled it meant to revoke (its epoch ms). */
+  readonly revokeAtMs: number;
+}
+
+/** A scheduled revocation with the hold it applies to, as a new leader re-arms it. */
+export interface PendingRevocationView extends ScheduledRevocationView {
+  readonly name: string;
+  readonly sessionId: string;
+  readonly token: bigint;
+  readonly fenced: boolean;
+}
+
 /** A holder of a lock, as the server and the SPM see it. */
 export interface HolderView {
   readonly sessionId: string;
@@ -49,6 +73,8 @@ export interface HolderView {
   /** The acquire's metadata ('' when none), e.g. an election candidate's identity. */
   readonly metadata: string;
   readonly grantedAtMs: number;
+  /** An operator's revoke scheduled for this hold, if any. */
+  readonly scheduledRevocation?: ScheduledRevocationView;
 }
 
 /** A queued acquire. */
@@ -97,6 +123,8 @@ interface Holder {
   /** The acquire's metadata ('' when none), e.g. an election candidate's identity. */
   readonly metadata: string;
   readonly grantedAtMs: number;
+  /** Replicated with the hold (and its snapshots); ends with it. */
+  scheduledRevocation?: ScheduledRevocationView;
 }
 
 interface Waiter {
@@ -227,6 +255,8 @@ export class LockStateMachine implements StateMachine {
         return this.withDedup(command, (session) => this.cancel(session, command, atMs));
       case 'revoke':
         return this.revoke(command, atMs);
+      case 'revoke-scheduled':
+        return this.scheduleRevocation(command);
       case 'tick':
         return ok;
       default:
@@ -272,6 +302,19 @@ export class LockStateMachine implements StateMachine {
   /** Names of every resource with a usage history, least recently used first. */
   resources(): string[] {
     return this.usageHistory.names();
+  }
+
+  /** Every hold with an operator's revoke scheduled, by lock name then holder order. */
+  pendingRevocations(): PendingRevocationView[] {
+    const pending: PendingRevocationView[] = [];
+    for (const lock of [...this.locksByName.values()].sort((a, b) => compareStrings(a.name, b.name))) {
+      for (const holder of lock.holders) {
+        if (holder.scheduledRevocation === undefined) continue;
+        const { sessionId, token, fenced } = holder;
+        pending.push({ name: lock.name, sessionId, token, fenced, ...holder.scheduledRevocation });
+      }
+    }
+    return pending;
   }
 
   /** The earliest end of a lock-delay that holds back a waiter: the leader proposes a 'tick' at that time. */
@@ -595,7 +638,10 @@ export class LockStateMachine implements StateMachine {
 
   // ---- revocation ----
 
-  private revoke(command: Command<'revoke'>, atMs: number): LockResult {
+  /** The holds a revoke names (all holders, or one session's, or one token's), or why there are none. */
+  private revocationTargets(
+    command: Command<'revoke' | 'revoke-scheduled'>,
+  ): { lock: LockState; targets: Holder[] } | LockResult {
     const lock = this.locksByName.get(command.name);
     if (!lock || lock.holders.length === 0) return fail('LOCK_NOT_FOUND', `nobody holds "${command.name}"`);
     const ofSession =
@@ -610,6 +656,29 @@ export class LockStateMachine implements StateMachine {
         `token ${String(command.token)} no longer holds "${command.name}" (current: ${ofSession.map((h) => h.token).join(', ')}); nothing revoked`,
       );
     }
+    return { lock, targets };
+  }
+
+  /** Records an operator's revoke to come with the hold; a repeated one can only bring it forward. */
+  private scheduleRevocation(command: Command<'revoke-scheduled'>): LockResult {
+    const found = this.revocationTargets(command);
+    if ('status' in found) return found;
+    for (const holder of found.targets) {
+      const earlier = holder.scheduledRevocation;
+      if (earlier !== undefined && earlier.revokeAtMs <= command.revokeAtMs) continue;
+      holder.scheduledRevocation = {
+        cause: command.cause,
+        reason: String(command.reason ?? ''),
+        revokeAtMs: command.revokeAtMs,
+      };
+    }
+    return ok;
+  }
+
+  private revoke(command: Command<'revoke'>, atMs: number): LockResult {
+    const found = this.revocationTargets(command);
+    if ('status' in found) return found;
+    const { lock, targets } = found;
     for (const holder of [...targets]) {
       this.removeHolder(lock, holder, atMs, true);
       this.emit({

@@ -1,5 +1,6 @@
 // What only the leader proposes on its own: batched session expiries, due revocations and lock-delay ticks, after
-// first extending every session by one TTL on taking office (principle 4); schedules operator and RPH revocations.
+// first extending every session by one TTL on taking office (principle 4); schedules operator and RPH revocations,
+// replicating an operator's revoke that is due later so that the next leader carries it out.
 import type { LockCommand, LockEvent, RevokeCause } from '../lock/commands.js';
 import type { RaftNodeApi, RaftStatus } from '../raft/node-api.js';
 import type { SessionTracker } from '../session/tracker.js';
@@ -75,11 +76,29 @@ export class LeaderDuties {
     const current = this.raft.status();
     if (current.role !== 'leader' || current.term !== status.term) return;
     this.tracker.becameLeader(this.clock.now(), this.service.machine.sessions());
+    this.rearmScheduledRevocations();
     this.expiring.clear();
     this.revoking.clear();
     this.tickedForMs = null;
     this.inOffice = true;
     for (const listener of this.officeListeners) listener(this.clock.now());
+  }
+
+  /**
+   * Operator revokes that a predecessor scheduled (replicated with their holds): due at the later of the time it
+   * named and the promise this leader has just given (an ordinary lock), at the time it named (a fenced one).
+   */
+  private rearmScheduledRevocations(): void {
+    for (const pending of this.service.machine.pendingRevocations()) {
+      this.tracker.requestRevocation(
+        pending.name,
+        pending.token,
+        pending.sessionId,
+        pending.revokeAtMs,
+        pending.fenced,
+      );
+      this.causes.set(revocationKey(pending.name, pending.token), { cause: pending.cause, reason: pending.reason });
+    }
   }
 
   /** Calls `listener` each time this node takes office (after every session was given its TTL). */
@@ -197,13 +216,21 @@ export class LeaderDuties {
       this.causes.set(revocationKey(name, holder.token), cause);
       return { sessionId: holder.sessionId, token: holder.token, revokeAtMs, immediate: revokeAtMs <= nowMs };
     });
-    // Proposed here (and marked in flight) so the reply follows the commit; later ones are proposed when due.
+    // Proposed here (and marked in flight) so the reply follows the commit; later ones are proposed when due, and
+    // replicated now so that they are not lost with this leader.
     await Promise.all(
-      scheduled
-        .filter((each) => each.immediate)
-        .map((each) =>
-          this.proposeMarked({ type: 'revoke', name, sessionId: each.sessionId, token: each.token, ...cause }),
-        ),
+      scheduled.map((each) =>
+        each.immediate
+          ? this.proposeMarked({ type: 'revoke', name, sessionId: each.sessionId, token: each.token, ...cause })
+          : this.service.proposeAccepted({
+              type: 'revoke-scheduled',
+              name,
+              sessionId: each.sessionId,
+              token: each.token,
+              revokeAtMs: each.revokeAtMs,
+              ...cause,
+            }),
+      ),
     );
     return scheduled;
   }

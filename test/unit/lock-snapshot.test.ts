@@ -79,6 +79,18 @@ const command: fc.Arbitrary<LockCommand> = fc.oneof(
     ),
     weight: 2,
   },
+  {
+    arbitrary: fc.record({
+      type: fc.constant('revoke-scheduled' as const),
+      name: lockName,
+      sessionId,
+      token,
+      cause: fc.constantFrom('operator' as const, 'preemption' as const),
+      reason: fc.constantFrom('', 'maintenance'),
+      revokeAtMs: fc.integer({ min: 10_000, max: 200_000 }),
+    }),
+    weight: 2,
+  },
   { arbitrary: fc.constant({ type: 'tick' as const }), weight: 2 },
 );
 
@@ -102,7 +114,9 @@ const entries: fc.Arbitrary<LockEntry[]> = fc
 /** Replaces the CURRENT token marker with the session's token of that lock in `machine` (0n when none). */
 function resolveTokens(machine: LockStateMachine, entry: LockEntry): LockEntry {
   const c = entry.command;
-  if ((c.type !== 'release' && c.type !== 'revoke') || c.token !== CURRENT) return entry;
+  if ((c.type !== 'release' && c.type !== 'revoke' && c.type !== 'revoke-scheduled') || c.token !== CURRENT) {
+    return entry;
+  }
   const holder = machine.lock(c.name)?.holders.find((h) => h.sessionId === c.sessionId);
   return { ...entry, command: { ...c, token: holder?.token ?? 0n } };
 }
@@ -123,6 +137,7 @@ function observable(machine: LockStateMachine) {
     sessions: machine.sessions(),
     usage: machine.resources().map((name) => machine.usage(name)),
     nextDelay: machine.nextLockDelayEndMs(),
+    pendingRevocations: machine.pendingRevocations(),
     token: machine.lastGrantedToken,
     atMs: machine.lastAppliedAtMs,
     secrets: sessionIds.map((id) => machine.verifySecret(id, id)),
