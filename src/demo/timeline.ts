@@ -95,8 +95,8 @@ export interface DemoSummary {
   readonly cooperativeReleases: number;
   readonly preemptionRequests: number;
   readonly forcedRevocations: number;
-  /** Locks the SDK handed back itself when a Pre-emption Request's deadline passed (a live holder that ignored it). */
-  readonly safePeriodReleases: number;
+  /** Held locks whose safe period ended in the SDK (after a Pre-emption Request, or silence): the SDK gave them up. */
+  readonly safePeriodEnds: number;
   readonly lateWritesRejected: number;
   readonly grants: readonly GrantRecord[];
   /** Each client's role in this run. */
@@ -178,7 +178,7 @@ export class Timeline {
       cooperativeReleases: count('cooperative-release'),
       preemptionRequests: count('preemption-request'),
       forcedRevocations: count('forced-revocation'),
-      safePeriodReleases: count('safe-period-ended'),
+      safePeriodEnds: count('safe-period-ended'),
       lateWritesRejected: count('write-rejected'),
       grants,
       roles,
@@ -202,7 +202,7 @@ export function formatSummary(summary: DemoSummary): string {
     ['cooperative releases', String(summary.cooperativeReleases)],
     ['pre-emption requests', String(summary.preemptionRequests)],
     ['forced revocations', String(summary.forcedRevocations)],
-    ['SDK releases at safe-period end', String(summary.safePeriodReleases)],
+    ['safe periods ended (SDK gave up)', String(summary.safePeriodEnds)],
     ['late writes rejected by fencing', String(summary.lateWritesRejected)],
     ['grants', String(summary.grants.length)],
   ];
