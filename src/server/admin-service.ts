@@ -8,6 +8,7 @@ import { OversizedRequest } from './frame-limit.js';
 import { toServiceError } from './grpc-status.js';
 import type { LeaderDuties } from './leader-duties.js';
 import type { LockService } from './lock-service.js';
+import type { SessionHub } from './session-hub.js';
 import { lockToWire, membersOf } from './wire.js';
 
 /** What the Admin service needs from the node. */
@@ -15,6 +16,8 @@ export interface AdminServiceDeps {
   readonly raft: RaftNodeApi;
   readonly service: LockService;
   readonly duties: LeaderDuties;
+  /** Tells a holder of a revoke that takes effect later (a Pre-emption Request with no grace beyond its promise). */
+  readonly hub: SessionHub;
   readonly log: Logger;
 }
 
@@ -45,7 +48,7 @@ function requireMemberId(id: string): string {
 
 /** The Admin service's handlers, for `server.addService(Admin.service, adminHandlers(deps))`. */
 export function adminHandlers(deps: AdminServiceDeps): grpc.UntypedServiceImplementation {
-  const { raft, service, duties, log } = deps;
+  const { raft, service, duties, hub, log } = deps;
   const statusReply = async (): Promise<unknown> => {
     const status = raft.status();
     return {
@@ -72,6 +75,19 @@ export function adminHandlers(deps: AdminServiceDeps): grpc.UntypedServiceImplem
       service.checkLockName(request.name);
       const reason = request.reason === '' ? 'revoked by an operator' : request.reason;
       const revoked = await duties.revoke(request.name, request.session, request.force, reason);
+      // Principle 2: the holder's safe period must end by the revocation, however its keepalives are answered meanwhile.
+      for (const each of revoked.filter((r) => !r.immediate)) {
+        hub.push(each.sessionId, {
+          preemption: {
+            resourceId: request.name,
+            token: String(each.token),
+            graceMs: Math.round(each.graceMs),
+            revokeAtMs: each.revokeAtMs,
+            reason,
+            warningId: '',
+          },
+        });
+      }
       log.info({ lock: request.name, force: request.force, reason, revoked: revoked.length }, 'operator revoke');
       return {
         revoked: revoked.map((each) => ({

@@ -20,6 +20,8 @@ export interface ScheduledRevocation {
   readonly token: bigint;
   /** Server time (epoch ms) at which the lock is revoked. */
   readonly revokeAtMs: number;
+  /** How long from the request until then (0 when immediate). */
+  readonly graceMs: number;
   /** True when revoked at once (fenced or forced). */
   readonly immediate: boolean;
 }
@@ -214,7 +216,8 @@ export class LeaderDuties {
         ? nowMs
         : this.tracker.requestRevocation(name, holder.token, holder.sessionId, nowMs, holder.fenced);
       this.causes.set(revocationKey(name, holder.token), cause);
-      return { sessionId: holder.sessionId, token: holder.token, revokeAtMs, immediate: revokeAtMs <= nowMs };
+      const immediate = revokeAtMs <= nowMs;
+      return { sessionId: holder.sessionId, token: holder.token, revokeAtMs, graceMs: revokeAtMs - nowMs, immediate };
     });
     // Proposed here (and marked in flight) so the reply follows the commit; later ones are proposed when due, and
     // replicated now so that they are not lost with this leader.

@@ -118,7 +118,7 @@ export class ForelockServices {
     });
     server.addService(
       limitRequestSize(Admin.service, maxMessageBytes),
-      adminHandlers({ raft, service: this.service, duties: this.duties, log }),
+      adminHandlers({ raft, service: this.service, duties: this.duties, hub: this.hub, log }),
     );
   }
 

@@ -122,8 +122,21 @@ describe('operator revoke (principle 2)', () => {
       sessionId,
       token: grant.status === 'granted' ? grant.token : -1n,
       revokeAtMs: T0 + 2_000 + TTL,
+      graceMs: 2_000 + TTL - 3_000,
       immediate: false,
     });
+    // Replicated with the hold, so that a later leader carries it out.
+    expect(machine.pendingRevocations()).toEqual([
+      {
+        name: 'ordinary',
+        sessionId,
+        token: revocation!.token,
+        fenced: false,
+        cause: 'operator',
+        reason: 'maintenance',
+        revokeAtMs: T0 + 2_000 + TTL,
+      },
+    ]);
     clock.advance(2_000);
     service.keepalive({ sessionId: sessionId, receiveMs: clock.now() }); // extends the session to T0 + 15 s, not the lock
     expect(duties.dueCommands(T0 + 2_000 + TTL - 1)).toEqual([]);
