@@ -3,15 +3,15 @@ import type { LockPrediction } from '../spm/types.js';
 import { revokeAtMs } from './revocation-time.js';
 import type { LadderAction, LadderConfig, LadderInput, LadderLock, LadderStage } from './types.js';
 
-/** The server's defaults: mode on, 2 s acknowledgement timeout, 3 s grace, checkpoints up to 30 s, a renewing holder of a
- * fenced lock asked 5 s + grace before its predicted staleness, and every remaining
- * wait cut to 30% per keepalive missed during a warning (tuned on seeds 1-100 of `forelock eval`). */
+/** The server's defaults: mode on, 2 s acknowledgement timeout, 3 s grace, checkpoints up to 30 s, a renewing holder
+ * of a fenced lock asked 5 s + grace before its predicted staleness, and every remaining wait cut to 25% per keepalive
+ * missed during a warning (tuned on seeds 1-30 of `forelock eval`). */
 export const defaultLadderConfig: LadderConfig = {
   mode: 'on',
   ackTimeoutMs: 2_000,
   graceMs: 3_000,
   maxCheckpointMs: 30_000,
-  missedKeepaliveFactor: 0.3,
+  missedKeepaliveFactor: 0.25,
   fencedRequestLeadMs: 5_000,
 };
 

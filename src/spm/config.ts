@@ -22,6 +22,7 @@ export const defaultSpmConfig: SpmConfig = {
   driftWindow: 6,
   keepaliveLossProbability: 0.001,
   failurePriorPerInterval: 0.005,
+  failurePriorIntervals: 2_000,
   minSamples: 3,
   minHoldSamples: 30,
   stuckPriorPerHold: 3e-4,

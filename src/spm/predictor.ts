@@ -2,6 +2,7 @@
 import type { Clock } from '../util/clock.js';
 import type { DriftEstimate } from './clock-drift.js';
 import { forecastArima } from './arima-forecaster.js';
+import { EventRate } from './event-rate.js';
 import { resolveSpmConfig } from './config.js';
 import { NodeHealth } from './node-health.js';
 import { clamp01 } from './normal.js';
@@ -102,6 +103,9 @@ export class StalenessPredictor {
   private resourceCursor = 0;
   private readonly health: NodeHealth;
   private readonly dynamic: DynamicThresholds;
+  /** The cluster's record: keepalives lost and sessions dead, per keepalive interval. */
+  private readonly lossRate: EventRate;
+  private readonly deathRate: EventRate;
   /** Locks whose assessment was HIGH (a warning), until their outcome is known: key -> session. */
   private readonly warned = new Map<string, string>();
   private readonly lapseInput: Mutable<LapseInput>;
@@ -116,6 +120,8 @@ export class StalenessPredictor {
     this.config = resolveSpmConfig(config);
     this.health = new NodeHealth(this.config.overloadLoopDelayMs, this.config.overloadCpu, this.config.conditionHoldMs);
     this.dynamic = new DynamicThresholds(this.config);
+    this.lossRate = new EventRate(this.config.keepaliveLossProbability, this.config.failurePriorIntervals);
+    this.deathRate = new EventRate(this.config.failurePriorPerInterval, this.config.failurePriorIntervals);
     this.lapseInput = {
       forecast: { meanMs: 0, stdDevMs: 0, trendMsPerStep: 0 },
       silenceMs: 0,
@@ -143,6 +149,7 @@ export class StalenessPredictor {
 
   /** A session ended; `expired` says it lost its lease (warnings on its locks then proved right). */
   observeSessionClosed(sessionId: string, expired = false): void {
+    if (expired && this.sessions.has(sessionId)) this.deathRate.observeEvent();
     this.sessions.delete(sessionId);
     for (const [key, owner] of this.warned) {
       if (owner !== sessionId) continue;
@@ -163,6 +170,9 @@ export class StalenessPredictor {
         this.config,
       );
       this.sessions.set(sample.sessionId, session);
+    } else if (session.samples > 0) {
+      this.lossRate.observeTrial(session.isMissedGap(sample.receiveMs - session.lastReceiveMs));
+      this.deathRate.observeTrial(false);
     }
     session.observe(sample, this.health.overloaded(sample.receiveMs));
   }
@@ -384,6 +394,8 @@ export class StalenessPredictor {
     input.guaranteeMs = session.lastGuaranteeMs;
     input.keepaliveIntervalMs = session.keepaliveIntervalMs;
     input.horizonMs = horizonMs;
+    input.lossProbability = this.lossRate.value;
+    input.failurePriorPerInterval = this.deathRate.value;
     input.loadDelayMs = this.health.overloaded(nowMs)
       ? Math.max(this.config.overloadAllowanceMs, this.health.loopDelayMs)
       : this.health.loopDelayMs;

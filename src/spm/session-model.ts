@@ -151,10 +151,15 @@ export class SessionModel {
     };
   }
 
+  /** True when a gap this long (from the last keepalive) held a missed keepalive rather than a sample of the rhythm. */
+  isMissedGap(gapMs: number): boolean {
+    return gapMs > this.forecast().meanMs * MISSED_GAP_RATIO;
+  }
+
   private learnGap(gapMs: number): void {
     const expected = this.forecast();
     let learned = gapMs;
-    if (gapMs > expected.meanMs * MISSED_GAP_RATIO) {
+    if (this.isMissedGap(gapMs)) {
       learned = Math.min(gapMs, expected.meanMs + CLIP_STD_DEVS * expected.stdDevMs);
     }
     this.gapTrend.update(learned);

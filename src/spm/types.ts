@@ -48,6 +48,9 @@ export interface SpmConfig {
   readonly keepaliveLossProbability: number;
   /** Prior probability that a session dies during one keepalive interval. */
   readonly failurePriorPerInterval: number;
+  /** Weight of the two priors above, in keepalive intervals: the cluster's own record of lost keepalives and expired
+   * sessions outweighs them once it spans more intervals than this. */
+  readonly failurePriorIntervals: number;
   /** Keepalives a session must have sent before its predictions may drive a pre-emption. */
   readonly minSamples: number;
   /** Hold durations a resource needs before its p99 is trusted for the stuck-holder signal and the horizon. */

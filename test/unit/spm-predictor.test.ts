@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { resolveSpmConfig } from '../../src/spm/config.js';
+import { EventRate } from '../../src/spm/event-rate.js';
 import { StalenessPredictor } from '../../src/spm/predictor.js';
 import { driftRisk, lapseRisk, preemptionScore, stuckRisk } from '../../src/spm/risk.js';
 import type { HeldLockView, SpmConfig } from '../../src/spm/types.js';
@@ -189,6 +190,42 @@ describe('clock drift', () => {
     expect(
       driftRisk({ ...falling, drift: -0.025, driftChangePerMs: 0.01 / 3333 }, 10_000, 0.01, 100, 0, 10_000),
     ).toBeGreaterThan(0.99);
+  });
+});
+
+describe("the cluster's own record of silences", () => {
+  it('EventRate: the prior counts as its trials, every observed trial and event adds to it', () => {
+    const rate = new EventRate(0.005, 2000);
+    expect(rate.value).toBeCloseTo(0.005, 15);
+    for (let i = 0; i < 2000; i++) rate.observeTrial(i % 1000 === 0);
+    expect(rate.value).toBeCloseTo((2 + 10) / 4000, 15);
+    rate.observeEvent();
+    expect(rate.value).toBeCloseTo((3 + 10) / 4000, 15);
+  });
+
+  /** `lived` sessions renew for `intervals` keepalives each, `died` of them expire; then s1 is one keepalive late. */
+  function oneLateKeepalive(lived: number, died: number): number {
+    const spm = predictor();
+    let last = 0;
+    for (let k = 0; k < lived; k++) {
+      const id = `peer${k}`;
+      spm.observeSessionOpened(id, 10_000, INTERVAL, 0);
+      // One keepalive in 800 lost, as in the evaluation's networks.
+      last = renew(spm, id, 0, 200, (i) => (k % 4 === 0 && i === 100 ? 2 * INTERVAL : INTERVAL));
+      if (k < died) spm.observeSessionClosed(id, true);
+    }
+    spm.observeSessionOpened('s1', 10_000, INTERVAL, 0);
+    last = renew(spm, 's1', 0, 200);
+    return spm.assess(lock(), last + 4500).stalenessProbability;
+  }
+
+  it('a cluster whose sessions never die reads one late keepalive as a loss; one whose sessions die, as a death', () => {
+    // Fresh: the priors (death 0.005 against loss 0.001 per interval) make one late keepalive a likely death.
+    expect(oneLateKeepalive(0, 0)).toBeGreaterThan(0.7);
+    // 40 x 200 intervals, 10 losses and no death: deaths fall to 10 / 10200 per interval against losses of 12 / 10200.
+    expect(oneLateKeepalive(40, 0)).toBeLessThan(0.6);
+    // The same with 20 deaths: 30 / 10200 against 12 / 10200, a warning again.
+    expect(oneLateKeepalive(40, 20)).toBeGreaterThan(0.7);
   });
 });
 
