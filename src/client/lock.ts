@@ -62,15 +62,16 @@ export type LockEvent =
 /** The largest checkpoint duration the wire carries (uint32 ms). */
 const MAX_CHECKPOINT_MS = 0xffff_ffff;
 
-/** The wire form of a handler's answer; `{ checkpointing: ms }` is rounded and clamped to 0..2^32-1 ms. */
+/** The wire form of a handler's answer; a checkpoint duration is rounded and clamped to 0..2^32-1 ms. */
 export function warningResponseOf(answer: WarningAnswer): WarningResponse {
   if (answer === 'ack') return { kind: 'ack' };
   if (answer === 'releasing') return { kind: 'releasing' };
-  if ('checkpointing' in answer) {
-    const checkpointMs = Number.isFinite(answer.checkpointing) ? Math.round(answer.checkpointing) : 0;
-    return { kind: 'checkpointing', checkpointMs: Math.min(Math.max(checkpointMs, 0), MAX_CHECKPOINT_MS) };
-  }
-  return answer;
+  let askedMs: number;
+  if ('checkpointing' in answer) askedMs = answer.checkpointing;
+  else if (answer.kind === 'checkpointing') askedMs = answer.checkpointMs;
+  else return answer;
+  const checkpointMs = Number.isFinite(askedMs) ? Math.round(askedMs) : 0;
+  return { kind: 'checkpointing', checkpointMs: Math.min(Math.max(checkpointMs, 0), MAX_CHECKPOINT_MS) };
 }
 
 /** What a Lock needs from the client that granted it. */

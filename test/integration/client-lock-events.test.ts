@@ -34,6 +34,12 @@ describe('acquire(name, { onWarning })', () => {
     ["'releasing'", 'releasing', { kind: 'RELEASING', checkpointMs: 0 }],
     ['{ checkpointing: ms }', { checkpointing: 2_500 }, { kind: 'CHECKPOINTING', checkpointMs: 2_500 }],
     ['a WarningResponse', { kind: 'checkpointing', checkpointMs: 700 }, { kind: 'CHECKPOINTING', checkpointMs: 700 }],
+    ['a fractional duration, rounded', { checkpointing: 1_234.6 }, { kind: 'CHECKPOINTING', checkpointMs: 1_235 }],
+    [
+      'a negative duration, as 0',
+      { kind: 'checkpointing', checkpointMs: -3 },
+      { kind: 'CHECKPOINTING', checkpointMs: 0 },
+    ],
   ])('sends the answer %s as the wire answer', async (_label, answer, expected) => {
     const warnings: StalenessWarning[] = [];
     const { stream } = await held('jobs/a', '11', {
