@@ -13,8 +13,15 @@ const INCIDENT_WAIT_MS = 20_000;
 /** The time a checkpointing client asks for, and the time its checkpoint actually takes, in ms. */
 const CHECKPOINT_ASK_MS = 1_500;
 const CHECKPOINT_TAKES_MS = 1_000;
+/**
+ * A steady client's critical section and the gap before its next acquire, in ms: about 15 holds a second in all,
+ * enough history for every lock within 12 s, and little enough load that the leader does not judge itself
+ * overloaded (which suspends pre-emption).
+ */
+const STEADY_HOLD_MS = [80, 250] as const;
+const STEADY_GAP_MS = [40, 120] as const;
 /** How long a steady client queues for a lock before trying another one, in ms. */
-const STEADY_WAIT_MS = 6_000;
+const STEADY_WAIT_MS = 2_500;
 /** How long the crashing client holds its lock (renewing it) before it crashes, in ms. */
 const CRASH_AFTER_MS = 3_000;
 /** The latency-ramp client holds its keepalives back this much longer at each step, up to the maximum, in ms. */
@@ -57,8 +64,9 @@ async function acquireAt(ctx: DemoContext, client: Client, plan: DemoActorPlan, 
 /** Takes random locks for short critical sections, acknowledging any warning. */
 async function steady(ctx: DemoContext, plan: DemoActorPlan, client: Client): Promise<void> {
   const rng = new SeededRng(plan.seed);
+  const picks = DEMO_LOCKS.flatMap((lock) => Array.from({ length: lock.weight }, () => lock));
   while (!ctx.stop.aborted) {
-    const target = rng.pick(DEMO_LOCKS);
+    const target = rng.pick(picks);
     let lock: Lock;
     try {
       lock = await client.acquire(target.name, { fenced: target.fenced, waitMs: STEADY_WAIT_MS, signal: ctx.stop });
@@ -71,10 +79,10 @@ async function steady(ctx: DemoContext, plan: DemoActorPlan, client: Client): Pr
     }
     const watch = watchLock(ctx, plan.name, lock, () => ({ kind: 'ack' }), true);
     if (target.fenced) ctx.stores.get(target.name)?.write(lock.token);
-    await pause(rng.int(20, 150), ctx.stop);
+    await pause(rng.int(STEADY_HOLD_MS[0], STEADY_HOLD_MS[1]), ctx.stop);
     if (watch.warned()) await releaseAfterWarning(ctx, plan.name, lock);
     else await releaseQuietly(lock);
-    await pause(rng.int(10, 60), ctx.stop);
+    await pause(rng.int(STEADY_GAP_MS[0], STEADY_GAP_MS[1]), ctx.stop);
   }
 }
 

@@ -4,12 +4,15 @@ import { SeededRng } from '../util/rng.js';
 /** The roles of the demo's clients. */
 export type DemoRole = 'steady' | 'crashing' | 'stuck' | 'checkpointing' | 'latency-ramp';
 
-/** The locks the demo uses; `fenced` ones protect a token-checking store. */
+/**
+ * The locks the steady clients take; `fenced` ones protect a token-checking store. `weight`: how often they are
+ * picked, highest for the locks of the stuck and checkpointing incidents, which need 30 holds of history first.
+ */
 export const DEMO_LOCKS = [
-  { name: 'demo/orders', fenced: false },
-  { name: 'demo/report', fenced: false },
-  { name: 'demo/ledger', fenced: true },
-  { name: 'demo/inventory', fenced: false },
+  { name: 'demo/orders', fenced: false, weight: 3 },
+  { name: 'demo/report', fenced: false, weight: 3 },
+  { name: 'demo/ledger', fenced: true, weight: 2 },
+  { name: 'demo/inventory', fenced: false, weight: 1 },
 ] as const;
 
 /**
@@ -68,7 +71,7 @@ export function demoPlan(seed: number, durationMs: number): DemoPlan {
   const jitter = (): number => rng.int(-500, 500);
   const at = (fraction: number, minMs: number): number => Math.max(minMs, Math.round(durationMs * fraction)) + jitter();
   const incidents: Omit<DemoActorPlan, 'name' | 'seed'>[] = [
-    { role: 'crashing', ttlMs: CRASHING_TTL_MS, startMs: at(0.1, 3_000), lock: 'demo/ledger' },
+    { role: 'crashing', ttlMs: CRASHING_TTL_MS, startMs: at(0.12, 5_000), lock: 'demo/ledger' },
     { role: 'latency-ramp', ttlMs: DEMO_TTL_MS, startMs: at(0.27, 8_000), lock: RAMP_LOCK },
     { role: 'stuck', ttlMs: DEMO_TTL_MS, startMs: at(0.43, 12_000), lock: 'demo/orders' },
     { role: 'checkpointing', ttlMs: DEMO_TTL_MS, startMs: at(0.63, 15_000), lock: 'demo/report' },
