@@ -74,7 +74,7 @@ describe('pre-emption and the cluster', () => {
     const token = await holder.acquire('failover/lock', false);
     const waiter = await queueWaiter(cluster.endpoints, 'failover/lock');
     holder.stopKeepalives();
-    await holder.next('warning', 30_000);
+    await holder.next('warning', 60_000);
 
     await cluster.cluster.stop(leader, 'SIGKILL');
     const next = await waiter.granted;

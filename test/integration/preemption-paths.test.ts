@@ -99,7 +99,7 @@ describe('pre-emption paths on a 3-process cluster', () => {
     const next = await waiter.granted;
     expect(next.token).toBeGreaterThan(lock.token);
     expect(await clusterCounter(cluster, 'forelock_forced_revocations_total')).toBe(forcedBefore);
-  }, 90_000);
+  }, 150_000);
 
   it('warning and request ignored: an ordinary lock is revoked at its promise, the waiter gets a higher token and the late writer is rejected', async () => {
     // Mechanism: a holder stuck in its critical section (keepalives go on) past the lock's p99 hold while a waiter
@@ -112,9 +112,9 @@ describe('pre-emption paths on a 3-process cluster', () => {
     const store = new FencedStore();
     expect(store.write(BigInt(token)).accepted).toBe(true);
     const waiter = await queueWaiter('paths/ordinary', false);
-    const warning = (await holder.next('warning', 30_000)).warning as { reasons: string[] };
+    const warning = (await holder.next('warning', 60_000)).warning as { reasons: string[] };
     expect(warning.reasons).toContain('hold-too-long');
-    const requestFrame = await holder.next('preemption', 30_000);
+    const requestFrame = await holder.next('preemption', 60_000);
     const request = requestFrame.preemption as Request;
     expect(request.token).toBe(token);
     const revoked = (await holder.next('revoked', 30_000)).revoked as { cause: string; token: string };
@@ -127,7 +127,7 @@ describe('pre-emption paths on a 3-process cluster', () => {
     });
     expect(store.write(next.token).accepted).toBe(true);
     expect(store.write(BigInt(token))).toEqual({ accepted: false, highestToken: next.token });
-  }, 90_000);
+  }, 150_000);
 
   it('warning and request ignored: a fenced lock is revoked at the end of the grace period, before the promise', async () => {
     // Mechanism: as above (stuck past p99, keepalives go on), on a fenced lock.
@@ -139,8 +139,8 @@ describe('pre-emption paths on a 3-process cluster', () => {
     const store = new FencedStore();
     store.write(BigInt(token));
     const waiter = await queueWaiter('paths/fenced', true);
-    await holder.next('warning', 30_000);
-    const requestFrame = await holder.next('preemption', 30_000);
+    await holder.next('warning', 60_000);
+    const requestFrame = await holder.next('preemption', 60_000);
     const request = requestFrame.preemption as Request;
     // A fenced lock's revocation time is the grace deadline itself.
     expect(request.revokeAtMs).toBeCloseTo(requestFrame.serverTimeMs + request.graceMs, -2);
@@ -156,7 +156,7 @@ describe('pre-emption paths on a 3-process cluster', () => {
     expect(holder.promiseAt(next.grantedAtMs)).toBeGreaterThan(next.grantedAtMs);
     store.write(next.token);
     expect(store.write(BigInt(token)).accepted).toBe(false);
-  }, 90_000);
+  }, 150_000);
 
   it('a cooperative release after a warning', async () => {
     // Mechanism: the SDK pauses until a keepalive-late warning; the holder resumes, answers "releasing", releases.
@@ -180,7 +180,7 @@ describe('pre-emption paths on a 3-process cluster', () => {
     const next = await waiter.granted;
     expect(next.token).toBeGreaterThan(lock.token);
     expect(await clusterCounter(cluster, 'forelock_forced_revocations_total')).toBe(forcedBefore);
-  }, 90_000);
+  }, 150_000);
 
   it('checkpoint then release: the time asked for holds off the Pre-emption Request', async () => {
     // Mechanism: as above (SDK paused until a keepalive-late warning); the holder asks for 4 s to checkpoint.
@@ -212,7 +212,7 @@ describe('pre-emption paths on a 3-process cluster', () => {
     const next = await waiter.granted;
     expect(next.token).toBeGreaterThan(lock.token);
     expect(await clusterCounter(cluster, 'forelock_forced_revocations_total')).toBe(forcedBefore);
-  }, 90_000);
+  }, 150_000);
 
   it('heartbeats missed during the warning shorten the answer window and the grace period', async () => {
     // Mechanism: the holder stops sending keepalives after four (a crash that keeps the connection open).
@@ -222,9 +222,9 @@ describe('pre-emption paths on a 3-process cluster', () => {
     const token = await holder.acquire('paths/silent', true);
     const waiter = await queueWaiter('paths/silent', true);
     holder.stopKeepalives();
-    const warningFrame = await holder.next('warning', 30_000);
+    const warningFrame = await holder.next('warning', 60_000);
     expect((warningFrame.warning as { reasons: string[] }).reasons).toContain('keepalive-late');
-    const requestFrame = await holder.next('preemption', 30_000);
+    const requestFrame = await holder.next('preemption', 60_000);
     const request = requestFrame.preemption as Request;
     // Default grace 3 s, cut to 30% per missed keepalive; the request came sooner than the 2 s answer window.
     expect(request.graceMs).toBeLessThan(3_000);
@@ -243,5 +243,5 @@ describe('pre-emption paths on a 3-process cluster', () => {
     // It went sooner than its session's promise: the shortened ladder beat the TTL.
     expect(next.grantedAtMs).toBeLessThan(holder.promisedUntilMs);
     expect(waiter.client.session.signal.aborted).toBe(false);
-  }, 90_000);
+  }, 150_000);
 });
