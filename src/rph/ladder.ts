@@ -24,8 +24,6 @@ interface Rung {
   /** PREEMPT_REQUESTED: the deadline sent and when the revocation will be proposed. */
   deadlineMs: number;
   revokeAtMs: number;
-  /** The promise in force when the request was sent (principle 2), kept for a deadline shortened later. */
-  promisedAtRequestMs: number;
   reason: string;
   /** Missed keepalives already accounted for (each one shortens the remaining waits once). */
   missedSeen: number;
@@ -117,7 +115,6 @@ export class PreemptionLadder {
           rung.timed = false;
           rung.stage = 'PREEMPT_REQUESTED';
           rung.deadlineMs = nowMs + graceMs;
-          rung.promisedAtRequestMs = input.promisedUntilMs;
           rung.revokeAtMs = revokeAtMs(rung.deadlineMs, input.promisedUntilMs, lock.fenced);
           rung.reason = prediction.reasons.join(',') || 'stale';
           return [
@@ -219,7 +216,6 @@ export class PreemptionLadder {
         answerByMs: 0,
         deadlineMs: 0,
         revokeAtMs: 0,
-        promisedAtRequestMs: 0,
         reason: '',
         missedSeen: 0,
         timed: false,
@@ -243,7 +239,11 @@ export class PreemptionLadder {
     );
   }
 
-  /** A keepalive missed while a warning is active shortens every remaining wait (specification 7). */
+  /**
+   * A keepalive missed while a warning is active shortens every remaining wait (specification 7): the answer window
+   * now, and the grace of a Pre-emption Request not yet sent. A revocation deadline already sent is a promise
+   * (principle 2): it is never brought forward, so the client's safe period, capped by it, always ends first.
+   */
   private accountMissedKeepalives(rung: Rung, missed: number, nowMs: number): void {
     if (missed <= rung.missedSeen) {
       rung.missedSeen = missed;
@@ -253,9 +253,6 @@ export class PreemptionLadder {
     rung.missedSeen = missed;
     if (rung.stage === 'WARNED') {
       rung.answerByMs = nowMs + Math.max(0, rung.answerByMs - nowMs) * factor;
-    } else if (rung.stage === 'PREEMPT_REQUESTED') {
-      rung.deadlineMs = nowMs + Math.max(0, rung.deadlineMs - nowMs) * factor;
-      rung.revokeAtMs = revokeAtMs(rung.deadlineMs, rung.promisedAtRequestMs, rung.lock.fenced);
     }
   }
 

@@ -232,16 +232,24 @@ describe('PreemptionLadder: client answers', () => {
 });
 
 describe('PreemptionLadder: a keepalive missed during a warning shortens every remaining wait', () => {
-  it('halves the remaining ack wait and the grace per missed keepalive', () => {
+  it('halves the remaining ack wait and the grace of the request per missed keepalive', () => {
     const l = ladder({ missedKeepaliveFactor: 0.5 });
     run(l, 0); // answer by 2000
     run(l, 1000, { prediction: { missedKeepalives: 1 } }); // remaining 1000 -> 500
     expect(l.nextDeadlineMs()).toBe(1500);
     const request = run(l, 1500, { prediction: { missedKeepalives: 1 } });
     expect(request[0]).toMatchObject({ type: 'preempt-request', graceMs: 1500, deadlineMs: 3000 });
-    run(l, 2000, { prediction: { missedKeepalives: 2 } }); // remaining grace 1000 -> 500
-    expect(l.nextDeadlineMs()).toBe(2500);
-    expect(run(l, 2500, { prediction: { missedKeepalives: 2 } })[0]).toMatchObject({ type: 'revoke' });
+  });
+
+  it('never brings forward a revocation deadline already sent (principle 2)', () => {
+    const l = ladder({ missedKeepaliveFactor: 0.5 });
+    run(l, 0);
+    run(l, 1000, { prediction: { missedKeepalives: 1 } });
+    run(l, 1500, { prediction: { missedKeepalives: 1 } }); // request sent: deadline 3000
+    run(l, 2000, { prediction: { missedKeepalives: 2 } }); // another missed keepalive after the request
+    expect(l.nextDeadlineMs()).toBe(3000);
+    expect(run(l, 2999, { prediction: { missedKeepalives: 2 } })).toEqual([]);
+    expect(run(l, 3000, { prediction: { missedKeepalives: 2 } })[0]).toMatchObject({ type: 'revoke', atMs: 3000 });
   });
 
   it('a warning that starts after a missed keepalive starts with the shortened wait', () => {
