@@ -101,6 +101,8 @@ export class SessionConnection {
   private keepaliveTimer: NodeJS.Timeout | null = null;
   private lastRttMs = 0;
   private paused = false;
+  /** Test-only: the non-keepalive frames written while paused, sent on unpause. */
+  private readonly heldWhilePaused: ClientFrame[] = [];
   private endError: ForelockError | null = null;
   private closing = false;
   private wake: (() => void) | null = null;
@@ -202,11 +204,15 @@ export class SessionConnection {
 
   /**
    * Test-only: while paused, nothing is written to the stream (no keepalives, no requests, no close), as if the
-   * process were frozen; answers still arrive. Unpausing resumes keepalives.
+   * process were frozen or its network stalled; answers still arrive. Unpausing sends the requests held meanwhile
+   * (as a stalled connection delivers them late; keepalives are periodic and are not replayed), then a keepalive.
    */
   simulatePause(paused: boolean): void {
     this.paused = paused;
-    if (!paused && this.stream) this.sendKeepalive();
+    if (paused || !this.stream) return;
+    const held = this.heldWhilePaused.splice(0);
+    for (const frame of held) this.write(frame);
+    this.sendKeepalive();
   }
 
   /** The safe deadline passed without renewal: the session is treated as gone (Chubby's jeopardy, then expiry). */
@@ -242,7 +248,11 @@ export class SessionConnection {
   }
 
   private write(frame: ClientFrame): void {
-    if (this.stream && !this.endError && !this.paused) this.stream.write(frame);
+    if (this.paused) {
+      if (!('keepalive' in frame)) this.heldWhilePaused.push(frame);
+      return;
+    }
+    if (this.stream && !this.endError) this.stream.write(frame);
   }
 
   private stub(address: string): ForelockStub {
