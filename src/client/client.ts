@@ -4,6 +4,7 @@ import type { LockMode } from '../lock/commands.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { ForelockError } from '../util/errors.js';
 import { type Rng, randomRng } from '../util/rng.js';
+import type { WireSessionOpened } from '../util/wire-frames.js';
 import { AdminClient } from './admin.js';
 import type { BackoffOptions } from './backoff.js';
 import { type ConnectionListener, type LockFrame, type RequestFrame, SessionConnection } from './connection.js';
@@ -20,7 +21,7 @@ import {
   TimeoutError,
 } from './errors.js';
 import { Lock, type LockGrant, type LockOwner, type PreemptionHandler, type WarningHandler } from './lock.js';
-import { modeFromWire, modeToWire, type WireSessionOpened } from './wire.js';
+import { modeFromWire, modeToWire } from './wire.js';
 
 /** Wall time that never jumps backwards: the epoch at process start plus a monotonic count. */
 const monotonicEpochClock: Clock = { now: () => performance.timeOrigin + performance.now() };

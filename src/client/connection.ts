@@ -5,6 +5,7 @@ import { connectivityState } from '@grpc/grpc-js';
 import type { Clock } from '../util/clock.js';
 import type { ForelockError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
+import type { WireSessionOpened } from '../util/wire-frames.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { EndpointPool } from './endpoints.js';
 import {
@@ -21,7 +22,7 @@ import {
 } from './errors.js';
 import { SafePeriodTracker } from './safe-period.js';
 import { acquireStub, releaseStub } from './stub-pool.js';
-import type { ClientFrame, ForelockStub, ServerFrame, SessionStream, WireSessionOpened } from './wire.js';
+import type { ClientFrame, ForelockStub, ServerFrame, SessionStream } from './wire.js';
 
 /**
  * The least time a NEW session's open may take to be answered: it waits for the session to be committed, which a busy

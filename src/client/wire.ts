@@ -1,121 +1,36 @@
-// The session stream's frames as @grpc/proto-loader hands them to us (camelCase fields, uint64 as decimal strings,
-// enums as names, the oneof's name in `frame`), and the gRPC stubs for the Forelock and Admin services.
+// The session stream's frames as the client sees them (the oneof's name in `frame`; the message shapes are in
+// util/wire-frames), and the gRPC stubs for the Forelock and Admin services.
 import type * as grpc from '@grpc/grpc-js';
 import { forelockServices } from '../util/proto.js';
-
-/** proto LockMode as loaded. */
-export type WireLockMode = 'EXCLUSIVE' | 'SHARED';
+import type {
+  WireAcquireRequest,
+  WireAcquireResult,
+  WireCancelRequest,
+  WireKeepalive,
+  WireKeepaliveAnswer,
+  WireLockMode,
+  WireNotLeader,
+  WireOpenSession,
+  WirePreemptionRequest,
+  WireReleaseRequest,
+  WireRequestDone,
+  WireRequestError,
+  WireRevocationNotice,
+  WireSessionEnded,
+  WireSessionOpened,
+  WireStalenessWarning,
+  WireWarningAnswer,
+} from '../util/wire-frames.js';
 
 /** A frame the client sends (exactly one member set). */
 export type ClientFrame =
-  | { open: { clientName: string; ttlMs: number; sessionId: string; secret: string } }
-  | { keepalive: { seq: string; clientTimeMs: number; rttMs: number } }
-  | {
-      acquire: {
-        requestSeq: string;
-        name: string;
-        mode: WireLockMode;
-        fenced: boolean;
-        preemptible: boolean;
-        waitMs: number;
-        metadata: string;
-      };
-    }
-  | { release: { requestSeq: string; name: string; token: string } }
-  | { cancel: { requestSeq: string; name: string } }
-  | { warningAnswer: { warningId: string; name: string; kind: WarningAnswerKind; checkpointMs: number } }
+  | { open: WireOpenSession }
+  | { keepalive: WireKeepalive }
+  | { acquire: WireAcquireRequest }
+  | { release: WireReleaseRequest }
+  | { cancel: WireCancelRequest }
+  | { warningAnswer: WireWarningAnswer }
   | { close: Record<string, never> };
-
-/** proto WarningAnswer.Kind as loaded. */
-export type WarningAnswerKind = 'ACK' | 'CHECKPOINTING' | 'RELEASING';
-
-/** proto HeldLock. */
-export interface WireHeldLock {
-  name: string;
-  mode: WireLockMode;
-  token: string;
-  fenced: boolean;
-}
-
-/** proto SessionOpened. */
-export interface WireSessionOpened {
-  sessionId: string;
-  secret: string;
-  ttlMs: number;
-  guaranteeMs: number;
-  keepaliveIntervalMs: number;
-  leaderId: string;
-  held: WireHeldLock[];
-}
-
-/** proto KeepaliveAnswer. */
-export interface WireKeepaliveAnswer {
-  seq: string;
-  serverReceiveMs: number;
-  guaranteeMs: number;
-  keepaliveIntervalMs: number;
-}
-
-/** proto AcquireResult. */
-export interface WireAcquireResult {
-  requestSeq: string;
-  name: string;
-  status: 'GRANTED' | 'QUEUED';
-  token: string;
-  grantedAtMs: number;
-  position: number;
-  fenced: boolean;
-  mode: WireLockMode;
-}
-
-/** proto RequestDone. */
-export interface WireRequestDone {
-  requestSeq: string;
-  name: string;
-}
-
-/** proto RequestError. */
-export interface WireRequestError {
-  requestSeq: string;
-  name: string;
-  code: string;
-  message: string;
-  retriable: boolean;
-}
-
-/** proto StalenessWarning. */
-export interface WireStalenessWarning {
-  warningType: string;
-  resourceId: string;
-  warningId: string;
-  token: string;
-  predictedStalenessMs: number;
-  predictedStaleAtMs: number;
-  preemptionScore: number;
-  probability: number;
-  reasons: string[];
-  ackTimeoutMs: number;
-  guaranteeMs: number;
-}
-
-/** proto PreemptionRequest. */
-export interface WirePreemptionRequest {
-  resourceId: string;
-  token: string;
-  graceMs: number;
-  revokeAtMs: number;
-  reason: string;
-  warningId: string;
-}
-
-/** proto RevocationNotice. */
-export interface WireRevocationNotice {
-  resourceId: string;
-  token: string;
-  cause: string;
-  reason: string;
-  revokedAtMs: number;
-}
 
 /** A frame the server sends: common fields plus exactly one member named by `frame`. */
 export type ServerFrame = { lastKeepaliveSeq: string; serverTimeMs: number } & (
@@ -127,8 +42,8 @@ export type ServerFrame = { lastKeepaliveSeq: string; serverTimeMs: number } & (
   | { frame: 'warning'; warning: WireStalenessWarning }
   | { frame: 'preemption'; preemption: WirePreemptionRequest }
   | { frame: 'revoked'; revoked: WireRevocationNotice }
-  | { frame: 'notLeader'; notLeader: { leaderId: string; leaderAddress: string } }
-  | { frame: 'ended'; ended: { reason: string } }
+  | { frame: 'notLeader'; notLeader: WireNotLeader }
+  | { frame: 'ended'; ended: WireSessionEnded }
 );
 
 /** The client side of one session stream. */

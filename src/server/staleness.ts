@@ -9,11 +9,11 @@ import type { SessionTracker } from '../session/tracker.js';
 import { StalenessPredictor } from '../spm/predictor.js';
 import type { KeepaliveSample, LoadSample, UsageHistory } from '../spm/types.js';
 import type { Clock } from '../util/clock.js';
+import type { WireWarningKind } from '../util/wire-frames.js';
 import { type Guarantee, type GuaranteePolicy, guaranteeOf } from './guarantee.js';
 import type { LeaderDuties } from './leader-duties.js';
 import type { ServerMetrics } from './metrics.js';
 import type { SessionHub } from './session-hub.js';
-import type { WireWarningKind } from './wire.js';
 
 /** How the advisor is built. */
 export interface StalenessAdvisorDeps {

@@ -1,101 +1,54 @@
-// Shapes of proto/forelock.proto messages as the loader hands them over, and conversions to and from the domain.
+// The session stream's frames as the server sees them (message shapes in util/wire-frames), and conversions to and
+// from the domain.
 import type { LockMode } from '../lock/commands.js';
 import type { HolderView, LockView } from '../lock/state-machine.js';
 import type { RaftStatus } from '../raft/node-api.js';
+import type {
+  WireAcquireRequest,
+  WireAcquireResult,
+  WireCancelRequest,
+  WireHeldLock,
+  WireKeepalive,
+  WireKeepaliveAnswer,
+  WireLockMode,
+  WireNotLeader,
+  WireOpenSession,
+  WirePreemptionRequest,
+  WireReleaseRequest,
+  WireRequestDone,
+  WireRequestError,
+  WireRevocationNotice,
+  WireSessionEnded,
+  WireSessionOpened,
+  WireStalenessWarning,
+  WireWarningAnswer,
+} from '../util/wire-frames.js';
 import { InvalidRequestError } from './errors.js';
-
-/** LockMode as the wire spells it (enums as strings). */
-export type WireLockMode = 'EXCLUSIVE' | 'SHARED';
-
-/** How a client answered a warning (WarningAnswer.Kind). */
-export type WireWarningKind = 'ACK' | 'CHECKPOINTING' | 'RELEASING';
 
 /** A client frame (oneofs: `frame` names the field that is set). */
 export interface ClientFrame {
   readonly frame?: 'open' | 'keepalive' | 'acquire' | 'release' | 'cancel' | 'warningAnswer' | 'close';
-  readonly open?: { clientName: string; ttlMs: number; sessionId: string; secret: string };
-  readonly keepalive?: { seq: string; clientTimeMs: number; rttMs: number };
-  readonly acquire?: {
-    requestSeq: string;
-    name: string;
-    mode: WireLockMode;
-    fenced: boolean;
-    preemptible: boolean;
-    waitMs: number;
-    metadata: string;
-  };
-  readonly release?: { requestSeq: string; name: string; token: string };
-  readonly cancel?: { requestSeq: string; name: string };
-  readonly warningAnswer?: { warningId: string; name: string; kind: WireWarningKind; checkpointMs: number };
+  readonly open?: WireOpenSession;
+  readonly keepalive?: WireKeepalive;
+  readonly acquire?: WireAcquireRequest;
+  readonly release?: WireReleaseRequest;
+  readonly cancel?: WireCancelRequest;
+  readonly warningAnswer?: WireWarningAnswer;
   readonly close?: Record<string, never>;
-}
-
-/** A held lock in SessionOpened. */
-export interface WireHeldLock {
-  readonly name: string;
-  readonly mode: WireLockMode;
-  readonly token: string;
-  readonly fenced: boolean;
 }
 
 /** The payload of a server frame: exactly one oneof field (the envelope adds seq and time). */
 export type ServerFramePayload =
-  | {
-      readonly opened: {
-        sessionId: string;
-        secret: string;
-        ttlMs: number;
-        guaranteeMs: number;
-        keepaliveIntervalMs: number;
-        leaderId: string;
-        held: WireHeldLock[];
-      };
-    }
-  | { readonly keepalive: { seq: string; serverReceiveMs: number; guaranteeMs: number; keepaliveIntervalMs: number } }
-  | {
-      readonly acquire: {
-        requestSeq: string;
-        name: string;
-        status: 'GRANTED' | 'QUEUED';
-        token: string;
-        grantedAtMs: number;
-        position: number;
-        fenced: boolean;
-        mode: WireLockMode;
-      };
-    }
-  | { readonly done: { requestSeq: string; name: string } }
-  | { readonly error: { requestSeq: string; name: string; code: string; message: string; retriable: boolean } }
-  | {
-      readonly revoked: { resourceId: string; token: string; cause: string; reason: string; revokedAtMs: number };
-    }
-  | {
-      readonly warning: {
-        warningType: 'Staleness Warning';
-        resourceId: string;
-        warningId: string;
-        token: string;
-        predictedStalenessMs: number;
-        predictedStaleAtMs: number;
-        preemptionScore: number;
-        probability: number;
-        reasons: string[];
-        ackTimeoutMs: number;
-        guaranteeMs: number;
-      };
-    }
-  | {
-      readonly preemption: {
-        resourceId: string;
-        token: string;
-        graceMs: number;
-        revokeAtMs: number;
-        reason: string;
-        warningId: string;
-      };
-    }
-  | { readonly notLeader: { leaderId: string; leaderAddress: string } }
-  | { readonly ended: { reason: 'expired' | 'closed' | 'not-found' } };
+  | { readonly opened: WireSessionOpened }
+  | { readonly keepalive: WireKeepaliveAnswer }
+  | { readonly acquire: WireAcquireResult }
+  | { readonly done: WireRequestDone }
+  | { readonly error: WireRequestError }
+  | { readonly revoked: WireRevocationNotice }
+  | { readonly warning: WireStalenessWarning }
+  | { readonly preemption: WirePreemptionRequest }
+  | { readonly notLeader: WireNotLeader }
+  | { readonly ended: WireSessionEnded };
 
 /** The wire name of a lock mode. */
 export function modeToWire(mode: LockMode): WireLockMode {

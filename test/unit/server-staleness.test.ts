@@ -9,9 +9,10 @@ import { LockService } from '../../src/server/lock-service.js';
 import { ServerMetrics } from '../../src/server/metrics.js';
 import { type ConnectedStream, SessionHub } from '../../src/server/session-hub.js';
 import { StalenessAdvisor } from '../../src/server/staleness.js';
-import type { ServerFramePayload, WireWarningKind } from '../../src/server/wire.js';
+import type { ServerFramePayload } from '../../src/server/wire.js';
 import { SessionTracker } from '../../src/session/tracker.js';
 import { ManualClock } from '../../src/util/clock.js';
+import type { WireWarningKind } from '../../src/util/wire-frames.js';
 import { FakeRaftNode } from './server-fake-raft.js';
 
 const T0 = 1_000_000;

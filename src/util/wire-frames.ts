@@ -1,0 +1,154 @@
+// The TypeScript shapes of proto/forelock.proto's session-stream messages as @grpc/proto-loader hands them over
+// (camelCase fields, uint64 as decimal strings, enums as names), shared by the client and the server.
+
+/** proto LockMode as loaded. */
+export type WireLockMode = 'EXCLUSIVE' | 'SHARED';
+
+/** proto WarningAnswer.Kind as loaded: how a client answered a warning. */
+export type WireWarningKind = 'ACK' | 'CHECKPOINTING' | 'RELEASING';
+
+/** proto OpenSession. */
+export interface WireOpenSession {
+  readonly clientName: string;
+  readonly ttlMs: number;
+  readonly sessionId: string;
+  readonly secret: string;
+}
+
+/** proto Keepalive. */
+export interface WireKeepalive {
+  readonly seq: string;
+  readonly clientTimeMs: number;
+  readonly rttMs: number;
+}
+
+/** proto AcquireRequest. */
+export interface WireAcquireRequest {
+  readonly requestSeq: string;
+  readonly name: string;
+  readonly mode: WireLockMode;
+  readonly fenced: boolean;
+  readonly preemptible: boolean;
+  readonly waitMs: number;
+  readonly metadata: string;
+}
+
+/** proto ReleaseRequest. */
+export interface WireReleaseRequest {
+  readonly requestSeq: string;
+  readonly name: string;
+  readonly token: string;
+}
+
+/** proto CancelRequest. */
+export interface WireCancelRequest {
+  readonly requestSeq: string;
+  readonly name: string;
+}
+
+/** proto WarningAnswer. */
+export interface WireWarningAnswer {
+  readonly warningId: string;
+  readonly name: string;
+  readonly kind: WireWarningKind;
+  readonly checkpointMs: number;
+}
+
+/** proto HeldLock. */
+export interface WireHeldLock {
+  readonly name: string;
+  readonly mode: WireLockMode;
+  readonly token: string;
+  readonly fenced: boolean;
+}
+
+/** proto SessionOpened. */
+export interface WireSessionOpened {
+  readonly sessionId: string;
+  readonly secret: string;
+  readonly ttlMs: number;
+  readonly guaranteeMs: number;
+  readonly keepaliveIntervalMs: number;
+  readonly leaderId: string;
+  readonly held: WireHeldLock[];
+}
+
+/** proto KeepaliveAnswer. */
+export interface WireKeepaliveAnswer {
+  readonly seq: string;
+  readonly serverReceiveMs: number;
+  readonly guaranteeMs: number;
+  readonly keepaliveIntervalMs: number;
+}
+
+/** proto AcquireResult. */
+export interface WireAcquireResult {
+  readonly requestSeq: string;
+  readonly name: string;
+  readonly status: 'GRANTED' | 'QUEUED';
+  readonly token: string;
+  readonly grantedAtMs: number;
+  readonly position: number;
+  readonly fenced: boolean;
+  readonly mode: WireLockMode;
+}
+
+/** proto RequestDone. */
+export interface WireRequestDone {
+  readonly requestSeq: string;
+  readonly name: string;
+}
+
+/** proto RequestError. */
+export interface WireRequestError {
+  readonly requestSeq: string;
+  readonly name: string;
+  readonly code: string;
+  readonly message: string;
+  readonly retriable: boolean;
+}
+
+/** proto StalenessWarning. */
+export interface WireStalenessWarning {
+  readonly warningType: 'Staleness Warning';
+  readonly resourceId: string;
+  readonly warningId: string;
+  readonly token: string;
+  readonly predictedStalenessMs: number;
+  readonly predictedStaleAtMs: number;
+  readonly preemptionScore: number;
+  readonly probability: number;
+  readonly reasons: string[];
+  readonly ackTimeoutMs: number;
+  readonly guaranteeMs: number;
+}
+
+/** proto PreemptionRequest. */
+export interface WirePreemptionRequest {
+  readonly resourceId: string;
+  readonly token: string;
+  readonly graceMs: number;
+  readonly revokeAtMs: number;
+  readonly reason: string;
+  readonly warningId: string;
+}
+
+/** proto RevocationNotice. */
+export interface WireRevocationNotice {
+  readonly resourceId: string;
+  readonly token: string;
+  readonly cause: string;
+  readonly reason: string;
+  readonly revokedAtMs: number;
+}
+
+/** proto NotLeader. */
+export interface WireNotLeader {
+  readonly leaderId: string;
+  readonly leaderAddress: string;
+}
+
+/** proto SessionEnded. */
+export interface WireSessionEnded {
+  readonly reason: 'expired' | 'closed' | 'not-found';
+}
