@@ -113,30 +113,14 @@ export interface SessionView {
   readonly waiting: readonly string[];
 }
 
-interface Holder {
-  readonly sessionId: string;
-  readonly requestSeq: number;
-  readonly mode: LockMode;
-  readonly token: bigint;
-  readonly fenced: boolean;
-  readonly preemptible: boolean;
-  /** The acquire's metadata ('' when none), e.g. an election candidate's identity. */
-  readonly metadata: string;
-  readonly grantedAtMs: number;
+/** A hold as stored: its view without the client name (looked up from the session when viewed). */
+type Holder = Omit<HolderView, 'clientName' | 'scheduledRevocation'> & {
   /** Replicated with the hold (and its snapshots); ends with it. */
   scheduledRevocation?: ScheduledRevocationView;
-}
+};
 
-interface Waiter {
-  readonly sessionId: string;
-  readonly requestSeq: number;
-  readonly mode: LockMode;
-  readonly fenced: boolean;
-  readonly preemptible: boolean;
-  /** The acquire's metadata ('' when none), e.g. an election candidate's identity. */
-  readonly metadata: string;
-  readonly enqueuedAtMs: number;
-}
+/** A queued acquire as stored: its view without the client name. */
+type Waiter = Omit<WaiterView, 'clientName'>;
 
 interface LockState {
   readonly name: string;
