@@ -1,8 +1,8 @@
 // The leader's lock service: proposes lock commands (stamped with the leader's clock), opens, resumes and renews
 // sessions. The session stream and the Admin service both go through it; it owns no sockets and no timers.
 import { createHash, randomBytes } from 'node:crypto';
-import type { LockCommand, LockResult } from '../lock/commands.js';
 import { encodeLockEntry } from '../lock/codec.js';
+import type { LockCommand, LockResult } from '../lock/commands.js';
 import type { LockStateMachine, SessionView } from '../lock/state-machine.js';
 import { clientNameProblem, lockNameProblem, ttlProblem } from '../lock/validation.js';
 import { NotLeaderError } from '../raft/errors.js';

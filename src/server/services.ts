@@ -16,8 +16,8 @@ import { LoadSampler } from './load-sampler.js';
 import { LockService } from './lock-service.js';
 import { ServerMetrics } from './metrics.js';
 import { SessionHub } from './session-hub.js';
-import { StalenessAdvisor } from './staleness.js';
 import { type SessionCall, SessionStream } from './session-stream.js';
+import { StalenessAdvisor } from './staleness.js';
 
 /** How often the leader assesses every held lock (warnings, pre-emption), in ms. */
 const ADVICE_INTERVAL_MS = 250;

@@ -1,16 +1,16 @@
 // The Staleness Prediction Module: fed with samples, it predicts which lock holders are about to go stale.
 import type { Clock } from '../util/clock.js';
-import type { DriftEstimate } from './clock-drift.js';
 import { forecastArima } from './arima-forecaster.js';
-import { EventRate } from './event-rate.js';
+import type { DriftEstimate } from './clock-drift.js';
 import { resolveSpmConfig } from './config.js';
+import { EventRate } from './event-rate.js';
 import { NodeHealth } from './node-health.js';
 import { clamp01 } from './normal.js';
 import { ResourceStats } from './resource-stats.js';
 import {
+  driftRisk,
   type LapseInput,
   type LapseRisk,
-  driftRisk,
   lapseRisk,
   lateToleranceMs,
   preemptionScore,

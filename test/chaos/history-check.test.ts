@@ -4,8 +4,8 @@
 
 import { describe, expect, it } from 'vitest';
 import type { ServerEvent } from '../../src/sim/lock-history-checker.js';
-import { historyViolations, mergeHistory } from './harness/history-check.js';
 import { ClientHistory } from './harness/history.js';
+import { historyViolations, mergeHistory } from './harness/history-check.js';
 
 /** One client record: granted `token` at `grantAtMs`, believed safe until `safeUntilMs`, released at `releaseAtMs`. */
 function grantedRecord(

@@ -4,9 +4,9 @@
 // that no lock was revoked before its promise (ordinary) or deadline (fenced), and that the holder's safe period had
 // ended first. How each warning is provoked is said in the test.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Client, connect, type Lock, type StalenessWarning } from '../../src/index.js';
 import type { EmbeddedCluster } from '../../src/demo/embedded-cluster.js';
 import { FencedStore } from '../../src/demo/fenced-store.js';
+import { type Client, connect, type Lock, type StalenessWarning } from '../../src/index.js';
 import {
   CLUSTER_TIMEOUT_MS,
   clusterCounter,

@@ -5,9 +5,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decodeLockEntry } from '../../../src/lock/codec.js';
 import type { LockCommand } from '../../../src/lock/commands.js';
 import { LockStateMachine } from '../../../src/lock/state-machine.js';
-import { decodeLockEntry } from '../../../src/lock/codec.js';
 import { joiningConf } from '../../../src/raft/bootstrap.js';
 import { RaftStorage } from '../../../src/raft/storage.js';
 import type { Entry } from '../../../src/raft/types.js';
