@@ -65,6 +65,21 @@ async function queueWaiter(name: string, fenced: boolean): Promise<{ client: Cli
   return { client: waiter, granted };
 }
 
+/** The holder kept its lock with no Pre-emption Request or forced revocation, and its release served the waiter. */
+async function expectKeptThenHandedOver(
+  lock: Lock,
+  waiter: { granted: Promise<Lock> },
+  requests: unknown[],
+  forcedBefore: number,
+): Promise<void> {
+  expect(requests).toEqual([]);
+  expect(lock.held).toBe(true);
+  await lock.release();
+  const next = await waiter.granted;
+  expect(next.token).toBeGreaterThan(lock.token);
+  expect(await clusterCounter(cluster, 'forelock_forced_revocations_total')).toBe(forcedBefore);
+}
+
 type Request = { revokeAtMs: number; graceMs: number; token: string; warningId: string; reason: string };
 
 describe('pre-emption paths on a 3-process cluster', () => {
@@ -93,12 +108,7 @@ describe('pre-emption paths on a 3-process cluster', () => {
       '5 s of renewals after the warning',
       () => Date.now() > atMs + 5_000 && holder.session.safeUntil > Date.now(),
     );
-    expect(requests).toEqual([]);
-    expect(lock.held).toBe(true);
-    await lock.release();
-    const next = await waiter.granted;
-    expect(next.token).toBeGreaterThan(lock.token);
-    expect(await clusterCounter(cluster, 'forelock_forced_revocations_total')).toBe(forcedBefore);
+    await expectKeptThenHandedOver(lock, waiter, requests, forcedBefore);
   }, 150_000);
 
   it('warning and request ignored: an ordinary lock is revoked at its promise, the waiter gets a higher token and the late writer is rejected', async () => {
@@ -206,12 +216,7 @@ describe('pre-emption paths on a 3-process cluster', () => {
       '3 s of checkpointing, renewed',
       () => Date.now() > warnedAtMs + 3_000 && holder.session.safeUntil > Date.now(),
     );
-    expect(requests).toEqual([]);
-    expect(lock.held).toBe(true);
-    await lock.release();
-    const next = await waiter.granted;
-    expect(next.token).toBeGreaterThan(lock.token);
-    expect(await clusterCounter(cluster, 'forelock_forced_revocations_total')).toBe(forcedBefore);
+    await expectKeptThenHandedOver(lock, waiter, requests, forcedBefore);
   }, 150_000);
 
   it('heartbeats missed during the warning shorten the answer window and the grace period', async () => {
