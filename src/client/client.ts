@@ -7,7 +7,13 @@ import { type Rng, randomRng } from '../util/rng.js';
 import type { WireSessionOpened } from '../util/wire-frames.js';
 import { AdminClient } from './admin.js';
 import type { BackoffOptions } from './backoff.js';
-import { type ConnectionListener, type LockFrame, type RequestFrame, SessionConnection } from './connection.js';
+import {
+  type ConnectionListener,
+  type GuaranteeAnswer,
+  type LockFrame,
+  type RequestFrame,
+  SessionConnection,
+} from './connection.js';
 import { Election } from './election.js';
 import {
   AbortError,
@@ -72,6 +78,11 @@ export interface ConnectOptions {
   readonly clock?: Clock;
   /** Randomness for backoff jitter. */
   readonly rng?: Rng;
+  /**
+   * Observation hook (tests, diagnostics): called synchronously with every keepalive answer, in stream order, before
+   * any lock event the frames after it cause. Must not throw. The SDK's own safe period does not depend on it.
+   */
+  readonly onGuarantee?: (answer: GuaranteeAnswer) => void;
 }
 
 /** Options of `acquire()`. */
@@ -533,6 +544,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Client> {
       backoff: options.backoff,
       maxDrift: options.maxDrift,
       marginMs: options.marginMs,
+      onGuarantee: options.onGuarantee,
     });
   } catch (err) {
     // Malformed endpoints, backoff or safe-period settings.

@@ -68,6 +68,15 @@ export interface ConnectionListener {
   ended(error: ForelockError): void;
 }
 
+/** A keepalive answer as received: the leader promised the session until `serverReceiveMs + guaranteeMs`. */
+export interface GuaranteeAnswer {
+  /** When the leader received the keepalive (epoch ms, server clock). */
+  readonly serverReceiveMs: number;
+  readonly guaranteeMs: number;
+  /** When the leader sent the answer (epoch ms, server clock). */
+  readonly serverTimeMs: number;
+}
+
 /** Options of a session connection (see ConnectOptions for the user-facing ones). */
 export interface ConnectionOptions {
   readonly endpoints: readonly string[];
@@ -83,6 +92,8 @@ export interface ConnectionOptions {
   readonly backoff?: BackoffOptions;
   readonly maxDrift?: number;
   readonly marginMs?: number;
+  /** Observes every keepalive answer, in stream order (see ConnectOptions.onGuarantee). */
+  readonly onGuarantee?: (answer: GuaranteeAnswer) => void;
 }
 
 /** The session stream to the leader, kept alive across failovers. */
@@ -458,6 +469,11 @@ export class SessionConnection {
         const sentAtMs = this.tracker.sentAtOf(seq);
         if (sentAtMs !== undefined) this.lastRttMs = Math.max(0, this.options.clock.now() - sentAtMs);
         this.tracker.guaranteeReceived(Number(frame.lastKeepaliveSeq), answer.guaranteeMs);
+        this.options.onGuarantee?.({
+          serverReceiveMs: answer.serverReceiveMs,
+          guaranteeMs: answer.guaranteeMs,
+          serverTimeMs: frame.serverTimeMs,
+        });
         this.setKeepaliveInterval(answer.keepaliveIntervalMs);
         for (const listener of this.listeners) listener.safeUntilChanged();
         return null;
