@@ -15,6 +15,18 @@ export const defaultLadderConfig: LadderConfig = {
   fencedRequestLeadMs: 5_000,
 };
 
+/** Completes a partial ladder configuration with the defaults and checks the values that would break the ladder. */
+export function resolveLadderConfig(overrides: Partial<LadderConfig> = {}): LadderConfig {
+  const config = { ...defaultLadderConfig, ...overrides };
+  if (!(config.missedKeepaliveFactor > 0 && config.missedKeepaliveFactor <= 1)) {
+    throw new RangeError(`missedKeepaliveFactor must be in (0, 1], got ${config.missedKeepaliveFactor}`);
+  }
+  if (!(config.ackTimeoutMs > 0 && config.graceMs > 0)) {
+    throw new RangeError(`ackTimeoutMs and graceMs must be > 0, got ${config.ackTimeoutMs} and ${config.graceMs}`);
+  }
+  return config;
+}
+
 /** One held lock's place on the ladder. */
 interface Rung {
   lock: LadderLock;
@@ -61,10 +73,7 @@ export class PreemptionLadder {
   private readonly rungs = new Map<string, Rung>();
 
   constructor(config: Partial<LadderConfig> = {}) {
-    this.config = { ...defaultLadderConfig, ...config };
-    if (!(this.config.missedKeepaliveFactor > 0 && this.config.missedKeepaliveFactor <= 1)) {
-      throw new RangeError(`missedKeepaliveFactor must be in (0, 1], got ${this.config.missedKeepaliveFactor}`);
-    }
+    this.config = resolveLadderConfig(config);
   }
 
   /** Advances one lock's ladder with its latest prediction; returns what the driver must do now. */

@@ -1,6 +1,12 @@
 // The server's configuration: defaults, the --config JSON file, flag parsing and validation (pure, no I/O).
-import type { PreemptionMode } from '../rph/types.js';
+import { defaultLadderConfig, resolveLadderConfig } from '../rph/ladder.js';
+import type { LadderConfig, PreemptionMode } from '../rph/types.js';
+import { defaultSpmConfig, resolveSpmConfig } from '../spm/config.js';
+import type { SpmConfig } from '../spm/types.js';
 import { ConfigError } from './errors.js';
+
+/** The pre-emption ladder's timings, which a --config file's `ladder` object may set (the mode is `preemption`). */
+export type LadderTimings = Omit<LadderConfig, 'mode'>;
 
 /** A network endpoint as `--listen`, `--http` and `--peers` write it. */
 export interface HostPort {
@@ -38,6 +44,10 @@ export interface ServerConfig {
   readonly snapshotEveryEntries: number;
   /** Staleness prediction and pre-emption: `on`, `warn-only` (warn, shorten guarantees), or `off` (TTL only). */
   readonly preemption: PreemptionMode;
+  /** The SPM's settings: the defaults, with what the --config file's `spm` object sets (e.g. `warningThreshold`). */
+  readonly spm: SpmConfig;
+  /** The ladder's timings: the defaults, with what the --config file's `ladder` object sets (e.g. `graceMs`). */
+  readonly ladder: LadderTimings;
 }
 
 /** The keys a --config JSON file and the command-line flags may set (flags win). */
@@ -56,6 +66,10 @@ export type ServerConfigInput = Partial<{
   lockDelayMs: number;
   snapshotEveryEntries: number;
   preemption: string;
+  /** SPM settings by name (src/spm/config.ts's defaultSpmConfig), e.g. `{ "warningThreshold": 0.8 }`. */
+  spm: Record<string, unknown>;
+  /** Ladder timings by name (src/rph/ladder.ts's defaultLadderConfig), e.g. `{ "graceMs": 5000 }`. */
+  ladder: Record<string, unknown>;
 }>;
 
 /** Defaults of `forelock serve` (ARCHITECTURE.md, "Defaults"). */
@@ -90,7 +104,11 @@ const CONFIG_KEYS = new Set([
   'lockDelayMs',
   'snapshotEveryEntries',
   'preemption',
+  'spm',
+  'ladder',
 ]);
+const { mode: _mode, ...LADDER_TIMING_DEFAULTS } = defaultLadderConfig;
+const SPM_MODELS: readonly SpmConfig['model'][] = ['ewma', 'arima', 'sma'];
 const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** Parses `host:port` (or `[v6]:port`); port 0 asks the OS for a free one. */
@@ -134,6 +152,47 @@ function positiveInteger(value: unknown, key: string, min: number): number {
     throw new ConfigError(`${key} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+/**
+ * Checks a settings object (`spm`, `ladder`) against its defaults: known names only, numbers finite and >= 0, the
+ * SPM's model one of its names, the ARIMA order three integers >= 0. Returns the overrides.
+ */
+function settingsOverrides<T extends object>(raw: unknown, defaults: T, key: string): Partial<T> {
+  if (raw === undefined) return {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(`${key} must be a JSON object of settings, got ${JSON.stringify(raw)}`);
+  }
+  for (const [name, value] of Object.entries(raw)) {
+    if (!Object.hasOwn(defaults, name)) {
+      throw new ConfigError(`${key}: unknown setting "${name}" (known: ${Object.keys(defaults).join(', ')})`);
+    }
+    const fail = (expected: string): never => {
+      throw new ConfigError(`${key}.${name} must be ${expected}, got ${JSON.stringify(value)}`);
+    };
+    const isCount = (n: unknown): boolean => typeof n === 'number' && Number.isInteger(n) && n >= 0;
+    if (name === 'model') {
+      if (!SPM_MODELS.includes(value as SpmConfig['model'])) fail(`one of ${SPM_MODELS.join(', ')}`);
+    } else if (name === 'arimaOrder') {
+      const order = value as Record<string, unknown> | null;
+      if (typeof order !== 'object' || order === null || !['p', 'd', 'q'].every((k) => isCount(order[k]))) {
+        fail('{ "p", "d", "q" } integers >= 0');
+      }
+    } else if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      fail('a number >= 0');
+    }
+  }
+  return raw as Partial<T>;
+}
+
+/** Runs a settings resolver, turning its RangeError into a ConfigError that names the settings object. */
+function resolveSettings<T>(key: string, resolve: () => T): T {
+  try {
+    return resolve();
+  } catch (error) {
+    if (error instanceof RangeError) throw new ConfigError(`${key}: ${error.message}`);
+    throw error;
+  }
 }
 
 /** Checks the shape of a parsed --config file: known keys only, with the right types. */
@@ -209,5 +268,12 @@ export function resolveServerConfig(fromFile: ServerConfigInput, fromFlags: Serv
       1,
     ),
     preemption: preemption as PreemptionMode,
+    spm: resolveSettings('spm', () => resolveSpmConfig(settingsOverrides(input.spm, defaultSpmConfig, 'spm'))),
+    ladder: resolveSettings('ladder', () => {
+      const { mode: _unused, ...timings } = resolveLadderConfig(
+        settingsOverrides(input.ladder, LADDER_TIMING_DEFAULTS, 'ladder'),
+      );
+      return timings;
+    }),
   };
 }

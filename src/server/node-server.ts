@@ -106,6 +106,8 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
     maxMessageBytes: config.maxMessageBytes,
     deposedLeaderOverhangMs: 2 * maxElectionTimeoutMs,
     preemption: config.preemption,
+    spm: config.spm,
+    ladder: config.ladder,
     ...(overrides.clock === undefined ? {} : { clock: overrides.clock }),
   });
   services.register(server);

@@ -5,8 +5,9 @@ import type { Logger } from 'pino';
 import type { LockStateMachine } from '../lock/state-machine.js';
 import { NotLeaderError } from '../raft/errors.js';
 import type { RaftNodeApi } from '../raft/node-api.js';
-import type { PreemptionMode } from '../rph/types.js';
+import type { LadderConfig, PreemptionMode } from '../rph/types.js';
 import { SessionTracker } from '../session/tracker.js';
+import type { SpmConfig } from '../spm/types.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { forelockServices } from '../util/proto.js';
 import { adminHandlers } from './admin-service.js';
@@ -35,6 +36,10 @@ export interface ForelockServicesOptions {
   readonly clock?: Clock;
   /** `on`: warn and pre-empt; `warn-only`: warn and shorten guarantees; `off`: the TTL for all, no warnings. */
   readonly preemption: PreemptionMode;
+  /** SPM settings that differ from the defaults (the --config file's `spm`). */
+  readonly spm?: Partial<SpmConfig>;
+  /** Ladder timings that differ from the defaults (the --config file's `ladder`). */
+  readonly ladder?: Partial<Omit<LadderConfig, 'mode'>>;
   /** How often the leader checks for expiries, due revocations and lock-delay ends, in ms. Default 50. */
   readonly dutyIntervalMs?: number;
   /**
@@ -73,6 +78,8 @@ export class ForelockServices {
       clock,
       metrics: this.metrics,
       mode: options.preemption,
+      spm: options.spm,
+      ladder: options.ladder,
     });
     this.service = new LockService({ raft, machine, tracker, clock, guarantees: this.advisor, metrics: this.metrics });
     const logProposalError = (error: unknown): void => {

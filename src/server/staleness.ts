@@ -4,10 +4,10 @@ import type { LockEvent } from '../lock/commands.js';
 import type { LockStateMachine } from '../lock/state-machine.js';
 import type { ResourceUsageView } from '../lock/usage.js';
 import { PreemptionLadder } from '../rph/ladder.js';
-import type { LadderAction, LadderLock, PreemptionMode } from '../rph/types.js';
+import type { LadderAction, LadderConfig, LadderLock, PreemptionMode } from '../rph/types.js';
 import type { SessionTracker } from '../session/tracker.js';
 import { StalenessPredictor } from '../spm/predictor.js';
-import type { KeepaliveSample, LoadSample, UsageHistory } from '../spm/types.js';
+import type { KeepaliveSample, LoadSample, SpmConfig, UsageHistory } from '../spm/types.js';
 import type { Clock } from '../util/clock.js';
 import type { WireWarningKind } from '../util/wire-frames.js';
 import { type Guarantee, type GuaranteePolicy, guaranteeOf } from './guarantee.js';
@@ -24,6 +24,10 @@ export interface StalenessAdvisorDeps {
   readonly metrics: ServerMetrics;
   /** `off`: the TTL guarantee and no warnings; `warn-only`: the SPM's guarantee and warnings; `on`: also pre-empts. */
   readonly mode: PreemptionMode;
+  /** SPM settings that differ from the defaults (none by default). */
+  readonly spm?: Partial<SpmConfig>;
+  /** Ladder timings that differ from the defaults (none by default). */
+  readonly ladder?: Partial<Omit<LadderConfig, 'mode'>>;
 }
 
 /** A warning sent and not yet settled: its id and the reason that led it (metrics are counted by reason). */
@@ -72,8 +76,8 @@ export class StalenessAdvisor implements GuaranteePolicy {
   private warningCount = 0;
 
   constructor(private readonly deps: StalenessAdvisorDeps) {
-    this.predictor = new StalenessPredictor({}, deps.clock);
-    this.ladder = new PreemptionLadder({ mode: deps.mode });
+    this.predictor = new StalenessPredictor(deps.spm ?? {}, deps.clock);
+    this.ladder = new PreemptionLadder({ ...deps.ladder, mode: deps.mode });
   }
 
   private get predicting(): boolean {

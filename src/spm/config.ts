@@ -48,6 +48,14 @@ export function resolveSpmConfig(overrides: Partial<SpmConfig> = {}): SpmConfig 
       `warning threshold ${config.warningThreshold} must lie within [${config.warningThresholdMin}, ${config.warningThresholdMax}]`,
     );
   }
+  if (config.warningThresholdMin <= 0 || config.warningThresholdMax >= 1) {
+    throw new RangeError(
+      `warning thresholds must lie within (0, 1), got [${config.warningThresholdMin}, ${config.warningThresholdMax}]`,
+    );
+  }
+  if (config.preemptionScoreThreshold <= 0 || config.preemptionScoreThreshold > 100) {
+    throw new RangeError(`preemptionScoreThreshold must be in (0, 100], got ${config.preemptionScoreThreshold}`);
+  }
   if (config.gMinMs <= 0 || config.gMinMs > config.ttlMs) {
     throw new RangeError(`gMinMs must be in (0, ttlMs=${config.ttlMs}], got ${config.gMinMs}`);
   }

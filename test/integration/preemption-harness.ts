@@ -2,6 +2,9 @@
 // demo's embedded cluster), a raw session holder that knows its exact promise and the SDK's safe period computed from
 // the same frames, and the safety checks every path makes.
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'vitest';
 import { SafePeriodTracker } from '../../src/client/safe-period.js';
 import { type EmbeddedCluster, startEmbeddedCluster } from '../../src/demo/embedded-cluster.js';
@@ -14,22 +17,38 @@ export const DIST_FORELOCK: ForelockCommand = { executable: process.execPath, ar
 /** Process start-up and first election on a loaded 2-core machine take seconds: generous deadlines, never sleeps. */
 export const CLUSTER_TIMEOUT_MS = 60_000;
 
-/** Starts 3 `forelock serve` processes with pre-emption on; the caller destroys it. */
+/**
+ * The SPM settings of these clusters (a --config file's `spm`): a stuck-hold prior of 1% instead of the default 0.03%.
+ * The paths provoke a holder stuck past its lock's p99 hold; the history behind that p99 is 40 holds of a few ms each,
+ * measured on a shared 2-core machine, where one fsync or scheduling hiccup in it makes the tail look heavy enough
+ * that the default prior needs minutes to call the hold stuck (a CI run saw no warning within 60 s). With 1% it takes
+ * a few p99s whatever the history's tail, so the tests exercise the ladder, not the machine's noise.
+ */
+export const TEST_SPM_SETTINGS = { stuckPriorPerHold: 0.01 };
+
+/** Starts 3 `forelock serve` processes with pre-emption on and TEST_SPM_SETTINGS; the caller destroys it. */
 export async function startProcessCluster(serveArgs: readonly string[] = []): Promise<EmbeddedCluster> {
   if (!existsSync(DIST_FORELOCK.args[0] as string)) {
     throw new Error('dist/src/cli/main.js is missing: run `npm run build` (npm test does) before these tests');
   }
+  const configDir = await mkdtemp(join(tmpdir(), 'forelock-test-config-'));
+  const configFile = join(configDir, 'spm.json');
+  await writeFile(configFile, JSON.stringify({ spm: TEST_SPM_SETTINGS }));
   const cluster = await startEmbeddedCluster({
     command: DIST_FORELOCK,
-    serveArgs: ['--log-level', 'warn', '--preemption', 'on', ...serveArgs],
+    serveArgs: ['--log-level', 'warn', '--preemption', 'on', '--config', configFile, ...serveArgs],
   });
+  const destroy = async (graceMs?: number): Promise<void> => {
+    await cluster.destroy(graceMs);
+    await rm(configDir, { recursive: true, force: true });
+  };
   try {
     await cluster.waitForLeader(CLUSTER_TIMEOUT_MS);
   } catch (error) {
-    await cluster.destroy();
+    await destroy();
     throw error;
   }
-  return cluster;
+  return { ...cluster, destroy };
 }
 
 /** Sum of one counter over its labels on a node's /metrics (0 when the node does not answer). */

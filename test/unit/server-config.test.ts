@@ -9,6 +9,7 @@ import {
 } from '../../src/server/config.js';
 import { ConfigError } from '../../src/server/errors.js';
 import { clusterLayout, peersFlag } from '../../src/server/local-cluster.js';
+import { defaultSpmConfig } from '../../src/spm/config.js';
 
 describe('addresses', () => {
   it.each([
@@ -87,6 +88,37 @@ describe('resolveServerConfig', () => {
     expect(() => resolveServerConfig({ maxMessageBytes: 10 }, {})).toThrow(
       'maxMessageBytes must be an integer >= 1024',
     );
+  });
+
+  it('takes SPM settings and ladder timings from the --config file, the defaults otherwise', () => {
+    const defaults = resolveServerConfig({}, {});
+    expect(defaults.spm).toEqual(defaultSpmConfig);
+    expect(defaults.ladder).toMatchObject({ ackTimeoutMs: 2_000, graceMs: 3_000 });
+    expect(defaults.ladder).not.toHaveProperty('mode');
+    const tuned = resolveServerConfig(
+      { spm: { warningThreshold: 0.8, model: 'arima', arimaOrder: { p: 2, d: 1, q: 1 } }, ladder: { graceMs: 5_000 } },
+      {},
+    );
+    expect(tuned.spm).toMatchObject({ warningThreshold: 0.8, model: 'arima', arimaOrder: { p: 2, d: 1, q: 1 } });
+    expect(tuned.spm.gMinMs).toBe(defaultSpmConfig.gMinMs);
+    expect(tuned.ladder).toMatchObject({ graceMs: 5_000, ackTimeoutMs: 2_000 });
+  });
+
+  it.each([
+    [{ spm: 0.7 }, 'spm must be a JSON object of settings, got 0.7'],
+    [{ spm: { warningThreshhold: 0.8 } }, 'spm: unknown setting "warningThreshhold" (known: model, ttlMs,'],
+    [{ spm: { warningThreshold: '0.8' } }, 'spm.warningThreshold must be a number >= 0, got "0.8"'],
+    [{ spm: { gMinMs: -1 } }, 'spm.gMinMs must be a number >= 0, got -1'],
+    [{ spm: { model: 'lstm' } }, 'spm.model must be one of ewma, arima, sma, got "lstm"'],
+    [{ spm: { arimaOrder: { p: 1, d: 1 } } }, 'spm.arimaOrder must be { "p", "d", "q" } integers >= 0'],
+    [{ spm: { warningThreshold: 0.95 } }, 'spm: warning threshold 0.95 must lie within [0.6, 0.9]'],
+    [{ spm: { preemptionScoreThreshold: 120 } }, 'spm: preemptionScoreThreshold must be in (0, 100], got 120'],
+    [{ ladder: { mode: 'off' } }, 'ladder: unknown setting "mode" (known: ackTimeoutMs, graceMs,'],
+    [{ ladder: { graceMs: 0 } }, 'ladder: ackTimeoutMs and graceMs must be > 0, got 2000 and 0'],
+    [{ ladder: { missedKeepaliveFactor: 2 } }, 'ladder: missedKeepaliveFactor must be in (0, 1], got 2'],
+  ])('refuses bad settings %j with a clear error', (file, message) => {
+    expect(() => resolveServerConfig(file as never, {})).toThrow(ConfigError);
+    expect(() => resolveServerConfig(file as never, {})).toThrow(message);
   });
 
   it('refuses unknown keys and non-objects in a --config file', () => {
