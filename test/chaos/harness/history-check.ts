@@ -1,5 +1,6 @@
 // Runs the lock-history checker (src/sim/lock-history-checker.ts) over a chaos scenario: the clients' recorded
-// operations and safe periods merged on one timeline with the server events replayed from the committed log.
+// operations and safe periods, and the promises and Pre-emption Requests their sessions received from the leader,
+// merged on one timeline with the server events replayed from the committed log.
 
 import {
   type ClientEvent,
@@ -9,6 +10,7 @@ import {
   type Violation,
 } from '../../../src/sim/lock-history-checker.js';
 import type { ClientHistory } from './history.js';
+import type { PromiseEvent } from './session-promises.js';
 
 /** Codes after which the client cannot know whether its request took effect. */
 const AMBIGUOUS_CODES = new Set(['UNAVAILABLE', 'TIMEOUT', 'CLIENT_CLOSED']);
@@ -63,6 +65,16 @@ export function clientEventsOf(history: ClientHistory): ClientEvent[] {
   return events;
 }
 
+/** Every session's promises and revocation requests, each session's in the order it received them. */
+export function promiseEventsOf(history: ClientHistory): PromiseEvent[] {
+  const grantedAtMs = (session: string) => (lock: string, token: bigint) =>
+    history
+      .granted()
+      .find((record) => record.session === session && record.lock === lock && record.outcome.token === token)?.outcome
+      .grantedAtMs;
+  return history.sessions.flatMap((promises) => promises.events(grantedAtMs(promises.session)));
+}
+
 /**
  * Where an event goes among events of the same millisecond: what a grant starts first, then what clients saw,
  * then what ends a hold (a client's view of a hold always lies between its grant and its end).
@@ -73,9 +85,12 @@ function rankOf(event: HistoryEvent): number {
   return 1;
 }
 
-/** Server events (kept in log order) and client events merged by time. */
-export function mergeHistory(server: readonly ServerEvent[], client: readonly ClientEvent[]): HistoryEvent[] {
-  const sortedClient = [...client].sort((a, b) => a.atMs - b.atMs);
+/**
+ * Server events (kept in log order) merged by time with timed events: what clients saw and what the leader told
+ * them (sorted by time; the sort is stable, so events of one millisecond keep the order they were recorded in).
+ */
+export function mergeHistory(server: readonly ServerEvent[], timed: readonly HistoryEvent[]): HistoryEvent[] {
+  const sortedClient = [...timed].sort((a, b) => a.atMs - b.atMs);
   const merged: HistoryEvent[] = [];
   let s = 0;
   let c = 0;
@@ -94,5 +109,5 @@ export function mergeHistory(server: readonly ServerEvent[], client: readonly Cl
 
 /** Every violation the checker finds in the scenario's merged history. */
 export function historyViolations(server: readonly ServerEvent[], history: ClientHistory): Violation[] {
-  return checkLockHistory(mergeHistory(server, clientEventsOf(history)));
+  return checkLockHistory(mergeHistory(server, [...clientEventsOf(history), ...promiseEventsOf(history)]));
 }

@@ -1,6 +1,9 @@
 // The client-observed history of a chaos scenario: every acquire (invoked, then granted / failed / ambiguous), what
 // each holder believed about its lock (its safe period, when it learned of a loss), its releases and its writes to
-// the token-checking resource. Times are epoch ms of the host clock, which the containers share.
+// the token-checking resource, and what the leader promised each session. Times are epoch ms of the host clock,
+// which the containers share.
+
+import { SessionPromises } from './session-promises.js';
 
 /** How an acquire ended as the client saw it. */
 export type AcquireOutcome =
@@ -45,6 +48,15 @@ export type GrantedRecord = AcquireRecord & { outcome: Extract<AcquireOutcome, {
 /** Records the history of every client of a scenario. */
 export class ClientHistory {
   readonly records: AcquireRecord[] = [];
+  /** What the leader promised each session of the scenario's clients. */
+  readonly sessions: SessionPromises[] = [];
+
+  /** A new session's promise recorder (its id set once known). */
+  recordPromises(session = ''): SessionPromises {
+    const promises = new SessionPromises(session);
+    this.sessions.push(promises);
+    return promises;
+  }
 
   /** Records the invocation of an acquire (now, unless told when) and returns its record for the outcome. */
   invokeAcquire(client: string, session: string, lock: string, invokedAtMs = Date.now()): AcquireRecord {

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { ChaosEnv, EnvContainer } from './env.js';
 import type { FencedResource } from './fenced-resource.js';
+import type { GuaranteeSeen, SessionPromises } from './session-promises.js';
 import { waitFor } from './wait.js';
 
 const script = readFileSync(new URL('../fixtures/holder-client.mjs', import.meta.url), 'utf8');
@@ -19,7 +20,25 @@ export interface HolderState {
   readonly lastSafeSampleAtMs: number | null;
   /** When `lock.signal` aborted, why, and the last safe deadline seen before. */
   readonly lost: { atMs: number; cause: string; lastSafeUntil: number | null } | null;
+  /**
+   * Its session's open (when connect() was called, and the TTL), then the keepalive answers and Pre-emption Requests
+   * in the order the SDK received them (tokens as decimal text).
+   */
+  readonly promiseFrames: readonly (
+    | { kind: 'open'; connectStartedAtMs: number; ttlMs: number }
+    | ({ kind: 'guarantee' } & GuaranteeSeen)
+    | { kind: 'preemption'; lock: string; token: string }
+  )[];
   readonly now: number;
+}
+
+/** Replays the promise frames the holder's SDK received into `promises` (the recorder of its session). */
+export function replayPromiseFrames(state: HolderState, promises: SessionPromises): void {
+  for (const frame of state.promiseFrames) {
+    if (frame.kind === 'open') promises.opened(frame.connectStartedAtMs, frame.ttlMs);
+    else if (frame.kind === 'guarantee') promises.guarantee(frame);
+    else promises.preempted(frame.lock, BigInt(frame.token));
+  }
 }
 
 /** Controls one holder container. */

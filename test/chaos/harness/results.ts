@@ -27,6 +27,10 @@ export interface HistorySummary {
   /** Acquire failures by code (timeouts, unavailability during faults). */
   readonly failures: string;
   readonly sessionsReplaced: number;
+  /** Load-client sessions that ended before the workload closed them (replaced or not). */
+  readonly sessionsLost: number;
+  /** Promises and Pre-emption Requests the clients' sessions received and the checker used. */
+  readonly promiseEvents: number;
   readonly logEntries: number;
   readonly serverEvents: number;
   readonly violations: number;
@@ -82,6 +86,8 @@ function summaryTable(): string {
       'grants',
       'failures',
       'sessions replaced',
+      'sessions lost',
+      'promise events',
       'log entries',
       'server events',
       'violations',
@@ -93,6 +99,8 @@ function summaryTable(): string {
       String(row.grants),
       row.failures || '-',
       String(row.sessionsReplaced),
+      String(row.sessionsLost),
+      String(row.promiseEvents),
       String(row.logEntries),
       String(row.serverEvents),
       String(row.violations),

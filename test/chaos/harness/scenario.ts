@@ -8,7 +8,7 @@ import { ChaosCluster, type ClusterNode, type ClusterSize, type LeaderView } fro
 import { ChaosEnv } from './env.js';
 import { stopGracefully } from './faults.js';
 import { type FencedResource, startFencedResource } from './fenced-resource.js';
-import { historyViolations } from './history-check.js';
+import { historyViolations, promiseEventsOf } from './history-check.js';
 import { ensureTestImage } from './image.js';
 import { RECOVERY_BOUND_MS, type RecoveryMeasurement, recordRecovery, recordSummary } from './results.js';
 import { longestCommittedLog, serverEventsOf } from './server-history.js';
@@ -29,6 +29,12 @@ export interface ScenarioContext {
   readonly workload: Workload;
   /** The leader agreed before the fault. */
   readonly initialLeader: LeaderView;
+  /**
+   * From now on the load clients may lose their sessions, for `reason` (a fault that can outlast their promise).
+   * Without it, the scenario fails if any load-client session ends before the load stops: the SDK must keep its
+   * session across every failover.
+   */
+  allowSessionLoss(reason: string): void;
   /**
    * Measures recovery from a fault applied at `faultAtMs`: time to a leader agreed by a majority of `among`
    * satisfying `accept`, and time to the next grant made after the fault (of `lock`, when given) acknowledged to
@@ -73,6 +79,7 @@ export async function runScenario(
     resource,
   });
   let workloadStopped = false;
+  let sessionLossAllowed: string | undefined;
   onTestFinished(async () => {
     if (!workloadStopped) await workload.stop();
   });
@@ -86,6 +93,9 @@ export async function runScenario(
     resource,
     workload,
     initialLeader,
+    allowSessionLoss(reason) {
+      sessionLossAllowed = reason;
+    },
     async measureRecovery(fault, faultAtMs, options = {}) {
       const leader = await cluster.waitForLeader(options.accept, options.among, RECOVERY_BOUND_MS + 30_000);
       const leaderMs = Date.now() - faultAtMs;
@@ -113,11 +123,14 @@ export async function runScenario(
   await workload.nextGrantAfter(Date.now(), RECOVERY_BOUND_MS);
   await workload.stop();
   workloadStopped = true;
-  await checkHistory(context);
+  await checkHistory(context, sessionLossAllowed);
 }
 
-/** Every check of the issue over the scenario's history and the recovered cluster. */
-async function checkHistory(context: ScenarioContext): Promise<void> {
+/**
+ * Every check of the issue over the scenario's history and the recovered cluster; load-client sessions must all
+ * have survived unless `sessionLossAllowed` gives the reason they may not.
+ */
+async function checkHistory(context: ScenarioContext, sessionLossAllowed: string | undefined): Promise<void> {
   const { cluster, workload } = context;
   expect(await tokensNotAbove(workload.history, cluster, CLIENT_TTL_MS), 'tokens after recovery').toEqual([]);
   // The committed log is read from disk once every node has stopped.
@@ -125,6 +138,7 @@ async function checkHistory(context: ScenarioContext): Promise<void> {
   const log = await longestCommittedLog(cluster.nodes);
   const serverEvents = serverEventsOf(log);
   const violations = historyViolations(serverEvents, workload.history);
+  const promiseEvents = promiseEventsOf(workload.history);
   const failures = [...workload.errorCounts].map(([code, count]) => `${code}x${count}`).join(' ');
   recordSummary({
     scenario: context.name,
@@ -133,6 +147,8 @@ async function checkHistory(context: ScenarioContext): Promise<void> {
     grants: workload.history.granted().length,
     failures,
     sessionsReplaced: workload.sessionsReplaced,
+    sessionsLost: workload.sessionsLost,
+    promiseEvents: promiseEvents.length,
     logEntries: log.entries.length,
     serverEvents: serverEvents.length,
     violations: violations.length,
@@ -144,4 +160,14 @@ async function checkHistory(context: ScenarioContext): Promise<void> {
   expect(refusedEntitledWrites(workload.history), 'writes refused inside their safe period').toEqual([]);
   expect(lateLossReports(workload.history), 'losses reported after the safe deadline').toEqual([]);
   expect(workload.history.granted().length, 'grants acknowledged during the scenario').toBeGreaterThan(0);
+  // The promise check was fed: every recorded session received at least one keepalive answer.
+  expect(
+    workload.history.sessions
+      .filter((session) => !session.frames.some((frame) => frame.kind === 'guarantee'))
+      .map((session) => session.session),
+    'sessions without a recorded promise',
+  ).toEqual([]);
+  if (sessionLossAllowed === undefined) {
+    expect(workload.sessionsLost, 'load-client sessions lost (the SDK must keep its session across failovers)').toBe(0);
+  }
 }

@@ -1,10 +1,12 @@
 // Load for the scenarios: clients in the test process (the SDK, given every node's address and nothing else) that
-// acquire, hold, write to the token-checking resource and release in a loop, recording what they observe.
+// acquire, hold, write to the token-checking resource and release in a loop, recording what they observe, including
+// every promise the leader makes to their sessions.
 
 import { setTimeout as delay } from 'node:timers/promises';
 import { connect } from '../../../src/index.js';
 import type { FencedResource } from './fenced-resource.js';
 import { type AcquireRecord, ClientHistory } from './history.js';
+import type { SessionPromises } from './session-promises.js';
 import { waitFor } from './wait.js';
 
 type Client = Awaited<ReturnType<typeof connect>>;
@@ -44,6 +46,8 @@ interface LoadClient {
   /** Where in `locks` it starts (so the clients do not all queue on one lock). */
   readonly offset: number;
   client: Client;
+  /** What the leader promised the client's current session. */
+  promises: SessionPromises;
 }
 
 /** Running clients and their recorded history. */
@@ -56,6 +60,8 @@ export class Workload {
   readonly errorCounts = new Map<string, number>();
   /** Sessions that ended under a client (its promise passed during a fault), each replaced by a new connection. */
   sessionsReplaced = 0;
+  /** Sessions that ended under a client for any reason but the workload closing it (replaced or not). */
+  sessionsLost = 0;
 
   private constructor(private readonly options: WorkloadOptions) {}
 
@@ -70,19 +76,36 @@ export class Workload {
 
   /** Starts one more load client that knows only `endpoints` and cycles through `locks`. */
   async addClient(name: string, endpoints: readonly string[], locks: readonly string[], offset = 0): Promise<void> {
-    const loadClient: LoadClient = {
-      name,
-      endpoints,
-      locks,
-      offset,
-      client: await this.connectClient(name, endpoints),
-    };
+    const loadClient: LoadClient = { name, endpoints, locks, offset, ...(await this.connectClient(name, endpoints)) };
     this.clients.push(loadClient);
     this.loops.push(this.loop(loadClient));
   }
 
-  private connectClient(name: string, endpoints: readonly string[]): Promise<Client> {
-    return connect({ endpoints: [...endpoints], ttlMs: this.options.ttlMs, name });
+  /** A new session recording its promises, counted as lost if it ends before the workload closes it. */
+  private async connectClient(
+    name: string,
+    endpoints: readonly string[],
+  ): Promise<{ client: Client; promises: SessionPromises }> {
+    const promises = this.history.recordPromises();
+    const connectStartedAtMs = Date.now();
+    const client = await connect({
+      endpoints: [...endpoints],
+      ttlMs: this.options.ttlMs,
+      name,
+      onGuarantee: promises.guarantee,
+    });
+    promises.session = client.session.id;
+    promises.opened(connectStartedAtMs, this.options.ttlMs);
+    client.session.signal.addEventListener(
+      'abort',
+      () => {
+        if ((client.session.signal.reason as { code?: string } | undefined)?.code !== 'CLIENT_CLOSED') {
+          this.sessionsLost++;
+        }
+      },
+      { once: true },
+    );
+    return { client, promises };
   }
 
   private async loop(loadClient: LoadClient): Promise<void> {
@@ -90,7 +113,7 @@ export class Workload {
       const client = await this.usableClient(loadClient);
       if (client === undefined) return;
       const lockName = loadClient.locks[(loadClient.offset + round) % loadClient.locks.length]!;
-      await this.acquireOnce(client, loadClient.name, lockName);
+      await this.acquireOnce(client, loadClient.name, lockName, loadClient.promises);
     }
   }
 
@@ -99,7 +122,7 @@ export class Workload {
     while (!this.stopping && loadClient.client.session.signal.aborted) {
       await loadClient.client.close().catch(() => undefined);
       try {
-        loadClient.client = await this.connectClient(loadClient.name, loadClient.endpoints);
+        Object.assign(loadClient, await this.connectClient(loadClient.name, loadClient.endpoints));
         this.sessionsReplaced++;
       } catch {
         await delay(200);
@@ -110,13 +133,23 @@ export class Workload {
 
   /**
    * One recorded round on `lockName` by `client` (a load client, or one a scenario made): acquire, write to the
-   * resource, hold, release. Resolves to its record.
+   * resource, hold, release. Pre-emption Requests go to `promises`, the recorder of the client's session. Resolves
+   * to its record.
    */
-  async acquireOnce(client: Client, clientName: string, lockName: string): Promise<AcquireRecord> {
+  async acquireOnce(
+    client: Client,
+    clientName: string,
+    lockName: string,
+    promises: SessionPromises,
+  ): Promise<AcquireRecord> {
     const record = this.history.invokeAcquire(clientName, client.session.id, lockName);
     let lock: HeldLock;
     try {
-      lock = await client.acquire(lockName, { mode: 'exclusive', waitMs: this.options.waitMs });
+      lock = await client.acquire(lockName, {
+        mode: 'exclusive',
+        waitMs: this.options.waitMs,
+        onPreemptionRequest: (notice) => promises.preempted(notice.name, notice.token),
+      });
     } catch (error) {
       const { code, retriable } = errorCode(error);
       this.errorCounts.set(code, (this.errorCounts.get(code) ?? 0) + 1);

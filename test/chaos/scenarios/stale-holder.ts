@@ -9,7 +9,12 @@ import { expect } from 'vitest';
 import { SIGNAL_LAG_TOLERANCE_MS } from '../harness/checks.js';
 import type { EnvContainer } from '../harness/env.js';
 import { healDrops, partition, pause, unpause } from '../harness/faults.js';
-import { type HolderClient, type HolderState, startHolderClient } from '../harness/holder-client.js';
+import {
+  type HolderClient,
+  type HolderState,
+  replayPromiseFrames,
+  startHolderClient,
+} from '../harness/holder-client.js';
 import type { ScenarioContext } from '../harness/scenario.js';
 import { waitFor } from '../harness/wait.js';
 
@@ -76,6 +81,8 @@ async function staleHolder(context: ScenarioContext, fault: StaleFault): Promise
     return current.lost === null ? undefined : current;
   });
   record.lost = { atMs: state.lost!.atMs, cause: state.lost!.cause };
+  // Its hold ended before the next holder wrote: every frame that bore on that hold's promise is in this state.
+  replayPromiseFrames(state, workload.history.recordPromises(session));
   if (state.lastSafeUntil !== null && state.lastSafeSampleAtMs !== null) {
     record.lastSafeUntilMs = state.lastSafeUntil;
     record.lastSafeSampleAtMs = state.lastSafeSampleAtMs;
