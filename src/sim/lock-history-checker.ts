@@ -160,6 +160,20 @@ function withEntry<K, V>(map: ReadonlyMap<K, V>, key: K, value: V | undefined): 
   return copy;
 }
 
+/**
+ * The promise that `event`, in `state`, must not come before (0 when none was recorded): an expiry, the session's
+ * latest promise; a revocation of an ordinary lock (not forced), the promise frozen by the hold's first revocation
+ * request, else the session's latest.
+ */
+export function promiseHeldTo(
+  state: LockHistoryState,
+  event: Extract<HistoryEvent, { kind: 'revoke' | 'expire' }>,
+): number {
+  const latest = state.promisedUntil.get(event.session) ?? 0;
+  if (event.kind === 'expire') return latest;
+  return state.frozenPromises.get(holdKey(event.lock, event.session, event.token)) ?? latest;
+}
+
 /** The model's step: the state after `event` (the `index`-th of the history) and the violations it exposes. */
 export function stepLockHistory(
   state: LockHistoryState,
@@ -248,7 +262,7 @@ export function stepLockHistory(
       }
       const takenAway = event.kind === 'expire' || (event.kind === 'revoke' && !event.forced);
       if (event.kind === 'revoke' && !event.forced && !hold.fenced) {
-        const promise = state.frozenPromises.get(key) ?? state.promisedUntil.get(event.session) ?? 0;
+        const promise = promiseHeldTo(state, event);
         if (event.atMs < promise) {
           report(
             'EARLY_REVOCATION',
@@ -257,7 +271,7 @@ export function stepLockHistory(
         }
       }
       if (event.kind === 'expire') {
-        const promise = state.promisedUntil.get(event.session) ?? 0;
+        const promise = promiseHeldTo(state, event);
         if (event.atMs < promise) {
           report(
             'EARLY_EXPIRY',

@@ -5,17 +5,13 @@
 import { describe, expect, it } from 'vitest';
 import type { ServerEvent } from '../../src/sim/lock-history-checker.js';
 import { ClientHistory } from '../chaos/harness/history.js';
-import { historyViolations } from '../chaos/harness/history-check.js';
+import { historyViolations, mergedHistoryOf, promiseChecksOf } from '../chaos/harness/history-check.js';
 
-const grant = (token: bigint, atMs: number): ServerEvent => ({
-  kind: 'grant',
-  session: 's1',
-  lock: 'l',
-  mode: 'exclusive',
-  token,
-  fenced: false,
-  atMs,
-});
+const grant = (
+  token: bigint,
+  atMs: number,
+  { session = 's1', lock = 'l', fenced = false }: { session?: string; lock?: string; fenced?: boolean } = {},
+): ServerEvent => ({ kind: 'grant', session, lock, mode: 'exclusive', token, fenced, atMs });
 const revoke = (token: bigint, atMs: number): ServerEvent => ({
   kind: 'revoke',
   session: 's1',
@@ -89,5 +85,21 @@ describe('chaos promise check', () => {
     history.recordPromises('s1').opened(500, 3_000);
     expect(kinds([grant(1n, 1_000), expire(1n, 3_499)], history)).toEqual(['EARLY_EXPIRY']);
     expect(kinds([grant(1n, 1_000), expire(1n, 3_500)], history)).toEqual([]);
+  });
+
+  it('lists each revocation and expiry of an ordinary hold with the promise it was held to (0: none recorded)', () => {
+    const history = historyWithOneAnswer();
+    const server: ServerEvent[] = [
+      grant(1n, 1_000),
+      grant(2n, 1_100, { lock: 'f', fenced: true }),
+      { kind: 'revoke', session: 's1', lock: 'f', token: 2n, forced: false, atMs: 1_300 },
+      revoke(1n, 11_250),
+      grant(3n, 12_000, { session: 's2' }),
+      { kind: 'expire', session: 's2', lock: 'l', token: 3n, atMs: 13_000 },
+    ];
+    expect(promiseChecksOf(mergedHistoryOf(server, history))).toEqual([
+      { kind: 'revoke', session: 's1', lock: 'l', token: 1n, atMs: 11_250, promiseMs: 11_200 },
+      { kind: 'expire', session: 's2', lock: 'l', token: 3n, atMs: 13_000, promiseMs: 0 },
+    ]);
   });
 });

@@ -6,7 +6,10 @@ import {
   type ClientEvent,
   checkLockHistory,
   type HistoryEvent,
+  initialLockHistoryState,
+  promiseHeldTo,
   type ServerEvent,
+  stepLockHistory,
   type Violation,
 } from '../../../src/sim/lock-history-checker.js';
 import type { ClientHistory } from './history.js';
@@ -107,7 +110,40 @@ export function mergeHistory(server: readonly ServerEvent[], timed: readonly His
   return merged;
 }
 
+/** The scenario's whole history on one timeline: the log's events, the clients' and their sessions' promises. */
+export function mergedHistoryOf(server: readonly ServerEvent[], history: ClientHistory): HistoryEvent[] {
+  return mergeHistory(server, [...clientEventsOf(history), ...promiseEventsOf(history)]);
+}
+
 /** Every violation the checker finds in the scenario's merged history. */
 export function historyViolations(server: readonly ServerEvent[], history: ClientHistory): Violation[] {
-  return checkLockHistory(mergeHistory(server, [...clientEventsOf(history), ...promiseEventsOf(history)]));
+  return checkLockHistory(mergedHistoryOf(server, history));
+}
+
+/** A revocation (not forced) or expiry of an ordinary hold, and the promise the checker held it to. */
+export interface PromiseCheck {
+  readonly kind: 'revoke' | 'expire';
+  readonly session: string;
+  readonly lock: string;
+  readonly token: bigint;
+  readonly atMs: number;
+  /** 0 when no promise to the session was recorded (the check could not bite). */
+  readonly promiseMs: number;
+}
+
+/** Every promise check the checker makes over `events` (a merged history), with the promise it used. */
+export function promiseChecksOf(events: readonly HistoryEvent[]): PromiseCheck[] {
+  let state = initialLockHistoryState;
+  const checks: PromiseCheck[] = [];
+  events.forEach((event, index) => {
+    if (event.kind === 'expire' || (event.kind === 'revoke' && !event.forced)) {
+      const hold = state.holders.get(event.lock)?.find((h) => h.session === event.session && h.token === event.token);
+      if (hold !== undefined && !(event.kind === 'revoke' && hold.fenced)) {
+        const { kind, session, lock, token, atMs } = event;
+        checks.push({ kind, session, lock, token, atMs, promiseMs: promiseHeldTo(state, event) });
+      }
+    }
+    state = stepLockHistory(state, event, index).state;
+  });
+  return checks;
 }

@@ -31,6 +31,10 @@ export interface HistorySummary {
   readonly sessionsLost: number;
   /** Promises and Pre-emption Requests the clients' sessions received and the checker used. */
   readonly promiseEvents: number;
+  /** Revocations and expiries of ordinary holds the checker held to a recorded promise. */
+  readonly promiseChecks: number;
+  /** The least time from such a promise to its revocation or expiry (null: none). */
+  readonly minPromiseMarginMs: number | null;
   readonly logEntries: number;
   readonly serverEvents: number;
   readonly violations: number;
@@ -88,6 +92,8 @@ function summaryTable(): string {
       'sessions replaced',
       'sessions lost',
       'promise events',
+      'promise checks',
+      'min margin ms',
       'log entries',
       'server events',
       'violations',
@@ -101,6 +107,8 @@ function summaryTable(): string {
       String(row.sessionsReplaced),
       String(row.sessionsLost),
       String(row.promiseEvents),
+      String(row.promiseChecks),
+      row.minPromiseMarginMs === null ? '-' : String(row.minPromiseMarginMs),
       String(row.logEntries),
       String(row.serverEvents),
       String(row.violations),

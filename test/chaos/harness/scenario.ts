@@ -8,7 +8,8 @@ import { ChaosCluster, type ClusterNode, type ClusterSize, type LeaderView } fro
 import { ChaosEnv } from './env.js';
 import { stopGracefully } from './faults.js';
 import { type FencedResource, startFencedResource } from './fenced-resource.js';
-import { historyViolations, promiseEventsOf } from './history-check.js';
+import { checkLockHistory } from '../../../src/sim/lock-history-checker.js';
+import { mergedHistoryOf, promiseChecksOf, promiseEventsOf } from './history-check.js';
 import { ensureTestImage } from './image.js';
 import { RECOVERY_BOUND_MS, type RecoveryMeasurement, recordRecovery, recordSummary } from './results.js';
 import { longestCommittedLog, serverEventsOf } from './server-history.js';
@@ -137,8 +138,11 @@ async function checkHistory(context: ScenarioContext, sessionLossAllowed: string
   await Promise.all(cluster.nodes.map((node) => stopGracefully(node.container)));
   const log = await longestCommittedLog(cluster.nodes);
   const serverEvents = serverEventsOf(log);
-  const violations = historyViolations(serverEvents, workload.history);
+  const merged = mergedHistoryOf(serverEvents, workload.history);
+  const violations = checkLockHistory(merged);
   const promiseEvents = promiseEventsOf(workload.history);
+  const promiseChecks = promiseChecksOf(merged);
+  const margins = promiseChecks.filter((check) => check.promiseMs > 0).map((check) => check.atMs - check.promiseMs);
   const failures = [...workload.errorCounts].map(([code, count]) => `${code}x${count}`).join(' ');
   recordSummary({
     scenario: context.name,
@@ -149,6 +153,8 @@ async function checkHistory(context: ScenarioContext, sessionLossAllowed: string
     sessionsReplaced: workload.sessionsReplaced,
     sessionsLost: workload.sessionsLost,
     promiseEvents: promiseEvents.length,
+    promiseChecks: promiseChecks.length,
+    minPromiseMarginMs: margins.length > 0 ? Math.min(...margins) : null,
     logEntries: log.entries.length,
     serverEvents: serverEvents.length,
     violations: violations.length,
@@ -160,6 +166,12 @@ async function checkHistory(context: ScenarioContext, sessionLossAllowed: string
   expect(refusedEntitledWrites(workload.history), 'writes refused inside their safe period').toEqual([]);
   expect(lateLossReports(workload.history), 'losses reported after the safe deadline').toEqual([]);
   expect(workload.history.granted().length, 'grants acknowledged during the scenario').toBeGreaterThan(0);
+  expect(
+    promiseChecks
+      .filter((check) => check.promiseMs === 0)
+      .map((check) => `${check.kind} of "${check.lock}" token ${check.token} (${check.session})`),
+    'revocations and expiries of ordinary holds whose session promise was not recorded',
+  ).toEqual([]);
   // The promise check was fed: every recorded session received at least one keepalive answer.
   expect(
     workload.history.sessions
