@@ -1,6 +1,6 @@
 // msgpackr encoding of lock log entries and snapshots; fencing tokens travel as msgpack bigints, never as numbers.
 import { Packr } from 'msgpackr';
-import type { LockEntry } from './commands.js';
+import type { LockBatchEntry, LockEntry } from './commands.js';
 
 /**
  * The one msgpackr instance of the lock service. `useBigIntExtension` round-trips every bigint (tokens up to any
@@ -13,14 +13,49 @@ export function encodeLockEntry(entry: LockEntry): Uint8Array {
   return lockPackr.pack(entry);
 }
 
-/** Decodes a log entry's data; throws a TypeError when the bytes are not a lock entry. */
-export function decodeLockEntry(data: Uint8Array): LockEntry {
+/** Encodes commands received together as the data of ONE Raft log entry (see LockBatchEntry). */
+export function encodeLockBatch(batch: LockBatchEntry): Uint8Array {
+  return lockPackr.pack(batch);
+}
+
+/** Whether `value` looks like a lock command (an object with a string `type`). */
+function isCommand(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
+}
+
+/** Decodes a log entry's data as a single entry or a batch; throws a TypeError when it is neither. */
+export function decodeLockData(data: Uint8Array): LockEntry | LockBatchEntry {
   const value: unknown = lockPackr.unpack(data);
   if (typeof value !== 'object' || value === null) throw new TypeError('lock entry is not an object');
-  const { atMs, command } = value as { atMs?: unknown; command?: unknown };
+  const { atMs, command, commands } = value as { atMs?: unknown; command?: unknown; commands?: unknown };
   if (typeof atMs !== 'number' || !Number.isFinite(atMs)) throw new TypeError('lock entry has no finite atMs');
-  if (typeof command !== 'object' || command === null || typeof (command as { type?: unknown }).type !== 'string') {
-    throw new TypeError('lock entry has no command');
+  if (Array.isArray(commands)) {
+    if (commands.length === 0 || !commands.every(isCommand)) {
+      throw new TypeError('lock batch must carry one or more commands');
+    }
+    return value as LockBatchEntry;
   }
+  if (!isCommand(command)) throw new TypeError('lock entry has no command');
   return value as LockEntry;
+}
+
+/** Whether decoded data is a batch. */
+export function isLockBatch(entry: LockEntry | LockBatchEntry): entry is LockBatchEntry {
+  return 'commands' in entry;
+}
+
+/**
+ * Decodes a log entry's data as the commands it carries, in apply order, each with the entry's timestamp (one for
+ * a single entry, the parts of a batch); throws a TypeError when the bytes are not a lock entry.
+ */
+export function decodeLockEntries(data: Uint8Array): LockEntry[] {
+  const decoded = decodeLockData(data);
+  return isLockBatch(decoded) ? decoded.commands.map((command) => ({ atMs: decoded.atMs, command })) : [decoded];
+}
+
+/** Decodes a single (non-batch) log entry's data; throws a TypeError otherwise (use decodeLockEntries for both). */
+export function decodeLockEntry(data: Uint8Array): LockEntry {
+  const decoded = decodeLockData(data);
+  if (isLockBatch(decoded)) throw new TypeError('lock entry is a batch: decode it with decodeLockEntries');
+  return decoded;
 }

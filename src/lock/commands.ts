@@ -78,12 +78,24 @@ export interface LockEntry {
   readonly command: LockCommand;
 }
 
+/**
+ * Commands the leader received together (one event-loop turn), stored as ONE log entry with one timestamp so
+ * followers append, persist and apply fewer, bigger entries. Applied as its parts in order, each exactly as if it
+ * were an entry of its own at `atMs`: its own result, its own dedup by (session, requestSeq), its own events.
+ */
+export interface LockBatchEntry {
+  readonly atMs: number;
+  readonly commands: readonly LockCommand[];
+}
+
 /** What applying a command returns to its proposer. */
 export type LockResult =
   | { readonly status: 'ok' }
   | { readonly status: 'granted'; readonly token: bigint; readonly grantedAtMs: number }
   | { readonly status: 'queued'; readonly position: number }
-  | { readonly status: 'error'; readonly code: LockErrorCode; readonly message: string };
+  | { readonly status: 'error'; readonly code: LockErrorCode; readonly message: string }
+  /** The results of a LockBatchEntry's parts, in order (only applying a batch entry returns this). */
+  | { readonly status: 'batch'; readonly results: readonly LockResult[] };
 
 /** Stable codes of the state machine's refusals (mapped to typed errors and gRPC statuses in one place). */
 export type LockErrorCode =

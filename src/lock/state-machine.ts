@@ -1,8 +1,9 @@
 // The replicated lock state machine: sessions, locks, FIFO waiters, fencing tokens, lock-delay, deadlock detection,
 // request dedup and usage history. Deterministic: time comes only from entries (principle 7), no clock, no I/O.
 import type { Entry, StateMachine } from '../raft/types.js';
-import { decodeLockEntry, lockPackr } from './codec.js';
+import { decodeLockData, isLockBatch, lockPackr } from './codec.js';
 import type {
+  LockBatchEntry,
   LockCommand,
   LockEntry,
   LockErrorCode,
@@ -207,15 +208,20 @@ export class LockStateMachine implements StateMachine {
     return () => this.listeners.delete(listener);
   }
 
-  /** Decodes a committed entry's data and applies it; undecodable data changes nothing. */
+  /**
+   * Decodes a committed entry's data and applies it; undecodable data changes nothing. A batch entry is applied
+   * as its parts in order and returns their results, one per command, in the same order.
+   */
   apply(entry: Entry): LockResult {
-    let decoded: LockEntry;
+    let decoded: LockEntry | LockBatchEntry;
     try {
-      decoded = decodeLockEntry(entry.data);
+      decoded = decodeLockData(entry.data);
     } catch (error) {
       return fail('INVALID_ARGUMENT', `log entry ${entry.index} is not a lock command: ${(error as Error).message}`);
     }
-    return this.applyEntry(decoded);
+    if (!isLockBatch(decoded)) return this.applyEntry(decoded);
+    const { atMs, commands } = decoded;
+    return { status: 'batch', results: commands.map((command) => this.applyEntry({ atMs, command })) };
   }
 
   /** Applies one decoded entry. Entry times never go backwards here: an earlier one counts as the latest seen. */

@@ -1,7 +1,7 @@
-// The leader's lock service: proposes lock commands (stamped with the leader's clock), opens, resumes and renews
-// sessions. The session stream and the Admin service both go through it; it owns no sockets and no timers.
+// The leader's lock service: proposes lock commands (stamped with the leader's clock, batched per event-loop turn),
+// opens, resumes and renews sessions. The session stream and the Admin service both go through it; it owns no sockets.
 import { createHash, randomBytes } from 'node:crypto';
-import { encodeLockEntry } from '../lock/codec.js';
+import { encodeLockBatch, encodeLockEntry } from '../lock/codec.js';
 import type { LockCommand, LockResult } from '../lock/commands.js';
 import type { LockStateMachine, SessionView } from '../lock/state-machine.js';
 import { clientNameProblem, lockNameProblem, ttlProblem } from '../lock/validation.js';
@@ -22,6 +22,18 @@ export interface LockServiceDeps {
   readonly clock: Clock;
   readonly guarantees: GuaranteePolicy;
   readonly metrics?: ServerMetrics;
+  /** Most commands packed into one log entry. Default MAX_BATCH_COMMANDS. */
+  readonly maxBatchCommands?: number;
+}
+
+/** Default bound on the commands of one batch entry (keeps an entry, and one apply step, small). */
+export const MAX_BATCH_COMMANDS = 256;
+
+/** A command waiting for the end of the event-loop turn to be proposed with the others of that turn. */
+interface QueuedCommand {
+  readonly command: LockCommand;
+  readonly resolve: (result: LockResult) => void;
+  readonly reject: (error: unknown) => void;
 }
 
 /** A result the state machine accepted (refusals are thrown as RequestRefusedError). */
@@ -44,7 +56,16 @@ export interface ResumedSession {
 
 /** Proposes lock commands and keeps the leader's session promises (ARCHITECTURE.md, principles 2 and 4). */
 export class LockService {
-  constructor(private readonly deps: LockServiceDeps) {}
+  /** Commands proposed during this event-loop turn, proposed together when it ends. */
+  private queued: QueuedCommand[] = [];
+  private readonly maxBatchCommands: number;
+
+  constructor(private readonly deps: LockServiceDeps) {
+    this.maxBatchCommands = deps.maxBatchCommands ?? MAX_BATCH_COMMANDS;
+    if (!(Number.isInteger(this.maxBatchCommands) && this.maxBatchCommands >= 1)) {
+      throw new RangeError(`maxBatchCommands must be a positive integer, got ${this.maxBatchCommands}`);
+    }
+  }
 
   /** The state machine this service proposes to (read-only use). */
   get machine(): LockStateMachine {
@@ -57,13 +78,47 @@ export class LockService {
     if (status.role !== 'leader') throw new NotLeaderError(status.leaderId, status.leaderAddress);
   }
 
-  /** Proposes `command` stamped with the leader's clock; resolves with what the state machine returned. */
+  /**
+   * Proposes `command` stamped with the leader's clock; resolves with what the state machine returned. Commands
+   * proposed in the same event-loop turn share one log entry (a batch, applied as its parts in order, each with
+   * its own result); a failed proposal fails every command of its entry alike.
+   */
   async propose(command: LockCommand): Promise<LockResult> {
     const startedMs = performance.now();
-    const data = encodeLockEntry({ atMs: this.deps.clock.now(), command });
-    const { result } = await this.deps.raft.propose<LockResult>(data);
+    const result = await new Promise<LockResult>((resolve, reject) => {
+      this.queued.push({ command, resolve, reject });
+      if (this.queued.length === 1) setImmediate(() => this.proposeQueued());
+    });
     this.deps.metrics?.proposalLatency.observe((performance.now() - startedMs) / 1000);
     return result;
+  }
+
+  /** Proposes the commands queued this turn: one entry per maxBatchCommands, a lone command as a plain entry. */
+  private proposeQueued(): void {
+    const queued = this.queued;
+    this.queued = [];
+    for (let start = 0; start < queued.length; start += this.maxBatchCommands) {
+      this.proposeBatch(queued.slice(start, start + this.maxBatchCommands));
+    }
+  }
+
+  private proposeBatch(batch: readonly QueuedCommand[]): void {
+    const atMs = this.deps.clock.now();
+    const data =
+      batch.length === 1
+        ? encodeLockEntry({ atMs, command: batch[0]!.command })
+        : encodeLockBatch({ atMs, commands: batch.map((queued) => queued.command) });
+    this.deps.raft.propose<LockResult>(data).then(
+      ({ result }) => {
+        // A batch answers part by part; anything else (a lone command's result) answers every command alike.
+        for (let i = 0; i < batch.length; i++) {
+          batch[i]!.resolve(result.status === 'batch' ? result.results[i]! : result);
+        }
+      },
+      (error: unknown) => {
+        for (const queued of batch) queued.reject(error);
+      },
+    );
   }
 
   /** Proposes `command`; a refusal is thrown as RequestRefusedError (nothing changed). */

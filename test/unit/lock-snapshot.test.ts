@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeLockEntry, encodeLockEntry } from '../../src/lock/codec.js';
+import { decodeLockEntries, decodeLockEntry, encodeLockBatch, encodeLockEntry } from '../../src/lock/codec.js';
 import type { LockCommand, LockEntry, LockEvent, LockResult } from '../../src/lock/commands.js';
 import { hashSecret } from '../../src/lock/secret.js';
 import { LockStateMachine } from '../../src/lock/state-machine.js';
@@ -190,6 +190,97 @@ describe('snapshot and restore', () => {
   });
 });
 
+describe('batch entries', () => {
+  /** `entries` cut into runs of 1..6 commands; every command of a run takes the run's first timestamp. */
+  const batched = fc
+    .tuple(entries, fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 60 }))
+    .map(([all, sizes]) => {
+      const runs: LockEntry[][] = [];
+      let start = 0;
+      for (let i = 0; start < all.length; i++) {
+        const size = sizes[i % sizes.length]!;
+        const atMs = all[start]!.atMs;
+        runs.push(all.slice(start, start + size).map((entry) => ({ ...entry, atMs })));
+        start += size;
+      }
+      return runs;
+    });
+
+  it('apply as their parts in order: the same results, events, dedup and state as one entry per command', () => {
+    fc.assert(
+      fc.property(batched, (runs) => {
+        // One entry per command first, resolving the tokens each release/revoke names as it goes.
+        const single = new LockStateMachine(options);
+        const singleEvents: LockEvent[] = [];
+        single.onEvent((event) => singleEvents.push(event));
+        const singleResults: LockResult[] = [];
+        const resolvedRuns: LockEntry[][] = [];
+        let index = 0;
+        for (const part of runs) {
+          const resolved = part.map((entry) => {
+            const withToken = resolveTokens(single, entry);
+            singleResults.push(
+              single.apply({ index: ++index, term: 1, type: 'normal', data: encodeLockEntry(withToken) }),
+            );
+            return withToken;
+          });
+          resolvedRuns.push(resolved);
+        }
+        // The same commands as one batch entry per run.
+        const batch = new LockStateMachine(options);
+        const batchEvents: LockEvent[] = [];
+        batch.onEvent((event) => batchEvents.push(event));
+        const batchResults: LockResult[] = [];
+        resolvedRuns.forEach((part, i) => {
+          const data = encodeLockBatch({ atMs: part[0]!.atMs, commands: part.map((entry) => entry.command) });
+          expect(decodeLockEntries(data)).toEqual(part);
+          const result = batch.apply({ index: i + 1, term: 1, type: 'normal', data });
+          expect(result.status).toBe('batch');
+          if (result.status === 'batch') batchResults.push(...result.results);
+        });
+        expect(batchResults).toEqual(singleResults);
+        expect(batchEvents).toEqual(singleEvents);
+        expect(observable(batch)).toEqual(observable(single));
+        expect(Buffer.from(batch.snapshot()).equals(Buffer.from(single.snapshot()))).toBe(true);
+      }),
+      { seed, numRuns: 300 },
+    );
+  });
+
+  it('answer a retry inside the same batch with the first result, applied once', () => {
+    const machine = new LockStateMachine(options);
+    machine.applyEntry({
+      atMs: 1_000,
+      command: { type: 'session-open', sessionId: 's1', secretHash: hashSecret('s1'), ttlMs: 10_000, clientName: 'w' },
+    });
+    const acquire: LockCommand = {
+      type: 'acquire',
+      sessionId: 's1',
+      requestSeq: 7,
+      name: 'a',
+      mode: 'exclusive',
+      fenced: false,
+      preemptible: true,
+      tryOnly: false,
+    };
+    const granted: LockEvent[] = [];
+    machine.onEvent((event) => {
+      if (event.type === 'granted') granted.push(event);
+    });
+    const result = machine.apply({
+      index: 2,
+      term: 1,
+      type: 'normal',
+      data: encodeLockBatch({ atMs: 2_000, commands: [acquire, acquire] }),
+    });
+    expect(result.status).toBe('batch');
+    const [first, retry] = result.status === 'batch' ? result.results : [];
+    expect(first).toEqual({ status: 'granted', token: 1n, grantedAtMs: 2_000 });
+    expect(retry).toEqual(first);
+    expect(granted).toHaveLength(1);
+  });
+});
+
 describe('codec', () => {
   it.each([0n, 1n, 2n ** 53n + 1n, 2n ** 64n - 1n, 2n ** 64n, 2n ** 100n])(
     'round-trips token %s as a bigint',
@@ -211,5 +302,25 @@ describe('codec', () => {
     ['no command', encodeLockEntry({ atMs: 1 } as never)],
   ])('refuses %s', (_label, data) => {
     expect(() => decodeLockEntry(data)).toThrow();
+  });
+
+  it.each([
+    ['an empty batch', encodeLockBatch({ atMs: 1, commands: [] })],
+    ['a batch with a part that is no command', encodeLockBatch({ atMs: 1, commands: [{ type: 'tick' }, 5 as never] })],
+    ['a batch without time', encodeLockBatch({ commands: [{ type: 'tick' }] } as never)],
+  ])('refuses %s, and the state machine applies nothing of it', (_label, data) => {
+    expect(() => decodeLockEntries(data)).toThrow(TypeError);
+    const machine = new LockStateMachine(options);
+    const before = Buffer.from(machine.snapshot());
+    const result = machine.apply({ index: 1, term: 1, type: 'normal', data });
+    expect(result).toMatchObject({ status: 'error', code: 'INVALID_ARGUMENT' });
+    expect(Buffer.from(machine.snapshot()).equals(before)).toBe(true);
+  });
+
+  it('decodes a single entry as one command and refuses a batch where one entry is expected', () => {
+    const entry: LockEntry = { atMs: 5, command: { type: 'tick' } };
+    expect(decodeLockEntries(encodeLockEntry(entry))).toEqual([entry]);
+    const batch = encodeLockBatch({ atMs: 5, commands: [{ type: 'tick' }, { type: 'tick' }] });
+    expect(() => decodeLockEntry(batch)).toThrow(/batch/);
   });
 });

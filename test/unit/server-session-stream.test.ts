@@ -41,7 +41,7 @@ class FakeCall extends EventEmitter {
   /** Delivers a client frame and lets the handler's promises settle. */
   async receive(frame: ClientFrame): Promise<void> {
     this.emit('data', frame);
-    for (let i = 0; i < 20; i++) await Promise.resolve();
+    await settle();
   }
 
   kinds(): string[] {
@@ -52,6 +52,13 @@ class FakeCall extends EventEmitter {
 }
 
 const T0 = 5_000_000;
+
+/** Lets handlers run: their promises, the end of the turn (when LockService proposes what it queued), then theirs. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+}
 
 function setup() {
   const clock = new ManualClock(T0);
@@ -156,8 +163,7 @@ describe('grants', () => {
     // before either proposer hears back.
     waiter.call.emit('data', acquire('9', 'contended'));
     holder.call.emit('data', { frame: 'release', release: { requestSeq: '2', name: 'contended', token } });
-    await Promise.resolve();
-    await Promise.resolve();
+    await settle();
     raft.flush();
     await holder.call.receive({ frame: 'keepalive', keepalive: { seq: '1', clientTimeMs: 0, rttMs: 0 } });
     const answers = waiter.call.written

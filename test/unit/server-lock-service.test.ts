@@ -1,0 +1,110 @@
+// LockService batching: commands proposed in one event-loop turn share one log entry, each answered with its own
+// result in order; a lone command stays a plain entry; batches are bounded; a failed proposal fails all its commands.
+import { describe, expect, it } from 'vitest';
+import { decodeLockEntries, decodeLockEntry } from '../../src/lock/codec.js';
+import type { LockCommand } from '../../src/lock/commands.js';
+import { hashSecret } from '../../src/lock/secret.js';
+import { LockStateMachine } from '../../src/lock/state-machine.js';
+import { NotLeaderError } from '../../src/raft/errors.js';
+import { ttlGuarantee } from '../../src/server/guarantee.js';
+import { LockService } from '../../src/server/lock-service.js';
+import { SessionTracker } from '../../src/session/tracker.js';
+import { ManualClock } from '../../src/util/clock.js';
+import { FakeRaftNode } from './server-fake-raft.js';
+
+const T0 = 7_000_000;
+
+function setup(maxBatchCommands?: number) {
+  const clock = new ManualClock(T0);
+  const machine = new LockStateMachine();
+  const raft = new FakeRaftNode(machine);
+  const service = new LockService({
+    raft,
+    machine,
+    tracker: new SessionTracker(),
+    clock,
+    guarantees: ttlGuarantee,
+    ...(maxBatchCommands === undefined ? {} : { maxBatchCommands }),
+  });
+  return { clock, machine, raft, service };
+}
+
+const open = (sessionId: string): LockCommand => ({
+  type: 'session-open',
+  sessionId,
+  secretHash: hashSecret(sessionId),
+  ttlMs: 10_000,
+  clientName: 'w',
+});
+
+const acquire = (sessionId: string, requestSeq: number, name: string): LockCommand => ({
+  type: 'acquire',
+  sessionId,
+  requestSeq,
+  name,
+  mode: 'exclusive',
+  fenced: false,
+  preemptible: true,
+  tryOnly: false,
+});
+
+describe('LockService batching', () => {
+  it('proposes the commands of one turn as one entry and answers each with its own result, in order', async () => {
+    const { raft, service } = setup();
+    await Promise.all([service.propose(open('s1')), service.propose(open('s2'))]);
+    const entriesBefore = raft.log.length;
+    const results = await Promise.all([
+      service.propose(acquire('s1', 1, 'x')),
+      service.propose(acquire('s2', 1, 'x')),
+      service.propose(acquire('s2', 2, 'y')),
+    ]);
+    expect(results).toEqual([
+      { status: 'granted', token: 1n, grantedAtMs: T0 },
+      { status: 'queued', position: 0 },
+      { status: 'granted', token: 2n, grantedAtMs: T0 },
+    ]);
+    expect(raft.log.length).toBe(entriesBefore + 1);
+    const parts = decodeLockEntries(raft.log.at(-1)!);
+    expect(parts.map((part) => part.command)).toEqual([
+      acquire('s1', 1, 'x'),
+      acquire('s2', 1, 'x'),
+      acquire('s2', 2, 'y'),
+    ]);
+    expect(parts.every((part) => part.atMs === T0)).toBe(true);
+  });
+
+  it('proposes a lone command as a plain entry', async () => {
+    const { raft, service } = setup();
+    await service.propose(open('s1'));
+    expect(raft.log).toHaveLength(1);
+    expect(decodeLockEntry(raft.log[0]!)).toEqual({ atMs: T0, command: open('s1') });
+  });
+
+  it('stamps each turn with the leader clock of the moment it proposes', async () => {
+    const { clock, raft, service } = setup();
+    await service.propose(open('s1'));
+    clock.advance(250);
+    await service.propose(acquire('s1', 1, 'x'));
+    expect(raft.log.map((data) => decodeLockEntry(data).atMs)).toEqual([T0, T0 + 250]);
+  });
+
+  it('packs at most maxBatchCommands commands into one entry', async () => {
+    const { raft, service } = setup(2);
+    const results = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((id) => service.propose(open(id))));
+    expect(results).toEqual(Array.from({ length: 5 }, () => ({ status: 'ok' })));
+    expect(raft.log.map((data) => decodeLockEntries(data).length)).toEqual([2, 2, 1]);
+    expect(() => setup(0)).toThrow(RangeError);
+  });
+
+  it('fails every command of a batch whose proposal fails, and changes nothing', async () => {
+    const { machine, raft, service } = setup();
+    raft.become('follower', 2, 'node2');
+    const outcomes = await Promise.allSettled([service.propose(open('s1')), service.propose(open('s2'))]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
+    for (const outcome of outcomes) {
+      expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(NotLeaderError);
+    }
+    expect(raft.log).toHaveLength(0);
+    expect(machine.sessions()).toEqual([]);
+  });
+});
