@@ -1,11 +1,12 @@
 // The servers' side of a scenario's history, from the committed log itself: a node's data directory is copied out
 // of its stopped container, opened with the project's own Raft storage, and its committed entries are replayed
-// through a fresh LockStateMachine, whose events become the checker's server events in log order.
+// through a fresh LockStateMachine (a batch entry as its parts in order), whose events become the checker's server
+// events in log order.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeLockEntry } from '../../../src/lock/codec.js';
+import { decodeLockEntries } from '../../../src/lock/codec.js';
 import type { LockCommand } from '../../../src/lock/commands.js';
 import { LockStateMachine } from '../../../src/lock/state-machine.js';
 import { joiningConf } from '../../../src/raft/bootstrap.js';
@@ -116,21 +117,23 @@ export function serverEventsOf(log: CommittedLog): ServerEvent[] {
   });
   for (const entry of log.entries) {
     if (entry.type !== 'normal' || entry.data.length === 0) continue;
-    const decoded = decodeLockEntry(entry.data);
-    command = decoded.command;
-    const result = machine.applyEntry(decoded);
-    if (command.type === 'acquire' && result.status === 'queued') {
-      // A retried acquire answers "queued" again; the waiter joined the queue only once.
-      const key = `${command.name}\u0000${command.sessionId}`;
-      if (!queued.has(key)) {
-        queued.add(key);
-        events.push({
-          kind: 'enqueue',
-          session: command.sessionId,
-          lock: command.name,
-          mode: command.mode,
-          atMs: decoded.atMs,
-        });
+    // A batch entry is applied as its parts in order, each as an entry of its own (as the state machine does).
+    for (const part of decodeLockEntries(entry.data)) {
+      command = part.command;
+      const result = machine.applyEntry(part);
+      if (command.type === 'acquire' && result.status === 'queued') {
+        // A retried acquire answers "queued" again; the waiter joined the queue only once.
+        const key = `${command.name}\u0000${command.sessionId}`;
+        if (!queued.has(key)) {
+          queued.add(key);
+          events.push({
+            kind: 'enqueue',
+            session: command.sessionId,
+            lock: command.name,
+            mode: command.mode,
+            atMs: part.atMs,
+          });
+        }
       }
     }
   }
