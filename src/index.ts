@@ -10,6 +10,7 @@ export {
 } from './client/admin.js';
 export type { BackoffOptions } from './client/backoff.js';
 export { type AcquireOptions, Client, ClientSession, type ConnectOptions, connect } from './client/client.js';
+export type { GuaranteeAnswer } from './client/connection.js';
 export { Election } from './client/election.js';
 export {
   AbortError,
