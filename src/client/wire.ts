@@ -1,6 +1,6 @@
 // The session stream's frames as the client sees them (the oneof's name in `frame`; the message shapes are in
 // util/wire-frames), and the gRPC stubs for the Forelock and Admin services.
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { forelockServices } from '../util/proto.js';
 import type {
   WireAcquireRequest,
@@ -21,6 +21,7 @@ import type {
   WireStalenessWarning,
   WireWarningAnswer,
 } from '../util/wire-frames.js';
+import { withFastSessionCodec } from './frame-codec.js';
 
 /** A frame the client sends (exactly one member set). */
 export type ClientFrame =
@@ -126,10 +127,18 @@ export type AdminStub = grpc.Client & {
   [K in keyof AdminMethods]: UnaryMethod<AdminMethods[K][0], AdminMethods[K][1]>;
 };
 
-/** A Forelock service stub for `address`, over an insecure channel (the first milestone has no TLS). */
+let fastForelockClient: grpc.ServiceClientConstructor | null = null;
+
+/**
+ * A Forelock service stub for `address`, over an insecure channel (the first milestone has no TLS). Its session
+ * stream encodes and decodes the hot frames with the fast codec (frame-codec.ts); the bytes are the same proto.
+ */
 export function forelockStub(address: string, credentials: grpc.ChannelCredentials): ForelockStub {
-  const { Forelock } = forelockServices();
-  return new Forelock(address, credentials) as unknown as ForelockStub;
+  if (fastForelockClient === null) {
+    const { Forelock } = forelockServices();
+    fastForelockClient = grpc.makeGenericClientConstructor(withFastSessionCodec(Forelock.service), 'Forelock');
+  }
+  return new fastForelockClient(address, credentials) as unknown as ForelockStub;
 }
 
 /** An Admin service stub for `address`. */

@@ -2,6 +2,7 @@
 // metrics, and their registration on a grpc.Server. The node process (node-server.ts) adds Raft, HTTP and flags.
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { withFastSessionCodec } from '../client/frame-codec.js';
 import type { LockStateMachine } from '../lock/state-machine.js';
 import { NotLeaderError } from '../raft/errors.js';
 import type { RaftNodeApi } from '../raft/node-api.js';
@@ -113,12 +114,12 @@ export class ForelockServices {
     for (const timer of this.timers) timer.unref();
   }
 
-  /** Adds the Forelock and Admin services to `server` (with the client request size limit). */
+  /** Adds the Forelock and Admin services to `server` (with the client request size limit, and the fast frame codec). */
   register(server: grpc.Server): void {
     const { Forelock, Admin } = forelockServices();
     const { raft, log, maxMessageBytes } = this.options;
     const clock = this.options.clock ?? systemClock;
-    server.addService(limitRequestSize(Forelock.service, maxMessageBytes), {
+    server.addService(limitRequestSize(withFastSessionCodec(Forelock.service), maxMessageBytes), {
       Session: (call: SessionCall) => {
         new SessionStream(call, { service: this.service, hub: this.hub, advisor: this.advisor, raft, clock, log });
       },
