@@ -11,6 +11,8 @@ export interface MetricsSource {
   connectedSessionCount(): number;
   lockCount(): number;
   eventLoopDelayMs(): number;
+  /** True while this node's own overload suspends pre-emption (the SPM's node-health hold). */
+  preemptionSuspended(): boolean;
 }
 
 const ROLES: readonly Role[] = ['follower', 'pre-candidate', 'candidate', 'leader', 'learner'];
@@ -98,6 +100,14 @@ export class ServerMetrics {
       registers,
       collect() {
         this.set(source.eventLoopDelayMs());
+      },
+    });
+    new Gauge({
+      name: 'forelock_preemption_suspended',
+      help: "1 while this node's own overload suspends pre-emption (until 10 s after its last overloaded sample)",
+      registers,
+      collect() {
+        this.set(source.preemptionSuspended() ? 1 : 0);
       },
     });
     this.grants = new Counter({ name: 'forelock_grants_total', help: 'Lock grants applied', registers });

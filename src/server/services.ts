@@ -69,6 +69,7 @@ export class ForelockServices {
       connectedSessionCount: () => this.hub.size,
       lockCount: () => machine.locks().length,
       eventLoopDelayMs: () => raft.eventLoopDelayMs(),
+      preemptionSuspended: () => this.advisor.predictor.thresholds(clock.now()).preemptionSuspended,
     });
     const tracker = new SessionTracker({ deposedLeaderOverhangMs: options.deposedLeaderOverhangMs ?? 0 });
     this.hub = new SessionHub(machine, raft);

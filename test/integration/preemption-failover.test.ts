@@ -99,8 +99,11 @@ describe('pre-emption and the cluster', () => {
 
   it('the leader overloaded: pre-emption is suspended, and resumes once the overload is over', async () => {
     // Mechanism: a holder stuck past the lock's p99 hold (keepalives go on) with a waiter, which is normally asked to
-    // release within seconds; meanwhile the leader's process is stopped 300 ms out of every 600 (SIGSTOP/SIGCONT), so
-    // its event-loop delay passes the SPM's overload limit (50 ms).
+    // release within seconds; meanwhile the leader's process is stopped 500 ms out of every 650 (SIGSTOP/SIGCONT), so
+    // its event-loop delay passes the SPM's overload limit (50 ms). The gauge is the p99 of 10 ms samples over 1 s
+    // windows: a window must hold at most ~50 samples for one stall to reach its p99. 300 ms stopped out of 600 left
+    // ~60 and the stall was mostly missed (seen on CI); 150 ms running per 650 leaves at most ~35. The stop stays well
+    // under the 1 s minimum election timeout, so the leader keeps its office.
     cluster = await startProcessCluster();
     const embedded = cluster;
     const leader = await cluster.waitForLeader(CLUSTER_TIMEOUT_MS);
@@ -112,9 +115,9 @@ describe('pre-emption and the cluster', () => {
     const pulse = async (): Promise<void> => {
       while (pulsing) {
         process.kill(pid, 'SIGSTOP');
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        await new Promise((resolve) => setTimeout(resolve, 500));
         process.kill(pid, 'SIGCONT');
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        await new Promise((resolve) => setTimeout(resolve, 150));
       }
     };
     const pulses = pulse();
@@ -123,8 +126,8 @@ describe('pre-emption and the cluster', () => {
       await pulses;
     });
     await eventually(
-      'the leader to see its own overload',
-      async () => (await counterOn(leader, 'forelock_event_loop_delay_ms')) >= 50,
+      'the leader to suspend pre-emption for its own overload',
+      async () => (await counterOn(leader, 'forelock_preemption_suspended')) === 1,
     );
 
     const holder = await RawHolder.open(leader.listen, 'overload-holder', 6_000);
@@ -140,18 +143,24 @@ describe('pre-emption and the cluster', () => {
     // waiter through a leader stopped half the time can itself take seconds (a CI run had a single gauge sample).
     const watchFromMs = Date.now();
     const gauges: number[] = [];
-    const gaugeTimer = setInterval(
-      async () => gauges.push(await counterOn(leader, 'forelock_event_loop_delay_ms')),
-      500,
-    );
+    const suspended: number[] = [];
+    const gaugeTimer = setInterval(async () => {
+      gauges.push(await counterOn(leader, 'forelock_event_loop_delay_ms'));
+      suspended.push(await counterOn(leader, 'forelock_preemption_suspended'));
+    }, 500);
     await eventually(
       '8 s of overloaded holding with the waiter queued',
       () => Date.now() > watchFromMs + 8_000 && holder.promisedUntilMs > Date.now(),
     );
     clearInterval(gaugeTimer);
-    // The leader's own event-loop delay (p99 over 1 s windows) did pass the overload limit during the window.
+    // The leader's own event-loop delay (p99 over 1 s windows) did pass the overload limit during the window, and
+    // pre-emption stayed suspended throughout it.
     expect(gauges.length).toBeGreaterThanOrEqual(8);
     expect(Math.max(...gauges)).toBeGreaterThanOrEqual(50);
+    expect(
+      suspended.every((value) => value === 1),
+      `suspended gauge: ${suspended.join(' ')}`,
+    ).toBe(true);
     expect(holder.unreadKinds()).not.toContain('preemption');
     expect(holder.unreadKinds()).not.toContain('revoked');
     expect(await counterOn(leader, 'forelock_forced_revocations_total')).toBe(forcedBefore);

@@ -50,6 +50,7 @@ async function run(scenario: Scenario) {
     connectedSessionCount: () => hub.size,
     lockCount: () => machine.locks().length,
     eventLoopDelayMs: () => 0,
+    preemptionSuspended: () => false,
   });
   const advisor = new StalenessAdvisor({ machine, tracker, hub, clock, metrics, mode: scenario.mode });
   const service = new LockService({ raft, machine, tracker, clock, guarantees: advisor });
