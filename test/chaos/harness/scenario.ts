@@ -3,12 +3,12 @@
 // measured and every check runs over the recorded history. Containers and network go even when the test fails.
 
 import { expect, onTestFinished } from 'vitest';
+import { checkLockHistory } from '../../../src/sim/lock-history-checker.js';
 import { lateLossReports, missingAcknowledgedGrants, refusedEntitledWrites, tokensNotAbove } from './checks.js';
 import { ChaosCluster, type ClusterNode, type ClusterSize, type LeaderView } from './cluster.js';
 import { ChaosEnv } from './env.js';
 import { stopGracefully } from './faults.js';
 import { type FencedResource, startFencedResource } from './fenced-resource.js';
-import { checkLockHistory } from '../../../src/sim/lock-history-checker.js';
 import { mergedHistoryOf, promiseChecksOf, promiseEventsOf } from './history-check.js';
 import { ensureTestImage } from './image.js';
 import { RECOVERY_BOUND_MS, type RecoveryMeasurement, recordRecovery, recordSummary } from './results.js';
