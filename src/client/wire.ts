@@ -2,6 +2,7 @@
 // util/wire-frames), and the gRPC stubs for the Forelock and Admin services.
 import * as grpc from '@grpc/grpc-js';
 import { forelockServices } from '../util/proto.js';
+import { withFastSessionCodec } from '../util/session-frame-codec.js';
 import type {
   WireAcquireRequest,
   WireAcquireResult,
@@ -21,7 +22,6 @@ import type {
   WireStalenessWarning,
   WireWarningAnswer,
 } from '../util/wire-frames.js';
-import { withFastSessionCodec } from './frame-codec.js';
 
 /** A frame the client sends (exactly one member set). */
 export type ClientFrame =
@@ -131,7 +131,7 @@ let fastForelockClient: grpc.ServiceClientConstructor | null = null;
 
 /**
  * A Forelock service stub for `address`, over an insecure channel (the first milestone has no TLS). Its session
- * stream encodes and decodes the hot frames with the fast codec (frame-codec.ts); the bytes are the same proto.
+ * stream encodes and decodes the hot frames with the fast codec (util/session-frame-codec.ts); the bytes are the same proto.
  */
 export function forelockStub(address: string, credentials: grpc.ChannelCredentials): ForelockStub {
   if (fastForelockClient === null) {

@@ -2,7 +2,6 @@
 // metrics, and their registration on a grpc.Server. The node process (node-server.ts) adds Raft, HTTP and flags.
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { withFastSessionCodec } from '../client/frame-codec.js';
 import type { LockStateMachine } from '../lock/state-machine.js';
 import { NotLeaderError } from '../raft/errors.js';
 import type { RaftNodeApi } from '../raft/node-api.js';
@@ -11,6 +10,7 @@ import { SessionTracker } from '../session/tracker.js';
 import type { SpmConfig } from '../spm/types.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { forelockServices } from '../util/proto.js';
+import { withFastSessionCodec } from '../util/session-frame-codec.js';
 import { adminHandlers } from './admin-service.js';
 import { limitRequestSize } from './frame-limit.js';
 import { LeaderDuties } from './leader-duties.js';

@@ -3,12 +3,12 @@
 import type * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { sessionFrameCodec, withFastSessionCodec } from '../../src/client/frame-codec.js';
 import { forelockServices } from '../../src/util/proto.js';
+import { sessionFrameCodec, withFastSessionCodec } from '../../src/util/session-frame-codec.js';
 
 const seed = Number(process.env.FC_SEED ?? Math.floor(Math.random() * 2 ** 31));
 console.log(
-  `client-frame-codec seed ${seed}; replay: FC_SEED=${seed} npx vitest run test/unit/client-frame-codec.test.ts`,
+  `client-frame-codec seed ${seed}; replay: FC_SEED=${seed} npx vitest run test/unit/session-frame-codec.test.ts`,
 );
 
 type Frame = Record<string, unknown>;

@@ -1,5 +1,5 @@
 // Minimal protobuf wire primitives (varints, uint64 as decimal strings, doubles, strings, nested messages) for the
-// session stream's fast frame codecs, used by the SDK (client/frame-codec) and the server (server/frame-codec).
+// session stream's fast frame codec (session-frame-codec.ts), which the SDK and the server share.
 
 /** Protobuf wire types used by proto/forelock.proto's session frames. */
 export const WIRE_VARINT = 0;
