@@ -103,12 +103,19 @@ export class LockService {
   }
 
   private proposeBatch(batch: readonly QueuedCommand[]): void {
-    const atMs = this.deps.clock.now();
-    const data =
-      batch.length === 1
-        ? encodeLockEntry({ atMs, command: batch[0]!.command })
-        : encodeLockBatch({ atMs, commands: batch.map((queued) => queued.command) });
-    this.deps.raft.propose<LockResult>(data).then(
+    // This runs in a setImmediate callback: a throw (an unencodable command) must fail its batch, not the process.
+    let proposal: Promise<{ result: LockResult }>;
+    try {
+      const atMs = this.deps.clock.now();
+      const data =
+        batch.length === 1
+          ? encodeLockEntry({ atMs, command: batch[0]!.command })
+          : encodeLockBatch({ atMs, commands: batch.map((queued) => queued.command) });
+      proposal = this.deps.raft.propose<LockResult>(data);
+    } catch (error) {
+      proposal = Promise.reject(error);
+    }
+    proposal.then(
       ({ result }) => {
         // A batch answers part by part; anything else (a lone command's result) answers every command alike.
         for (let i = 0; i < batch.length; i++) {

@@ -107,4 +107,17 @@ describe('LockService batching', () => {
     expect(raft.log).toHaveLength(0);
     expect(machine.sessions()).toEqual([]);
   });
+
+  it('fails the batch, not the process, when the proposal throws (it runs in a setImmediate callback)', async () => {
+    const { machine, raft, service } = setup();
+    raft.propose = () => {
+      throw new Error('disk on fire');
+    };
+    const outcomes = await Promise.allSettled([service.propose(open('s1')), service.propose(open('s2'))]);
+    expect(outcomes).toEqual([
+      { status: 'rejected', reason: new Error('disk on fire') },
+      { status: 'rejected', reason: new Error('disk on fire') },
+    ]);
+    expect(machine.sessions()).toEqual([]);
+  });
 });
