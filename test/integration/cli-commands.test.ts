@@ -1,5 +1,6 @@
 // The client-side `forelock` commands as child processes against a real in-process node: `lock` exit statuses and
-// environment, lock loss, wait timeout (75), `status --json`, `locks --json`, revoke timing and flag errors.
+// environment, lock loss, wait timeout (75), `status --json`, `locks --json`, revoke timing, flag errors, and `bench`.
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, startCli, useClientFixtures } from './client-harness.js';
@@ -153,5 +154,45 @@ describe('forelock status, locks and revoke', () => {
     expect(forced.stderr).toContain('only resources that check fencing tokens are safe');
     await waitFor('the holder to learn of the revocation', () => lock.signal.aborted);
     expect(lock.signal.reason.code).toBe('LOCK_LOST');
+  });
+});
+
+describe('forelock bench', () => {
+  it('runs a warm-up that is not counted, then both pairs phases, and writes the JSON', async () => {
+    const { endpoint } = await singleNode();
+    const dir = await tempDir('forelock-cli-bench-');
+    defer(dir.remove);
+    const json = join(dir.path, 'bench.json');
+    const run = await runCli([
+      'bench',
+      '--clients',
+      '2',
+      '--locks',
+      '4',
+      '--warmup',
+      '2s',
+      '--duration',
+      '200ms',
+      '--json',
+      json,
+      '--endpoints',
+      endpoint,
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/warm-up: [1-9]\d* pairs in 2\.\d s \(not counted\)/);
+    expect(run.stdout).toMatch(/^SCENARIO .*\nuncontended +2 +4 .*\ncontended +2 +1 /);
+    const written = JSON.parse(await readFile(json, 'utf8')) as {
+      warmupMs: number;
+      pairs: { scenario: string; pairs: number; errors: number; elapsedMs: number }[];
+    };
+    expect(written.warmupMs).toBe(2_000);
+    expect(written.pairs.map((p) => p.scenario)).toEqual(['uncontended', 'contended']);
+    for (const phase of written.pairs) {
+      expect(phase.pairs).toBeGreaterThan(0);
+      expect(phase.errors).toBe(0);
+      // A phase that counted the warm-up would have lasted 2.2 s or more.
+      expect(phase.elapsedMs).toBeGreaterThanOrEqual(200);
+      expect(phase.elapsedMs).toBeLessThan(2_000);
+    }
   });
 });

@@ -22,6 +22,7 @@ interface BenchFlags {
   clients: number;
   locks: number;
   duration: number;
+  warmup: number;
   ttl: number;
   json?: string;
   idleSessions?: number;
@@ -127,11 +128,19 @@ async function benchPairs(endpoints: string[], flags: BenchFlags): Promise<Pairs
   try {
     const perClient = Math.max(1, Math.floor(flags.locks / flags.clients));
     // Client i only ever uses its own slice of the lock names, so no two clients contend.
+    const uncontendedName = (i: number, n: number) => `bench/uncontended/${i * perClient + (n % perClient)}`;
+    if (flags.warmup > 0) {
+      // Not counted: lets the servers' and this process's JIT compile the hot paths before the measured phases.
+      const warmup = await pairsPhase('warmup', clients, perClient * flags.clients, uncontendedName, flags.warmup);
+      process.stderr.write(
+        `warm-up: ${warmup.pairs} pairs in ${(warmup.elapsedMs / 1_000).toFixed(1)} s (not counted)\n`,
+      );
+    }
     const uncontended = await pairsPhase(
       'uncontended',
       clients,
       perClient * flags.clients,
-      (i, n) => `bench/uncontended/${i * perClient + (n % perClient)}`,
+      uncontendedName,
       flags.duration,
     );
     const contended = await pairsPhase('contended', clients, 1, () => 'bench/contended', flags.duration);
@@ -190,6 +199,13 @@ export function registerBenchCommand(program: Command): void {
         .default(1000),
     )
     .addOption(durationFlag('--duration <duration>', 'length of each phase or measurement window', '10s'))
+    .addOption(
+      durationFlag(
+        '--warmup <duration>',
+        'uncontended pairs run first and not counted, before the pairs phases (0 to skip)',
+        '2s',
+      ),
+    )
     .addOption(durationFlag('--ttl <duration>', 'session TTL (keepalives every TTL/3)', '10s'))
     .option('--json <file>', 'also write the results as JSON to this file')
     .addOption(
@@ -209,7 +225,7 @@ export function registerBenchCommand(program: Command): void {
         } else {
           const results = await benchPairs(endpoints, flags);
           process.stdout.write(`${formatPairs(results)}\n`);
-          if (flags.json) await writeFile(flags.json, `${toJson({ pairs: results })}\n`);
+          if (flags.json) await writeFile(flags.json, `${toJson({ warmupMs: flags.warmup, pairs: results })}\n`);
         }
       }),
     );
