@@ -36,7 +36,10 @@ export interface RaftNodeApi {
   status(): RaftStatus;
   /** Called on every change of role, term or leader (leader discovery, RPH rebuild on promotion). */
   onStatusChange(listener: (status: RaftStatus) => void): () => void;
-  /** Event-loop delay of this process in ms (p99 over the last interval), read by the SPM as node load. */
+  /**
+   * How late this process's event loop ran, in ms: p99 over the last second, beyond the 10 ms sampling timer's own
+   * interval. Read by the SPM as node load.
+   */
   eventLoopDelayMs(): number;
   close(): Promise<void>;
 }

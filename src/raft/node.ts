@@ -66,6 +66,18 @@ interface PendingRead {
 /** How often the event-loop delay percentile is sampled and reset. */
 const EVENT_LOOP_SAMPLE_MS = 1_000;
 
+/** The interval of monitorEventLoopDelay's timer, in ms. */
+const EVENT_LOOP_RESOLUTION_MS = 10;
+
+/**
+ * How late the loop was, in ms, from a monitorEventLoopDelay percentile (ns). The histogram records the whole time
+ * between two runs of its timer, the resolution included (an idle loop reads about 10 ms), so the resolution is
+ * taken off: an idle loop reads about 0, as the SPM's load signal and the trace format expect.
+ */
+export function loopDelayBeyondResolutionMs(percentileNs: number, resolutionMs = EVENT_LOOP_RESOLUTION_MS): number {
+  return Math.max(0, percentileNs / 1e6 - resolutionMs);
+}
+
 /**
  * A running Raft node: drives a RaftCore with real time, level storage and the gRPC peer transport.
  * Register `node.transport` on the process's grpc.Server with registerPeerService().
@@ -130,7 +142,7 @@ export class RaftNode implements RaftNodeApi {
     });
     this.syncPeers();
     this.lastStatus = this.status();
-    this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    this.loopDelay = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
     this.loopDelay.enable();
     this.timers.push(
       setInterval(() => {
@@ -139,7 +151,7 @@ export class RaftNode implements RaftNodeApi {
         this.schedule();
       }, this.tickMs),
       setInterval(() => {
-        this.loopDelayMs = this.loopDelay.percentile(99) / 1e6;
+        this.loopDelayMs = loopDelayBeyondResolutionMs(this.loopDelay.percentile(99));
         this.loopDelay.reset();
       }, EVENT_LOOP_SAMPLE_MS),
     );

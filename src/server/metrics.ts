@@ -96,7 +96,7 @@ export class ServerMetrics {
     });
     new Gauge({
       name: 'forelock_event_loop_delay_ms',
-      help: 'Event-loop delay of this process (p99 over the last interval), in ms',
+      help: 'How late the event loop of this process ran (p99 over the last second, beyond the 10 ms sampling timer), in ms',
       registers,
       collect() {
         this.set(source.eventLoopDelayMs());
