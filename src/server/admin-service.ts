@@ -9,7 +9,7 @@ import { toServiceError } from './grpc-status.js';
 import type { LeaderDuties } from './leader-duties.js';
 import type { LockService } from './lock-service.js';
 import type { SessionHub } from './session-hub.js';
-import { lockToWire, membersOf } from './wire.js';
+import { lockToWire, membersOf, operatorPreemptionRequest } from './wire.js';
 
 /** What the Admin service needs from the node. */
 export interface AdminServiceDeps {
@@ -78,14 +78,7 @@ export function adminHandlers(deps: AdminServiceDeps): grpc.UntypedServiceImplem
       // Principle 2: the holder's safe period must end by the revocation, however its keepalives are answered meanwhile.
       for (const each of revoked.filter((r) => !r.immediate)) {
         hub.push(each.sessionId, {
-          preemption: {
-            resourceId: request.name,
-            token: String(each.token),
-            graceMs: Math.round(each.graceMs),
-            revokeAtMs: each.revokeAtMs,
-            reason,
-            warningId: '',
-          },
+          preemption: operatorPreemptionRequest(request.name, each.token, each.revokeAtMs, each.graceMs, reason),
         });
       }
       log.info({ lock: request.name, force: request.force, reason, revoked: revoked.length }, 'operator revoke');

@@ -19,6 +19,7 @@ import {
   modeToWire,
   requestSeqFromWire,
   type ServerFramePayload,
+  scheduledRevocationRequestsOf,
   tokenFromWire,
 } from './wire.js';
 
@@ -121,6 +122,10 @@ export class SessionStream implements ConnectedStream {
         held: heldLocksOf(service.machine.locks(), sessionId),
       },
     });
+    // An operator's revoke scheduled while the session was away: its Pre-emption Request may never have arrived.
+    for (const request of scheduledRevocationRequestsOf(service.machine.locks(), sessionId, this.deps.clock.now())) {
+      this.send({ preemption: request });
+    }
     this.deps.log.debug({ sessionId }, 'session resumed');
   }
 

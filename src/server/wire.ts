@@ -87,6 +87,44 @@ export function heldLocksOf(locks: readonly LockView[], sessionId: string): Wire
   return held;
 }
 
+/** The Pre-emption Request that tells a holder an operator's revoke will end its hold at `revokeAtMs`, `graceMs` from now. */
+export function operatorPreemptionRequest(
+  name: string,
+  token: bigint,
+  revokeAtMs: number,
+  graceMs: number,
+  reason: string,
+): WirePreemptionRequest {
+  return {
+    resourceId: name,
+    token: String(token),
+    graceMs: Math.max(0, Math.round(graceMs)),
+    revokeAtMs,
+    reason,
+    warningId: '',
+  };
+}
+
+/**
+ * The Pre-emption Requests of `sessionId`'s holds that an operator's revoke (replicated with the hold) will end
+ * later: sent again when the session resumes, since it may have missed them while disconnected.
+ */
+export function scheduledRevocationRequestsOf(
+  locks: readonly LockView[],
+  sessionId: string,
+  nowMs: number,
+): WirePreemptionRequest[] {
+  const requests: WirePreemptionRequest[] = [];
+  for (const lock of locks) {
+    const holder = lock.holders.find((each) => each.sessionId === sessionId);
+    const scheduled = holder?.scheduledRevocation;
+    if (holder === undefined || scheduled === undefined) continue;
+    const { revokeAtMs, reason } = scheduled;
+    requests.push(operatorPreemptionRequest(lock.name, holder.token, revokeAtMs, revokeAtMs - nowMs, reason));
+  }
+  return requests;
+}
+
 /** A holder as Admin.ListLocks returns it. */
 export function holderToWire(holder: HolderView): Record<string, unknown> {
   return {

@@ -135,6 +135,38 @@ describe('resuming a session', () => {
     resumed.cancel();
   });
 
+  it("is sent again the Pre-emption Request of an operator's revoke scheduled while it was away", async () => {
+    const a = await openSession(address);
+    a.stream.send({ acquire: { requestSeq: '1', name: 'resume/revoked', waitMs: 0 } });
+    const token = ((await a.stream.next('acquire')).acquire as { token: string }).token;
+    a.stream.cancel();
+    await a.stream.ended;
+    // An ordinary lock: revoked when the promise already given ends, so the hold outlives the disconnection.
+    const [scheduled] = await node.services.duties.revoke('resume/revoked', '', false, 'disk swap');
+    expect(scheduled?.immediate).toBe(false);
+    const resumed = new RawSession(address);
+    resumed.send({ open: { sessionId: a.opened.sessionId, secret: a.opened.secret } });
+    await resumed.next('opened');
+    const request = (await resumed.next('preemption')).preemption as {
+      resourceId: string;
+      token: string;
+      graceMs: number;
+      revokeAtMs: number;
+      reason: string;
+    };
+    expect(request).toMatchObject({
+      resourceId: 'resume/revoked',
+      token,
+      revokeAtMs: scheduled?.revokeAtMs,
+      reason: 'disk swap',
+    });
+    expect(request.graceMs).toBeGreaterThanOrEqual(0);
+    expect(request.graceMs).toBeLessThanOrEqual(scheduled?.graceMs ?? 0);
+    resumed.send({ release: { requestSeq: '2', name: 'resume/revoked', token } });
+    expect((await resumed.next('done')).done).toMatchObject({ requestSeq: '2' });
+    resumed.cancel();
+  });
+
   it('supersedes an older stream of the same session with ABORTED', async () => {
     const a = await openSession(address);
     const second = new RawSession(address);
