@@ -87,7 +87,7 @@ export function heldLocksOf(locks: readonly LockView[], sessionId: string): Wire
   return held;
 }
 
-/** The Pre-emption Request that tells a holder an operator's revoke will end its hold at `revokeAtMs`, `graceMs` from now. */
+/** The Pre-emption Request that tells a holder an operator's revoke ends its hold at `revokeAtMs` (`graceMs` away). */
 export function operatorPreemptionRequest(
   name: string,
   token: bigint,
