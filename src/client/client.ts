@@ -142,7 +142,8 @@ export class Client implements LockOwner {
   /** The session every lock of this client belongs to. */
   readonly session: ClientSession;
   private readonly sessionController = new AbortController();
-  private readonly held = new Map<string, { lock: Lock }>();
+  /** Held locks by name, with the last Pre-emption Request their handlers heard (revokeAtMs/warningId). */
+  private readonly held = new Map<string, { lock: Lock; lastPreemption?: string }>();
   private readonly report: DeadlineReporter;
   private safetyTimer: NodeJS.Timeout | null = null;
   private adminClient: AdminClient | null = null;
@@ -437,6 +438,10 @@ export class Client implements LockOwner {
           entry.lock.fenced,
         );
         this.scheduleSafetyCheck();
+        // A resumed session is sent again the requests it may have missed: handlers hear each request once.
+        const key = `${request.revokeAtMs}/${request.warningId}`;
+        if (entry.lastPreemption === key) return;
+        entry.lastPreemption = key;
         entry.lock.preempted({
           name: request.resourceId,
           token,

@@ -160,6 +160,29 @@ describe('lock frames', () => {
     expect(client.session.signal.aborted).toBe(false);
   });
 
+  it('a Pre-emption Request sent again (after a resume) reaches the handlers once; a new one reaches them again', async () => {
+    const server = await scripted();
+    const { client, stream } = await connectTo(server);
+    const acquiring = client.acquire('jobs/twice');
+    const sent = (await stream.next('acquire')).acquire as { requestSeq: string };
+    stream.grant(sent.requestSeq, 'jobs/twice', '11');
+    const lock = await acquiring;
+    const notices: PreemptionNotice[] = [];
+    const events: string[] = [];
+    lock.onPreemption((notice) => notices.push(notice));
+    (async () => {
+      for await (const event of lock.events()) events.push(event.type);
+    })();
+    stream.preempt('jobs/twice', '11', 5_000, 'disk swap', '');
+    stream.preempt('jobs/twice', '11', 4_000, 'disk swap', '');
+    stream.preempt('jobs/twice', '11', 3_000, 'waiters', 'w9');
+    // Frames are handled in order: once the last request is heard, the repeated one has been handled too.
+    await waitFor('the last request to reach the handler', () => notices.at(-1)?.reason === 'waiters');
+    expect(notices.map((n) => n.reason)).toEqual(['disk swap', 'waiters']);
+    await waitFor('the event stream to see the last request', () => events.length >= 2);
+    expect(events).toEqual(['preemption', 'preemption']);
+  });
+
   it('a Staleness Warning reaches the handler and its answer goes back on the stream', async () => {
     const server = await scripted();
     const { client, stream } = await connectTo(server);
