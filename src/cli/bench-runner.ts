@@ -15,6 +15,10 @@ export interface PairsResult {
   readonly pairsPerSecond: number;
   readonly acquireP50Ms: number;
   readonly acquireP99Ms: number;
+  /** The leader's CPU time per pair, in µs (from its /metrics), or null when it could not be read. */
+  readonly leaderCpuUsPerPair: number | null;
+  /** This process's CPU time per pair, in µs (the clients' side). */
+  readonly clientCpuUsPerPair: number;
 }
 
 /** The leader's CPU over one window. */
@@ -44,7 +48,8 @@ export interface PhaseProgress {
 
 /**
  * Runs acquire+release pairs on every client until `durationMs` passes; client `i`'s n-th lock is `lockName(i, n)`.
- * Latency counts from sending the acquire to the grant (queueing included).
+ * Latency counts from sending the acquire to the grant (queueing included). `leaderCpuSeconds`, when given, reads
+ * the leader's CPU seconds (null if it cannot), before and after, for the CPU per pair.
  */
 export async function runPairs(
   scenario: string,
@@ -53,8 +58,11 @@ export async function runPairs(
   lockName: (clientIndex: number, iteration: number) => string,
   durationMs: number,
   progress: PhaseProgress,
+  leaderCpuSeconds?: () => Promise<number | null>,
 ): Promise<PairsResult> {
   const latenciesMs: number[] = [];
+  const leaderBefore = (await leaderCpuSeconds?.()) ?? null;
+  const clientBefore = process.cpuUsage();
   const startedAt = performance.now();
   const stopAt = startedAt + durationMs;
   await Promise.all(
@@ -73,6 +81,9 @@ export async function runPairs(
     }),
   );
   const elapsedMs = performance.now() - startedAt;
+  const clientUsed = process.cpuUsage(clientBefore);
+  const leaderAfter = leaderBefore === null ? null : ((await leaderCpuSeconds?.()) ?? null);
+  const pairs = Math.max(1, progress.pairs);
   return {
     scenario,
     clients: clients.length,
@@ -83,6 +94,9 @@ export async function runPairs(
     pairsPerSecond: (progress.pairs * 1_000) / elapsedMs,
     acquireP50Ms: percentile(latenciesMs, 50),
     acquireP99Ms: percentile(latenciesMs, 99),
+    leaderCpuUsPerPair:
+      leaderBefore === null || leaderAfter === null ? null : ((leaderAfter - leaderBefore) * 1e6) / pairs,
+    clientCpuUsPerPair: (clientUsed.user + clientUsed.system) / pairs,
   };
 }
 

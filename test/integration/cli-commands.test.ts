@@ -158,8 +158,8 @@ describe('forelock status, locks and revoke', () => {
 });
 
 describe('forelock bench', () => {
-  it('runs a warm-up that is not counted, then both pairs phases, and writes the JSON', async () => {
-    const { endpoint } = await singleNode();
+  it('runs a warm-up that is not counted, then both pairs phases with the CPU per pair, and writes the JSON', async () => {
+    const { node, endpoint } = await singleNode();
     const dir = await tempDir('forelock-cli-bench-');
     defer(dir.remove);
     const json = join(dir.path, 'bench.json');
@@ -175,15 +175,25 @@ describe('forelock bench', () => {
       '200ms',
       '--json',
       json,
+      '--leader-http',
+      `127.0.0.1:${node.httpAddress.port}`,
       '--endpoints',
       endpoint,
     ]);
     expect(run.code).toBe(0);
+    expect(run.stderr).not.toContain('not measured');
     expect(run.stderr).toMatch(/warm-up: [1-9]\d* pairs in 2\.\d s \(not counted\)/);
     expect(run.stdout).toMatch(/^SCENARIO .*\nuncontended +2 +4 .*\ncontended +2 +1 /);
     const written = JSON.parse(await readFile(json, 'utf8')) as {
       warmupMs: number;
-      pairs: { scenario: string; pairs: number; errors: number; elapsedMs: number }[];
+      pairs: {
+        scenario: string;
+        pairs: number;
+        errors: number;
+        elapsedMs: number;
+        leaderCpuUsPerPair: number | null;
+        clientCpuUsPerPair: number;
+      }[];
     };
     expect(written.warmupMs).toBe(2_000);
     expect(written.pairs.map((p) => p.scenario)).toEqual(['uncontended', 'contended']);
@@ -193,6 +203,33 @@ describe('forelock bench', () => {
       // A phase that counted the warm-up would have lasted 2.2 s or more.
       expect(phase.elapsedMs).toBeGreaterThanOrEqual(200);
       expect(phase.elapsedMs).toBeLessThan(2_000);
+      // Read from the leader's /metrics (process CPU) and from the benchmark process itself.
+      expect(phase.leaderCpuUsPerPair).toBeGreaterThan(0);
+      expect(phase.clientCpuUsPerPair).toBeGreaterThan(0);
     }
+  });
+
+  it("says once that the leader's CPU per pair was not measured when its /metrics cannot be read", async () => {
+    const { endpoint } = await singleNode();
+    const run = await runCli([
+      'bench',
+      '--clients',
+      '1',
+      '--locks',
+      '1',
+      '--warmup',
+      '0',
+      '--duration',
+      '100ms',
+      '--leader-http',
+      '127.0.0.1:1',
+      '--endpoints',
+      endpoint,
+    ]);
+    expect(run.code).toBe(0);
+    expect(
+      run.stderr.match(/note: leader CPU per pair not measured \(http:\/\/127\.0\.0\.1:1\/metrics: /g),
+    ).toHaveLength(1);
+    expect(run.stdout).toMatch(/\nuncontended +1 +1 .* 0 +- +\d+ µs\n/);
   });
 });

@@ -21,7 +21,7 @@ describe('bench latency percentiles (nearest rank)', () => {
 });
 
 describe('bench table', () => {
-  it('prints one aligned row per scenario', () => {
+  it('prints one aligned row per scenario, with the CPU per pair ("-" when the leader\'s was not read)', () => {
     const text = formatPairs([
       {
         scenario: 'uncontended',
@@ -33,11 +33,27 @@ describe('bench table', () => {
         pairsPerSecond: 1234.4,
         acquireP50Ms: 1.234,
         acquireP99Ms: 9.876,
+        leaderCpuUsPerPair: 87.6,
+        clientCpuUsPerPair: 52.2,
+      },
+      {
+        scenario: 'contended',
+        clients: 64,
+        locks: 1,
+        pairs: 700,
+        errors: 0,
+        elapsedMs: 1_000,
+        pairsPerSecond: 700,
+        acquireP50Ms: 80,
+        acquireP99Ms: 150,
+        leaderCpuUsPerPair: null,
+        clientCpuUsPerPair: 61,
       },
     ]);
     expect(text.split('\n')).toEqual([
-      'SCENARIO     CLIENTS  LOCKS  PAIRS  PAIRS/S  P50 ACQUIRE  P99 ACQUIRE  ERRORS',
-      'uncontended  64       960    1234   1234     1.23 ms      9.88 ms      0',
+      'SCENARIO     CLIENTS  LOCKS  PAIRS  PAIRS/S  P50 ACQUIRE  P99 ACQUIRE  ERRORS  LEADER CPU/PAIR  CLIENT CPU/PAIR',
+      'uncontended  64       960    1234   1234     1.23 ms      9.88 ms      0       88 µs            52 µs',
+      'contended    64       1      700    700      80.00 ms     150.00 ms    0       -                61 µs',
     ]);
   });
 });

@@ -8,6 +8,7 @@ import type { Client } from '../../client/client.js';
 import {
   type CpuResult,
   closeAll,
+  leaderCounters,
   leaderMetricsUrl,
   measureLeaderCpu,
   openSessions,
@@ -65,6 +66,7 @@ async function pairsPhase(
   locks: number,
   lockName: (clientIndex: number, iteration: number) => string,
   durationMs: number,
+  leaderCpuSeconds: (() => Promise<number | null>) | undefined,
 ): Promise<PairsResult> {
   const progress: PhaseProgress = { pairs: 0, errors: 0 };
   const startedAt = performance.now();
@@ -74,7 +76,7 @@ async function pairsPhase(
     return { value: elapsedMs, detail: `${progress.pairs} pairs, ${rate.toFixed(0)}/s, ${progress.errors} errors` };
   });
   try {
-    return await runPairs(scenario, clients, locks, lockName, durationMs, progress);
+    return await runPairs(scenario, clients, locks, lockName, durationMs, progress, leaderCpuSeconds);
   } finally {
     bar.stop();
   }
@@ -83,7 +85,18 @@ async function pairsPhase(
 /** The results table of the pairs phases. */
 export function formatPairs(results: readonly PairsResult[]): string {
   return formatTable(
-    ['SCENARIO', 'CLIENTS', 'LOCKS', 'PAIRS', 'PAIRS/S', 'P50 ACQUIRE', 'P99 ACQUIRE', 'ERRORS'],
+    [
+      'SCENARIO',
+      'CLIENTS',
+      'LOCKS',
+      'PAIRS',
+      'PAIRS/S',
+      'P50 ACQUIRE',
+      'P99 ACQUIRE',
+      'ERRORS',
+      'LEADER CPU/PAIR',
+      'CLIENT CPU/PAIR',
+    ],
     results.map((r) => [
       r.scenario,
       String(r.clients),
@@ -93,6 +106,8 @@ export function formatPairs(results: readonly PairsResult[]): string {
       `${r.acquireP50Ms.toFixed(2)} ms`,
       `${r.acquireP99Ms.toFixed(2)} ms`,
       String(r.errors),
+      r.leaderCpuUsPerPair === null ? '-' : `${r.leaderCpuUsPerPair.toFixed(0)} µs`,
+      `${r.clientCpuUsPerPair.toFixed(0)} µs`,
     ]),
   );
 }
@@ -111,6 +126,34 @@ export function formatCpu(results: readonly CpuResult[]): string {
   );
 }
 
+/**
+ * Reads the leader's CPU seconds from its /metrics for the CPU per pair; when the leader's HTTP address cannot be
+ * found or read, says so once on stderr and returns null readings (the column shows '-').
+ */
+async function leaderCpuReader(
+  endpoints: readonly string[],
+  leaderHttp: string | undefined,
+): Promise<() => Promise<number | null>> {
+  let warned = false;
+  const warn = (why: string): null => {
+    if (!warned) process.stderr.write(`note: leader CPU per pair not measured (${why}); see --leader-http\n`);
+    warned = true;
+    return null;
+  };
+  let url: string;
+  try {
+    url = await leaderMetricsUrl(endpoints, leaderHttp);
+  } catch (error) {
+    warn((error as Error).message);
+    return async () => null;
+  }
+  return () =>
+    leaderCounters(url).then(
+      (counters) => counters.cpuSeconds,
+      (error: Error) => warn(`${url}: ${error.cause instanceof Error ? error.cause.message : error.message}`),
+    );
+}
+
 async function benchPairs(endpoints: string[], flags: BenchFlags): Promise<PairsResult[]> {
   const opened = { count: 0 };
   const bar = progressBar('connect', flags.clients, () => ({
@@ -126,12 +169,20 @@ async function benchPairs(endpoints: string[], flags: BenchFlags): Promise<Pairs
     bar.stop();
   }
   try {
+    const leaderCpuSeconds = await leaderCpuReader(endpoints, flags.leaderHttp);
     const perClient = Math.max(1, Math.floor(flags.locks / flags.clients));
     // Client i only ever uses its own slice of the lock names, so no two clients contend.
     const uncontendedName = (i: number, n: number) => `bench/uncontended/${i * perClient + (n % perClient)}`;
     if (flags.warmup > 0) {
       // Not counted: lets the servers' and this process's JIT compile the hot paths before the measured phases.
-      const warmup = await pairsPhase('warmup', clients, perClient * flags.clients, uncontendedName, flags.warmup);
+      const warmup = await pairsPhase(
+        'warmup',
+        clients,
+        perClient * flags.clients,
+        uncontendedName,
+        flags.warmup,
+        undefined,
+      );
       process.stderr.write(
         `warm-up: ${warmup.pairs} pairs in ${(warmup.elapsedMs / 1_000).toFixed(1)} s (not counted)\n`,
       );
@@ -142,8 +193,16 @@ async function benchPairs(endpoints: string[], flags: BenchFlags): Promise<Pairs
       perClient * flags.clients,
       uncontendedName,
       flags.duration,
+      leaderCpuSeconds,
     );
-    const contended = await pairsPhase('contended', clients, 1, () => 'bench/contended', flags.duration);
+    const contended = await pairsPhase(
+      'contended',
+      clients,
+      1,
+      () => 'bench/contended',
+      flags.duration,
+      leaderCpuSeconds,
+    );
     return [uncontended, contended];
   } finally {
     await closeAll(clients);
