@@ -146,6 +146,8 @@ export class Client implements LockOwner {
   private readonly held = new Map<string, { lock: Lock; lastPreemption?: string }>();
   private readonly report: DeadlineReporter;
   private safetyTimer: NodeJS.Timeout | null = null;
+  /** When the armed safety check runs (internal clock; Infinity when none is armed). */
+  private safetyCheckAtMs = Number.POSITIVE_INFINITY;
   private adminClient: AdminClient | null = null;
   private closed = false;
 
@@ -384,7 +386,8 @@ export class Client implements LockOwner {
     if (options.onPreemptionRequest) lock.onPreemption(options.onPreemptionRequest);
     this.connection.tracker.forgetLock(grant.name);
     this.held.set(grant.name, { lock });
-    this.scheduleSafetyCheck();
+    // O(1) per grant: a new lock is safe until the session's deadline, which the armed check already covers.
+    this.armSafetyCheck(this.deadlineOf(lock));
     return lock;
   }
 
@@ -480,20 +483,28 @@ export class Client implements LockOwner {
     }
   }
 
-  /** Arms one timer at the earliest safe deadline of the session and its locks. */
+  /** Makes sure a safety check runs by the earliest safe deadline of the session and its locks. */
   private scheduleSafetyCheck(): void {
-    if (this.safetyTimer) clearTimeout(this.safetyTimer);
-    this.safetyTimer = null;
-    if (this.connection.ended) return;
     let earliestMs = this.connection.tracker.sessionSafeUntilMs;
     for (const { lock } of this.held.values()) earliestMs = Math.min(earliestMs, this.deadlineOf(lock));
-    if (!Number.isFinite(earliestMs)) return;
-    const delayMs = Math.max(0, earliestMs - this.clock.now());
-    this.safetyTimer = setTimeout(() => this.checkSafety(), Math.ceil(delayMs));
+    this.armSafetyCheck(earliestMs);
+  }
+
+  /**
+   * Arms the safety check for `atMs` unless one is armed no later: a check that comes early finds nothing passed and
+   * re-arms for what is left, so deadlines that move later (every renewal) need no new timer.
+   */
+  private armSafetyCheck(atMs: number): void {
+    if (this.connection.ended || !Number.isFinite(atMs) || atMs >= this.safetyCheckAtMs) return;
+    if (this.safetyTimer) clearTimeout(this.safetyTimer);
+    this.safetyCheckAtMs = atMs;
+    this.safetyTimer = setTimeout(() => this.checkSafety(), Math.ceil(Math.max(0, atMs - this.clock.now())));
     this.safetyTimer.unref();
   }
 
   private checkSafety(): void {
+    this.safetyTimer = null;
+    this.safetyCheckAtMs = Number.POSITIVE_INFINITY;
     const nowMs = this.clock.now();
     for (const { lock } of [...this.held.values()]) {
       if (nowMs >= this.deadlineOf(lock)) {

@@ -98,9 +98,10 @@ export class Lock {
   readonly token: bigint;
   readonly fenced: boolean;
   readonly grantedAtMs: number;
-  private readonly warningHandlers = new Set<WarningHandler>();
-  private readonly preemptionHandlers = new Set<PreemptionHandler>();
-  private readonly eventQueues = new Set<EventQueue<LockEvent>>();
+  // Made on first use, like the controller: most locks are released with no handler and nobody watching.
+  private warningHandlers: Set<WarningHandler> | null = null;
+  private preemptionHandlers: Set<PreemptionHandler> | null = null;
+  private eventQueues: Set<EventQueue<LockEvent>> | null = null;
   private releasing: Promise<void> | null = null;
   /** Made on first use of `signal`: most locks are released without anybody listening. */
   private controller: AbortController | null = null;
@@ -167,14 +168,16 @@ export class Lock {
    * Returns a function that unregisters the handler.
    */
   onWarning(handler: WarningHandler): () => void {
-    this.warningHandlers.add(handler);
-    return () => this.warningHandlers.delete(handler);
+    const handlers = (this.warningHandlers ??= new Set());
+    handlers.add(handler);
+    return () => handlers.delete(handler);
   }
 
   /** Calls `handler` on a Pre-emption Request for this lock (`safeUntil` already reflects its deadline). */
   onPreemption(handler: PreemptionHandler): () => void {
-    this.preemptionHandlers.add(handler);
-    return () => this.preemptionHandlers.delete(handler);
+    const handlers = (this.preemptionHandlers ??= new Set());
+    handlers.add(handler);
+    return () => handlers.delete(handler);
   }
 
   /**
@@ -183,16 +186,17 @@ export class Lock {
    * loop early (`break`) unsubscribes.
    */
   events(): AsyncIterableIterator<LockEvent> {
-    const queue = new EventQueue<LockEvent>(() => this.eventQueues.delete(queue));
-    this.eventQueues.add(queue);
+    const queues = (this.eventQueues ??= new Set());
+    const queue = new EventQueue<LockEvent>(() => queues.delete(queue));
+    queues.add(queue);
     if (!this.held) this.endEvents();
     return queue;
   }
 
   /** @internal called by the client: runs the warning handlers, returns the answer to send (undefined: none). */
   warned(warning: StalenessWarning): WarningResponse | undefined {
-    for (const queue of this.eventQueues) queue.push({ type: 'warning', warning });
-    if (this.warningHandlers.size === 0) return { kind: 'ack' };
+    for (const queue of this.eventQueues ?? []) queue.push({ type: 'warning', warning });
+    if (this.warningHandlers === null || this.warningHandlers.size === 0) return { kind: 'ack' };
     for (const handler of [...this.warningHandlers]) {
       const answer = handler(warning);
       if (answer !== undefined) return warningResponseOf(answer);
@@ -202,13 +206,13 @@ export class Lock {
 
   /** @internal called by the client: runs the pre-emption handlers. */
   preempted(notice: PreemptionNotice): void {
-    for (const queue of this.eventQueues) queue.push({ type: 'preemption', request: notice });
-    for (const handler of [...this.preemptionHandlers]) handler(notice);
+    for (const queue of this.eventQueues ?? []) queue.push({ type: 'preemption', request: notice });
+    for (const handler of [...(this.preemptionHandlers ?? [])]) handler(notice);
   }
 
   /** Ends every event stream, telling it why if the lock was lost. */
   private endEvents(): void {
-    if (this.eventQueues.size === 0) return;
+    if (this.eventQueues === null || this.eventQueues.size === 0) return;
     const reason = this.endReason?.();
     for (const queue of [...this.eventQueues]) {
       if (reason instanceof LockLostError) queue.push({ type: 'lost', error: reason });

@@ -24,16 +24,25 @@ export interface LockServiceDeps {
   readonly metrics?: ServerMetrics;
   /** Most commands packed into one log entry. Default MAX_BATCH_COMMANDS. */
   readonly maxBatchCommands?: number;
+  /** Hears an error thrown by a submitted command's outcome (a bug: it is logged, the other commands go on). */
+  readonly onOutcomeError?: (error: unknown) => void;
 }
 
 /** Default bound on the commands of one batch entry (keeps an entry, and one apply step, small). */
 export const MAX_BATCH_COMMANDS = 256;
 
+/** What becomes of a submitted command: the state machine's result, or why it was not applied (not leader, ...). */
+export interface CommandOutcome {
+  result(result: LockResult): void;
+  failed(error: unknown): void;
+}
+
 /** A command waiting for the end of the event-loop turn to be proposed with the others of that turn. */
 interface QueuedCommand {
   readonly command: LockCommand;
-  readonly resolve: (result: LockResult) => void;
-  readonly reject: (error: unknown) => void;
+  readonly outcome: CommandOutcome;
+  /** performance.now() when it was submitted, for the proposal latency. */
+  readonly submittedMs: number;
 }
 
 /** A result the state machine accepted (refusals are thrown as RequestRefusedError). */
@@ -83,24 +92,29 @@ export class LockService {
    * proposed in the same event-loop turn share one log entry (a batch, applied as its parts in order, each with
    * its own result); a failed proposal fails every command of its entry alike.
    */
-  async propose(command: LockCommand): Promise<LockResult> {
-    const startedMs = performance.now();
-    const result = await new Promise<LockResult>((resolve, reject) => {
-      this.queued.push({ command, resolve, reject });
-      if (this.queued.length === 1) setImmediate(() => this.proposeQueued());
-    });
-    this.deps.metrics?.proposalLatency.observe((performance.now() - startedMs) / 1000);
-    return result;
+  propose(command: LockCommand): Promise<LockResult> {
+    return new Promise<LockResult>((resolve, reject) => this.submit(command, { result: resolve, failed: reject }));
+  }
+
+  /**
+   * `propose` without a promise, for the session stream's hot path: `outcome` hears the result (or the failure) once
+   * the command's entry is applied. An outcome that throws is logged by `onOutcomeError` and harms no other command.
+   */
+  submit(command: LockCommand, outcome: CommandOutcome): void {
+    this.queued.push({ command, outcome, submittedMs: performance.now() });
+    if (this.queued.length === 1) setImmediate(this.proposeQueued);
   }
 
   /** Proposes the commands queued this turn: one entry per maxBatchCommands, a lone command as a plain entry. */
-  private proposeQueued(): void {
+  private readonly proposeQueued = (): void => {
     const queued = this.queued;
     this.queued = [];
     for (let start = 0; start < queued.length; start += this.maxBatchCommands) {
-      this.proposeBatch(queued.slice(start, start + this.maxBatchCommands));
+      this.proposeBatch(
+        queued.length <= this.maxBatchCommands ? queued : queued.slice(start, start + this.maxBatchCommands),
+      );
     }
-  }
+  };
 
   private proposeBatch(batch: readonly QueuedCommand[]): void {
     // This runs in a setImmediate callback: a throw (an unencodable command) must fail its batch, not the process.
@@ -118,14 +132,27 @@ export class LockService {
     proposal.then(
       ({ result }) => {
         // A batch answers part by part; anything else (a lone command's result) answers every command alike.
-        for (let i = 0; i < batch.length; i++) {
-          batch[i]!.resolve(result.status === 'batch' ? result.results[i]! : result);
-        }
+        this.settle(batch, (queued, i) =>
+          queued.outcome.result(result.status === 'batch' ? result.results[i]! : result),
+        );
       },
-      (error: unknown) => {
-        for (const queued of batch) queued.reject(error);
-      },
+      (error: unknown) => this.settle(batch, (queued) => queued.outcome.failed(error)),
     );
+  }
+
+  /** Tells every command of a batch its outcome, each on its own (one that throws does not stop the others). */
+  private settle(batch: readonly QueuedCommand[], tell: (queued: QueuedCommand, index: number) => void): void {
+    const nowMs = performance.now();
+    const latency = this.deps.metrics?.proposalLatency;
+    for (let i = 0; i < batch.length; i++) {
+      const queued = batch[i]!;
+      latency?.observe((nowMs - queued.submittedMs) / 1000);
+      try {
+        tell(queued, i);
+      } catch (error) {
+        this.deps.onOutcomeError?.(error);
+      }
+    }
   }
 
   /** Proposes `command`; a refusal is thrown as RequestRefusedError (nothing changed). */

@@ -83,7 +83,15 @@ export class ForelockServices {
       spm: options.spm,
       ladder: options.ladder,
     });
-    this.service = new LockService({ raft, machine, tracker, clock, guarantees: this.advisor, metrics: this.metrics });
+    this.service = new LockService({
+      raft,
+      machine,
+      tracker,
+      clock,
+      guarantees: this.advisor,
+      metrics: this.metrics,
+      onOutcomeError: (error) => log.error({ err: error }, 'answering a lock command failed'),
+    });
     const logProposalError = (error: unknown): void => {
       if (error instanceof NotLeaderError) log.debug({ err: error }, 'leader duty skipped: not the leader');
       else log.warn({ err: error }, 'leader duty proposal failed');

@@ -2,11 +2,11 @@
 // sequence numbers, and the pushes (later grants, revocations, session end, NotLeader) that ride back on it.
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { LockEvent } from '../lock/commands.js';
+import type { LockCommand, LockEvent } from '../lock/commands.js';
 import { NotLeaderError } from '../raft/errors.js';
 import type { RaftNodeApi } from '../raft/node-api.js';
 import type { Clock } from '../util/clock.js';
-import { InvalidRequestError, SessionNotFoundError, StreamSupersededError } from './errors.js';
+import { InvalidRequestError, RequestRefusedError, SessionNotFoundError, StreamSupersededError } from './errors.js';
 import { OversizedRequest } from './frame-limit.js';
 import { refusalOf, toServiceError } from './grpc-status.js';
 import type { AcceptedResult, LockService, ResumedSession } from './lock-service.js';
@@ -41,8 +41,10 @@ export interface SessionStreamDeps {
 /** Serves one Forelock.Session call (see proto/forelock.proto for the frame rules). */
 export class SessionStream implements ConnectedStream {
   private sessionId: string | null = null;
-  /** Settles once the first frame (open or resume) has been handled; later frames wait for it. */
-  private opened: Promise<void> | null = null;
+  /** Whether the first frame (open or resume) has arrived. */
+  private opening = false;
+  /** Frames that arrived while the open was being handled, handled in order once it is. Null once open. */
+  private waitingForOpen: ClientFrame[] | null = [];
   /** The last keepalive seq received (uint64 decimal string), named in every frame sent. */
   private lastKeepaliveSeq = '0';
   /** Acquires being proposed: their grant events are answered by the proposal, not pushed twice. */
@@ -65,11 +67,23 @@ export class SessionStream implements ConnectedStream {
       this.fail(frame.error);
       return;
     }
-    if (this.opened === null) {
-      this.opened = this.open(frame).catch((error: unknown) => this.fail(error));
+    if (!this.opening) {
+      this.opening = true;
+      this.open(frame).then(
+        () => this.openHandled(),
+        (error: unknown) => this.fail(error),
+      );
       return;
     }
-    this.opened.then(() => this.handle(frame)).catch((error: unknown) => this.fail(error));
+    if (this.waitingForOpen !== null) this.waitingForOpen.push(frame);
+    else this.handle(frame);
+  }
+
+  /** The open is answered: the frames that came meanwhile are handled now, in order, and later ones as they come. */
+  private openHandled(): void {
+    const waiting = this.waitingForOpen ?? [];
+    this.waitingForOpen = null;
+    for (const frame of waiting) this.handle(frame);
   }
 
   // ---- opening ----
@@ -139,68 +153,88 @@ export class SessionStream implements ConnectedStream {
 
   // ---- frames of an open session ----
 
-  private async handle(frame: ClientFrame): Promise<void> {
+  /** Handles one frame of an open session (synchronously: requests are submitted in the order they came). */
+  private handle(frame: ClientFrame): void {
     const sessionId = this.sessionId;
     if (this.ended || sessionId === null) return;
-    switch (frame.frame) {
-      case 'keepalive':
-        return this.keepalive(sessionId, frame.keepalive!);
-      case 'acquire':
-        return this.request(frame.acquire!.requestSeq, frame.acquire!.name, async (requestSeq) => {
-          const acquire = frame.acquire!;
-          this.deps.service.checkLockName(acquire.name);
-          this.deps.advisor.requested(sessionId, acquire.name, this.deps.clock.now());
-          this.acquiresInFlight.set(requestSeq, null);
-          try {
-            const result = await this.deps.service.proposeAccepted({
-              type: 'acquire',
+    try {
+      switch (frame.frame) {
+        case 'keepalive':
+          this.keepalive(sessionId, frame.keepalive!);
+          return;
+        case 'acquire':
+          this.acquire(sessionId, frame.acquire!);
+          return;
+        case 'release': {
+          const release = frame.release!;
+          this.request(
+            release.requestSeq,
+            release.name,
+            (requestSeq) => ({
+              type: 'release',
               sessionId,
               requestSeq,
-              name: acquire.name,
-              mode: modeFromWire(acquire.mode),
-              fenced: acquire.fenced,
-              preemptible: acquire.preemptible,
-              tryOnly: acquire.waitMs === 0,
-              ...(acquire.metadata === '' ? {} : { metadata: acquire.metadata }),
-            });
-            this.answerAcquire(requestSeq, acquire, result, this.acquiresInFlight.get(requestSeq) ?? null);
-          } finally {
-            this.acquiresInFlight.delete(requestSeq);
-          }
-        });
-      case 'release':
-        return this.request(frame.release!.requestSeq, frame.release!.name, async (requestSeq) => {
-          const release = frame.release!;
-          const token = tokenFromWire(release.token);
-          await this.deps.service.proposeAccepted({
-            type: 'release',
-            sessionId,
-            requestSeq,
-            name: release.name,
-            token,
-          });
-          this.send({ done: { requestSeq: String(requestSeq), name: release.name } });
-        });
-      case 'cancel':
-        return this.request(frame.cancel!.requestSeq, frame.cancel!.name, async (requestSeq) => {
-          const cancel = frame.cancel!;
-          await this.deps.service.proposeAccepted({ type: 'cancel', sessionId, requestSeq, name: cancel.name });
-          this.send({ done: { requestSeq: String(requestSeq), name: cancel.name } });
-        });
-      case 'close':
-        // The session-ended event answers with SessionEnded{closed} and ends the stream.
-        await this.deps.service.proposeAccepted({ type: 'session-close', sessionId });
-        return;
-      case 'warningAnswer': {
-        const { name, kind, checkpointMs } = frame.warningAnswer!;
-        if (!this.deps.advisor.answered(sessionId, name, kind, checkpointMs, this.deps.clock.now())) {
-          this.deps.log.debug({ sessionId, answer: frame.warningAnswer }, 'answer to no open warning');
+              name: release.name,
+              token: tokenFromWire(release.token),
+            }),
+            () => this.send({ done: { requestSeq: release.requestSeq, name: release.name } }),
+          );
+          return;
         }
-        return;
+        case 'cancel': {
+          const cancel = frame.cancel!;
+          this.request(
+            cancel.requestSeq,
+            cancel.name,
+            (requestSeq) => ({ type: 'cancel', sessionId, requestSeq, name: cancel.name }),
+            () => this.send({ done: { requestSeq: cancel.requestSeq, name: cancel.name } }),
+          );
+          return;
+        }
+        case 'close':
+          // The session-ended event answers with SessionEnded{closed} and ends the stream.
+          this.deps.service
+            .proposeAccepted({ type: 'session-close', sessionId })
+            .catch((error: unknown) => this.fail(error));
+          return;
+        case 'warningAnswer': {
+          const { name, kind, checkpointMs } = frame.warningAnswer!;
+          if (!this.deps.advisor.answered(sessionId, name, kind, checkpointMs, this.deps.clock.now())) {
+            this.deps.log.debug({ sessionId, answer: frame.warningAnswer }, 'answer to no open warning');
+          }
+          return;
+        }
+        default:
+          throw new InvalidRequestError(`a session stream accepts one open frame, got "${frame.frame}" again`);
       }
-      default:
-        throw new InvalidRequestError(`a session stream accepts one open frame, got "${frame.frame}" again`);
+    } catch (error) {
+      this.fail(error);
     }
+  }
+
+  private acquire(sessionId: string, acquire: NonNullable<ClientFrame['acquire']>): void {
+    this.request(
+      acquire.requestSeq,
+      acquire.name,
+      (requestSeq) => {
+        this.deps.service.checkLockName(acquire.name);
+        this.deps.advisor.requested(sessionId, acquire.name, this.deps.clock.now());
+        this.acquiresInFlight.set(requestSeq, null);
+        return {
+          type: 'acquire',
+          sessionId,
+          requestSeq,
+          name: acquire.name,
+          mode: modeFromWire(acquire.mode),
+          fenced: acquire.fenced,
+          preemptible: acquire.preemptible,
+          tryOnly: acquire.waitMs === 0,
+          ...(acquire.metadata === '' ? {} : { metadata: acquire.metadata }),
+        };
+      },
+      (result, requestSeq) => this.answerAcquire(requestSeq, acquire, result),
+      (requestSeq) => this.acquiresInFlight.delete(requestSeq),
+    );
   }
 
   private keepalive(sessionId: string, keepalive: NonNullable<ClientFrame['keepalive']>): void {
@@ -225,18 +259,54 @@ export class SessionStream implements ConnectedStream {
     });
   }
 
-  /** Runs one request; a refusal becomes a RequestError frame, a lost leadership a NotLeader frame. */
-  private async request(requestSeqText: string, name: string, run: (requestSeq: number) => Promise<void>) {
+  /**
+   * Submits one request's command (`command` may throw to refuse it before anything is proposed); an accepted
+   * result goes to `answer`, a refusal becomes a RequestError frame, a lost leadership a NotLeader frame. `finished`
+   * runs once the request is settled either way.
+   */
+  private request(
+    requestSeqText: string,
+    name: string,
+    command: (requestSeq: number) => LockCommand,
+    answer: (result: AcceptedResult, requestSeq: number) => void,
+    finished?: (requestSeq: number) => void,
+  ): void {
+    let requestSeq: number;
+    let built: LockCommand;
     try {
-      await run(requestSeqFromWire(requestSeqText));
+      requestSeq = requestSeqFromWire(requestSeqText);
+      built = command(requestSeq);
     } catch (error) {
-      if (error instanceof NotLeaderError) {
-        this.fail(error);
-        return;
-      }
-      const refusal = refusalOf(error);
-      this.send({ error: { requestSeq: requestSeqText, name, ...refusal } });
+      this.refuse(requestSeqText, name, error);
+      return;
     }
+    this.deps.service.submit(built, {
+      result: (result) => {
+        try {
+          if (result.status === 'error') {
+            this.refuse(requestSeqText, name, new RequestRefusedError(result.code, result.message));
+          } else answer(result, requestSeq);
+        } finally {
+          finished?.(requestSeq);
+        }
+      },
+      failed: (error) => {
+        try {
+          this.refuse(requestSeqText, name, error);
+        } finally {
+          finished?.(requestSeq);
+        }
+      },
+    });
+  }
+
+  /** Answers a refused request with a RequestError frame; a lost leadership ends the stream with NotLeader. */
+  private refuse(requestSeqText: string, name: string, error: unknown): void {
+    if (error instanceof NotLeaderError) {
+      this.fail(error);
+      return;
+    }
+    this.send({ error: { requestSeq: requestSeqText, name, ...refusalOf(error) } });
   }
 
   /** Answers an acquire from its proposal's result; a grant applied meanwhile (after QUEUED) follows at once. */
@@ -244,8 +314,8 @@ export class SessionStream implements ConnectedStream {
     requestSeq: number,
     request: NonNullable<ClientFrame['acquire']>,
     result: AcceptedResult,
-    grantedMeanwhile: GrantedEvent | null,
   ): void {
+    const grantedMeanwhile = this.acquiresInFlight.get(requestSeq) ?? null;
     const granted = result.status === 'granted';
     this.send({
       acquire: {

@@ -7,7 +7,7 @@ import { PreemptionLadder } from '../rph/ladder.js';
 import type { LadderAction, LadderConfig, LadderLock, PreemptionMode } from '../rph/types.js';
 import type { SessionTracker } from '../session/tracker.js';
 import { StalenessPredictor } from '../spm/predictor.js';
-import type { KeepaliveSample, LoadSample, SpmConfig, UsageHistory } from '../spm/types.js';
+import type { HeldLockView, KeepaliveSample, LoadSample, SpmConfig, UsageHistory } from '../spm/types.js';
 import type { Clock } from '../util/clock.js';
 import type { WireWarningKind } from '../util/wire-frames.js';
 import { type Guarantee, type GuaranteePolicy, guaranteeOf } from './guarantee.js';
@@ -183,22 +183,21 @@ export class StalenessAdvisor implements GuaranteePolicy {
       const usage = machine.usage(name);
       if (usage !== undefined) this.predictor.observeUsageHistory(usageHistoryOf(usage));
     }
-    this.ladder.restore(this.heldLocks().map(({ lock }) => lock));
+    this.ladder.restore(this.heldLocks());
   }
 
-  private heldLocks(): { lock: LadderLock; grantedAtMs: number }[] {
-    const held: { lock: LadderLock; grantedAtMs: number }[] = [];
+  /** Every hold, as the ladder and the predictor both read it. */
+  private heldLocks(): (LadderLock & HeldLockView)[] {
+    const held: (LadderLock & HeldLockView)[] = [];
     for (const view of this.deps.machine.locks()) {
       for (const holder of view.holders) {
         held.push({
-          lock: {
-            resource: view.name,
-            sessionId: holder.sessionId,
-            token: holder.token,
-            fenced: holder.fenced,
-            preemptible: holder.preemptible,
-            waiters: view.waiters.length,
-          },
+          resource: view.name,
+          sessionId: holder.sessionId,
+          token: holder.token,
+          fenced: holder.fenced,
+          preemptible: holder.preemptible,
+          waiters: view.waiters.length,
           grantedAtMs: holder.grantedAtMs,
         });
       }
@@ -215,8 +214,8 @@ export class StalenessAdvisor implements GuaranteePolicy {
   evaluate(nowMs: number, duties: LeaderDuties): void {
     if (!this.predicting || !duties.active) return;
     const thresholds = this.predictor.thresholds(nowMs);
-    for (const { lock, grantedAtMs } of this.heldLocks()) {
-      const prediction = this.predictor.assess({ ...lock, grantedAtMs }, nowMs);
+    for (const lock of this.heldLocks()) {
+      const prediction = this.predictor.assess(lock, nowMs);
       const actions = this.ladder.evaluate(
         {
           lock,

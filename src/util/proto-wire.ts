@@ -6,8 +6,21 @@ export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
 export const WIRE_LENGTH = 2;
 
-/** A uint64 in decimal: 1 to 20 digits (the range is checked when it does not fit a double). */
-const DECIMAL = /^\d{1,20}$/;
+/** Decimal uint64s of up to this many digits fit a double exactly (the range of longer ones is checked). */
+const DOUBLE_SAFE_DIGITS = 15;
+
+/** `decimal` as a number when it is 1-15 decimal digits, -1 when it is 16-20 digits; NotFastPath otherwise. */
+function parseDecimal(decimal: string): number {
+  const length = decimal.length;
+  if (length === 0 || length > 20) throw new NotFastPath('not a uint64 decimal string');
+  let value = 0;
+  for (let i = 0; i < length; i++) {
+    const digit = decimal.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) throw new NotFastPath('not a uint64 decimal string');
+    value = value * 10 + digit;
+  }
+  return length <= DOUBLE_SAFE_DIGITS ? value : -1;
+}
 
 /** Appends protobuf fields to a growing buffer; fields equal to their proto3 default are left out. */
 export class ProtoWriter {
@@ -64,18 +77,17 @@ export class ProtoWriter {
 
   /** A uint64 field given as a decimal string (the loader's `longs: String` form); NotFastPath on anything else. */
   uint64(field: number, decimal: string): void {
-    if (!DECIMAL.test(decimal)) throw new NotFastPath('not a uint64 decimal string');
-    if (decimal.length <= 15) {
-      const value = Number(decimal);
+    const value = parseDecimal(decimal);
+    if (value >= 0) {
       if (value === 0) return;
       this.tag(field, WIRE_VARINT);
       this.rawVarint(value);
       return;
     }
-    const value = BigInt(decimal);
-    if (value >= 1n << 64n) throw new NotFastPath('uint64 out of range');
+    const big = BigInt(decimal);
+    if (big >= 1n << 64n) throw new NotFastPath('uint64 out of range');
     this.tag(field, WIRE_VARINT);
-    this.rawBigVarint(value);
+    this.rawBigVarint(big);
   }
 
   /** A double field. */
@@ -91,10 +103,30 @@ export class ProtoWriter {
   string(field: number, value: string): void {
     if (value === '') return;
     this.tag(field, WIRE_LENGTH);
+    if (value.length < 0x80 && this.asciiString(value)) return;
     const bytes = Buffer.byteLength(value, 'utf8');
     this.rawVarint(bytes);
     this.ensure(bytes);
     this.pos += this.buf.write(value, this.pos, bytes, 'utf8');
+  }
+
+  /**
+   * Writes a string of under 128 UTF-16 units with its one-byte length if it is all ASCII (lock names usually are),
+   * without the native calls of Buffer#write; false (nothing written) when it is not.
+   */
+  private asciiString(value: string): boolean {
+    const length = value.length;
+    this.ensure(length + 1);
+    const buf = this.buf;
+    const start = this.pos + 1;
+    for (let i = 0; i < length; i++) {
+      const code = value.charCodeAt(i);
+      if (code >= 0x80) return false;
+      buf[start + i] = code;
+    }
+    buf[this.pos] = length;
+    this.pos = start + length;
+    return true;
   }
 
   /** A nested message field, always present (a oneof member is present even when empty). */

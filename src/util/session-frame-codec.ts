@@ -18,9 +18,17 @@ type FrameObject = Record<string, unknown>;
 const LOCK_MODES = ['EXCLUSIVE', 'SHARED'] as const;
 const ACQUIRE_STATUSES = ['GRANTED', 'QUEUED'] as const;
 
-/** The oneof members of each frame, in proto field order. */
-const CLIENT_MEMBERS = ['open', 'keepalive', 'acquire', 'release', 'cancel', 'warningAnswer', 'close'] as const;
-const SERVER_MEMBERS = [
+/** The oneof members of each frame. */
+const CLIENT_MEMBERS: ReadonlySet<string> = new Set([
+  'open',
+  'keepalive',
+  'acquire',
+  'release',
+  'cancel',
+  'warningAnswer',
+  'close',
+]);
+const SERVER_MEMBERS: ReadonlySet<string> = new Set([
   'opened',
   'keepalive',
   'acquire',
@@ -31,7 +39,7 @@ const SERVER_MEMBERS = [
   'revoked',
   'notLeader',
   'ended',
-] as const;
+]);
 
 // ---- typed field access for encoding: anything unexpected is NotFastPath (the loader then encodes it) ----
 
@@ -72,13 +80,18 @@ function enumName<T extends string>(names: readonly T[], code: number): T {
   return name;
 }
 
-/** Which single oneof member `frame` sets, or NotFastPath when it sets none or several. */
-function memberOf<T extends string>(frame: FrameObject, members: readonly T[]): T {
+/**
+ * Which single oneof member `frame` sets, or NotFastPath when it sets none or several. It walks the frame's own keys
+ * (one to three) rather than every member name.
+ */
+function memberOf<T extends string>(frame: FrameObject, members: ReadonlySet<T>): T {
   let found: T | undefined;
-  for (const member of members) {
-    if (frame[member] === undefined || frame[member] === null) continue;
+  for (const key in frame) {
+    if (!members.has(key as T)) continue;
+    const value = frame[key];
+    if (value === undefined || value === null) continue;
     if (found !== undefined) throw new NotFastPath('several oneof members');
-    found = member;
+    found = key as T;
   }
   if (found === undefined) throw new NotFastPath('no oneof member');
   return found;

@@ -120,4 +120,33 @@ describe('LockService batching', () => {
     ]);
     expect(machine.sessions()).toEqual([]);
   });
+
+  it('answers every command of a batch even when one outcome throws, and reports the throw', async () => {
+    const clock = new ManualClock(T0);
+    const machine = new LockStateMachine();
+    const raft = new FakeRaftNode(machine);
+    const reported: unknown[] = [];
+    const service = new LockService({
+      raft,
+      machine,
+      tracker: new SessionTracker(),
+      clock,
+      guarantees: ttlGuarantee,
+      onOutcomeError: (error) => reported.push(error),
+    });
+    const heard: string[] = [];
+    service.submit(open('s1'), {
+      result: () => {
+        heard.push('s1');
+        throw new Error('answer failed');
+      },
+      failed: () => heard.push('s1 failed'),
+    });
+    const second = service.propose(open('s2'));
+    await expect(second).resolves.toEqual({ status: 'ok' });
+    expect(heard).toEqual(['s1']);
+    expect(reported).toEqual([new Error('answer failed')]);
+    expect(raft.log).toHaveLength(1);
+    expect(machine.sessions().map((session) => session.sessionId)).toEqual(['s1', 's2']);
+  });
 });

@@ -119,6 +119,22 @@ describe('the first frame', () => {
     expect(call.status).toBe('ok');
   });
 
+  it('frames that arrive while the open is in flight are handled after it, in the order they came', async () => {
+    const { connect, machine } = setup();
+    const call = connect();
+    call.emit('data', { frame: 'open', open: { clientName: 'c', ttlMs: 10_000, sessionId: '', secret: '' } });
+    call.emit('data', acquire('1', 'first'));
+    call.emit('data', acquire('2', 'second'));
+    await settle();
+    await settle();
+    expect(call.kinds()).toEqual(['opened', 'acquire', 'acquire']);
+    const answered = call.written.slice(1).map((frame) => frame.acquire as { requestSeq: string; token: string });
+    expect(answered.map((answer) => answer.requestSeq)).toEqual(['1', '2']);
+    // Proposed in arrival order: the first acquire got the lower token.
+    expect(BigInt(answered[0]!.token)).toBeLessThan(BigInt(answered[1]!.token));
+    expect(machine.locks().map((lock) => lock.name)).toEqual(['first', 'second']);
+  });
+
   it('a second open is refused with INVALID_ARGUMENT', async () => {
     const { open } = setup();
     const { call } = await open();
