@@ -100,7 +100,10 @@ export async function runPairs(
   };
 }
 
-/** Opens `count` sessions, `batch` at a time, each under its own client name; calls `onOpened` as they open. */
+/**
+ * Opens `count` sessions, `batch` at a time, each under its own client name; calls `onOpened` as they open.
+ * `multiplex` is connect()'s: share one Sessions stream per endpoint (the default), or a stream per session.
+ */
 export async function openSessions(
   endpoints: readonly string[],
   count: number,
@@ -108,13 +111,14 @@ export async function openSessions(
   namePrefix: string,
   onOpened: (opened: number) => void,
   batch = 500,
+  multiplex = true,
 ): Promise<Client[]> {
   const clients: Client[] = [];
   for (let start = 0; start < count; start += batch) {
     const size = Math.min(batch, count - start);
     const opened = await Promise.all(
       Array.from({ length: size }, (_, i) =>
-        connect({ endpoints, ttlMs, name: `${namePrefix}-${start + i}`, connectTimeoutMs: 60_000 }),
+        connect({ endpoints, ttlMs, name: `${namePrefix}-${start + i}`, connectTimeoutMs: 60_000, multiplex }),
       ),
     );
     clients.push(...opened);

@@ -21,7 +21,7 @@ import {
   UnavailableError,
 } from './errors.js';
 import { SafePeriodTracker } from './safe-period.js';
-import { acquireStub, releaseStub } from './stub-pool.js';
+import { acquireStub, openSessionStream, releaseStub } from './stub-pool.js';
 import type { ClientFrame, ForelockStub, ServerFrame, SessionStream } from './wire.js';
 
 /**
@@ -94,6 +94,8 @@ export interface ConnectionOptions {
   readonly marginMs?: number;
   /** Observes every keepalive answer, in stream order (see ConnectOptions.onGuarantee). */
   readonly onGuarantee?: (answer: GuaranteeAnswer) => void;
+  /** Share the process's Sessions stream to each endpoint (default true; see ConnectOptions.multiplex). */
+  readonly multiplex?: boolean;
 }
 
 /** The session stream to the leader, kept alive across failovers. */
@@ -352,7 +354,8 @@ export class SessionConnection {
     return new Promise((resolveOpen, rejectOpen) => {
       let stream: SessionStream;
       try {
-        stream = this.stub(address).Session();
+        this.stub(address);
+        stream = openSessionStream(address, this.options.multiplex ?? true);
       } catch (err) {
         rejectOpen(new UnavailableError(`cannot dial ${address}: ${(err as Error).message}`, { cause: err }));
         return;

@@ -168,14 +168,16 @@ export class Lock {
    * Returns a function that unregisters the handler.
    */
   onWarning(handler: WarningHandler): () => void {
-    const handlers = (this.warningHandlers ??= new Set());
+    this.warningHandlers ??= new Set();
+    const handlers = this.warningHandlers;
     handlers.add(handler);
     return () => handlers.delete(handler);
   }
 
   /** Calls `handler` on a Pre-emption Request for this lock (`safeUntil` already reflects its deadline). */
   onPreemption(handler: PreemptionHandler): () => void {
-    const handlers = (this.preemptionHandlers ??= new Set());
+    this.preemptionHandlers ??= new Set();
+    const handlers = this.preemptionHandlers;
     handlers.add(handler);
     return () => handlers.delete(handler);
   }
@@ -186,7 +188,8 @@ export class Lock {
    * loop early (`break`) unsubscribes.
    */
   events(): AsyncIterableIterator<LockEvent> {
-    const queues = (this.eventQueues ??= new Set());
+    this.eventQueues ??= new Set();
+    const queues = this.eventQueues;
     const queue = new EventQueue<LockEvent>(() => queues.delete(queue));
     queues.add(queue);
     if (!this.held) this.endEvents();

@@ -47,12 +47,49 @@ export type ServerFrame = { lastKeepaliveSeq: string; serverTimeMs: number } & (
   | { frame: 'ended'; ended: WireSessionEnded }
 );
 
-/** The client side of one session stream. */
-export type SessionStream = grpc.ClientDuplexStream<ClientFrame, ServerFrame>;
+/**
+ * The client side of one session stream: a Forelock.Session call of its own, or one channel of the process's Sessions
+ * stream to that endpoint (session-mux.ts), which behaves the same: 'data' frames, then 'end' (OK) or 'error' (a
+ * ServiceError), then 'close'.
+ */
+export interface SessionStream {
+  write(frame: ClientFrame): unknown;
+  /** Half-closes: the client writes nothing more. */
+  end(): unknown;
+  /** Abandons the stream: nothing more is written or heard. */
+  cancel(): void;
+  on(event: 'data', listener: (frame: ServerFrame) => void): this;
+  on(event: 'error', listener: (error: Error) => void): this;
+  on(event: 'end' | 'close', listener: () => void): this;
+  once(event: 'end' | 'error' | 'close', listener: () => void): this;
+  removeAllListeners(event?: 'data' | 'error' | 'end' | 'close'): this;
+}
 
 /** The Forelock service stub (one per endpoint). */
 export interface ForelockStub extends grpc.Client {
-  Session(options?: grpc.CallOptions): SessionStream;
+  Session(options?: grpc.CallOptions): grpc.ClientDuplexStream<ClientFrame, ServerFrame>;
+  /** Batches as bytes: the mux codes them (util/session-mux-codec.ts). */
+  Sessions(options?: grpc.CallOptions): grpc.ClientDuplexStream<Buffer, Buffer>;
+}
+
+/** How a session stream's frames are coded: the Session method's codec (fast path, loader fallback). */
+export interface SessionFrameCodec {
+  encodeClientFrame(frame: ClientFrame): Buffer;
+  decodeServerFrame(bytes: Buffer): ServerFrame;
+}
+
+let sessionCodec: SessionFrameCodec | null = null;
+
+/** The Session method's frame codec, for the frames a Sessions channel carries. */
+export function sessionFrameCodec(): SessionFrameCodec {
+  if (sessionCodec === null) {
+    const session = withFastSessionCodec(forelockServices().Forelock.service).Session as grpc.MethodDefinition<
+      ClientFrame,
+      ServerFrame
+    >;
+    sessionCodec = { encodeClientFrame: session.requestSerialize, decodeServerFrame: session.responseDeserialize };
+  }
+  return sessionCodec;
 }
 
 /** A unary admin method of the stub. */

@@ -18,6 +18,7 @@ import { LoadSampler } from './load-sampler.js';
 import { LockService } from './lock-service.js';
 import { ServerMetrics } from './metrics.js';
 import { SessionHub } from './session-hub.js';
+import { channelFrameCodec, SessionMux, type SessionsCall } from './session-mux.js';
 import { type SessionCall, SessionStream } from './session-stream.js';
 import { StalenessAdvisor } from './staleness.js';
 
@@ -59,6 +60,8 @@ export class ForelockServices {
   readonly advisor: StalenessAdvisor;
   private readonly timers: NodeJS.Timeout[];
   private readonly unsubscribe: (() => void)[];
+  /** The Sessions streams open on this node. */
+  private readonly muxes = new Set<SessionMux>();
 
   constructor(private readonly options: ForelockServicesOptions) {
     const { raft, machine, log } = options;
@@ -128,11 +131,25 @@ export class ForelockServices {
     const { Forelock, Admin } = forelockServices();
     const { raft, log, maxMessageBytes } = this.options;
     const clock = this.options.clock ?? systemClock;
-    server.addService(limitRequestSize(withFastSessionCodec(Forelock.service), maxMessageBytes), {
-      Session: (call: SessionCall) => {
-        new SessionStream(call, { service: this.service, hub: this.hub, advisor: this.advisor, raft, clock, log });
+    const fast = withFastSessionCodec(Forelock.service);
+    const limited = limitRequestSize(fast, maxMessageBytes);
+    const streamDeps = { service: this.service, hub: this.hub, advisor: this.advisor, raft, clock, log };
+    server.addService(
+      // A Sessions batch may carry many frames: each frame is held to the limit instead (with Session's decoder).
+      { ...limited, Sessions: fast.Sessions! },
+      {
+        Session: (call: SessionCall) => {
+          new SessionStream(call, streamDeps);
+        },
+        Sessions: (call: SessionsCall) => {
+          const mux = new SessionMux(call, channelFrameCodec(limited.Session!), (channel) => {
+            new SessionStream(channel, streamDeps);
+          });
+          this.muxes.add(mux);
+          call.on('close', () => this.muxes.delete(mux));
+        },
       },
-    });
+    );
     server.addService(
       limitRequestSize(Admin.service, maxMessageBytes),
       adminHandlers({ raft, service: this.service, duties: this.duties, hub: this.hub, log }),
@@ -144,5 +161,8 @@ export class ForelockServices {
     for (const timer of this.timers) clearInterval(timer);
     for (const unsubscribe of this.unsubscribe) unsubscribe();
     this.hub.close();
+    // The hub told every channel where to go; a Sessions stream would otherwise outlive its last channel.
+    for (const mux of this.muxes) mux.close();
+    this.muxes.clear();
   }
 }

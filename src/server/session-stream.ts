@@ -23,8 +23,17 @@ import {
   tokenFromWire,
 } from './wire.js';
 
-/** The grpc-js call of Forelock.Session as this module uses it. */
-export type SessionCall = grpc.ServerDuplexStream<ClientFrame | OversizedRequest, unknown>;
+/**
+ * What a session stream is served on: a Forelock.Session call of its own, or one channel of a Sessions call
+ * (session-mux.ts), which behaves the same. `emit('error', status)` ends it with that status, as on a grpc-js call.
+ */
+export interface SessionCall {
+  on(event: 'data', listener: (frame: ClientFrame | OversizedRequest) => void): unknown;
+  on(event: 'end' | 'error' | 'close' | 'cancelled', listener: () => void): unknown;
+  write(frame: unknown): unknown;
+  end(): unknown;
+  emit(event: 'error', status: Partial<grpc.ServiceError>): unknown;
+}
 
 type GrantedEvent = Extract<LockEvent, { type: 'granted' }>;
 
@@ -58,7 +67,7 @@ export class SessionStream implements ConnectedStream {
     call.on('data', (frame: ClientFrame | OversizedRequest) => this.receive(frame));
     call.on('end', () => this.finish());
     // The client went away (or the call failed): nothing more can be written; the session itself lives on.
-    for (const event of ['error', 'close', 'cancelled']) call.on(event, () => this.gone());
+    for (const event of ['error', 'close', 'cancelled'] as const) call.on(event, () => this.gone());
   }
 
   private receive(frame: ClientFrame | OversizedRequest): void {

@@ -5,6 +5,7 @@
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
 export const WIRE_LENGTH = 2;
+export const WIRE_FIXED32 = 5;
 
 /** Decimal uint64s of up to this many digits fit a double exactly (the range of longer ones is checked). */
 const DOUBLE_SAFE_DIGITS = 15;
@@ -150,6 +151,15 @@ export class ProtoWriter {
     this.pos += length;
   }
 
+  /** A length-delimited field holding `bytes` as they are (an embedded message encoded elsewhere). */
+  bytes(field: number, bytes: Uint8Array): void {
+    this.tag(field, WIRE_LENGTH);
+    this.rawVarint(bytes.length);
+    this.ensure(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
   /** The encoded bytes. */
   finish(): Buffer {
     return this.buf.subarray(0, this.pos);
@@ -257,6 +267,26 @@ export class ProtoReader {
     const value = this.buf.toString('utf8', this.pos, this.pos + length);
     this.pos += length;
     return value;
+  }
+
+  /** A length-delimited field's bytes (a view, not a copy). */
+  bytes(): Buffer {
+    const length = this.varint();
+    if (this.pos + length > this.end) throw new NotFastPath('truncated bytes');
+    const value = this.buf.subarray(this.pos, this.pos + length);
+    this.pos += length;
+    return value;
+  }
+
+  /** Skips a field of `wireType` that the reader does not know (proto3: unknown fields are ignored). */
+  skip(wireType: number): void {
+    if (wireType === WIRE_VARINT) this.uint32();
+    else if (wireType === WIRE_FIXED64) this.double();
+    else if (wireType === WIRE_LENGTH) this.bytes();
+    else if (wireType === WIRE_FIXED32) {
+      if (this.pos + 4 > this.end) throw new NotFastPath('truncated fixed32');
+      this.pos += 4;
+    } else throw new NotFastPath(`wire type ${wireType}`);
   }
 
   /** A nested message field: a reader over its bytes. */

@@ -345,14 +345,19 @@ export const sessionFrameCodec = {
   decodeServerFrame: decodeServerFrameFast,
 } as const;
 
+const passBytes = (bytes: Buffer): Buffer => bytes;
+
 /**
  * A copy of the Forelock service definition whose Session method encodes and decodes the hot frames (keepalive,
  * acquire, release, done) without the loader's object conversions; other frames and anything unexpected go through
  * the loader's codec. The bytes are plain proto3 (default values left out), decoded objects are the loader's shape.
+ * Its Sessions method passes bytes through: the session mux encodes its batches (util/session-mux-codec.ts), each
+ * frame in them with the Session method's codec.
  */
 export function withFastSessionCodec(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
   const session = service.Session as grpc.MethodDefinition<FrameObject, FrameObject> | undefined;
-  if (session === undefined) throw new TypeError('the service has no Session method');
+  const sessions = service.Sessions as grpc.MethodDefinition<unknown, unknown> | undefined;
+  if (session === undefined || sessions === undefined) throw new TypeError('the service has no Session(s) method');
   return {
     ...service,
     Session: {
@@ -361,6 +366,13 @@ export function withFastSessionCodec(service: grpc.ServiceDefinition): grpc.Serv
       requestDeserialize: withFallback(decodeClientFrameFast, session.requestDeserialize),
       responseSerialize: withFallback(encodeServerFrameFast, session.responseSerialize),
       responseDeserialize: withFallback(decodeServerFrameFast, session.responseDeserialize),
+    },
+    Sessions: {
+      ...sessions,
+      requestSerialize: passBytes,
+      requestDeserialize: passBytes,
+      responseSerialize: passBytes,
+      responseDeserialize: passBytes,
     },
   };
 }

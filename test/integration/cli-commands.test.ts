@@ -186,6 +186,7 @@ describe('forelock bench', () => {
     expect(run.stdout).toMatch(/^SCENARIO .*\nuncontended +2 +4 .*\ncontended +2 +1 /);
     const written = JSON.parse(await readFile(json, 'utf8')) as {
       warmupMs: number;
+      multiplex: boolean;
       pairs: {
         scenario: string;
         pairs: number;
@@ -196,6 +197,7 @@ describe('forelock bench', () => {
       }[];
     };
     expect(written.warmupMs).toBe(2_000);
+    expect(written.multiplex).toBe(true);
     expect(written.pairs.map((p) => p.scenario)).toEqual(['uncontended', 'contended']);
     for (const phase of written.pairs) {
       expect(phase.pairs).toBeGreaterThan(0);
@@ -209,10 +211,16 @@ describe('forelock bench', () => {
     }
   });
 
-  it("says once that the leader's CPU per pair was not measured when its /metrics cannot be read", async () => {
+  it("with --no-multiplex (a stream per client), says once that the leader's CPU per pair was not measured when its /metrics cannot be read", async () => {
     const { endpoint } = await singleNode();
+    const dir = await tempDir('forelock-cli-bench-');
+    defer(dir.remove);
+    const json = join(dir.path, 'bench.json');
     const run = await runCli([
       'bench',
+      '--no-multiplex',
+      '--json',
+      json,
       '--clients',
       '1',
       '--locks',
@@ -231,5 +239,8 @@ describe('forelock bench', () => {
       run.stderr.match(/note: leader CPU per pair not measured \(http:\/\/127\.0\.0\.1:1\/metrics: /g),
     ).toHaveLength(1);
     expect(run.stdout).toMatch(/\nuncontended +1 +1 .* 0 +- +\d+ µs\n/);
+    const written = JSON.parse(await readFile(json, 'utf8')) as { multiplex: boolean; pairs: { pairs: number }[] };
+    expect(written.multiplex).toBe(false);
+    expect(written.pairs[0]!.pairs).toBeGreaterThan(0);
   });
 });

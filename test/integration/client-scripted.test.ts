@@ -11,6 +11,7 @@ import {
   type StalenessWarning,
   UnavailableError,
 } from '../../src/index.js';
+import { MuxChannelCall } from '../../src/server/session-mux.js';
 import { type ScriptedStream, useScriptedFixtures } from './scripted-server.js';
 import { waitFor } from './server-harness.js';
 
@@ -229,5 +230,36 @@ describe('lock frames', () => {
     // Later calls fail the same way, at once.
     const later = await client.acquire('jobs/g', { signal: new AbortController().signal }).catch((e: unknown) => e);
     expect(later).toBeInstanceOf(SessionExpiredError);
+  });
+});
+
+describe('sessions sharing one stream', () => {
+  it('two clients in one process ride one Sessions stream, each session on a channel of its own', async () => {
+    const server = await scripted();
+    const first = await connectTo(server, { sessionId: 's1' });
+    const second = await connectTo(server, { sessionId: 's2' });
+    expect([first.stream.call, second.stream.call].every((call) => call instanceof MuxChannelCall)).toBe(true);
+    expect(new Set([first.stream.call, second.stream.call]).size).toBe(2);
+    expect(server.sessionsCalls).toBe(1);
+    expect([first.client.session.id, second.client.session.id]).toEqual(['s1', 's2']);
+  });
+
+  it('falls back to a Session stream of its own on a server that does not serve Sessions', async () => {
+    const server = await scripted({ sessions: false });
+    const { client, stream } = await connectTo(server);
+    expect(stream.call).not.toBeInstanceOf(MuxChannelCall);
+    expect(client.session.id).toBe('s1');
+  });
+
+  it('multiplex: false gives the session a Session stream of its own', async () => {
+    const server = await scripted();
+    const connecting = connect({ endpoints: [server.address], name: 'own', multiplex: false });
+    const stream = await server.stream(0);
+    await stream.next('open');
+    stream.opened();
+    const client = await connecting;
+    defer(() => client.close());
+    expect(stream.call).not.toBeInstanceOf(MuxChannelCall);
+    expect(server.sessionsCalls).toBe(0);
   });
 });

@@ -3,7 +3,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterEach } from 'vitest';
 import { type Client, connect } from '../../src/index.js';
+import { channelFrameCodec, SessionMux, type SessionsCall } from '../../src/server/session-mux.js';
 import { forelockServices } from '../../src/util/proto.js';
+import { withFastSessionCodec } from '../../src/util/session-frame-codec.js';
 import { waitFor } from './server-harness.js';
 
 /** A frame as the proto loader decodes it (oneof name in `frame`). */
@@ -122,19 +124,39 @@ export class ScriptedStream {
   }
 }
 
-/** A gRPC server on an ephemeral 127.0.0.1 port whose Session streams are handed to the test. */
+/**
+ * A gRPC server on an ephemeral 127.0.0.1 port whose session streams are handed to the test: Session calls and, unless
+ * `sessions` is false (an older server), the channels of Sessions calls, served by the node's own mux.
+ */
 export class ScriptedServer {
   readonly streams: ScriptedStream[] = [];
+  /** Sessions calls opened so far. */
+  sessionsCalls = 0;
   private readonly server = new grpc.Server();
   address = '';
 
+  constructor(private readonly sessions = true) {}
+
   async start(): Promise<this> {
     const { Forelock } = forelockServices();
-    this.server.addService(Forelock.service, {
+    const session = Forelock.service.Session as grpc.MethodDefinition<unknown, unknown>;
+    const handlers: grpc.UntypedServiceImplementation = {
       Session: (call: grpc.ServerDuplexStream<Frame, Frame>) => {
         this.streams.push(new ScriptedStream(call));
       },
-    });
+    };
+    if (this.sessions) {
+      handlers.Sessions = (call: SessionsCall) => {
+        this.sessionsCalls++;
+        new SessionMux(call, channelFrameCodec(session), (channel) => {
+          this.streams.push(new ScriptedStream(channel as unknown as grpc.ServerDuplexStream<Frame, Frame>));
+        });
+      };
+    }
+    const service: grpc.ServiceDefinition = this.sessions
+      ? { Session: session, Sessions: withFastSessionCodec(Forelock.service).Sessions! }
+      : { Session: session };
+    this.server.addService(service, handlers);
     const port = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
         e ? reject(e) : resolve(p),
@@ -156,8 +178,8 @@ export class ScriptedServer {
 
 /** Registers an afterEach that stops every scripted server and closes every client the helpers made, newest first. */
 export function useScriptedFixtures(): {
-  /** A started scripted server. */
-  scripted(): Promise<ScriptedServer>;
+  /** A started scripted server (`sessions: false`: one that serves Session only, like an older server). */
+  scripted(options?: { sessions?: boolean }): Promise<ScriptedServer>;
   /** Connects a client to `server`, answering the open frame on its next stream with `opened`'s fields. */
   connectTo(
     server: ScriptedServer,
@@ -171,8 +193,8 @@ export function useScriptedFixtures(): {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
   return {
-    async scripted() {
-      const server = await new ScriptedServer().start();
+    async scripted(options: { sessions?: boolean } = {}) {
+      const server = await new ScriptedServer(options.sessions ?? true).start();
       cleanups.push(() => server.stop());
       return server;
     },

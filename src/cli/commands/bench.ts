@@ -28,6 +28,7 @@ interface BenchFlags {
   json?: string;
   idleSessions?: number;
   leaderHttp?: string;
+  multiplex: boolean;
 }
 
 function positiveInt(flag: string): (value: string) => number {
@@ -162,9 +163,17 @@ async function benchPairs(endpoints: string[], flags: BenchFlags): Promise<Pairs
   }));
   let clients: Client[];
   try {
-    clients = await openSessions(endpoints, flags.clients, flags.ttl, 'bench', (n) => {
-      opened.count = n;
-    });
+    clients = await openSessions(
+      endpoints,
+      flags.clients,
+      flags.ttl,
+      'bench',
+      (n) => {
+        opened.count = n;
+      },
+      undefined,
+      flags.multiplex,
+    );
   } finally {
     bar.stop();
   }
@@ -223,9 +232,17 @@ async function benchIdle(endpoints: string[], flags: BenchFlags, sessions: numbe
   const bar = progressBar('open', sessions, () => ({ value: opened.count, detail: `${opened.count} sessions` }));
   let clients: Client[] = [];
   try {
-    clients = await openSessions(endpoints, sessions, flags.ttl, 'bench-idle', (n) => {
-      opened.count = n;
-    });
+    clients = await openSessions(
+      endpoints,
+      sessions,
+      flags.ttl,
+      'bench-idle',
+      (n) => {
+        opened.count = n;
+      },
+      undefined,
+      flags.multiplex,
+    );
   } finally {
     bar.stop();
   }
@@ -274,17 +291,26 @@ export function registerBenchCommand(program: Command): void {
       ).argParser(positiveInt('--idle-sessions')),
     )
     .option('--leader-http <host:port>', "the leader's HTTP address for /metrics (default: its gRPC port + 80)")
+    .option(
+      '--no-multiplex',
+      'give every client a Session stream of its own instead of sharing one Sessions stream per endpoint',
+    )
     .action((flags: BenchFlags) =>
       runCommand(async () => {
         const endpoints = endpointList(flags.endpoints);
         if (flags.idleSessions !== undefined) {
           const results = await benchIdle(endpoints, flags, flags.idleSessions);
           process.stdout.write(`${formatCpu(results)}\n`);
-          if (flags.json) await writeFile(flags.json, `${toJson({ idle: results })}\n`);
+          if (flags.json) await writeFile(flags.json, `${toJson({ multiplex: flags.multiplex, idle: results })}\n`);
         } else {
           const results = await benchPairs(endpoints, flags);
           process.stdout.write(`${formatPairs(results)}\n`);
-          if (flags.json) await writeFile(flags.json, `${toJson({ warmupMs: flags.warmup, pairs: results })}\n`);
+          if (flags.json) {
+            await writeFile(
+              flags.json,
+              `${toJson({ warmupMs: flags.warmup, multiplex: flags.multiplex, pairs: results })}\n`,
+            );
+          }
         }
       }),
     );

@@ -1,0 +1,229 @@
+// The sessions of this process that talk to one endpoint share one Sessions stream: each session stream is a channel
+// of it, and the frames written in one event-loop turn leave as one ClientBatch (proto/forelock.proto), so a process
+// with many sessions (a worker pool, a benchmark) pays gRPC's per-message cost once per turn rather than per frame.
+import { EventEmitter } from 'node:events';
+import * as grpc from '@grpc/grpc-js';
+import {
+  type ChannelStatus,
+  type ClientChannelEvent,
+  decodeServerBatch,
+  encodeClientBatch,
+} from '../util/session-mux-codec.js';
+import type { ClientFrame, ForelockStub, SessionFrameCodec, SessionStream } from './wire.js';
+
+/** A batch this large leaves at once rather than at the end of the turn. */
+const MAX_BATCH_BYTES = 256 * 1024;
+
+/** A gRPC status as the error a Session call fails with (code, details, trailing metadata). */
+function serviceErrorOf(status: ChannelStatus): grpc.ServiceError {
+  const metadata = new grpc.Metadata();
+  for (const [key, value] of Object.entries(status.metadata)) metadata.set(key, value);
+  const name = grpc.status[status.code] ?? String(status.code);
+  return Object.assign(new Error(`${status.code} ${name}: ${status.details}`), {
+    code: status.code,
+    details: status.details,
+    metadata,
+  });
+}
+
+/** One session stream carried as a channel of a Sessions stream. */
+class MuxSessionStream extends EventEmitter implements SessionStream {
+  private done = false;
+  private halfClosed = false;
+
+  constructor(
+    private readonly mux: SessionMuxClient,
+    readonly channel: number,
+  ) {
+    super();
+  }
+
+  write(frame: ClientFrame): boolean {
+    if (!this.done && !this.halfClosed) this.mux.sendFrame(this.channel, frame);
+    return true;
+  }
+
+  end(): void {
+    if (this.done || this.halfClosed) return;
+    this.halfClosed = true;
+    this.mux.send({ channel: this.channel, kind: 'half-close' });
+  }
+
+  cancel(): void {
+    if (this.done) return;
+    this.done = true;
+    this.mux.cancel(this.channel);
+    this.emit('close');
+  }
+
+  /** @internal a frame of this channel arrived. */
+  deliver(bytes: Buffer): void {
+    if (this.done) return;
+    let frame: unknown;
+    try {
+      frame = this.mux.codec.decodeServerFrame(bytes);
+    } catch (error) {
+      this.mux.cancel(this.channel);
+      this.failed(
+        serviceErrorOf({
+          code: grpc.status.INTERNAL,
+          details: `Failed to parse server response: ${(error as Error).message}`,
+          metadata: {},
+        }),
+      );
+      return;
+    }
+    this.emit('data', frame);
+  }
+
+  /** @internal the channel ended with `status`: 'end' when OK, else 'error'; then 'close'. */
+  finished(status: ChannelStatus): void {
+    if (status.code === grpc.status.OK) {
+      if (this.done) return;
+      this.done = true;
+      this.emit('end');
+      this.emit('close');
+    } else this.failed(serviceErrorOf(status));
+  }
+
+  /** @internal the channel (or its whole stream) failed. */
+  failed(error: Error): void {
+    if (this.done) return;
+    this.done = true;
+    this.emit('error', error);
+    this.emit('close');
+  }
+}
+
+/** The Sessions stream of this process to one endpoint, opened on first use and again after it fails. */
+export class SessionMuxClient {
+  private call: grpc.ClientDuplexStream<Buffer, Buffer> | null = null;
+  private readonly channels = new Map<number, MuxSessionStream>();
+  private nextChannel = 1;
+  private outgoing: ClientChannelEvent[] = [];
+  private outgoingBytes = 0;
+  private flushScheduled = false;
+  /** The endpoint answered Sessions with UNIMPLEMENTED (an older server): use one Session call per session. */
+  private unsupported = false;
+
+  constructor(
+    private readonly stub: ForelockStub,
+    readonly codec: SessionFrameCodec,
+  ) {}
+
+  /** Whether the endpoint serves Sessions (as far as is known: true until it says it does not). */
+  get supported(): boolean {
+    return !this.unsupported;
+  }
+
+  /** A new session stream as a channel of the shared stream (opening the stream if none is open). */
+  open(): SessionStream {
+    if (this.call === null) this.startCall();
+    const stream = new MuxSessionStream(this, this.nextChannel++);
+    this.channels.set(stream.channel, stream);
+    return stream;
+  }
+
+  /** Ends the shared stream; channels still open fail as a cancelled call would. */
+  close(): void {
+    const call = this.call;
+    if (call === null) return;
+    this.ended(call, serviceErrorOf({ code: grpc.status.CANCELLED, details: 'the client closed', metadata: {} }));
+    call.cancel();
+  }
+
+  /** @internal queues one frame of `channel`. */
+  sendFrame(channel: number, frame: ClientFrame): void {
+    this.send({ channel, kind: 'frame', bytes: this.codec.encodeClientFrame(frame) });
+  }
+
+  /** @internal queues a half-close or a frame. */
+  send(event: ClientChannelEvent): void {
+    if (this.call === null) return;
+    this.outgoing.push(event);
+    this.outgoingBytes += event.kind === 'frame' ? event.bytes.length : 8;
+    if (this.outgoingBytes >= MAX_BATCH_BYTES) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // After this turn's callbacks and promise jobs: every frame written in the turn shares one message.
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
+    }
+  }
+
+  /** @internal forgets `channel` and tells the server it was abandoned. */
+  cancel(channel: number): void {
+    if (this.channels.delete(channel)) this.send({ channel, kind: 'cancel' });
+  }
+
+  private startCall(): void {
+    const call = this.stub.Sessions();
+    this.call = call;
+    call.on('data', (bytes: Buffer) => this.receive(call, bytes));
+    call.on('error', (error: grpc.ServiceError) => this.ended(call, error));
+    call.on('end', () =>
+      this.ended(
+        call,
+        serviceErrorOf({
+          code: grpc.status.UNAVAILABLE,
+          details: 'the server ended the Sessions stream',
+          metadata: {},
+        }),
+      ),
+    );
+  }
+
+  private receive(call: grpc.ClientDuplexStream<Buffer, Buffer>, bytes: Buffer): void {
+    if (this.call !== call) return;
+    let events: ReturnType<typeof decodeServerBatch>;
+    try {
+      events = decodeServerBatch(bytes);
+    } catch (error) {
+      this.ended(call, serviceErrorOf({ code: grpc.status.INTERNAL, details: (error as Error).message, metadata: {} }));
+      call.cancel();
+      return;
+    }
+    for (const event of events) {
+      const stream = this.channels.get(event.channel);
+      if (stream === undefined) continue;
+      if (event.kind === 'frame')
+        stream.deliver(Buffer.from(event.bytes.buffer, event.bytes.byteOffset, event.bytes.length));
+      else {
+        this.channels.delete(event.channel);
+        stream.finished(event.status);
+      }
+    }
+  }
+
+  /** The shared stream is gone: every channel fails with `error`, and the next open starts a new stream. */
+  private ended(call: grpc.ClientDuplexStream<Buffer, Buffer>, error: grpc.ServiceError): void {
+    if (this.call !== call) return;
+    this.call = null;
+    this.outgoing = [];
+    this.outgoingBytes = 0;
+    let failure = error;
+    if (error.code === grpc.status.UNIMPLEMENTED) {
+      // An older server: its sessions are retried on streams of their own (retriable, so the SDK reconnects at once).
+      this.unsupported = true;
+      failure = serviceErrorOf({
+        code: grpc.status.UNAVAILABLE,
+        details: `${error.details}; retrying with one stream per session`,
+        metadata: {},
+      });
+    }
+    const streams = [...this.channels.values()];
+    this.channels.clear();
+    for (const stream of streams) stream.failed(failure);
+  }
+
+  private flush(): void {
+    const call = this.call;
+    if (call === null || this.outgoing.length === 0) return;
+    const batch = this.outgoing;
+    this.outgoing = [];
+    this.outgoingBytes = 0;
+    call.write(encodeClientBatch(batch));
+  }
+}
