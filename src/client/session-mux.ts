@@ -9,10 +9,8 @@ import {
   decodeServerBatch,
   encodeClientBatch,
 } from '../util/session-mux-codec.js';
+import { TurnBatcher } from '../util/turn-batcher.js';
 import type { ClientFrame, ForelockStub, SessionFrameCodec, SessionStream } from './wire.js';
-
-/** A batch this large leaves at once rather than at the end of the turn. */
-const MAX_BATCH_BYTES = 256 * 1024;
 
 /** A gRPC status as the error a Session call fails with (code, details, trailing metadata). */
 function serviceErrorOf(status: ChannelStatus): grpc.ServiceError {
@@ -100,9 +98,10 @@ export class SessionMuxClient {
   private call: grpc.ClientDuplexStream<Buffer, Buffer> | null = null;
   private readonly channels = new Map<number, MuxSessionStream>();
   private nextChannel = 1;
-  private outgoing: ClientChannelEvent[] = [];
-  private outgoingBytes = 0;
-  private flushScheduled = false;
+  private readonly outgoing = new TurnBatcher<ClientChannelEvent>(
+    (event) => (event.kind === 'frame' ? event.bytes.length : 8),
+    (events) => this.call?.write(encodeClientBatch(events)),
+  );
   /** The endpoint answered Sessions with UNIMPLEMENTED (an older server): use one Session call per session. */
   private unsupported = false;
 
@@ -139,18 +138,7 @@ export class SessionMuxClient {
 
   /** @internal queues a half-close or a frame. */
   send(event: ClientChannelEvent): void {
-    if (this.call === null) return;
-    this.outgoing.push(event);
-    this.outgoingBytes += event.kind === 'frame' ? event.bytes.length : 8;
-    if (this.outgoingBytes >= MAX_BATCH_BYTES) this.flush();
-    else if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      // After this turn's callbacks and promise jobs: every frame written in the turn shares one message.
-      setImmediate(() => {
-        this.flushScheduled = false;
-        this.flush();
-      });
-    }
+    if (this.call !== null) this.outgoing.push(event);
   }
 
   /** @internal forgets `channel` and tells the server it was abandoned. */
@@ -201,8 +189,7 @@ export class SessionMuxClient {
   private ended(call: grpc.ClientDuplexStream<Buffer, Buffer>, error: grpc.ServiceError): void {
     if (this.call !== call) return;
     this.call = null;
-    this.outgoing = [];
-    this.outgoingBytes = 0;
+    this.outgoing.clear();
     let failure = error;
     if (error.code === grpc.status.UNIMPLEMENTED) {
       // An older server: its sessions are retried on streams of their own (retriable, so the SDK reconnects at once).
@@ -216,14 +203,5 @@ export class SessionMuxClient {
     const streams = [...this.channels.values()];
     this.channels.clear();
     for (const stream of streams) stream.failed(failure);
-  }
-
-  private flush(): void {
-    const call = this.call;
-    if (call === null || this.outgoing.length === 0) return;
-    const batch = this.outgoing;
-    this.outgoing = [];
-    this.outgoingBytes = 0;
-    call.write(encodeClientBatch(batch));
   }
 }

@@ -9,6 +9,7 @@ import {
   encodeServerBatch,
   type ServerChannelEvent,
 } from '../util/session-mux-codec.js';
+import { TurnBatcher } from '../util/turn-batcher.js';
 
 /** The grpc-js call of Forelock.Sessions (batches as bytes: the mux codes them). */
 export type SessionsCall = grpc.ServerDuplexStream<Buffer, Buffer>;
@@ -29,9 +30,6 @@ export function channelFrameCodec<Request, Response>(
     encodeServerFrame: (frame) => session.responseSerialize(frame as Response),
   };
 }
-
-/** A batch this large leaves at once rather than at the end of the turn. */
-const MAX_BATCH_BYTES = 256 * 1024;
 
 const OK_STATUS: ChannelStatus = { code: grpc.status.OK, details: '', metadata: {} };
 
@@ -100,9 +98,9 @@ export class SessionMux {
   private readonly channels = new Map<number, MuxChannelCall>();
   /** Channel numbers only grow: a frame for a number at or below this that is not open belongs to an ended channel. */
   private highestChannel = 0;
-  private outgoing: ServerChannelEvent[] = [];
-  private outgoingBytes = 0;
-  private flushScheduled = false;
+  private readonly outgoing = new TurnBatcher<ServerChannelEvent>(sizeOfEvent, (events) =>
+    this.call.write(encodeServerBatch(events)),
+  );
   private clientDone = false;
   private closed = false;
 
@@ -136,7 +134,7 @@ export class SessionMux {
   /** Sends what is queued and ends the stream (the node is closing, after its channels were told where to go). */
   close(): void {
     if (this.closed) return;
-    this.flush();
+    this.outgoing.flush();
     this.closed = true;
     this.call.end();
   }
@@ -197,32 +195,17 @@ export class SessionMux {
   private gone(): void {
     const channels = [...this.channels.values()];
     this.channels.clear();
-    this.outgoing = [];
-    this.outgoingBytes = 0;
+    this.outgoing.clear();
     this.closed = true;
     for (const channel of channels) channel.gone();
   }
 
   private queue(event: ServerChannelEvent): void {
-    if (this.closed) return;
-    this.outgoing.push(event);
-    this.outgoingBytes += event.kind === 'frame' ? event.bytes.length : 64;
-    if (this.outgoingBytes >= MAX_BATCH_BYTES) this.flush();
-    else if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      // After this turn's callbacks and promise jobs: every frame written in the turn shares one message.
-      setImmediate(() => {
-        this.flushScheduled = false;
-        this.flush();
-      });
-    }
+    if (!this.closed) this.outgoing.push(event);
   }
+}
 
-  private flush(): void {
-    if (this.closed || this.outgoing.length === 0) return;
-    const batch = this.outgoing;
-    this.outgoing = [];
-    this.outgoingBytes = 0;
-    this.call.write(encodeServerBatch(batch));
-  }
+/** About how many bytes an event adds to its batch. */
+function sizeOfEvent(event: ServerChannelEvent): number {
+  return event.kind === 'frame' ? event.bytes.length : 64;
 }

@@ -186,7 +186,7 @@ export class SessionStream implements ConnectedStream {
               name: release.name,
               token: tokenFromWire(release.token),
             }),
-            () => this.send({ done: { requestSeq: release.requestSeq, name: release.name } }),
+            (_result, requestSeq) => this.send({ done: { requestSeq: String(requestSeq), name: release.name } }),
           );
           return;
         }
@@ -196,7 +196,7 @@ export class SessionStream implements ConnectedStream {
             cancel.requestSeq,
             cancel.name,
             (requestSeq) => ({ type: 'cancel', sessionId, requestSeq, name: cancel.name }),
-            () => this.send({ done: { requestSeq: cancel.requestSeq, name: cancel.name } }),
+            (_result, requestSeq) => this.send({ done: { requestSeq: String(requestSeq), name: cancel.name } }),
           );
           return;
         }

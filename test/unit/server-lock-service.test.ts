@@ -14,7 +14,7 @@ import { FakeRaftNode } from './server-fake-raft.js';
 
 const T0 = 7_000_000;
 
-function setup(maxBatchCommands?: number) {
+function setup(maxBatchCommands?: number, onOutcomeError?: (error: unknown) => void) {
   const clock = new ManualClock(T0);
   const machine = new LockStateMachine();
   const raft = new FakeRaftNode(machine);
@@ -25,6 +25,7 @@ function setup(maxBatchCommands?: number) {
     clock,
     guarantees: ttlGuarantee,
     ...(maxBatchCommands === undefined ? {} : { maxBatchCommands }),
+    ...(onOutcomeError === undefined ? {} : { onOutcomeError }),
   });
   return { clock, machine, raft, service };
 }
@@ -122,18 +123,8 @@ describe('LockService batching', () => {
   });
 
   it('answers every command of a batch even when one outcome throws, and reports the throw', async () => {
-    const clock = new ManualClock(T0);
-    const machine = new LockStateMachine();
-    const raft = new FakeRaftNode(machine);
     const reported: unknown[] = [];
-    const service = new LockService({
-      raft,
-      machine,
-      tracker: new SessionTracker(),
-      clock,
-      guarantees: ttlGuarantee,
-      onOutcomeError: (error) => reported.push(error),
-    });
+    const { machine, raft, service } = setup(undefined, (error) => reported.push(error));
     const heard: string[] = [];
     service.submit(open('s1'), {
       result: () => {
