@@ -3,7 +3,7 @@
 // (session-mux.ts); a stub closes when its last user lets go.
 import * as grpc from '@grpc/grpc-js';
 import { SessionMuxClient } from './session-mux.js';
-import { type ForelockStub, forelockStub, type SessionStream, sessionFrameCodec } from './wire.js';
+import { type ForelockStub, forelockStub, type SessionStream, sessionChannelCodec } from './wire.js';
 
 interface Entry {
   readonly stub: ForelockStub;
@@ -32,7 +32,7 @@ export function openSessionStream(address: string, multiplex: boolean): SessionS
   const entry = shared.get(address);
   if (!entry) throw new Error(`no stub is held for ${address}: acquireStub() it first`);
   if (multiplex) {
-    entry.mux ??= new SessionMuxClient(entry.stub, sessionFrameCodec());
+    entry.mux ??= new SessionMuxClient(entry.stub, sessionChannelCodec());
     if (entry.mux.supported) return entry.mux.open();
   }
   return entry.stub.Session();

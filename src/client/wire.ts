@@ -80,8 +80,8 @@ export interface SessionFrameCodec {
 
 let sessionCodec: SessionFrameCodec | null = null;
 
-/** The Session method's frame codec, for the frames a Sessions channel carries. */
-export function sessionFrameCodec(): SessionFrameCodec {
+/** The Session method's frame codec, for the frames a Sessions channel carries (session-mux.ts). */
+export function sessionChannelCodec(): SessionFrameCodec {
   if (sessionCodec === null) {
     const session = withFastSessionCodec(forelockServices().Forelock.service).Session as grpc.MethodDefinition<
       ClientFrame,

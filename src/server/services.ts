@@ -146,7 +146,7 @@ export class ForelockServices {
             new SessionStream(channel, streamDeps);
           });
           this.muxes.add(mux);
-          call.on('close', () => this.muxes.delete(mux));
+          for (const event of ['close', 'cancelled', 'error']) call.on(event, () => this.muxes.delete(mux));
         },
       },
     );

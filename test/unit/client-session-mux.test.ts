@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { errorFromGrpc, NotLeaderError } from '../../src/client/errors.js';
 import { SessionMuxClient } from '../../src/client/session-mux.js';
-import { type ForelockStub, type ServerFrame, sessionFrameCodec } from '../../src/client/wire.js';
+import { type ForelockStub, type ServerFrame, sessionChannelCodec } from '../../src/client/wire.js';
 import { forelockServices } from '../../src/util/proto.js';
 import { withFastSessionCodec } from '../../src/util/session-frame-codec.js';
 import {
@@ -15,7 +15,7 @@ import {
   type ServerChannelEvent,
 } from '../../src/util/session-mux-codec.js';
 
-const codec = sessionFrameCodec();
+const codec = sessionChannelCodec();
 /** The node's side of the same frame codec. */
 const serverSession = withFastSessionCodec(forelockServices().Forelock.service).Session as grpc.MethodDefinition<
   unknown,
