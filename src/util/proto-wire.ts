@@ -7,6 +7,36 @@ export const WIRE_FIXED64 = 1;
 export const WIRE_LENGTH = 2;
 export const WIRE_FIXED32 = 5;
 
+/**
+ * One field that a fast codec writes and reads by hand: its number and its type as proto/forelock.proto declares it
+ * ('uint64', 'string', 'LockMode', 'AcquireResult.Status', 'repeated ClientChannelFrame', 'map<string, string>').
+ */
+export interface CodecField {
+  readonly id: number;
+  readonly type: string;
+}
+
+/** The fields of one message as a fast codec knows them, by their names in the loader's objects (camelCase). */
+export type CodecFieldTable = Readonly<Record<string, CodecField>>;
+
+/**
+ * A message that a fast codec encodes or decodes by hand, as its tables describe it: every field and, if the message
+ * has a oneof, the oneof's name and members (also among `fields`). test/unit/wire-codec-schema.test.ts compares each
+ * with proto/forelock.proto, so that a field added to the .proto cannot be dropped silently.
+ */
+export interface CodecMessage {
+  /** The message's name in package forelock.v1 (nested ones as 'Outer.Inner'). */
+  readonly message: string;
+  readonly fields: CodecFieldTable;
+  readonly oneof?: { readonly name: string; readonly members: CodecFieldTable };
+}
+
+/** An enum that a fast codec maps by hand: its value names, indexed by their numbers. */
+export interface CodecEnum {
+  readonly enum: string;
+  readonly values: readonly string[];
+}
+
 /** Decimal uint64s of up to this many digits fit a double exactly (the range of longer ones is checked). */
 const DOUBLE_SAFE_DIGITS = 15;
 

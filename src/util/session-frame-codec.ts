@@ -2,6 +2,8 @@
 // with proto-loader's generic codec as the fallback: same wire format (proto/forelock.proto), same decoded objects.
 import type * as grpc from '@grpc/grpc-js';
 import {
+  type CodecEnum,
+  type CodecMessage,
   fieldOf,
   NotFastPath,
   ProtoReader,
@@ -15,31 +17,123 @@ import {
 /** A frame as grpc-js hands it to (or takes it from) the application: the loader's plain-object form. */
 type FrameObject = Record<string, unknown>;
 
-const LOCK_MODES = ['EXCLUSIVE', 'SHARED'] as const;
-const ACQUIRE_STATUSES = ['GRANTED', 'QUEUED'] as const;
+// ---- the codec's tables: proto/forelock.proto as this codec knows it (test/unit/wire-codec-schema.test.ts) ----
+
+/** LockMode's names by number. */
+export const LOCK_MODES = ['EXCLUSIVE', 'SHARED'] as const;
+/** AcquireResult.Status's names by number. */
+export const ACQUIRE_STATUSES = ['GRANTED', 'QUEUED'] as const;
+
+/** ClientFrame: every field is a member of its oneof `frame`; the hot ones are keepalive, acquire and release. */
+export const CLIENT_FRAME_MEMBERS = {
+  open: { id: 1, type: 'OpenSession' },
+  keepalive: { id: 2, type: 'Keepalive' },
+  acquire: { id: 3, type: 'AcquireRequest' },
+  release: { id: 4, type: 'ReleaseRequest' },
+  cancel: { id: 5, type: 'CancelRequest' },
+  warningAnswer: { id: 6, type: 'WarningAnswer' },
+  close: { id: 7, type: 'CloseSession' },
+} as const;
+
+/** Keepalive (client -> server). */
+export const KEEPALIVE_FIELDS = {
+  seq: { id: 1, type: 'uint64' },
+  clientTimeMs: { id: 2, type: 'double' },
+  rttMs: { id: 3, type: 'double' },
+} as const;
+
+/** AcquireRequest. */
+export const ACQUIRE_REQUEST_FIELDS = {
+  requestSeq: { id: 1, type: 'uint64' },
+  name: { id: 2, type: 'string' },
+  mode: { id: 3, type: 'LockMode' },
+  fenced: { id: 4, type: 'bool' },
+  preemptible: { id: 5, type: 'bool' },
+  waitMs: { id: 6, type: 'uint32' },
+  metadata: { id: 7, type: 'string' },
+} as const;
+
+/** ReleaseRequest. */
+export const RELEASE_REQUEST_FIELDS = {
+  requestSeq: { id: 1, type: 'uint64' },
+  name: { id: 2, type: 'string' },
+  token: { id: 3, type: 'uint64' },
+} as const;
+
+/** ServerFrame's fields outside its oneof. */
+export const SERVER_FRAME_FIELDS = {
+  lastKeepaliveSeq: { id: 1, type: 'uint64' },
+  serverTimeMs: { id: 2, type: 'double' },
+} as const;
+
+/** ServerFrame's oneof `frame`; the hot members are keepalive, acquire and done. */
+export const SERVER_FRAME_MEMBERS = {
+  opened: { id: 10, type: 'SessionOpened' },
+  keepalive: { id: 11, type: 'KeepaliveAnswer' },
+  acquire: { id: 12, type: 'AcquireResult' },
+  done: { id: 13, type: 'RequestDone' },
+  error: { id: 14, type: 'RequestError' },
+  warning: { id: 15, type: 'StalenessWarning' },
+  preemption: { id: 16, type: 'PreemptionRequest' },
+  revoked: { id: 17, type: 'RevocationNotice' },
+  notLeader: { id: 18, type: 'NotLeader' },
+  ended: { id: 19, type: 'SessionEnded' },
+} as const;
+
+/** KeepaliveAnswer. */
+export const KEEPALIVE_ANSWER_FIELDS = {
+  seq: { id: 1, type: 'uint64' },
+  serverReceiveMs: { id: 2, type: 'double' },
+  guaranteeMs: { id: 3, type: 'uint32' },
+  keepaliveIntervalMs: { id: 4, type: 'uint32' },
+} as const;
+
+/** AcquireResult. */
+export const ACQUIRE_RESULT_FIELDS = {
+  requestSeq: { id: 1, type: 'uint64' },
+  name: { id: 2, type: 'string' },
+  status: { id: 3, type: 'AcquireResult.Status' },
+  token: { id: 4, type: 'uint64' },
+  grantedAtMs: { id: 5, type: 'double' },
+  position: { id: 6, type: 'uint32' },
+  fenced: { id: 7, type: 'bool' },
+  mode: { id: 8, type: 'LockMode' },
+} as const;
+
+/** RequestDone. */
+export const REQUEST_DONE_FIELDS = {
+  requestSeq: { id: 1, type: 'uint64' },
+  name: { id: 2, type: 'string' },
+} as const;
+
+/** Every message and enum this codec encodes or decodes by hand, as its tables above describe them. */
+export const SESSION_FRAME_SCHEMA: {
+  readonly messages: readonly CodecMessage[];
+  readonly enums: readonly CodecEnum[];
+} = {
+  messages: [
+    { message: 'ClientFrame', fields: CLIENT_FRAME_MEMBERS, oneof: { name: 'frame', members: CLIENT_FRAME_MEMBERS } },
+    { message: 'Keepalive', fields: KEEPALIVE_FIELDS },
+    { message: 'AcquireRequest', fields: ACQUIRE_REQUEST_FIELDS },
+    { message: 'ReleaseRequest', fields: RELEASE_REQUEST_FIELDS },
+    {
+      message: 'ServerFrame',
+      fields: { ...SERVER_FRAME_FIELDS, ...SERVER_FRAME_MEMBERS },
+      oneof: { name: 'frame', members: SERVER_FRAME_MEMBERS },
+    },
+    { message: 'KeepaliveAnswer', fields: KEEPALIVE_ANSWER_FIELDS },
+    { message: 'AcquireResult', fields: ACQUIRE_RESULT_FIELDS },
+    { message: 'RequestDone', fields: REQUEST_DONE_FIELDS },
+  ],
+  enums: [
+    { enum: 'LockMode', values: LOCK_MODES },
+    { enum: 'AcquireResult.Status', values: ACQUIRE_STATUSES },
+  ],
+};
 
 /** The oneof members of each frame. */
-const CLIENT_MEMBERS: ReadonlySet<string> = new Set([
-  'open',
-  'keepalive',
-  'acquire',
-  'release',
-  'cancel',
-  'warningAnswer',
-  'close',
-]);
-const SERVER_MEMBERS: ReadonlySet<string> = new Set([
-  'opened',
-  'keepalive',
-  'acquire',
-  'done',
-  'error',
-  'warning',
-  'preemption',
-  'revoked',
-  'notLeader',
-  'ended',
-]);
+const CLIENT_MEMBERS: ReadonlySet<string> = new Set(Object.keys(CLIENT_FRAME_MEMBERS));
+const SERVER_MEMBERS: ReadonlySet<string> = new Set(Object.keys(SERVER_FRAME_MEMBERS));
 
 // ---- typed field access for encoding: anything unexpected is NotFastPath (the loader then encodes it) ----
 
@@ -112,31 +206,37 @@ function encodeClientFrameFast(frame: FrameObject): Buffer {
   const member = memberOf(frame, CLIENT_MEMBERS);
   const body = frame[member] as FrameObject;
   switch (member) {
-    case 'keepalive':
-      writer.message(2, (w) => {
-        w.uint64(1, uint64Text(body.seq));
-        w.double(2, num(body.clientTimeMs));
-        w.double(3, num(body.rttMs));
+    case 'keepalive': {
+      const fields = KEEPALIVE_FIELDS;
+      writer.message(CLIENT_FRAME_MEMBERS.keepalive.id, (w) => {
+        w.uint64(fields.seq.id, uint64Text(body.seq));
+        w.double(fields.clientTimeMs.id, num(body.clientTimeMs));
+        w.double(fields.rttMs.id, num(body.rttMs));
       });
       break;
-    case 'acquire':
-      writer.message(3, (w) => {
-        w.uint64(1, uint64Text(body.requestSeq));
-        w.string(2, str(body.name));
-        w.uint32(3, enumCode(LOCK_MODES, body.mode));
-        w.bool(4, flag(body.fenced));
-        w.bool(5, flag(body.preemptible));
-        w.uint32(6, num(body.waitMs));
-        w.string(7, str(body.metadata));
+    }
+    case 'acquire': {
+      const fields = ACQUIRE_REQUEST_FIELDS;
+      writer.message(CLIENT_FRAME_MEMBERS.acquire.id, (w) => {
+        w.uint64(fields.requestSeq.id, uint64Text(body.requestSeq));
+        w.string(fields.name.id, str(body.name));
+        w.uint32(fields.mode.id, enumCode(LOCK_MODES, body.mode));
+        w.bool(fields.fenced.id, flag(body.fenced));
+        w.bool(fields.preemptible.id, flag(body.preemptible));
+        w.uint32(fields.waitMs.id, num(body.waitMs));
+        w.string(fields.metadata.id, str(body.metadata));
       });
       break;
-    case 'release':
-      writer.message(4, (w) => {
-        w.uint64(1, uint64Text(body.requestSeq));
-        w.string(2, str(body.name));
-        w.uint64(3, uint64Text(body.token));
+    }
+    case 'release': {
+      const fields = RELEASE_REQUEST_FIELDS;
+      writer.message(CLIENT_FRAME_MEMBERS.release.id, (w) => {
+        w.uint64(fields.requestSeq.id, uint64Text(body.requestSeq));
+        w.string(fields.name.id, str(body.name));
+        w.uint64(fields.token.id, uint64Text(body.token));
       });
       break;
+    }
     default:
       throw new NotFastPath('not a hot client frame');
   }
@@ -144,11 +244,12 @@ function encodeClientFrameFast(frame: FrameObject): Buffer {
 }
 
 function decodeKeepalive(reader: ProtoReader): FrameObject {
+  const fields = KEEPALIVE_FIELDS;
   const out = { seq: '0', clientTimeMs: 0, rttMs: 0 };
   readFields(reader, (field, wire) => {
-    if (field === 1 && wire === WIRE_VARINT) out.seq = reader.uint64();
-    else if (field === 2 && wire === WIRE_FIXED64) out.clientTimeMs = reader.double();
-    else if (field === 3 && wire === WIRE_FIXED64) out.rttMs = reader.double();
+    if (field === fields.seq.id && wire === WIRE_VARINT) out.seq = reader.uint64();
+    else if (field === fields.clientTimeMs.id && wire === WIRE_FIXED64) out.clientTimeMs = reader.double();
+    else if (field === fields.rttMs.id && wire === WIRE_FIXED64) out.rttMs = reader.double();
     else return false;
     return true;
   });
@@ -156,6 +257,7 @@ function decodeKeepalive(reader: ProtoReader): FrameObject {
 }
 
 function decodeAcquireRequest(reader: ProtoReader): FrameObject {
+  const fields = ACQUIRE_REQUEST_FIELDS;
   const out = {
     requestSeq: '0',
     name: '',
@@ -166,13 +268,13 @@ function decodeAcquireRequest(reader: ProtoReader): FrameObject {
     metadata: '',
   };
   readFields(reader, (field, wire) => {
-    if (field === 1 && wire === WIRE_VARINT) out.requestSeq = reader.uint64();
-    else if (field === 2 && wire === WIRE_LENGTH) out.name = reader.string();
-    else if (field === 3 && wire === WIRE_VARINT) out.mode = enumName(LOCK_MODES, reader.uint32());
-    else if (field === 4 && wire === WIRE_VARINT) out.fenced = reader.bool();
-    else if (field === 5 && wire === WIRE_VARINT) out.preemptible = reader.bool();
-    else if (field === 6 && wire === WIRE_VARINT) out.waitMs = reader.uint32();
-    else if (field === 7 && wire === WIRE_LENGTH) out.metadata = reader.string();
+    if (field === fields.requestSeq.id && wire === WIRE_VARINT) out.requestSeq = reader.uint64();
+    else if (field === fields.name.id && wire === WIRE_LENGTH) out.name = reader.string();
+    else if (field === fields.mode.id && wire === WIRE_VARINT) out.mode = enumName(LOCK_MODES, reader.uint32());
+    else if (field === fields.fenced.id && wire === WIRE_VARINT) out.fenced = reader.bool();
+    else if (field === fields.preemptible.id && wire === WIRE_VARINT) out.preemptible = reader.bool();
+    else if (field === fields.waitMs.id && wire === WIRE_VARINT) out.waitMs = reader.uint32();
+    else if (field === fields.metadata.id && wire === WIRE_LENGTH) out.metadata = reader.string();
     else return false;
     return true;
   });
@@ -180,11 +282,12 @@ function decodeAcquireRequest(reader: ProtoReader): FrameObject {
 }
 
 function decodeReleaseRequest(reader: ProtoReader): FrameObject {
+  const fields = RELEASE_REQUEST_FIELDS;
   const out = { requestSeq: '0', name: '', token: '0' };
   readFields(reader, (field, wire) => {
-    if (field === 1 && wire === WIRE_VARINT) out.requestSeq = reader.uint64();
-    else if (field === 2 && wire === WIRE_LENGTH) out.name = reader.string();
-    else if (field === 3 && wire === WIRE_VARINT) out.token = reader.uint64();
+    if (field === fields.requestSeq.id && wire === WIRE_VARINT) out.requestSeq = reader.uint64();
+    else if (field === fields.name.id && wire === WIRE_LENGTH) out.name = reader.string();
+    else if (field === fields.token.id && wire === WIRE_VARINT) out.token = reader.uint64();
     else return false;
     return true;
   });
@@ -199,9 +302,9 @@ function decodeClientFrameFast(bytes: Buffer): FrameObject {
   const field = fieldOf(tag);
   const body = reader.message();
   if (!reader.done()) throw new NotFastPath('more than one field');
-  if (field === 2) return { keepalive: decodeKeepalive(body), frame: 'keepalive' };
-  if (field === 3) return { acquire: decodeAcquireRequest(body), frame: 'acquire' };
-  if (field === 4) return { release: decodeReleaseRequest(body), frame: 'release' };
+  if (field === CLIENT_FRAME_MEMBERS.keepalive.id) return { keepalive: decodeKeepalive(body), frame: 'keepalive' };
+  if (field === CLIENT_FRAME_MEMBERS.acquire.id) return { acquire: decodeAcquireRequest(body), frame: 'acquire' };
+  if (field === CLIENT_FRAME_MEMBERS.release.id) return { release: decodeReleaseRequest(body), frame: 'release' };
   throw new NotFastPath('not a hot client frame');
 }
 
@@ -211,35 +314,41 @@ function encodeServerFrameFast(frame: FrameObject): Buffer {
   const writer = new ProtoWriter();
   const member = memberOf(frame, SERVER_MEMBERS);
   const body = frame[member] as FrameObject;
-  writer.uint64(1, uint64Text(frame.lastKeepaliveSeq));
-  writer.double(2, num(frame.serverTimeMs));
+  writer.uint64(SERVER_FRAME_FIELDS.lastKeepaliveSeq.id, uint64Text(frame.lastKeepaliveSeq));
+  writer.double(SERVER_FRAME_FIELDS.serverTimeMs.id, num(frame.serverTimeMs));
   switch (member) {
-    case 'keepalive':
-      writer.message(11, (w) => {
-        w.uint64(1, uint64Text(body.seq));
-        w.double(2, num(body.serverReceiveMs));
-        w.uint32(3, num(body.guaranteeMs));
-        w.uint32(4, num(body.keepaliveIntervalMs));
+    case 'keepalive': {
+      const fields = KEEPALIVE_ANSWER_FIELDS;
+      writer.message(SERVER_FRAME_MEMBERS.keepalive.id, (w) => {
+        w.uint64(fields.seq.id, uint64Text(body.seq));
+        w.double(fields.serverReceiveMs.id, num(body.serverReceiveMs));
+        w.uint32(fields.guaranteeMs.id, num(body.guaranteeMs));
+        w.uint32(fields.keepaliveIntervalMs.id, num(body.keepaliveIntervalMs));
       });
       break;
-    case 'acquire':
-      writer.message(12, (w) => {
-        w.uint64(1, uint64Text(body.requestSeq));
-        w.string(2, str(body.name));
-        w.uint32(3, enumCode(ACQUIRE_STATUSES, body.status));
-        w.uint64(4, uint64Text(body.token));
-        w.double(5, num(body.grantedAtMs));
-        w.uint32(6, num(body.position));
-        w.bool(7, flag(body.fenced));
-        w.uint32(8, enumCode(LOCK_MODES, body.mode));
+    }
+    case 'acquire': {
+      const fields = ACQUIRE_RESULT_FIELDS;
+      writer.message(SERVER_FRAME_MEMBERS.acquire.id, (w) => {
+        w.uint64(fields.requestSeq.id, uint64Text(body.requestSeq));
+        w.string(fields.name.id, str(body.name));
+        w.uint32(fields.status.id, enumCode(ACQUIRE_STATUSES, body.status));
+        w.uint64(fields.token.id, uint64Text(body.token));
+        w.double(fields.grantedAtMs.id, num(body.grantedAtMs));
+        w.uint32(fields.position.id, num(body.position));
+        w.bool(fields.fenced.id, flag(body.fenced));
+        w.uint32(fields.mode.id, enumCode(LOCK_MODES, body.mode));
       });
       break;
-    case 'done':
-      writer.message(13, (w) => {
-        w.uint64(1, uint64Text(body.requestSeq));
-        w.string(2, str(body.name));
+    }
+    case 'done': {
+      const fields = REQUEST_DONE_FIELDS;
+      writer.message(SERVER_FRAME_MEMBERS.done.id, (w) => {
+        w.uint64(fields.requestSeq.id, uint64Text(body.requestSeq));
+        w.string(fields.name.id, str(body.name));
       });
       break;
+    }
     default:
       throw new NotFastPath('not a hot server frame');
   }
@@ -247,12 +356,13 @@ function encodeServerFrameFast(frame: FrameObject): Buffer {
 }
 
 function decodeKeepaliveAnswer(reader: ProtoReader): FrameObject {
+  const fields = KEEPALIVE_ANSWER_FIELDS;
   const out = { seq: '0', serverReceiveMs: 0, guaranteeMs: 0, keepaliveIntervalMs: 0 };
   readFields(reader, (field, wire) => {
-    if (field === 1 && wire === WIRE_VARINT) out.seq = reader.uint64();
-    else if (field === 2 && wire === WIRE_FIXED64) out.serverReceiveMs = reader.double();
-    else if (field === 3 && wire === WIRE_VARINT) out.guaranteeMs = reader.uint32();
-    else if (field === 4 && wire === WIRE_VARINT) out.keepaliveIntervalMs = reader.uint32();
+    if (field === fields.seq.id && wire === WIRE_VARINT) out.seq = reader.uint64();
+    else if (field === fields.serverReceiveMs.id && wire === WIRE_FIXED64) out.serverReceiveMs = reader.double();
+    else if (field === fields.guaranteeMs.id && wire === WIRE_VARINT) out.guaranteeMs = reader.uint32();
+    else if (field === fields.keepaliveIntervalMs.id && wire === WIRE_VARINT) out.keepaliveIntervalMs = reader.uint32();
     else return false;
     return true;
   });
@@ -260,6 +370,7 @@ function decodeKeepaliveAnswer(reader: ProtoReader): FrameObject {
 }
 
 function decodeAcquireResult(reader: ProtoReader): FrameObject {
+  const fields = ACQUIRE_RESULT_FIELDS;
   const out = {
     requestSeq: '0',
     name: '',
@@ -271,14 +382,15 @@ function decodeAcquireResult(reader: ProtoReader): FrameObject {
     mode: 'EXCLUSIVE' as string,
   };
   readFields(reader, (field, wire) => {
-    if (field === 1 && wire === WIRE_VARINT) out.requestSeq = reader.uint64();
-    else if (field === 2 && wire === WIRE_LENGTH) out.name = reader.string();
-    else if (field === 3 && wire === WIRE_VARINT) out.status = enumName(ACQUIRE_STATUSES, reader.uint32());
-    else if (field === 4 && wire === WIRE_VARINT) out.token = reader.uint64();
-    else if (field === 5 && wire === WIRE_FIXED64) out.grantedAtMs = reader.double();
-    else if (field === 6 && wire === WIRE_VARINT) out.position = reader.uint32();
-    else if (field === 7 && wire === WIRE_VARINT) out.fenced = reader.bool();
-    else if (field === 8 && wire === WIRE_VARINT) out.mode = enumName(LOCK_MODES, reader.uint32());
+    if (field === fields.requestSeq.id && wire === WIRE_VARINT) out.requestSeq = reader.uint64();
+    else if (field === fields.name.id && wire === WIRE_LENGTH) out.name = reader.string();
+    else if (field === fields.status.id && wire === WIRE_VARINT)
+      out.status = enumName(ACQUIRE_STATUSES, reader.uint32());
+    else if (field === fields.token.id && wire === WIRE_VARINT) out.token = reader.uint64();
+    else if (field === fields.grantedAtMs.id && wire === WIRE_FIXED64) out.grantedAtMs = reader.double();
+    else if (field === fields.position.id && wire === WIRE_VARINT) out.position = reader.uint32();
+    else if (field === fields.fenced.id && wire === WIRE_VARINT) out.fenced = reader.bool();
+    else if (field === fields.mode.id && wire === WIRE_VARINT) out.mode = enumName(LOCK_MODES, reader.uint32());
     else return false;
     return true;
   });
@@ -286,10 +398,11 @@ function decodeAcquireResult(reader: ProtoReader): FrameObject {
 }
 
 function decodeRequestDone(reader: ProtoReader): FrameObject {
+  const fields = REQUEST_DONE_FIELDS;
   const out = { requestSeq: '0', name: '' };
   readFields(reader, (field, wire) => {
-    if (field === 1 && wire === WIRE_VARINT) out.requestSeq = reader.uint64();
-    else if (field === 2 && wire === WIRE_LENGTH) out.name = reader.string();
+    if (field === fields.requestSeq.id && wire === WIRE_VARINT) out.requestSeq = reader.uint64();
+    else if (field === fields.name.id && wire === WIRE_LENGTH) out.name = reader.string();
     else return false;
     return true;
   });
@@ -298,9 +411,9 @@ function decodeRequestDone(reader: ProtoReader): FrameObject {
 
 /** The hot members of ServerFrame's oneof by field number, with their decoders. */
 const SERVER_HOT_MEMBERS: ReadonlyMap<number, readonly [string, (reader: ProtoReader) => FrameObject]> = new Map([
-  [11, ['keepalive', decodeKeepaliveAnswer] as const],
-  [12, ['acquire', decodeAcquireResult] as const],
-  [13, ['done', decodeRequestDone] as const],
+  [SERVER_FRAME_MEMBERS.keepalive.id, ['keepalive', decodeKeepaliveAnswer] as const],
+  [SERVER_FRAME_MEMBERS.acquire.id, ['acquire', decodeAcquireResult] as const],
+  [SERVER_FRAME_MEMBERS.done.id, ['done', decodeRequestDone] as const],
 ]);
 
 function decodeServerFrameFast(bytes: Buffer): FrameObject {
@@ -308,8 +421,9 @@ function decodeServerFrameFast(bytes: Buffer): FrameObject {
   const out: FrameObject = { lastKeepaliveSeq: '0', serverTimeMs: 0 };
   let member: string | undefined;
   readFields(reader, (field, wire) => {
-    if (field === 1 && wire === WIRE_VARINT) out.lastKeepaliveSeq = reader.uint64();
-    else if (field === 2 && wire === WIRE_FIXED64) out.serverTimeMs = reader.double();
+    if (field === SERVER_FRAME_FIELDS.lastKeepaliveSeq.id && wire === WIRE_VARINT)
+      out.lastKeepaliveSeq = reader.uint64();
+    else if (field === SERVER_FRAME_FIELDS.serverTimeMs.id && wire === WIRE_FIXED64) out.serverTimeMs = reader.double();
     else {
       const hot = SERVER_HOT_MEMBERS.get(field);
       if (hot === undefined || member !== undefined || wire !== WIRE_LENGTH) return false;
