@@ -8,6 +8,7 @@ export {
   type MemberInfo,
   type RevokedHolderInfo,
 } from './client/admin.js';
+export type { AdvisoryHandler, SessionAdvisory, SessionCondition } from './client/advisory.js';
 export type { BackoffOptions } from './client/backoff.js';
 export { type AcquireOptions, Client, ClientSession, type ConnectOptions, connect } from './client/client.js';
 export type { GuaranteeAnswer } from './client/connection.js';

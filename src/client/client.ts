@@ -4,8 +4,9 @@ import type { LockMode } from '../lock/commands.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { ForelockError } from '../util/errors.js';
 import { type Rng, randomRng } from '../util/rng.js';
-import type { WireSessionOpened } from '../util/wire-frames.js';
+import type { WireSessionAdvisory, WireSessionOpened } from '../util/wire-frames.js';
 import { AdminClient } from './admin.js';
+import { AdvisoryFilter, type AdvisoryHandler, advisoryFromWire, type SessionAdvisory } from './advisory.js';
 import type { BackoffOptions } from './backoff.js';
 import {
   type ConnectionListener,
@@ -84,6 +85,11 @@ export interface ConnectOptions {
    */
   readonly onGuarantee?: (answer: GuaranteeAnswer) => void;
   /**
+   * Registered with `client.session.onAdvisory()` before the session opens: called on each Session Advisory, when a
+   * condition of the session (`'clock-drift'`, `'link-degrading'`) begins and when it ends.
+   */
+  readonly onAdvisory?: AdvisoryHandler;
+  /**
    * True (the default): the session rides the one Sessions stream this process keeps to each endpoint, shared with
    * its other sessions there, whose frames of one event-loop turn travel as one message. False: the session gets a
    * Session stream of its own. Both behave the same; sharing costs far less CPU per request when a process holds
@@ -117,6 +123,10 @@ export interface AcquireOptions {
 
 /** The client's session: aborted `signal` means every lock of this client is gone and the client is unusable. */
 export class ClientSession {
+  /** Made on first use: most sessions never register an advisory handler. */
+  private advisoryHandlers: Set<AdvisoryHandler> | null = null;
+
+  /** @internal made by the Client. */
   constructor(
     private readonly connection: SessionConnection,
     private readonly controller: AbortController,
@@ -142,6 +152,24 @@ export class ClientSession {
   get connectedTo(): string | null {
     return this.connection.connectedTo;
   }
+
+  /**
+   * Calls `handler` on each Session Advisory: once when an episode of a session condition begins (`active` true) and
+   * once when it ends (`active` false, same `advisoryId`). The same advisories reach `lock.events()` of every lock held
+   * at the time. An advisory changes no safe period. Returns a function that unregisters the handler.
+   */
+  onAdvisory(handler: AdvisoryHandler): () => void {
+    this.advisoryHandlers ??= new Set();
+    const handlers = this.advisoryHandlers;
+    handlers.add(handler);
+    return () => handlers.delete(handler);
+  }
+
+  /** @internal called by the client: runs the advisory handlers. */
+  advised(advisory: SessionAdvisory): void {
+    if (this.advisoryHandlers === null) return;
+    for (const handler of [...this.advisoryHandlers]) handler(advisory);
+  }
 }
 
 /** A connected client: one session on the leader, with its locks. Create it with `connect()`. */
@@ -156,6 +184,7 @@ export class Client implements LockOwner {
   /** When the armed safety check runs (internal clock; Infinity when none is armed). */
   private safetyCheckAtMs = Number.POSITIVE_INFINITY;
   private adminClient: AdminClient | null = null;
+  private readonly advisoryFilter = new AdvisoryFilter();
   private closed = false;
 
   /** @internal use connect(). */
@@ -170,6 +199,7 @@ export class Client implements LockOwner {
     const listener: ConnectionListener = {
       opened: (opened, resumed) => this.reconcile(opened, resumed),
       lockFrame: (frame) => this.onLockFrame(frame),
+      advisory: (advisory) => this.onAdvisoryFrame(advisory),
       safeUntilChanged: () => this.scheduleSafetyCheck(),
       ended: (error) => this.onSessionEnded(error),
     };
@@ -285,6 +315,14 @@ export class Client implements LockOwner {
   /** A leader election named `name`, built on the exclusive lock `election/<name>`. */
   election(name: string): Election {
     return new Election(this, name);
+  }
+
+  /**
+   * Calls `handler` on each Session Advisory (the begin and the end of each episode of a session condition); the same
+   * as `client.session.onAdvisory(handler)`. Returns a function that unregisters the handler.
+   */
+  onAdvisory(handler: AdvisoryHandler): () => void {
+    return this.session.onAdvisory(handler);
   }
 
   /** An admin client over the same endpoints (created on first use, closed with this client). */
@@ -490,6 +528,17 @@ export class Client implements LockOwner {
     }
   }
 
+  /**
+   * A Session Advisory, heard once per begin and end (a repeat after a resumption is dropped): by the event streams
+   * of every lock held now, then by the session's handlers. Safe periods are left as they are.
+   */
+  private onAdvisoryFrame(wire: WireSessionAdvisory): void {
+    if (this.advisoryFilter.isRepeat(wire)) return;
+    const advisory = advisoryFromWire(wire);
+    for (const { lock } of this.held.values()) lock.advised(advisory);
+    this.session.advised(advisory);
+  }
+
   /** Makes sure a safety check runs by the earliest safe deadline of the session and its locks. */
   private scheduleSafetyCheck(): void {
     let earliestMs = this.connection.tracker.sessionSafeUntilMs;
@@ -575,6 +624,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Client> {
     throw new InvalidArgumentError((err as Error).message, { cause: err });
   }
   const client = new Client(connection, endpoints, clock, reportedClock);
+  if (options.onAdvisory) client.session.onAdvisory(options.onAdvisory);
   try {
     await connection.start(options.connectTimeoutMs ?? 10_000, options.signal);
   } catch (err) {

@@ -5,7 +5,7 @@ import { connectivityState } from '@grpc/grpc-js';
 import type { Clock } from '../util/clock.js';
 import type { ForelockError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
-import type { WireSessionOpened } from '../util/wire-frames.js';
+import type { WireSessionAdvisory, WireSessionOpened } from '../util/wire-frames.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { EndpointPool } from './endpoints.js';
 import {
@@ -62,6 +62,8 @@ export interface ConnectionListener {
   opened(opened: WireSessionOpened, resumed: boolean): void;
   /** A warning, pre-emption request or revocation for one lock. */
   lockFrame(frame: LockFrame): void;
+  /** A Session Advisory: a condition of the whole session began or ended (repeats included). */
+  advisory(advisory: WireSessionAdvisory): void;
   /** The session's safe deadline moved (a guarantee arrived or a pre-emption capped a lock). */
   safeUntilChanged(): void;
   /** The session is gone for good. */
@@ -504,6 +506,10 @@ export class SessionConnection {
       case 'preemption':
       case 'revoked':
         for (const listener of this.listeners) listener.lockFrame(frame);
+        return null;
+      // Likewise an advisory's guarantee_ms: it informs, and changes no safe period.
+      case 'advisory':
+        for (const listener of this.listeners) listener.advisory(frame.advisory);
         return null;
       case 'notLeader':
         return new NotLeaderError('the leader stepped down', frame.notLeader.leaderAddress || undefined);

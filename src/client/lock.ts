@@ -1,6 +1,7 @@
 // A held lock as the SDK user sees it: token, signal (aborted when the lock is released or lost), safe deadline,
-// warning and pre-emption handlers, its event stream, release.
+// warning and pre-emption handlers, its event stream (with the session's advisories), release.
 import type { LockMode } from '../lock/commands.js';
+import type { SessionAdvisory } from './advisory.js';
 import { LockLostError } from './errors.js';
 import { EventQueue } from './event-queue.js';
 
@@ -51,12 +52,14 @@ export interface PreemptionNotice {
 export type PreemptionHandler = (notice: PreemptionNotice) => void;
 
 /**
- * What `lock.events()` yields: each warning and Pre-emption Request, and last, if the lock was lost rather than
- * released, the loss (`error.lossCause` is 'revoked' for a revocation).
+ * What `lock.events()` yields: each warning and Pre-emption Request, each Session Advisory of the session while the
+ * lock is held (a session condition concerns every lock the session holds; it changes no safe period), and last, if
+ * the lock was lost rather than released, the loss (`error.lossCause` is 'revoked' for a revocation).
  */
 export type LockEvent =
   | { readonly type: 'warning'; readonly warning: StalenessWarning }
   | { readonly type: 'preemption'; readonly request: PreemptionNotice }
+  | { readonly type: 'advisory'; readonly advisory: SessionAdvisory }
   | { readonly type: 'lost'; readonly error: LockLostError };
 
 /** The largest checkpoint duration the wire carries (uint32 ms). */
@@ -183,9 +186,9 @@ export class Lock {
   }
 
   /**
-   * The lock's warnings and Pre-emption Requests from now on, then its loss if it is lost; the iteration ends when
-   * the lock ends (released or lost). Observing does not answer warnings: handlers (or the default) do. Leaving the
-   * loop early (`break`) unsubscribes.
+   * The lock's warnings, Pre-emption Requests and its session's advisories from now on, then its loss if it is lost;
+   * the iteration ends when the lock ends (released or lost). Observing does not answer warnings: handlers (or the
+   * default) do. Leaving the loop early (`break`) unsubscribes.
    */
   events(): AsyncIterableIterator<LockEvent> {
     this.eventQueues ??= new Set();
@@ -205,6 +208,11 @@ export class Lock {
       if (answer !== undefined) return warningResponseOf(answer);
     }
     return undefined;
+  }
+
+  /** @internal called by the client: a Session Advisory of the session holding this lock (events only). */
+  advised(advisory: SessionAdvisory): void {
+    for (const queue of this.eventQueues ?? []) queue.push({ type: 'advisory', advisory });
   }
 
   /** @internal called by the client: runs the pre-emption handlers. */

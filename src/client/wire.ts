@@ -17,6 +17,7 @@ import type {
   WireRequestDone,
   WireRequestError,
   WireRevocationNotice,
+  WireSessionAdvisory,
   WireSessionEnded,
   WireSessionOpened,
   WireStalenessWarning,
@@ -43,6 +44,7 @@ export type ServerFrame = { lastKeepaliveSeq: string; serverTimeMs: number } & (
   | { frame: 'warning'; warning: WireStalenessWarning }
   | { frame: 'preemption'; preemption: WirePreemptionRequest }
   | { frame: 'revoked'; revoked: WireRevocationNotice }
+  | { frame: 'advisory'; advisory: WireSessionAdvisory }
   | { frame: 'notLeader'; notLeader: WireNotLeader }
   | { frame: 'ended'; ended: WireSessionEnded }
 );

@@ -18,6 +18,7 @@ import type {
   WireRequestDone,
   WireRequestError,
   WireRevocationNotice,
+  WireSessionAdvisory,
   WireSessionEnded,
   WireSessionOpened,
   WireStalenessWarning,
@@ -47,6 +48,7 @@ export type ServerFramePayload =
   | { readonly revoked: WireRevocationNotice }
   | { readonly warning: WireStalenessWarning }
   | { readonly preemption: WirePreemptionRequest }
+  | { readonly advisory: WireSessionAdvisory }
   | { readonly notLeader: WireNotLeader }
   | { readonly ended: WireSessionEnded };
 

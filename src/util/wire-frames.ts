@@ -123,6 +123,32 @@ export interface WireStalenessWarning {
   readonly guaranteeMs: number;
 }
 
+/**
+ * proto SessionAdvisory's condition: `'clock-drift'` (the client's clock runs outside the SDK's drift bound even at
+ * the guarantee floor) or `'link-degrading'` (keepalive round trips growing toward a missed renewal).
+ */
+export type WireSessionCondition = 'clock-drift' | 'link-degrading';
+
+/**
+ * proto SessionAdvisory: one condition of the whole session, sent once when its episode begins (`active` true) and
+ * once when it ends (`active` false, same `advisoryId`); never once per held lock. It changes no promise.
+ */
+export interface WireSessionAdvisory {
+  /** Names the episode: its begin and end carry the same id. */
+  readonly advisoryId: string;
+  readonly condition: WireSessionCondition;
+  /** True when the episode begins, false when it ends. */
+  readonly active: boolean;
+  /** A human sentence describing the condition. */
+  readonly detail: string;
+  /** The guarantee now in force for the session (ms; uint32). */
+  readonly guaranteeMs: number;
+  /** The client clock's measured rate error: -0.03 is 3% slow, 0.02 is 2% fast; 0 when not measured. */
+  readonly clockRateError: number;
+  /** The condition's probability, 0-1. */
+  readonly probability: number;
+}
+
 /** proto PreemptionRequest. */
 export interface WirePreemptionRequest {
   readonly resourceId: string;

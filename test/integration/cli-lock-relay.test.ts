@@ -1,6 +1,7 @@
 // `forelock lock` against a scripted server: a Staleness Warning becomes --checkpoint-signal (answered
 // "checkpointing" for --checkpoint-ms) or an acknowledgement, a Pre-emption Request becomes SIGTERM, a revocation
-// SIGKILL after --kill-after and exit 70; each notice is one line on stderr.
+// SIGKILL after --kill-after and exit 70; each notice, and each session advisory's begin and end, is one line on
+// stderr.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -98,6 +99,32 @@ describe('forelock lock relays the cluster notices to its command', () => {
     expect(run.stderr).toMatch(
       /lost lock "jobs\/relay" \(.*operator: maintenance.*\); sending SIGTERM, SIGKILL in 200ms\n/,
     );
+  });
+
+  it('prints one stderr line per session advisory, at its begin and its end, and sends the command nothing', async () => {
+    const { stream, log, done } = await holdWithCli(['--kill-after', '200ms']);
+    stream.advise('a1', 'clock-drift', true, {
+      detail: 'the client clock runs 3% slow, beyond the 1% bound even at the guarantee floor',
+      guaranteeMs: 2_000,
+      clockRateError: -0.03,
+      probability: 0.97,
+    });
+    stream.advise('a1', 'clock-drift', true, { guaranteeMs: 2_000, clockRateError: -0.03, probability: 0.97 });
+    stream.advise('a1', 'clock-drift', false, { detail: 'the clock is back within bound', probability: 0.05 });
+    // The revocation follows the advisories on the stream: by the time the command stops, both were printed.
+    stream.revoke('jobs/relay', '21', 'operator', 'maintenance');
+    const run = await done;
+    expect(run.code).toBe(70);
+    expect(await logged(log)).toEqual(['ready', 'term']);
+    const lines = run.stderr.split('\n').filter((line) => line !== '');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toBe(
+      'forelock: session advisory a1 began: clock-drift (probability 0.97, clock 3.0% slow, guarantee 2s): the client clock runs 3% slow, beyond the 1% bound even at the guarantee floor',
+    );
+    expect(lines[1]).toBe(
+      'forelock: session advisory a1 ended: clock-drift (probability 0.05, guarantee 10s): the clock is back within bound',
+    );
+    expect(lines[2]).toMatch(/^forelock: lost lock "jobs\/relay" /);
   });
 
   it('rejects a --checkpoint-signal that names no catchable signal', async () => {

@@ -98,6 +98,25 @@ export class ScriptedStream {
     });
   }
 
+  /**
+   * Sends a Session Advisory: the begin (`active` true) or end of episode `advisoryId` of `condition` (probability
+   * 0.9, guarantee 10 s, clock not measured, unless `fields` say otherwise).
+   */
+  advise(advisoryId: string, condition: string, active: boolean, fields: Record<string, unknown> = {}): void {
+    this.send({
+      advisory: {
+        advisoryId,
+        condition,
+        active,
+        detail: `${condition} ${active ? 'began' : 'ended'}`,
+        guaranteeMs: 10_000,
+        clockRateError: 0,
+        probability: 0.9,
+        ...fields,
+      },
+    });
+  }
+
   /** Sends a Pre-emption Request for `name`/`token`. */
   preempt(name: string, token: string, graceMs: number, reason = 'waiters', warningId = 'w1'): void {
     this.send({ preemption: { resourceId: name, token, graceMs, revokeAtMs: 0, reason, warningId } });

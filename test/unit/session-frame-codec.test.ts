@@ -148,3 +148,54 @@ describe('fast session frame codec', () => {
     expect(() => fast.requestDeserialize(truncated)).toThrow();
   });
 });
+
+const advisory = fc.record({
+  advisoryId: name,
+  condition: fc.oneof(fc.constantFrom('clock-drift', 'link-degrading'), fc.string({ maxLength: 40 })),
+  active: fc.boolean(),
+  detail: name,
+  guaranteeMs: uint32,
+  clockRateError: fc.oneof(
+    double,
+    fc.double({ min: -0.5, max: 0.5, noNaN: true }).filter((d) => !Object.is(d, -0)),
+  ),
+  probability: fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constant(0)),
+});
+
+describe('SessionAdvisory frames (rare: the loader codes them behind the fast codec)', () => {
+  it('are coded as the loader codes them, and decode to the frame that was sent', () => {
+    fc.assert(
+      fc.property(uint64, double, advisory, (lastKeepaliveSeq, serverTimeMs, body) => {
+        const frame = { lastKeepaliveSeq, serverTimeMs, advisory: body };
+        const bytes = fast.responseSerialize(frame);
+        expect(Buffer.from(bytes).equals(loader.responseSerialize(frame))).toBe(true);
+        const decoded = fast.responseDeserialize(bytes);
+        expect(decoded).toEqual(loader.responseDeserialize(bytes));
+        expect(decoded).toEqual({ ...frame, frame: 'advisory' });
+      }),
+      { seed, numRuns: 300 },
+    );
+  });
+
+  it('decode with proto3 defaults when the server leaves fields out (an episode end with nothing measured)', () => {
+    const bytes = loader.responseSerialize({
+      lastKeepaliveSeq: '4',
+      serverTimeMs: 9,
+      advisory: { advisoryId: 'a1', condition: 'link-degrading', active: false },
+    });
+    expect(fast.responseDeserialize(bytes)).toEqual({
+      lastKeepaliveSeq: '4',
+      serverTimeMs: 9,
+      frame: 'advisory',
+      advisory: {
+        advisoryId: 'a1',
+        condition: 'link-degrading',
+        active: false,
+        detail: '',
+        guaranteeMs: 0,
+        clockRateError: 0,
+        probability: 0,
+      },
+    });
+  });
+});

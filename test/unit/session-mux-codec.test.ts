@@ -27,11 +27,25 @@ const channel = fc.integer({ min: 1, max: 2 ** 32 - 1 });
 const clientFrameBytes = fc
   .record({ name: fc.string({ maxLength: 300 }), requestSeq: fc.nat().map(String) })
   .map(({ name, requestSeq }) => session.requestSerialize({ cancel: { requestSeq, name } } as Record<string, unknown>));
-const serverFrameBytes = fc
-  .record({ name: fc.string({ maxLength: 300 }), requestSeq: fc.nat().map(String) })
-  .map(({ name, requestSeq }) =>
-    session.responseSerialize({ lastKeepaliveSeq: '3', serverTimeMs: 12, done: { requestSeq, name } }),
-  );
+const serverFrameBytes = fc.oneof(
+  fc
+    .record({ name: fc.string({ maxLength: 300 }), requestSeq: fc.nat().map(String) })
+    .map(({ name, requestSeq }) =>
+      session.responseSerialize({ lastKeepaliveSeq: '3', serverTimeMs: 12, done: { requestSeq, name } }),
+    ),
+  // A Session Advisory (the begin or end of a session condition) rides a channel like any other frame.
+  fc
+    .record({
+      advisoryId: fc.string({ maxLength: 20 }),
+      condition: fc.constantFrom('clock-drift', 'link-degrading'),
+      active: fc.boolean(),
+      detail: fc.string({ maxLength: 300 }),
+      guaranteeMs: fc.nat(),
+      clockRateError: fc.double({ min: -0.1, max: 0.1, noNaN: true }),
+      probability: fc.double({ min: 0, max: 1, noNaN: true }),
+    })
+    .map((advisory) => session.responseSerialize({ lastKeepaliveSeq: '5', serverTimeMs: 13, advisory })),
+);
 const clientEvent: fc.Arbitrary<ClientChannelEvent> = fc.oneof(
   fc.record({ channel, kind: fc.constant('frame' as const), bytes: clientFrameBytes }),
   fc.record({ channel, kind: fc.constantFrom('half-close' as const, 'cancel' as const) }),
@@ -84,11 +98,17 @@ describe('ServerBatch', () => {
     fc.assert(
       fc.property(fc.array(serverEvent, { maxLength: 20 }), (events) => {
         const read = sessions.responseDeserialize(encodeServerBatch(events)) as {
-          frames: { channel: number; event: string; status?: { code: number; details: string; metadata: object } }[];
+          frames: {
+            channel: number;
+            event: string;
+            frame?: Record<string, unknown>;
+            status?: { code: number; details: string; metadata: object };
+          }[];
         };
         expect(read.frames.map((f) => [f.channel, f.event])).toEqual(events.map((e) => [e.channel, e.kind]));
         for (const [i, event] of events.entries()) {
           if (event.kind === 'status') expect(read.frames[i]!.status).toEqual(event.status);
+          else expect(read.frames[i]!.frame).toEqual(session.responseDeserialize(Buffer.from(event.bytes)));
         }
         const again = decodeServerBatch(sessions.responseSerialize(read));
         expect(again.map((e) => (e.kind === 'frame' ? { ...e, bytes: Buffer.from(e.bytes) } : e))).toEqual(

@@ -1,9 +1,11 @@
 // `forelock lock NAME [--ttl] [--wait] [--shared] [--fenced] [--kill-after] [--checkpoint-signal] [--checkpoint-ms]
 // -- COMMAND [ARGS...]`: runs a command while holding a lock (FORELOCK_TOKEN and FORELOCK_LOCK in its environment),
-// relays the cluster's warnings and Pre-emption Requests to it as signals, and stops it if the lock is lost.
+// relays the cluster's warnings and Pre-emption Requests to it as signals, and stops it if the lock is lost. Session
+// advisories (a condition of the session beginning or ending) are reported on stderr and change nothing else.
 import { spawn } from 'node:child_process';
 import { constants, hostname } from 'node:os';
 import { type Command, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
+import type { SessionAdvisory } from '../../client/advisory.js';
 import { type Client, connect } from '../../client/client.js';
 import { LockBusyError, TimeoutError } from '../../client/errors.js';
 import type { Lock, PreemptionNotice, StalenessWarning, WarningAnswer } from '../../client/lock.js';
@@ -69,6 +71,23 @@ function describeWarning(warning: StalenessWarning, nowMs: number, answered: str
     `probability ${warning.probability.toFixed(2)}, predicted stale in ${formatDurationMs(warning.predictedStalenessMs)} ` +
     `(at ${timeOfDay(nowMs + warning.predictedStalenessMs)}), reasons: ${warning.reasons.join('; ') || 'none given'}; ` +
     `answer due in ${formatDurationMs(warning.ackTimeoutMs)}; ${answered}\n`
+  );
+}
+
+/** A clock rate error as stderr says it: "clock 3.0% slow", "clock 0.25% fast"; empty when not measured. */
+function describeClockRate(rateError: number): string {
+  if (rateError === 0 || !Number.isFinite(rateError)) return '';
+  const percent = Math.abs(rateError) * 100;
+  return `, clock ${percent.toPrecision(2)}% ${rateError < 0 ? 'slow' : 'fast'}`;
+}
+
+/** One stderr line for a Session Advisory, at the beginning or the end of its episode. */
+function describeAdvisory(advisory: SessionAdvisory): string {
+  const state = advisory.active ? 'began' : 'ended';
+  return (
+    `forelock: session advisory ${advisory.advisoryId} ${state}: ${advisory.condition} ` +
+    `(probability ${advisory.probability.toFixed(2)}${describeClockRate(advisory.clockRateError)}, ` +
+    `guarantee ${formatDurationMs(advisory.guaranteeMs)}): ${advisory.detail || 'no detail given'}\n`
   );
 }
 
@@ -199,6 +218,8 @@ export function registerLockCommand(program: Command): void {
             endpoints: endpointList(flags.endpoints),
             ttlMs: flags.ttl,
             name: `forelock-cli@${hostname()}:${process.pid}`,
+            // From the session's start: a condition that began while the lock was awaited still concerns it.
+            onAdvisory: (advisory) => process.stderr.write(describeAdvisory(advisory)),
           });
           let lock: Lock;
           try {
