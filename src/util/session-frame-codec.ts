@@ -78,6 +78,7 @@ export const SERVER_FRAME_MEMBERS = {
   revoked: { id: 17, type: 'RevocationNotice' },
   notLeader: { id: 18, type: 'NotLeader' },
   ended: { id: 19, type: 'SessionEnded' },
+  advisory: { id: 20, type: 'SessionAdvisory' },
 } as const;
 
 /** KeepaliveAnswer. */
