@@ -1,5 +1,6 @@
 // The SDK's entry: connect() opens a session; the Client acquires locks on it, tracks each lock's safe period
-// (principle 2; Chubby's jeopardy) and aborts lock and session signals when they are lost (etcd concurrency).
+// (docs/design.md, principle 2; Chubby's jeopardy) and aborts lock and session signals when they are lost (etcd
+// concurrency).
 import type { LockMode } from '../lock/commands.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { ForelockError } from '../util/errors.js';

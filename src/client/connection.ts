@@ -501,7 +501,7 @@ export class SessionConnection {
         return null;
       }
       // A warning's guarantee_ms only informs: promises are made by keepalive answers (and SessionOpened), so
-      // only they extend the safe period (principle 2).
+      // only they extend the safe period (docs/design.md, principle 2).
       case 'warning':
       case 'preemption':
       case 'revoked':

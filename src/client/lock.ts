@@ -5,7 +5,7 @@ import type { SessionAdvisory } from './advisory.js';
 import { LockLostError } from './errors.js';
 import { EventQueue } from './event-queue.js';
 
-/** A Staleness Warning for a held lock (specification 3). */
+/** A Staleness Warning for a held lock (docs/design.md, specification 3). */
 export interface StalenessWarning {
   readonly warningId: string;
   readonly name: string;
@@ -21,9 +21,9 @@ export interface StalenessWarning {
 }
 
 /**
- * How a warning handler answers (specification 4); undefined: no answer. 'ack' buys one more acknowledgement period,
- * 'checkpointing' the time asked for (capped by the cluster), 'releasing' announces a release the caller then makes
- * with `lock.release()`.
+ * How a warning handler answers (docs/design.md, specification 4); undefined: no answer. 'ack' buys one more
+ * acknowledgement period, 'checkpointing' the time asked for (capped by the cluster), 'releasing' announces a release
+ * the caller then makes with `lock.release()`.
  */
 export type WarningResponse =
   | { readonly kind: 'ack' }
@@ -31,15 +31,18 @@ export type WarningResponse =
   | { readonly kind: 'releasing' };
 
 /**
- * What a warning handler returns: `'ack'`, `'releasing'`, `{ checkpointing: ms }` (the shorthands of specification
- * 4) or a WarningResponse; undefined sends no answer.
+ * What a warning handler returns: `'ack'`, `'releasing'`, `{ checkpointing: ms }` (the shorthands of docs/design.md,
+ * specification 4) or a WarningResponse; undefined sends no answer.
  */
 export type WarningAnswer = 'ack' | 'releasing' | { readonly checkpointing: number } | WarningResponse;
 
 /** Called on each Staleness Warning for a lock; its return value is sent as the answer. */
 export type WarningHandler = (warning: StalenessWarning) => WarningAnswer | undefined;
 
-/** A Pre-emption Request for a held lock (specification 5): release before `safeUntil`, or it is revoked. */
+/**
+ * A Pre-emption Request for a held lock (docs/design.md, specification 5): release before `safeUntil`, or it is
+ * revoked.
+ */
 export interface PreemptionNotice {
   readonly name: string;
   readonly token: bigint;

@@ -1,4 +1,4 @@
-// The client's bookkeeping for its safe period (ARCHITECTURE.md principle 2): keepalive send times by seq, the
+// The client's bookkeeping for its safe period (docs/design.md, principle 2): keepalive send times by seq, the
 // session's latest safe deadline and per-lock pre-emption caps. Every server frame names the last keepalive the server
 // had received; durations in it count from that keepalive's SEND time (src/session/safe-period.ts has the formula).
 // Pure: times are arguments.
@@ -81,7 +81,7 @@ export class SafePeriodTracker {
   /**
    * A Pre-emption Request for lock `name` (holding `token`) with `graceMs` arrived in a frame naming keepalive `seq`.
    * From now on guarantees no longer extend this lock: a fenced lock is safe until the grace ends; an ordinary one
-   * until the later of that and the promise already given (principle 2).
+   * until the later of that and the promise already given (docs/design.md, principle 2).
    */
   preemptionReceived(name: string, token: bigint, seq: number, graceMs: number, fenced: boolean): void {
     const graceDeadline = this.deadlineFrom(seq, graceMs) ?? Number.NEGATIVE_INFINITY;

@@ -1,5 +1,6 @@
 // The lock service's replicated commands, their results, and the events the state machine emits when applied.
-// Every log entry carries the leader's timestamp (`atMs`): the state machine never reads a clock (principle 7).
+// Every log entry carries the leader's timestamp (`atMs`): the state machine never reads a clock (docs/design.md,
+// principle 7).
 
 /** Exclusive (one holder) or shared (many holders, no exclusive one). */
 export type LockMode = 'exclusive' | 'shared';
@@ -19,7 +20,7 @@ export type LockCommand =
       readonly clientName: string;
     }
   | { readonly type: 'session-close'; readonly sessionId: string }
-  /** Sessions whose promise passed without a renewal, expired together in one entry (principle 5). */
+  /** Sessions whose promise passed without a renewal, expired together in one entry (docs/design.md, principle 5). */
   | { readonly type: 'sessions-expire'; readonly sessionIds: readonly string[] }
   | {
       readonly type: 'acquire';
@@ -27,7 +28,7 @@ export type LockCommand =
       readonly requestSeq: number;
       readonly name: string;
       readonly mode: LockMode;
-      /** Every resource this lock protects checks the fencing token (see ARCHITECTURE.md, principle 2). */
+      /** Every resource this lock protects checks the fencing token (see docs/design.md, principle 2). */
       readonly fenced: boolean;
       /** False: the RPH never pre-empts this grant (it may still warn). */
       readonly preemptible: boolean;

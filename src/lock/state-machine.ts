@@ -1,5 +1,6 @@
 // The replicated lock state machine: sessions, locks, FIFO waiters, fencing tokens, lock-delay, deadlock detection,
-// request dedup and usage history. Deterministic: time comes only from entries (principle 7), no clock, no I/O.
+// request dedup and usage history. Deterministic: time comes only from entries (docs/design.md, principle 7), no
+// clock, no I/O.
 import type { Entry, StateMachine } from '../raft/types.js';
 import { decodeLockData, isLockBatch, lockPackr } from './codec.js';
 import type {

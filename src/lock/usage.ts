@@ -34,7 +34,7 @@ export interface UsageLimits {
   readonly maxResources: number;
 }
 
-/** The defaults of ARCHITECTURE.md's usage history. */
+/** The usage history's defaults (docs/design.md, "Components and their contracts": lock state machine). */
 export const defaultUsageLimits: UsageLimits = {
   bucketMs: 10_000,
   buckets: 360,

@@ -1,4 +1,5 @@
-// Default Raft timing and limits (ARCHITECTURE.md: heartbeat 100 ms, election timeout 1000-2000 ms randomized).
+// Default Raft timing and limits (docs/design.md, "Defaults": heartbeat 100 ms, election timeout 1000-2000 ms
+// randomized).
 import type { NodeId, RaftConfig } from './types.js';
 
 /** The driver's default tick interval: every count in RaftConfig is in ticks of this length. */

@@ -75,7 +75,8 @@ export function adminHandlers(deps: AdminServiceDeps): grpc.UntypedServiceImplem
       service.checkLockName(request.name);
       const reason = request.reason === '' ? 'revoked by an operator' : request.reason;
       const revoked = await duties.revoke(request.name, request.session, request.force, reason);
-      // Principle 2: the holder's safe period must end by the revocation, however its keepalives are answered meanwhile.
+      // docs/design.md, principle 2: the holder's safe period must end by the revocation, however its keepalives are
+      // answered meanwhile.
       for (const each of revoked.filter((r) => !r.immediate)) {
         hub.push(each.sessionId, {
           preemption: operatorPreemptionRequest(request.name, each.token, each.revokeAtMs, each.graceMs, reason),

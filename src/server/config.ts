@@ -72,7 +72,7 @@ export type ServerConfigInput = Partial<{
   ladder: Record<string, unknown>;
 }>;
 
-/** Defaults of `forelock serve` (ARCHITECTURE.md, "Defaults"). */
+/** Defaults of `forelock serve` (docs/design.md, "Defaults"). */
 export const SERVER_DEFAULTS = {
   id: 'node1',
   listen: '127.0.0.1:7400',

@@ -1,7 +1,7 @@
 // What the leader promises each session: its guarantee g and keepalive interval (the seam the SPM shortens).
 import type { KeepaliveSample } from '../spm/types.js';
 
-/** A session's promise in one keepalive answer (ARCHITECTURE.md, principle 2). */
+/** A session's promise in one keepalive answer (docs/design.md, principle 2). */
 export interface Guarantee {
   /** How long after the answered keepalive's send time the client may count on its locks, in ms. */
   readonly guaranteeMs: number;

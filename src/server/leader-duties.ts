@@ -1,6 +1,6 @@
 // What only the leader proposes on its own: batched session expiries, due revocations and lock-delay ticks, after
-// first extending every session by one TTL on taking office (principle 4); schedules operator and RPH revocations,
-// replicating an operator's revoke that is due later so that the next leader carries it out.
+// first extending every session by one TTL on taking office (docs/design.md, principle 4); schedules operator and
+// RPH revocations, replicating an operator's revoke that is due later so that the next leader carries it out.
 import type { LockCommand, LockEvent, RevokeCause } from '../lock/commands.js';
 import type { RaftNodeApi, RaftStatus } from '../raft/node-api.js';
 import type { SessionTracker } from '../session/tracker.js';
@@ -111,7 +111,7 @@ export class LeaderDuties {
 
   /**
    * A Pre-emption Request was sent for `sessionId`'s hold of `name`: from now on answers no longer extend this lock's
-   * promise (principle 2). Nothing is revoked until `preemptNow` names the time.
+   * promise (docs/design.md, principle 2). Nothing is revoked until `preemptNow` names the time.
    */
   holdForPreemption(name: string, token: bigint, sessionId: string, fenced: boolean, reason: string): void {
     this.tracker.requestRevocation(name, token, sessionId, Number.POSITIVE_INFINITY, fenced);
@@ -196,8 +196,8 @@ export class LeaderDuties {
   }
 
   /**
-   * An operator's revoke (principle 2): `force` or a fenced lock at once; an ordinary lock at the end of the promise
-   * already given to its holder. `sessionId` picks one holder of a shared lock; otherwise every holder.
+   * An operator's revoke (docs/design.md, principle 2): `force` or a fenced lock at once; an ordinary lock at the end
+   * of the promise already given to its holder. `sessionId` picks one holder of a shared lock; otherwise every holder.
    */
   async revoke(name: string, sessionId: string, force: boolean, reason: string): Promise<ScheduledRevocation[]> {
     this.service.requireLeader();

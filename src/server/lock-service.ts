@@ -63,7 +63,7 @@ export interface ResumedSession {
   readonly guarantee: Guarantee;
 }
 
-/** Proposes lock commands and keeps the leader's session promises (ARCHITECTURE.md, principles 2 and 4). */
+/** Proposes lock commands and keeps the leader's session promises (docs/design.md, principles 2 and 4). */
 export class LockService {
   /** Commands proposed during this event-loop turn, proposed together when it ends. */
   private queued: QueuedCommand[] = [];
@@ -164,8 +164,9 @@ export class LockService {
 
   /**
    * The guarantee this leader gives `session` now, recorded as a promise made at `receivedAtMs`; null when the
-   * session's promise has already passed (it is expiring: a late keepalive must not revive it, principle 2). A
-   * session this leader does not track yet (it is still taking office) gets one TTL, as taking office gives.
+   * session's promise has already passed (it is expiring: a late keepalive must not revive it; docs/design.md,
+   * principle 2). A session this leader does not track yet (it is still taking office) gets one TTL, as taking
+   * office gives.
    */
   private promise(session: { sessionId: string; ttlMs: number }, receivedAtMs: number): Guarantee | null {
     const { tracker, guarantees } = this.deps;

@@ -1,6 +1,6 @@
-// The client's safe period (ARCHITECTURE.md principle 2), built only from what the client received; the SDK imports it.
+// The client's safe period (docs/design.md, principle 2), built only from what the client received; the SDK imports it.
 
-/** The client's assumptions about clocks: the defaults of ARCHITECTURE.md (1% drift, 100 ms margin). */
+/** The client's assumptions about clocks: the defaults of docs/design.md (1% drift, 100 ms margin). */
 export interface SafePeriodAssumptions {
   /** Bound on the relative rate difference of client and server clocks (0.01 = 1%). */
   readonly maxDrift: number;
@@ -8,7 +8,7 @@ export interface SafePeriodAssumptions {
   readonly marginMs: number;
 }
 
-/** ARCHITECTURE.md's defaults. */
+/** The defaults (docs/design.md, "Defaults"). */
 export const defaultSafePeriodAssumptions: SafePeriodAssumptions = { maxDrift: 0.01, marginMs: 100 };
 
 /** A duration the server granted, counted from the send time (client clock) of the keepalive its message names. */

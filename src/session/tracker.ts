@@ -1,4 +1,4 @@
-// Leader-local session deadlines (ARCHITECTURE.md principles 2 and 4): each session's promisedUntil, the expiries it
+// Leader-local session deadlines (docs/design.md, principles 2 and 4): each session's promisedUntil, the expiries it
 // implies, and per-lock revocation deadlines. Pure: every time is an argument; keepalives never enter the log.
 import { ForelockError } from '../util/errors.js';
 
@@ -97,8 +97,8 @@ export class SessionTracker {
 
   /**
    * This node just became leader. It cannot know what its predecessor promised, so every session gets one full TTL
-   * from now (principle 4), plus the time a deposed leader may still be answering, and pending revocations are
-   * dropped (the RPH requests them again).
+   * from now (docs/design.md, principle 4), plus the time a deposed leader may still be answering, and pending
+   * revocations are dropped (the RPH requests them again).
    */
   becameLeader(nowMs: number, sessions: Iterable<{ readonly sessionId: string; readonly ttlMs: number }>): void {
     this.sessions.clear();

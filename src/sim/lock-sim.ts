@@ -658,7 +658,7 @@ export function runLockSimulation(seed: number, options: LockSimOptions = DEFAUL
     client.op = null;
   }
 
-  /** The SDK's view: each held lock is safe until the formula of principle 2 says so. */
+  /** The SDK's view: each held lock is safe until the formula of docs/design.md, principle 2 says so. */
   function reportSafePeriods(client: SimLockClient) {
     if (client.session === null || client.lastAnswered === null) return;
     for (const [name, held] of client.held) {

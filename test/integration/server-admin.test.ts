@@ -77,7 +77,7 @@ describe('Status and ListLocks', () => {
   });
 });
 
-describe('Revoke (principle 2)', () => {
+describe('Revoke (docs/design.md, principle 2)', () => {
   it('revokes a fenced lock at once, pushes a RevocationNotice and grants the next waiter a higher token', async () => {
     const holder = await held('revoke/fenced', { fenced: true });
     const waiter = await openSession(address);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SafePeriodTracker } from '../../src/client/safe-period.js';
 
 // Times are client-clock epoch ms, chosen by hand (a fake clock): the tracker itself never reads a clock.
-describe('client safe period (principle 2)', () => {
+describe('client safe period (docs/design.md, principle 2)', () => {
   it('counts a guarantee from the send time of the keepalive the frame names, minus drift and margin', () => {
     const tracker = new SafePeriodTracker({ maxDrift: 0.01, marginMs: 100 });
     tracker.streamOpened(1_000);

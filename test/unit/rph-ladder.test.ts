@@ -62,7 +62,7 @@ function ladder(config: Partial<LadderConfig> = {}): PreemptionLadder {
   return new PreemptionLadder(config);
 }
 
-describe('revokeAtMs (principle 2)', () => {
+describe('revokeAtMs (docs/design.md, principle 2)', () => {
   it.each([
     { deadline: 5000, promised: 9000, fenced: true, expected: 5000 },
     { deadline: 5000, promised: 9000, fenced: false, expected: 9000 },
@@ -241,7 +241,7 @@ describe('PreemptionLadder: a keepalive missed during a warning shortens every r
     expect(request[0]).toMatchObject({ type: 'preempt-request', graceMs: 1500, deadlineMs: 3000 });
   });
 
-  it('never brings forward a revocation deadline already sent (principle 2)', () => {
+  it('never brings forward a revocation deadline already sent (docs/design.md, principle 2)', () => {
     const l = ladder({ missedKeepaliveFactor: 0.5 });
     run(l, 0);
     run(l, 1000, { prediction: { missedKeepalives: 1 } });

@@ -1,5 +1,6 @@
 // The leader's own proposals on virtual time: new-leader grace, batched expiry, late keepalives, operator revoke
-// timing (principle 2) and lock-delay ticks. Real LockStateMachine and SessionTracker over a one-node test double.
+// timing (docs/design.md, principle 2) and lock-delay ticks. Real LockStateMachine and SessionTracker over a one-node
+// test double.
 import { describe, expect, it } from 'vitest';
 import { decodeLockEntry, encodeLockEntry } from '../../src/lock/codec.js';
 import type { LockCommand } from '../../src/lock/commands.js';
@@ -109,7 +110,7 @@ describe('session expiry', () => {
   });
 });
 
-describe('operator revoke (principle 2)', () => {
+describe('operator revoke (docs/design.md, principle 2)', () => {
   it('revokes an ordinary lock at the end of the promise given before the request, not of later renewals', async () => {
     const { clock, service, duties, acquire, machine } = await setup();
     const { sessionId } = await service.openSession('c', TTL, clock.now());

@@ -1,5 +1,5 @@
 // The leader's SPM + RPH driver on virtual time: a holder falls silent while a waiter queues; warnings, answers,
-// Pre-emption Requests and revocations follow principle 2. Real state machine, tracker, SPM and ladder.
+// Pre-emption Requests and revocations follow docs/design.md, principle 2. Real state machine, tracker, SPM and ladder.
 import { describe, expect, it } from 'vitest';
 import type { LockEvent } from '../../src/lock/commands.js';
 import { LockStateMachine } from '../../src/lock/state-machine.js';
@@ -77,7 +77,10 @@ async function run(scenario: Scenario) {
   hub.attach(holder.sessionId, stream('holder'));
   hub.attach(waiter.sessionId, stream('waiter'));
 
-  /** The holder's promise after every answer it got (principle 2: nothing ordinary is revoked before it). */
+  /**
+   * The holder's promise after every answer it got (docs/design.md, principle 2: nothing ordinary is revoked before
+   * it).
+   */
   let holderPromisedUntil = 0;
   const holderGuarantees: number[] = [];
   let token = 0n;
@@ -183,7 +186,7 @@ describe('answers and modes', () => {
     expect(toHolder(r.pushed, 'preemption')).toEqual([]);
     expect(r.machine.lock('L')?.holders.map((h) => h.sessionId)).toEqual([r.holder.sessionId]);
     expect(r.counter('forelock_warning_answers_total')).toBe(1);
-    // Guarantees stay within [gMin, TTL] (principle 2), shortened only while the holder looked at risk.
+    // Guarantees stay within [gMin, TTL] (docs/design.md, principle 2), shortened only while the holder looked at risk.
     expect(Math.min(...r.holderGuarantees)).toBeGreaterThanOrEqual(3_000);
     expect(Math.max(...r.holderGuarantees)).toBeLessThanOrEqual(TTL);
   });

@@ -38,7 +38,7 @@ function lock(sessionId = 's1', overrides: Partial<HeldLockView> = {}): HeldLock
 }
 
 describe('configuration', () => {
-  it('has the specification defaults and rejects a threshold outside its bounds', () => {
+  it('has the defaults of docs/design.md and rejects a threshold outside its bounds', () => {
     const c = resolveSpmConfig();
     expect([c.warningThreshold, c.preemptionScoreThreshold, c.gMinMs, c.ttlMs]).toEqual([0.7, 80, 3000, 10_000]);
     expect(() => resolveSpmConfig({ warningThreshold: 0.95 })).toThrow(RangeError);

@@ -1,5 +1,5 @@
-// `forelock revoke NAME [--session ID] [--force] [--reason TEXT]`: an operator's revocation (principle 2), printing
-// when each one takes effect.
+// `forelock revoke NAME [--session ID] [--force] [--reason TEXT]`: an operator's revocation (docs/design.md,
+// principle 2), printing when each one takes effect.
 import type { Command } from 'commander';
 import type { RevokedHolderInfo } from '../../client/admin.js';
 import { runAdmin, withEndpoints } from '../client-options.js';
