@@ -63,11 +63,11 @@ const lock = { resource: 'r', token: 1n, grantedAtMs: 0, waiters: 1, fenced: tru
 const rows: Row[] = [
   run('observeKeepalive (ewma)', 'ewma', () => {}),
   run('observeKeepalive (sma)', 'sma', () => {}),
-  run('observeKeepalive + guaranteeMs (ewma)', 'ewma', (spm, id, t) => {
-    spm.guaranteeMs(id, t);
+  run('observeKeepalive + answerKeepalive (ewma)', 'ewma', (spm, id, t) => {
+    spm.answerKeepalive(id, t);
   }),
   run('keepalive + guarantee + assess (ewma)', 'ewma', (spm, id, t) => {
-    spm.guaranteeMs(id, t);
+    spm.answerKeepalive(id, t);
     spm.assess({ ...lock, sessionId: id }, t);
   }),
 ];

@@ -5,6 +5,11 @@ import type { ObservableEvent, TraceHeader } from './trace.js';
 export interface DetectorSink {
   /** A staleness warning sent to the holder of `resource`. */
   warn(sessionId: string, resource: string, atMs: number): void;
+  /** A session advisory began (a condition of the session, told once per episode): it counts as a warning. */
+  advise(sessionId: string, atMs: number): void;
+  /** The keepalive received at `receiveMs` was answered with `guaranteeMs`; the session's promise is now
+   * `promisedUntilMs` (a detector that never calls this is taken to promise the TTL from every keepalive). */
+  answer(sessionId: string, receiveMs: number, guaranteeMs: number, promisedUntilMs: number): void;
   /** The moment the detector would revoke the lock (for baselines: declare the holder dead), and the end of the
    * last guarantee the holder had been sent by then. */
   preempt(sessionId: string, resource: string, atMs: number, guaranteeEndMs: number): void;

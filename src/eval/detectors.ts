@@ -1,4 +1,4 @@
-// The detectors `forelock eval` compares (EVALUATION.md, "Detectors compared") and the baselines' sweeps.
+// The detectors `forelock eval` compares (docs/design.md, "Detectors compared") and the baselines' sweeps.
 import { ChenEstimator } from './baselines/chen.js';
 import { baselineSpec } from './baselines/deadline-detector.js';
 import { FixedTtlEstimator } from './baselines/fixed-ttl.js';
@@ -7,7 +7,7 @@ import { RtoEstimator } from './baselines/rto.js';
 import type { DetectorSpec } from './detector.js';
 import { forelockGuardedSpec, forelockSpec } from './forelock-detector.js';
 
-/** Window of Chen's estimator (EVALUATION.md's default). */
+/** Window of Chen's estimator (docs/design.md's default). */
 const CHEN_WINDOW = 1000;
 
 /** `fixed-ttl` declaring the holder dead `ttlFactor` x TTL after its last keepalive. */
@@ -53,7 +53,7 @@ export interface Sweep {
   readonly spec: (knob: number) => DetectorSpec;
 }
 
-/** The sweeps of EVALUATION.md: TTL factor, phi threshold, Chen's alpha in intervals, RTO's K. */
+/** The sweeps of docs/design.md: TTL factor, phi threshold, Chen's alpha in intervals, RTO's K. */
 export const SWEEPS: readonly Sweep[] = [
   { baseline: 'fixed-ttl', knobs: [0.3, 0.45, 0.6, 0.75, 1], spec: fixedTtlSpec },
   { baseline: 'phi-accrual', knobs: [0.5, 1, 2, 4, 8, 12, 16], spec: phiAccrualSpec },

@@ -1,7 +1,7 @@
 // Typed errors of the evaluation harness: a malformed trace file and a bad command line.
 import { ForelockError } from '../util/errors.js';
 
-/** A trace file that does not follow EVALUATION.md's format; the message names the file and the line. */
+/** A trace file that does not follow docs/design.md's format; the message names the file and the line. */
 export class TraceFormatError extends ForelockError {
   constructor(
     readonly source: string,

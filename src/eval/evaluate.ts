@@ -2,8 +2,9 @@
 import { DETECTORS, SWEEPS } from './detectors.js';
 import { buildGroundTruth } from './ground-truth.js';
 import { DetectorTally, FamilyTally } from './metrics.js';
-import { runShadow } from './shadow-runner.js';
+import { type DetectorRun, runShadow } from './shadow-runner.js';
 import type { Trace } from './trace.js';
+import { unsafeExposureMs } from './unsafe-exposure.js';
 
 /** One trace to evaluate, loaded (or generated) only when its turn comes. */
 export interface EvaluationWork {
@@ -57,17 +58,25 @@ export function evaluate(
     const trace = item.load();
     const truth = buildGroundTruth(trace);
     family.counts.add(truth);
+    // Every detector that sends no guarantee (a baseline) promises the TTL: one exposure serves them all.
+    let ttlExposureMs: number | null = null;
+    const exposureOf = (run: DetectorRun): number =>
+      run.answers !== null ? unsafeExposureMs(trace, run.answers) : (ttlExposureMs ??= unsafeExposureMs(trace, null));
     for (const spec of DETECTORS) {
       const run = runShadow(trace, truth, spec);
-      family.detectors.get(spec.name)!.add(truth, run);
-      overall.get(spec.name)!.add(truth, run);
+      const exposureMs = exposureOf(run);
+      family.detectors.get(spec.name)!.add(truth, run, exposureMs);
+      overall.get(spec.name)!.add(truth, run, exposureMs);
       const spent = cost.get(spec.name)!;
       spent.cpuMicros += run.cpuMicros;
       spent.events += run.events;
     }
     for (const sweep of SWEEPS) {
       const points = family.sweeps.get(sweep.baseline)!;
-      for (const knob of sweep.knobs) points.get(knob)!.add(truth, runShadow(trace, truth, sweep.spec(knob)));
+      for (const knob of sweep.knobs) {
+        const run = runShadow(trace, truth, sweep.spec(knob));
+        points.get(knob)!.add(truth, run, exposureOf(run));
+      }
     }
     onProgress?.(index + 1, work.length, item.label);
   });

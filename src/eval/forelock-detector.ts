@@ -12,7 +12,7 @@ import type { ObservableEvent, TraceHeader } from './trace.js';
 
 /** How often the leader assesses every held lock and runs the ladder (the server's advice interval, 250 ms). */
 export const EVALUATION_PERIOD_MS = 250;
-/** Shadow mode: every held lock is wanted by one waiter (EVALUATION.md). */
+/** Shadow mode: every held lock is wanted by one waiter (docs/design.md). */
 const SHADOW_WAITERS = 1;
 
 interface ShadowHold {
@@ -145,12 +145,16 @@ export class ForelockDetector implements Detector {
       ...(rttMs === undefined ? {} : { rttMs }),
     });
     session.lastArrivalMs = t;
-    const guaranteeMs = Math.min(session.ttlMs, this.predictor.guaranteeMs(sessionId, t));
-    if (this.tracker.keepaliveAnswered(sessionId, t, guaranteeMs) === null) {
+    const verdict = this.predictor.answerKeepalive(sessionId, t);
+    const guaranteeMs = Math.min(session.ttlMs, verdict.guaranteeMs);
+    const leaseMs = Math.max(guaranteeMs, verdict.leaseMs);
+    if (this.tracker.keepaliveAnswered(sessionId, t, leaseMs) === null) {
       this.tracker.ended(sessionId);
       this.tracker.opened(sessionId, session.ttlMs, t);
-      this.tracker.keepaliveAnswered(sessionId, t, guaranteeMs);
+      this.tracker.keepaliveAnswered(sessionId, t, leaseMs);
     }
+    this.sink.answer(sessionId, t, guaranteeMs, this.promisedUntilMs(sessionId));
+    for (const advisory of verdict.advisories) if (advisory.active) this.sink.advise(sessionId, t);
     for (const hold of session.holds.values()) {
       if (hold.revoked) continue;
       const prediction = this.predictor.assess(hold.lock, t);

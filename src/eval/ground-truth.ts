@@ -1,4 +1,4 @@
-// Ground truth of a trace (EVALUATION.md, "Ground truth and episodes"): its holds, their lease lapses and its episodes.
+// Ground truth of a trace (docs/design.md, "Ground truth and episodes"): its holds, their lease lapses and its episodes.
 import { keepaliveIntervalMs } from './detector.js';
 import type { Trace } from './trace.js';
 
@@ -26,7 +26,7 @@ export interface Episode {
   /** The hold the episode is judged on (the earliest granted one held at `stale_at`, or during a transient fault),
    * null when the session held nothing then: the episode does not count. */
   readonly holdId: number | null;
-  /** A stale episode a predictor could see coming (EVALUATION.md, `warned_ahead_frac`). */
+  /** A stale episode a predictor could see coming (docs/design.md, `warned_ahead_frac`). */
   readonly predictable: boolean;
   /** The session's nominal keepalive interval: a warning counts as ahead when it comes at least this early. */
   readonly keepaliveMs: number;
@@ -39,11 +39,15 @@ export interface GroundTruth {
   readonly endMs: number;
   /** Sum of hold durations. */
   readonly holdMs: number;
+  /** Sessions with at least one truth line (any fault, transient or stale). */
+  readonly faultySessions: ReadonlySet<string>;
+  /** Sum of hold durations of the sessions without any truth line. */
+  readonly healthyHoldMs: number;
   /** Finds the hold of `resource` by `session` that is held at `atMs` (grant <= atMs <= end), if any. */
   holdAt(session: string, resource: string, atMs: number): Hold | undefined;
 }
 
-const ALWAYS_PREDICTABLE = new Set(['latency-ramp', 'clock-drift', 'stuck-holder']);
+const ALWAYS_PREDICTABLE = new Set(['latency-ramp', 'clock-drift', 'drift-beyond-bound', 'stuck-holder']);
 const PREDICTABLE_WHEN_LAPSING = new Set(['gc-pause', 'partition']);
 
 /** Whether a stale episode of `fault` is one a predictor could warn of ahead. */
@@ -170,11 +174,17 @@ export function buildGroundTruth(trace: Trace): GroundTruth {
     };
   });
 
+  const faultySessions = new Set(truths.map((truth) => truth.session));
   return {
     holds,
     episodes,
     endMs,
     holdMs: holds.reduce((sum, hold) => sum + (hold.endMs - hold.grantMs), 0),
+    faultySessions,
+    healthyHoldMs: holds.reduce(
+      (sum, hold) => (faultySessions.has(hold.session) ? sum : sum + (hold.endMs - hold.grantMs)),
+      0,
+    ),
     holdAt(session, resource, atMs) {
       const candidates = holdsByKey.get(`${session}\u0000${resource}`);
       if (candidates === undefined) return undefined;

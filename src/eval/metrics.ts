@@ -1,4 +1,4 @@
-// The metrics of EVALUATION.md, accumulated over runs (seeds, families) and computed once at the end.
+// The metrics of docs/design.md, accumulated over runs (seeds, families) and computed once at the end.
 import type { GroundTruth } from './ground-truth.js';
 import type { DetectorRun } from './shadow-runner.js';
 import { percentile } from './stats.js';
@@ -13,6 +13,10 @@ export interface DetectorMetrics {
   readonly unnecessary_preemptions_per_1k: number | null;
   readonly guarantee_violations: number;
   readonly brier: number | null;
+  /** False warnings (and advisories) to sessions with no truth line at all, per hour of those sessions' holding. */
+  readonly false_warnings_per_hour_healthy: number | null;
+  /** Total time clients believed they held locks after the promise their server had given ended. */
+  readonly unsafe_exposure_ms: number;
 }
 
 const MS_PER_HOUR = 3_600_000;
@@ -30,11 +34,17 @@ export class DetectorTally {
   private brierSamples = 0;
   private holds = 0;
   private holdMs = 0;
+  private healthyFalseWarnings = 0;
+  private healthyHoldMs = 0;
+  private exposureMs = 0;
 
-  /** Adds one run of the detector over the trace whose ground truth is `truth`. */
-  add(truth: GroundTruth, run: DetectorRun): void {
+  /** Adds one run of the detector over the trace whose ground truth is `truth`; `exposureMs` is the run's
+   * `unsafeExposureMs`. */
+  add(truth: GroundTruth, run: DetectorRun, exposureMs: number): void {
     this.holds += truth.holds.length;
     this.holdMs += truth.holdMs;
+    this.healthyHoldMs += truth.healthyHoldMs;
+    this.exposureMs += exposureMs;
     this.brierSum += run.brierSum;
     this.brierSamples += run.brierSamples;
     for (const hold of truth.holds) {
@@ -47,7 +57,21 @@ export class DetectorTally {
         this.violations += 1;
       if (hold.staleAtMs !== null) continue;
       this.falseWarnings += outcome.warningsAtMs.length;
+      if (!truth.faultySessions.has(hold.session)) this.healthyFalseWarnings += outcome.warningsAtMs.length;
       if (outcome.preemptAtMs !== null) this.unnecessary += 1;
+    }
+    // An advisory is told once per episode of a session condition: it is right when the session goes stale after it
+    // within an episode that had begun, else one false warning.
+    const staleEpisodes = truth.episodes.filter((episode) => episode.staleAtMs !== null);
+    for (const [session, advisories] of run.advisoriesAtMs) {
+      for (const atMs of advisories) {
+        const right = staleEpisodes.some(
+          (episode) => episode.session === session && episode.startMs <= atMs && atMs <= episode.staleAtMs!,
+        );
+        if (right) continue;
+        this.falseWarnings += 1;
+        if (!truth.faultySessions.has(session)) this.healthyFalseWarnings += 1;
+      }
     }
     for (const episode of truth.episodes) {
       if (episode.staleAtMs === null || episode.holdId === null) continue;
@@ -61,8 +85,14 @@ export class DetectorTally {
       this.detectionsMs.push(freedMs - episode.staleAtMs);
       if (!episode.predictable) continue;
       this.predictable += 1;
-      const firstWarningMs = outcome.warningsAtMs[0];
-      if (firstWarningMs === undefined) continue;
+      const advised = (run.advisoriesAtMs.get(episode.session) ?? []).find(
+        (atMs) => atMs >= episode.startMs && atMs <= episode.staleAtMs!,
+      );
+      const firstWarningMs = Math.min(
+        outcome.warningsAtMs[0] ?? Number.POSITIVE_INFINITY,
+        advised ?? Number.POSITIVE_INFINITY,
+      );
+      if (firstWarningMs === Number.POSITIVE_INFINITY) continue;
       if (firstWarningMs <= episode.staleAtMs - episode.keepaliveMs) this.warnedAhead += 1;
       if (firstWarningMs < episode.staleAtMs) this.leadsMs.push(episode.staleAtMs - firstWarningMs);
     }
@@ -81,6 +111,9 @@ export class DetectorTally {
     this.brierSamples += other.brierSamples;
     this.holds += other.holds;
     this.holdMs += other.holdMs;
+    this.healthyFalseWarnings += other.healthyFalseWarnings;
+    this.healthyHoldMs += other.healthyHoldMs;
+    this.exposureMs += other.exposureMs;
   }
 
   /** The metrics; warning metrics and the Brier score are null for a detector that never warns (`warns` false). */
@@ -94,6 +127,9 @@ export class DetectorTally {
       unnecessary_preemptions_per_1k: this.holds > 0 ? (1000 * this.unnecessary) / this.holds : null,
       guarantee_violations: this.violations,
       brier: warns && this.brierSamples > 0 ? this.brierSum / this.brierSamples : null,
+      false_warnings_per_hour_healthy:
+        warns && this.healthyHoldMs > 0 ? this.healthyFalseWarnings / (this.healthyHoldMs / MS_PER_HOUR) : null,
+      unsafe_exposure_ms: this.exposureMs,
     };
   }
 }

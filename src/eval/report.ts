@@ -1,4 +1,4 @@
-// The report of `forelock eval`: the JSON document of EVALUATION.md and the same numbers as terminal tables.
+// The report of `forelock eval`: the JSON document of docs/design.md and the same numbers as terminal tables.
 import { DETECTORS, SWEEPS } from './detectors.js';
 import type { EvaluationResult } from './evaluate.js';
 import type { DetectorMetrics } from './metrics.js';
@@ -19,7 +19,18 @@ export interface FamilyReport {
   readonly sweeps: Record<string, SweepPoint[]>;
 }
 
-/** The JSON document (EVALUATION.md, "Output"). */
+/** Where one metric of `forelock` is worst. */
+export interface WorstFamily {
+  readonly family: string;
+  readonly value: number;
+}
+
+/** The detector whose worst families the report names. */
+const WORST_OF = 'forelock';
+/** Metrics for which a higher value is better (the rest: lower is better). */
+const HIGHER_IS_BETTER: ReadonlySet<keyof DetectorMetrics> = new Set(['warned_ahead_frac', 'lead_ms_p50']);
+
+/** The JSON document (docs/design.md, "Evaluation"). */
 export interface EvalReport {
   readonly version: 1;
   readonly suite: 'quick' | 'full' | 'trace';
@@ -27,6 +38,9 @@ export interface EvalReport {
   readonly detectors: string[];
   readonly families: Record<string, FamilyReport>;
   readonly overall: Record<string, DetectorMetrics>;
+  /** For each metric of `forelock`, the family where it is worst (highest, or lowest for the warned-ahead fraction
+   * and the lead time); a metric null in every family is left out. */
+  readonly worst: Record<string, WorstFamily>;
   readonly cost: Record<string, { cpu_us_per_event: number | null }>;
 }
 
@@ -47,7 +61,27 @@ function rounded(metrics: DetectorMetrics): DetectorMetrics {
     unnecessary_preemptions_per_1k: round(metrics.unnecessary_preemptions_per_1k, 3),
     guarantee_violations: metrics.guarantee_violations,
     brier: round(metrics.brier, 4),
+    false_warnings_per_hour_healthy: round(metrics.false_warnings_per_hour_healthy, 3),
+    unsafe_exposure_ms: round(metrics.unsafe_exposure_ms, 0)!,
   };
+}
+
+/** For each metric of `forelock`, the family where it is worst (the first such family on a tie). */
+export function worstFamilies(families: Record<string, FamilyReport>): Record<string, WorstFamily> {
+  const worst: Record<string, WorstFamily> = {};
+  for (const [family, section] of Object.entries(families)) {
+    const metrics = section.detectors[WORST_OF];
+    if (metrics === undefined) continue;
+    for (const key of Object.keys(metrics) as (keyof DetectorMetrics)[]) {
+      const value = metrics[key];
+      if (value === null) continue;
+      const current = worst[key];
+      const worse =
+        current === undefined || (HIGHER_IS_BETTER.has(key) ? value < current.value : value > current.value);
+      if (worse) worst[key] = { family, value };
+    }
+  }
+  return worst;
 }
 
 /** Builds the report; everything outside `cost` depends only on the traces, so equal seeds give equal JSON. */
@@ -93,6 +127,7 @@ export function buildReport(
     detectors: DETECTORS.map((spec) => spec.name),
     families,
     overall,
+    worst: worstFamilies(families),
     cost,
   };
 }
@@ -106,6 +141,8 @@ const COLUMNS: readonly [keyof DetectorMetrics, string][] = [
   ['unnecessary_preemptions_per_1k', 'unnec /1k'],
   ['guarantee_violations', 'viol'],
   ['brier', 'brier'],
+  ['false_warnings_per_hour_healthy', 'healthy w/h'],
+  ['unsafe_exposure_ms', 'unsafe ms'],
 ];
 
 function cell(value: number | null | undefined): string {
@@ -150,6 +187,11 @@ export function formatReport(report: EvalReport): string {
     }
   }
   out.push('', '== overall', metricsTable(report.overall));
+  const worst = Object.entries(report.worst);
+  if (worst.length > 0) {
+    out.push('', `== worst family of ${WORST_OF}, per metric`);
+    out.push(table([['metric', 'family', 'value'], ...worst.map(([key, at]) => [key, at.family, String(at.value)])]));
+  }
   out.push('', '== cost (cpu us per event)');
   out.push(
     Object.entries(report.cost)

@@ -1,7 +1,8 @@
-// Shadow mode (EVALUATION.md): one detector over one trace; its decisions are recorded against the holds they hit.
+// Shadow mode (docs/design.md): one detector over one trace; its decisions are recorded against the holds they hit.
 import type { DetectorSpec } from './detector.js';
 import type { GroundTruth } from './ground-truth.js';
 import type { Trace } from './trace.js';
+import type { KeepaliveAnswerRecord } from './unsafe-exposure.js';
 
 /** What one detector would have done to one hold. */
 export interface HoldOutcome {
@@ -17,6 +18,10 @@ export interface HoldOutcome {
 export interface DetectorRun {
   /** Indexed by hold id. */
   readonly outcomes: readonly HoldOutcome[];
+  /** Session advisories begun, per session, in time order. */
+  readonly advisoriesAtMs: ReadonlyMap<string, readonly number[]>;
+  /** Keepalive answers per session in time order, or null when the detector sends no guarantees (a baseline). */
+  readonly answers: ReadonlyMap<string, readonly KeepaliveAnswerRecord[]> | null;
   /** Sum of squared errors of the probabilities given at keepalives, and how many there were. */
   readonly brierSum: number;
   readonly brierSamples: number;
@@ -37,11 +42,24 @@ export function runShadow(trace: Trace, truth: GroundTruth, spec: DetectorSpec):
   let brierSum = 0;
   let brierSamples = 0;
   let events = 0;
+  const advisoriesAtMs = new Map<string, number[]>();
+  let answers: Map<string, KeepaliveAnswerRecord[]> | null = null;
   const started = process.cpuUsage();
   const detector = spec.create(trace.header, {
     warn(sessionId, resource, atMs) {
       const hold = truth.holdAt(sessionId, resource, atMs);
       if (hold !== undefined) outcomes[hold.id]!.warningsAtMs.push(atMs);
+    },
+    advise(sessionId, atMs) {
+      const list = advisoriesAtMs.get(sessionId) ?? [];
+      list.push(atMs);
+      advisoriesAtMs.set(sessionId, list);
+    },
+    answer(sessionId, receiveMs, guaranteeMs, promisedUntilMs) {
+      answers ??= new Map();
+      const list = answers.get(sessionId) ?? [];
+      list.push({ receiveMs, guaranteeMs, promisedUntilMs });
+      answers.set(sessionId, list);
     },
     preempt(sessionId, resource, atMs, guaranteeEndMs) {
       const hold = truth.holdAt(sessionId, resource, atMs);
@@ -66,5 +84,13 @@ export function runShadow(trace: Trace, truth: GroundTruth, spec: DetectorSpec):
   }
   detector.finish(truth.endMs);
   const used = process.cpuUsage(started);
-  return { outcomes, brierSum, brierSamples, events, cpuMicros: used.user + used.system };
+  return {
+    outcomes,
+    advisoriesAtMs,
+    answers,
+    brierSum,
+    brierSamples,
+    events,
+    cpuMicros: used.user + used.system,
+  };
 }

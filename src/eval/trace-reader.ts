@@ -1,8 +1,16 @@
-// Parses and validates a JSONL trace (EVALUATION.md, "Trace files"); every error names the offending line.
+// Parses and validates a JSONL trace (docs/design.md, "Trace files"); every error names the offending line.
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { TraceFormatError } from './errors.js';
 import type { Trace, TraceEvent, TraceHeader } from './trace.js';
 
 type Fields = Record<string, unknown>;
+
+/** The text of a trace file; a name ending in `.gz` is gunzipped first. Throws what the file system throws. */
+export function readTraceText(file: string): string {
+  const bytes = readFileSync(file);
+  return (file.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
+}
 
 /** Parses `text` (the contents of `source`) into a validated trace, or throws a `TraceFormatError`. */
 export function parseTrace(text: string, source: string): Trace {

@@ -1,4 +1,4 @@
-// The evaluation trace format (EVALUATION.md, "Trace files"): event types and the JSONL writer.
+// The evaluation trace format (docs/design.md, "Trace files"): event types and the JSONL writer.
 
 /** First line of every trace. */
 export interface TraceHeader {
@@ -99,6 +99,14 @@ export type ObservableEvent = Exclude<TraceEvent, TruthEvent>;
 export interface Trace {
   readonly header: TraceHeader;
   readonly events: readonly TraceEvent[];
+  /**
+   * Generated traces only (never written to a file): each session's true clock, as the world time at which its
+   * clock reads a given `client_time_ms`. `unsafe_exposure_ms` runs the SDK's safe period on it; a trace file has
+   * none, and its clocks are fitted over the whole trace in hindsight.
+   */
+  readonly clientClocks?: ReadonlyMap<string, (clientTimeMs: number) => number>;
+  /** Generated traces only: each session's kind of link ('lan', 'wan', ...). */
+  readonly links?: ReadonlyMap<string, string>;
 }
 
 /** The trace as JSONL text: the header line, then one event a line. */

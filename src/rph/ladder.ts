@@ -64,7 +64,7 @@ function rungKey(resource: string, sessionId: string): string {
 }
 
 /**
- * Runs the ladder of ARCHITECTURE.md's RPH for every held lock. The driver calls `evaluate` with a fresh
+ * Runs the ladder of docs/design.md's RPH for every held lock. The driver calls `evaluate` with a fresh
  * prediction whenever something changes and at `nextDeadlineMs()`, feeds the client's answers, and performs the
  * actions returned: send the warning, send the Pre-emption Request, propose the revocation.
  */

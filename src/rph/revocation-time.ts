@@ -1,4 +1,4 @@
-// When a pre-empted lock may be revoked (ARCHITECTURE.md, principle 2): never before a promise already given.
+// When a pre-empted lock may be revoked (docs/design.md, principle 2): never before a promise already given.
 
 /**
  * The revocation time of a pre-empted lock: a fenced lock at its deadline; an ordinary lock at the later of its

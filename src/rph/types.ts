@@ -4,7 +4,7 @@ import type { LockPrediction, SpmThresholds } from '../spm/types.js';
 /** Cluster-wide pre-emption mode: `warn-only` warns but never pre-empts, `off` does neither. */
 export type PreemptionMode = 'on' | 'warn-only' | 'off';
 
-/** Where a held lock stands on the ladder (ARCHITECTURE.md, RPH). */
+/** Where a held lock stands on the ladder (docs/design.md, RPH). */
 export type LadderStage = 'NORMAL' | 'WARNED' | 'PREEMPT_REQUESTED' | 'REVOKED';
 
 /** The ladder's settings; `defaultLadderConfig` in ladder.ts holds the server's defaults. */

@@ -48,6 +48,10 @@ export interface ServerConfig {
   readonly spm: SpmConfig;
   /** The ladder's timings: the defaults, with what the --config file's `ladder` object sets (e.g. `graceMs`). */
   readonly ladder: LadderTimings;
+  /** Where the leader records the SPM's inputs as an evaluation trace (docs/design.md); null: no recording. */
+  readonly recordTrace: string | null;
+  /** Size bound of the recorded trace file, in bytes: beyond it the file is rotated to `<file>.1`. */
+  readonly recordTraceMaxBytes: number;
 }
 
 /** The keys a --config JSON file and the command-line flags may set (flags win). */
@@ -70,6 +74,10 @@ export type ServerConfigInput = Partial<{
   spm: Record<string, unknown>;
   /** Ladder timings by name (src/rph/ladder.ts's defaultLadderConfig), e.g. `{ "graceMs": 5000 }`. */
   ladder: Record<string, unknown>;
+  /** Records the leader's SPM inputs to this file as an evaluation trace (`forelock eval --trace`). */
+  recordTrace: string;
+  /** Size bound of the recorded trace, in bytes (rotated to `<file>.1` beyond it). */
+  recordTraceMaxBytes: number;
 }>;
 
 /** Defaults of `forelock serve` (docs/design.md, "Defaults"). */
@@ -84,7 +92,11 @@ export const SERVER_DEFAULTS = {
   lockDelayMs: 0,
   snapshotEveryEntries: 10_000,
   preemption: 'on',
+  recordTraceMaxBytes: 64 * 1024 * 1024,
 } as const;
+
+/** The smallest `recordTraceMaxBytes` accepted (a rotated file must hold its header and the sessions it carries). */
+export const MIN_RECORD_TRACE_BYTES = 64 * 1024;
 
 const PREEMPTION_MODES: readonly PreemptionMode[] = ['on', 'warn-only', 'off'];
 
@@ -106,6 +118,8 @@ const CONFIG_KEYS = new Set([
   'preemption',
   'spm',
   'ladder',
+  'recordTrace',
+  'recordTraceMaxBytes',
 ]);
 const { mode: _mode, ...LADDER_TIMING_DEFAULTS } = defaultLadderConfig;
 const SPM_MODELS: readonly SpmConfig['model'][] = ['ewma', 'arima', 'sma'];
@@ -237,6 +251,9 @@ export function resolveServerConfig(fromFile: ServerConfigInput, fromFlags: Serv
   if (!PREEMPTION_MODES.includes(preemption as PreemptionMode)) {
     throw new ConfigError(`--preemption must be one of ${PREEMPTION_MODES.join(', ')}, got "${preemption}"`);
   }
+  if (input.recordTrace !== undefined && (typeof input.recordTrace !== 'string' || input.recordTrace === '')) {
+    throw new ConfigError(`--record-trace must name a file, got ${JSON.stringify(input.recordTrace)}`);
+  }
   const logLevel = input.logLevel ?? SERVER_DEFAULTS.logLevel;
   if (!LOG_LEVELS.has(logLevel)) {
     throw new ConfigError(`--log-level must be one of ${[...LOG_LEVELS].join(', ')}, got "${logLevel}"`);
@@ -275,5 +292,11 @@ export function resolveServerConfig(fromFile: ServerConfigInput, fromFlags: Serv
       );
       return timings;
     }),
+    recordTrace: input.recordTrace ?? null,
+    recordTraceMaxBytes: positiveInteger(
+      input.recordTraceMaxBytes ?? SERVER_DEFAULTS.recordTraceMaxBytes,
+      'recordTraceMaxBytes',
+      MIN_RECORD_TRACE_BYTES,
+    ),
   };
 }

@@ -7,6 +7,9 @@ export interface Guarantee {
   readonly guaranteeMs: number;
   /** The keepalive interval the client should use from now on: g / 3. */
   readonly keepaliveIntervalMs: number;
+  /** How long after the keepalive's receipt the server keeps the session's lease (its promise): at least g, longer
+   * for a client whose clock was measured slower than the SDK's drift bound, so the lease covers its belief. */
+  readonly leaseMs: number;
 }
 
 /** Decides each session's guarantee from what its keepalives show (the TTL policy, or the SPM's). */
@@ -17,9 +20,9 @@ export interface GuaranteePolicy {
   guaranteeFor(sessionId: string, ttlMs: number, nowMs: number): Guarantee;
 }
 
-/** The guarantee for a session whose g is `guaranteeMs`: keepalives every g/3. */
-export function guaranteeOf(guaranteeMs: number): Guarantee {
-  return { guaranteeMs, keepaliveIntervalMs: Math.max(1, Math.floor(guaranteeMs / 3)) };
+/** The guarantee for a session whose g is `guaranteeMs`: keepalives every g/3, the lease `leaseMs` (g by default). */
+export function guaranteeOf(guaranteeMs: number, leaseMs: number = guaranteeMs): Guarantee {
+  return { guaranteeMs, keepaliveIntervalMs: Math.max(1, Math.floor(guaranteeMs / 3)), leaseMs };
 }
 
 /** The policy without prediction: every session is promised its full TTL, whatever its keepalives show. */

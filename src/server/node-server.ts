@@ -1,5 +1,6 @@
 // One Forelock node process: a grpc.Server on --listen serving the client, admin and Raft peer services, a RaftNode
 // running the lock state machine, and the HTTP endpoint. Entry point of the server package.
+import { basename } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { type Logger, pino } from 'pino';
 import { LockStateMachine } from '../lock/state-machine.js';
@@ -11,6 +12,7 @@ import type { Clock } from '../util/clock.js';
 import { formatHostPort, type HostPort, type ServerConfig } from './config.js';
 import { type HttpEndpoint, startHttp } from './http.js';
 import { ForelockServices } from './services.js';
+import { TraceFileSink } from './trace-recorder.js';
 
 /** A running node. */
 export interface NodeServer {
@@ -96,6 +98,18 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
     throw error;
   }
   registerPeerService(server, raft.transport);
+  let traceSink: TraceFileSink | undefined;
+  if (config.recordTrace !== null) {
+    try {
+      traceSink = await TraceFileSink.open(config.recordTrace, (error) =>
+        log.error({ err: error, file: config.recordTrace }, 'recording the trace failed; recording stopped'),
+      );
+    } catch (error) {
+      await raft.close();
+      server.forceShutdown();
+      throw new Error(`cannot write --record-trace ${config.recordTrace}: ${(error as Error).message}`);
+    }
+  }
   // A deposed leader steps down within one election timeout of losing its quorum, and this node was elected no
   // sooner than one election timeout after the quorum last heard from it: twice the longest timeout bounds it.
   const maxElectionTimeoutMs = 2 * defaultRaftConfig(config.id).electionTicks * (overrides.tickMs ?? DEFAULT_TICK_MS);
@@ -108,6 +122,15 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
     preemption: config.preemption,
     spm: config.spm,
     ladder: config.ladder,
+    ...(traceSink === undefined
+      ? {}
+      : {
+          recordTrace: {
+            sink: traceSink,
+            name: basename(config.recordTrace!).replace(/\.jsonl$/, ''),
+            maxBytes: config.recordTraceMaxBytes,
+          },
+        }),
     ...(overrides.clock === undefined ? {} : { clock: overrides.clock }),
   });
   services.register(server);
@@ -122,6 +145,7 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
     });
   } catch (error) {
     services.close();
+    await traceSink?.close();
     await raft.close();
     server.forceShutdown();
     throw error;
@@ -145,6 +169,7 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
     close: () => {
       closing ??= (async () => {
         services.close();
+        await traceSink?.close();
         await http.close();
         await raft.close();
         await shutdown(server, 1_000);

@@ -7,6 +7,7 @@ import { NotLeaderError } from '../raft/errors.js';
 import type { RaftNodeApi } from '../raft/node-api.js';
 import type { LadderConfig, PreemptionMode } from '../rph/types.js';
 import { SessionTracker } from '../session/tracker.js';
+import { defaultSpmConfig } from '../spm/config.js';
 import type { SpmConfig } from '../spm/types.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { forelockServices } from '../util/proto.js';
@@ -21,6 +22,7 @@ import { SessionHub } from './session-hub.js';
 import { channelFrameCodec, SessionMux, type SessionsCall } from './session-mux.js';
 import { type SessionCall, SessionStream } from './session-stream.js';
 import { StalenessAdvisor } from './staleness.js';
+import { TraceRecorder, type TraceSink } from './trace-recorder.js';
 
 /** How often the leader assesses every held lock (warnings, pre-emption), in ms. */
 const ADVICE_INTERVAL_MS = 250;
@@ -49,6 +51,8 @@ export interface ForelockServicesOptions {
    * a new leader adds it to every session's TTL before expiring anything. Default 0.
    */
   readonly deposedLeaderOverhangMs?: number;
+  /** `--record-trace`: the leader writes the SPM's inputs as a trace named `name` to `sink`, `maxBytes` a file. */
+  readonly recordTrace?: { readonly sink: TraceSink; readonly name: string; readonly maxBytes: number };
 }
 
 /** The Forelock and Admin services of one node, with the leader's background duties. */
@@ -85,6 +89,7 @@ export class ForelockServices {
       mode: options.preemption,
       spm: options.spm,
       ladder: options.ladder,
+      ...(options.recordTrace === undefined ? {} : { recorder: this.traceRecorder(options.recordTrace) }),
     });
     this.service = new LockService({
       raft,
@@ -124,6 +129,28 @@ export class ForelockServices {
       setInterval(() => this.advisor.observeLoad(load.sample()), LOAD_SAMPLE_INTERVAL_MS),
     ];
     for (const timer of this.timers) timer.unref();
+  }
+
+  /** The recorder of `--record-trace`: only the leader in office records, from the replicated state. */
+  private traceRecorder(recordTrace: NonNullable<ForelockServicesOptions['recordTrace']>): TraceRecorder {
+    const { machine } = this.options;
+    const ttlMs = this.options.spm?.ttlMs ?? defaultSpmConfig.ttlMs;
+    return new TraceRecorder({
+      name: recordTrace.name,
+      ttlMs,
+      keepaliveMs: Math.max(1, Math.floor(ttlMs / 3)),
+      maxBytes: recordTrace.maxBytes,
+      sink: recordTrace.sink,
+      recording: () => this.duties?.active === true,
+      state: {
+        sessions: () => machine.sessions(),
+        sessionTtlMs: (sessionId) => machine.session(sessionId)?.ttlMs,
+        holds: () =>
+          machine
+            .locks()
+            .flatMap((view) => view.holders.map((holder) => ({ sessionId: holder.sessionId, resource: view.name }))),
+      },
+    });
   }
 
   /** Adds the Forelock and Admin services to `server` (with the client request size limit, and the fast frame codec). */

@@ -227,7 +227,7 @@ export class SessionStream implements ConnectedStream {
       acquire.name,
       (requestSeq) => {
         this.deps.service.checkLockName(acquire.name);
-        this.deps.advisor.requested(sessionId, acquire.name, this.deps.clock.now());
+        this.deps.advisor.requested(sessionId, acquire.name, this.deps.clock.now(), modeFromWire(acquire.mode));
         this.acquiresInFlight.set(requestSeq, null);
         return {
           type: 'acquire',

@@ -1,19 +1,28 @@
 // What the leader tells each session beyond the lock results: its guarantee (the SPM's, never above the TTL nor
-// below the floor) and, for each held lock, the RPH ladder's Staleness Warnings and Pre-emption Requests.
-import type { LockEvent } from '../lock/commands.js';
+// below the floor) and the lease that covers it, its session advisories, and, for each held lock, the RPH ladder's
+// Staleness Warnings and Pre-emption Requests.
+import type { LockEvent, LockMode } from '../lock/commands.js';
 import type { LockStateMachine } from '../lock/state-machine.js';
 import type { ResourceUsageView } from '../lock/usage.js';
 import { PreemptionLadder } from '../rph/ladder.js';
 import type { LadderAction, LadderConfig, LadderLock, PreemptionMode } from '../rph/types.js';
 import type { SessionTracker } from '../session/tracker.js';
 import { StalenessPredictor } from '../spm/predictor.js';
-import type { HeldLockView, KeepaliveSample, LoadSample, SpmConfig, UsageHistory } from '../spm/types.js';
+import type {
+  HeldLockView,
+  KeepaliveSample,
+  LoadSample,
+  SessionAdvisoryChange,
+  SpmConfig,
+  UsageHistory,
+} from '../spm/types.js';
 import type { Clock } from '../util/clock.js';
 import type { WireWarningKind } from '../util/wire-frames.js';
 import { type Guarantee, type GuaranteePolicy, guaranteeOf } from './guarantee.js';
 import type { LeaderDuties } from './leader-duties.js';
 import type { ServerMetrics } from './metrics.js';
 import type { SessionHub } from './session-hub.js';
+import type { TraceRecorder } from './trace-recorder.js';
 
 /** How the advisor is built. */
 export interface StalenessAdvisorDeps {
@@ -28,6 +37,8 @@ export interface StalenessAdvisorDeps {
   readonly spm?: Partial<SpmConfig>;
   /** Ladder timings that differ from the defaults (none by default). */
   readonly ladder?: Partial<Omit<LadderConfig, 'mode'>>;
+  /** Records every observation as a trace line (`--record-trace`), whatever the mode. */
+  readonly recorder?: TraceRecorder;
 }
 
 /** A warning sent and not yet settled: its id and the reason that led it (metrics are counted by reason). */
@@ -61,7 +72,7 @@ export function usageHistoryOf(usage: ResourceUsageView): UsageHistory {
   };
 }
 
-/** The leader's SPM and RPH, fed from keepalives, the applied log and the node's load (ARCHITECTURE.md). */
+/** The leader's SPM and RPH, fed from keepalives, the applied log and the node's load (docs/design.md). */
 export class StalenessAdvisor implements GuaranteePolicy {
   readonly predictor: StalenessPredictor;
   readonly ladder: PreemptionLadder;
@@ -74,6 +85,9 @@ export class StalenessAdvisor implements GuaranteePolicy {
   private releasedWarned: { sessionId: string; reason: string }[] = [];
   private readonly expiredInEntry = new Set<string>();
   private warningCount = 0;
+  /** Open advisory episodes, condition and session -> advisory id (its end frame carries the same id). */
+  private readonly advisories = new Map<string, string>();
+  private advisoryCount = 0;
 
   constructor(private readonly deps: StalenessAdvisorDeps) {
     this.predictor = new StalenessPredictor(deps.spm ?? {}, deps.clock);
@@ -87,29 +101,62 @@ export class StalenessAdvisor implements GuaranteePolicy {
   // ---- the guarantee (GuaranteePolicy) ----
 
   keepaliveReceived(sample: KeepaliveSample): void {
+    this.deps.recorder?.keepalive(sample);
     if (this.predicting) this.predictor.observeKeepalive(sample);
   }
 
   guaranteeFor(sessionId: string, ttlMs: number, nowMs: number): Guarantee {
-    const guaranteeMs = this.predicting ? Math.min(ttlMs, this.predictor.guaranteeMs(sessionId, nowMs)) : ttlMs;
+    if (!this.predicting) {
+      this.lastGuaranteeMs.set(sessionId, ttlMs);
+      return guaranteeOf(ttlMs);
+    }
+    const verdict = this.predictor.answerKeepalive(sessionId, nowMs);
+    const guaranteeMs = Math.min(ttlMs, verdict.guaranteeMs);
     this.lastGuaranteeMs.set(sessionId, guaranteeMs);
-    return guaranteeOf(guaranteeMs);
+    for (const change of verdict.advisories) this.advise(change, guaranteeMs);
+    return guaranteeOf(guaranteeMs, Math.max(guaranteeMs, verdict.leaseMs));
+  }
+
+  /** A session condition began or ended: one advisory frame each way per episode, never one per held lock. */
+  private advise(change: SessionAdvisoryChange, guaranteeMs: number): void {
+    const key = lockKey(change.condition, change.sessionId);
+    let advisoryId = this.advisories.get(key);
+    if (change.active || advisoryId === undefined) {
+      advisoryId = `a${++this.advisoryCount}`;
+      this.advisories.set(key, advisoryId);
+    }
+    if (!change.active) this.advisories.delete(key);
+    this.deps.hub.push(change.sessionId, {
+      advisory: {
+        advisoryId,
+        condition: change.condition,
+        active: change.active,
+        detail: change.detail,
+        guaranteeMs,
+        clockRateError: change.clockRateError,
+        probability: change.probability,
+      },
+    });
+    if (change.active) this.deps.metrics.warnings.inc({ reason: change.condition });
   }
 
   // ---- what the node observes ----
 
   /** The node's own load (event-loop delay, CPU, memory), sampled by the driver. */
   observeLoad(sample: LoadSample): void {
+    this.deps.recorder?.load(sample);
     if (this.predicting) this.predictor.observeLoad(sample);
   }
 
   /** The leader received an acquire: demand for the resource, and a sign of life from the session. */
-  requested(sessionId: string, resource: string, atMs: number): void {
+  requested(sessionId: string, resource: string, atMs: number, mode?: LockMode): void {
+    this.deps.recorder?.requested(sessionId, resource, atMs, mode);
     if (this.predicting) this.predictor.observeRequest({ resource, atMs, sessionId });
   }
 
   /** Every applied event, on every node, so a new leader's SPM starts from the same history. */
   applied(event: LockEvent): void {
+    this.deps.recorder?.applied(event);
     if (!this.predicting) return;
     switch (event.type) {
       case 'session-opened': {
@@ -119,6 +166,8 @@ export class StalenessAdvisor implements GuaranteePolicy {
       }
       case 'session-ended':
         this.predictor.observeSessionClosed(event.sessionId, event.expired);
+        this.advisories.delete(lockKey('clock-drift', event.sessionId));
+        this.advisories.delete(lockKey('link-degrading', event.sessionId));
         this.lastGuaranteeMs.delete(event.sessionId);
         if (event.expired) this.expiredInEntry.add(event.sessionId);
         return;

@@ -63,14 +63,15 @@ export class SessionTracker {
   }
 
   /**
-   * Records an answer to a keepalive sent at `sentAtMs` (server time) carrying `guaranteeMs`, and returns the new
-   * promisedUntil. Returns null, extending nothing, when the session is unknown or its promise had already passed:
-   * that session has expired and must be told so, not renewed.
+   * Records an answer to a keepalive received at `sentAtMs` (server time) whose lease runs `leaseMs` from then (the
+   * guarantee it carries, stretched for a client clock measured slow), and returns the new promisedUntil. Returns null,
+   * extending nothing, when the session is unknown or its promise had already passed: that session has expired and
+   * must be told so, not renewed.
    */
-  keepaliveAnswered(sessionId: string, sentAtMs: number, guaranteeMs: number): number | null {
+  keepaliveAnswered(sessionId: string, sentAtMs: number, leaseMs: number): number | null {
     const session = this.sessions.get(sessionId);
     if (!session || sentAtMs >= session.promisedUntilMs) return null;
-    session.promisedUntilMs = Math.max(session.promisedUntilMs, sentAtMs + guaranteeMs);
+    session.promisedUntilMs = Math.max(session.promisedUntilMs, sentAtMs + leaseMs);
     return session.promisedUntilMs;
   }
 

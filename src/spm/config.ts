@@ -1,4 +1,4 @@
-// The SPM's defaults (ARCHITECTURE.md's table) and how a partial configuration is completed.
+// The SPM's defaults (docs/design.md's table) and how a partial configuration is completed.
 import type { SpmConfig } from './types.js';
 
 /** The server's defaults: warning threshold 0.70, pre-emption score 80, gMin 3 s, TTL 10 s. */
@@ -19,9 +19,10 @@ export const defaultSpmConfig: SpmConfig = {
   minStdDevMs: 60,
   guaranteeRhythmStdDevs: 2,
   trendWindow: 8,
-  driftWindow: 6,
+  driftWindow: 16,
+  driftConfidenceZ: 3,
   keepaliveLossProbability: 0.001,
-  failurePriorPerInterval: 0.005,
+  failurePriorPerInterval: 0.002,
   failurePriorIntervals: 2_000,
   minSamples: 3,
   minHoldSamples: 30,

@@ -8,11 +8,13 @@ import { NodeHealth } from './node-health.js';
 import { clamp01 } from './normal.js';
 import { ResourceStats } from './resource-stats.js';
 import {
+  believedGuaranteeMs,
   driftRisk,
   type LapseInput,
   type LapseRisk,
   lapseRisk,
   lateToleranceMs,
+  longestSafeGuaranteeMs,
   preemptionScore,
   stuckRisk,
 } from './risk.js';
@@ -22,10 +24,13 @@ import type {
   GrantSample,
   HeldLockView,
   KeepaliveSample,
+  KeepaliveVerdict,
   LoadSample,
   LockPrediction,
   ReleaseSample,
   RequestSample,
+  SessionAdvisoryChange,
+  SessionCondition,
   SpmConfig,
   SpmThresholds,
   StalenessLevel,
@@ -34,8 +39,9 @@ import type {
   WarningOutcome,
 } from './types.js';
 
-/** The signal reasons, in the order `rankReasons` takes their weights. */
-const REASON_ORDER: readonly StalenessReason[] = ['keepalive-late', 'rtt-rising', 'clock-drift', 'hold-too-long'];
+/** The per-lock signal reasons, in the order `rankReasons` takes their weights. (A rising round trip and a drifting
+ * clock are conditions of the session: they are told by advisory, once per episode.) */
+const REASON_ORDER: readonly StalenessReason[] = ['keepalive-late', 'hold-too-long'];
 /** A contribution below this does not make a reason. */
 const REASON_FLOOR = 0.1;
 /** Common cause needs at least this many sessions with enough samples to be judged. */
@@ -45,11 +51,11 @@ const COMMON_CAUSE_SCAN_MS = 1_000;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/** What the silence, rhythm and clock of one session say now. */
-interface SessionRisk {
-  readonly lapse: LapseRisk;
-  readonly drift: number;
-}
+/** Until the cluster shows otherwise, a late arrival is taken to be as late as a lost keepalive (one interval), with
+ * the weight of this many observations. */
+const LATE_EXCESS_PRIOR_WEIGHT = 5;
+/** Shared by every keepalive answer that changes no condition. */
+const NO_ADVISORIES: readonly SessionAdvisoryChange[] = Object.freeze([]);
 
 /** Shared by every prediction without reasons (most of them): never mutated. */
 const NO_REASONS: readonly StalenessReason[] = Object.freeze([]);
@@ -60,20 +66,18 @@ const NO_REASONS: readonly StalenessReason[] = Object.freeze([]);
  */
 function rankReasons(
   late: number,
-  rising: number,
-  drift: number,
   stuck: number,
   unknown: boolean,
   overloaded: boolean,
   commonCause: boolean,
 ): readonly StalenessReason[] {
-  if (late < REASON_FLOOR && rising < REASON_FLOOR && drift < REASON_FLOOR && stuck < REASON_FLOOR) {
+  if (late < REASON_FLOOR && stuck < REASON_FLOOR) {
     if (!unknown && !overloaded && !commonCause) return NO_REASONS;
   }
   const reasons: StalenessReason[] = [];
   const weights: number[] = [];
   for (let i = 0; i < REASON_ORDER.length; i++) {
-    const weight = i === 0 ? late : i === 1 ? rising : i === 2 ? drift : stuck;
+    const weight = i === 0 ? late : stuck;
     if (weight < REASON_FLOOR) continue;
     let at = weights.length;
     while (at > 0 && (weights[at - 1] as number) < weight) at--;
@@ -91,7 +95,7 @@ function lockKey(resource: string, sessionId: string): string {
 }
 
 /**
- * The SPM (ARCHITECTURE.md): an O(1) online model per session, ARIMA for per-resource demand and for at-risk
+ * The SPM (docs/design.md): an O(1) online model per session, ARIMA for per-resource demand and for at-risk
  * sessions (refitted by `maintain` within a bounded number of fits), dynamic thresholds. Pure: time comes from the
  * arguments or the injected clock, and it does no I/O.
  */
@@ -106,6 +110,10 @@ export class StalenessPredictor {
   /** The cluster's record: keepalives lost and sessions dead, per keepalive interval. */
   private readonly lossRate: EventRate;
   private readonly deathRate: EventRate;
+  /** Arrivals later than the rhythm allows that were not one lost keepalive, and how late they came. */
+  private readonly lateRate: EventRate;
+  private lateExcessSumMs = 0;
+  private lateExcessCount = 0;
   /** Locks whose assessment was HIGH (a warning), until their outcome is known: key -> session. */
   private readonly warned = new Map<string, string>();
   private readonly lapseInput: Mutable<LapseInput>;
@@ -122,6 +130,7 @@ export class StalenessPredictor {
     this.dynamic = new DynamicThresholds(this.config);
     this.lossRate = new EventRate(this.config.keepaliveLossProbability, this.config.failurePriorIntervals);
     this.deathRate = new EventRate(this.config.failurePriorPerInterval, this.config.failurePriorIntervals);
+    this.lateRate = new EventRate(this.config.keepaliveLossProbability, this.config.failurePriorIntervals);
     this.lapseInput = {
       forecast: { meanMs: 0, stdDevMs: 0, trendMsPerStep: 0 },
       silenceMs: 0,
@@ -131,6 +140,8 @@ export class StalenessPredictor {
       keepaliveIntervalMs: 0,
       horizonMs: 0,
       lossProbability: this.config.keepaliveLossProbability,
+      lateProbability: this.config.keepaliveLossProbability,
+      lateMeanExcessMs: this.config.ttlMs / 3,
       failurePriorPerInterval: this.config.failurePriorPerInterval,
       loadDelayMs: 0,
       lookaheadRenewals: this.config.lookaheadRenewals,
@@ -171,7 +182,13 @@ export class StalenessPredictor {
       );
       this.sessions.set(sample.sessionId, session);
     } else if (session.samples > 0) {
-      this.lossRate.observeTrial(session.isMissedGap(sample.receiveMs - session.lastReceiveMs));
+      const verdict = session.judgeGap(sample.receiveMs - session.lastReceiveMs);
+      this.lossRate.observeTrial(verdict.missed);
+      this.lateRate.observeTrial(verdict.late);
+      if (verdict.late) {
+        this.lateExcessSumMs += verdict.excessMs;
+        this.lateExcessCount++;
+      }
       this.deathRate.observeTrial(false);
     }
     session.observe(sample, this.health.overloaded(sample.receiveMs));
@@ -261,25 +278,20 @@ export class StalenessPredictor {
     // The node's own overload may have held up the release: that much of the age is not the holder's.
     const ageMs = Math.max(0, nowMs - lock.grantedAtMs - (overloaded ? this.config.overloadAllowanceMs : 0));
     const stuck = trusted ? stuckRisk(stats.holdSurvival(ageMs), this.config.stuckPriorPerHold, contended) : 0;
-    const risk = unknown ? null : this.sessionRisk(session, nowMs, horizonMs);
-    const lapse = risk?.lapse.probability ?? 0;
-    const drift = risk?.drift ?? 0;
-    const probability = clamp01(1 - (1 - lapse) * (1 - drift) * (1 - stuck));
+    // Per lock: the lapse its silence foretells (dead, or the next renewal too late), which would strand its waiters,
+    // and a hold stuck past its history. A trend of the whole session is an advisory, not a per-lock warning.
+    const risk = unknown ? null : this.lapseOf(session, nowMs, horizonMs);
+    const lapse = risk === null ? 0 : risk.deadProbability + (1 - risk.deadProbability) * risk.nextLateProbability;
+    const probability = clamp01(1 - (1 - lapse) * (1 - stuck));
 
     // The predicted time is the strongest signal's.
-    let staleInMs: number | null = risk?.lapse.staleInMs ?? null;
-    let strongest = lapse;
-    if (drift > strongest) {
-      strongest = drift;
-      staleInMs = unknown ? null : Math.max(0, session.leaseDeadlineMs - nowMs);
-    }
-    if (stuck > strongest) staleInMs = trusted ? Math.max(0, p99Ms - ageMs) : null;
+    let staleInMs: number | null = lapse > 0.05 && risk !== null ? Math.max(0, risk.staleInMs ?? 0) : null;
+    if (stuck > lapse) staleInMs = trusted ? Math.max(0, p99Ms - ageMs) : null;
 
-    const trend = risk?.lapse.trendProbability ?? 0;
-    const reasons = rankReasons(lapse - trend, trend, drift, stuck, unknown, overloaded, commonCause);
+    const reasons = rankReasons(lapse, stuck, unknown, overloaded, commonCause);
 
     const level: StalenessLevel = probability > threshold ? 'HIGH' : 'LOW';
-    if (session !== undefined) session.atRisk = probability > threshold / 2;
+    if (session !== undefined && probability > threshold / 2) session.atRisk = true;
     if (level === 'HIGH') this.warned.set(lockKey(lock.resource, lock.sessionId), lock.sessionId);
     return {
       resource: lock.resource,
@@ -300,22 +312,27 @@ export class StalenessPredictor {
       warningThreshold: threshold,
       reasons,
       horizonMs,
-      missedKeepalives: risk?.lapse.missedKeepalives ?? 0,
+      missedKeepalives: risk?.missedKeepalives ?? 0,
       samples: session?.samples ?? 0,
       leaseDeadlineMs: session?.leaseDeadlineMs ?? nowMs,
     };
   }
 
   /**
-   * The guarantee to send in the answer to the keepalive just received (principle 2), recorded as sent: the TTL
-   * when all is well, shortened as the session's risk approaches its warning threshold, never below the floor
-   * (`gMin`, and what the session's own keepalive rhythm needs).
+   * The answer to the keepalive just received (principle 2), recorded as sent. The guarantee is the TTL when all is
+   * well, shortened as the session's lapse risk approaches its warning threshold, and no longer than a clock measured
+   * slow can be given safely (its rate taken `driftConfidenceZ` standard errors slower than estimated); never below
+   * the floor (`gMin`, and what the session's own keepalive rhythm needs). When even the floor is too long for the
+   * clock, the lease is stretched so that it covers what the client will believe, and the session is told by an
+   * advisory. A rising round trip that foretells a missed renewal is told the same way.
    */
-  guaranteeMs(sessionId: string, nowMs: number = this.clock.now()): number {
+  answerKeepalive(sessionId: string, nowMs: number = this.clock.now()): KeepaliveVerdict {
     const session = this.sessions.get(sessionId);
-    if (session === undefined) return this.config.ttlMs;
-    const risk = this.sessionRisk(session, nowMs, this.config.defaultHorizonMs);
-    const sessionProbability = clamp01(1 - (1 - risk.lapse.probability) * (1 - risk.drift));
+    if (session === undefined) {
+      return { guaranteeMs: this.config.ttlMs, leaseMs: this.config.ttlMs, advisories: NO_ADVISORIES };
+    }
+    const { maxDrift, marginMs } = this.config;
+    const lapse = this.lapseOf(session, nowMs, this.config.defaultHorizonMs);
     const overloaded = this.health.overloaded(nowMs);
     const threshold = this.dynamic.warningFor(
       overloaded,
@@ -324,13 +341,74 @@ export class StalenessPredictor {
       session.ignoredWarnings,
     );
     const forecast = session.forecast();
-    const rhythmFloor = forecast.meanMs + this.config.guaranteeRhythmStdDevs * forecast.stdDevMs + this.config.marginMs;
+    const rhythmFloor = forecast.meanMs + this.config.guaranteeRhythmStdDevs * forecast.stdDevMs + marginMs;
     const floorMs = Math.min(session.ttlMs, Math.max(this.config.gMinMs, rhythmFloor));
     const start = threshold / 2;
-    const shortening = overloaded ? 0 : clamp01((sessionProbability - start) / (threshold - start));
-    const guarantee = Math.round(session.ttlMs - (session.ttlMs - floorMs) * shortening);
-    session.recordGuarantee(nowMs, guarantee);
-    return guarantee;
+    const shortening = overloaded ? 0 : clamp01((lapse.probability - start) / (threshold - start));
+    const clock = session.drift.estimate();
+    const slowestRate = clock === null ? 0 : clock.drift - this.config.driftConfidenceZ * clock.driftStdErr;
+    const clockSafeMs = longestSafeGuaranteeMs(slowestRate, maxDrift, marginMs);
+    const guaranteeMs = Math.round(
+      Math.max(floorMs, Math.min(session.ttlMs - (session.ttlMs - floorMs) * shortening, clockSafeMs)),
+    );
+    const leaseMs = Math.max(guaranteeMs, Math.ceil(believedGuaranteeMs(guaranteeMs, slowestRate, maxDrift, marginMs)));
+    session.recordGuarantee(nowMs, guaranteeMs, leaseMs);
+    // ARIMA refits the gaps of sessions at risk (a trend included), judged afresh at every keepalive.
+    session.atRisk = lapse.probability > threshold / 2;
+
+    let advisories = NO_ADVISORIES;
+    const clockRisk = driftRisk(clock, floorMs, maxDrift, marginMs);
+    const clockRate = clock?.drift ?? 0;
+    if (session.clockAdvisory ? clockRisk < threshold / 2 : clockRisk > threshold) {
+      session.clockAdvisory = !session.clockAdvisory;
+      const detail = session.clockAdvisory
+        ? `the client's clock runs ${(100 * -clockRate).toFixed(1)}% slow, beyond the ${100 * maxDrift}% the SDK allows even at the guarantee floor; the lease is held longer to cover it`
+        : 'the client clock is back within what the guarantee can absorb';
+      advisories = [
+        this.advisory(
+          sessionId,
+          'clock-drift',
+          session.clockAdvisory,
+          nowMs,
+          clockRisk,
+          clockRate,
+          guaranteeMs,
+          detail,
+        ),
+      ];
+    }
+    const linkRisk = lapse.trendProbability;
+    if (session.linkAdvisory ? linkRisk < threshold / 2 : linkRisk > threshold) {
+      session.linkAdvisory = !session.linkAdvisory;
+      const detail = session.linkAdvisory
+        ? 'keepalive round trips are growing toward a missed renewal'
+        : 'keepalive round trips are steady again';
+      const change = this.advisory(
+        sessionId,
+        'link-degrading',
+        session.linkAdvisory,
+        nowMs,
+        linkRisk,
+        clockRate,
+        guaranteeMs,
+        detail,
+      );
+      advisories = advisories.length === 0 ? [change] : [...advisories, change];
+    }
+    return { guaranteeMs, leaseMs, advisories };
+  }
+
+  private advisory(
+    sessionId: string,
+    condition: SessionCondition,
+    active: boolean,
+    atMs: number,
+    probability: number,
+    clockRateError: number,
+    guaranteeMs: number,
+    detail: string,
+  ): SessionAdvisoryChange {
+    return { sessionId, condition, active, atMs, probability, clockRateError, guaranteeMs, detail };
   }
 
   /**
@@ -384,7 +462,7 @@ export class StalenessPredictor {
     return stats;
   }
 
-  private sessionRisk(session: SessionModel, nowMs: number, horizonMs: number): SessionRisk {
+  private lapseOf(session: SessionModel, nowMs: number, horizonMs: number): LapseRisk {
     // One input object, refilled per call: assessments run for every held lock many times a second.
     const input = this.lapseInput;
     input.forecast = session.forecast();
@@ -395,28 +473,15 @@ export class StalenessPredictor {
     input.keepaliveIntervalMs = session.keepaliveIntervalMs;
     input.horizonMs = horizonMs;
     input.lossProbability = this.lossRate.value;
+    input.lateProbability = this.lateRate.value;
+    input.lateMeanExcessMs =
+      (this.lateExcessSumMs + LATE_EXCESS_PRIOR_WEIGHT * session.keepaliveIntervalMs) /
+      (this.lateExcessCount + LATE_EXCESS_PRIOR_WEIGHT);
     input.failurePriorPerInterval = this.deathRate.value;
     input.loadDelayMs = this.health.overloaded(nowMs)
       ? Math.max(this.config.overloadAllowanceMs, this.health.loopDelayMs)
       : this.health.loopDelayMs;
-    const lapse = lapseRisk(input);
-    return { lapse, drift: this.driftRiskOf(session) };
-  }
-
-  /** The session's clock-drift risk, which changes only with its keepalives (so it is computed once per keepalive). */
-  private driftRiskOf(session: SessionModel): number {
-    if (session.driftRiskCache !== null) return session.driftRiskCache;
-    const oneWayMs = Number.isFinite(session.lastRttMs) ? session.lastRttMs / 2 : 0;
-    // Judged against the session's full TTL: the risk of the clock itself, whatever a shortened guarantee mitigates.
-    session.driftRiskCache = driftRisk(
-      session.drift.estimate(),
-      session.ttlMs,
-      this.config.maxDrift,
-      this.config.marginMs,
-      oneWayMs,
-      (this.config.driftLookaheadRenewals + 0.5) * session.keepaliveIntervalMs,
-    );
-    return session.driftRiskCache;
+    return lapseRisk(input);
   }
 
   /** True while most judged sessions are late or see their RTT jump at once (scanned at most once a second). */

@@ -15,6 +15,8 @@ export interface LapseRisk {
   readonly staleInMs: number | null;
   /** Whole expected keepalives missed so far. */
   readonly missedKeepalives: number;
+  /** Probability that the next renewal, if the session is alive, comes after the lease deadline. */
+  readonly nextLateProbability: number;
 }
 
 /** Inputs of `lapseRisk`, all in milliseconds relative to the session's last keepalive. */
@@ -31,7 +33,13 @@ export interface LapseInput {
   /** Announced keepalive interval (the rhythm after a single lost keepalive). */
   readonly keepaliveIntervalMs: number;
   readonly horizonMs: number;
+  /** Probability that a live session's keepalive is lost (the next one comes an interval later). */
   readonly lossProbability: number;
+  /** Probability that a live session's keepalive comes later than the late tolerance for another reason (a delay
+   * spike, a pause of its runtime), learned from the cluster's own arrivals. */
+  readonly lateProbability: number;
+  /** Mean of how far beyond the late tolerance such arrivals come (an exponential tail), learned likewise. */
+  readonly lateMeanExcessMs: number;
   readonly failurePriorPerInterval: number;
   /** Delay the node's own overload may add to receive times: the arrival may come that much later. */
   readonly loadDelayMs: number;
@@ -39,8 +47,6 @@ export interface LapseInput {
   readonly lookaheadRenewals: number;
 }
 
-/** Floor of the drift's standard error: clocks are read to the millisecond. */
-const MIN_DRIFT_STD_ERR = 1e-4;
 /** Renewals examined at most beyond the next one, and the scratch space of the cumulative lapse curve. */
 const MAX_LOOKAHEAD = 15;
 const LAPSE_AT_MS = new Float64Array(MAX_LOOKAHEAD + 1);
@@ -57,13 +63,19 @@ export function lateToleranceMs(stdDevMs: number, meanMs: number): number {
 
 /**
  * Survival of the next arrival for a live session: a normal around the forecast gap, mixed with one lost keepalive
- * (the arrival one interval later) with the loss probability.
+ * (the arrival one interval later) and with an exponential tail beyond the late tolerance, whose weight and mean are
+ * what the cluster's late arrivals showed. Heavy delays are then judged by what this cluster's live sessions really do,
+ * on a LAN or across the world.
  */
 function aliveSurvival(t: number, input: LapseInput, mean: number, stdDev: number): number {
   const p = input.lossProbability;
+  const q = input.lateProbability;
+  const excess = t - mean - lateToleranceMs(stdDev, mean);
+  const tail = excess <= 0 ? 1 : Math.exp(-excess / Math.max(1, input.lateMeanExcessMs));
   return (
-    (1 - p) * normalSurvival(t, mean, stdDev) +
-    p * normalSurvival(t, mean + input.keepaliveIntervalMs, stdDev * Math.SQRT2)
+    (1 - p - q) * normalSurvival(t, mean, stdDev) +
+    p * normalSurvival(t, mean + input.keepaliveIntervalMs, stdDev * Math.SQRT2) +
+    q * tail
   );
 }
 
@@ -89,7 +101,14 @@ export function lapseRisk(input: LapseInput): LapseRisk {
   const missedKeepalives = silence > mean + tolerance ? Math.floor((silence - tolerance) / mean) : 0;
 
   if (silence >= leaseRemainingMs) {
-    return { probability: 1, deadProbability, trendProbability: 0, staleInMs: 0, missedKeepalives };
+    return {
+      probability: 1,
+      deadProbability,
+      trendProbability: 0,
+      staleInMs: 0,
+      missedKeepalives,
+      nextLateProbability: 1,
+    };
   }
   const nextLate = survivalNow > 0 ? clamp01(aliveSurvival(leaseRemainingMs, input, mean, stdDev) / survivalNow) : 1;
   // Renewal k lapses when its gap, grown by k trend steps, exceeds the guarantee; the lapse would come at the
@@ -129,32 +148,39 @@ export function lapseRisk(input: LapseInput): LapseRisk {
     while (k < points - 1 && (STALE_UP_TO[k] as number) < median) k++;
     staleInMs = Math.max(0, (LAPSE_AT_MS[k] as number) - silence);
   }
-  return { probability, deadProbability, trendProbability, staleInMs, missedKeepalives };
+  return { probability, deadProbability, trendProbability, staleInMs, missedKeepalives, nextLateProbability: nextLate };
 }
 
 /**
- * Probability that a renewal within `lookaheadMs` gives a client whose clock runs slow a safe period,
- * `g * (1 - maxDrift) - margin` on its own clock, that outlives the lease the server keeps (`g` from the receive
- * time): `(g(1 - maxDrift) - margin) / (1 + drift) > g + oneWay`, i.e. a drift below
- * `(g(1 - maxDrift) - margin) / (g + oneWay) - 1`, where the drift is the average over that safe period, forecast
- * along its trend (only toward slower: a clock that speeds up is not counted on). `oneWayMs` is half the RTT.
+ * The rate error below which a client's safe period under guarantee `g` outlives the lease: the client counts
+ * `g x (1 - maxDrift) - margin` on its own clock from its send, the server `g` from its receive (never earlier), so a
+ * clock running at rate `1 + d` is unsafe when `(g(1 - maxDrift) - margin) / (1 + d) > g`, i.e. `d < -maxDrift - margin / g`.
  */
+export function criticalDrift(guaranteeMs: number, maxDrift: number, marginMs: number): number {
+  return -maxDrift - marginMs / guaranteeMs;
+}
+
+/** Probability that the client's clock is slower than `criticalDrift(g)`: its safe period would outlive the lease. */
 export function driftRisk(
   estimate: DriftEstimate | null,
   guaranteeMs: number,
   maxDrift: number,
   marginMs: number,
-  oneWayMs: number,
-  lookaheadMs: number,
 ): number {
   if (estimate === null) return 0;
-  const criticalDrift = (guaranteeMs * (1 - maxDrift) - marginMs) / (guaranteeMs + oneWayMs) - 1;
-  const spanMs = lookaheadMs + guaranteeMs / 2;
-  const change = Number.isFinite(estimate.driftChangePerMs) ? estimate.driftChangePerMs * spanMs : 0;
-  const changeErr = Number.isFinite(estimate.driftChangeStdErr) ? estimate.driftChangeStdErr * spanMs : 0;
-  const forecast = estimate.drift + Math.min(0, change);
-  const stdErr = Math.max(Math.hypot(estimate.driftStdErr, changeErr), MIN_DRIFT_STD_ERR);
-  return clamp01(normalCdf((criticalDrift - forecast) / stdErr));
+  const critical = criticalDrift(guaranteeMs, maxDrift, marginMs);
+  if (!(estimate.driftStdErr > 0)) return estimate.drift < critical ? 1 : 0;
+  return clamp01(normalCdf((critical - estimate.drift) / estimate.driftStdErr));
+}
+
+/** The longest guarantee a clock at rate error `drift` can be given safely (Infinity within the SDK's bound). */
+export function longestSafeGuaranteeMs(drift: number, maxDrift: number, marginMs: number): number {
+  return drift >= -maxDrift ? Number.POSITIVE_INFINITY : marginMs / -(maxDrift + drift);
+}
+
+/** How long after its send a client on a clock at rate error `drift` believes guarantee `g` lasts, in server time. */
+export function believedGuaranteeMs(guaranteeMs: number, drift: number, maxDrift: number, marginMs: number): number {
+  return (guaranteeMs * (1 - maxDrift) - marginMs) / (1 + drift);
 }
 
 /**

@@ -1,8 +1,10 @@
 // One session's online model: keepalive inter-arrival and RTT smoothing, clock drift, promise and response record.
 import { ClockDriftEstimator } from './clock-drift.js';
 import { HoltTrend } from './holt.js';
+import { SlidingLinearFit } from './linear-fit.js';
 import { MovingAverage } from './moving-average.js';
 import { RingBuffer } from './ring-buffer.js';
+import { lateToleranceMs } from './risk.js';
 import type { KeepaliveSample, SpmConfig } from './types.js';
 
 /** The forecast of the next keepalive inter-arrival gaps. */
@@ -21,6 +23,16 @@ const YOUNG_SPREAD_DIVISOR = 4;
 const MISSED_GAP_RATIO = 1.5;
 /** A gap beyond the forecast by more than this many standard deviations is clipped before it is learned. */
 const CLIP_STD_DEVS = 4;
+/** The gaps' trend is projected only when its t statistic exceeds this (one-sided ~0.1%): a spike is not a trend. */
+const TREND_Z = 3;
+
+/** How a gap compared with the rhythm forecast before it: on time, late (beyond the late tolerance, by `excessMs`), or
+ * one lost keepalive (about one interval late). */
+export interface GapVerdict {
+  readonly late: boolean;
+  readonly missed: boolean;
+  readonly excessMs: number;
+}
 
 /** Everything the SPM knows about one session; updated in O(1) per keepalive. */
 export class SessionModel {
@@ -44,9 +56,15 @@ export class SessionModel {
   private cachedForecast: GapForecast | null = null;
   private cachedForAtRisk = false;
   lastRttMs = Number.NaN;
-  /** The clock-drift risk, computed by the predictor once per keepalive (null: to compute). */
-  driftRiskCache: number | null = null;
+  /** Session conditions told by advisory, with hysteresis (one advisory per episode). */
+  clockAdvisory = false;
+  linkAdvisory = false;
+  /** The lease this session's answers promise beyond its guarantee, so that a slow clock's belief is covered. */
+  leaseStretchMs = 0;
   readonly gapTrend: HoltTrend;
+  /** Gaps against their index: the trend projected ahead, only when significant. */
+  private readonly gapFit: SlidingLinearFit;
+  private gapIndex = 0;
   readonly rttTrend: HoltTrend;
   readonly drift: ClockDriftEstimator;
   private readonly gapAverage: MovingAverage | null;
@@ -67,6 +85,7 @@ export class SessionModel {
     this.gapTrend = new HoltTrend(config.smoothingAlpha, config.trendAlpha, config.varianceBeta);
     this.rttTrend = new HoltTrend(config.smoothingAlpha, config.trendAlpha, config.varianceBeta);
     this.drift = new ClockDriftEstimator(config.driftWindow);
+    this.gapFit = new SlidingLinearFit(config.trendWindow);
     this.gapAverage = config.model === 'sma' ? new MovingAverage(config.trendWindow) : null;
     this.gapSeries = config.model === 'arima' ? new RingBuffer(config.arimaWindow) : null;
   }
@@ -79,7 +98,6 @@ export class SessionModel {
     const gapMs = sample.receiveMs - this.lastReceiveMs;
     if (this.samples > 0 && gapMs >= 0) this.learnGap(gapMs);
     this.cachedForecast = null;
-    this.driftRiskCache = null;
     this.lastReceiveMs = Math.max(this.lastReceiveMs, sample.receiveMs);
     this.heardFrom(sample.receiveMs);
     this.answered = false;
@@ -90,7 +108,8 @@ export class SessionModel {
       this.cachedForecast = null;
     }
     if (sample.clientTimeMs !== undefined && Number.isFinite(sample.clientTimeMs)) {
-      this.drift.observe(sample.receiveMs, sample.clientTimeMs, overloaded ? null : (sample.rttMs ?? null));
+      const oneWayMs = this.rttTrend.count > 0 ? Math.max(0, this.rttTrend.level) / 2 : 0;
+      this.drift.observe(sample.receiveMs, sample.clientTimeMs, overloaded ? null : oneWayMs);
     }
   }
 
@@ -99,10 +118,11 @@ export class SessionModel {
     this.lastHeardMs = Math.max(this.lastHeardMs, atMs);
   }
 
-  /** Records the guarantee sent in the answer to the keepalive received at `atMs`. */
-  recordGuarantee(atMs: number, guaranteeMs: number): void {
+  /** Records the guarantee sent in the answer to the keepalive received at `atMs`, and the lease it keeps. */
+  recordGuarantee(atMs: number, guaranteeMs: number, leaseMs: number = guaranteeMs): void {
     this.lastGuaranteeMs = guaranteeMs;
-    this.promisedUntilMs = Math.max(this.promisedUntilMs, atMs + guaranteeMs);
+    this.leaseStretchMs = leaseMs - guaranteeMs;
+    this.promisedUntilMs = Math.max(this.promisedUntilMs, atMs + leaseMs);
     this.answered = true;
   }
 
@@ -110,7 +130,7 @@ export class SessionModel {
   get leaseDeadlineMs(): number {
     return this.answered
       ? this.promisedUntilMs
-      : Math.max(this.promisedUntilMs, this.lastReceiveMs + this.lastGuaranteeMs);
+      : Math.max(this.promisedUntilMs, this.lastReceiveMs + this.lastGuaranteeMs + this.leaseStretchMs);
   }
 
   /** Installs the ARIMA forecast of the gaps (refitted in the background for at-risk sessions). */
@@ -136,9 +156,9 @@ export class SessionModel {
     }
     if (this.gapAverage === null && this.gapTrend.count >= 2) {
       return {
-        meanMs: Math.max(1, this.gapTrend.forecast(1)),
+        meanMs: Math.max(1, this.gapTrend.level),
         stdDevMs: Math.max(floor, this.gapTrend.errorStdDev),
-        trendMsPerStep: this.gapTrend.trend,
+        trendMsPerStep: this.significantGapTrend(),
       };
     }
     // Too young for its own rhythm: the announced interval plus the round trip (the client sends its next keepalive
@@ -151,9 +171,28 @@ export class SessionModel {
     };
   }
 
+  /** The growth of the gaps per keepalive, when the last gaps show it significantly (else 0). */
+  private significantGapTrend(): number {
+    const line = this.gapFit.fit();
+    if (line === null || line.points < 4 || !(line.slope > TREND_Z * line.slopeStdErr)) return 0;
+    return line.slope;
+  }
+
   /** True when a gap this long (from the last keepalive) held a missed keepalive rather than a sample of the rhythm. */
   isMissedGap(gapMs: number): boolean {
     return gapMs > this.forecast().meanMs * MISSED_GAP_RATIO;
+  }
+
+  /** How a gap this long compares with the current forecast (call before the keepalive is observed). */
+  judgeGap(gapMs: number): GapVerdict {
+    const forecast = this.forecast();
+    const toleranceMs = lateToleranceMs(forecast.stdDevMs, forecast.meanMs);
+    const excessMs = gapMs - forecast.meanMs - toleranceMs;
+    if (excessMs <= 0) return { late: false, missed: false, excessMs: 0 };
+    // One lost keepalive: the next came about one interval later than the rhythm said.
+    const lossExcessMs = gapMs - forecast.meanMs - this.keepaliveIntervalMs;
+    const missed = Math.abs(lossExcessMs) <= toleranceMs * Math.SQRT2;
+    return { late: !missed, missed, excessMs };
   }
 
   private learnGap(gapMs: number): void {
@@ -163,6 +202,7 @@ export class SessionModel {
       learned = Math.min(gapMs, expected.meanMs + CLIP_STD_DEVS * expected.stdDevMs);
     }
     this.gapTrend.update(learned);
+    this.gapFit.push(this.gapIndex++, learned);
     this.gapAverage?.update(learned);
     this.gapSeries?.push(learned);
   }

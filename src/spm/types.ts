@@ -1,6 +1,6 @@
 // The Staleness Prediction Module's contract: its configuration, the samples it is fed and what it predicts.
 
-/** Which forecasting model drives the per-session lease-lapse estimate (ARCHITECTURE.md, SPM). */
+/** Which forecasting model drives the per-session lease-lapse estimate (docs/design.md, SPM). */
 export type SpmModel = 'ewma' | 'arima' | 'sma';
 
 /** ARIMA order for the per-resource series and the at-risk sessions. */
@@ -44,6 +44,9 @@ export interface SpmConfig {
   readonly trendWindow: number;
   /** Window (samples) of the clock offset/drift fit. */
   readonly driftWindow: number;
+  /** Standard errors by which a clock's rate is taken slower than its estimate when the guarantee is chosen and the
+   * lease stretched (3: one chance in about 700 of a slower clock). */
+  readonly driftConfidenceZ: number;
   /** Prior probability that a live keepalive stream is lost for one interval (a single dropped keepalive). */
   readonly keepaliveLossProbability: number;
   /** Prior probability that a session dies during one keepalive interval. */
@@ -191,6 +194,36 @@ export interface LockPrediction {
   readonly samples: number;
   /** The session's lease deadline as this SPM promised it (latest receive + guarantee). */
   readonly leaseDeadlineMs: number;
+}
+
+/** A condition of a whole session, told by one advisory per episode (not one warning per held lock). */
+export type SessionCondition = 'clock-drift' | 'link-degrading';
+
+/** A session condition that began (`active`) or ended. */
+export interface SessionAdvisoryChange {
+  readonly sessionId: string;
+  readonly condition: SessionCondition;
+  readonly active: boolean;
+  readonly atMs: number;
+  /** The condition's probability when it changed. */
+  readonly probability: number;
+  /** The client clock's estimated rate error (-0.03 = 3% slow), 0 when not measured. */
+  readonly clockRateError: number;
+  /** The guarantee sent with this answer. */
+  readonly guaranteeMs: number;
+  /** What it means, in a sentence. */
+  readonly detail: string;
+}
+
+/** What the answer to one keepalive carries, decided by the SPM. */
+export interface KeepaliveVerdict {
+  /** The guarantee g sent to the client. */
+  readonly guaranteeMs: number;
+  /** How long after the receive time the server keeps the session's lease: g, stretched when the client's clock is
+   * measured slower than the SDK's bound so that the lease covers what the client will believe. */
+  readonly leaseMs: number;
+  /** Session conditions that began or ended with this keepalive. */
+  readonly advisories: readonly SessionAdvisoryChange[];
 }
 
 /** The thresholds in force now (specification 6). */

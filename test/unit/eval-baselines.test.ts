@@ -98,6 +98,8 @@ describe('fixed TTL and the deadline detector', () => {
       header,
       {
         warn: () => undefined,
+        advise: () => undefined,
+        answer: () => undefined,
         probability: () => undefined,
         preempt: (session, resource, atMs, guaranteeEndMs) =>
           fired.push([`${session}/${resource}`, atMs, guaranteeEndMs]),
@@ -121,7 +123,13 @@ describe('fixed TTL and the deadline detector', () => {
     const fired: number[] = [];
     const detector = new DeadlineDetector(
       header,
-      { warn: () => undefined, probability: () => undefined, preempt: (_s, _r, atMs) => fired.push(atMs) },
+      {
+        warn: () => undefined,
+        advise: () => undefined,
+        answer: () => undefined,
+        probability: () => undefined,
+        preempt: (_s, _r, atMs) => fired.push(atMs),
+      },
       (_keepaliveMs, ttlMs) => new FixedTtlEstimator(ttlMs),
     );
     detector.observe({ t: 0, type: 'session', session: 's', ttl_ms: 10_000 });

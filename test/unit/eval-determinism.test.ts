@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runEvalCommand } from '../../src/cli/commands/eval.js';
 import { EvalUsageError } from '../../src/eval/errors.js';
+import { SCENARIO_FAMILIES } from '../../src/sim/scenarios/families.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'forelock-eval-determinism-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
@@ -25,7 +26,7 @@ describe('forelock eval is deterministic', () => {
     expect(second).toBe(first);
     const report = JSON.parse(first) as { seeds: number[]; families: Record<string, { holds: number }> };
     expect(report.seeds).toEqual([101]);
-    expect(Object.keys(report.families)).toHaveLength(9);
+    expect(Object.keys(report.families)).toHaveLength(SCENARIO_FAMILIES.length);
     for (const family of Object.values(report.families)) expect(family.holds).toBeGreaterThan(0);
   });
 

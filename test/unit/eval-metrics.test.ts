@@ -73,6 +73,9 @@ describe('forelock eval --trace on a hand-written trace', () => {
       unnecessary_preemptions_per_1k: 0,
       guarantee_violations: 0,
       brier: null,
+      false_warnings_per_hour_healthy: null,
+      // A clock fitted in hindsight that keeps time: the TTL promise always outlives the SDK's safe period.
+      unsafe_exposure_ms: 0,
     });
   });
 

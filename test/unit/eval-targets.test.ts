@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DetectorMetrics } from '../../src/eval/metrics.js';
 import type { EvalReport, FamilyReport } from '../../src/eval/report.js';
-import { checkTargets } from '../../src/eval/targets.js';
+import { checkTargets, formatTargets } from '../../src/eval/targets.js';
 
 function metrics(overrides: Partial<DetectorMetrics>): DetectorMetrics {
   return {
@@ -13,20 +13,19 @@ function metrics(overrides: Partial<DetectorMetrics>): DetectorMetrics {
     unnecessary_preemptions_per_1k: 0,
     guarantee_violations: 0,
     brier: null,
+    false_warnings_per_hour_healthy: null,
+    unsafe_exposure_ms: 0,
     ...overrides,
   };
 }
 
-function family(
-  detectors: Record<string, Partial<DetectorMetrics>>,
-  sweep: { knob: number; detection_ms_p50: number | null; unnecessary_preemptions_per_1k: number }[],
-): FamilyReport {
+function family(detectors: Record<string, Partial<DetectorMetrics>>): FamilyReport {
   return {
     episodes: 1,
     holds: 1000,
     hold_hours: 1,
     detectors: Object.fromEntries(Object.entries(detectors).map(([name, values]) => [name, metrics(values)])),
-    sweeps: { 'phi-accrual': sweep },
+    sweeps: {},
   };
 }
 
@@ -37,63 +36,60 @@ function report(families: Record<string, FamilyReport>): EvalReport {
     seeds: [101],
     detectors: ['forelock', 'forelock-guarded', 'fixed-ttl', 'phi-accrual'],
     families,
-    overall: {
-      forelock: metrics({ unnecessary_preemptions_per_1k: 0.4 }),
-      'phi-accrual': metrics({ unnecessary_preemptions_per_1k: 0.3 }),
-    },
+    overall: {},
+    worst: {},
     cost: { forelock: { cpu_us_per_event: 4 } },
   };
 }
 
-function verdict(checks: ReturnType<typeof checkTargets>, prefix: string): boolean | null | undefined {
-  return checks.find((check) => check.target.startsWith(prefix))?.met;
+function verdict(checks: ReturnType<typeof checkTargets>, target: string): boolean | null | undefined {
+  return checks.find((check) => check.target === target)?.met;
 }
 
-describe('issue 4 target checks', () => {
+describe('target checks', () => {
   const checks = checkTargets(
     report({
-      crash: family(
-        {
-          forelock: { detection_ms_p50: 4000, unnecessary_preemptions_per_1k: 0.2 },
-          'forelock-guarded': { detection_ms_p50: 8000 },
-          'fixed-ttl': { detection_ms_p50: 8200 },
-          'phi-accrual': { detection_ms_p50: 5000 },
+      crash: family({
+        forelock: {
+          detection_ms_p50: 4000,
+          unnecessary_preemptions_per_1k: 0.15,
+          false_warnings_per_hour_healthy: 0.5,
         },
-        [
-          { knob: 1, detection_ms_p50: 3900, unnecessary_preemptions_per_1k: 0.2 }, // better on time, equal: dominates
-          { knob: 8, detection_ms_p50: 5000, unnecessary_preemptions_per_1k: 0 },
-        ],
-      ),
-      'latency-ramp': family(
-        {
-          forelock: { warned_ahead_frac: 0.9 },
-          'forelock-guarded': { detection_ms_p50: -10, guarantee_violations: 1 },
-        },
-        [],
-      ),
-      'healthy-jitter': family({ forelock: { false_warnings_per_hour: 1.5, unnecessary_preemptions_per_1k: 0.1 } }, [
-        { knob: 8, detection_ms_p50: null, unnecessary_preemptions_per_1k: 0 },
-      ]),
+        'forelock-guarded': { detection_ms_p50: 8000 },
+        'fixed-ttl': { detection_ms_p50: 8200 },
+        'phi-accrual': { detection_ms_p50: 5000, unnecessary_preemptions_per_1k: 0 },
+      }),
+      'latency-ramp': family({
+        forelock: { warned_ahead_frac: 0.9, unnecessary_preemptions_per_1k: 0.1 },
+        'forelock-guarded': { guarantee_violations: 0, unsafe_exposure_ms: 12 },
+        'phi-accrual': { unnecessary_preemptions_per_1k: 0 },
+      }),
+      wan: family({
+        forelock: { false_warnings_per_hour_healthy: 1.5 },
+        'phi-accrual': { unnecessary_preemptions_per_1k: 0.2 },
+      }),
     }),
   );
 
-  it('checks each threshold against the measured value', () => {
-    expect(verdict(checks, '1. forelock warned_ahead_frac >= 0.80 on latency-ramp')).toBe(true);
-    expect(verdict(checks, '1. forelock warned_ahead_frac >= 0.80 on clock-drift')).toBeNull();
-    expect(verdict(checks, '2. forelock unnecessary_preemptions_per_1k overall')).toBe(false); // 0.4 > phi's 0.3
-    expect(verdict(checks, '2. forelock false_warnings_per_hour <= 1 on healthy-jitter')).toBe(false);
-    expect(verdict(checks, '3. forelock detection_ms_p50 on crash')).toBe(true); // 4000 <= 4100 and <= 5000
-    expect(verdict(checks, '3. forelock-guarded guarantee_violations')).toBe(false);
-    expect(verdict(checks, '3. forelock-guarded detection_ms_p50 < 0 on latency-ramp')).toBe(true);
-    expect(verdict(checks, '5. forelock cpu_us_per_event')).toBe(true);
+  it('checks each threshold, per family, against the measured value', () => {
+    expect(verdict(checks, 'forelock false_warnings_per_hour_healthy <= 1 on crash')).toBe(true);
+    expect(verdict(checks, 'forelock false_warnings_per_hour_healthy <= 1 on wan')).toBe(false);
+    expect(verdict(checks, 'forelock false_warnings_per_hour_healthy <= 1 on latency-ramp')).toBeNull();
+    expect(verdict(checks, 'forelock unnecessary_preemptions_per_1k <= phi-accrual + 0.1 on crash')).toBe(false);
+    expect(verdict(checks, 'forelock unnecessary_preemptions_per_1k <= phi-accrual + 0.1 on latency-ramp')).toBe(true);
+    expect(verdict(checks, 'forelock unnecessary_preemptions_per_1k <= phi-accrual + 0.1 on wan')).toBe(true);
+    expect(
+      verdict(checks, 'forelock-guarded guarantee_violations = 0 and unsafe_exposure_ms = 0 in every family'),
+    ).toBe(false);
+    expect(verdict(checks, 'forelock detection_ms_p50 on crash <= half of fixed-ttl and <= phi-accrual')).toBe(true);
+    expect(verdict(checks, 'forelock warned_ahead_frac >= 0.80 on latency-ramp')).toBe(true);
+    expect(verdict(checks, 'forelock warned_ahead_frac >= 0.80 on drift-beyond-bound')).toBeNull();
+    expect(verdict(checks, 'forelock cpu_us_per_event <= 10')).toBe(true);
   });
 
-  it('flags a sweep point that is no worse on both axes and better on one, and only compares both axes', () => {
-    const crash = checks.find((check) => check.target.includes('dominates forelock') && check.target.endsWith('crash'));
-    expect(crash?.met).toBe(false);
-    expect(crash?.measured).toBe('dominated by phi-accrual@1');
-    const healthy = checks.find((check) => check.target.includes('on healthy-jitter (no stale episodes'));
-    expect(healthy?.met).toBeNull();
-    expect(healthy?.measured).toContain('phi-accrual@8');
+  it('prints one line per target with its verdict', () => {
+    const text = formatTargets(checks);
+    expect(text).toContain('MISS  forelock false_warnings_per_hour_healthy <= 1 on wan: 1.5');
+    expect(text).toContain('MET   forelock cpu_us_per_event <= 10: 4');
   });
 });

@@ -178,7 +178,7 @@ describe('answers and modes', () => {
       mode: 'on',
       fenced: true,
       silentFromMs: 17_000,
-      resumeAtMs: 21_050,
+      resumeAtMs: 22_900,
       answer: 'ACK',
       untilMs: 30_000,
     });

@@ -1,5 +1,5 @@
-// `forelock eval`: runs the prediction evaluation (EVALUATION.md) on generated suites or trace files.
-import { readFileSync, writeFileSync } from 'node:fs';
+// `forelock eval`: runs the prediction evaluation (docs/design.md, "Evaluation") on generated suites or trace files.
+import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
@@ -8,7 +8,7 @@ import { type EvaluationWork, evaluate } from '../../eval/evaluate.js';
 import { buildReport, type EvalReport, formatReport } from '../../eval/report.js';
 import { FULL_SUITE, QUICK_SUITE, reportedSeeds, type Suite } from '../../eval/suites.js';
 import { checkTargets, formatTargets } from '../../eval/targets.js';
-import { parseTrace } from '../../eval/trace-reader.js';
+import { parseTrace, readTraceText } from '../../eval/trace-reader.js';
 import { generateScenario, SCENARIO_FAMILIES } from '../../sim/scenarios/families.js';
 
 /** The command's options as commander parses them. */
@@ -18,6 +18,7 @@ export interface EvalCommandOptions {
   readonly seeds?: string;
   readonly trace?: readonly string[];
   readonly json?: string;
+  readonly scale?: string;
 }
 
 /** Where the command writes: the report to `out`, the progress display to `progress` (a TTY, or nothing). */
@@ -30,12 +31,18 @@ export interface EvalCommandOutput {
 export function registerEvalCommand(program: Command): void {
   program
     .command('eval')
-    .description('evaluate staleness prediction against failure-detector baselines, in virtual time (EVALUATION.md)')
+    .description(
+      'evaluate staleness prediction against failure-detector baselines, in virtual time (docs/design.md, "Evaluation")',
+    )
     .option('--suite <suite>', 'quick (3 seeds per family) or full (30 seeds per family)', 'quick')
     .option('--seed <seed>', 'run this one seed')
     .option('--seeds <count>', 'run seeds 101 .. 100+count (seeds 1-100 are kept for tuning)')
     .option('--trace <files...>', 'evaluate these JSONL trace files instead of generated scenarios')
     .option('--json <file>', 'also write the report as JSON to this file')
+    .option(
+      '--scale <K>',
+      'generated scenarios only: multiply every network delay and its jitter by K (TTLs and intervals stay)',
+    )
     .action((options: EvalCommandOptions) => {
       try {
         runEvalCommand(options, { out: process.stdout, progress: process.stderr.isTTY ? process.stderr : null });
@@ -83,8 +90,8 @@ function planEvaluation(options: EvalCommandOptions): EvaluationPlan {
   if (options.seed !== undefined && options.seeds !== undefined)
     throw new EvalUsageError('give either --seed S or --seeds N, not both');
   if (options.trace !== undefined && options.trace.length > 0) {
-    if (options.seed !== undefined || options.seeds !== undefined)
-      throw new EvalUsageError('--trace evaluates the given files; it takes no --seed or --seeds');
+    if (options.seed !== undefined || options.seeds !== undefined || options.scale !== undefined)
+      throw new EvalUsageError('--trace evaluates the given files; it takes no --seed, --seeds or --scale');
     const work = options.trace.map((file) => {
       const trace = parseTrace(readTraceFile(file), file);
       return { family: trace.header.name || basename(file), label: file, load: () => trace };
@@ -96,11 +103,12 @@ function planEvaluation(options: EvalCommandOptions): EvaluationPlan {
     options.seed !== undefined
       ? [integerOption('--seed', options.seed, 0)]
       : reportedSeeds(options.seeds !== undefined ? integerOption('--seeds', options.seeds, 1) : suite.defaultSeeds);
+  const delayScale = options.scale === undefined ? 1 : positiveNumberOption('--scale', options.scale);
   const work = SCENARIO_FAMILIES.flatMap((family) =>
     seeds.map((seed) => ({
       family,
       label: `${family} seed ${seed}`,
-      load: () => generateScenario(family, seed, suite.size),
+      load: () => generateScenario(family, seed, suite.size, { delayScale }),
     })),
   );
   return { suite: suite.name, seeds, work };
@@ -108,7 +116,7 @@ function planEvaluation(options: EvalCommandOptions): EvaluationPlan {
 
 function readTraceFile(file: string): string {
   try {
-    return readFileSync(file, 'utf8');
+    return readTraceText(file);
   } catch (error) {
     throw new EvalUsageError(`cannot read --trace ${file}: ${(error as Error).message}`);
   }
@@ -118,6 +126,12 @@ function suiteNamed(name: string): Suite {
   if (name === 'quick') return QUICK_SUITE;
   if (name === 'full') return FULL_SUITE;
   throw new EvalUsageError(`--suite must be quick or full, got "${name}"`);
+}
+
+function positiveNumberOption(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new EvalUsageError(`${flag} must be a number > 0, got "${text}"`);
+  return value;
 }
 
 function integerOption(flag: string, text: string, minimum: number): number {

@@ -17,6 +17,18 @@ interface ServeFlags {
   logLevel?: string;
   preemption?: string;
   testFaultInjection?: boolean;
+  recordTrace?: string;
+  recordTraceMaxBytes?: string;
+}
+
+/** `--record-trace-max-bytes` as a number (resolveServerConfig checks its range). */
+function maxBytesFlag(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isInteger(value)) {
+    throw new ConfigError(`--record-trace-max-bytes must be an integer number of bytes, got "${text}"`);
+  }
+  return value;
 }
 
 async function readConfigFile(path: string): Promise<ServerConfigInput> {
@@ -46,6 +58,8 @@ async function serve(flags: ServeFlags): Promise<void> {
     logLevel: flags.logLevel,
     preemption: flags.preemption,
     testFaultInjection: flags.testFaultInjection,
+    recordTrace: flags.recordTrace,
+    recordTraceMaxBytes: maxBytesFlag(flags.recordTraceMaxBytes),
   });
   let node: NodeServer | undefined;
   let stopping = false;
@@ -88,6 +102,14 @@ export function registerServeCommand(program: Command): void {
     .option(
       '--preemption <mode>',
       `staleness warnings and pre-emption: on, warn-only or off (default ${SERVER_DEFAULTS.preemption})`,
+    )
+    .option(
+      '--record-trace <file>',
+      "the leader records the SPM's inputs to this JSONL file, for `forelock eval --trace` (default: off)",
+    )
+    .option(
+      '--record-trace-max-bytes <bytes>',
+      `rotate the recorded trace to <file>.1 beyond this size (default ${SERVER_DEFAULTS.recordTraceMaxBytes})`,
     )
     .addOption(new Option('--test-fault-injection', 'test only: enable POST /test/faults on --http').hideHelp())
     .action(async (flags: ServeFlags) => {

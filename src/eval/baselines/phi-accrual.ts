@@ -15,7 +15,7 @@ export interface PhiAccrualConfig {
   readonly window: number;
 }
 
-/** The defaults of EVALUATION.md: threshold 8, min std-dev 100 ms, acceptable pause 3 s, window 1000. */
+/** The defaults of docs/design.md: threshold 8, min std-dev 100 ms, acceptable pause 3 s, window 1000. */
 export const defaultPhiAccrualConfig: PhiAccrualConfig = {
   threshold: 8,
   minStdDevMs: 100,

@@ -1,11 +1,16 @@
-// The nine scenario families of EVALUATION.md: seeded generators of realistic traces with exact ground truth.
+// The scenario families of the evaluation (docs/design.md, "Evaluation"): seeded generators of realistic traces with
+// exact ground truth.
 import type { Trace } from '../../eval/trace.js';
 import { defaultSafePeriodAssumptions, grantedUntilMs } from '../../session/safe-period.js';
 import { SeededRng } from '../../util/rng.js';
 import {
   type Behavior,
   clamp,
+  type Interval,
+  lognormalLink,
   type NetworkProfile,
+  normalLink,
+  paretoLink,
   roundTime,
   ScenarioWorld,
   type SimResource,
@@ -23,6 +28,12 @@ export const SCENARIO_FAMILIES = [
   'stuck-holder',
   'bursty-contention',
   'clock-drift',
+  'wan',
+  'heavy-tail',
+  'bursty-loss',
+  'drift-beyond-bound',
+  'mixed',
+  'recovering-links',
 ] as const;
 
 /** One scenario family. */
@@ -42,20 +53,27 @@ export interface ScenarioSize {
 /** The default size: 16 workers and 2 leaders over 12 minutes, 8 faults. */
 export const defaultScenarioSize: ScenarioSize = { workers: 16, leaders: 2, durationMs: 720_000, faults: 8 };
 
-/** The server's defaults (ARCHITECTURE.md): TTL 10 s, keepalive every TTL/3. */
+/** The server's defaults (docs/design.md): TTL 10 s, keepalive every TTL/3. */
 const TTL_MS = 10_000;
 const KEEPALIVE_MS = 3333;
 /** Faults start once resources have a history. */
 const WARMUP_MS = 150_000;
 
-const LAN: NetworkProfile = { rttMeanMs: 2, rttSpreadMs: 1, lossProbability: 0.001 };
-const WAN: NetworkProfile = { rttMeanMs: 150, rttSpreadMs: 30, lossProbability: 0.001 };
+const LAN: NetworkProfile = normalLink('lan', 2, 1, 0.001);
+const WAN: NetworkProfile = normalLink('wan', 150, 30, 0.001);
+
+/** How a scenario is generated beyond its family, seed and size. */
+export interface ScenarioOptions {
+  /** Multiplies every network delay and its jitter (`forelock eval --scale K`); TTLs and intervals stay. */
+  readonly delayScale?: number;
+}
 
 /** Generates the trace of `family` for `seed`; the same arguments always give the same trace. */
 export function generateScenario(
   family: ScenarioFamily,
   seed: number,
   size: ScenarioSize = defaultScenarioSize,
+  options: ScenarioOptions = {},
 ): Trace {
   const familyIndex = SCENARIO_FAMILIES.indexOf(family);
   const rng = new SeededRng((Math.imul(seed, 2654435761) ^ Math.imul(familyIndex + 1, 40503)) >>> 0);
@@ -67,6 +85,7 @@ export function generateScenario(
       durationMs: size.durationMs,
       commitMs: 3,
       clientEpochMs: 1_715_000_000_000,
+      delayScale: options.delayScale ?? 1,
     },
     rng,
   );
@@ -77,12 +96,12 @@ export function generateScenario(
       ? addJobResources(world, rng)
       : addResources(world, rng);
   const workerBehavior = bursty ? burstyBehavior(resources, rng) : workerBehaviorOf(resources, rng);
+  const links = linksOf(family, rng);
   const workers: SimSession[] = [];
   for (let index = 0; index < size.workers; index++) {
-    const network = rng.chance(0.7) ? LAN : WAN;
-    workers.push(world.openSession(`w${index}`, network, workerBehavior, rng.uniform(0, 2000)));
+    workers.push(world.openSession(`w${index}`, links.worker(), workerBehavior, rng.uniform(0, 2000)));
   }
-  for (let index = 0; index < size.leaders; index++) openLeader(world, `leader${index}`, rng.chance(0.5) ? LAN : WAN);
+  for (let index = 0; index < size.leaders; index++) openLeader(world, `leader${index}`, links.leader());
   const faultWindow = (tailMs: number): number => rng.uniform(WARMUP_MS, Math.max(WARMUP_MS, size.durationMs - tailMs));
   const victims = pickDistinct(rng, workers, size.faults);
   switch (family) {
@@ -130,8 +149,163 @@ export function generateScenario(
     case 'server-overload':
       overloadServer(world, rng, size);
       break;
+    case 'wan':
+      victims.forEach((victim, index) => {
+        if (index % 2 === 0) pauseClient(world, rng, victim, faultWindow(120_000));
+        else crashClient(world, victim, faultWindow(60_000));
+      });
+      break;
+    case 'heavy-tail':
+      break;
+    case 'bursty-loss':
+      for (const victim of victims) loseInBursts(world, rng, victim, size.durationMs);
+      break;
+    case 'drift-beyond-bound':
+      for (let index = 0; index < size.faults; index++) driftBeyondBound(world, rng, index, size.durationMs, links);
+      break;
+    case 'mixed':
+      victims.forEach((victim, index) => {
+        switch (index % 5) {
+          case 0:
+            return pauseClient(world, rng, victim, faultWindow(120_000));
+          case 1:
+            return crashClient(world, victim, faultWindow(60_000));
+          case 2:
+            return injectLapsable(
+              world,
+              victim,
+              'partition',
+              faultWindow(120_000),
+              (session, atMs, lengthMs) => session.partitions.push({ fromMs: atMs, toMs: atMs + lengthMs }),
+              logUniform(rng, 1000, 40_000),
+            );
+          case 3:
+            return rampLatency(world, rng, index, size.durationMs);
+          default:
+            return driftBeyondBound(world, rng, index, size.durationMs, links);
+        }
+      });
+      break;
+    case 'recovering-links':
+      for (const victim of victims) degradeLink(world, rng, victim, size.durationMs);
+      break;
   }
   return world.run();
+}
+
+/** Where a family's sessions connect from: a link for each worker and each leader. */
+interface LinkChoice {
+  worker(): NetworkProfile;
+  leader(): NetworkProfile;
+}
+
+/** A wide-area link as the `wan` family draws them: median RTT 20-300 ms (log-uniform), sigma 0.2-0.5, 0.5-2% spikes
+ * of 3-10x. */
+function wanLink(rng: SeededRng): NetworkProfile {
+  return lognormalLink('wan', logUniform(rng, 20, 300), rng.uniform(0.2, 0.5), rng.uniform(0.005, 0.02), 3, 10, 0.001);
+}
+
+/** A link with Pareto jitter (alpha 1.5-3, scale 10-50% of the base RTT, capped at 4 s) over a LAN or WAN base. */
+function heavyTailLink(rng: SeededRng): NetworkProfile {
+  const lan = rng.chance(0.5);
+  const baseMs = lan ? 2 : logUniform(rng, 20, 300);
+  return paretoLink(lan ? 'lan' : 'wan', baseMs, baseMs * rng.uniform(0.1, 0.5), rng.uniform(1.5, 3), 4000, 0.001);
+}
+
+function linksOf(family: ScenarioFamily, rng: SeededRng): LinkChoice {
+  switch (family) {
+    case 'wan':
+      return { worker: () => wanLink(rng), leader: () => wanLink(rng) };
+    case 'heavy-tail':
+      return { worker: () => heavyTailLink(rng), leader: () => heavyTailLink(rng) };
+    case 'mixed':
+    case 'drift-beyond-bound':
+    case 'recovering-links':
+    case 'bursty-loss':
+      return {
+        worker: () => (rng.chance(0.5) ? LAN : wanLink(rng)),
+        leader: () => (rng.chance(0.5) ? LAN : wanLink(rng)),
+      };
+    default:
+      return { worker: () => (rng.chance(0.7) ? LAN : WAN), leader: () => (rng.chance(0.5) ? LAN : WAN) };
+  }
+}
+
+/** A GC pause of 0.2-30 s while holding: stale at the lapse if it outlasts the lease, else transient. */
+function pauseClient(world: ScenarioWorld, rng: SeededRng, victim: SimSession, atMs: number): void {
+  injectLapsable(
+    world,
+    victim,
+    'gc-pause',
+    atMs,
+    (session, startMs, lengthMs) => session.pauses.push({ fromMs: startMs, toMs: startMs + lengthMs }),
+    logUniform(rng, 200, 30_000),
+  );
+}
+
+/** The client dies (kill -9) while holding: stale at once. */
+function crashClient(world: ScenarioWorld, victim: SimSession, atMs: number): void {
+  world.whenHolding(victim, atMs, (crashMs) => {
+    victim.crashAtMs = crashMs;
+    world.truth({ t: crashMs, session: victim.id, fault: 'crash', stale_at: crashMs });
+  });
+}
+
+/** Gilbert-Elliott loss in time: good spells of 60-180 s on average, bursts of 2-15 s in which each keepalive is lost
+ * with 50-100%. Each burst is an episode: stale at the lapse if the session expired during it (or within a lease
+ * after), else transient. */
+function loseInBursts(world: ScenarioWorld, rng: SeededRng, victim: SimSession, durationMs: number): void {
+  const goodMeanMs = rng.uniform(60_000, 180_000);
+  const burstMeanMs = rng.uniform(2000, 15_000);
+  const bursts: Interval[] = [];
+  let atMs = WARMUP_MS / 2 - goodMeanMs * Math.log(1 - rng.next());
+  while (atMs < durationMs) {
+    const burst = { fromMs: atMs, toMs: atMs - burstMeanMs * Math.log(1 - rng.next()) };
+    bursts.push(burst);
+    atMs = burst.toMs - goodMeanMs * Math.log(1 - rng.next());
+  }
+  victim.lossBursts = { bursts, lossInBurst: rng.uniform(0.5, 1) };
+  for (const burst of bursts) labelTransientOrLapse(world, victim, 'bursty-loss', burst, durationMs);
+}
+
+/** Labels a fault of `session` over `interval`: stale at its lapse if the session expired during it or within a lease
+ * after, else transient until its end (nothing if the session was already gone). */
+function labelTransientOrLapse(
+  world: ScenarioWorld,
+  session: SimSession,
+  fault: string,
+  interval: Interval,
+  durationMs: number,
+): void {
+  world.queue.at(Math.min(durationMs, interval.toMs + TTL_MS), () => {
+    if (session.expiredAtMs !== null && session.expiredAtMs < interval.fromMs) return;
+    const lapsed = session.expiredAtMs !== null;
+    world.truth({
+      t: roundTime(interval.fromMs),
+      session: session.id,
+      fault,
+      stale_at: lapsed ? session.expiredAtMs : null,
+      ...(lapsed ? {} : { until: roundTime(Math.min(durationMs, interval.toMs)) }),
+    });
+  });
+}
+
+/** A link that degrades (RTT up to 3-10x over 10-120 s, staying 10-60 s) and recovers over 10-120 s. */
+function degradeLink(world: ScenarioWorld, rng: SeededRng, victim: SimSession, durationMs: number): void {
+  const rampMs = rng.uniform(10_000, 120_000);
+  const plateauMs = rng.uniform(10_000, 60_000);
+  const recoverMs = rng.uniform(10_000, 120_000);
+  const onsetMs = rng.uniform(WARMUP_MS, Math.max(WARMUP_MS, durationMs - rampMs - plateauMs - recoverMs - 30_000));
+  const peak = rng.uniform(3, 10);
+  victim.rttFactor = (atMs) => {
+    const since = atMs - onsetMs;
+    if (since <= 0) return 1;
+    if (since <= rampMs) return 1 + ((peak - 1) * since) / rampMs;
+    if (since <= rampMs + plateauMs) return peak;
+    return Math.max(1, peak - ((peak - 1) * (since - rampMs - plateauMs)) / recoverMs);
+  };
+  const interval = { fromMs: onsetMs, toMs: onsetMs + rampMs + plateauMs + recoverMs };
+  labelTransientOrLapse(world, victim, 'recovering-link', interval, durationMs);
 }
 
 function logUniform(rng: SeededRng, low: number, high: number): number {
@@ -257,7 +431,7 @@ function injectLapsable(
 /** A leader on a far link whose RTT grows up to 10x over 30-300 s; some recover, some miss a renewal (stale at the
  * lapse it causes). */
 function rampLatency(world: ScenarioWorld, rng: SeededRng, index: number, durationMs: number): void {
-  const network: NetworkProfile = { rttMeanMs: rng.uniform(600, 1500), rttSpreadMs: 60, lossProbability: 0.001 };
+  const network = normalLink('wan', rng.uniform(600, 1500), 60, 0.001);
   const session = openLeader(world, `far${index}`, network);
   const rampMs = rng.uniform(30_000, 300_000);
   const onsetMs = rng.uniform(WARMUP_MS, Math.max(WARMUP_MS, durationMs - rampMs - 60_000));
@@ -282,32 +456,71 @@ function rampLatency(world: ScenarioWorld, rng: SeededRng, index: number, durati
   });
 }
 
-/** A leader whose clock's rate error grows past the SDK's 1% bound over 60-300 s: slow clocks become stale at the
- * first keepalive whose answer gives the client a safe period (send time + TTL x (1 - maxDrift) - margin, on its own
- * clock) that outlives the real lease (receive time + TTL); fast clocks only err on the safe side (transient). */
+/** A leader whose clock's rate error grows past the SDK's 1% bound, to 4-15% (three in four slow) over 60-300 s; three
+ * in five later lose contact (see `driftingLeader`). */
 function driftClock(world: ScenarioWorld, rng: SeededRng, index: number, durationMs: number): void {
-  const session = openLeader(world, `drift${index}`, rng.chance(0.5) ? LAN : WAN);
   const rampMs = rng.uniform(60_000, 300_000);
   const onsetMs = rng.uniform(WARMUP_MS, Math.max(WARMUP_MS, durationMs - rampMs - 60_000));
-  const slow = rng.chance(0.75);
-  const maxRate = slow ? -rng.uniform(0.04, 0.15) : rng.uniform(0.04, 0.15);
-  session.drift = { onsetMs, rampMs, maxRate };
-  if (!slow) {
-    world.truth({ t: onsetMs, session: session.id, fault: 'clock-drift', stale_at: null, until: durationMs });
+  const maxRate = (rng.chance(0.75) ? -1 : 1) * rng.uniform(0.04, 0.15);
+  driftingLeader(
+    world,
+    rng,
+    `drift${index}`,
+    rng.chance(0.5) ? LAN : WAN,
+    { onsetMs, rampMs, maxRate },
+    durationMs,
+    'clock-drift',
+  );
+}
+
+/** A leader whose clock is off by 0.2-5% (log-uniform, either way), reached within 5-30 s of its onset; three in five
+ * later lose contact (see `driftingLeader`). */
+function driftBeyondBound(
+  world: ScenarioWorld,
+  rng: SeededRng,
+  index: number,
+  durationMs: number,
+  links: LinkChoice,
+): void {
+  const rampMs = rng.uniform(5000, 30_000);
+  const onsetMs = rng.uniform(WARMUP_MS / 2, Math.max(WARMUP_MS / 2, durationMs - rampMs - 120_000));
+  const maxRate = (rng.chance(0.5) ? -1 : 1) * logUniform(rng, 0.002, 0.05);
+  driftingLeader(
+    world,
+    rng,
+    `skew${index}`,
+    links.leader(),
+    { onsetMs, rampMs, maxRate },
+    durationMs,
+    'drift-beyond-bound',
+  );
+}
+
+/**
+ * A leader session whose clock drifts as `drift` says. Three in five lose contact 30-120 s after the drift is fully
+ * there, for 5-60 s: stale at the lapse when that outlasts the lease, transient otherwise. A drifting clock that keeps
+ * renewing is not stale (transient to the end): the harm a drift can do is measured by `unsafe_exposure_ms`, against
+ * the guarantees each detector actually sent.
+ */
+function driftingLeader(
+  world: ScenarioWorld,
+  rng: SeededRng,
+  id: string,
+  network: NetworkProfile,
+  drift: { onsetMs: number; rampMs: number; maxRate: number },
+  durationMs: number,
+  fault: string,
+): void {
+  const session = openLeader(world, id, network);
+  session.drift = drift;
+  const lossAtMs = drift.onsetMs + drift.rampMs + rng.uniform(30_000, 120_000);
+  if (!rng.chance(0.6) || lossAtMs > durationMs - 30_000) {
+    world.truth({ t: roundTime(drift.onsetMs), session: id, fault, stale_at: null, until: durationMs });
     return;
   }
-  let staleAtMs: number | null = null;
-  session.onKeepalive = (receiveMs, sendMs) => {
-    if (staleAtMs !== null || receiveMs < onsetMs) return;
-    const safeUntilClockMs = grantedUntilMs(
-      { keepaliveSentAtMs: session.clockAt(sendMs), durationMs: TTL_MS },
-      defaultSafePeriodAssumptions,
-    );
-    const safeEndMs = session.worldTimeOf(safeUntilClockMs);
-    if (safeEndMs <= receiveMs + TTL_MS) return;
-    staleAtMs = receiveMs;
-    world.truth({ t: onsetMs, session: session.id, fault: 'clock-drift', stale_at: receiveMs });
-  };
+  const loss = { fromMs: lossAtMs, toMs: lossAtMs + logUniform(rng, 5000, 60_000) };
+  session.partitions.push(loss);
+  labelTransientOrLapse(world, session, fault, { fromMs: drift.onsetMs, toMs: loss.toMs }, durationMs);
 }
 
 /** A worker whose next hold (once its resource has 30 holds of history) never ends in time: stale when it passes the

@@ -15,13 +15,70 @@ export interface WorldConfig {
   readonly commitMs: number;
   /** What client clocks read at world time 0. */
   readonly clientEpochMs: number;
+  /** Every network delay and its jitter are multiplied by this (`forelock eval --scale K`); TTLs and intervals are
+   * not. 1 when absent. */
+  readonly delayScale?: number;
 }
 
-/** A client's link to the server: RTT mean +- spread (2 sigma), and the chance a keepalive is lost. */
+/** A client's link to the server: how its round trips are distributed, and the chance a keepalive is lost. */
 export interface NetworkProfile {
-  readonly rttMeanMs: number;
-  readonly rttSpreadMs: number;
+  /** What kind of link it is ('lan', 'wan', ...): kept with the trace, so analyses can pick sessions by link. */
+  readonly kind: string;
   readonly lossProbability: number;
+  /** One round trip, before any fault's factor and the world's delay scale. */
+  sampleRttMs(rng: SeededRng): number;
+}
+
+/** A link whose RTT is normal around `meanMs`, +- `spreadMs` at 2 sigma (clipped there). */
+export function normalLink(kind: string, meanMs: number, spreadMs: number, lossProbability: number): NetworkProfile {
+  return {
+    kind,
+    lossProbability,
+    sampleRttMs: (rng) => clamp(rng.normal(meanMs, spreadMs / 2), meanMs - spreadMs, meanMs + spreadMs),
+  };
+}
+
+/** A wide-area link: log-normal RTT around `medianMs` with `sigma`, and with `spikeProbability` a spike of
+ * `spikeLow`-`spikeHigh` times that. */
+export function lognormalLink(
+  kind: string,
+  medianMs: number,
+  sigma: number,
+  spikeProbability: number,
+  spikeLow: number,
+  spikeHigh: number,
+  lossProbability: number,
+): NetworkProfile {
+  return {
+    kind,
+    lossProbability,
+    sampleRttMs: (rng) => {
+      const rtt = medianMs * Math.exp(sigma * rng.normal());
+      return rng.chance(spikeProbability) ? rtt * rng.uniform(spikeLow, spikeHigh) : rtt;
+    },
+  };
+}
+
+/** A link with Pareto-distributed jitter: `baseMs` plus Pareto(`scaleMs`, `alpha`) less its scale, at most `capMs`. */
+export function paretoLink(
+  kind: string,
+  baseMs: number,
+  scaleMs: number,
+  alpha: number,
+  capMs: number,
+  lossProbability: number,
+): NetworkProfile {
+  return {
+    kind,
+    lossProbability,
+    sampleRttMs: (rng) => baseMs + Math.min(capMs, scaleMs / (1 - rng.next()) ** (1 / alpha) - scaleMs),
+  };
+}
+
+/** Bursts of loss (a Gilbert-Elliott channel in time): during each interval a keepalive is lost with `lossInBurst`. */
+export interface LossBursts {
+  readonly bursts: readonly Interval[];
+  readonly lossInBurst: number;
 }
 
 /** A time interval [fromMs, toMs). */
@@ -75,6 +132,8 @@ export class SimSession {
   crashAtMs = Number.POSITIVE_INFINITY;
   rttFactor: (atMs: number) => number = () => 1;
   drift: ClockDrift | null = null;
+  /** Bursts of keepalive loss on its link, if any. */
+  lossBursts: LossBursts | null = null;
   /** Set when the server expired the session (its lease lapsed). */
   expiredAtMs: number | null = null;
   lastReceiveMs: number;
@@ -139,6 +198,14 @@ export class SimSession {
   /** The client's clock reading at world time `atMs` (relative to the world's client epoch). */
   clockAt(atMs: number): number {
     return this.clockOffsetMs + atMs + this.driftOffsetMs(atMs);
+  }
+
+  /** True when a keepalive sent at `atMs` falls in one of the link's loss bursts and is lost there. */
+  lostInBurst(atMs: number, rng: SeededRng): boolean {
+    const loss = this.lossBursts;
+    if (loss === null) return false;
+    for (const burst of loss.bursts) if (atMs >= burst.fromMs && atMs < burst.toMs) return rng.chance(loss.lossInBurst);
+    return false;
   }
 
   /** The world time at which the client's clock reads `clockMs` (the clock is strictly increasing). */
@@ -244,7 +311,8 @@ export class ScenarioWorld {
     this.queue.runUntil(this.config.durationMs);
     const events = this.emitted.filter((event) => event.t <= this.config.durationMs);
     events.sort((a, b) => a.t - b.t);
-    return {
+    const epochMs = this.config.clientEpochMs;
+    const trace: Trace = {
       header: {
         type: 'header',
         version: 1,
@@ -254,6 +322,17 @@ export class ScenarioWorld {
       },
       events,
     };
+    // What only a generated trace knows (true clocks, kinds of link): kept out of its enumerable data, so traces
+    // compare and serialize by their events alone.
+    Object.defineProperties(trace, {
+      clientClocks: {
+        value: new Map(
+          this.sessions.map((session) => [session.id, (clientMs: number) => session.worldTimeOf(clientMs - epochMs)]),
+        ),
+      },
+      links: { value: new Map(this.sessions.map((session) => [session.id, session.network.kind])) },
+    });
+    return trace;
   }
 
   /** The hold durations of a resource's holds released before `beforeMs`, oldest first. */
@@ -281,9 +360,8 @@ export class ScenarioWorld {
   }
 
   private sampleRttMs(session: SimSession, atMs: number): number {
-    const { rttMeanMs, rttSpreadMs } = session.network;
-    const base = clamp(this.rng.normal(rttMeanMs, rttSpreadMs / 2), rttMeanMs - rttSpreadMs, rttMeanMs + rttSpreadMs);
-    return Math.max(0.2, base) * session.rttFactor(atMs);
+    const base = session.network.sampleRttMs(this.rng);
+    return Math.max(0.2, base) * (this.config.delayScale ?? 1) * session.rttFactor(atMs);
   }
 
   /** Runs `act` at the moment the client can act (after a pause), unless it crashed or its session is gone. */
@@ -304,6 +382,7 @@ export class ScenarioWorld {
       const lost =
         session.linkUpAt(sendMs) > sendMs ||
         session.linkUpAt(sendMs + rttMs / 2) > sendMs + rttMs / 2 ||
+        session.lostInBurst(sendMs, this.rng) ||
         this.rng.chance(session.network.lossProbability);
       if (lost) {
         this.queue.at(sendMs + intervalMs, () => this.sendKeepalive(session));
