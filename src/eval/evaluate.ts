@@ -60,8 +60,11 @@ export function evaluate(
     family.counts.add(truth);
     // Every detector that sends no guarantee (a baseline) promises the TTL: one exposure serves them all.
     let ttlExposureMs: number | null = null;
-    const exposureOf = (run: DetectorRun): number =>
-      run.answers !== null ? unsafeExposureMs(trace, run.answers) : (ttlExposureMs ??= unsafeExposureMs(trace, null));
+    const exposureOf = (run: DetectorRun): number => {
+      if (run.answers !== null) return unsafeExposureMs(trace, run.answers);
+      ttlExposureMs ??= unsafeExposureMs(trace, null);
+      return ttlExposureMs;
+    };
     for (const spec of DETECTORS) {
       const run = runShadow(trace, truth, spec);
       const exposureMs = exposureOf(run);

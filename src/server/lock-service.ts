@@ -174,9 +174,7 @@ export class LockService {
     if (tracker.promisedUntil(session.sessionId) === undefined) {
       tracker.opened(session.sessionId, session.ttlMs, receivedAtMs);
     }
-    return tracker.keepaliveAnswered(session.sessionId, receivedAtMs, guarantee.leaseMs) === null
-      ? null
-      : guarantee;
+    return tracker.keepaliveAnswered(session.sessionId, receivedAtMs, guarantee.leaseMs) === null ? null : guarantee;
   }
 
   /**

@@ -1,7 +1,6 @@
 // The scenario families of the evaluation (docs/design.md, "Evaluation"): seeded generators of realistic traces with
 // exact ground truth.
 import type { Trace } from '../../eval/trace.js';
-import { defaultSafePeriodAssumptions, grantedUntilMs } from '../../session/safe-period.js';
 import { SeededRng } from '../../util/rng.js';
 import {
   type Behavior,
@@ -167,11 +166,13 @@ export function generateScenario(
       victims.forEach((victim, index) => {
         switch (index % 5) {
           case 0:
-            return pauseClient(world, rng, victim, faultWindow(120_000));
+            pauseClient(world, rng, victim, faultWindow(120_000));
+            return;
           case 1:
-            return crashClient(world, victim, faultWindow(60_000));
+            crashClient(world, victim, faultWindow(60_000));
+            return;
           case 2:
-            return injectLapsable(
+            injectLapsable(
               world,
               victim,
               'partition',
@@ -179,10 +180,12 @@ export function generateScenario(
               (session, atMs, lengthMs) => session.partitions.push({ fromMs: atMs, toMs: atMs + lengthMs }),
               logUniform(rng, 1000, 40_000),
             );
+            return;
           case 3:
-            return rampLatency(world, rng, index, size.durationMs);
+            rampLatency(world, rng, index, size.durationMs);
+            return;
           default:
-            return driftBeyondBound(world, rng, index, size.durationMs, links);
+            driftBeyondBound(world, rng, index, size.durationMs, links);
         }
       });
       break;
