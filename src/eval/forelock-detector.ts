@@ -59,6 +59,9 @@ export class ForelockDetector implements Detector {
   ) {}
 
   observe(event: ObservableEvent): void {
+    // A recorded trace's t is epoch ms: start the evaluation grid at the first event, not at 0 (nothing happens before it).
+    if (this.nextEvaluationMs === 0)
+      this.nextEvaluationMs = Math.floor(event.t / EVALUATION_PERIOD_MS) * EVALUATION_PERIOD_MS;
     this.evaluateUntil(event.t);
     const t = event.t;
     if (t > this.clock.now()) this.clock.set(t);
