@@ -83,6 +83,7 @@ describe('session expiry', () => {
     expect(service.keepalive({ sessionId: ids[2]!, receiveMs: clock.now() })).toEqual({
       guaranteeMs: TTL,
       keepaliveIntervalMs: 3_333,
+      leaseMs: TTL,
     });
     clock.set(T0 + TTL);
     await duties.runDue();
