@@ -14,7 +14,7 @@ import type {
   RevokeCause,
 } from './commands.js';
 import { findWaitCycle, type WaitEdge, type WaitsForGraph } from './deadlock.js';
-import { DedupWindow, type DedupWindowData } from './dedup.js';
+import { DedupWindow, type DedupWindowData, describeRequest } from './dedup.js';
 import { secretMatches } from './secret.js';
 import {
   defaultUsageLimits,
@@ -479,7 +479,10 @@ export class LockStateMachine implements StateMachine {
 
   // ---- requests with a sequence number ----
 
-  /** Runs a request once per (session, requestSeq); a retry gets the first result, brought up to date if queued. */
+  /**
+   * Runs a request once per (session, requestSeq); a retry (the same request again) gets the first result, brought up
+   * to date if queued; a different request with a remembered requestSeq is refused with INVALID_ARGUMENT.
+   */
   private withDedup(
     command: Command<'acquire' | 'release' | 'cancel'>,
     run: (session: SessionState) => LockResult,
@@ -488,8 +491,19 @@ export class LockStateMachine implements StateMachine {
     if (!session) return fail('SESSION_NOT_FOUND', `session ${command.sessionId} is not open (closed or expired)`);
     const seqProblem = requestSeqProblem(command.requestSeq);
     if (seqProblem) return fail('INVALID_ARGUMENT', seqProblem);
+    const request = describeRequest(command);
     const previous = session.dedup.get(command.requestSeq);
     if (previous) {
+      // A retry repeats its request exactly; another request under a remembered number is refused, not answered with
+      // the first one's result (which would tell a client it holds a lock it does not). Nothing changes.
+      const asked = session.dedup.requestOf(command.requestSeq);
+      if (asked !== undefined && asked !== request) {
+        return fail(
+          'INVALID_ARGUMENT',
+          `request_seq ${command.requestSeq} of session ${session.sessionId} was already used by another request ` +
+            `(${asked}); this ${request} needs a request_seq of its own (a retry must repeat its request exactly)`,
+        );
+      }
       if (previous.status !== 'queued' || command.type !== 'acquire') return previous;
       const lock = this.locksByName.get(command.name);
       const position = lock?.waiters.findIndex(
@@ -504,7 +518,7 @@ export class LockStateMachine implements StateMachine {
       );
     }
     const result = run(session);
-    session.dedup.remember(command.requestSeq, result);
+    session.dedup.remember(command.requestSeq, result, request);
     return result;
   }
 

@@ -242,7 +242,13 @@ export class SessionStream implements ConnectedStream {
         };
       },
       (result, requestSeq) => this.answerAcquire(requestSeq, acquire, result),
-      (requestSeq) => this.acquiresInFlight.delete(requestSeq),
+      (requestSeq) => {
+        // A grant applied meanwhile that this request's answer did not carry belongs to an earlier request under the
+        // same request_seq (this one was refused as a different request): push it, or its client never learns of it.
+        const grantedMeanwhile = this.acquiresInFlight.get(requestSeq) ?? null;
+        this.acquiresInFlight.delete(requestSeq);
+        if (grantedMeanwhile !== null) this.pushGrant(grantedMeanwhile);
+      },
     );
   }
 
@@ -325,6 +331,7 @@ export class SessionStream implements ConnectedStream {
     result: AcceptedResult,
   ): void {
     const grantedMeanwhile = this.acquiresInFlight.get(requestSeq) ?? null;
+    this.acquiresInFlight.delete(requestSeq);
     const granted = result.status === 'granted';
     this.send({
       acquire: {

@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeLockEntries, decodeLockEntry, encodeLockBatch, encodeLockEntry } from '../../src/lock/codec.js';
+import {
+  decodeLockEntries,
+  decodeLockEntry,
+  encodeLockBatch,
+  encodeLockEntry,
+  lockPackr,
+} from '../../src/lock/codec.js';
 import type { LockCommand, LockEntry, LockEvent, LockResult } from '../../src/lock/commands.js';
 import { hashSecret } from '../../src/lock/secret.js';
 import { LockStateMachine } from '../../src/lock/state-machine.js';
@@ -187,6 +193,55 @@ describe('snapshot and restore', () => {
       }),
       { seed, numRuns: 200 },
     );
+  });
+});
+
+describe('snapshot of the dedup window', () => {
+  const acquireOf = (requestSeq: number, name: string): LockEntry => ({
+    atMs: 20_000,
+    command: {
+      type: 'acquire',
+      sessionId: 's1',
+      requestSeq,
+      name,
+      mode: 'exclusive',
+      fenced: false,
+      preemptible: true,
+      tryOnly: false,
+    },
+  });
+
+  it('carries what each remembered request asked for: after a restore another request under its seq is refused', () => {
+    const original = new LockStateMachine(options);
+    original.applyEntry({
+      atMs: 10_000,
+      command: { type: 'session-open', sessionId: 's1', secretHash: hashSecret('s1'), ttlMs: 10_000, clientName: 'w1' },
+    });
+    const granted = original.applyEntry(acquireOf(1, 'a'));
+    const restored = new LockStateMachine(options);
+    restored.restore(original.snapshot());
+    expect(restored.applyEntry(acquireOf(1, 'b'))).toMatchObject({ status: 'error', code: 'INVALID_ARGUMENT' });
+    expect(restored.lock('b')).toBeUndefined();
+    expect(restored.applyEntry(acquireOf(1, 'a'))).toEqual(granted);
+  });
+
+  it('restores a snapshot written before requests were remembered, answering every reuse as a retry', () => {
+    const original = new LockStateMachine(options);
+    original.applyEntry({
+      atMs: 10_000,
+      command: { type: 'session-open', sessionId: 's1', secretHash: hashSecret('s1'), ttlMs: 10_000, clientName: 'w1' },
+    });
+    const granted = original.applyEntry(acquireOf(1, 'a'));
+    const image = lockPackr.unpack(original.snapshot()) as {
+      sessions: { dedup: { results: unknown[][] } }[];
+    };
+    for (const session of image.sessions) {
+      session.dedup.results = session.dedup.results.map(([seq, result]) => [seq, result]);
+    }
+    const restored = new LockStateMachine(options);
+    restored.restore(lockPackr.pack(image));
+    expect(restored.applyEntry(acquireOf(1, 'b'))).toEqual(granted);
+    expect(restored.lock('b')).toBeUndefined();
   });
 });
 

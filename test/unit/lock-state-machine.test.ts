@@ -445,6 +445,63 @@ describe('request dedup (Raft thesis 6.3)', () => {
     expect(f.holders('x')).toEqual(['a:2']);
   });
 
+  it('refuses another request under a remembered request_seq with INVALID_ARGUMENT, and changes nothing', () => {
+    const f = new LockFixture();
+    f.open('a');
+    f.open('b');
+    const held = f.acquire('a', 'probe/wait', { requestSeq: 1 });
+    expect(held.status).toBe('granted');
+    const before = f.machine.snapshot();
+    const eventsBefore = f.events.length;
+    const reused = [
+      f.acquire('a', 'probe/other', { requestSeq: 1 }),
+      f.acquire('a', 'probe/wait', { requestSeq: 1, mode: 'shared' }),
+      f.acquire('a', 'probe/wait', { requestSeq: 1, fenced: true }),
+      f.acquire('a', 'probe/wait', { requestSeq: 1, tryOnly: true }),
+      f.acquire('a', 'probe/wait', { requestSeq: 1, metadata: 'candidate' }),
+      f.run({
+        type: 'acquire',
+        sessionId: 'a',
+        requestSeq: 1,
+        name: 'probe/wait',
+        mode: 'exclusive',
+        fenced: false,
+        preemptible: false,
+        tryOnly: false,
+      }),
+      f.release('a', 'probe/wait', tokenOf(held), 1),
+      f.cancel('a', 'probe/wait', 1),
+    ];
+    for (const result of reused) {
+      expect(result).toMatchObject({ status: 'error', code: 'INVALID_ARGUMENT' });
+      expect((result as { message: string }).message).toMatch(
+        /^request_seq 1 of session a was already used by another request \(acquire of "probe\/wait" \(exclusive\)\); this .+ needs a request_seq of its own/,
+      );
+    }
+    expect((reused[0] as { message: string }).message).toContain('this acquire of "probe/other" (exclusive)');
+    // Nothing changed: no grant of probe/other, no event, the same state; the session lives on.
+    expect(f.events.length).toBe(eventsBefore);
+    expect(Buffer.from(f.machine.snapshot()).equals(Buffer.from(before))).toBe(true);
+    expect(f.machine.lock('probe/other')).toBeUndefined();
+    expect(f.machine.session('a')?.held).toEqual(['probe/wait']);
+    // The true retry still gets the remembered answer, and new numbers work as before.
+    expect(f.acquire('a', 'probe/wait', { requestSeq: 1 })).toEqual(held);
+    expect(f.acquire('a', 'probe/other', { requestSeq: 2 }).status).toBe('granted');
+    // Another session's request_seq 1 is its own.
+    expect(f.acquire('b', 'probe/third', { requestSeq: 1 }).status).toBe('granted');
+  });
+
+  it('describes long metadata by its hash, so a retry with other metadata is still refused', () => {
+    const f = new LockFixture();
+    f.open('a');
+    const first = f.acquire('a', 'x', { requestSeq: 4, metadata: 'm'.repeat(200) });
+    expect(f.acquire('a', 'x', { requestSeq: 4, metadata: 'm'.repeat(200) })).toEqual(first);
+    expect(f.acquire('a', 'x', { requestSeq: 4, metadata: `${'m'.repeat(199)}n` })).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/metadata sha256:[0-9a-f]{16}\)/),
+    });
+  });
+
   it('refuses a retry older than the remembered window', () => {
     const f = new LockFixture({ dedupWindow: 2 });
     f.open('a');

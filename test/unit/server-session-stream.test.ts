@@ -205,6 +205,59 @@ describe('grants', () => {
   });
 });
 
+describe('request_seq reuse', () => {
+  it('another request under a used request_seq gets a RequestError INVALID_ARGUMENT naming the seq; the session lives on', async () => {
+    const { open, machine, clock } = setup();
+    const { call, sessionId } = await open();
+    await call.receive(acquire('1', 'probe/wait'));
+    const granted = call.written.at(-1)!.acquire as { token: string };
+    await call.receive(acquire('1', 'probe/other'));
+    expect(call.written.at(-1)).toEqual({
+      lastKeepaliveSeq: '0',
+      serverTimeMs: clock.now(),
+      error: {
+        requestSeq: '1',
+        name: 'probe/other',
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringMatching(/^request_seq 1 of session [0-9a-f]+ was already used by another request/),
+        retriable: false,
+      },
+    });
+    expect(machine.session(sessionId)?.held).toEqual(['probe/wait']);
+    expect(machine.lock('probe/other')).toBeUndefined();
+    // The stream goes on: a true retry gets the remembered grant, a keepalive its answer.
+    await call.receive(acquire('1', 'probe/wait'));
+    expect(call.written.at(-1)!.acquire).toMatchObject({ requestSeq: '1', status: 'GRANTED', token: granted.token });
+    await call.receive({ frame: 'keepalive', keepalive: { seq: '1', clientTimeMs: 0, rttMs: 0 } });
+    expect(call.kinds().at(-1)).toBe('keepalive');
+    expect(call.status).toBeNull();
+  });
+
+  it('a queued request granted while a refused reuse of its seq is in flight is still pushed', async () => {
+    const { open, raft } = setup();
+    const holder = await open();
+    await holder.call.receive(acquire('1', 'contended', 0));
+    const token = (holder.call.written.at(-1)!.acquire as { token: string }).token;
+    const waiter = await open();
+    await waiter.call.receive(acquire('5', 'contended'));
+    expect(waiter.call.written.at(-1)!.acquire).toMatchObject({ requestSeq: '5', status: 'QUEUED' });
+    raft.batched = true;
+    // One batch: the holder's release grants the waiter's seq 5, then the waiter reuses seq 5 for another lock.
+    holder.call.emit('data', { frame: 'release', release: { requestSeq: '2', name: 'contended', token } });
+    waiter.call.emit('data', acquire('5', 'elsewhere'));
+    await settle();
+    raft.flush();
+    await settle();
+    const frames = waiter.call.written
+      .slice(2)
+      .map((frame) => (frame.error ?? frame.acquire) as Record<string, unknown>);
+    expect(frames).toEqual([
+      expect.objectContaining({ requestSeq: '5', name: 'elsewhere', code: 'INVALID_ARGUMENT' }),
+      expect.objectContaining({ requestSeq: '5', name: 'contended', status: 'GRANTED' }),
+    ]);
+  });
+});
+
 describe('leadership loss', () => {
   it('ends every stream with NotLeader naming the new leader', async () => {
     const { open, raft } = setup();
