@@ -276,7 +276,9 @@ export class Client implements LockOwner {
             name,
             mode: modeToWire(mode),
             fenced: options.fenced ?? false,
+            // never_preempt is what servers read; the deprecated preemptible is kept for servers that predate it.
             preemptible: options.preemptible ?? true,
+            neverPreempt: options.preemptible === false,
             waitMs: Math.min(waitMs, MAX_WIRE_WAIT_MS),
             metadata: options.metadata ?? '',
           },

@@ -236,7 +236,8 @@ export class SessionStream implements ConnectedStream {
           name: acquire.name,
           mode: modeFromWire(acquire.mode),
           fenced: acquire.fenced,
-          preemptible: acquire.preemptible,
+          // never_preempt, never the deprecated preemptible: an unset field must mean pre-emptible.
+          preemptible: acquire.neverPreempt !== true,
           tryOnly: acquire.waitMs === 0,
           ...(acquire.metadata === '' ? {} : { metadata: acquire.metadata }),
         };

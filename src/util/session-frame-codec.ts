@@ -51,6 +51,7 @@ export const ACQUIRE_REQUEST_FIELDS = {
   preemptible: { id: 5, type: 'bool' },
   waitMs: { id: 6, type: 'uint32' },
   metadata: { id: 7, type: 'string' },
+  neverPreempt: { id: 8, type: 'bool' },
 } as const;
 
 /** ReleaseRequest. */
@@ -226,6 +227,7 @@ function encodeClientFrameFast(frame: FrameObject): Buffer {
         w.bool(fields.preemptible.id, flag(body.preemptible));
         w.uint32(fields.waitMs.id, num(body.waitMs));
         w.string(fields.metadata.id, str(body.metadata));
+        w.bool(fields.neverPreempt.id, flag(body.neverPreempt));
       });
       break;
     }
@@ -267,6 +269,7 @@ function decodeAcquireRequest(reader: ProtoReader): FrameObject {
     preemptible: false,
     waitMs: 0,
     metadata: '',
+    neverPreempt: false,
   };
   readFields(reader, (field, wire) => {
     if (field === fields.requestSeq.id && wire === WIRE_VARINT) out.requestSeq = reader.uint64();
@@ -276,6 +279,7 @@ function decodeAcquireRequest(reader: ProtoReader): FrameObject {
     else if (field === fields.preemptible.id && wire === WIRE_VARINT) out.preemptible = reader.bool();
     else if (field === fields.waitMs.id && wire === WIRE_VARINT) out.waitMs = reader.uint32();
     else if (field === fields.metadata.id && wire === WIRE_LENGTH) out.metadata = reader.string();
+    else if (field === fields.neverPreempt.id && wire === WIRE_VARINT) out.neverPreempt = reader.bool();
     else return false;
     return true;
   });

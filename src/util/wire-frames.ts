@@ -28,9 +28,12 @@ export interface WireAcquireRequest {
   readonly name: string;
   readonly mode: WireLockMode;
   readonly fenced: boolean;
+  /** Deprecated and ignored by the server (its unset value meant "never pre-empt"); see `neverPreempt`. */
   readonly preemptible: boolean;
   readonly waitMs: number;
   readonly metadata: string;
+  /** True: never pre-empted (it may still be warned); false or unset: the grant may be pre-empted. */
+  readonly neverPreempt: boolean;
 }
 
 /** proto ReleaseRequest. */

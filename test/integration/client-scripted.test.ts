@@ -99,6 +99,23 @@ describe('keepalives', () => {
   });
 });
 
+describe('acquire frames', () => {
+  it('send never_preempt (and the deprecated preemptible, for older servers) from the preemptible option', async () => {
+    const server = await scripted();
+    const { client, stream } = await connectTo(server);
+    type Sent = { requestSeq: string; neverPreempt: boolean; preemptible: boolean };
+    const byDefault = client.acquire('pre/default');
+    const optedOut = client.acquire('pre/out', { preemptible: false });
+    const first = (await stream.next('acquire')).acquire as Sent;
+    const second = (await stream.next('acquire')).acquire as Sent;
+    expect(first).toMatchObject({ neverPreempt: false, preemptible: true });
+    expect(second).toMatchObject({ neverPreempt: true, preemptible: false });
+    stream.grant(first.requestSeq, 'pre/default', '1');
+    stream.grant(second.requestSeq, 'pre/out', '2');
+    await Promise.all([byDefault, optedOut]);
+  });
+});
+
 describe('resumption', () => {
   it('re-sends a pending acquire with the same request_seq after the stream drops, resuming with id and secret', async () => {
     const server = await scripted();

@@ -151,7 +151,9 @@ export class RawHolder {
   async acquire(name: string, fenced: boolean, preemptible = true): Promise<string> {
     if (fenced) this.fencedLocks.add(name);
     this.requestSeq += 1;
-    this.stream.send({ acquire: { requestSeq: String(this.requestSeq), name, waitMs: 0, fenced, preemptible } });
+    this.stream.send({
+      acquire: { requestSeq: String(this.requestSeq), name, waitMs: 0, fenced, neverPreempt: !preemptible },
+    });
     const result = (await this.stream.next('acquire', () => true, 20_000)).acquire as AcquireFrame;
     expect(result.status).toBe('GRANTED');
     return result.token;

@@ -1,7 +1,9 @@
 // Session stream rules on virtual time with a fake gRPC call: first frame, NotLeader, keepalive answers naming the
 // last seq, a grant applied while its acquire was in flight, leadership loss, and no answer after a broken promise.
 import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
 import { pino } from 'pino';
+import * as protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { LockStateMachine } from '../../src/lock/state-machine.js';
 import { ttlGuarantee } from '../../src/server/guarantee.js';
@@ -13,6 +15,8 @@ import { StalenessAdvisor } from '../../src/server/staleness.js';
 import type { ClientFrame } from '../../src/server/wire.js';
 import { SessionTracker } from '../../src/session/tracker.js';
 import { ManualClock } from '../../src/util/clock.js';
+import { protoDir } from '../../src/util/proto.js';
+import { sessionFrameCodec } from '../../src/util/session-frame-codec.js';
 import { FakeRaftNode } from './server-fake-raft.js';
 
 type Written = Record<string, unknown> & { lastKeepaliveSeq: string; serverTimeMs: number };
@@ -53,6 +57,9 @@ class FakeCall extends EventEmitter {
 
 const T0 = 5_000_000;
 
+/** proto/forelock.proto as another language's stubs see it (protobufjs, no SDK code). */
+const protoRoot = new protobuf.Root().loadSync(join(protoDir(), 'forelock.proto'));
+
 /** Lets handlers run: their promises, the end of the turn (when LockService proposes what it queued), then theirs. */
 async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await Promise.resolve();
@@ -92,7 +99,16 @@ function setup() {
 
 const acquire = (requestSeq: string, name: string, waitMs = 10_000): ClientFrame => ({
   frame: 'acquire',
-  acquire: { requestSeq, name, mode: 'EXCLUSIVE', fenced: false, preemptible: true, waitMs, metadata: '' },
+  acquire: {
+    requestSeq,
+    name,
+    mode: 'EXCLUSIVE',
+    fenced: false,
+    preemptible: true,
+    waitMs,
+    metadata: '',
+    neverPreempt: false,
+  },
 });
 
 describe('the first frame', () => {
@@ -255,6 +271,36 @@ describe('request_seq reuse', () => {
       expect.objectContaining({ requestSeq: '5', name: 'elsewhere', code: 'INVALID_ARGUMENT' }),
       expect.objectContaining({ requestSeq: '5', name: 'contended', status: 'GRANTED' }),
     ]);
+  });
+});
+
+describe('pre-emption on the wire', () => {
+  /** An AcquireRequest as another language's generated stubs encode it: only the fields it sets. */
+  function wireAcquire(requestSeq: number, name: string, extra: Record<string, unknown> = {}): ClientFrame {
+    const ClientFrameType = protoRoot.lookupType('forelock.v1.ClientFrame');
+    const bytes = ClientFrameType.encode(
+      ClientFrameType.fromObject({ acquire: { requestSeq, name, waitMs: 1_000, ...extra } }),
+    ).finish();
+    return sessionFrameCodec.decodeClientFrame(Buffer.from(bytes)) as unknown as ClientFrame;
+  }
+
+  it('an acquire that sets neither never_preempt nor preemptible is pre-emptible', async () => {
+    const { open, machine } = setup();
+    const { call } = await open();
+    await call.receive(wireAcquire(1, 'unset'));
+    expect(call.kinds().at(-1)).toBe('acquire');
+    expect(machine.lock('unset')?.holders[0]?.preemptible).toBe(true);
+  });
+
+  it('never_preempt opts out; the deprecated preemptible is ignored', async () => {
+    const { open, machine } = setup();
+    const { call } = await open();
+    await call.receive(wireAcquire(1, 'opted-out', { neverPreempt: true }));
+    await call.receive(wireAcquire(2, 'old-field-false', { preemptible: false }));
+    await call.receive(wireAcquire(3, 'both', { neverPreempt: true, preemptible: true }));
+    expect(machine.lock('opted-out')?.holders[0]?.preemptible).toBe(false);
+    expect(machine.lock('old-field-false')?.holders[0]?.preemptible).toBe(true);
+    expect(machine.lock('both')?.holders[0]?.preemptible).toBe(false);
   });
 });
 

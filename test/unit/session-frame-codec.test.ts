@@ -48,6 +48,7 @@ const clientFrame: fc.Arbitrary<Frame> = fc.oneof(
       preemptible: fc.boolean(),
       waitMs: uint32,
       metadata: name,
+      neverPreempt: fc.boolean(),
     }),
   }),
   fc.record({ release: fc.record({ requestSeq: uint64, name, token: uint64 }) }),
