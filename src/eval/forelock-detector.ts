@@ -51,6 +51,7 @@ export class ForelockDetector implements Detector {
   private readonly sessions = new Map<string, ShadowSession>();
   private nextTokenValue = 1n;
   private nextEvaluationMs = 0;
+  private lastEvaluatedMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly header: TraceHeader,
@@ -167,9 +168,14 @@ export class ForelockDetector implements Detector {
 
   /** Runs the periodic assessments that fall before `beforeMs`. */
   private evaluateUntil(beforeMs: number): void {
-    while (this.nextEvaluationMs < beforeMs) {
-      const nowMs = this.nextEvaluationMs;
-      this.nextEvaluationMs += EVALUATION_PERIOD_MS;
+    for (;;) {
+      // The regular pass, or (as the server arms it) an extra pass at the ladder's next deadline before it.
+      const dueMs = this.ladder.nextDeadlineMs();
+      const atDeadline = dueMs !== null && dueMs > this.lastEvaluatedMs && dueMs < this.nextEvaluationMs;
+      const nowMs = atDeadline ? dueMs : this.nextEvaluationMs;
+      if (nowMs >= beforeMs) return;
+      if (!atDeadline) this.nextEvaluationMs += EVALUATION_PERIOD_MS;
+      this.lastEvaluatedMs = nowMs;
       if (nowMs > this.clock.now()) this.clock.set(nowMs);
       const thresholds = this.predictor.thresholds(nowMs);
       for (const [sessionId, session] of this.sessions) {

@@ -103,6 +103,14 @@ export class PreemptionLadder {
       case 'WARNED': {
         if (nowMs < rung.answerByMs && !rung.timed) return [];
         if (this.mayPreempt(input) && prediction.preemptionScore >= input.thresholds.preemptionScore) {
+          // A silent holder is not asked to yield while one keepalive lost in transit still explains its silence:
+          // its replacement is due an interval later, and a request cannot be taken back (a fenced lock would be
+          // revoked at its deadline even after the holder came back).
+          const explainedUntilMs = prediction.lossExplainedUntilMs;
+          if (prediction.missedKeepalives > 0 && explainedUntilMs !== null && nowMs < explainedUntilMs) {
+            rung.answerByMs = explainedUntilMs;
+            return [];
+          }
           const graceMs = this.shortened(this.config.graceMs, rung.missedSeen);
           // A silent holder of an ordinary lock cannot be revoked before its promise anyway: ask only when the
           // grace would end at the promise, which leaves a late keepalive the time to come and clear the warning.

@@ -63,6 +63,9 @@ export class ForelockServices {
   readonly duties: LeaderDuties;
   readonly advisor: StalenessAdvisor;
   private readonly timers: NodeJS.Timeout[];
+  /** The pass armed at the ladder's next deadline, if one falls between two regular passes. */
+  private deadlineTimer: NodeJS.Timeout | null = null;
+  private readonly clock: Clock;
   private readonly unsubscribe: (() => void)[];
   /** The Sessions streams open on this node. */
   private readonly muxes = new Set<SessionMux>();
@@ -70,6 +73,7 @@ export class ForelockServices {
   constructor(private readonly options: ForelockServicesOptions) {
     const { raft, machine, log } = options;
     const clock = options.clock ?? systemClock;
+    this.clock = clock;
     this.metrics = new ServerMetrics({
       status: () => raft.status(),
       sessionCount: () => machine.sessions().length,
@@ -125,10 +129,25 @@ export class ForelockServices {
       setInterval(() => {
         this.duties.runDue();
       }, options.dutyIntervalMs ?? 50),
-      setInterval(() => this.advisor.evaluate(clock.now(), this.duties), ADVICE_INTERVAL_MS),
+      setInterval(() => this.advise(), ADVICE_INTERVAL_MS),
       setInterval(() => this.advisor.observeLoad(load.sample()), LOAD_SAMPLE_INTERVAL_MS),
     ];
     for (const timer of this.timers) timer.unref();
+  }
+
+  /**
+   * Runs the SPM and the ladder now, and again at the ladder's next deadline when that comes within one advice
+   * interval (a Pre-emption Request or a revocation is then not held up by the interval's granularity).
+   */
+  private advise(): void {
+    const nowMs = this.clock.now();
+    this.advisor.evaluate(nowMs, this.duties);
+    if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = null;
+    const dueMs = this.advisor.ladder.nextDeadlineMs();
+    if (dueMs === null || dueMs <= nowMs || dueMs >= nowMs + ADVICE_INTERVAL_MS) return;
+    this.deadlineTimer = setTimeout(() => this.advise(), dueMs - nowMs);
+    this.deadlineTimer.unref();
   }
 
   /** The recorder of `--record-trace`: only the leader in office records, from the replicated state. */
@@ -186,6 +205,7 @@ export class ForelockServices {
   /** Stops the duties and ends every connected session stream (clients then look for another node). */
   close(): void {
     for (const timer of this.timers) clearInterval(timer);
+    if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
     for (const unsubscribe of this.unsubscribe) unsubscribe();
     this.hub.close();
     // The hub told every channel where to go; a Sessions stream would otherwise outlive its last channel.

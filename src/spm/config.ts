@@ -17,7 +17,7 @@ export const defaultSpmConfig: SpmConfig = {
   varianceBeta: 0.25,
   trendAlpha: 0.3,
   minStdDevMs: 60,
-  guaranteeRhythmStdDevs: 2,
+  guaranteeFloorMissProbability: 1e-3,
   trendWindow: 8,
   driftWindow: 16,
   driftConfidenceZ: 3,

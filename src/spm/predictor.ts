@@ -16,6 +16,7 @@ import {
   lateToleranceMs,
   longestSafeGuaranteeMs,
   preemptionScore,
+  renewalQuantileMs,
   stuckRisk,
 } from './risk.js';
 import { SessionModel } from './session-model.js';
@@ -313,6 +314,8 @@ export class StalenessPredictor {
       reasons,
       horizonMs,
       missedKeepalives: risk?.missedKeepalives ?? 0,
+      lossExplainedUntilMs:
+        risk === null || session === undefined ? null : session.lastReceiveMs + risk.lossExplainedForMs,
       samples: session?.samples ?? 0,
       leaseDeadlineMs: session?.leaseDeadlineMs ?? nowMs,
     };
@@ -340,15 +343,18 @@ export class StalenessPredictor {
       session.answeredWarnings,
       session.ignoredWarnings,
     );
-    const forecast = session.forecast();
-    const rhythmFloor = forecast.meanMs + this.config.guaranteeRhythmStdDevs * forecast.stdDevMs + marginMs;
-    const floorMs = Math.min(session.ttlMs, Math.max(this.config.gMinMs, rhythmFloor));
     const start = threshold / 2;
     const shortening = overloaded ? 0 : clamp01((lapse.probability - start) / (threshold - start));
     const clock = session.drift.estimate();
     const slowestRate = clock === null ? 0 : clock.drift - this.config.driftConfidenceZ * clock.driftStdErr;
     const clockSafeMs = longestSafeGuaranteeMs(slowestRate, maxDrift, marginMs);
-    const guaranteeMs = Math.round(
+    // The floor (gMin, and the session's own rhythm with its delay spikes) is needed only for a shortened guarantee.
+    const floorMs =
+      shortening > 0 || clockSafeMs < session.ttlMs || session.clockAdvisory
+        ? this.guaranteeFloorMs(session)
+        : session.ttlMs;
+    // Rounded down: a guarantee a fraction of a millisecond longer than the clock allows would need a lease stretch.
+    const guaranteeMs = Math.floor(
       Math.max(floorMs, Math.min(session.ttlMs - (session.ttlMs - floorMs) * shortening, clockSafeMs)),
     );
     const leaseMs = Math.max(guaranteeMs, Math.ceil(believedGuaranteeMs(guaranteeMs, slowestRate, maxDrift, marginMs)));
@@ -396,6 +402,13 @@ export class StalenessPredictor {
       advisories = advisories.length === 0 ? [change] : [...advisories, change];
     }
     return { guaranteeMs, leaseMs, advisories };
+  }
+
+  /** The shortest guarantee this session may be given: gMin, and the gap its live renewals exceed with at most
+   * `guaranteeFloorMissProbability`, plus the margin (at most the TTL). Uses the input `lapseOf` just filled. */
+  private guaranteeFloorMs(session: SessionModel): number {
+    const rhythmMs = renewalQuantileMs(this.lapseInput, this.config.guaranteeFloorMissProbability);
+    return Math.min(session.ttlMs, Math.max(this.config.gMinMs, rhythmMs + this.config.marginMs));
   }
 
   private advisory(

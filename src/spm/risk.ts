@@ -17,6 +17,8 @@ export interface LapseRisk {
   readonly missedKeepalives: number;
   /** Probability that the next renewal, if the session is alive, comes after the lease deadline. */
   readonly nextLateProbability: number;
+  /** Time after the last keepalive at which the replacement of one lost keepalive is overdue beyond its tolerance. */
+  readonly lossExplainedForMs: number;
 }
 
 /** Inputs of `lapseRisk`, all in milliseconds relative to the session's last keepalive. */
@@ -80,6 +82,24 @@ function aliveSurvival(t: number, input: LapseInput, mean: number, stdDev: numbe
 }
 
 /**
+ * The gap (from the last keepalive) that a live session's next renewal exceeds with probability `missProbability`:
+ * the inverse of its arrival survival, by bisection (the survival falls monotonically).
+ */
+export function renewalQuantileMs(input: LapseInput, missProbability: number): number {
+  const mean = input.forecast.meanMs + input.loadDelayMs;
+  const stdDev = input.forecast.stdDevMs;
+  let low = 0;
+  let high = mean + 4 * input.keepaliveIntervalMs + 40 * stdDev + 30 * input.lateMeanExcessMs;
+  if (aliveSurvival(high, input, mean, stdDev) > missProbability) return high;
+  for (let step = 0; step < 40 && high - low > 1; step++) {
+    const middle = (low + high) / 2;
+    if (aliveSurvival(middle, input, mean, stdDev) > missProbability) low = middle;
+    else high = middle;
+  }
+  return high;
+}
+
+/**
  * A Bayesian reading of the silence (as in the accrual failure detectors, but answering the question asked: will
  * the lease be renewed in time?). Dead: the prior grows with the time since the session was last heard from, and
  * the posterior with how unlikely the keepalive silence since then is for a live session. Alive: the next arrival must beat the lease deadline, and each later gap, grown by
@@ -98,6 +118,7 @@ export function lapseRisk(input: LapseInput): LapseRisk {
   const survivalSinceHeard = survivalNow / Math.max(aliveSurvival(silence - heardSilence, input, mean, stdDev), 1e-300);
   const deadProbability = priorDead / (priorDead + (1 - priorDead) * Math.min(1, survivalSinceHeard));
   const tolerance = lateToleranceMs(stdDev, mean);
+  const lossExplainedForMs = 2 * mean + lateToleranceMs(stdDev * Math.SQRT2, mean);
   const missedKeepalives = silence > mean + tolerance ? Math.floor((silence - tolerance) / mean) : 0;
 
   if (silence >= leaseRemainingMs) {
@@ -108,6 +129,7 @@ export function lapseRisk(input: LapseInput): LapseRisk {
       staleInMs: 0,
       missedKeepalives,
       nextLateProbability: 1,
+      lossExplainedForMs,
     };
   }
   const nextLate = survivalNow > 0 ? clamp01(aliveSurvival(leaseRemainingMs, input, mean, stdDev) / survivalNow) : 1;
@@ -148,7 +170,15 @@ export function lapseRisk(input: LapseInput): LapseRisk {
     while (k < points - 1 && (STALE_UP_TO[k] as number) < median) k++;
     staleInMs = Math.max(0, (LAPSE_AT_MS[k] as number) - silence);
   }
-  return { probability, deadProbability, trendProbability, staleInMs, missedKeepalives, nextLateProbability: nextLate };
+  return {
+    probability,
+    deadProbability,
+    trendProbability,
+    staleInMs,
+    missedKeepalives,
+    nextLateProbability: nextLate,
+    lossExplainedForMs,
+  };
 }
 
 /**

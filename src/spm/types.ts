@@ -38,8 +38,9 @@ export interface SpmConfig {
   readonly trendAlpha: number;
   /** Floor of the keepalive arrival standard deviation, as phi-accrual's min std-dev. */
   readonly minStdDevMs: number;
-  /** A shortened guarantee still covers the forecast gap plus this many standard deviations (and the margin). */
-  readonly guaranteeRhythmStdDevs: number;
+  /** A shortened guarantee still covers the session's own rhythm: the gap that a live renewal exceeds with at most
+   * this probability (under its learned arrival model, delay spikes and lost keepalives included), plus the margin. */
+  readonly guaranteeFloorMissProbability: number;
   /** Window (samples) of the simple moving average model. */
   readonly trendWindow: number;
   /** Window (samples) of the clock offset/drift fit. */
@@ -190,6 +191,10 @@ export interface LockPrediction {
   readonly horizonMs: number;
   /** Whole keepalive intervals that have passed since the session's last keepalive beyond the expected one. */
   readonly missedKeepalives: number;
+  /** When the session's silence stops being explained by one keepalive lost in transit: its replacement, due one
+   * interval after the expected arrival, is then overdue beyond its tolerance. A silent holder is not asked to yield
+   * before (a single lost keepalive is the commonest silence of a live client). Null for an unknown session. */
+  readonly lossExplainedUntilMs: number | null;
   /** Keepalives observed from this session; predictions from fewer than `minSamples` must not pre-empt. */
   readonly samples: number;
   /** The session's lease deadline as this SPM promised it (latest receive + guarantee). */

@@ -184,15 +184,17 @@ describe('clock drift is answered with the guarantee, not with warnings', () => 
     expect(spm.answerKeepalive('fine', last).guaranteeMs).toBe(10_000);
   });
 
-  it('at 3% slow shortens g to what the clock can be given; at 10% slow holds g at the floor, stretches the lease over what the client believes and tells it once', () => {
+  it('at 2.2% slow shortens g to what the clock can be given; at 10% slow holds g at the floor, stretches the lease over what the client believes and tells it once', () => {
     const spm = predictor();
-    spm.observeSessionOpened('three', 10_000, INTERVAL, 0);
+    spm.observeSessionOpened('two', 10_000, INTERVAL, 0);
     spm.observeSessionOpened('ten', 10_000, INTERVAL, 0);
-    const last = renew(spm, 'three', 0, 20, () => INTERVAL, 0.97);
-    const three = spm.answerKeepalive('three', last);
-    expect(three.guaranteeMs).toBeLessThanOrEqual(5000); // 100 / (0.03 - 0.01)
-    expect(three.guaranteeMs).toBeGreaterThan(3000);
-    expect(three.leaseMs).toBe(three.guaranteeMs);
+    const last = renew(spm, 'two', 0, 20, () => INTERVAL, 0.978);
+    const two = spm.answerKeepalive('two', last);
+    expect(two.guaranteeMs).toBeLessThanOrEqual(8334); // 100 / (0.022 - 0.01)
+    // Never below the floor: the gap a live renewal exceeds once in a thousand, a lost keepalive included here
+    // (the loss prior is 1e-3): about two intervals.
+    expect(two.guaranteeMs).toBeGreaterThan(2 * INTERVAL);
+    expect(two.leaseMs).toBe(two.guaranteeMs);
     const changes: [string, boolean][] = [];
     let ten = spm.answerKeepalive('ten', 0);
     for (let t = INTERVAL; t <= last; t += INTERVAL) {
@@ -203,9 +205,9 @@ describe('clock drift is answered with the guarantee, not with warnings', () => 
         expect(advisory.clockRateError).toBeCloseTo(-0.1, 3);
       }
     }
-    // The floor: the keepalive rhythm plus two standard deviations and the margin (above gMin here).
-    expect(ten.guaranteeMs).toBeGreaterThan(INTERVAL + 100);
-    expect(ten.guaranteeMs).toBeLessThan(INTERVAL + 400);
+    // The floor: two intervals (a lost keepalive) and the margin, above gMin here.
+    expect(ten.guaranteeMs).toBeGreaterThan(2 * INTERVAL - 200);
+    expect(ten.guaranteeMs).toBeLessThan(2 * INTERVAL + 600);
     // The client counts (g x 0.99 - 100) / 0.9 of server time: the lease covers it.
     expect(ten.leaseMs).toBeGreaterThanOrEqual(Math.ceil((ten.guaranteeMs * 0.99 - 100) / 0.9));
     // One advisory per episode, however many keepalives it lasts.
