@@ -182,6 +182,7 @@ const BY_SERVER_CODE: Readonly<Record<string, ErrorFactory>> = {
   TOO_MANY_WAITERS: (m, cause) => new TooManyWaitersError(m, { cause }),
   TOO_MANY_SESSIONS: (m, cause) => new TooManySessionsError(m, { cause }),
   LOCK_NOT_FOUND: (m, cause) => new LockNotFoundError(m, { cause }),
+  TIMEOUT: (m, cause) => new TimeoutError(m, { cause }),
   PERMISSION_DENIED: (m, cause) => new PermissionDeniedError(m, { cause }),
   SESSION_NOT_FOUND: (m, cause) => new SessionExpiredError(m, 'not-found', { cause }),
   SESSION_EXPIRED: (m, cause) => new SessionExpiredError(m, 'expired', { cause }),

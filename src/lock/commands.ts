@@ -5,6 +5,9 @@
 /** Exclusive (one holder) or shared (many holders, no exclusive one). */
 export type LockMode = 'exclusive' | 'shared';
 
+/** An acquire's `waitMs` that means "wait without limit" (the largest uint32, as the wire carries it). */
+export const WAIT_WITHOUT_LIMIT_MS = 0xffff_ffff;
+
 /** Who or what forced a revocation. */
 export type RevokeCause = 'operator' | 'operator-force' | 'preemption';
 
@@ -34,6 +37,11 @@ export type LockCommand =
       readonly preemptible: boolean;
       /** True: fail at once instead of queueing when the lock is not free (try-lock). */
       readonly tryOnly: boolean;
+      /**
+       * How long a queued acquire may wait, counted from this entry's time; then the leader cancels it ('waits-expire')
+       * and it fails with TIMEOUT. Absent, or WAIT_WITHOUT_LIMIT_MS: no limit. Ignored when `tryOnly`.
+       */
+      readonly waitMs?: number;
       /** Optional value kept with the grant while held (e.g. an election candidate's identity); at most 1 KiB. */
       readonly metadata?: string;
     }
@@ -70,8 +78,20 @@ export type LockCommand =
       /** When the leader that scheduled it meant to revoke (its epoch ms); a new leader revokes no earlier than this. */
       readonly revokeAtMs: number;
     }
+  /**
+   * Queued acquires whose wait ran out, cancelled together (proposed by the leader when their `waitUntilMs` passes).
+   * A waiter already granted, cancelled or not yet due at the entry's time is skipped.
+   */
+  | { readonly type: 'waits-expire'; readonly waits: readonly WaitRef[] }
   /** An entry that only carries time: lets lock-delays that have passed grant their waiters. */
   | { readonly type: 'tick' };
+
+/** One queued acquire: its session, lock and request. */
+export interface WaitRef {
+  readonly sessionId: string;
+  readonly name: string;
+  readonly requestSeq: number;
+}
 
 /** A command with the leader's timestamp, as stored in a log entry's data. */
 export interface LockEntry {
@@ -110,7 +130,9 @@ export type LockErrorCode =
   | 'DEADLOCK'
   | 'TOO_MANY_WAITERS'
   | 'TOO_MANY_SESSIONS'
-  | 'LOCK_NOT_FOUND';
+  | 'LOCK_NOT_FOUND'
+  /** A queued acquire's wait ran out and the leader cancelled it. */
+  | 'TIMEOUT';
 
 /** Side effects of applying an entry, which the leader pushes to the sessions concerned. */
 export type LockEvent =
@@ -149,6 +171,8 @@ export type LockEvent =
       readonly requestSeq: number;
       readonly name: string;
       readonly atMs: number;
+      /** True when the leader cancelled it because its wait ran out ('waits-expire'): answered with TIMEOUT. */
+      readonly timedOut?: boolean;
     }
   | { readonly type: 'session-opened'; readonly sessionId: string; readonly atMs: number }
   | { readonly type: 'session-ended'; readonly sessionId: string; readonly atMs: number; readonly expired: boolean };

@@ -3,15 +3,17 @@
 // clock, no I/O.
 import type { Entry, StateMachine } from '../raft/types.js';
 import { decodeLockData, isLockBatch, lockPackr } from './codec.js';
-import type {
-  LockBatchEntry,
-  LockCommand,
-  LockEntry,
-  LockErrorCode,
-  LockEvent,
-  LockMode,
-  LockResult,
-  RevokeCause,
+import {
+  type LockBatchEntry,
+  type LockCommand,
+  type LockEntry,
+  type LockErrorCode,
+  type LockEvent,
+  type LockMode,
+  type LockResult,
+  type RevokeCause,
+  WAIT_WITHOUT_LIMIT_MS,
+  type WaitRef,
 } from './commands.js';
 import { findWaitCycle, type WaitEdge, type WaitsForGraph } from './deadlock.js';
 import { DedupWindow, type DedupWindowData, describeRequest } from './dedup.js';
@@ -90,6 +92,8 @@ export interface WaiterView {
   /** The acquire's metadata ('' when none), e.g. an election candidate's identity. */
   readonly metadata: string;
   readonly enqueuedAtMs: number;
+  /** Entry time at which the leader cancels this waiter (its acquire's `waitMs` ran out); absent: no limit. */
+  readonly waitUntilMs?: number;
 }
 
 /** One lock: its holders, its waiters in grant order, and any lock-delay in force. */
@@ -192,6 +196,8 @@ export class LockStateMachine implements StateMachine {
   private sessionsPerClient = new Map<string, number>();
   /** Derived: names of locks with a lock-delay in force. */
   private delayedLocks = new Set<string>();
+  /** Derived: names of locks that may have a waiter with a `waitUntilMs` (pruned by `dueWaits`). */
+  private timedLocks = new Set<string>();
   private lastToken = 0n;
   private lastAtMs = 0;
 
@@ -248,6 +254,8 @@ export class LockStateMachine implements StateMachine {
         return this.revoke(command, atMs);
       case 'revoke-scheduled':
         return this.scheduleRevocation(command);
+      case 'waits-expire':
+        return this.expireWaits(command, atMs);
       case 'tick':
         return ok;
       default:
@@ -318,6 +326,26 @@ export class LockStateMachine implements StateMachine {
     return earliest;
   }
 
+  /**
+   * The queued acquires whose wait has run out by `nowMs` (their `waitUntilMs` passed), by lock name then queue
+   * order: the leader proposes a 'waits-expire' for them.
+   */
+  dueWaits(nowMs: number): WaitRef[] {
+    const due: WaitRef[] = [];
+    for (const name of [...this.timedLocks].sort(compareStrings)) {
+      const lock = this.locksByName.get(name);
+      let timed = false;
+      for (const waiter of lock?.waiters ?? []) {
+        if (waiter.waitUntilMs === undefined) continue;
+        timed = true;
+        if (waiter.waitUntilMs <= nowMs) due.push({ sessionId: waiter.sessionId, name, requestSeq: waiter.requestSeq });
+      }
+      // Derived state only: a lock without timed waiters is forgotten here, not on every change.
+      if (!timed) this.timedLocks.delete(name);
+    }
+    return due;
+  }
+
   /** The last fencing token granted (0n before the first grant). */
   get lastGrantedToken(): bigint {
     return this.lastToken;
@@ -369,6 +397,7 @@ export class LockStateMachine implements StateMachine {
     }
     this.locksByName = new Map();
     this.delayedLocks = new Set();
+    this.timedLocks = new Set();
     for (const lock of data.locks) {
       const copy: LockState = {
         name: lock.name,
@@ -378,7 +407,10 @@ export class LockStateMachine implements StateMachine {
       };
       this.locksByName.set(copy.name, copy);
       for (const holder of copy.holders) this.sessionsById.get(holder.sessionId)!.holding.add(copy.name);
-      for (const waiter of copy.waiters) this.sessionsById.get(waiter.sessionId)!.waitingOn.add(copy.name);
+      for (const waiter of copy.waiters) {
+        this.sessionsById.get(waiter.sessionId)!.waitingOn.add(copy.name);
+        if (waiter.waitUntilMs !== undefined) this.timedLocks.add(copy.name);
+      }
       if (copy.delayUntilMs > this.lastAtMs) this.delayedLocks.add(copy.name);
     }
     this.usageHistory.restore(data.usage);
@@ -523,7 +555,11 @@ export class LockStateMachine implements StateMachine {
   }
 
   private acquire(session: SessionState, command: Command<'acquire'>, atMs: number): LockResult {
-    const problem = lockNameProblem(command.name) ?? modeProblem(command.mode) ?? metadataProblem(command.metadata);
+    const problem =
+      lockNameProblem(command.name) ??
+      modeProblem(command.mode) ??
+      metadataProblem(command.metadata) ??
+      waitProblem(command.waitMs);
     if (problem) return fail('INVALID_ARGUMENT', problem);
     const { name } = command;
     if (session.holding.has(name)) {
@@ -572,7 +608,8 @@ export class LockStateMachine implements StateMachine {
       ? findWaitCycle(this.waitsForGraph(), session.sessionId, name, blockers)
       : null;
     if (cycle) return fail('DEADLOCK', `waiting for "${name}" would deadlock: ${describeCycle(cycle)}`);
-    lock.waiters.push({
+    const waitMs = command.waitMs ?? WAIT_WITHOUT_LIMIT_MS;
+    const waiter: Waiter = {
       sessionId: request.sessionId,
       requestSeq: request.requestSeq,
       mode: request.mode,
@@ -580,7 +617,11 @@ export class LockStateMachine implements StateMachine {
       preemptible: request.preemptible,
       metadata: request.metadata,
       enqueuedAtMs: atMs,
-    });
+    };
+    if (waitMs < WAIT_WITHOUT_LIMIT_MS) {
+      lock.waiters.push({ ...waiter, waitUntilMs: atMs + waitMs });
+      this.timedLocks.add(name);
+    } else lock.waiters.push(waiter);
     session.waitingOn.add(name);
     return { status: 'queued', position: lock.waiters.length - 1 };
   }
@@ -647,6 +688,32 @@ export class LockStateMachine implements StateMachine {
     fences.delete(command.name);
     fences.set(command.name, Math.max(previous, command.requestSeq));
     if (fences.size > this.dedupCapacity) fences.delete(fences.keys().next().value as string);
+  }
+
+  /** Cancels the named waiters whose wait has run out by `atMs`; their acquires are answered with TIMEOUT. */
+  private expireWaits(command: Command<'waits-expire'>, atMs: number): LockResult {
+    const touched = new Set<string>();
+    for (const { sessionId, name, requestSeq } of command.waits ?? []) {
+      const session = this.sessionsById.get(sessionId);
+      const lock = this.locksByName.get(name);
+      if (!session || !lock || !session.waitingOn.has(name)) continue;
+      const waiter = lock.waiters.find((w) => w.sessionId === sessionId);
+      // Granted, cancelled and queued again, or not due at this entry's time (a leader with a slower clock): skipped.
+      if (waiter?.requestSeq !== requestSeq || waiter.waitUntilMs === undefined || waiter.waitUntilMs > atMs) continue;
+      this.removeWaiter(lock, session);
+      session.dedup.update(
+        requestSeq,
+        fail(
+          'TIMEOUT',
+          `the acquire of "${name}" (request_seq ${requestSeq}) was not granted within its wait of ` +
+            `${waiter.waitUntilMs - waiter.enqueuedAtMs} ms; the leader cancelled it`,
+        ),
+      );
+      this.emit({ type: 'cancelled', sessionId, requestSeq, name, atMs, timedOut: true });
+      touched.add(name);
+    }
+    for (const name of [...touched].sort(compareStrings)) this.settle(name, atMs);
+    return ok;
   }
 
   // ---- revocation ----
@@ -902,7 +969,7 @@ function holderView(holder: Holder, clientName: string): HolderView {
 }
 
 function waiterView(waiter: Waiter, clientName: string): WaiterView {
-  return {
+  const view: WaiterView = {
     sessionId: waiter.sessionId,
     clientName,
     requestSeq: waiter.requestSeq,
@@ -912,6 +979,7 @@ function waiterView(waiter: Waiter, clientName: string): WaiterView {
     metadata: waiter.metadata,
     enqueuedAtMs: waiter.enqueuedAtMs,
   };
+  return waiter.waitUntilMs === undefined ? view : { ...view, waitUntilMs: waiter.waitUntilMs };
 }
 
 function viewSession(session: SessionState): SessionView {
@@ -938,6 +1006,14 @@ function describeCycle(cycle: readonly WaitEdge[]): string {
 
 function unique(values: readonly string[]): string[] {
   return [...new Set(values)];
+}
+
+/** Why an acquire's `waitMs` is not acceptable, or null (absent means no limit). */
+function waitProblem(waitMs: number | undefined): string | null {
+  if (waitMs === undefined) return null;
+  return Number.isInteger(waitMs) && waitMs >= 0 && waitMs <= WAIT_WITHOUT_LIMIT_MS
+    ? null
+    : `waitMs must be an integer from 0 to ${WAIT_WITHOUT_LIMIT_MS} (no limit), got ${String(waitMs)}`;
 }
 
 /** Code-unit order, independent of locale, so every node sorts identically. */

@@ -21,6 +21,7 @@ const STATUS_BY_CODE: Readonly<Record<string, grpc.status>> = {
   ALREADY_HELD: grpc.status.FAILED_PRECONDITION,
   ALREADY_WAITING: grpc.status.FAILED_PRECONDITION,
   LOCK_BUSY: grpc.status.FAILED_PRECONDITION,
+  TIMEOUT: grpc.status.DEADLINE_EXCEEDED,
   DEADLOCK: grpc.status.ABORTED,
   STREAM_SUPERSEDED: grpc.status.ABORTED,
   TOO_MANY_WAITERS: grpc.status.RESOURCE_EXHAUSTED,

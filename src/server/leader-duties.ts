@@ -1,7 +1,8 @@
-// What only the leader proposes on its own: batched session expiries, due revocations and lock-delay ticks, after
+// What only the leader proposes on its own: batched session expiries, due revocations, lock-delay ticks and the
+// cancels of queued acquires whose wait_ms ran out, after
 // first extending every session by one TTL on taking office (docs/design.md, principle 4); schedules operator and
 // RPH revocations, replicating an operator's revoke that is due later so that the next leader carries it out.
-import type { LockCommand, LockEvent, RevokeCause } from '../lock/commands.js';
+import type { LockCommand, LockEvent, RevokeCause, WaitRef } from '../lock/commands.js';
 import type { RaftNodeApi, RaftStatus } from '../raft/node-api.js';
 import type { SessionTracker } from '../session/tracker.js';
 import type { Clock } from '../util/clock.js';
@@ -33,6 +34,8 @@ export class LeaderDuties {
   private officeTerm = -1;
   /** Sessions in a sessions-expire proposal not yet applied. */
   private readonly expiring = new Set<string>();
+  /** Waiters (waitKey) in a waits-expire proposal not yet applied. */
+  private readonly expiringWaits = new Set<string>();
   /** Revocations (by lock name and token) already proposed and not yet applied. */
   private readonly revoking = new Set<string>();
   private readonly causes = new Map<string, RevocationCause>();
@@ -80,6 +83,7 @@ export class LeaderDuties {
     this.tracker.becameLeader(this.clock.now(), this.service.machine.sessions());
     this.rearmScheduledRevocations();
     this.expiring.clear();
+    this.expiringWaits.clear();
     this.revoking.clear();
     this.tickedForMs = null;
     this.inOffice = true;
@@ -126,7 +130,10 @@ export class LeaderDuties {
     return this.tracker.requestRevocation(name, token, sessionId, this.clock.now(), fenced);
   }
 
-  /** The commands due at `nowMs`: one batched expiry, due revocations, and a tick when a lock-delay ended. */
+  /**
+   * The commands due at `nowMs`: one batched expiry, due revocations, one batched cancel of the waiters whose wait ran
+   * out, and a tick when a lock-delay ended.
+   */
   dueCommands(nowMs: number): LockCommand[] {
     if (!this.inOffice) return [];
     const commands: LockCommand[] = [];
@@ -142,6 +149,8 @@ export class LeaderDuties {
       .expiredAt(nowMs)
       .filter((sessionId) => !this.expiring.has(sessionId) && machine.session(sessionId) !== undefined);
     if (expired.length > 0) commands.push({ type: 'sessions-expire', sessionIds: expired });
+    const waits = machine.dueWaits(nowMs).filter((wait) => !this.expiringWaits.has(waitKey(wait)));
+    if (waits.length > 0) commands.push({ type: 'waits-expire', waits });
     const delayEndMs = machine.nextLockDelayEndMs();
     if (delayEndMs !== null && delayEndMs <= nowMs && delayEndMs !== this.tickedForMs) {
       commands.push({ type: 'tick' });
@@ -185,6 +194,13 @@ export class LeaderDuties {
         return () => {
           this.revoking.delete(key);
           this.causes.delete(key);
+        };
+      }
+      case 'waits-expire': {
+        const keys = command.waits.map(waitKey);
+        for (const key of keys) this.expiringWaits.add(key);
+        return () => {
+          for (const key of keys) this.expiringWaits.delete(key);
         };
       }
       case 'tick':
@@ -237,6 +253,10 @@ export class LeaderDuties {
     );
     return scheduled;
   }
+}
+
+function waitKey(wait: WaitRef): string {
+  return `${wait.sessionId}\u0000${wait.name}\u0000${wait.requestSeq}`;
 }
 
 function revocationKey(name: string, token: bigint): string {

@@ -2,7 +2,7 @@
 // sequence numbers, and the pushes (later grants, revocations, session end, NotLeader) that ride back on it.
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { LockCommand, LockEvent } from '../lock/commands.js';
+import { type LockCommand, type LockEvent, WAIT_WITHOUT_LIMIT_MS } from '../lock/commands.js';
 import { NotLeaderError } from '../raft/errors.js';
 import type { RaftNodeApi } from '../raft/node-api.js';
 import type { Clock } from '../util/clock.js';
@@ -239,6 +239,8 @@ export class SessionStream implements ConnectedStream {
           // never_preempt, never the deprecated preemptible: an unset field must mean pre-emptible.
           preemptible: acquire.neverPreempt !== true,
           tryOnly: acquire.waitMs === 0,
+          // The leader cancels the waiter when its wait runs out (LeaderDuties, 'waits-expire').
+          ...(acquire.waitMs > 0 && acquire.waitMs < WAIT_WITHOUT_LIMIT_MS ? { waitMs: acquire.waitMs } : {}),
           ...(acquire.metadata === '' ? {} : { metadata: acquire.metadata }),
         };
       },
@@ -383,12 +385,26 @@ export class SessionStream implements ConnectedStream {
           },
         });
         return;
+      case 'cancelled':
+        // The leader cancelled a queued acquire whose wait_ms ran out: its answer is a TIMEOUT refusal.
+        if (event.timedOut === true) {
+          this.send({
+            error: {
+              requestSeq: String(event.requestSeq),
+              name: event.name,
+              code: 'TIMEOUT',
+              message: `the acquire of "${event.name}" (request_seq ${event.requestSeq}) was not granted within its wait_ms; the leader cancelled it`,
+              retriable: false,
+            },
+          });
+        }
+        return;
       case 'session-ended':
         this.send({ ended: { reason: event.expired ? 'expired' : 'closed' } });
         this.finish();
         return;
       default:
-        // Releases and cancels are answered to their requester; session-opened needs no push.
+        // Releases and cancels the client asked for are answered to their requester; session-opened needs no push.
         return;
     }
   }

@@ -9,6 +9,7 @@ import {
   type PreemptionNotice,
   SessionExpiredError,
   type StalenessWarning,
+  TimeoutError,
   UnavailableError,
 } from '../../src/index.js';
 import { MuxChannelCall } from '../../src/server/session-mux.js';
@@ -113,6 +114,27 @@ describe('acquire frames', () => {
     stream.grant(first.requestSeq, 'pre/default', '1');
     stream.grant(second.requestSeq, 'pre/out', '2');
     await Promise.all([byDefault, optedOut]);
+  });
+
+  it('a RequestError TIMEOUT (the leader cancelled a waiter whose wait_ms ran out) rejects with TimeoutError', async () => {
+    const server = await scripted();
+    const { client, stream } = await connectTo(server);
+    const acquiring = client.acquire('jobs/slow', { waitMs: 60_000 });
+    const sent = (await stream.next('acquire')).acquire as { requestSeq: string; waitMs: number };
+    expect(sent.waitMs).toBe(60_000);
+    stream.send({ acquire: { requestSeq: sent.requestSeq, name: 'jobs/slow', status: 'QUEUED', position: 0 } });
+    stream.send({
+      error: {
+        requestSeq: sent.requestSeq,
+        name: 'jobs/slow',
+        code: 'TIMEOUT',
+        message: 'wait ran out',
+        retriable: false,
+      },
+    });
+    const error = await acquiring.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error).toMatchObject({ code: 'TIMEOUT', message: 'wait ran out' });
   });
 });
 

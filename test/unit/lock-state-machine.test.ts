@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeLockEntry } from '../../src/lock/codec.js';
 import type { LockEvent } from '../../src/lock/commands.js';
+import { LockStateMachine } from '../../src/lock/state-machine.js';
 import { LockFixture, tokenOf } from './lock-fixtures.js';
 
 const codeOf = (result: { status: string; code?: string }) => (result.status === 'error' ? result.code : result.status);
@@ -338,6 +339,87 @@ describe('revoke and lock-delay', () => {
     expect(f.machine.nextLockDelayEndMs()).toBeNull(); // nobody to grant: no tick needed
     f.run({ type: 'tick' }, 1_000);
     expect(f.machine.lock('x')).toBeUndefined();
+  });
+});
+
+describe('wait_ms (waits-expire)', () => {
+  const timedAcquire = (f: LockFixture, sessionId: string, name: string, requestSeq: number, waitMs?: number) =>
+    f.run({
+      type: 'acquire',
+      sessionId,
+      requestSeq,
+      name,
+      mode: 'exclusive',
+      fenced: false,
+      preemptible: true,
+      tryOnly: false,
+      ...(waitMs === undefined ? {} : { waitMs }),
+    });
+
+  it('a queued acquire is due at its entry time + waitMs; the cancel answers it with TIMEOUT and grants the next', () => {
+    const f = new LockFixture();
+    for (const s of ['a', 'b', 'c']) f.open(s);
+    tokenOf(f.acquire('a', 'x'));
+    const queuedAtMs = f.atMs;
+    expect(timedAcquire(f, 'b', 'x', 7, 1_000)).toEqual({ status: 'queued', position: 0 });
+    expect(timedAcquire(f, 'c', 'x', 1)).toEqual({ status: 'queued', position: 1 });
+    expect(f.machine.lock('x')!.waiters[0]!.waitUntilMs).toBe(queuedAtMs + 1_000);
+    expect(f.machine.lock('x')!.waiters[1]!.waitUntilMs).toBeUndefined();
+    expect(f.machine.dueWaits(queuedAtMs + 999)).toEqual([]);
+    const due = f.machine.dueWaits(queuedAtMs + 1_000);
+    expect(due).toEqual([{ sessionId: 'b', name: 'x', requestSeq: 7 }]);
+    // Proposed by a leader whose clock is behind the deadline: nothing happens.
+    f.atMs = queuedAtMs + 500;
+    expect(f.run({ type: 'waits-expire', waits: due })).toEqual({ status: 'ok' });
+    expect(f.waiters('x')).toEqual(['b', 'c']);
+    const eventsBefore = f.events.length;
+    f.atMs = queuedAtMs + 1_000;
+    expect(f.run({ type: 'waits-expire', waits: due })).toEqual({ status: 'ok' });
+    expect(f.waiters('x')).toEqual(['c']);
+    expect(f.events.slice(eventsBefore)).toEqual([
+      { type: 'cancelled', sessionId: 'b', requestSeq: 7, name: 'x', atMs: f.atMs, timedOut: true },
+    ]);
+    expect(f.machine.session('b')!.waiting).toEqual([]);
+    // A retry of the request gets the TIMEOUT; a repeated cancel changes nothing.
+    expect(timedAcquire(f, 'b', 'x', 7, 1_000)).toMatchObject({
+      status: 'error',
+      code: 'TIMEOUT',
+      message: 'the acquire of "x" (request_seq 7) was not granted within its wait of 1000 ms; the leader cancelled it',
+    });
+    const image = f.machine.snapshot();
+    expect(f.run({ type: 'waits-expire', waits: due })).toEqual({ status: 'ok' });
+    expect(Buffer.from(f.machine.snapshot()).equals(Buffer.from(image))).toBe(true);
+    expect(f.machine.dueWaits(f.atMs + 1e9)).toEqual([]);
+  });
+
+  it('a waiter granted before its deadline is not cancelled', () => {
+    const f = new LockFixture();
+    for (const s of ['a', 'b']) f.open(s);
+    const t = tokenOf(f.acquire('a', 'x'));
+    timedAcquire(f, 'b', 'x', 3, 1_000);
+    f.release('a', 'x', t);
+    f.atMs += 5_000;
+    expect(f.run({ type: 'waits-expire', waits: [{ sessionId: 'b', name: 'x', requestSeq: 3 }] }).status).toBe('ok');
+    expect(f.holders('x')).toEqual(['b:2']);
+  });
+
+  it('refuses a waitMs that is not an integer from 0 to 2^32-1', () => {
+    const f = new LockFixture();
+    f.open('a');
+    for (const waitMs of [-1, 1.5, 2 ** 32]) {
+      expect(timedAcquire(f, 'a', 'x', 1, waitMs)).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
+    expect(f.machine.lock('x')).toBeUndefined();
+  });
+
+  it('the deadline survives a snapshot', () => {
+    const f = new LockFixture();
+    for (const s of ['a', 'b']) f.open(s);
+    f.acquire('a', 'x');
+    timedAcquire(f, 'b', 'x', 3, 2_000);
+    const restored = new LockStateMachine();
+    restored.restore(f.machine.snapshot());
+    expect(restored.dueWaits(f.atMs + 2_000)).toEqual([{ sessionId: 'b', name: 'x', requestSeq: 3 }]);
   });
 });
 

@@ -198,3 +198,42 @@ describe('lock-delay', () => {
     expect(machine.lock('delayed')?.holders.map((h) => h.sessionId)).toEqual([waiter.sessionId]);
   });
 });
+
+describe('wait_ms', () => {
+  it('cancels a queued acquire when its wait runs out, in one replicated entry, proposed once', async () => {
+    const { clock, machine, service, duties, commands, acquire } = await setup();
+    const holder = (await service.openSession('h', TTL, clock.now())).sessionId;
+    const waiter = (await service.openSession('w', TTL, clock.now())).sessionId;
+    await acquire(holder, 'x');
+    const queuedAtMs = clock.now();
+    await service.proposeAccepted({
+      type: 'acquire',
+      sessionId: waiter,
+      requestSeq: 4,
+      name: 'x',
+      mode: 'exclusive',
+      fenced: false,
+      preemptible: true,
+      tryOnly: false,
+      waitMs: 1_000,
+    });
+    const events: unknown[] = [];
+    machine.onEvent((event) => events.push(event));
+    clock.advance(999);
+    expect(duties.dueCommands(clock.now())).toEqual([]);
+    clock.advance(1);
+    const wait = { sessionId: waiter, name: 'x', requestSeq: 4 };
+    expect(duties.dueCommands(clock.now())).toEqual([{ type: 'waits-expire', waits: [wait] }]);
+    const proposing = duties.runDue();
+    // In flight: not proposed a second time.
+    expect(duties.dueCommands(clock.now())).toEqual([]);
+    await proposing;
+    expect(commands().at(-1)).toEqual({ type: 'waits-expire', waits: [wait] });
+    expect(commands().filter((command) => command.type === 'waits-expire')).toHaveLength(1);
+    expect(machine.lock('x')!.waiters).toEqual([]);
+    expect(events).toEqual([
+      { type: 'cancelled', sessionId: waiter, requestSeq: 4, name: 'x', atMs: queuedAtMs + 1_000, timedOut: true },
+    ]);
+    expect(duties.dueCommands(clock.now() + TTL / 2)).toEqual([]);
+  });
+});

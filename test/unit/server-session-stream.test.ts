@@ -7,6 +7,7 @@ import * as protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { LockStateMachine } from '../../src/lock/state-machine.js';
 import { ttlGuarantee } from '../../src/server/guarantee.js';
+import { LeaderDuties } from '../../src/server/leader-duties.js';
 import { LockService } from '../../src/server/lock-service.js';
 import { ServerMetrics } from '../../src/server/metrics.js';
 import { SessionHub } from '../../src/server/session-hub.js';
@@ -94,7 +95,7 @@ function setup() {
     await call.receive({ frame: 'open', open: { clientName: 'c', ttlMs, sessionId: '', secret: '' } });
     return { call, sessionId: (call.written[0]!.opened as { sessionId: string }).sessionId };
   };
-  return { clock, machine, raft, service, hub, connect, open };
+  return { clock, machine, raft, service, hub, tracker, connect, open };
 }
 
 const acquire = (requestSeq: string, name: string, waitMs = 10_000): ClientFrame => ({
@@ -271,6 +272,51 @@ describe('request_seq reuse', () => {
       expect.objectContaining({ requestSeq: '5', name: 'elsewhere', code: 'INVALID_ARGUMENT' }),
       expect.objectContaining({ requestSeq: '5', name: 'contended', status: 'GRANTED' }),
     ]);
+  });
+});
+
+describe('wait_ms', () => {
+  it('a queued acquire whose wait runs out gets a RequestError TIMEOUT from the leader, and the session goes on', async () => {
+    const { open, machine, clock, raft, service, tracker } = setup();
+    const duties = new LeaderDuties(raft, service, tracker, clock, (error) => {
+      throw error;
+    });
+    await duties.statusChanged(raft.status());
+    const holder = await open();
+    const waiter = await open();
+    await holder.call.receive(acquire('1', 'x'));
+    await waiter.call.receive(acquire('3', 'x', 1_000));
+    expect(waiter.call.written.at(-1)!.acquire).toMatchObject({ requestSeq: '3', status: 'QUEUED' });
+    clock.advance(1_000);
+    await duties.runDue();
+    await settle();
+    expect(waiter.call.written.at(-1)).toEqual({
+      lastKeepaliveSeq: '0',
+      serverTimeMs: clock.now(),
+      error: {
+        requestSeq: '3',
+        name: 'x',
+        code: 'TIMEOUT',
+        message: 'the acquire of "x" (request_seq 3) was not granted within its wait_ms; the leader cancelled it',
+        retriable: false,
+      },
+    });
+    expect(machine.lock('x')!.waiters).toEqual([]);
+    expect(waiter.call.status).toBeNull();
+    // The same request again is answered with the remembered TIMEOUT; the holder was not disturbed.
+    await waiter.call.receive(acquire('3', 'x', 1_000));
+    expect(waiter.call.written.at(-1)!.error).toMatchObject({ requestSeq: '3', code: 'TIMEOUT' });
+    expect(machine.lock('x')!.holders).toHaveLength(1);
+  });
+
+  it('a wait of 4294967295 ms never runs out', async () => {
+    const { open, machine } = setup();
+    const holder = await open();
+    const waiter = await open();
+    await holder.call.receive(acquire('1', 'x'));
+    await waiter.call.receive(acquire('3', 'x', 0xffff_ffff));
+    expect(machine.lock('x')!.waiters[0]!.waitUntilMs).toBeUndefined();
+    expect(machine.dueWaits(Number.MAX_SAFE_INTEGER)).toEqual([]);
   });
 });
 
