@@ -1,7 +1,21 @@
 // The SPM's defaults (docs/design.md's table) and how a partial configuration is completed.
 import type { SpmConfig } from './types.js';
 
-/** The server's defaults: warning threshold 0.70, pre-emption score 80, gMin 3 s, TTL 10 s. */
+/**
+ * The server's defaults: warning threshold 0.70, pre-emption score 80, gMin 3 s, TTL 10 s.
+ *
+ * Nothing here describes a network: what a session's link does (its rhythm, spread, late arrivals, round trips, clock
+ * rate and their noise) is learned from its own samples and the cluster's record. The absolute values that remain, and
+ * the regime each holds for:
+ * - `ttlMs`, `gMinMs`, `defaultHorizonMs`: the service's own contract (docs/design.md, "Defaults"), any network;
+ * - `maxDrift`, `marginMs`: the SDK's safe-period assumptions (principle 2), which the guarantee answers;
+ * - `overloadLoopDelayMs`, `overloadCpu`, `overloadAllowanceMs`, `conditionHoldMs`: this server process's own event
+ *   loop (a Node.js loop delayed by 50 ms is no longer serving on time; its stalls last up to seconds; their effect on
+ *   keepalive receipts lasts about one TTL), independent of where clients are;
+ * - `keepaliveLossProbability`, `failurePriorPerInterval`, `stuckPriorPerHold`: priors, outweighed by the cluster's
+ *   own record after `failurePriorIntervals` intervals;
+ * - `demandBucketMs`, `arimaRefitIntervalMs`: the time scale of per-resource demand, not of any link.
+ */
 export const defaultSpmConfig: SpmConfig = {
   model: 'ewma',
   ttlMs: 10_000,
@@ -16,7 +30,7 @@ export const defaultSpmConfig: SpmConfig = {
   smoothingAlpha: 0.3,
   varianceBeta: 0.25,
   trendAlpha: 0.3,
-  minStdDevMs: 60,
+  minStdDevFraction: 0.01,
   guaranteeFloorMissProbability: 1e-3,
   trendWindow: 8,
   driftWindow: 16,

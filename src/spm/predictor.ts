@@ -444,7 +444,10 @@ export class StalenessPredictor {
             ? null
             : {
                 meanMs: forecast.means[0] as number,
-                stdDevMs: Math.max(this.config.minStdDevMs, Math.sqrt(forecast.variances[0] as number)),
+                stdDevMs: Math.max(
+                  this.config.minStdDevFraction * session.keepaliveIntervalMs,
+                  Math.sqrt(forecast.variances[0] as number),
+                ),
                 trendMsPerStep: (forecast.means[1] as number) - (forecast.means[0] as number),
               },
         );
@@ -507,8 +510,7 @@ export class StalenessPredictor {
         if (session.samples < this.config.minSamples) continue;
         judged++;
         const forecast = session.forecast();
-        const late =
-          nowMs - session.lastReceiveMs > forecast.meanMs + lateToleranceMs(forecast.stdDevMs, forecast.meanMs);
+        const late = nowMs - session.lastReceiveMs > forecast.meanMs + lateToleranceMs(forecast.stdDevMs);
         const rttJump =
           session.rttTrend.count >= this.config.minSamples &&
           session.lastRttMs > session.rttTrend.level + 3 * Math.max(session.rttTrend.errorStdDev, 1);

@@ -58,9 +58,10 @@ const NEGLIGIBLE_Z = 8;
 /** Below this probability no staleness is foreseen (the predicted time is null). */
 const FORESEEN = 0.05;
 
-/** How late past its expected time a keepalive must be to count as missed: 3 standard deviations, and 5% of the gap. */
-export function lateToleranceMs(stdDevMs: number, meanMs: number): number {
-  return Math.max(3 * stdDevMs, 0.05 * meanMs);
+/** How late past its expected time a keepalive must be to count as missed: 3 standard deviations of the session's own
+ * rhythm (whose floor, `minStdDevFraction` of its interval, keeps this relative to the interval, never absolute). */
+export function lateToleranceMs(stdDevMs: number): number {
+  return 3 * stdDevMs;
 }
 
 /**
@@ -72,7 +73,7 @@ export function lateToleranceMs(stdDevMs: number, meanMs: number): number {
 function aliveSurvival(t: number, input: LapseInput, mean: number, stdDev: number): number {
   const p = input.lossProbability;
   const q = input.lateProbability;
-  const excess = t - mean - lateToleranceMs(stdDev, mean);
+  const excess = t - mean - lateToleranceMs(stdDev);
   const tail = excess <= 0 ? 1 : Math.exp(-excess / Math.max(1, input.lateMeanExcessMs));
   return (
     (1 - p - q) * normalSurvival(t, mean, stdDev) +
@@ -117,8 +118,8 @@ export function lapseRisk(input: LapseInput): LapseRisk {
   // Alive when last heard from: what matters is the keepalive silence since then.
   const survivalSinceHeard = survivalNow / Math.max(aliveSurvival(silence - heardSilence, input, mean, stdDev), 1e-300);
   const deadProbability = priorDead / (priorDead + (1 - priorDead) * Math.min(1, survivalSinceHeard));
-  const tolerance = lateToleranceMs(stdDev, mean);
-  const lossExplainedForMs = 2 * mean + lateToleranceMs(stdDev * Math.SQRT2, mean);
+  const tolerance = lateToleranceMs(stdDev);
+  const lossExplainedForMs = 2 * mean + lateToleranceMs(stdDev * Math.SQRT2);
   const missedKeepalives = silence > mean + tolerance ? Math.floor((silence - tolerance) / mean) : 0;
 
   if (silence >= leaseRemainingMs) {

@@ -149,7 +149,7 @@ export class SessionModel {
   }
 
   private computeForecast(): GapForecast {
-    const floor = this.config.minStdDevMs;
+    const floor = this.config.minStdDevFraction * this.keepaliveIntervalMs;
     if (this.config.model === 'arima' && this.atRisk && this.arimaForecast !== null) return this.arimaForecast;
     if (this.gapAverage !== null && this.gapAverage.count >= 2) {
       return { meanMs: this.gapAverage.mean, stdDevMs: Math.max(floor, this.gapAverage.stdDev), trendMsPerStep: 0 };
@@ -186,7 +186,7 @@ export class SessionModel {
   /** How a gap this long compares with the current forecast (call before the keepalive is observed). */
   judgeGap(gapMs: number): GapVerdict {
     const forecast = this.forecast();
-    const toleranceMs = lateToleranceMs(forecast.stdDevMs, forecast.meanMs);
+    const toleranceMs = lateToleranceMs(forecast.stdDevMs);
     const excessMs = gapMs - forecast.meanMs - toleranceMs;
     if (excessMs <= 0) return { late: false, missed: false, excessMs: 0 };
     // One lost keepalive: the next came about one interval later than the rhythm said.

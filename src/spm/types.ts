@@ -36,8 +36,10 @@ export interface SpmConfig {
   readonly varianceBeta: number;
   /** Smoothing factor of the trend of Holt's linear exponential smoothing (the `ewma` model's trend term). */
   readonly trendAlpha: number;
-  /** Floor of the keepalive arrival standard deviation, as phi-accrual's min std-dev. */
-  readonly minStdDevMs: number;
+  /** Floor of the keepalive arrival standard deviation, as a fraction of the session's own keepalive interval: a
+   * client's timer fires within about this much of its interval on a busy runtime, so a rhythm measured steadier than
+   * that is not trusted (relative, so it holds for any interval and any link). */
+  readonly minStdDevFraction: number;
   /** A shortened guarantee still covers the session's own rhythm: the gap that a live renewal exceeds with at most
    * this probability (under its learned arrival model, delay spikes and lost keepalives included), plus the margin. */
   readonly guaranteeFloorMissProbability: number;
