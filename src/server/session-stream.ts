@@ -58,6 +58,14 @@ export class SessionStream implements ConnectedStream {
   private lastKeepaliveSeq = '0';
   /** Acquires being proposed: their grant events are answered by the proposal, not pushed twice. */
   private readonly acquiresInFlight = new Map<number, GrantedEvent | null>();
+  /** Requests (acquire, release, cancel) submitted and not yet answered. */
+  private requestsInFlight = 0;
+  /** A CloseSession proposed and not yet settled. */
+  private closeInFlight = false;
+  /** The session ended (this reason) while requests were in flight: SessionEnded follows their answers. */
+  private endedReason: 'expired' | 'closed' | null = null;
+  /** The client half-closed: the stream ends once everything it sent has been answered. */
+  private halfClosed = false;
   private ended = false;
 
   constructor(
@@ -65,7 +73,7 @@ export class SessionStream implements ConnectedStream {
     private readonly deps: SessionStreamDeps,
   ) {
     call.on('data', (frame: ClientFrame | OversizedRequest) => this.receive(frame));
-    call.on('end', () => this.finish());
+    call.on('end', () => this.clientDone());
     // The client went away (or the call failed): nothing more can be written; the session itself lives on.
     for (const event of ['error', 'close', 'cancelled'] as const) call.on(event, () => this.gone());
   }
@@ -93,6 +101,41 @@ export class SessionStream implements ConnectedStream {
     const waiting = this.waitingForOpen ?? [];
     this.waitingForOpen = null;
     for (const frame of waiting) this.handle(frame);
+    this.finishIfAnswered();
+  }
+
+  /**
+   * The client half-closed (it sends nothing more, and still reads). What it sent before is answered first: a
+   * CloseSession followed at once by a half-close is committed and answered with SessionEnded{closed}.
+   */
+  private clientDone(): void {
+    this.halfClosed = true;
+    this.finishIfAnswered();
+  }
+
+  /**
+   * Ends the stream once everything sent before has been answered: after the session ended (SessionEnded comes after
+   * the answers of requests applied before the end), or after a half-close (once the open, the requests and any
+   * CloseSession are answered).
+   */
+  private finishIfAnswered(): void {
+    if (this.requestsInFlight > 0) return;
+    if (this.endedReason !== null) {
+      this.send({ ended: { reason: this.endedReason } });
+      this.finish();
+      return;
+    }
+    const openPending = this.opening && this.waitingForOpen !== null;
+    if (this.halfClosed && !openPending && !this.closeInFlight) this.finish();
+  }
+
+  /** Counts a request until the function returned runs (once it is answered, either way). */
+  private track(): () => void {
+    this.requestsInFlight += 1;
+    return () => {
+      this.requestsInFlight -= 1;
+      this.finishIfAnswered();
+    };
   }
 
   // ---- opening ----
@@ -165,7 +208,7 @@ export class SessionStream implements ConnectedStream {
   /** Handles one frame of an open session (synchronously: requests are submitted in the order they came). */
   private handle(frame: ClientFrame): void {
     const sessionId = this.sessionId;
-    if (this.ended || sessionId === null) return;
+    if (this.ended || this.endedReason !== null || sessionId === null) return;
     try {
       switch (frame.frame) {
         case 'keepalive':
@@ -200,12 +243,18 @@ export class SessionStream implements ConnectedStream {
           );
           return;
         }
-        case 'close':
+        case 'close': {
           // The session-ended event answers with SessionEnded{closed} and ends the stream.
+          this.closeInFlight = true;
           this.deps.service
             .proposeAccepted({ type: 'session-close', sessionId })
-            .catch((error: unknown) => this.fail(error));
+            .catch((error: unknown) => this.fail(error))
+            .finally(() => {
+              this.closeInFlight = false;
+              this.finishIfAnswered();
+            });
           return;
+        }
         case 'warningAnswer': {
           const { name, kind, checkpointMs } = frame.warningAnswer!;
           if (!this.deps.advisor.answered(sessionId, name, kind, checkpointMs, this.deps.clock.now())) {
@@ -298,6 +347,7 @@ export class SessionStream implements ConnectedStream {
       this.refuse(requestSeqText, name, error);
       return;
     }
+    const settled = this.track();
     this.deps.service.submit(built, {
       result: (result) => {
         try {
@@ -306,6 +356,7 @@ export class SessionStream implements ConnectedStream {
           } else answer(result, requestSeq);
         } finally {
           finished?.(requestSeq);
+          settled();
         }
       },
       failed: (error) => {
@@ -313,6 +364,7 @@ export class SessionStream implements ConnectedStream {
           this.refuse(requestSeqText, name, error);
         } finally {
           finished?.(requestSeq);
+          settled();
         }
       },
     });
@@ -400,8 +452,9 @@ export class SessionStream implements ConnectedStream {
         }
         return;
       case 'session-ended':
-        this.send({ ended: { reason: event.expired ? 'expired' : 'closed' } });
-        this.finish();
+        // Sent (and the stream ended) once the requests applied before the end have had their answers.
+        this.endedReason = event.expired ? 'expired' : 'closed';
+        this.finishIfAnswered();
         return;
       default:
         // Releases and cancels the client asked for are answered to their requester; session-opened needs no push.

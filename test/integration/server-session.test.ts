@@ -191,6 +191,18 @@ describe('ending a session', () => {
     expect(node.machine.lock('closing')).toBeUndefined();
   });
 
+  it('CloseSession followed at once by a half-close is committed and answered with SessionEnded{closed}', async () => {
+    const { stream, opened } = await openSession(address);
+    stream.send({ acquire: { requestSeq: '1', name: 'closing-fast', waitMs: 0 } });
+    await stream.next('acquire');
+    stream.send({ close: {} });
+    stream.end();
+    expect((await stream.next('ended')).ended).toEqual({ reason: 'closed' });
+    expect((await stream.ended).code).toBe(0);
+    expect(node.machine.session(opened.sessionId)).toBeUndefined();
+    expect(node.machine.lock('closing-fast')).toBeUndefined();
+  });
+
   it('a session whose keepalives stop expires one TTL after its last promise, and its waiter is granted', async () => {
     const sentOpenAtMs = Date.now();
     const silent = await openSession(address, { ttlMs: 1_000 });

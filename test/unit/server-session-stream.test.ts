@@ -39,8 +39,12 @@ class FakeCall extends EventEmitter {
     return true;
   }
 
+  /** How many frames had been written when the stream ended (null: not ended with OK). */
+  framesAtEnd: number | null = null;
+
   end(): void {
     this.status = 'ok';
+    this.framesAtEnd ??= this.written.length;
   }
 
   /** Delivers a client frame and lets the handler's promises settle. */
@@ -219,6 +223,47 @@ describe('grants', () => {
     await holder.call.receive({ frame: 'release', release: { requestSeq: '2', name: 'fifo', token } });
     expect(holder.call.written.at(-1)).toMatchObject({ done: { requestSeq: '2', name: 'fifo' } });
     expect(waiter.call.written.at(-1)!.acquire).toMatchObject({ requestSeq: '3', status: 'GRANTED', token: '2' });
+  });
+});
+
+describe('closing', () => {
+  it('CloseSession followed at once by a half-close: the close is committed and SessionEnded{closed} comes first', async () => {
+    const { open, machine, clock } = setup();
+    const { call, sessionId } = await open();
+    call.emit('data', { frame: 'close', close: {} });
+    call.emit('end');
+    await settle();
+    expect(machine.session(sessionId)).toBeUndefined();
+    expect(call.written.at(-1)).toEqual({
+      lastKeepaliveSeq: '0',
+      serverTimeMs: clock.now(),
+      ended: { reason: 'closed' },
+    });
+    expect(call.status).toBe('ok');
+    expect(call.framesAtEnd).toBe(call.written.length);
+  });
+
+  it('a half-close right after open and requests: each is answered before the stream ends', async () => {
+    const { connect, machine } = setup();
+    const call = connect();
+    call.emit('data', { frame: 'open', open: { clientName: 'c', ttlMs: 10_000, sessionId: '', secret: '' } });
+    call.emit('data', acquire('1', 'quick'));
+    call.emit('data', { frame: 'close', close: {} });
+    call.emit('end');
+    for (let i = 0; i < 3; i++) await settle();
+    expect(call.kinds()).toEqual(['opened', 'acquire', 'ended']);
+    expect(call.written.at(-1)!.ended).toEqual({ reason: 'closed' });
+    expect(call.framesAtEnd).toBe(3);
+    expect(machine.sessions()).toEqual([]);
+    expect(machine.lock('quick')).toBeUndefined();
+  });
+
+  it('a half-close with nothing in flight ends the stream at once; the session lives on', async () => {
+    const { open, machine } = setup();
+    const { call, sessionId } = await open();
+    call.emit('end');
+    expect(call.status).toBe('ok');
+    expect(machine.session(sessionId)).toBeDefined();
   });
 });
 
