@@ -64,6 +64,8 @@ export class SessionStream implements ConnectedStream {
   private closeInFlight = false;
   /** The session ended (this reason) while requests were in flight: SessionEnded follows their answers. */
   private endedReason: 'expired' | 'closed' | null = null;
+  /** This node stopped leading: nothing more is served, and NotLeader follows once the new leader is known. */
+  private deposed = false;
   /** The client half-closed: the stream ends once everything it sent has been answered. */
   private halfClosed = false;
   private ended = false;
@@ -79,7 +81,7 @@ export class SessionStream implements ConnectedStream {
   }
 
   private receive(frame: ClientFrame | OversizedRequest): void {
-    if (this.ended) return;
+    if (this.ended || this.deposed) return;
     if (frame instanceof OversizedRequest) {
       this.fail(frame.error);
       return;
@@ -208,7 +210,7 @@ export class SessionStream implements ConnectedStream {
   /** Handles one frame of an open session (synchronously: requests are submitted in the order they came). */
   private handle(frame: ClientFrame): void {
     const sessionId = this.sessionId;
-    if (this.ended || this.endedReason !== null || sessionId === null) return;
+    if (this.ended || this.deposed || this.endedReason !== null || sessionId === null) return;
     try {
       switch (frame.frame) {
         case 'keepalive':
@@ -491,10 +493,18 @@ export class SessionStream implements ConnectedStream {
     this.call.end();
   }
 
-  /** Ends the stream with the gRPC status of `error` (NotLeader: with a NotLeader frame and OK, so SDKs fail over). */
+  /**
+   * Ends the stream with the gRPC status of `error`. NotLeader: with a NotLeader frame and OK, so SDKs fail over; when
+   * this node does not know the new leader yet, the stream stops serving and the frame waits (briefly) to name it.
+   */
   private fail(error: unknown): void {
     if (error instanceof NotLeaderError) {
-      this.leadershipLost(error.leaderId, error.leaderAddress);
+      if (error.leaderId !== null || this.ended) this.leadershipLost(error.leaderId, error.leaderAddress);
+      else if (!this.deposed) {
+        this.deposed = true;
+        this.detach();
+        this.deps.hub.whenLeaderKnown((leaderId, leaderAddress) => this.leadershipLost(leaderId, leaderAddress));
+      }
       return;
     }
     if (this.ended) return;

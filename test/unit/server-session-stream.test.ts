@@ -4,13 +4,13 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import * as protobuf from 'protobufjs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { LockStateMachine } from '../../src/lock/state-machine.js';
 import { ttlGuarantee } from '../../src/server/guarantee.js';
 import { LeaderDuties } from '../../src/server/leader-duties.js';
 import { LockService } from '../../src/server/lock-service.js';
 import { ServerMetrics } from '../../src/server/metrics.js';
-import { SessionHub } from '../../src/server/session-hub.js';
+import { DEFAULT_LEADER_HINT_WAIT_MS, SessionHub } from '../../src/server/session-hub.js';
 import { type SessionCall, SessionStream } from '../../src/server/session-stream.js';
 import { StalenessAdvisor } from '../../src/server/staleness.js';
 import type { ClientFrame } from '../../src/server/wire.js';
@@ -425,5 +425,52 @@ describe('leadership loss', () => {
     await call.receive(acquire('1', 'x'));
     expect(call.kinds()).toEqual(['opened', 'notLeader']);
     expect(call.status).toBe('ok');
+  });
+
+  it('a leader that steps down before it knows its successor names the new leader as soon as it learns it', async () => {
+    const { open, raft } = setup();
+    const a = await open();
+    const b = await open();
+    raft.become('follower', 3, null);
+    // Nothing yet: no hint to give, and no promise made while waiting for one.
+    await a.call.receive({ frame: 'keepalive', keepalive: { seq: '1', clientTimeMs: 0, rttMs: 0 } });
+    await b.call.receive(acquire('1', 'meanwhile'));
+    expect(a.call.kinds()).toEqual(['opened']);
+    expect(b.call.kinds()).toEqual(['opened']);
+    expect(a.call.status).toBeNull();
+    raft.become('follower', 3, 'node3');
+    for (const { call } of [a, b]) {
+      expect(call.kinds()).toEqual(['opened', 'notLeader']);
+      expect(call.written.at(-1)!.notLeader).toEqual({ leaderId: 'node3', leaderAddress: 'node3:7400' });
+      expect(call.status).toBe('ok');
+    }
+  });
+
+  it('a request failing with NotLeader while no leader is known waits for the hint too', async () => {
+    const { open, raft } = setup();
+    const { call } = await open();
+    raft.role = 'follower';
+    raft.leaderId = null;
+    await call.receive(acquire('1', 'x'));
+    expect(call.kinds()).toEqual(['opened']);
+    raft.become('follower', 2, 'node2');
+    expect(call.written.at(-1)!.notLeader).toEqual({ leaderId: 'node2', leaderAddress: 'node2:7400' });
+    expect(call.status).toBe('ok');
+  });
+
+  it('without a hint within leaderHintWaitMs, NotLeader is sent empty (retry another endpoint)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const { open, raft } = setup();
+      const { call } = await open();
+      raft.become('candidate', 3, null);
+      vi.advanceTimersByTime(DEFAULT_LEADER_HINT_WAIT_MS - 1);
+      expect(call.kinds()).toEqual(['opened']);
+      vi.advanceTimersByTime(1);
+      expect(call.written.at(-1)!.notLeader).toEqual({ leaderId: '', leaderAddress: '' });
+      expect(call.status).toBe('ok');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
