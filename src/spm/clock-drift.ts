@@ -13,6 +13,8 @@ export interface DriftEstimate {
   readonly points: number;
   /** True when the rate is changing significantly, and `drift` is the rate at the newest sample of a quadratic fit. */
   readonly changing: boolean;
+  /** How fast the rate changes, per ms (0 unless `changing`): a clock that keeps slowing is forecast ahead. */
+  readonly driftChangePerMs: number;
 }
 
 /** Samples needed before an estimate is given: with fewer, the residuals cannot say how noisy the session is. */
@@ -120,6 +122,7 @@ export class ClockDriftEstimator {
       driftStdErr: changing ? quadratic.rateAtNewestStdErr : line.slopeStdErr,
       points: line.points,
       changing,
+      driftChangePerMs: changing ? (2 * quadratic.curvature) / 1e6 : 0,
     };
   }
 

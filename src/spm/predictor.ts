@@ -346,7 +346,14 @@ export class StalenessPredictor {
     const start = threshold / 2;
     const shortening = overloaded ? 0 : clamp01((lapse.probability - start) / (threshold - start));
     const clock = session.drift.estimate();
-    const slowestRate = clock === null ? 0 : clock.drift - this.config.driftConfidenceZ * clock.driftStdErr;
+    // The slowest rate the clock may run at until the promise ends: its estimate, less `driftConfidenceZ` standard
+    // errors, and carried along a significant slowing over one TTL (a ramping clock keeps slowing while it believes).
+    const slowestRate =
+      clock === null
+        ? 0
+        : clock.drift -
+          this.config.driftConfidenceZ * clock.driftStdErr +
+          Math.min(0, clock.driftChangePerMs) * session.ttlMs;
     const clockSafeMs = longestSafeGuaranteeMs(slowestRate, maxDrift, marginMs);
     // The floor (gMin, and the session's own rhythm with its delay spikes) is needed only for a shortened guarantee.
     const floorMs =

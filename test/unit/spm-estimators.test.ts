@@ -146,6 +146,7 @@ describe('ClockDriftEstimator', () => {
     const e = d.estimate();
     expect(e?.changing).toBe(true);
     expect(e?.drift).toBeCloseTo(-1e-7 * 27_000, 4); // the rate at the newest sample
+    expect(e?.driftChangePerMs).toBeCloseTo(-1e-7, 9);
   });
 
   it('does not mistake a growing RTT for a slow clock (the smoothed one-way delay is taken off)', () => {

@@ -214,10 +214,30 @@ describe('clock drift is answered with the guarantee, not with warnings', () => 
     expect(changes).toEqual([['clock-drift', true]]);
   });
 
+  it('a clock that keeps slowing is carried along its slowing: a longer lease than a steady clock at the same rate', () => {
+    const spm = predictor();
+    spm.observeSessionOpened('steady', 10_000, INTERVAL, 0);
+    spm.observeSessionOpened('slowing', 10_000, INTERVAL, 0);
+    const k = 0.08 / (20 * INTERVAL); // the rate falls from 0 to -8% over 20 keepalives
+    const end = 20 * INTERVAL;
+    let steady = spm.answerKeepalive('steady', 0);
+    let slowing = spm.answerKeepalive('slowing', 0);
+    for (let t = INTERVAL; t <= end; t += INTERVAL) {
+      spm.observeKeepalive({ sessionId: 'steady', receiveMs: t, clientTimeMs: EPOCH + 0.92 * t, rttMs: 2 });
+      spm.observeKeepalive({ sessionId: 'slowing', receiveMs: t, clientTimeMs: EPOCH + t - (k * t * t) / 2, rttMs: 2 });
+      steady = spm.answerKeepalive('steady', t);
+      slowing = spm.answerKeepalive('slowing', t);
+    }
+    expect(spm.sessionClock('slowing')?.changing).toBe(true);
+    expect(spm.sessionClock('slowing')?.drift).toBeCloseTo(-0.08, 2);
+    expect(slowing.guaranteeMs).toBe(steady.guaranteeMs); // both at the floor
+    expect(slowing.leaseMs).toBeGreaterThan(steady.leaseMs);
+  });
+
   it('driftRisk: unsafe below the critical drift -maxDrift - margin / g', () => {
     // g = 10 s, maxDrift 1%, margin 100 ms: critical drift -0.02.
     expect(criticalDrift(10_000, 0.01, 100)).toBeCloseTo(-0.02, 12);
-    const estimate = { offsetMs: 0, driftStdErr: 0.001, points: 8, changing: false };
+    const estimate = { offsetMs: 0, driftStdErr: 0.001, points: 8, changing: false, driftChangePerMs: 0 };
     const at = (drift: number) => driftRisk({ ...estimate, drift }, 10_000, 0.01, 100);
     expect(at(-0.02)).toBeCloseTo(0.5, 6);
     expect(at(-0.03)).toBeGreaterThan(0.99);
