@@ -5,7 +5,7 @@ import type { DriftEstimate } from './clock-drift.js';
 import { resolveSpmConfig } from './config.js';
 import { EventRate } from './event-rate.js';
 import { NodeHealth } from './node-health.js';
-import { clamp01 } from './normal.js';
+import { clamp01, normalCdf } from './normal.js';
 import { ResourceStats } from './resource-stats.js';
 import {
   believedGuaranteeMs,
@@ -370,9 +370,12 @@ export class StalenessPredictor {
     session.atRisk = lapse.probability > threshold / 2;
 
     let advisories = NO_ADVISORIES;
+    // Telling a client its clock is broken needs the confidence the lease stretch rests on: the episode begins when
+    // the clock is unsafe at the floor by `driftConfidenceZ` standard errors, and ends when that is no longer likely.
     const clockRisk = driftRisk(clock, floorMs, maxDrift, marginMs);
     const clockRate = clock?.drift ?? 0;
-    if (session.clockAdvisory ? clockRisk < threshold / 2 : clockRisk > threshold) {
+    const clockCertain = normalCdf(this.config.driftConfidenceZ);
+    if (session.clockAdvisory ? clockRisk < 0.5 : clockRisk > clockCertain) {
       session.clockAdvisory = !session.clockAdvisory;
       const detail = session.clockAdvisory
         ? `the client's clock runs ${(100 * -clockRate).toFixed(1)}% slow, beyond the ${100 * maxDrift}% the SDK allows even at the guarantee floor; the lease is held longer to cover it`
