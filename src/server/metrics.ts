@@ -121,7 +121,7 @@ export class ServerMetrics {
     });
     this.warnings = new Counter({
       name: 'forelock_staleness_warnings_total',
-      help: 'Staleness Warnings sent, by the strongest reason',
+      help: 'Staleness Warnings sent, by the strongest reason, and session advisories begun, by condition (an advisory counts as a warning)',
       labelNames: ['reason'],
       registers,
     });

@@ -32,6 +32,8 @@ interface Scenario {
   readonly releaseAfterMs?: number;
   /** The node's own event loop lags (it is overloaded) throughout. */
   readonly overloaded?: boolean;
+  /** The holder's clock rate against the server's (0.9: 10% slow); 1 by default. */
+  readonly holderClockRate?: number;
   readonly untilMs: number;
 }
 
@@ -83,6 +85,7 @@ async function run(scenario: Scenario) {
    */
   let holderPromisedUntil = 0;
   const holderGuarantees: number[] = [];
+  const holderLeases: number[] = [];
   let token = 0n;
   const next = { holder: 0, waiter: 0 };
   let answered = false;
@@ -90,7 +93,9 @@ async function run(scenario: Scenario) {
     clock.set(T0 + t);
     const holderSilent = t >= scenario.silentFromMs && (scenario.resumeAtMs === undefined || t < scenario.resumeAtMs);
     if (t >= next.holder && !holderSilent && machine.session(holder.sessionId)) {
-      const g = service.keepalive({ sessionId: holder.sessionId, receiveMs: clock.now(), clientTimeMs: clock.now() });
+      const clientTimeMs = T0 + t * (scenario.holderClockRate ?? 1);
+      const g = service.keepalive({ sessionId: holder.sessionId, receiveMs: clock.now(), clientTimeMs });
+      if (g !== null) holderLeases.push(g.leaseMs - g.guaranteeMs);
       if (g !== null) holderPromisedUntil = Math.max(holderPromisedUntil, t + g.guaranteeMs);
       if (g !== null) holderGuarantees.push(g.guaranteeMs);
       next.holder = t + (g?.keepaliveIntervalMs ?? TTL / 3);
@@ -123,7 +128,20 @@ async function run(scenario: Scenario) {
   const text = await metrics.registry.metrics();
   const counter = (name: string): number =>
     [...text.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, 'gm'))].reduce((sum, m) => sum + Number(m[1]), 0);
-  return { pushed, events, token, holder, waiter, holderPromisedUntil, holderGuarantees, machine, errors, counter };
+  return {
+    pushed,
+    events,
+    token,
+    holder,
+    waiter,
+    holderPromisedUntil,
+    holderGuarantees,
+    holderLeases,
+    tracker,
+    machine,
+    errors,
+    counter,
+  };
 }
 
 const toHolder = (pushed: Pushed[], kind: 'warning' | 'preemption') =>
@@ -237,5 +255,22 @@ describe('answers and modes', () => {
     expect(r.pushed).toEqual([]);
     expect(new Set(r.holderGuarantees)).toEqual(new Set([TTL]));
     expect(r.events.some((event) => event.type === 'revoked')).toBe(false);
+  });
+});
+
+describe('a holder whose clock runs 10% slow, renewing', () => {
+  it('is told once by a clock-drift advisory, gets no per-lock warning, and its lease covers what it believes', async () => {
+    const r = await run({ mode: 'on', fenced: false, silentFromMs: 120_000, holderClockRate: 0.9, untilMs: 90_000 });
+    const advisories = r.pushed.filter((frame) => frame.to === 'holder' && 'advisory' in frame);
+    expect(advisories).toHaveLength(1);
+    expect(advisories[0]).toMatchObject({ advisory: { condition: 'clock-drift', active: true } });
+    const advisory = (advisories[0] as { advisory: { clockRateError: number; advisoryId: string } }).advisory;
+    expect(advisory.clockRateError).toBeCloseTo(-0.1, 2);
+    expect(toHolder(r.pushed, 'warning')).toEqual([]);
+    expect(toHolder(r.pushed, 'preemption')).toEqual([]);
+    // The last answer: the client counts (g x 0.99 - 100) / 0.9 of server time; the lease held covers it.
+    const g = r.holderGuarantees.at(-1)!;
+    expect(r.holderLeases.at(-1)!).toBeGreaterThanOrEqual((g * 0.99 - 100) / 0.9 - g);
+    expect(r.counter('forelock_staleness_warnings_total')).toBe(1); // an advisory counts as a warning
   });
 });
