@@ -209,6 +209,15 @@ export async function runActor(ctx: DemoContext, plan: DemoActorPlan): Promise<v
     ttlMs: plan.ttlMs,
     connectTimeoutMs: 30_000,
     signal: ctx.stop,
+    onAdvisory: (advisory) =>
+      ctx.timeline.add({
+        type: 'advisory',
+        atMs: ctx.elapsedMs(),
+        client: plan.name,
+        condition: advisory.condition,
+        active: advisory.active,
+        detail: advisory.detail,
+      }),
   });
   try {
     await BEHAVIOURS[plan.role](ctx, plan, client);

@@ -75,6 +75,14 @@ export type DemoEvent =
       readonly token: bigint;
       readonly highestToken: bigint;
     }
+  | {
+      readonly type: 'advisory';
+      readonly atMs: number;
+      readonly client: string;
+      readonly condition: string;
+      readonly active: boolean;
+      readonly detail: string;
+    }
   | { readonly type: 'note'; readonly atMs: number; readonly client: string; readonly text: string };
 
 /** A grant in the JSON summary (token as a decimal string, `at` in ms after the demo started). */
@@ -90,6 +98,8 @@ export interface DemoSummary {
   readonly seed: number;
   readonly durationMs: number;
   readonly warnings: number;
+  /** Session advisories begun (one per episode of a session condition). */
+  readonly advisories: number;
   readonly acknowledged: number;
   readonly checkpoints: number;
   readonly cooperativeReleases: number;
@@ -133,6 +143,8 @@ export function describeEvent(event: DemoEvent): string {
       return `LOST        ${event.client} lost ${event.lock} (token ${event.token}) with its session`;
     case 'write-rejected':
       return `FENCED      ${event.client} wrote to ${event.lock}'s store with token ${event.token}: rejected (store has seen ${event.highestToken})`;
+    case 'advisory':
+      return `ADVISORY    ${event.client}: ${event.condition} ${event.active ? 'began' : 'ended'}: ${event.detail}`;
     case 'note':
       return `            ${event.client}: ${event.text}`;
   }
@@ -173,6 +185,7 @@ export class Timeline {
       seed,
       durationMs,
       warnings: count('warning'),
+      advisories: this.recorded.filter((event) => event.type === 'advisory' && event.active).length,
       acknowledged: count('acknowledged'),
       checkpoints: count('checkpoint-saved'),
       cooperativeReleases: count('cooperative-release'),
@@ -197,6 +210,7 @@ export function formatSummary(summary: DemoSummary): string {
   }
   const rows: [string, string][] = [
     ['warnings', String(summary.warnings)],
+    ['session advisories', String(summary.advisories)],
     ['acknowledged', String(summary.acknowledged)],
     ['checkpoints', String(summary.checkpoints)],
     ['cooperative releases', String(summary.cooperativeReleases)],

@@ -51,10 +51,14 @@ describe('demo timeline', () => {
     timeline.add({ type: 'preemption-request', atMs: 25, ...base, token: 5n, graceMs: 3_000, reason: 'stuck' });
     timeline.add({ type: 'forced-revocation', atMs: 26, ...base, token: 5n });
     timeline.add({ type: 'grant', atMs: 27, lock: 'demo/x', client: 'c2', token: 2n ** 70n, routine: true });
+    const advisory = { client: 'c2', condition: 'link-degrading', detail: 'round trips growing' } as const;
+    timeline.add({ type: 'advisory', atMs: 28, ...advisory, active: true });
+    timeline.add({ type: 'advisory', atMs: 29, ...advisory, active: false });
     const summary = timeline.summary(3, 30_000, { c1: 'stuck', c2: 'steady' });
     expect(summary).toMatchObject({
       seed: 3,
       warnings: 1,
+      advisories: 1, // one episode: its begin counts, its end does not
       acknowledged: 1,
       checkpoints: 1,
       cooperativeReleases: 1,
@@ -67,6 +71,8 @@ describe('demo timeline', () => {
     ]);
     expect(describeEvent(timeline.events[1]!)).toContain('score 90');
     expect(formatSummary(summary)).toMatch(/forced revocations\s+1/);
+    expect(formatSummary(summary)).toMatch(/session advisories\s+1/);
+    expect(describeEvent(timeline.events.at(-1)!)).toBe('ADVISORY    c2: link-degrading ended: round trips growing');
   });
 });
 
