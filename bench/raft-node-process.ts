@@ -2,6 +2,7 @@
 import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
 import { Packr } from 'msgpackr';
+import { percentile } from '../src/eval/stats.js';
 import { bootstrapConf } from '../src/raft/bootstrap.js';
 import { RaftNode } from '../src/raft/node.js';
 import { PEER_MAX_MESSAGE_BYTES, registerPeerService } from '../src/raft/transport.js';
@@ -109,11 +110,6 @@ function cpuMs(): number {
   return (usage.user + usage.system) / 1000;
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 async function runLoad(node: RaftNode, request: LoadRequest): Promise<LoadResult> {
   const latencies: number[] = [];
   let failures = 0;
@@ -141,14 +137,13 @@ async function runLoad(node: RaftNode, request: LoadRequest): Promise<LoadResult
   };
   await Promise.all(Array.from({ length: request.concurrency }, worker));
   const elapsedMs = performance.now() - startMs;
-  const sorted = Float64Array.from(latencies).sort();
   return {
     commits: latencies.length,
     failures,
     elapsedMs,
     commitsPerSecond: (latencies.length * 1000) / elapsedMs,
-    p50Ms: percentile(sorted, 50),
-    p99Ms: percentile(sorted, 99),
+    p50Ms: percentile(latencies, 0.5) ?? 0,
+    p99Ms: percentile(latencies, 0.99) ?? 0,
     firstError,
   };
 }

@@ -3,6 +3,7 @@
 import { AdminClient } from '../client/admin.js';
 import { type Client, connect } from '../client/client.js';
 import { parseEndpoint } from '../client/endpoints.js';
+import { percentile } from '../eval/stats.js';
 
 /** The outcome of one acquire+release phase. */
 export interface PairsResult {
@@ -30,14 +31,6 @@ export interface CpuResult {
   readonly windowMs: number;
   /** Leader CPU time over the window, as a percentage of one core. */
   readonly leaderCpuPercent: number;
-}
-
-/** The p-th percentile (0-100) of `samples`, nearest-rank; NaN when empty. */
-export function percentile(samples: readonly number[], p: number): number {
-  if (samples.length === 0) return Number.NaN;
-  const sorted = Float64Array.from(samples).sort();
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank] as number;
 }
 
 /** Live counters a progress display reads while a phase runs. */
@@ -92,8 +85,8 @@ export async function runPairs(
     errors: progress.errors,
     elapsedMs,
     pairsPerSecond: (progress.pairs * 1_000) / elapsedMs,
-    acquireP50Ms: percentile(latenciesMs, 50),
-    acquireP99Ms: percentile(latenciesMs, 99),
+    acquireP50Ms: percentile(latenciesMs, 0.5) ?? Number.NaN,
+    acquireP99Ms: percentile(latenciesMs, 0.99) ?? Number.NaN,
     leaderCpuUsPerPair:
       leaderBefore === null || leaderAfter === null ? null : ((leaderAfter - leaderBefore) * 1e6) / pairs,
     clientCpuUsPerPair: (clientUsed.user + clientUsed.system) / pairs,

@@ -1,7 +1,8 @@
-// Small statistics used by the baselines and the metrics: nearest-rank percentiles and the normal distribution.
+// Small statistics used by the baselines, the metrics and the benchmarks: the project's one percentile (nearest rank)
+// and the normal distribution.
 
 /** The nearest-rank percentile (`q` in (0, 1]) of `values`, or null when there are none: the smallest value with
- * at least `q` of the values at or below it. */
+ * at least `q` of the values at or below it. The one percentile in the code base: p99 is `percentile(values, 0.99)`. */
 export function percentile(values: readonly number[], q: number): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);

@@ -1,24 +1,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { leaderCounters, percentile } from '../../src/cli/bench-runner.js';
+import { leaderCounters } from '../../src/cli/bench-runner.js';
 import { formatPairs } from '../../src/cli/commands/bench.js';
-
-describe('bench latency percentiles (nearest rank)', () => {
-  it.each([
-    [[5], 50, 5],
-    [[1, 2, 3, 4], 50, 2],
-    [[4, 3, 2, 1], 99, 4],
-    [Array.from({ length: 100 }, (_, i) => i + 1), 99, 99],
-    [Array.from({ length: 100 }, (_, i) => 100 - i), 50, 50],
-  ])('percentile(%j, %d) = %d', (samples, p, expected) => {
-    expect(percentile(samples, p)).toBe(expected);
-  });
-
-  it('is NaN without samples', () => {
-    expect(percentile([], 50)).toBeNaN();
-  });
-});
 
 describe('bench table', () => {
   it('prints one aligned row per scenario, with the CPU per pair ("-" when the leader\'s was not read)', () => {

@@ -147,4 +147,13 @@ describe('nearest-rank percentiles', () => {
     expect(percentile([1, 2, 3, 4], 0.99)).toBe(4);
     expect(percentile([], 0.5)).toBeNull();
   });
+
+  it.each([
+    [[5], 0.5, 5],
+    [[4, 3, 2, 1], 0.99, 4],
+    [Array.from({ length: 100 }, (_, i) => i + 1), 0.99, 99],
+    [Array.from({ length: 100 }, (_, i) => 100 - i), 0.5, 50],
+  ])('percentile(%j, %d) = %d', (values, q, expected) => {
+    expect(percentile(values, q)).toBe(expected);
+  });
 });
