@@ -1,5 +1,5 @@
 // Small statistics used by the baselines, the metrics and the benchmarks: the project's one percentile (nearest rank)
-// and the normal distribution.
+// and the normal quantile (the tail it inverts, normalUpperTail, lives in src/spm/normal.ts).
 
 /** The nearest-rank percentile (`q` in (0, 1]) of `values`, or null when there are none: the smallest value with
  * at least `q` of the values at or below it. The one percentile in the code base: p99 is `percentile(values, 0.99)`. */
@@ -8,34 +8,6 @@ export function percentile(values: readonly number[], q: number): number | null 
   const sorted = [...values].sort((a, b) => a - b);
   const rank = Math.max(1, Math.ceil(q * sorted.length));
   return sorted[rank - 1]!;
-}
-
-/** The upper tail of the standard normal distribution, Q(z) = 1 - CDF(z), accurate in relative terms far into the
- * tail (Numerical Recipes' Chebyshev erfc, fractional error below 1.2e-7). */
-export function normalUpperTail(z: number): number {
-  return 0.5 * erfc(z / Math.SQRT2);
-}
-
-function erfc(x: number): number {
-  const z = Math.abs(x);
-  const t = 1 / (1 + 0.5 * z);
-  const r =
-    t *
-    Math.exp(
-      -z * z -
-        1.26551223 +
-        t *
-          (1.00002368 +
-            t *
-              (0.37409196 +
-                t *
-                  (0.09678418 +
-                    t *
-                      (-0.18628806 +
-                        t *
-                          (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
-    );
-  return x >= 0 ? r : 2 - r;
 }
 
 /** The z with Q(z) = `tail` for 0 < tail < 1 (Acklam's rational approximation of the normal quantile, relative error

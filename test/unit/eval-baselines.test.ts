@@ -4,8 +4,9 @@ import { DeadlineDetector } from '../../src/eval/baselines/deadline-detector.js'
 import { FixedTtlEstimator } from '../../src/eval/baselines/fixed-ttl.js';
 import { PhiAccrualEstimator } from '../../src/eval/baselines/phi-accrual.js';
 import { RtoEstimator } from '../../src/eval/baselines/rto.js';
-import { normalUpperQuantile, normalUpperTail, percentile } from '../../src/eval/stats.js';
+import { normalUpperQuantile, percentile } from '../../src/eval/stats.js';
 import type { TraceHeader } from '../../src/eval/trace.js';
+import { normalUpperTail } from '../../src/spm/normal.js';
 
 describe('RFC 6298 arithmetic over keepalive inter-arrivals', () => {
   it('takes SRTT = R, RTTVAR = R/2 from the first sample, then alpha 1/8 and beta 1/4', () => {

@@ -1,5 +1,6 @@
 // The phi accrual failure detector (Hayashibara et al. 2004, as Akka runs it) with the normal model of inter-arrivals.
-import { normalUpperQuantile, normalUpperTail } from '../stats.js';
+import { normalUpperTail } from '../../spm/normal.js';
+import { normalUpperQuantile } from '../stats.js';
 import type { ArrivalEstimator } from './arrival-estimator.js';
 import { SlidingWindow } from './sliding-window.js';
 
