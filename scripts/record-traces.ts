@@ -1,13 +1,15 @@
 // Records a real trace for `forelock eval --trace`: a 3-node cluster of `forelock serve --record-trace` processes on
 // 127.0.0.1, SDK clients in separate processes (scripts/trace-client.ts), and real faults injected while it runs:
 // SIGSTOP/SIGCONT of a client (a GC pause), SIGKILL of a client (a crash), CPU hogs pinned to the leader's core
-// (overload). The leader's recorded trace gets `truth` lines labelled from this script's own fault log.
+// (overload), and slow client links through the test-only fault hook (every node delays the frames of a named
+// client). The leader's recorded trace gets `truth` lines labelled from this script's own fault log.
 //
 //   npm run build && npx tsx scripts/record-traces.ts --scenario gc-pauses --minutes 4 --out trace.jsonl.gz
 //
 // The nodes run with --preemption off, so the recorded keepalive rhythm is the plain TTL/3 one and no detector shapes
-// the traffic. Network delays are not injected: the test fault hook (POST /test/faults) delays peer (Raft) traffic
-// only, not client sessions. Every process started is stopped on exit, error or SIGINT; a run is bounded in time.
+// the traffic. Slow links (`--scenario slow-links`) run the nodes with --test-fault-injection and ramp a client's
+// delay through POST /test/faults {client, delayMs, jitterMs}. Every process started is stopped on exit, error or
+// SIGINT; a run is bounded in time.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
@@ -21,7 +23,7 @@ import { parseTrace } from '../src/eval/trace-reader.js';
 import type { StatusJson } from '../src/server/wire.js';
 import { SeededRng } from '../src/util/rng.js';
 
-type Scenario = 'gc-pauses' | 'crashes' | 'overload';
+type Scenario = 'gc-pauses' | 'crashes' | 'overload' | 'slow-links';
 
 interface RunOptions {
   readonly scenario: Scenario;
@@ -35,7 +37,8 @@ interface RunOptions {
 type Fault =
   | { readonly kind: 'pause'; readonly session: string; readonly startMs: number; endMs: number }
   | { readonly kind: 'crash'; readonly session: string; readonly atMs: number }
-  | { readonly kind: 'overload'; readonly startMs: number; endMs: number; readonly hogs: number };
+  | { readonly kind: 'overload'; readonly startMs: number; endMs: number; readonly hogs: number }
+  | { readonly kind: 'slow-link'; readonly session: string; readonly startMs: number; endMs: number };
 
 /** A truth line. */
 interface Truth {
@@ -62,8 +65,8 @@ function parseArgs(argv: readonly string[]): RunOptions {
     return found;
   };
   const scenario = value('--scenario');
-  if (scenario !== 'gc-pauses' && scenario !== 'crashes' && scenario !== 'overload') {
-    throw new Error('record-traces: --scenario must be gc-pauses, crashes or overload');
+  if (scenario !== 'gc-pauses' && scenario !== 'crashes' && scenario !== 'overload' && scenario !== 'slow-links') {
+    throw new Error('record-traces: --scenario must be gc-pauses, crashes, overload or slow-links');
   }
   const minutes = Number(value('--minutes', '4'));
   const sessions = Number(value('--sessions', '14'));
@@ -157,6 +160,8 @@ async function record(options: RunOptions, processes: Processes, workDir: string
     const args = [NODE_CLI, 'serve', '--id', id, '--listen', listen.get(id)!, '--http', http.get(id)!];
     args.push('--data', join(workDir, id), '--peers', peers, '--preemption', 'off', '--log-level', 'warn');
     args.push('--record-trace', join(workDir, `${id}.jsonl`));
+    // The test-only fault hook delays a named client's frames (POST /test/faults {client, delayMs, jitterMs}).
+    if (options.scenario === 'slow-links') args.push('--test-fault-injection');
     nodes.set(id, processes.spawn(process.execPath, args));
   }
   const leaderId = await waitForLeader(ids, http);
@@ -254,6 +259,43 @@ async function record(options: RunOptions, processes: Processes, workDir: string
     fault.endMs = Date.now();
   };
 
+  /** Every node delays `client`'s frames by `delayMs` (+10% jitter): the client's link is slow, both ways. */
+  const setLinkDelay = async (client: ClientProcess, delayMs: number): Promise<void> => {
+    const body = JSON.stringify({
+      client: client.name,
+      delayMs: Math.round(delayMs),
+      jitterMs: Math.round(delayMs / 10),
+    });
+    await Promise.all(
+      [...http.values()].map((address) =>
+        fetch(`http://${address}/test/faults`, { method: 'POST', body }).then(
+          (response) => response.text(),
+          (error: unknown) => log(`fault hook at ${address}: ${(error as Error).message}`),
+        ),
+      ),
+    );
+  };
+  /** A link that degrades to `peakMs` of delay over `rampMs`, stays there for `holdMs`, then recovers (or not). */
+  const slowLink = async (
+    client: ClientProcess,
+    peakMs: number,
+    rampMs: number,
+    holdMs: number,
+    recovers: boolean,
+  ): Promise<void> => {
+    const fault = { kind: 'slow-link' as const, session: client.session!, startMs: Date.now(), endMs: 0 };
+    faults.push(fault);
+    log(`slow link ${client.name}: to ${(peakMs / 1000).toFixed(1)} s over ${(rampMs / 1000).toFixed(0)} s`);
+    for (let elapsedMs = 0; elapsedMs < rampMs; elapsedMs += 1_000) {
+      await setLinkDelay(client, (peakMs * elapsedMs) / rampMs);
+      await sleep(1_000);
+    }
+    await setLinkDelay(client, peakMs);
+    await sleep(holdMs);
+    if (recovers) await setLinkDelay(client, 0);
+    fault.endMs = recovers ? Date.now() : Number.POSITIVE_INFINITY;
+  };
+
   await sleep(WARMUP_MS);
   const faultsEndMs = Date.now() + options.durationMs - WARMUP_MS - COOLDOWN_MS;
   const running: Promise<void>[] = [];
@@ -274,6 +316,15 @@ async function record(options: RunOptions, processes: Processes, workDir: string
       if (client !== undefined && index % 3 === 0) running.push(pauseClient(client, rng.uniform(300, 6_000)));
       else if (client !== undefined) crashClient(client);
       await sleep(rng.uniform(12_000, 20_000));
+    } else if (options.scenario === 'slow-links') {
+      const client = victim();
+      // Links that slow down to 0.5-12 s of delay over 10-40 s; two in three recover after 10-20 s at the peak.
+      const peakMs = rng.uniform(500, 12_000);
+      const recovers = rng.chance(2 / 3);
+      if (client !== undefined) {
+        running.push(slowLink(client, peakMs, rng.uniform(10_000, 40_000), rng.uniform(10_000, 20_000), recovers));
+      }
+      await sleep(rng.uniform(10_000, 20_000));
     } else {
       const hogs = rng.int(2, 4);
       await overload(rng.uniform(5_000, 15_000), hogs);
@@ -385,6 +436,17 @@ export function label(text: string, faults: readonly Fault[], scenario: Scenario
               stale_at: null,
               until: fault.endMs,
             },
+      );
+    } else if (fault.kind === 'slow-link') {
+      if ((openedAt.get(fault.session) ?? Number.POSITIVE_INFINITY) > fault.startMs) continue;
+      // Stale at the lapse if the server expired the session while its link was slow (or within a lease after).
+      const closed = closedAt.get(fault.session);
+      const expired = closed !== undefined && closed >= fault.startMs && closed <= fault.endMs + TTL_MS;
+      const base = { t: fault.startMs, type: 'truth' as const, session: fault.session, fault: 'slow-link' };
+      truths.push(
+        expired
+          ? { ...base, stale_at: closed }
+          : { ...base, stale_at: null, until: Number.isFinite(fault.endMs) ? fault.endMs : endMs },
       );
     } else {
       const sessions = new Set(

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { LockView } from '../lock/state-machine.js';
 import type { RaftStatus } from '../raft/node-api.js';
 import type { PeerFault } from '../raft/transport.js';
+import type { ClientLinkFault } from './client-link-faults.js';
 import type { HostPort } from './config.js';
 import type { ServerMetrics } from './metrics.js';
 import { locksJson, statusJson } from './wire.js';
@@ -17,6 +18,8 @@ export interface HttpDeps {
   readonly log: Logger;
   /** Present only with --test-fault-injection: applies a fault to the link to one peer (null clears it). */
   readonly setFault?: (peer: string, fault: PeerFault | null) => void;
+  /** Present only with --test-fault-injection: delays the frames of one client, by its name (null clears it). */
+  readonly setClientFault?: (client: string, fault: ClientLinkFault | null) => void;
 }
 
 /** The largest request body the fault hook reads. */
@@ -36,8 +39,16 @@ async function readBody(request: IncomingMessage): Promise<string> {
   return body;
 }
 
-/** Parses a POST /test/faults body: {peer, delayMs, jitterMs, dropRate}; all-zero clears the peer's faults. */
-export function parseFaultRequest(body: string): { peer: string; fault: PeerFault | null } {
+/** A parsed POST /test/faults body: a fault on the link to a peer, or on the frames of a client. */
+export type FaultRequest =
+  | { readonly peer: string; readonly fault: PeerFault | null }
+  | { readonly client: string; readonly fault: ClientLinkFault | null };
+
+/**
+ * Parses a POST /test/faults body: `{peer, delayMs, jitterMs, dropRate}` for a Raft peer link, or
+ * `{client, delayMs, jitterMs}` for the frames of the client named so in its session's open; all-zero clears it.
+ */
+export function parseFaultRequest(body: string): FaultRequest {
   const raw = JSON.parse(body) as Record<string, unknown>;
   const number = (key: string, max: number): number => {
     const value = raw[key] ?? 0;
@@ -46,6 +57,12 @@ export function parseFaultRequest(body: string): { peer: string; fault: PeerFaul
     }
     return value;
   };
+  if (raw.client !== undefined) {
+    if (typeof raw.client !== 'string' || raw.client === '') throw new RangeError('client must name a client');
+    if (raw.dropRate !== undefined) throw new RangeError('a client link takes delayMs and jitterMs, not dropRate');
+    const fault: ClientLinkFault = { delayMs: number('delayMs', 600_000), jitterMs: number('jitterMs', 600_000) };
+    return { client: raw.client, fault: fault.delayMs === 0 && fault.jitterMs === 0 ? null : fault };
+  }
   if (typeof raw.peer !== 'string' || raw.peer === '') throw new RangeError('peer must name a peer id');
   const fault: PeerFault = {
     delayMs: number('delayMs', 600_000),
@@ -87,10 +104,13 @@ async function route(deps: HttpDeps, request: IncomingMessage, response: ServerR
   }
   if (method === 'POST' && path === '/test/faults' && deps.setFault !== undefined) {
     try {
-      const { peer, fault } = parseFaultRequest(await readBody(request));
-      deps.setFault(peer, fault);
-      deps.log.warn({ peer, fault }, 'test fault applied');
-      sendJson(response, 200, { ok: true, peer, fault });
+      const parsed = parseFaultRequest(await readBody(request));
+      if ('client' in parsed) {
+        if (deps.setClientFault === undefined) throw new RangeError('this node has no client link faults');
+        deps.setClientFault(parsed.client, parsed.fault);
+      } else deps.setFault(parsed.peer, parsed.fault);
+      deps.log.warn(parsed, 'test fault applied');
+      sendJson(response, 200, { ok: true, ...parsed });
     } catch (error) {
       sendJson(response, 400, { ok: false, error: (error as Error).message });
     }

@@ -9,6 +9,7 @@ import { DEFAULT_TICK_MS, defaultRaftConfig } from '../raft/defaults.js';
 import { RaftNode } from '../raft/node.js';
 import { PEER_MAX_MESSAGE_BYTES, registerPeerService } from '../raft/transport.js';
 import type { Clock } from '../util/clock.js';
+import { ClientLinkFaults } from './client-link-faults.js';
 import { formatHostPort, type HostPort, type ServerConfig } from './config.js';
 import { type HttpEndpoint, startHttp } from './http.js';
 import { ForelockServices } from './services.js';
@@ -113,10 +114,12 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
   // A deposed leader steps down within one election timeout of losing its quorum, and this node was elected no
   // sooner than one election timeout after the quorum last heard from it: twice the longest timeout bounds it.
   const maxElectionTimeoutMs = 2 * defaultRaftConfig(config.id).electionTicks * (overrides.tickMs ?? DEFAULT_TICK_MS);
+  const linkFaults = config.testFaultInjection ? new ClientLinkFaults() : undefined;
   const services = new ForelockServices({
     raft,
     machine,
     log,
+    ...(linkFaults === undefined ? {} : { linkFaults }),
     maxMessageBytes: config.maxMessageBytes,
     deposedLeaderOverhangMs: 2 * maxElectionTimeoutMs,
     preemption: config.preemption,
@@ -141,7 +144,12 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
       locks: () => machine.locks(),
       metrics: services.metrics,
       log,
-      ...(config.testFaultInjection ? { setFault: (peer, fault) => raft.transport.setFault(peer, fault) } : {}),
+      ...(linkFaults === undefined
+        ? {}
+        : {
+            setFault: (peer, fault) => raft.transport.setFault(peer, fault),
+            setClientFault: (client, fault) => linkFaults.set(client, fault),
+          }),
     });
   } catch (error) {
     services.close();

@@ -13,6 +13,7 @@ import { type Clock, systemClock } from '../util/clock.js';
 import { forelockServices } from '../util/proto.js';
 import { withFastSessionCodec } from '../util/session-frame-codec.js';
 import { adminHandlers } from './admin-service.js';
+import type { ClientLinkFaults } from './client-link-faults.js';
 import { limitRequestSize } from './frame-limit.js';
 import { LeaderDuties } from './leader-duties.js';
 import { LoadSampler } from './load-sampler.js';
@@ -53,6 +54,8 @@ export interface ForelockServicesOptions {
   readonly deposedLeaderOverhangMs?: number;
   /** `--record-trace`: the leader writes the SPM's inputs as a trace named `name` to `sink`, `maxBytes` a file. */
   readonly recordTrace?: { readonly sink: TraceSink; readonly name: string; readonly maxBytes: number };
+  /** Test-only latency on client links (`--test-fault-injection`). */
+  readonly linkFaults?: ClientLinkFaults;
 }
 
 /** The Forelock and Admin services of one node, with the leader's background duties. */
@@ -179,7 +182,15 @@ export class ForelockServices {
     const clock = this.options.clock ?? systemClock;
     const fast = withFastSessionCodec(Forelock.service);
     const limited = limitRequestSize(fast, maxMessageBytes);
-    const streamDeps = { service: this.service, hub: this.hub, advisor: this.advisor, raft, clock, log };
+    const streamDeps = {
+      service: this.service,
+      hub: this.hub,
+      advisor: this.advisor,
+      raft,
+      clock,
+      log,
+      ...(this.options.linkFaults === undefined ? {} : { linkFaults: this.options.linkFaults }),
+    };
     server.addService(
       // A Sessions batch may carry many frames: each frame is held to the limit instead (with Session's decoder).
       { ...limited, Sessions: fast.Sessions! },

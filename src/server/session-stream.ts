@@ -6,6 +6,7 @@ import { type LockCommand, type LockEvent, WAIT_WITHOUT_LIMIT_MS } from '../lock
 import { NotLeaderError } from '../raft/errors.js';
 import type { RaftNodeApi } from '../raft/node-api.js';
 import type { Clock } from '../util/clock.js';
+import { type ClientLinkFaults, DelayedDelivery } from './client-link-faults.js';
 import { InvalidRequestError, RequestRefusedError, SessionNotFoundError, StreamSupersededError } from './errors.js';
 import { OversizedRequest } from './frame-limit.js';
 import { refusalOf, toServiceError } from './grpc-status.js';
@@ -45,6 +46,8 @@ export interface SessionStreamDeps {
   readonly raft: RaftNodeApi;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Test-only latency on client links (`--test-fault-injection`): absent in production. */
+  readonly linkFaults?: ClientLinkFaults;
 }
 
 /** Serves one Forelock.Session call (see proto/forelock.proto for the frame rules). */
@@ -69,13 +72,33 @@ export class SessionStream implements ConnectedStream {
   /** The client half-closed: the stream ends once everything it sent has been answered. */
   private halfClosed = false;
   private ended = false;
+  /** With test link faults: the delivery line of this client's frames and the client's name. */
+  private link: DelayedDelivery<ClientFrame | OversizedRequest | 'end'> | null = null;
+  private linkClientName = '';
 
   constructor(
     private readonly call: SessionCall,
     private readonly deps: SessionStreamDeps,
   ) {
-    call.on('data', (frame: ClientFrame | OversizedRequest) => this.receive(frame));
-    call.on('end', () => this.clientDone());
+    const faults = deps.linkFaults;
+    if (faults === undefined) {
+      call.on('data', (frame: ClientFrame | OversizedRequest) => this.receive(frame));
+      call.on('end', () => this.clientDone());
+    } else {
+      // Frames from a client whose link has a test fault reach the node that much later, in order (the half-close
+      // too: it comes after every frame sent before it).
+      const link = new DelayedDelivery<ClientFrame | OversizedRequest | 'end'>(
+        (item) => (item === 'end' ? this.clientDone() : this.receive(item)),
+        () => deps.clock.now(),
+      );
+      this.link = link;
+      call.on('data', (frame: ClientFrame | OversizedRequest) => {
+        if (!(frame instanceof OversizedRequest) && frame.open !== undefined)
+          this.linkClientName = frame.open.clientName;
+        link.push(frame, faults.delayMs(this.linkClientName));
+      });
+      call.on('end', () => link.push('end', 0));
+    }
     // The client went away (or the call failed): nothing more can be written; the session itself lives on.
     for (const event of ['error', 'close', 'cancelled'] as const) call.on(event, () => this.gone());
   }
@@ -521,5 +544,6 @@ export class SessionStream implements ConnectedStream {
   private gone(): void {
     this.detach();
     this.ended = true;
+    this.link?.clear();
   }
 }
