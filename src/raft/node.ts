@@ -13,7 +13,7 @@ import {
   ProposalDroppedError,
 } from './errors.js';
 import type { ProposalResult, RaftNodeApi, RaftStatus } from './node-api.js';
-import { RaftStorage } from './storage.js';
+import { LevelRaftStorage } from './storage.js';
 import { PeerTransport } from './transport.js';
 import type { ConfChange, ConfState, Entry, HardState, NodeId, RaftConfig, Ready, StateMachine } from './types.js';
 
@@ -114,7 +114,7 @@ export class RaftNode implements RaftNodeApi {
   private constructor(
     private readonly options: RaftNodeOptions,
     private readonly core: RaftCore,
-    private readonly storage: RaftStorage,
+    private readonly storage: LevelRaftStorage,
     restoredHardState: HardState,
     restoredConf: ConfState,
     restoredSnapshot: { index: number; term: number },
@@ -160,7 +160,7 @@ export class RaftNode implements RaftNodeApi {
 
   /** Opens the storage under `options.dataDir`, restores the state machine from the latest snapshot, and starts. */
   static async start(options: RaftNodeOptions): Promise<RaftNode> {
-    const storage = await RaftStorage.open(options.dataDir);
+    const storage = await LevelRaftStorage.open(options.dataDir);
     try {
       const restored = await storage.load(options.initialConf);
       const config: RaftConfig = { ...defaultRaftConfig(options.id), ...options.config, id: options.id };

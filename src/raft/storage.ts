@@ -28,11 +28,12 @@ function segmentKey(first: number): string {
 }
 
 /**
- * A node's durable log and state. Every Ready is written as ONE level batch (synced when it must be), and its
- * entries as ONE value (a segment): per-key overhead in level costs far more than encoding 100-byte entries.
- * A later segment overrides the entries of earlier ones from its first index on (a truncated suffix).
+ * A node's durable log and state in `level` (the simulator's in-memory stand-in is SimulatedRaftStorage). Every Ready
+ * is written as ONE level batch (synced when it must be), and its entries as ONE value (a segment): per-key overhead
+ * in level costs far more than encoding 100-byte entries. A later segment overrides the entries of earlier ones from
+ * its first index on (a truncated suffix).
  */
-export class RaftStorage {
+export class LevelRaftStorage {
   /** Index of the last snapshot (entries up to it are gone or ignored). */
   private snapshotIndex = 0;
   /** Index of the last entry stored, or the snapshot's index when the log after it is empty. */
@@ -50,10 +51,10 @@ export class RaftStorage {
   ) {}
 
   /** Opens (creating if needed) the storage under `dataDir`: level in `dataDir/log`, snapshot files beside it. */
-  static async open(dataDir: string): Promise<RaftStorage> {
+  static async open(dataDir: string): Promise<LevelRaftStorage> {
     const db = new Level<string, Uint8Array>(join(dataDir, 'log'), { keyEncoding: 'utf8', valueEncoding: 'view' });
     await db.open();
-    return new RaftStorage(db, new SnapshotStore(join(dataDir, 'snapshots')));
+    return new LevelRaftStorage(db, new SnapshotStore(join(dataDir, 'snapshots')));
   }
 
   /**

@@ -6,7 +6,7 @@ import { SeededRng } from '../util/rng.js';
 import { type ApplyOutcome, DedupStateMachine } from './dedup-state-machine.js';
 import { InvariantViolation, RaftInvariants } from './raft-invariants.js';
 import { RaftNetwork } from './raft-network.js';
-import { RaftStorage } from './raft-storage.js';
+import { SimulatedRaftStorage } from './raft-storage.js';
 import { EventQueue } from './scenarios/event-queue.js';
 
 /** How to build a simulated cluster. */
@@ -32,7 +32,7 @@ export interface SimClusterOptions {
 export interface SimNode {
   readonly id: NodeId;
   core: RaftCore | null;
-  readonly storage: RaftStorage;
+  readonly storage: SimulatedRaftStorage;
   sm: DedupStateMachine;
   /** Crash right after persisting the next Ready, before sending or applying anything of it. */
   crashAfterNextPersist: boolean;
@@ -77,7 +77,7 @@ export class SimCluster {
       const node: SimNode = {
         id,
         core: null,
-        storage: new RaftStorage(initialConf),
+        storage: new SimulatedRaftStorage(initialConf),
         sm: new DedupStateMachine(),
         crashAfterNextPersist: false,
         writing: false,

@@ -2,11 +2,12 @@
 import type { ConfState, Entry, HardState, Ready, RestoredState, Snapshot } from '../raft/types.js';
 
 /**
- * What a node has on disk. A Ready that must sync is durable as soon as it is written (and, as with an fsync of
- * one write-ahead log, makes the unsynced writes before it durable too); a Ready that need not sync (only the
- * commit index moved) stays in the page cache and a crash loses it.
+ * What a simulated node has on disk, kept in memory (a real node's is LevelRaftStorage, src/raft/storage.ts). A
+ * Ready that must sync is durable as soon as it is written (and, as with an fsync of one write-ahead log, makes the
+ * unsynced writes before it durable too); a Ready that need not sync (only the commit index moved) stays in the page
+ * cache and a crash loses it.
  */
-export class RaftStorage {
+export class SimulatedRaftStorage {
   private hardState: HardState = { term: 0, votedFor: null, commit: 0 };
   private unsyncedHardState: HardState | null = null;
   private snapshot: Snapshot | null = null;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { joiningConf } from '../../src/raft/bootstrap.js';
 import { applyConfChange, decodeConfChange } from '../../src/raft/conf.js';
-import { RaftStorage } from '../../src/raft/storage.js';
+import { LevelRaftStorage } from '../../src/raft/storage.js';
 import type { ConfState, Entry, Ready } from '../../src/raft/types.js';
 
 const conf: ConfState = { voters: ['a', 'b', 'c'], learners: [], addresses: { a: 'h:1', b: 'h:2', c: 'h:3' } };
@@ -33,7 +33,7 @@ describe('raft storage', () => {
   });
 
   async function reopen(initialConf: ConfState = joiningConf()) {
-    const storage = await RaftStorage.open(dir);
+    const storage = await LevelRaftStorage.open(dir);
     const restored = await storage.load(initialConf);
     return { storage, restored };
   }

@@ -10,7 +10,7 @@ import { decodeLockEntries } from '../../../src/lock/codec.js';
 import type { LockCommand } from '../../../src/lock/commands.js';
 import { LockStateMachine } from '../../../src/lock/state-machine.js';
 import { joiningConf } from '../../../src/raft/bootstrap.js';
-import { RaftStorage } from '../../../src/raft/storage.js';
+import { LevelRaftStorage } from '../../../src/raft/storage.js';
 import type { Entry } from '../../../src/raft/types.js';
 import { SERVER_DEFAULTS } from '../../../src/server/config.js';
 import type { ServerEvent } from '../../../src/sim/lock-history-checker.js';
@@ -32,7 +32,7 @@ export async function readCommittedLog(node: ClusterNode): Promise<CommittedLog>
   const directory = mkdtempSync(join(tmpdir(), `forelock-${node.id}-`));
   try {
     await docker(['cp', `${node.container.id}:/data`, directory]);
-    const storage = await RaftStorage.open(join(directory, 'data'));
+    const storage = await LevelRaftStorage.open(join(directory, 'data'));
     try {
       const restored = await storage.load(joiningConf());
       const commitIndex = restored.hardState.commit;
