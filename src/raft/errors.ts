@@ -2,8 +2,12 @@
 import { ForelockError } from '../util/errors.js';
 import type { NodeId } from './types.js';
 
-/** This node is not the leader; retry at `leaderAddress` (null when no leader is known yet). */
-export class NotLeaderError extends ForelockError {
+/**
+ * The Raft node refused because it is not the leader; retry at `leaderAddress` (null when no leader is known yet).
+ * Server side: it carries the leader's id for the refusal's metadata. The SDK's NotLeaderError
+ * (src/client/errors.ts) is what a client makes of the refusal it receives.
+ */
+export class RaftNotLeaderError extends ForelockError {
   constructor(
     readonly leaderId: NodeId | null,
     readonly leaderAddress: string | null,
@@ -14,6 +18,15 @@ export class NotLeaderError extends ForelockError {
     super(message, 'NOT_LEADER', true);
   }
 }
+
+/**
+ * The former name of RaftNotLeaderError, kept for the files that still import it while they are edited elsewhere
+ * (src/server/session-stream.ts, src/server/services.ts); remove once they import RaftNotLeaderError.
+ * @deprecated Use RaftNotLeaderError.
+ */
+export const NotLeaderError = RaftNotLeaderError;
+/** @deprecated Use RaftNotLeaderError. */
+export type NotLeaderError = RaftNotLeaderError;
 
 /** The outcome of a proposal is unknown (it may or may not have been applied); retry with the same request id. */
 export class ProposalDroppedError extends ForelockError {

@@ -24,7 +24,7 @@ export interface ProposalResult<T = unknown> {
 /** A running Raft node as the services use it. */
 export interface RaftNodeApi {
   readonly id: NodeId;
-  /** Proposes `data`; resolves once committed and applied locally, rejects with NotLeaderError on a follower. */
+  /** Proposes `data`; resolves once committed and applied locally, rejects with RaftNotLeaderError on a follower. */
   propose<T = unknown>(data: Uint8Array, options?: { signal?: AbortSignal }): Promise<ProposalResult<T>>;
   /** Resolves when a read at this moment would be linearizable (ReadIndex, Raft thesis §6.4). */
   readBarrier(options?: { signal?: AbortSignal }): Promise<void>;

@@ -9,8 +9,8 @@ import {
   InvalidConfChangeError,
   LeadershipTransferError,
   NodeClosedError,
-  NotLeaderError,
   ProposalDroppedError,
+  RaftNotLeaderError,
 } from './errors.js';
 import type { ProposalResult, RaftNodeApi, RaftStatus } from './node-api.js';
 import { LevelRaftStorage } from './storage.js';
@@ -82,7 +82,7 @@ export function loopDelayBeyondResolutionMs(percentileNs: number, resolutionMs =
  * A running Raft node: drives a RaftCore with real time, level storage and the gRPC peer transport.
  * Register `node.transport` on the process's grpc.Server with registerPeerService().
  *
- * readBarrier() runs ReadIndex on the leader only; a follower rejects with NotLeaderError naming the leader
+ * readBarrier() runs ReadIndex on the leader only; a follower rejects with RaftNotLeaderError naming the leader
  * (reads are not forwarded).
  */
 export class RaftNode implements RaftNodeApi {
@@ -185,7 +185,7 @@ export class RaftNode implements RaftNodeApi {
 
   /**
    * Appends `data` on the leader and resolves with the state machine's result once the entry is applied here.
-   * Rejects with NotLeaderError when this node is not the leader or the entry was overwritten by another term,
+   * Rejects with RaftNotLeaderError when this node is not the leader or the entry was overwritten by another term,
    * ProposalDroppedError when a snapshot from a new leader covered it (outcome unknown). An entry left behind by
    * a deposed leader settles only when the log reaches its index again, so callers pass a `signal` with a deadline.
    */
@@ -348,9 +348,9 @@ export class RaftNode implements RaftNodeApi {
     );
   }
 
-  private notLeader(): NotLeaderError {
+  private notLeader(): RaftNotLeaderError {
     const leaderId = this.core.leader === this.id ? null : this.core.leader;
-    return new NotLeaderError(leaderId, leaderId === null ? null : (this.core.conf.addresses[leaderId] ?? null));
+    return new RaftNotLeaderError(leaderId, leaderId === null ? null : (this.core.conf.addresses[leaderId] ?? null));
   }
 
   /** Runs the Ready loop soon (after the current I/O callbacks, so concurrent proposals share one Ready). */

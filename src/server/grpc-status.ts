@@ -1,6 +1,6 @@
 // The one mapping from Forelock error codes to gRPC statuses (and to RequestError frames on the session stream).
 import * as grpc from '@grpc/grpc-js';
-import { NotLeaderError } from '../raft/errors.js';
+import { RaftNotLeaderError } from '../raft/errors.js';
 import { ForelockError } from '../util/errors.js';
 
 /** Metadata key carrying the leader's id in a NOT_LEADER refusal (when known). */
@@ -62,7 +62,7 @@ export function toServiceError(error: unknown): Partial<grpc.ServiceError> {
   const refusal = refusalOf(error);
   const metadata = new grpc.Metadata();
   metadata.set(ERROR_CODE_METADATA, refusal.code);
-  if (error instanceof NotLeaderError) {
+  if (error instanceof RaftNotLeaderError) {
     if (error.leaderId !== null) metadata.set(LEADER_ID_METADATA, error.leaderId);
     if (error.leaderAddress !== null) metadata.set(LEADER_ADDRESS_METADATA, error.leaderAddress);
   }

@@ -5,7 +5,7 @@ import { encodeLockBatch, encodeLockEntry } from '../lock/codec.js';
 import type { LockCommand, LockResult } from '../lock/commands.js';
 import type { LockStateMachine, SessionView } from '../lock/state-machine.js';
 import { clientNameProblem, lockNameProblem, ttlProblem } from '../lock/validation.js';
-import { NotLeaderError } from '../raft/errors.js';
+import { RaftNotLeaderError } from '../raft/errors.js';
 import type { RaftNodeApi } from '../raft/node-api.js';
 import type { SessionTracker } from '../session/tracker.js';
 import type { KeepaliveSample } from '../spm/types.js';
@@ -81,10 +81,10 @@ export class LockService {
     return this.deps.machine;
   }
 
-  /** Throws NotLeaderError (with the leader's address when known) unless this node leads. */
+  /** Throws RaftNotLeaderError (with the leader's address when known) unless this node leads. */
   requireLeader(): void {
     const status = this.deps.raft.status();
-    if (status.role !== 'leader') throw new NotLeaderError(status.leaderId, status.leaderAddress);
+    if (status.role !== 'leader') throw new RaftNotLeaderError(status.leaderId, status.leaderAddress);
   }
 
   /**
@@ -208,8 +208,8 @@ export class LockService {
 
   /**
    * Answers a keepalive (received at `sample.receiveMs`): the guarantee, recorded as the session's promise. Null when the
-   * session is gone or its promise has already passed (its expiry is on the way and will be pushed); NotLeaderError
-   * when this node does not lead.
+   * session is gone or its promise has already passed (its expiry is on the way and will be pushed);
+   * RaftNotLeaderError when this node does not lead.
    */
   keepalive(sample: KeepaliveSample): Guarantee | null {
     // Only the leader promises: a node deposed while a stream was being opened must send it elsewhere.

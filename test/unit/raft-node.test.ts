@@ -130,7 +130,7 @@ describe('RaftNode on three in-process nodes over gRPC', () => {
     for (const member of members.values()) expect(member.machine.items).toEqual(leaderItems);
   });
 
-  it('answers NotLeaderError with the leader address on a follower, and serves read barriers on the leader', async () => {
+  it('answers RaftNotLeaderError with the leader address on a follower, and serves read barriers on the leader', async () => {
     await startCluster();
     await until('a leader', () => leader() !== undefined);
     const leaderMember = leader()!;

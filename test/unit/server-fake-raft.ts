@@ -1,6 +1,6 @@
 // Test double of RaftNodeApi: a single in-memory node that applies proposals to its state machine, either at once
 // or in batches on flush() (like one Ready applying several entries before any proposer hears back).
-import { NotLeaderError } from '../../src/raft/errors.js';
+import { RaftNotLeaderError } from '../../src/raft/errors.js';
 import type { ProposalResult, RaftNodeApi, RaftStatus } from '../../src/raft/node-api.js';
 import type { Role, StateMachine } from '../../src/raft/types.js';
 
@@ -26,7 +26,7 @@ export class FakeRaftNode implements RaftNodeApi {
   constructor(private readonly machine: StateMachine) {}
 
   async propose<T = unknown>(data: Uint8Array): Promise<ProposalResult<T>> {
-    if (this.role !== 'leader') throw new NotLeaderError(this.leaderId, this.leaderId && `${this.leaderId}:7400`);
+    if (this.role !== 'leader') throw new RaftNotLeaderError(this.leaderId, this.leaderId && `${this.leaderId}:7400`);
     return new Promise<ProposalResult<T>>((resolve) => {
       this.queue.push({ data, resolve: resolve as (result: ProposalResult) => void });
       if (!this.batched) this.flush();
@@ -45,7 +45,7 @@ export class FakeRaftNode implements RaftNodeApi {
   }
 
   async readBarrier(): Promise<void> {
-    if (this.role !== 'leader') throw new NotLeaderError(this.leaderId, this.leaderId && `${this.leaderId}:7400`);
+    if (this.role !== 'leader') throw new RaftNotLeaderError(this.leaderId, this.leaderId && `${this.leaderId}:7400`);
   }
 
   /** Changes role, term and leader, and tells the listeners. */

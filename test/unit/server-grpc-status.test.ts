@@ -1,7 +1,7 @@
 // The one mapping of Forelock error codes to gRPC statuses and RequestError frames.
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { NotLeaderError } from '../../src/raft/errors.js';
+import { RaftNotLeaderError } from '../../src/raft/errors.js';
 import {
   InvalidRequestError,
   MessageTooLargeError,
@@ -42,7 +42,7 @@ describe('gRPC status per error code', () => {
 
 describe('toServiceError', () => {
   it('carries the leader hint of NOT_LEADER in metadata', () => {
-    const error = toServiceError(new NotLeaderError('node2', '127.0.0.1:7401'));
+    const error = toServiceError(new RaftNotLeaderError('node2', '127.0.0.1:7401'));
     expect(error.code).toBe(grpc.status.UNAVAILABLE);
     expect(error.details).toContain('the leader is node2 at 127.0.0.1:7401');
     expect(error.metadata?.get(LEADER_ID_METADATA)).toEqual(['node2']);

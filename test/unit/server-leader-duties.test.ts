@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeLockEntry, encodeLockEntry } from '../../src/lock/codec.js';
 import type { LockCommand } from '../../src/lock/commands.js';
 import { LockStateMachine } from '../../src/lock/state-machine.js';
-import { NotLeaderError } from '../../src/raft/errors.js';
+import { RaftNotLeaderError } from '../../src/raft/errors.js';
 import { ttlGuarantee } from '../../src/server/guarantee.js';
 import { LeaderDuties } from '../../src/server/leader-duties.js';
 import { LockService } from '../../src/server/lock-service.js';
@@ -66,11 +66,11 @@ describe('taking office', () => {
     expect(duties.dueCommands(officeMs + TTL)).toEqual([{ type: 'sessions-expire', sessionIds: ['a', 'b'] }]);
   });
 
-  it('a follower proposes nothing and refuses an operator revoke with NotLeaderError', async () => {
+  it('a follower proposes nothing and refuses an operator revoke with RaftNotLeaderError', async () => {
     const { clock, duties } = await setup({ leader: false });
     expect(duties.active).toBe(false);
     expect(duties.dueCommands(clock.now() + 10 * TTL)).toEqual([]);
-    await expect(duties.revoke('x', '', false, 'r')).rejects.toBeInstanceOf(NotLeaderError);
+    await expect(duties.revoke('x', '', false, 'r')).rejects.toBeInstanceOf(RaftNotLeaderError);
   });
 });
 

@@ -5,7 +5,7 @@ import { decodeLockEntries, decodeLockEntry } from '../../src/lock/codec.js';
 import type { LockCommand } from '../../src/lock/commands.js';
 import { hashSecret } from '../../src/lock/secret.js';
 import { LockStateMachine } from '../../src/lock/state-machine.js';
-import { NotLeaderError } from '../../src/raft/errors.js';
+import { RaftNotLeaderError } from '../../src/raft/errors.js';
 import { ttlGuarantee } from '../../src/server/guarantee.js';
 import { LockService } from '../../src/server/lock-service.js';
 import { SessionTracker } from '../../src/session/tracker.js';
@@ -103,7 +103,7 @@ describe('LockService batching', () => {
     const outcomes = await Promise.allSettled([service.propose(open('s1')), service.propose(open('s2'))]);
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
     for (const outcome of outcomes) {
-      expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(NotLeaderError);
+      expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(RaftNotLeaderError);
     }
     expect(raft.log).toHaveLength(0);
     expect(machine.sessions()).toEqual([]);
