@@ -48,4 +48,4 @@ export {
   type WarningResponse,
 } from './client/lock.js';
 export type { LockMode } from './lock/commands.js';
-export { ForelockError } from './util/errors.js';
+export { type ErrorCode, ForelockError } from './util/errors.js';

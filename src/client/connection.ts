@@ -3,7 +3,7 @@
 // reconnect (the server dedups them; Raft thesis §6.3).
 import { connectivityState } from '@grpc/grpc-js';
 import type { Clock } from '../util/clock.js';
-import type { ForelockError } from '../util/errors.js';
+import type { ErrorCode, ForelockError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 import type { WireSessionAdvisory, WireSessionOpened } from '../util/wire-frames.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
@@ -31,7 +31,7 @@ import type { ClientFrame, ForelockStub, ServerFrame, SessionStream } from './wi
 const FIRST_OPEN_TIMEOUT_MS = 5_000;
 
 /** Server refusals that say "not now" rather than "no": the request is re-sent with its seq after a backoff. */
-const TRANSIENT_SERVER_CODES: ReadonlySet<string> = new Set([
+const TRANSIENT_SERVER_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'PROPOSAL_DROPPED',
   'NODE_CLOSED',
   'CONF_CHANGE_IN_PROGRESS',

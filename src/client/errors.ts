@@ -1,7 +1,7 @@
 // The SDK's typed errors (one class per failure, each with a stable `code` and `retriable`) and the ONE place that
 // maps the server's RequestError codes and gRPC statuses to them (nats.js errors, kafkajs retriable flags).
 import { status as GrpcStatus, type Metadata, type ServiceError } from '@grpc/grpc-js';
-import { ForelockError } from '../util/errors.js';
+import { type ErrorCode, ForelockError } from '../util/errors.js';
 
 /** The node contacted is not the Raft leader; `leaderAddress` names the leader when it knows one. */
 export class NotLeaderError extends ForelockError {
@@ -186,7 +186,7 @@ const BY_SERVER_CODE: Readonly<Record<string, ErrorFactory>> = {
   PERMISSION_DENIED: (m, cause) => new PermissionDeniedError(m, { cause }),
   SESSION_NOT_FOUND: (m, cause) => new SessionExpiredError(m, 'not-found', { cause }),
   SESSION_EXPIRED: (m, cause) => new SessionExpiredError(m, 'expired', { cause }),
-};
+} satisfies Partial<Record<ErrorCode, ErrorFactory>>;
 
 /** A RequestError frame of the session stream (or any `{ code, message, retriable }`) as a typed error. */
 export function errorFromServerCode(failure: { code: string; message: string; retriable?: boolean }): ForelockError {

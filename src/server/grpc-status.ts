@@ -1,7 +1,7 @@
 // The one mapping from Forelock error codes to gRPC statuses (and to RequestError frames on the session stream).
 import * as grpc from '@grpc/grpc-js';
 import { RaftNotLeaderError } from '../raft/errors.js';
-import { ForelockError } from '../util/errors.js';
+import { ForelockError, type WireErrorCode } from '../util/errors.js';
 
 /** Metadata key carrying the leader's id in a NOT_LEADER refusal (when known). */
 export const LEADER_ID_METADATA = 'forelock-leader-id';
@@ -10,6 +10,7 @@ export const LEADER_ADDRESS_METADATA = 'forelock-leader-address';
 /** Metadata key carrying the stable Forelock error code. */
 export const ERROR_CODE_METADATA = 'forelock-error-code';
 
+/** The gRPC status of every code a server sends: exactly the WireErrorCodes, no more and no fewer. */
 const STATUS_BY_CODE: Readonly<Record<string, grpc.status>> = {
   INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
   INVALID_CONFIG: grpc.status.INVALID_ARGUMENT,
@@ -37,7 +38,7 @@ const STATUS_BY_CODE: Readonly<Record<string, grpc.status>> = {
   INVALID_CONF_CHANGE: grpc.status.FAILED_PRECONDITION,
   FAULT_INJECTION_DISABLED: grpc.status.FAILED_PRECONDITION,
   SESSION_NOT_TRACKED: grpc.status.FAILED_PRECONDITION,
-};
+} satisfies Record<WireErrorCode, grpc.status>;
 
 /** The gRPC status for a Forelock error code (INTERNAL for codes outside the table). */
 export function grpcStatusFor(code: string): grpc.status {
