@@ -20,8 +20,8 @@ export class RaftNotLeaderError extends ForelockError {
 }
 
 /**
- * The former name of RaftNotLeaderError, kept for the files that still import it while they are edited elsewhere
- * (src/server/session-stream.ts, src/server/services.ts); remove once they import RaftNotLeaderError.
+ * The former name of RaftNotLeaderError, kept for src/server/session-stream.ts, which still imports it while it is
+ * edited elsewhere; remove once it imports RaftNotLeaderError.
  * @deprecated Use RaftNotLeaderError.
  */
 export const NotLeaderError = RaftNotLeaderError;

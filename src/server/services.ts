@@ -3,7 +3,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { LockStateMachine } from '../lock/state-machine.js';
-import { NotLeaderError } from '../raft/errors.js';
+import { RaftNotLeaderError } from '../raft/errors.js';
 import type { RaftNodeApi } from '../raft/node-api.js';
 import type { LadderConfig, PreemptionMode } from '../rph/types.js';
 import { SessionTracker } from '../session/tracker.js';
@@ -108,7 +108,7 @@ export class ForelockServices {
       onOutcomeError: (error) => log.error({ err: error }, 'answering a lock command failed'),
     });
     const logProposalError = (error: unknown): void => {
-      if (error instanceof NotLeaderError) log.debug({ err: error }, 'leader duty skipped: not the leader');
+      if (error instanceof RaftNotLeaderError) log.debug({ err: error }, 'leader duty skipped: not the leader');
       else log.warn({ err: error }, 'leader duty proposal failed');
     };
     this.duties = new LeaderDuties(raft, this.service, tracker, clock, logProposalError);
