@@ -1,10 +1,15 @@
 // The operator client: Status, ListLocks, Revoke, membership and leadership transfer over unary Admin calls,
-// following NotLeader answers (and asking Status for the leader) until the leader answers.
+// following the leader as the session connection does (LeaderFollower: hints, then backoff) until the leader answers.
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import type { LockMode } from '../lock/commands.js';
+import { type Clock, systemClock } from '../util/clock.js';
 import type { ForelockError } from '../util/errors.js';
+import { type Rng, randomRng } from '../util/rng.js';
+import { Backoff, type BackoffOptions } from './backoff.js';
 import { EndpointPool } from './endpoints.js';
-import { NotLeaderError, TimeoutError, toForelockError, UnavailableError } from './errors.js';
+import { NotLeaderError, TimeoutError, toForelockError } from './errors.js';
+import { LeaderFollower } from './leader-follower.js';
 import {
   type AdminMethods,
   type AdminStub,
@@ -74,23 +79,31 @@ export interface RevokedHolderInfo {
 export interface AdminOptions {
   /** "host:port" of any cluster members. Default ['127.0.0.1:7400']. */
   readonly endpoints?: readonly string[];
-  /** Deadline of each call, following hints included. Default 10,000 ms. */
+  /** Deadline of each call, following hints and backoff included. Default 10,000 ms. */
   readonly timeoutMs?: number;
   readonly credentials?: grpc.ChannelCredentials;
+  /** The clock the deadline is counted on. Default the system clock. */
+  readonly clock?: Clock;
+  /** Randomness of the backoff's jitter. Default Math.random. */
+  readonly rng?: Rng;
+  /** How the delay between failed attempts grows (the session connection's defaults). */
+  readonly backoff?: BackoffOptions;
 }
 
 /** Operator calls against a cluster. */
 export class AdminClient {
-  private readonly pool: EndpointPool;
+  private readonly follower: LeaderFollower;
   private readonly stubs = new Map<string, AdminStub>();
   private readonly timeoutMs: number;
   private readonly credentials: grpc.ChannelCredentials;
-  private leaderAddress: string | null = null;
+  private readonly clock: Clock;
 
   constructor(options: AdminOptions = {}) {
-    this.pool = new EndpointPool(options.endpoints ?? ['127.0.0.1:7400']);
+    const pool = new EndpointPool(options.endpoints ?? ['127.0.0.1:7400']);
+    this.follower = new LeaderFollower(pool, new Backoff(options.rng ?? randomRng(), options.backoff));
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.credentials = options.credentials ?? grpc.credentials.createInsecure();
+    this.clock = options.clock ?? systemClock;
   }
 
   /** The cluster's status as the leader sees it (or, with no leader, as the first node that answers does). */
@@ -160,77 +173,64 @@ export class AdminClient {
   }
 
   /**
-   * Calls `method` on the leader: tries the known leader or the next endpoint, follows NotLeader hints, and asks a
-   * reachable node's Status for the leader when a hint is missing. Status itself is served by any node, but the
-   * leader's answer is preferred.
+   * Calls `method` on the leader, with the session connection's rule (LeaderFollower): tries the endpoints in turn,
+   * follows NotLeader hints, and backs off between other retriable failures until the call's deadline. Status is
+   * served by any node, but the leader's answer is preferred: a follower's answer redirects to the leader it names,
+   * and is returned when the leader cannot be reached.
    */
   private async call<M extends keyof AdminMethods>(
     method: M,
     request: AdminMethods[M][0],
     options: { leaderOnly: boolean },
   ): Promise<AdminMethods[M][1]> {
-    const deadlineMs = Date.now() + this.timeoutMs;
+    const deadlineMs = this.clock.now() + this.timeoutMs;
     let lastError: ForelockError | null = null;
     let fallback: AdminMethods[M][1] | null = null;
-    const maxAttempts = this.pool.size * 3 + 3;
-    for (let attempt = 0; attempt < maxAttempts && Date.now() < deadlineMs; attempt++) {
-      const address = this.leaderAddress ?? this.pool.next();
+    while (this.clock.now() < deadlineMs) {
+      const address = this.follower.next();
+      let delayMs: number | null;
       try {
-        const reply = await this.unary(address, method, request, deadlineMs);
-        if (method !== 'Status') return reply;
-        const status = reply as WireStatusReply;
-        if (status.leaderAddress === '' || status.leader === status.id || status.leaderAddress === address)
+        const reply = await this.unary(address, method, request, deadlineMs - this.clock.now());
+        const status = method === 'Status' ? (reply as WireStatusReply) : null;
+        if (
+          status === null ||
+          status.leaderAddress === '' ||
+          status.leader === status.id ||
+          status.leaderAddress === address
+        ) {
+          this.follower.succeeded();
           return reply;
+        }
         // A follower answered Status: remember its answer, but prefer the leader's view.
         fallback ??= reply;
-        this.leaderAddress = status.leaderAddress;
+        delayMs = this.follower.redirected(status.leaderAddress);
       } catch (err) {
         lastError = toForelockError(err);
-        this.leaderAddress = null;
-        if (lastError instanceof NotLeaderError) {
-          if (lastError.leaderAddress && lastError.leaderAddress !== address) {
-            this.leaderAddress = lastError.leaderAddress;
-            continue;
-          }
-        } else if (!lastError.retriable) {
-          throw lastError;
-        } else if (fallback && !options.leaderOnly) {
+        if (lastError.retriable && !(lastError instanceof NotLeaderError) && fallback && !options.leaderOnly) {
           return fallback;
         }
-        if (options.leaderOnly) this.leaderAddress = await this.findLeader(deadlineMs, address);
+        delayMs = this.follower.failed(address, lastError);
+        if (delayMs === null) throw lastError;
       }
+      if (delayMs > 0) await sleep(Math.min(delayMs, Math.max(0, deadlineMs - this.clock.now())));
     }
     if (fallback) return fallback;
-    if (Date.now() >= deadlineMs) {
-      throw new TimeoutError(`admin ${method} found no leader within ${this.timeoutMs} ms`, { cause: lastError });
-    }
-    throw lastError ?? new UnavailableError(`admin ${method}: no endpoint answered`);
+    throw new TimeoutError(`admin ${method} found no leader within ${this.timeoutMs} ms`, { cause: lastError });
   }
 
-  /** Asks the endpoints other than `skip` for the leader's address. */
-  private async findLeader(deadlineMs: number, skip: string): Promise<string | null> {
-    for (const address of this.pool.list()) {
-      if (address === skip) continue;
-      try {
-        const status = await this.unary(address, 'Status', {}, Math.min(deadlineMs, Date.now() + 2_000));
-        if (status.leaderAddress) return status.leaderAddress;
-      } catch {
-        // Unreachable: try the next one.
-      }
-    }
-    return null;
-  }
-
+  /** One unary call to `address`, which gRPC abandons after `timeoutMs`. */
   private unary<M extends keyof AdminMethods>(
     address: string,
     method: M,
     request: AdminMethods[M][0],
-    deadlineMs: number,
+    timeoutMs: number,
   ): Promise<AdminMethods[M][1]> {
     const stub = this.stub(address);
     const fn = stub[method] as unknown as UnaryMethod<AdminMethods[M][0], AdminMethods[M][1]>;
+    // gRPC deadlines are wall-clock instants: the time left on the injected clock, from now on the system one.
+    const deadline = systemClock.now() + Math.max(0, timeoutMs);
     return new Promise((resolve, reject) => {
-      fn.call(stub, request, new grpc.Metadata(), { deadline: deadlineMs }, (err, response) => {
+      fn.call(stub, request, new grpc.Metadata(), { deadline }, (err, response) => {
         if (err) reject(err);
         else resolve(response as AdminMethods[M][1]);
       });

@@ -20,6 +20,7 @@ import {
   TimeoutError,
   UnavailableError,
 } from './errors.js';
+import { LeaderFollower } from './leader-follower.js';
 import { SafePeriodTracker } from './safe-period.js';
 import { acquireStub, openSessionStream, releaseStub } from './stub-pool.js';
 import type { ClientFrame, ForelockStub, ServerFrame, SessionStream } from './wire.js';
@@ -105,6 +106,8 @@ export class SessionConnection {
   readonly tracker: SafePeriodTracker;
   private readonly pool: EndpointPool;
   private readonly backoff: Backoff;
+  /** Which endpoint to dial next and when, after each stream's outcome. */
+  private readonly follower: LeaderFollower;
   /** The shared stubs this connection holds, by address (given back when the session ends). */
   private readonly stubs = new Map<string, ForelockStub>();
   private readonly pending = new Map<number, PendingRequest>();
@@ -132,6 +135,7 @@ export class SessionConnection {
     }
     this.pool = new EndpointPool(options.endpoints);
     this.backoff = new Backoff(options.rng, options.backoff);
+    this.follower = new LeaderFollower(this.pool, this.backoff);
     this.tracker = new SafePeriodTracker({ maxDrift: options.maxDrift, marginMs: options.marginMs });
   }
 
@@ -281,31 +285,24 @@ export class SessionConnection {
   }
 
   private async dialLoop(): Promise<void> {
-    let hintHops = 0;
     while (!this.endError && !this.closing) {
-      const address = this.pool.next();
+      const address = this.follower.next();
       let failure: ForelockError;
       try {
         await this.whenReachable(address);
         const closed = await this.openOn(address);
-        this.backoff.reset();
-        hintHops = 0;
+        this.follower.succeeded();
         failure = await closed;
       } catch (err) {
         failure = err as ForelockError;
       }
       if (this.endError || this.closing) return;
-      this.pool.failed(address);
-      if (failure instanceof NotLeaderError && failure.leaderAddress) {
-        this.pool.hintLeader(failure.leaderAddress);
-        // Follow hints at once, but not forever: stale hints can ping-pong during an election.
-        if (++hintHops <= this.pool.size) continue;
-        hintHops = 0;
-      } else if (!failure.retriable) {
+      const delayMs = this.follower.failed(address, failure);
+      if (delayMs === null) {
         this.end(failure);
         return;
       }
-      await this.pause(this.backoff.nextDelayMs());
+      if (delayMs > 0) await this.pause(delayMs);
     }
   }
 
