@@ -2,11 +2,12 @@
 // reached from the host at its fixed address, and every container-level fault applied to it and healed.
 
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { waitFor } from '../support/wait-for.js';
 import { ChaosEnv } from './harness/env.js';
 import { crash, disconnect, dropIncoming, healDrops, pause, reconnect, startAgain, unpause } from './harness/faults.js';
 import { startFencedResource } from './harness/fenced-resource.js';
 import { ensureTestImage } from './harness/image.js';
-import { waitFor } from './harness/wait.js';
+import { CHAOS_POLL } from './harness/wait.js';
 
 describe('chaos harness', () => {
   it('runs a node script in a container at a fixed address and applies and heals faults', async () => {
@@ -39,14 +40,14 @@ describe('chaos harness', () => {
     await disconnect(env, resource.container);
     expect(await resource.answers(500)).toBe(false);
     await reconnect(env, resource.container);
-    await waitFor('resource answers after reconnecting', 10_000, () => resource.answers(1_000));
+    await waitFor('resource answers after reconnecting', () => resource.answers(1_000), 10_000, CHAOS_POLL);
     expect((await resource.acceptedWrites()).length).toBe(3);
 
     // A crash loses the process (and its in-memory state); starting again keeps the address.
     await crash(resource.container);
     expect(await resource.answers(500)).toBe(false);
     await startAgain(resource.container);
-    await waitFor('resource answers after restart', 30_000, () => resource.answers(1_000));
+    await waitFor('resource answers after restart', () => resource.answers(1_000), 30_000, CHAOS_POLL);
     expect(await resource.acceptedWrites()).toEqual([]);
   });
 });

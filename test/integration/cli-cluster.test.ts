@@ -2,8 +2,9 @@
 // from a follower-only endpoint list, `forelock members` and `forelock leader transfer`.
 import { afterEach, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../src/index.js';
+import { waitFor } from '../support/wait-for.js';
 import { runCli, useClientFixtures } from './client-harness.js';
-import { freePort, startCluster, type TestCluster, waitFor } from './server-harness.js';
+import { freePort, startCluster, type TestCluster } from './server-harness.js';
 
 let cluster: TestCluster | undefined;
 

@@ -3,8 +3,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '../support/wait-for.js';
 import { runCli, startCli, useClientFixtures } from './client-harness.js';
-import { tempDir, waitFor } from './server-harness.js';
+import { tempDir } from './server-harness.js';
 
 const { singleNode, client, defer } = useClientFixtures();
 

@@ -5,9 +5,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '../support/wait-for.js';
 import { startCli } from './client-harness.js';
 import { type ScriptedStream, useScriptedFixtures } from './scripted-server.js';
-import { tempDir, waitFor } from './server-harness.js';
+import { tempDir } from './server-harness.js';
 
 const { scripted, defer } = useScriptedFixtures();
 

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Client, connect } from '../../src/index.js';
 import type { NodeServer } from '../../src/server/node-server.js';
-import { freePort, startTestNode, tempDir, waitFor } from './server-harness.js';
+import { waitFor } from '../support/wait-for.js';
+import { freePort, startTestNode, tempDir } from './server-harness.js';
 
 /**
  * A TCP front for one address on 127.0.0.1: forwards to `target` until `crash()`, then drops every open connection

@@ -1,7 +1,7 @@
 // Leader election on a lock against a real in-process node: campaign, leader(), observe() and resign().
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '../support/wait-for.js';
 import { useClientFixtures } from './client-harness.js';
-import { waitFor } from './server-harness.js';
 
 const { singleNode, client } = useClientFixtures();
 

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Client, connect } from '../../src/index.js';
 import { LocalCluster, type LocalNode } from '../../src/server/local-cluster.js';
-import { freePort, waitFor } from './server-harness.js';
+import { waitFor } from '../support/wait-for.js';
+import { freePort } from './server-harness.js';
 
 /** Process start-up under tsx on a loaded 2-core machine takes seconds: generous deadlines, never sleeps. */
 const START_TIMEOUT_MS = 60_000;

@@ -2,8 +2,8 @@
 // with the leader's receive time, guarantee and send time, in stream order with the lock events around it.
 import { describe, expect, it } from 'vitest';
 import { connect } from '../../src/index.js';
+import { waitFor } from '../support/wait-for.js';
 import { useScriptedFixtures } from './scripted-server.js';
-import { waitFor } from './server-harness.js';
 
 const { scripted, defer } = useScriptedFixtures();
 

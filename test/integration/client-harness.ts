@@ -5,7 +5,8 @@ import { once } from 'node:events';
 import { afterEach } from 'vitest';
 import { type Client, connect } from '../../src/index.js';
 import type { NodeServer } from '../../src/server/node-server.js';
-import { addressOf, startTestNode, tempDir, waitFor } from './server-harness.js';
+import { waitFor } from '../support/wait-for.js';
+import { addressOf, startTestNode, tempDir } from './server-harness.js';
 
 /** Registers an afterEach that undoes everything the returned helpers started, newest first. */
 export function useClientFixtures(): {

@@ -9,8 +9,8 @@ import {
   type StalenessWarning,
   type WarningAnswer,
 } from '../../src/index.js';
+import { waitFor } from '../support/wait-for.js';
 import { type ScriptedStream, useScriptedFixtures } from './scripted-server.js';
-import { waitFor } from './server-harness.js';
 
 const { scripted, connectTo } = useScriptedFixtures();
 

@@ -13,8 +13,8 @@ import {
   UnavailableError,
 } from '../../src/index.js';
 import { MuxChannelCall } from '../../src/server/session-mux.js';
+import { waitFor } from '../support/wait-for.js';
 import { type ScriptedStream, useScriptedFixtures } from './scripted-server.js';
-import { waitFor } from './server-harness.js';
 
 const { scripted, connectTo, defer } = useScriptedFixtures();
 

@@ -12,8 +12,9 @@ import {
   type LockReleasedError,
   TimeoutError,
 } from '../../src/index.js';
+import { waitFor } from '../support/wait-for.js';
 import { useClientFixtures } from './client-harness.js';
-import { startCluster, type TestCluster, waitFor } from './server-harness.js';
+import { startCluster, type TestCluster } from './server-harness.js';
 
 const { singleNode, client, defer } = useClientFixtures();
 

@@ -3,8 +3,8 @@
 // Session stream of its own and over the shared Sessions stream, and change no safe period.
 import { describe, expect, it } from 'vitest';
 import { type Client, connect, type LockEvent, type SessionAdvisory } from '../../src/index.js';
+import { waitFor } from '../support/wait-for.js';
 import { type ScriptedStream, useScriptedFixtures } from './scripted-server.js';
-import { waitFor } from './server-harness.js';
 
 const { scripted, connectTo, defer } = useScriptedFixtures();
 

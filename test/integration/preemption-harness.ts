@@ -9,7 +9,8 @@ import { expect } from 'vitest';
 import { SafePeriodTracker } from '../../src/client/safe-period.js';
 import { type EmbeddedCluster, startEmbeddedCluster } from '../../src/demo/embedded-cluster.js';
 import type { ForelockCommand, LocalNode } from '../../src/server/local-cluster.js';
-import { type Frame, RawSession, waitFor } from './server-harness.js';
+import { waitFor } from '../support/wait-for.js';
+import { type Frame, RawSession } from './server-harness.js';
 
 /** The built CLI (`npm test` builds dist first). */
 export const DIST_FORELOCK: ForelockCommand = { executable: process.execPath, args: ['dist/src/cli/main.js'] };

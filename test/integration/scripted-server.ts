@@ -6,7 +6,7 @@ import { type Client, connect } from '../../src/index.js';
 import { channelFrameCodec, SessionMux, type SessionsCall } from '../../src/server/session-mux.js';
 import { forelockServices } from '../../src/util/proto.js';
 import { withFastSessionCodec } from '../../src/util/session-frame-codec.js';
-import { waitFor } from './server-harness.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** A frame as the proto loader decodes it (oneof name in `frame`). */
 export type Frame = Record<string, unknown> & { frame?: string };

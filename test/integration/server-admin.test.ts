@@ -2,7 +2,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeServer } from '../../src/server/node-server.js';
-import { addressOf, adminClient, openSession, startTestNode, tempDir, waitFor } from './server-harness.js';
+import { waitFor } from '../support/wait-for.js';
+import { addressOf, adminClient, openSession, startTestNode, tempDir } from './server-harness.js';
 
 let node: NodeServer;
 let address: string;

@@ -5,6 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LEADER_ADDRESS_METADATA } from '../../src/server/grpc-status.js';
 import type { NodeServer } from '../../src/server/node-server.js';
+import { waitFor } from '../support/wait-for.js';
 import {
   addressOf,
   adminClient,
@@ -15,7 +16,6 @@ import {
   startTestNode,
   type TestCluster,
   tempDir,
-  waitFor,
 } from './server-harness.js';
 
 let cluster: TestCluster | undefined;

@@ -2,7 +2,8 @@
 // the new leader rebuilds its SPM and RPH from the log and fresh keepalives (pre-emption on, the default).
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from '../../src/index.js';
-import { addressOf, startCluster, type TestCluster, waitFor } from './server-harness.js';
+import { waitFor } from '../support/wait-for.js';
+import { addressOf, startCluster, type TestCluster } from './server-harness.js';
 
 let cluster: TestCluster | undefined;
 const closers: (() => Promise<void>)[] = [];

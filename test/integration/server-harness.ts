@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { resolveServerConfig, type ServerConfigInput } from '../../src/server/config.js';
 import { type NodeServer, startNodeServer } from '../../src/server/node-server.js';
 import { forelockServices } from '../../src/util/proto.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** Raft tick used by the tests: elections in 100-200 ms instead of 1-2 s. */
 export const TEST_TICK_MS = 10;
@@ -35,21 +36,6 @@ export async function startTestNode(dataDir: string, input: ServerConfigInput = 
     { data: dataDir },
   );
   return startNodeServer(config, { log: pino({ level: config.logLevel }), tickMs: TEST_TICK_MS });
-}
-
-/** Polls `condition` every 10 ms until it returns a value other than undefined, null or false; fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  condition: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await condition();
-    if (value !== undefined && value !== null && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** A server frame as the loader decodes it (oneof name in `frame`). */

@@ -3,7 +3,8 @@
 // (by expiry, after the new leader's grace) and the waiter is granted exactly once, with a higher token.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LockEvent } from '../../src/lock/commands.js';
-import { addressOf, openSession, RawSession, startCluster, type TestCluster, waitFor } from './server-harness.js';
+import { waitFor } from '../support/wait-for.js';
+import { addressOf, openSession, RawSession, startCluster, type TestCluster } from './server-harness.js';
 
 let cluster: TestCluster | undefined;
 const stops: (() => void)[] = [];

@@ -3,7 +3,8 @@
 // is granted with a higher token.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeServer } from '../../src/server/node-server.js';
-import { addressOf, openSession, type RawSession, startTestNode, tempDir, waitFor } from './server-harness.js';
+import { waitFor } from '../support/wait-for.js';
+import { addressOf, openSession, type RawSession, startTestNode, tempDir } from './server-harness.js';
 
 let node: NodeServer;
 let address: string;

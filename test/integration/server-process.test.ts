@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ForelockCommand, LocalCluster, type LocalNode } from '../../src/server/local-cluster.js';
 import type { StatusJson } from '../../src/server/wire.js';
-import { freePort, openSession, tempDir, waitFor } from './server-harness.js';
+import { waitFor } from '../support/wait-for.js';
+import { freePort, openSession, tempDir } from './server-harness.js';
 
 /** Runs the CLI from source, as `npx tsx src/cli/main.ts` would. */
 const FORELOCK: ForelockCommand = { executable: process.execPath, args: ['--import', 'tsx', 'src/cli/main.ts'] };

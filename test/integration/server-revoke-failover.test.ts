@@ -5,7 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AdminClient, connect, LockLostError } from '../../src/index.js';
 import type { LockEvent } from '../../src/lock/commands.js';
-import { addressOf, openSession, RawSession, startCluster, type TestCluster, waitFor } from './server-harness.js';
+import { waitFor } from '../support/wait-for.js';
+import { addressOf, openSession, RawSession, startCluster, type TestCluster } from './server-harness.js';
 
 let cluster: TestCluster | undefined;
 const cleanups: (() => unknown)[] = [];

@@ -1,7 +1,8 @@
 // The session stream against a real single-node server (RaftNode + LockStateMachine) on 127.0.0.1.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeServer } from '../../src/server/node-server.js';
-import { addressOf, openSession, RawSession, startTestNode, tempDir, waitFor } from './server-harness.js';
+import { waitFor } from '../support/wait-for.js';
+import { addressOf, openSession, RawSession, startTestNode, tempDir } from './server-harness.js';
 
 let node: NodeServer;
 let address: string;

@@ -2,6 +2,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeServer } from '../../src/server/node-server.js';
+import { waitFor } from '../support/wait-for.js';
 import {
   addressOf,
   adminClient,
@@ -10,7 +11,6 @@ import {
   RawSession,
   startTestNode,
   tempDir,
-  waitFor,
 } from './server-harness.js';
 
 let node: NodeServer;

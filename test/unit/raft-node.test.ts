@@ -8,6 +8,7 @@ import { bootstrapConf, joiningConf } from '../../src/raft/bootstrap.js';
 import { RaftNode } from '../../src/raft/node.js';
 import { registerPeerService } from '../../src/raft/transport.js';
 import type { ConfState, Entry, StateMachine } from '../../src/raft/types.js';
+import { waitFor } from '../support/wait-for.js';
 
 const packr = new Packr({ useRecords: false });
 
@@ -30,15 +31,6 @@ interface Member {
   node: RaftNode;
   server: grpc.Server;
   machine: ListMachine;
-}
-
-/** Polls `predicate` every 5 ms until it holds, failing after `timeoutMs`. */
-async function until(what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 async function listen(server: grpc.Server, port: number): Promise<number> {
@@ -117,14 +109,14 @@ describe('RaftNode on three in-process nodes over gRPC', () => {
 
   it('elects a leader, commits proposals everywhere and returns the apply result', async () => {
     await startCluster();
-    await until('a leader', () => leader() !== undefined);
+    await waitFor('a leader', () => leader() !== undefined);
     const { node } = leader()!;
     const results = await Promise.all(Array.from({ length: 200 }, (_, i) => node.propose(new Uint8Array([i % 256]))));
     expect(results.map((r) => r.result).sort((x, y) => (x as number) - (y as number))).toEqual(
       Array.from({ length: 200 }, (_, i) => i + 1),
     );
     const leaderItems = leader()!.machine.items;
-    await until('every node applied 200 entries', () =>
+    await waitFor('every node applied 200 entries', () =>
       [...members.values()].every((m) => m.machine.items.length === 200),
     );
     for (const member of members.values()) expect(member.machine.items).toEqual(leaderItems);
@@ -132,9 +124,9 @@ describe('RaftNode on three in-process nodes over gRPC', () => {
 
   it('answers RaftNotLeaderError with the leader address on a follower, and serves read barriers on the leader', async () => {
     await startCluster();
-    await until('a leader', () => leader() !== undefined);
+    await waitFor('a leader', () => leader() !== undefined);
     const leaderMember = leader()!;
-    await until('followers know the leader', () =>
+    await waitFor('followers know the leader', () =>
       [...members.values()].every((m) => m.node.status().leaderId === leaderMember.node.id),
     );
     const follower = [...members.values()].find((m) => m !== leaderMember)!;
@@ -152,28 +144,28 @@ describe('RaftNode on three in-process nodes over gRPC', () => {
 
   it('catches up a restarted follower through a snapshot after the log was compacted', async () => {
     await startCluster(50);
-    await until('a leader', () => leader() !== undefined);
+    await waitFor('a leader', () => leader() !== undefined);
     const lagging = [...members.keys()].find((id) => id !== leader()!.node.id)!;
     await stopMember(lagging);
     const { node } = leader()!;
     for (let i = 0; i < 300; i++) await node.propose(new Uint8Array([i % 256]));
     const expected = leader()!.machine.items.slice();
     const restarted = await startMember(lagging, bootstrapConf(addresses), 50);
-    await until('the restarted node caught up', () => restarted.machine.items.length === expected.length);
+    await waitFor('the restarted node caught up', () => restarted.machine.items.length === expected.length);
     expect(restarted.machine.items).toEqual(expected);
     expect(restarted.node.status().appliedIndex).toBe(leader()!.node.status().appliedIndex);
   });
 
   it('restarts the whole cluster from disk: snapshot plus log replay rebuild the same state everywhere', async () => {
     await startCluster(50);
-    await until('a leader', () => leader() !== undefined);
+    await waitFor('a leader', () => leader() !== undefined);
     for (let i = 0; i < 120; i++) await leader()!.node.propose(new Uint8Array([i]));
     const before = leader()!.machine.items.slice();
     for (const id of ['a', 'b', 'c']) await stopMember(id);
     for (const id of ['a', 'b', 'c']) await startMember(id, bootstrapConf(addresses), 50);
-    await until('a leader after the restart', () => leader() !== undefined);
+    await waitFor('a leader after the restart', () => leader() !== undefined);
     await leader()!.node.propose(new Uint8Array([200]));
-    await until('every node applied the new entry', () =>
+    await waitFor('every node applied the new entry', () =>
       [...members.values()].every((m) => m.machine.items.length === before.length + 1),
     );
     for (const member of members.values()) expect(member.machine.items).toEqual([...before, 200]);
@@ -206,7 +198,7 @@ describe('RaftNode on three in-process nodes over gRPC', () => {
       for (const peer of ['a', 'b', 'c']) if (peer !== member.node.id) member.node.transport.setFault(peer, null);
     }
     const applied = (): number[] => [...members.values()].map((m) => m.node.status().appliedIndex);
-    await until('every node applied the same prefix', () => new Set(applied()).size === 1, 20_000);
+    await waitFor('every node applied the same prefix', () => new Set(applied()).size === 1, 20_000);
     const [first, ...rest] = [...members.values()].map((m) => m.machine.items);
     expect(first!.length).toBeGreaterThanOrEqual(300);
     for (const items of rest) expect(items).toEqual(first);
@@ -217,7 +209,7 @@ describe('RaftNode on three in-process nodes over gRPC', () => {
     const appliedWhenOthersRan: number[] = [];
     const machine = new ListMachine();
     const solo = await startMember('solo', bootstrapConf({ solo: addresses.solo }), 10_000, machine);
-    await until('the single voter leads', () => solo.node.status().role === 'leader');
+    await waitFor('the single voter leads', () => solo.node.status().role === 'leader');
     let watching = true;
     const watch = (): void => {
       appliedWhenOthersRan.push(machine.items.length);
@@ -238,7 +230,7 @@ describe('RaftNode on three in-process nodes over gRPC', () => {
   it('stops waiting for a proposal when its signal aborts', async () => {
     addresses.solo = `127.0.0.1:${await reservePort()}`;
     const solo = await startMember('solo', bootstrapConf({ solo: addresses.solo }));
-    await until('the single voter leads', () => solo.node.status().role === 'leader');
+    await waitFor('the single voter leads', () => solo.node.status().role === 'leader');
     const reason = new Error('caller gave up');
     await expect(solo.node.propose(new Uint8Array([1]), { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
     const controller = new AbortController();
@@ -260,18 +252,18 @@ describe('RaftNode on three in-process nodes over gRPC', () => {
 
   it('adds a learner, promotes it and transfers leadership to it', async () => {
     await startCluster();
-    await until('a leader', () => leader() !== undefined);
+    await waitFor('a leader', () => leader() !== undefined);
     const first = leader()!;
     await first.node.propose(new Uint8Array([5]));
     addresses.d = `127.0.0.1:${await reservePort()}`;
     const joiner = await startMember('d', joiningConf());
     await first.node.addLearner('d', addresses.d);
     await expect(first.node.addLearner('d', addresses.d)).rejects.toMatchObject({ code: 'INVALID_CONF_CHANGE' });
-    await until('the learner has the log', () => joiner.machine.items.length === 1);
+    await waitFor('the learner has the log', () => joiner.machine.items.length === 1);
     await first.node.promote('d');
     expect(first.node.status().conf.voters).toContain('d');
     await first.node.transferLeadership('d');
-    await until('d leads', () => joiner.node.status().role === 'leader');
+    await waitFor('d leads', () => joiner.node.status().role === 'leader');
     const { result } = await joiner.node.propose(new Uint8Array([6]));
     expect(result).toBe(2);
   });

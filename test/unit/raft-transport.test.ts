@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PeerTransport, registerPeerService } from '../../src/raft/transport.js';
 import type { Message, NodeId } from '../../src/raft/types.js';
+import { waitFor } from '../support/wait-for.js';
 
 interface Endpoint {
   readonly transport: PeerTransport;
@@ -47,15 +48,6 @@ async function stop(e: Endpoint): Promise<void> {
   e.server.forceShutdown();
 }
 
-/** Waits (on real I/O events, polled every 5 ms) until `predicate` holds, or fails after `timeoutMs`. */
-async function until(predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met before the deadline');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 const heartbeat = (from: NodeId, to: NodeId, commit: number): Message => ({
   type: 'append',
   from,
@@ -78,7 +70,7 @@ describe('gRPC peer transport', () => {
     a.transport.setPeers({ a: a.address, b: b.address });
     for (let i = 1; i <= 1000; i++) a.transport.send([heartbeat('a', 'b', i)]);
     a.transport.flush();
-    await until(() => b.received.length === 1000);
+    await waitFor('b received all 1000', () => b.received.length === 1000, 5_000);
     expect(b.received.map((m) => (m as Extract<Message, { type: 'append' }>).commit)).toEqual(
       Array.from({ length: 1000 }, (_, i) => i + 1),
     );
@@ -91,7 +83,7 @@ describe('gRPC peer transport', () => {
     a.transport.setPeers({ b: b.address });
     a.transport.send([heartbeat('a', 'c', 1), heartbeat('a', 'b', 2)]);
     a.transport.flush();
-    await until(() => b.received.length === 1);
+    await waitFor('b received one', () => b.received.length === 1, 5_000);
     expect(a.transport.droppedMessages).toBe(1);
   });
 
@@ -115,7 +107,7 @@ describe('gRPC peer transport', () => {
     expect(a.transport.droppedMessages).toBe(91);
     expect(a.unreachable).toEqual(['b']);
     a.transport.flush();
-    await until(() => b.received.length === 10);
+    await waitFor('b received 10', () => b.received.length === 10, 5_000);
     expect(b.received.map((m) => (m as Extract<Message, { type: 'append' }>).commit)).toEqual(
       Array.from({ length: 10 }, (_, i) => i + 1),
     );
@@ -141,7 +133,7 @@ describe('gRPC peer transport', () => {
     a.transport.setFault('b', { delayMs: 30, jitterMs: 10, dropProbability: 0 });
     a.transport.send([heartbeat('a', 'b', 99)]);
     a.transport.flush();
-    await until(() => b.received.length === 1);
+    await waitFor('b received one', () => b.received.length === 1, 5_000);
     expect(b.received[0]).toMatchObject({ commit: 99 });
     a.transport.setFault('b', null);
   });
@@ -153,16 +145,20 @@ describe('gRPC peer transport', () => {
     a.transport.setPeers({ b: b.address });
     a.transport.send([heartbeat('a', 'b', 1)]);
     a.transport.flush();
-    await until(() => b.received.length === 1);
+    await waitFor('b received one', () => b.received.length === 1, 5_000);
     await stop(b);
     started.splice(started.indexOf(b), 1);
-    await until(() => a.unreachable.includes('b'));
+    await waitFor('a finds b unreachable', () => a.unreachable.includes('b'), 5_000);
     b = await endpoint('b', { port });
-    await until(() => {
-      a.transport.send([heartbeat('a', 'b', 2)]);
-      a.transport.flush();
-      return b.received.length > 0;
-    });
+    await waitFor(
+      'the restarted b receives a heartbeat',
+      () => {
+        a.transport.send([heartbeat('a', 'b', 2)]);
+        a.transport.flush();
+        return b.received.length > 0;
+      },
+      5_000,
+    );
     expect(b.received[0]).toMatchObject({ commit: 2 });
   });
 });

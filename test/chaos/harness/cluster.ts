@@ -2,8 +2,9 @@
 // onto the test's own subnet), with status polling and leader discovery from the host over HTTP.
 
 import { readFileSync } from 'node:fs';
+import { waitFor } from '../../support/wait-for.js';
 import type { ChaosEnv, EnvContainer } from './env.js';
-import { waitFor } from './wait.js';
+import { CHAOS_POLL } from './wait.js';
 
 /** Ports every node uses, as in cluster/config. */
 const GRPC_PORT = 7400;
@@ -86,10 +87,15 @@ export class ChaosCluster {
     };
     this.byId.set(id, node);
     // Any answer will do (503 while it knows no leader, e.g. a node waiting to be added).
-    await waitFor(`${id} answers HTTP`, 60_000, async () => {
-      await fetch(`${node.httpUrl}/healthz`, { signal: AbortSignal.timeout(1_000) });
-      return true;
-    });
+    await waitFor(
+      `${id} answers HTTP`,
+      async () => {
+        await fetch(`${node.httpUrl}/healthz`, { signal: AbortSignal.timeout(1_000) });
+        return true;
+      },
+      60_000,
+      CHAOS_POLL,
+    );
     return node;
   }
 
@@ -148,12 +154,17 @@ export class ChaosCluster {
 
   /** Waits until `node` answers and names the leader the rest of the cluster agrees on (it has rejoined). */
   async waitForFollowerOf(node: ClusterNode, timeoutMs = 60_000): Promise<LeaderView> {
-    return waitFor(`${node.id} rejoins the cluster`, timeoutMs, async () => {
-      const leader = await this.agreedLeader();
-      if (leader === undefined) return undefined;
-      const status = await fetchStatus(node);
-      return status.leader === leader.id && status.term === leader.term ? leader : undefined;
-    });
+    return waitFor(
+      `${node.id} rejoins the cluster`,
+      async () => {
+        const leader = await this.agreedLeader();
+        if (leader === undefined) return undefined;
+        const status = await fetchStatus(node);
+        return status.leader === leader.id && status.term === leader.term ? leader : undefined;
+      },
+      timeoutMs,
+      CHAOS_POLL,
+    );
   }
 
   /** Waits (up to `timeoutMs`) for a leader agreed by a majority that satisfies `accept` (e.g. a new term). */
@@ -162,9 +173,14 @@ export class ChaosCluster {
     among: readonly ClusterNode[] = this.nodes,
     timeoutMs = 60_000,
   ): Promise<LeaderView> {
-    return waitFor('a leader agreed by a majority', timeoutMs, async () => {
-      const leader = await this.agreedLeader(among);
-      return leader !== undefined && accept(leader) ? leader : undefined;
-    });
+    return waitFor(
+      'a leader agreed by a majority',
+      async () => {
+        const leader = await this.agreedLeader(among);
+        return leader !== undefined && accept(leader) ? leader : undefined;
+      },
+      timeoutMs,
+      CHAOS_POLL,
+    );
   }
 }

@@ -1,8 +1,9 @@
 // The token-checking resource container (fixtures/fenced-resource.mjs) and a client for it.
 
 import { readFileSync } from 'node:fs';
+import { waitFor } from '../../support/wait-for.js';
 import type { ChaosEnv, EnvContainer } from './env.js';
-import { waitFor } from './wait.js';
+import { CHAOS_POLL } from './wait.js';
 
 const script = readFileSync(new URL('../fixtures/fenced-resource.mjs', import.meta.url), 'utf8');
 const RESOURCE_PORT = 8080;
@@ -60,9 +61,14 @@ export async function startFencedResource(env: ChaosEnv, hostNumber: number): Pr
     files: { '/srv/fenced-resource.mjs': script },
   });
   const resource = new FencedResource(container);
-  await waitFor('fenced resource answers', 30_000, async () => {
-    await resource.acceptedWrites();
-    return true;
-  });
+  await waitFor(
+    'fenced resource answers',
+    async () => {
+      await resource.acceptedWrites();
+      return true;
+    },
+    30_000,
+    CHAOS_POLL,
+  );
   return resource;
 }

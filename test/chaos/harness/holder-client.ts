@@ -2,10 +2,11 @@
 // pause it or cut it off from the cluster while the test process keeps observing.
 
 import { readFileSync } from 'node:fs';
+import { waitFor } from '../../support/wait-for.js';
 import type { ChaosEnv, EnvContainer } from './env.js';
 import type { FencedResource } from './fenced-resource.js';
 import type { GuaranteeSeen, SessionPromises } from './session-promises.js';
-import { waitFor } from './wait.js';
+import { CHAOS_POLL } from './wait.js';
 
 const script = readFileSync(new URL('../fixtures/holder-client.mjs', import.meta.url), 'utf8');
 const CONTROL_PORT = 8090;
@@ -98,6 +99,6 @@ export async function startHolderClient(
     files: { '/srv/holder-client.mjs': script },
   });
   const holder = new HolderClient(container);
-  await waitFor(`holder ${options.name} answers`, 30_000, () => holder.state(1_000));
+  await waitFor(`holder ${options.name} answers`, () => holder.state(1_000), 30_000, CHAOS_POLL);
   return holder;
 }

@@ -4,10 +4,11 @@
 
 import { setTimeout as delay } from 'node:timers/promises';
 import { connect } from '../../../src/index.js';
+import { waitFor } from '../../support/wait-for.js';
 import type { FencedResource } from './fenced-resource.js';
 import { type AcquireRecord, ClientHistory } from './history.js';
 import type { SessionPromises } from './session-promises.js';
-import { waitFor } from './wait.js';
+import { CHAOS_POLL } from './wait.js';
 
 type Client = Awaited<ReturnType<typeof connect>>;
 type HeldLock = Awaited<ReturnType<Client['acquire']>>;
@@ -215,7 +216,6 @@ export class Workload {
   async nextGrantAfter(sinceMs: number, timeoutMs: number, lock?: string): Promise<number> {
     return waitFor(
       `a grant${lock === undefined ? '' : ` of ${lock}`} made after ${new Date(sinceMs).toISOString()}`,
-      timeoutMs,
       async () => {
         const acks = this.history
           .granted()
@@ -223,7 +223,8 @@ export class Workload {
           .map((record) => record.outcome.ackAtMs);
         return acks.length > 0 ? Math.min(...acks) : undefined;
       },
-      20,
+      timeoutMs,
+      { ...CHAOS_POLL, intervalMs: 20 },
     );
   }
 

@@ -4,10 +4,11 @@
 // at once by token order over the whole history.
 
 import { expect } from 'vitest';
+import { waitFor } from '../../support/wait-for.js';
 import { fetchStatus } from '../harness/cluster.js';
 import { healDrops, partition } from '../harness/faults.js';
 import type { ScenarioContext } from '../harness/scenario.js';
-import { waitFor } from '../harness/wait.js';
+import { CHAOS_POLL } from '../harness/wait.js';
 
 /** Isolate the leader (with a follower on 5 nodes), measure, heal, check the old leader rejoins quietly. */
 export async function leaderIsolated(context: ScenarioContext): Promise<void> {
@@ -27,10 +28,15 @@ export async function leaderIsolated(context: ScenarioContext): Promise<void> {
     among: majority,
   });
   // CheckQuorum: the old leader, still reachable from the host, no longer calls itself leader.
-  await waitFor(`${leader.id} steps down`, 30_000, async () => {
-    const status = await fetchStatus(leader);
-    return status.members.find((member) => member.id === leader.id)?.role !== 'leader';
-  });
+  await waitFor(
+    `${leader.id} steps down`,
+    async () => {
+      const status = await fetchStatus(leader);
+      return status.members.find((member) => member.id === leader.id)?.role !== 'leader';
+    },
+    30_000,
+    CHAOS_POLL,
+  );
 
   const newLeader = cluster.node(next.leaderAfter);
   const termBeforeHeal = (await fetchStatus(newLeader)).term;

@@ -4,11 +4,12 @@
 
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
+import { waitFor } from '../../support/wait-for.js';
 import { fetchStatus } from '../harness/cluster.js';
 import { runHost } from '../harness/docker.js';
 import { stopGracefully } from '../harness/faults.js';
 import type { ScenarioContext } from '../harness/scenario.js';
-import { waitFor } from '../harness/wait.js';
+import { CHAOS_POLL } from '../harness/wait.js';
 
 const cli = fileURLToPath(new URL('../../../dist/src/cli/main.js', import.meta.url));
 
@@ -31,10 +32,15 @@ export async function replaceMember(context: ScenarioContext): Promise<void> {
 
   const added = await cluster.startNode(4);
   await members(endpoints, ['add', `${added.id}=${added.address}`, '--learner']);
-  await waitFor(`${added.id} catches up as a learner`, 60_000, async () => {
-    const [mine, leaders] = await Promise.all([fetchStatus(added), fetchStatus(leader)]);
-    return mine.leader === leader.id && mine.commitIndex >= leaders.commitIndex - 5;
-  });
+  await waitFor(
+    `${added.id} catches up as a learner`,
+    async () => {
+      const [mine, leaders] = await Promise.all([fetchStatus(added), fetchStatus(leader)]);
+      return mine.leader === leader.id && mine.commitIndex >= leaders.commitIndex - 5;
+    },
+    60_000,
+    CHAOS_POLL,
+  );
   await members(endpoints, ['promote', added.id]);
   const faultAtMs = Date.now();
   await members(endpoints, ['remove', old.id]);

@@ -6,6 +6,7 @@
 // later than its safe deadline.
 
 import { expect } from 'vitest';
+import { waitFor } from '../../support/wait-for.js';
 import { SIGNAL_LAG_TOLERANCE_MS } from '../harness/checks.js';
 import type { EnvContainer } from '../harness/env.js';
 import { healDrops, partition, pause, unpause } from '../harness/faults.js';
@@ -16,7 +17,7 @@ import {
   startHolderClient,
 } from '../harness/holder-client.js';
 import type { ScenarioContext } from '../harness/scenario.js';
-import { waitFor } from '../harness/wait.js';
+import { CHAOS_POLL } from '../harness/wait.js';
 
 /** The stale holder's lease: short, so the scenario does not wait long for it to pass. */
 const HOLDER_TTL_MS = 3_000;
@@ -70,16 +71,24 @@ async function staleHolder(context: ScenarioContext, fault: StaleFault): Promise
     .granted()
     .find((other) => other.lock === CONTESTED_LOCK && other.outcome.grantedAtMs >= faultAtMs)!;
   expect(next.outcome.token, 'the next holder has a higher token').toBeGreaterThan(grant.token);
-  await waitFor('the next holder wrote with its token', 30_000, async () =>
-    (await resource.acceptedWrites()).some((write) => BigInt(write.token) > grant.token),
+  await waitFor(
+    'the next holder wrote with its token',
+    async () => (await resource.acceptedWrites()).some((write) => BigInt(write.token) > grant.token),
+    30_000,
+    CHAOS_POLL,
   );
 
   await fault.heal(holder.container);
   expect(await holder.commitWrite('holder: late'), 'the resource refuses the stale holder').toBe(409);
-  const state = await waitFor('the holder SDK reports the loss', 30_000, async () => {
-    const current = await holder.state();
-    return current.lost === null ? undefined : current;
-  });
+  const state = await waitFor(
+    'the holder SDK reports the loss',
+    async () => {
+      const current = await holder.state();
+      return current.lost === null ? undefined : current;
+    },
+    30_000,
+    CHAOS_POLL,
+  );
   record.lost = { atMs: state.lost!.atMs, cause: state.lost!.cause };
   // Its hold ended before the next holder wrote: every frame that bore on that hold's promise is in this state.
   replayPromiseFrames(state, workload.history.recordPromises(session));
