@@ -3,9 +3,14 @@
 
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { connect } from '../../src/index.js';
+import { waitFor } from '../support/wait-for.js';
 import { ChaosCluster, fetchStatus } from './harness/cluster.js';
 import { ChaosEnv } from './harness/env.js';
 import { ensureTestImage } from './harness/image.js';
+import { CHAOS_POLL } from './harness/wait.js';
+
+/** How long every node may take to hear of the elected leader (a heartbeat, delayed on a loaded machine). */
+const LEADER_KNOWN_TIMEOUT_MS = 30_000;
 
 describe('3-node cluster in containers', () => {
   it('elects a leader every node agrees on and grants a lock through it', async () => {
@@ -14,7 +19,16 @@ describe('3-node cluster in containers', () => {
     onTestFinished(() => env.dispose());
     const cluster = await ChaosCluster.start(env, 3);
     const leader = await cluster.waitForLeader();
-    const statuses = await Promise.all(cluster.nodes.map((node) => fetchStatus(node)));
+    // A majority elected it; the third node learns of it from a later heartbeat, which a busy machine may delay.
+    const statuses = await waitFor(
+      'every node names the same leader',
+      async () => {
+        const all = await Promise.all(cluster.nodes.map((node) => fetchStatus(node)));
+        return all.every((status) => status.leader === leader.id) ? all : undefined;
+      },
+      LEADER_KNOWN_TIMEOUT_MS,
+      CHAOS_POLL,
+    );
     expect(statuses.map((status) => status.leader)).toEqual(['node1', 'node2', 'node3'].map(() => leader.id));
     expect(statuses[0]!.members.map((member) => member.id).sort()).toEqual(['node1', 'node2', 'node3']);
 
