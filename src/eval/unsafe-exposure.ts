@@ -15,10 +15,17 @@ export interface KeepaliveAnswerRecord {
 /** Maps a client clock reading (`client_time_ms`) to the world time at which the client's clock read it. */
 type ClientClock = (clientTimeMs: number) => number;
 
+/** Points a clock fit in hindsight needs before its rate is trusted over the server's own. */
+const MIN_FIT_POINTS = 10;
+/** A fitted rate is trusted only when known this well: a rate error smaller than this cannot be told from noise. */
+const MAX_RATE_STD_ERR = 0.002;
+
 /**
  * The world-time clock of each session: the trace's own (generated traces know each client's true clock), else fitted
- * over the whole trace in hindsight: receive time against client time by least squares, less half the median round
- * trip (the fit's intercept carries the mean one-way delay; the send is that much earlier).
+ * over the whole trace in hindsight: receive time against client time by weighted least squares, each keepalive
+ * weighed by how little its round trip leaves its one-way delay in doubt (1 / (1 ms + rtt/2)^2), less half the median
+ * round trip (the intercept carries the mean one-way delay). A session too short or too noisy to show its rate
+ * (fewer than 10 keepalives, or a rate error known to worse than 0.2%) is taken to run at the server's rate.
  */
 function clientClocks(
   trace: Trace,
@@ -32,18 +39,37 @@ function clientClocks(
       continue;
     }
     const points = events.filter((event) => event.client_time_ms !== undefined);
-    if (points.length < 2) continue;
-    const meanClient = points.reduce((sum, event) => sum + event.client_time_ms!, 0) / points.length;
-    const meanReceive = points.reduce((sum, event) => sum + event.t, 0) / points.length;
+    if (points.length === 0) continue;
+    const weight = (event: KeepaliveEvent): number => 1 / (1 + (event.rtt_ms ?? 0) / 2) ** 2;
+    let sumW = 0;
+    let meanClient = 0;
+    let meanReceive = 0;
+    for (const event of points) {
+      const w = weight(event);
+      sumW += w;
+      meanClient += w * event.client_time_ms!;
+      meanReceive += w * event.t;
+    }
+    meanClient /= sumW;
+    meanReceive /= sumW;
     let sxx = 0;
     let sxy = 0;
     for (const event of points) {
+      const w = weight(event);
       const dx = event.client_time_ms! - meanClient;
-      sxx += dx * dx;
-      sxy += dx * (event.t - meanReceive);
+      sxx += w * dx * dx;
+      sxy += w * dx * (event.t - meanReceive);
     }
-    if (sxx === 0) continue;
-    const slope = sxy / sxx;
+    let slope = sxx > 0 ? sxy / sxx : 1;
+    if (points.length >= MIN_FIT_POINTS && sxx > 0) {
+      let rss = 0;
+      for (const event of points) {
+        const r = event.t - meanReceive - slope * (event.client_time_ms! - meanClient);
+        rss += weight(event) * r * r;
+      }
+      const slopeStdErr = Math.sqrt(rss / (points.length - 2) / sxx);
+      if (!(slopeStdErr <= MAX_RATE_STD_ERR)) slope = 1;
+    } else slope = 1;
     const rtts = points.flatMap((event) => (event.rtt_ms === undefined ? [] : [event.rtt_ms])).sort((a, b) => a - b);
     const oneWayMs = rtts.length === 0 ? 0 : rtts[Math.floor(rtts.length / 2)]! / 2;
     clocks.set(session, (clientTimeMs) => meanReceive + slope * (clientTimeMs - meanClient) - oneWayMs);
@@ -102,7 +128,10 @@ export function unsafeExposureMs(
             { keepaliveSentAtMs: event.client_time_ms, durationMs: guaranteeMs },
             defaultSafePeriodAssumptions,
           );
-          safeUntilMs = Math.max(safeUntilMs, clock(believedUntil));
+          // The send came before the receive: a clock fitted in hindsight may place it later when the one-way delay
+          // swings by seconds, so it is held to the receive, and the believed duration is run on the clock's rate.
+          const sentAtMs = Math.min(clock(event.client_time_ms), event.t);
+          safeUntilMs = Math.max(safeUntilMs, sentAtMs + clock(believedUntil) - clock(event.client_time_ms));
         }
       }
       const nextMs = events[index + 1]?.t ?? Number.POSITIVE_INFINITY;
