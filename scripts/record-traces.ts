@@ -38,7 +38,13 @@ type Fault =
   | { readonly kind: 'pause'; readonly session: string; readonly startMs: number; endMs: number }
   | { readonly kind: 'crash'; readonly session: string; readonly atMs: number }
   | { readonly kind: 'overload'; readonly startMs: number; endMs: number; readonly hogs: number }
-  | { readonly kind: 'slow-link'; readonly session: string; readonly startMs: number; endMs: number };
+  | {
+      readonly kind: 'slow-link';
+      /** Every session the client had while its link was slow (it may reconnect with a new one). */
+      readonly sessions: Set<string>;
+      readonly startMs: number;
+      endMs: number;
+    };
 
 /** A truth line. */
 interface Truth {
@@ -283,15 +289,24 @@ async function record(options: RunOptions, processes: Processes, workDir: string
     holdMs: number,
     recovers: boolean,
   ): Promise<void> => {
-    const fault = { kind: 'slow-link' as const, session: client.session!, startMs: Date.now(), endMs: 0 };
+    const fault = { kind: 'slow-link' as const, sessions: new Set([client.session!]), startMs: Date.now(), endMs: 0 };
+    const noteSession = (): void => {
+      if (client.session !== null) fault.sessions.add(client.session);
+    };
     faults.push(fault);
-    log(`slow link ${client.name}: to ${(peakMs / 1000).toFixed(1)} s over ${(rampMs / 1000).toFixed(0)} s`);
+    log(
+      `slow link ${client.name} (${client.session!.slice(0, 8)}): to ${(peakMs / 1000).toFixed(1)} s over ${(rampMs / 1000).toFixed(0)} s`,
+    );
     for (let elapsedMs = 0; elapsedMs < rampMs; elapsedMs += 1_000) {
       await setLinkDelay(client, (peakMs * elapsedMs) / rampMs);
       await sleep(1_000);
+      noteSession();
     }
     await setLinkDelay(client, peakMs);
-    await sleep(holdMs);
+    for (let heldMs = 0; heldMs < holdMs; heldMs += 1_000) {
+      await sleep(1_000);
+      noteSession();
+    }
     if (recovers) await setLinkDelay(client, 0);
     fault.endMs = recovers ? Date.now() : Number.POSITIVE_INFINITY;
   };
@@ -438,16 +453,20 @@ export function label(text: string, faults: readonly Fault[], scenario: Scenario
             },
       );
     } else if (fault.kind === 'slow-link') {
-      if ((openedAt.get(fault.session) ?? Number.POSITIVE_INFINITY) > fault.startMs) continue;
-      // Stale at the lapse if the server expired the session while its link was slow (or within a lease after).
-      const closed = closedAt.get(fault.session);
-      const expired = closed !== undefined && closed >= fault.startMs && closed <= fault.endMs + TTL_MS;
-      const base = { t: fault.startMs, type: 'truth' as const, session: fault.session, fault: 'slow-link' };
-      truths.push(
-        expired
-          ? { ...base, stale_at: closed }
-          : { ...base, stale_at: null, until: Number.isFinite(fault.endMs) ? fault.endMs : endMs },
-      );
+      // Each session the client had meanwhile: stale at its lapse if the server expired it while the link was slow
+      // (or within a lease after), else transient until the link recovered (or the run ended).
+      for (const session of [...fault.sessions].sort()) {
+        const opened = openedAt.get(session);
+        if (opened === undefined) continue;
+        const closed = closedAt.get(session);
+        const expired = closed !== undefined && closed >= fault.startMs && closed <= fault.endMs + TTL_MS;
+        const base = { t: Math.max(fault.startMs, opened), type: 'truth' as const, session, fault: 'slow-link' };
+        truths.push(
+          expired
+            ? { ...base, stale_at: closed }
+            : { ...base, stale_at: null, until: Number.isFinite(fault.endMs) ? fault.endMs : endMs },
+        );
+      }
     } else {
       const sessions = new Set(
         holds.filter((hold) => hold.from <= fault.endMs && hold.to >= fault.startMs).map((hold) => hold.session),
