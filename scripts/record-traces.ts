@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { buildGroundTruth } from '../src/eval/ground-truth.js';
+import type { TruthEvent } from '../src/eval/trace.js';
 import { parseTrace } from '../src/eval/trace-reader.js';
 import type { StatusJson } from '../src/server/wire.js';
 import { SeededRng } from '../src/util/rng.js';
@@ -46,15 +47,8 @@ type Fault =
       endMs: number;
     };
 
-/** A truth line. */
-interface Truth {
-  readonly t: number;
-  readonly type: 'truth';
-  readonly session: string;
-  readonly fault: string;
-  readonly stale_at: number | null;
-  readonly until?: number;
-}
+/** A truth line, as the trace format has it. */
+type Truth = TruthEvent;
 
 const NODE_CLI = 'dist/src/cli/main.js';
 const CLIENT = 'scripts/trace-client.ts';

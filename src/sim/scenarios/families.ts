@@ -108,33 +108,13 @@ export function generateScenario(
     case 'bursty-contention':
       break;
     case 'gc-pause':
-      for (const victim of victims)
-        injectLapsable(
-          world,
-          victim,
-          'gc-pause',
-          faultWindow(120_000),
-          (session, atMs, lengthMs) => session.pauses.push({ fromMs: atMs, toMs: atMs + lengthMs }),
-          logUniform(rng, 200, 30_000),
-        );
+      for (const victim of victims) pauseClient(world, rng, victim, faultWindow(120_000));
       break;
     case 'partition':
-      for (const victim of victims)
-        injectLapsable(
-          world,
-          victim,
-          'partition',
-          faultWindow(120_000),
-          (session, atMs, lengthMs) => session.partitions.push({ fromMs: atMs, toMs: atMs + lengthMs }),
-          logUniform(rng, 1000, 40_000),
-        );
+      for (const victim of victims) partitionClient(world, rng, victim, faultWindow(120_000));
       break;
     case 'crash':
-      for (const victim of victims)
-        world.whenHolding(victim, faultWindow(60_000), (atMs) => {
-          victim.crashAtMs = atMs;
-          world.truth({ t: atMs, session: victim.id, fault: 'crash', stale_at: atMs });
-        });
+      for (const victim of victims) crashClient(world, victim, faultWindow(60_000));
       break;
     case 'latency-ramp':
       for (let index = 0; index < size.faults; index++) rampLatency(world, rng, index, size.durationMs);
@@ -172,14 +152,7 @@ export function generateScenario(
             crashClient(world, victim, faultWindow(60_000));
             return;
           case 2:
-            injectLapsable(
-              world,
-              victim,
-              'partition',
-              faultWindow(120_000),
-              (session, atMs, lengthMs) => session.partitions.push({ fromMs: atMs, toMs: atMs + lengthMs }),
-              logUniform(rng, 1000, 40_000),
-            );
+            partitionClient(world, rng, victim, faultWindow(120_000));
             return;
           case 3:
             rampLatency(world, rng, index, size.durationMs);
@@ -243,6 +216,18 @@ function pauseClient(world: ScenarioWorld, rng: SeededRng, victim: SimSession, a
     atMs,
     (session, startMs, lengthMs) => session.pauses.push({ fromMs: startMs, toMs: startMs + lengthMs }),
     logUniform(rng, 200, 30_000),
+  );
+}
+
+/** The client is cut off for 1-40 s while holding: stale at the lapse if it outlasts the lease, else transient. */
+function partitionClient(world: ScenarioWorld, rng: SeededRng, victim: SimSession, atMs: number): void {
+  injectLapsable(
+    world,
+    victim,
+    'partition',
+    atMs,
+    (session, startMs, lengthMs) => session.partitions.push({ fromMs: startMs, toMs: startMs + lengthMs }),
+    logUniform(rng, 1000, 40_000),
   );
 }
 
