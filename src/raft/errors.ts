@@ -19,15 +19,6 @@ export class RaftNotLeaderError extends ForelockError {
   }
 }
 
-/**
- * The former name of RaftNotLeaderError, kept for src/server/session-stream.ts, which still imports it while it is
- * edited elsewhere; remove once it imports RaftNotLeaderError.
- * @deprecated Use RaftNotLeaderError.
- */
-export const NotLeaderError = RaftNotLeaderError;
-/** @deprecated Use RaftNotLeaderError. */
-export type NotLeaderError = RaftNotLeaderError;
-
 /** The outcome of a proposal is unknown (it may or may not have been applied); retry with the same request id. */
 export class ProposalDroppedError extends ForelockError {
   constructor(message: string) {

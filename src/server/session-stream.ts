@@ -3,7 +3,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { type LockCommand, type LockEvent, WAIT_WITHOUT_LIMIT_MS } from '../lock/commands.js';
-import { NotLeaderError } from '../raft/errors.js';
+import { RaftNotLeaderError } from '../raft/errors.js';
 import type { RaftNodeApi } from '../raft/node-api.js';
 import type { Clock } from '../util/clock.js';
 import { type ClientLinkFaults, DelayedDelivery } from './client-link-faults.js';
@@ -397,7 +397,7 @@ export class SessionStream implements ConnectedStream {
 
   /** Answers a refused request with a RequestError frame; a lost leadership ends the stream with NotLeader. */
   private refuse(requestSeqText: string, name: string, error: unknown): void {
-    if (error instanceof NotLeaderError) {
+    if (error instanceof RaftNotLeaderError) {
       this.fail(error);
       return;
     }
@@ -521,7 +521,7 @@ export class SessionStream implements ConnectedStream {
    * this node does not know the new leader yet, the stream stops serving and the frame waits (briefly) to name it.
    */
   private fail(error: unknown): void {
-    if (error instanceof NotLeaderError) {
+    if (error instanceof RaftNotLeaderError) {
       if (error.leaderId !== null || this.ended) this.leadershipLost(error.leaderId, error.leaderAddress);
       else if (!this.deposed) {
         this.deposed = true;
