@@ -282,6 +282,11 @@ export class LockStateMachine implements StateMachine {
     return session && viewSession(session);
   }
 
+  /** The TTL of open session `sessionId`, or undefined: O(1), for hot paths that need no view (a keepalive). */
+  sessionTtlMs(sessionId: string): number | undefined {
+    return this.sessionsById.get(sessionId)?.ttlMs;
+  }
+
   /** Every open session, in the order they were opened. */
   sessions(): SessionView[] {
     return [...this.sessionsById.values()].map(viewSession);

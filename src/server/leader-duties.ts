@@ -147,7 +147,7 @@ export class LeaderDuties {
     // After the revocations: a hold revoked and a session expired at the same moment reads as a revocation.
     const expired = this.tracker
       .expiredAt(nowMs)
-      .filter((sessionId) => !this.expiring.has(sessionId) && machine.session(sessionId) !== undefined);
+      .filter((sessionId) => !this.expiring.has(sessionId) && machine.sessionTtlMs(sessionId) !== undefined);
     if (expired.length > 0) commands.push({ type: 'sessions-expire', sessionIds: expired });
     const waits = machine.dueWaits(nowMs).filter((wait) => !this.expiringWaits.has(waitKey(wait)));
     if (waits.length > 0) commands.push({ type: 'waits-expire', waits });

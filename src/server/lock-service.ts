@@ -214,10 +214,11 @@ export class LockService {
   keepalive(sample: KeepaliveSample): Guarantee | null {
     // Only the leader promises: a node deposed while a stream was being opened must send it elsewhere.
     this.requireLeader();
-    const session = this.deps.machine.session(sample.sessionId);
-    if (!session) return null;
+    // O(1): the session's view (its held names, sorted) is not needed to answer a keepalive.
+    const ttlMs = this.deps.machine.sessionTtlMs(sample.sessionId);
+    if (ttlMs === undefined) return null;
     this.deps.guarantees.keepaliveReceived(sample);
-    const guarantee = this.promise(session, sample.receiveMs);
+    const guarantee = this.promise({ sessionId: sample.sessionId, ttlMs }, sample.receiveMs);
     if (guarantee !== null) this.deps.metrics?.keepalives.inc();
     return guarantee;
   }

@@ -166,7 +166,7 @@ export class ForelockServices {
       recording: () => this.duties?.active === true,
       state: {
         sessions: () => machine.sessions(),
-        sessionTtlMs: (sessionId) => machine.session(sessionId)?.ttlMs,
+        sessionTtlMs: (sessionId) => machine.sessionTtlMs(sessionId),
         holds: () =>
           machine
             .locks()

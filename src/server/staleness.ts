@@ -160,7 +160,7 @@ export class StalenessAdvisor implements GuaranteePolicy {
     if (!this.predicting) return;
     switch (event.type) {
       case 'session-opened': {
-        const ttlMs = this.deps.machine.session(event.sessionId)?.ttlMs;
+        const ttlMs = this.deps.machine.sessionTtlMs(event.sessionId);
         if (ttlMs !== undefined) this.predictor.observeSessionOpened(event.sessionId, ttlMs, ttlMs / 3, event.atMs);
         return;
       }

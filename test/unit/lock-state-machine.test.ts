@@ -21,6 +21,15 @@ describe('sessions', () => {
     expect(f.machine.session('s1') !== undefined).toBe(expected === 'ok');
   });
 
+  it('gives an open session's TTL in O(1), and none for an unknown or closed one', () => {
+    const f = new LockFixture();
+    f.open('s1', { ttlMs: 7_000 });
+    expect(f.machine.sessionTtlMs('s1')).toBe(7_000);
+    expect(f.machine.sessionTtlMs('nobody')).toBeUndefined();
+    f.run({ type: 'session-close', sessionId: 's1' });
+    expect(f.machine.sessionTtlMs('s1')).toBeUndefined();
+  });
+
   it('says what a TTL must be', () => {
     const result = new LockFixture().open('s1', { ttlMs: 0 });
     expect(result).toMatchObject({
