@@ -21,7 +21,7 @@ describe('sessions', () => {
     expect(f.machine.session('s1') !== undefined).toBe(expected === 'ok');
   });
 
-  it('gives an open session's TTL in O(1), and none for an unknown or closed one', () => {
+  it('gives the TTL of an open session in O(1), and none for an unknown or closed one', () => {
     const f = new LockFixture();
     f.open('s1', { ttlMs: 7_000 });
     expect(f.machine.sessionTtlMs('s1')).toBe(7_000);
