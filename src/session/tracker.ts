@@ -1,6 +1,7 @@
 // Leader-local session deadlines (docs/design.md, principles 2 and 4): each session's promisedUntil, the expiries it
 // implies, and per-lock revocation deadlines. Pure: every time is an argument; keepalives never enter the log.
 import { ForelockError } from '../util/errors.js';
+import { MinHeap } from '../util/min-heap.js';
 
 /** A revocation whose time has come: the leader proposes a 'revoke' entry for it. */
 export interface DueRevocation {
@@ -40,6 +41,8 @@ export interface SessionTrackerOptions {
 interface TrackedSession {
   readonly ttlMs: number;
   promisedUntilMs: number;
+  /** When it began to be tracked: expiries are reported in this order. */
+  readonly order: number;
 }
 
 /**
@@ -49,6 +52,15 @@ interface TrackedSession {
  */
 export class SessionTracker {
   private readonly sessions = new Map<string, TrackedSession>();
+  /**
+   * Every promise made, keyed by its end: an entry is current while its session's promise is still that time (a
+   * renewal pushes a new one, and the old one is dropped when it comes up). Expiry then costs O(log n) per renewal
+   * instead of a scan of every session.
+   */
+  private readonly deadlines = new MinHeap<string>();
+  /** Sessions whose promise has passed and that the log has not ended yet. */
+  private readonly overdue = new Set<string>();
+  private tracked = 0;
   /** lock name -> session id -> pending revocation. */
   private readonly revocations = new Map<string, Map<string, PendingRevocation>>();
   private readonly deposedLeaderOverhangMs: number;
@@ -59,7 +71,10 @@ export class SessionTracker {
 
   /** A session was opened by this leader: the open answer promises one TTL from `nowMs`. */
   opened(sessionId: string, ttlMs: number, nowMs: number): void {
-    this.sessions.set(sessionId, { ttlMs, promisedUntilMs: nowMs + ttlMs });
+    const order = this.sessions.get(sessionId)?.order ?? this.tracked++;
+    this.sessions.set(sessionId, { ttlMs, promisedUntilMs: nowMs + ttlMs, order });
+    this.overdue.delete(sessionId);
+    this.deadlines.push(nowMs + ttlMs, sessionId);
   }
 
   /**
@@ -71,7 +86,11 @@ export class SessionTracker {
   keepaliveAnswered(sessionId: string, sentAtMs: number, leaseMs: number): number | null {
     const session = this.sessions.get(sessionId);
     if (!session || sentAtMs >= session.promisedUntilMs) return null;
-    session.promisedUntilMs = Math.max(session.promisedUntilMs, sentAtMs + leaseMs);
+    if (sentAtMs + leaseMs > session.promisedUntilMs) {
+      session.promisedUntilMs = sentAtMs + leaseMs;
+      this.deadlines.push(session.promisedUntilMs, sessionId);
+      this.overdue.delete(sessionId); // a renewal received before the promise passed, handled after it was found due
+    }
     return session.promisedUntilMs;
   }
 
@@ -80,16 +99,34 @@ export class SessionTracker {
     return this.sessions.get(sessionId)?.promisedUntilMs;
   }
 
-  /** Sessions whose promise has passed by `nowMs` (to be expired together in one entry), in tracking order. */
+  /**
+   * Sessions whose promise has passed by `nowMs` (to be expired together in one entry), in tracking order; a session
+   * stays in the answer until the log ends it. O(log n) per promise that has come up, not a scan.
+   */
   expiredAt(nowMs: number): string[] {
-    const expired: string[] = [];
-    for (const [sessionId, session] of this.sessions) if (session.promisedUntilMs <= nowMs) expired.push(sessionId);
-    return expired;
+    for (let atMs = this.deadlines.peekKey(); atMs !== undefined && atMs <= nowMs; atMs = this.deadlines.peekKey()) {
+      const sessionId = this.deadlines.pop() as string;
+      if (this.sessions.get(sessionId)?.promisedUntilMs === atMs) this.overdue.add(sessionId);
+    }
+    if (this.overdue.size === 0) return [];
+    const order = (sessionId: string) => (this.sessions.get(sessionId) as TrackedSession).order;
+    return [...this.overdue].sort((a, b) => order(a) - order(b));
+  }
+
+  /** The earliest promise still current (stale heap entries are dropped on the way), or null. */
+  private earliestPromiseMs(): number | null {
+    for (let atMs = this.deadlines.peekKey(); atMs !== undefined; atMs = this.deadlines.peekKey()) {
+      const sessionId = this.deadlines.peek() as string;
+      if (this.sessions.get(sessionId)?.promisedUntilMs === atMs) return atMs;
+      this.deadlines.pop();
+    }
+    return null;
   }
 
   /** The session was closed or expired in the log: forget it and its revocations. */
   ended(sessionId: string): void {
     this.sessions.delete(sessionId);
+    this.overdue.delete(sessionId);
     for (const [lockName, bySession] of this.revocations) {
       bySession.delete(sessionId);
       if (bySession.size === 0) this.revocations.delete(lockName);
@@ -104,6 +141,8 @@ export class SessionTracker {
   becameLeader(nowMs: number, sessions: Iterable<{ readonly sessionId: string; readonly ttlMs: number }>): void {
     this.sessions.clear();
     this.revocations.clear();
+    this.deadlines.clear();
+    this.overdue.clear();
     for (const { sessionId, ttlMs } of sessions) this.opened(sessionId, ttlMs, nowMs + this.deposedLeaderOverhangMs);
   }
 
@@ -165,7 +204,9 @@ export class SessionTracker {
     const consider = (ms: number) => {
       if (earliest === null || ms < earliest) earliest = ms;
     };
-    for (const session of this.sessions.values()) consider(session.promisedUntilMs);
+    for (const sessionId of this.overdue) consider((this.sessions.get(sessionId) as TrackedSession).promisedUntilMs);
+    const promiseMs = this.earliestPromiseMs();
+    if (promiseMs !== null) consider(promiseMs);
     for (const bySession of this.revocations.values()) for (const r of bySession.values()) consider(r.revokeAtMs);
     return earliest;
   }
