@@ -47,6 +47,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     kind: fc.constant('renew' as const),
     session: fc.integer({ min: 0, max: 7 }),
     leaseMs: fc.integer({ min: 0, max: 5_000 }),
+    lateByMs: fc.integer({ min: 0, max: 5_000 }),
   }),
   fc.record({ kind: fc.constant('end' as const), session: fc.integer({ min: 0, max: 7 }) }),
   fc.record({ kind: fc.constant('advance' as const), byMs: fc.integer({ min: 0, max: 3_000 }) }),
