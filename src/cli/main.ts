@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `forelock` command: one subcommand per module in ./commands, registered here.
 import { Command } from 'commander';
+import { forelockVersion } from '../util/version.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerClusterCommand } from './commands/cluster.js';
 import { registerDemoCommand } from './commands/demo.js';
@@ -15,6 +16,7 @@ import { registerStatusCommand } from './commands/status.js';
 
 const program = new Command('forelock')
   .description('Forelock: a distributed lock manager with fencing tokens and staleness prediction')
+  .version(forelockVersion(), '-V, --version', 'print the version and exit')
   .showHelpAfterError()
   // Options belong to the command they follow: `members add ... --endpoints X` is the subcommand's flag, not its parent's.
   .enablePositionalOptions();

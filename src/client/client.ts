@@ -220,6 +220,12 @@ export class Client implements LockOwner {
     if (!(waitMs >= 0)) {
       return Promise.reject(new InvalidArgumentError(`waitMs must be >= 0 (or Infinity), got ${waitMs}`));
     }
+    // Checked here as well as typed: a JavaScript caller's mode: 'write' must not become an exclusive lock unasked.
+    if (mode !== 'exclusive' && mode !== 'shared') {
+      return Promise.reject(
+        new InvalidArgumentError(`mode must be 'exclusive' or 'shared', got ${JSON.stringify(mode)}`),
+      );
+    }
     if (signal?.aborted) return Promise.reject(new AbortError(`acquire of "${name}" aborted before it was sent`));
     return new Promise<Lock>((resolve, reject) => {
       let waiting = true;

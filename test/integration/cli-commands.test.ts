@@ -245,3 +245,12 @@ describe('forelock bench', () => {
     expect(written.pairs[0]!.pairs).toBeGreaterThan(0);
   });
 });
+
+describe('forelock --version', () => {
+  it("prints package.json's version and exits 0", async () => {
+    const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
+    const run = await runCli(['--version']);
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toBe(pkg.version);
+  });
+});

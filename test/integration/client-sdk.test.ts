@@ -165,6 +165,17 @@ describe('session lifecycle', () => {
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect((error as Error).message).toContain('TTL');
   });
+
+  it('acquire() refuses an unknown mode with InvalidArgumentError and takes nothing', async () => {
+    const { endpoint } = await singleNode();
+    const c = await client([endpoint], 'modes');
+    const mode = 'write' as unknown as 'exclusive';
+    const error = await c.acquire('moded', { mode }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as Error).message).toBe(`mode must be 'exclusive' or 'shared', got "write"`);
+    expect(await c.admin().listLocks('moded')).toEqual([]);
+    expect((await c.acquire('moded', { mode: 'shared' })).mode).toBe('shared');
+  });
 });
 
 describe('a paused client loses its lock before anyone else gets it', () => {
