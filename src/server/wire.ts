@@ -57,9 +57,11 @@ export function modeToWire(mode: LockMode): WireLockMode {
   return mode === 'shared' ? 'SHARED' : 'EXCLUSIVE';
 }
 
-/** The domain lock mode of a wire enum value. */
+/** The domain lock mode of a wire enum value (unset: exclusive); throws InvalidRequestError for an unknown one. */
 export function modeFromWire(mode: WireLockMode | undefined): LockMode {
-  return mode === 'SHARED' ? 'shared' : 'exclusive';
+  if (mode === undefined || mode === 'EXCLUSIVE') return 'exclusive';
+  if (mode === 'SHARED') return 'shared';
+  throw new InvalidRequestError(`mode must be EXCLUSIVE or SHARED, got ${JSON.stringify(mode)}`);
 }
 
 /** A uint64 decimal string as a bigint; throws InvalidRequestError for anything else. */

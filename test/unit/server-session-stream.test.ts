@@ -474,3 +474,22 @@ describe('leadership loss', () => {
     }
   });
 });
+
+describe('an acquire with a mode the server does not know', () => {
+  it('gets a RequestError INVALID_ARGUMENT naming the mode, takes nothing, and the session lives on', async () => {
+    const { open, machine } = setup();
+    const { call, sessionId } = await open();
+    const frame = acquire('1', 'moded');
+    // Another language's stubs may send an enum value this server's proto does not name.
+    await call.receive({ ...frame, acquire: { ...frame.acquire!, mode: 7 as unknown as 'EXCLUSIVE' } });
+    expect(call.written.at(-1)!.error).toMatchObject({
+      requestSeq: '1',
+      code: 'INVALID_ARGUMENT',
+      message: 'mode must be EXCLUSIVE or SHARED, got 7',
+    });
+    expect(machine.lock('moded')).toBeUndefined();
+    expect(machine.session(sessionId)?.held).toEqual([]);
+    await call.receive(acquire('2', 'moded'));
+    expect(call.written.at(-1)!.acquire).toMatchObject({ requestSeq: '2', status: 'GRANTED' });
+  });
+});
