@@ -42,7 +42,6 @@ export const defaultSpmConfig: SpmConfig = {
   minHoldSamples: 30,
   stuckPriorPerHold: 3e-4,
   lookaheadRenewals: 3,
-  driftLookaheadRenewals: 4,
   overloadAllowanceMs: 5_000,
   commonCauseFraction: 0.5,
   overloadLoopDelayMs: 50,
@@ -74,8 +73,10 @@ export function resolveSpmConfig(overrides: Partial<SpmConfig> = {}): SpmConfig 
   if (config.gMinMs <= 0 || config.gMinMs > config.ttlMs) {
     throw new RangeError(`gMinMs must be in (0, ttlMs=${config.ttlMs}], got ${config.gMinMs}`);
   }
-  if (config.trendWindow < 3 || config.driftWindow < 3) {
-    throw new RangeError('trendWindow and driftWindow need at least 3 samples for a linear fit');
+  if (config.trendWindow < 3) throw new RangeError(`trendWindow needs at least 3 samples, got ${config.trendWindow}`);
+  if (config.driftWindow < 6) {
+    // The clock fit gives no estimate below six samples (its residuals could not say how noisy the session is).
+    throw new RangeError(`driftWindow needs at least 6 samples, got ${config.driftWindow}`);
   }
   return config;
 }

@@ -65,8 +65,6 @@ export interface SpmConfig {
   readonly stuckPriorPerHold: number;
   /** Renewals the lapse forecast looks ahead beyond the next one. */
   readonly lookaheadRenewals: number;
-  /** Renewals the clock-drift forecast looks ahead (a drift is slow: warning early costs little). */
-  readonly driftLookaheadRenewals: number;
   /** Delay the node's own overload may add to keepalive receipts (Lifeguard: a loaded node waits longer). */
   readonly overloadAllowanceMs: number;
   /** Fraction of sessions whose latency shifts at once that marks a common cause. */

@@ -51,6 +51,7 @@ describe('configuration', () => {
     expect([c.warningThreshold, c.preemptionScoreThreshold, c.gMinMs, c.ttlMs]).toEqual([0.7, 80, 3000, 10_000]);
     expect(() => resolveSpmConfig({ warningThreshold: 0.95 })).toThrow(RangeError);
     expect(() => resolveSpmConfig({ gMinMs: 20_000 })).toThrow(RangeError);
+    expect(() => resolveSpmConfig({ driftWindow: 5 })).toThrow(/driftWindow needs at least 6 samples, got 5/);
   });
 });
 
