@@ -1,5 +1,5 @@
 // The sessions of this process that talk to one endpoint share one Sessions stream: each session stream is a channel
-// of it, and the frames written in one event-loop turn leave as one ClientBatch (proto/forelock.proto), so a process
+// of it, and the frames written in one event-loop turn leave as one ClientBatch (proto/forelock/v1/forelock.proto), so a process
 // with many sessions (a worker pool, a benchmark) pays gRPC's per-message cost once per turn rather than per frame.
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';

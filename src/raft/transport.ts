@@ -1,6 +1,6 @@
 // gRPC peer transport: one long-lived outbound stream per peer, batched frames, bounded queues, reconnect, faults.
 import * as grpc from '@grpc/grpc-js';
-import { loadProto } from '../util/proto.js';
+import { loadProto, RAFT_PROTO } from '../util/proto.js';
 import { randomRng, type SeededRng } from '../util/rng.js';
 import { decodeMessages, encodeMessages } from './codec.js';
 import { FaultInjectionDisabledError } from './errors.js';
@@ -46,9 +46,9 @@ export const PEER_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 type PeerService = grpc.ServiceClientConstructor & { service: grpc.ServiceDefinition };
 
-/** The RaftPeer service of proto/raft.proto. */
+/** The RaftPeer service of proto/forelock/raft/raft.proto. */
 function loadPeerService(): PeerService {
-  const pkg = loadProto('raft.proto') as unknown as { forelock: { raft: { RaftPeer: PeerService } } };
+  const pkg = loadProto(RAFT_PROTO) as unknown as { forelock: { raft: { RaftPeer: PeerService } } };
   return pkg.forelock.raft.RaftPeer;
 }
 

@@ -1,6 +1,6 @@
 // One Sessions call on the server: many session streams on one gRPC stream. Each channel is handed to its own handler
 // as a call of its own (the events and methods of a grpc-js server duplex call), and the frames sent in one event-loop
-// turn leave as one ServerBatch (proto/forelock.proto).
+// turn leave as one ServerBatch (proto/forelock/v1/forelock.proto).
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import {

@@ -50,7 +50,7 @@ export interface SessionStreamDeps {
   readonly linkFaults?: ClientLinkFaults;
 }
 
-/** Serves one Forelock.Session call (see proto/forelock.proto for the frame rules). */
+/** Serves one Forelock.Session call (see proto/forelock/v1/forelock.proto for the frame rules). */
 export class SessionStream implements ConnectedStream {
   private sessionId: string | null = null;
   /** Whether the first frame (open or resume) has arrived. */

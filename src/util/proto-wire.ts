@@ -1,14 +1,14 @@
 // Minimal protobuf wire primitives (varints, uint64 as decimal strings, doubles, strings, nested messages) for the
 // session stream's fast frame codec (session-frame-codec.ts), which the SDK and the server share.
 
-/** Protobuf wire types used by proto/forelock.proto's session frames. */
+/** Protobuf wire types used by proto/forelock/v1/forelock.proto's session frames. */
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
 export const WIRE_LENGTH = 2;
 export const WIRE_FIXED32 = 5;
 
 /**
- * One field that a fast codec writes and reads by hand: its number and its type as proto/forelock.proto declares it
+ * One field that a fast codec writes and reads by hand: its number and its type as proto/forelock/v1/forelock.proto declares it
  * ('uint64', 'string', 'LockMode', 'AcquireResult.Status', 'repeated ClientChannelFrame', 'map<string, string>').
  */
 export interface CodecField {
@@ -22,7 +22,7 @@ export type CodecFieldTable = Readonly<Record<string, CodecField>>;
 /**
  * A message that a fast codec encodes or decodes by hand, as its tables describe it: every field and, if the message
  * has a oneof, the oneof's name and members (also among `fields`). test/unit/wire-codec-schema.test.ts compares each
- * with proto/forelock.proto, so that a field added to the .proto cannot be dropped silently.
+ * with proto/forelock/v1/forelock.proto, so that a field added to the .proto cannot be dropped silently.
  */
 export interface CodecMessage {
   /** The message's name in package forelock.v1 (nested ones as 'Outer.Inner'). */

@@ -1,5 +1,5 @@
 // Fast protobuf codec for the session stream's hot frames (keepalive, acquire, release, done), both directions,
-// with proto-loader's generic codec as the fallback: same wire format (proto/forelock.proto), same decoded objects.
+// with proto-loader's generic codec as the fallback: same wire format (proto/forelock/v1/forelock.proto), same decoded objects.
 import type * as grpc from '@grpc/grpc-js';
 import {
   type CodecEnum,
@@ -17,7 +17,7 @@ import {
 /** A frame as grpc-js hands it to (or takes it from) the application: the loader's plain-object form. */
 type FrameObject = Record<string, unknown>;
 
-// ---- the codec's tables: proto/forelock.proto as this codec knows it (test/unit/wire-codec-schema.test.ts) ----
+// ---- the codec's tables: proto/forelock/v1/forelock.proto as this codec knows it (test/unit/wire-codec-schema.test.ts) ----
 
 /** LockMode's names by number. */
 export const LOCK_MODES = ['EXCLUSIVE', 'SHARED'] as const;

@@ -1,4 +1,4 @@
-// Wire format of the Sessions stream (proto/forelock.proto ClientBatch and ServerBatch): each channel's frames exactly
+// Wire format of the Sessions stream (proto/forelock/v1/forelock.proto ClientBatch and ServerBatch): each channel's frames exactly
 // as a Session stream encodes them, tagged with their channel, many to one message. Shared by the SDK and the server.
 import {
   type CodecMessage,
@@ -11,7 +11,7 @@ import {
   wireTypeOf,
 } from './proto-wire.js';
 
-// ---- the codec's tables: proto/forelock.proto as this codec knows it (test/unit/wire-codec-schema.test.ts) ----
+// ---- the codec's tables: proto/forelock/v1/forelock.proto as this codec knows it (test/unit/wire-codec-schema.test.ts) ----
 
 /** ClientBatch. */
 export const CLIENT_BATCH_FIELDS = { frames: { id: 1, type: 'repeated ClientChannelFrame' } } as const;

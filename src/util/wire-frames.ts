@@ -1,4 +1,4 @@
-// The TypeScript shapes of proto/forelock.proto's session-stream messages as @grpc/proto-loader hands them over
+// The TypeScript shapes of proto/forelock/v1/forelock.proto's session-stream messages as @grpc/proto-loader hands them over
 // (camelCase fields, uint64 as decimal strings, enums as names), shared by the client and the server.
 
 /** proto LockMode as loaded. */

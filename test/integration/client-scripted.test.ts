@@ -1,4 +1,4 @@
-// The SDK against a scripted Forelock server on 127.0.0.1 (a test double speaking proto/forelock.proto), for the
+// The SDK against a scripted Forelock server on 127.0.0.1 (a test double speaking proto/forelock/v1/forelock.proto), for the
 // frames a real cluster sends rarely or not yet: NotLeader hints, a stream dropped mid-request (re-sent with the
 // same request_seq on resumption), pre-emption caps, warnings, revocations, SessionEnded and locks missing on resume.
 import { describe, expect, it } from 'vitest';

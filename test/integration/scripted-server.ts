@@ -1,4 +1,4 @@
-// A scripted Forelock server on 127.0.0.1 (a test double speaking proto/forelock.proto) whose session streams the
+// A scripted Forelock server on 127.0.0.1 (a test double speaking proto/forelock/v1/forelock.proto) whose session streams the
 // test drives frame by frame: for the frames a real cluster sends rarely, late, or only under faults.
 import * as grpc from '@grpc/grpc-js';
 import { afterEach } from 'vitest';

@@ -16,7 +16,7 @@ import { StalenessAdvisor } from '../../src/server/staleness.js';
 import type { ClientFrame } from '../../src/server/wire.js';
 import { SessionTracker } from '../../src/session/tracker.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { protoDir } from '../../src/util/proto.js';
+import { FORELOCK_PROTO, protoDir } from '../../src/util/proto.js';
 import { sessionFrameCodec } from '../../src/util/session-frame-codec.js';
 import { FakeRaftNode } from './server-fake-raft.js';
 
@@ -62,8 +62,8 @@ class FakeCall extends EventEmitter {
 
 const T0 = 5_000_000;
 
-/** proto/forelock.proto as another language's stubs see it (protobufjs, no SDK code). */
-const protoRoot = new protobuf.Root().loadSync(join(protoDir(), 'forelock.proto'));
+/** proto/forelock/v1/forelock.proto as another language's stubs see it (protobufjs, no SDK code). */
+const protoRoot = new protobuf.Root().loadSync(join(protoDir(), FORELOCK_PROTO));
 
 /** Lets handlers run: their promises, the end of the turn (when LockService proposes what it queued), then theirs. */
 async function settle(): Promise<void> {

@@ -1,17 +1,17 @@
-// The fast codecs' hand-written tables against proto/forelock.proto, parsed by protobufjs as proto-loader parses it:
+// The fast codecs' hand-written tables against proto/forelock/v1/forelock.proto, parsed by protobufjs as proto-loader parses it:
 // every hot message's field names, numbers and types, its oneof's members and every enum mapped by hand, in both
 // directions; and a frame with every field of the .proto set goes through the fast codec and back unchanged.
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import * as protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
-import { forelockServices, PROTO_LOADER_OPTIONS, protoDir } from '../../src/util/proto.js';
+import { FORELOCK_PROTO, forelockServices, PROTO_LOADER_OPTIONS, protoDir } from '../../src/util/proto.js';
 import type { CodecFieldTable, CodecMessage } from '../../src/util/proto-wire.js';
 import { SESSION_FRAME_SCHEMA, sessionFrameCodec } from '../../src/util/session-frame-codec.js';
 import { SESSION_BATCH_SCHEMA } from '../../src/util/session-mux-codec.js';
 
 const PACKAGE = 'forelock.v1';
-const root = new protobuf.Root().loadSync(join(protoDir(), 'forelock.proto'), {
+const root = new protobuf.Root().loadSync(join(protoDir(), FORELOCK_PROTO), {
   keepCase: PROTO_LOADER_OPTIONS.keepCase ?? false,
 });
 root.resolveAll();
@@ -42,7 +42,7 @@ const messages: readonly (CodecMessage & { codec: string })[] = [
   ...SESSION_BATCH_SCHEMA.map((message) => ({ ...message, codec: 'session-mux-codec' })),
 ];
 
-describe("the fast codecs' tables match proto/forelock.proto", () => {
+describe("the fast codecs' tables match proto/forelock/v1/forelock.proto", () => {
   it.each(messages.map((message) => [`${message.message} (${message.codec})`, message] as const))(
     '%s: the same fields, numbers and types, and the same oneof',
     (_label, message) => {
