@@ -78,3 +78,52 @@ export class InvalidConfChangeError extends ForelockError {
     super(message, 'INVALID_CONF_CHANGE', false);
   }
 }
+
+/** Another process (or another node in this process) already runs on this data directory. */
+export class DataDirInUseError extends ForelockError {
+  constructor(
+    readonly dataDir: string,
+    readonly ownerPid: number | null,
+    readonly selfPid: number,
+  ) {
+    super(
+      ownerPid === selfPid
+        ? `data directory ${dataDir} is already in use by another node of this process (pid ${selfPid}); give each node its own --data`
+        : `data directory ${dataDir} is in use by process ${ownerPid ?? 'unknown'} (this is process ${selfPid}); stop that process or give this node another --data`,
+      'DATA_DIR_IN_USE',
+      false,
+    );
+  }
+}
+
+/**
+ * The data directory belongs to another member or another cluster than the flags say: starting would make this node
+ * answer for a log that is not its own (docs/design.md, principle 1: tokens must come from one history).
+ */
+export class DataDirMismatchError extends ForelockError {
+  constructor(message: string) {
+    super(message, 'DATA_DIR_MISMATCH', false);
+  }
+}
+
+/** The data directory was written by a newer release, whose format this binary cannot read. */
+export class DataFormatTooNewError extends ForelockError {
+  constructor(dataDir: string, found: number, supported: number) {
+    super(
+      `data directory ${dataDir} has data format version ${found}, newer than this binary's ${supported}; run the newer forelock that wrote it`,
+      'DATA_FORMAT_TOO_NEW',
+      false,
+    );
+  }
+}
+
+/** A membership change names a member the cluster does not have. */
+export class MemberNotFoundError extends ForelockError {
+  constructor(id: NodeId, members: readonly NodeId[]) {
+    super(
+      `${id} is not a member of this cluster (members: ${members.length > 0 ? [...members].sort().join(', ') : 'none'}); check the id with \`forelock members\``,
+      'MEMBER_NOT_FOUND',
+      false,
+    );
+  }
+}

@@ -1,8 +1,10 @@
 // The Raft node driver: tick timer, Ready loop (persist -> send -> apply -> advance), proposals, reads, snapshots.
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { type Rng, randomRng } from '../util/rng.js';
+import { deriveClusterId, randomClusterId } from './cluster-id.js';
 import { applyConfChange, confChangeProblem, decodeConfChange } from './conf.js';
 import { RaftCore } from './core.js';
+import { DataDirLock } from './data-dir-lock.js';
 import { DEFAULT_TICK_MS, defaultRaftConfig } from './defaults.js';
 import {
   ConfChangeInProgressError,
@@ -12,6 +14,7 @@ import {
   ProposalDroppedError,
   RaftNotLeaderError,
 } from './errors.js';
+import { checkIdentity, DATA_FORMAT_VERSION, type DataDirIdentity, readIdentity, writeIdentity } from './identity.js';
 import type { ProposalResult, RaftNodeApi, RaftStatus } from './node-api.js';
 import { LevelRaftStorage } from './storage.js';
 import { PeerTransport } from './transport.js';
@@ -36,6 +39,13 @@ export interface RaftNodeOptions {
   readonly snapshotEveryEntries?: number;
   /** Entries applied before yielding to the event loop. Default 256. */
   readonly applyChunkEntries?: number;
+  /**
+   * The cluster id this start's founding flags derive (deriveClusterId of --peers and --cluster-token), checked
+   * against the data directory's; null (the default) when the flags name no cluster (--join, or no --peers).
+   */
+  readonly foundingClusterId?: string | null;
+  /** The --cluster-token; a data directory of format 1 adopts the id derived from its membership and this token. */
+  readonly clusterToken?: string;
   /** Addresses of peers known before the log names them (a joining node's contacts). */
   readonly knownPeers?: Readonly<Record<NodeId, string>>;
   /** Enables the transport's test-only fault hook. */
@@ -115,6 +125,9 @@ export class RaftNode implements RaftNodeApi {
     private readonly options: RaftNodeOptions,
     private readonly core: RaftCore,
     private readonly storage: LevelRaftStorage,
+    private readonly dataDirLock: DataDirLock,
+    /** The data directory's identity: its cluster, member and format. */
+    readonly identity: DataDirIdentity,
     restoredHardState: HardState,
     restoredConf: ConfState,
     restoredSnapshot: { index: number; term: number },
@@ -158,19 +171,48 @@ export class RaftNode implements RaftNodeApi {
     for (const timer of this.timers) timer.unref();
   }
 
-  /** Opens the storage under `options.dataDir`, restores the state machine from the latest snapshot, and starts. */
+  /**
+   * Locks `options.dataDir`, checks its identity against the options (member id, founding cluster id, data format),
+   * opens the storage, restores the state machine from the latest snapshot, and starts. A data directory written
+   * before identity.json existed is upgraded in place: it records this member's id and the cluster id derived from
+   * its current membership.
+   */
   static async start(options: RaftNodeOptions): Promise<RaftNode> {
-    const storage = await LevelRaftStorage.open(options.dataDir);
+    const lock = await DataDirLock.acquire(options.dataDir);
+    let storage: LevelRaftStorage | undefined;
     try {
+      const foundingId = options.foundingClusterId ?? null;
+      const recorded = await readIdentity(options.dataDir);
+      if (recorded !== null) checkIdentity(options.dataDir, recorded, { memberId: options.id, foundingId });
+      storage = await LevelRaftStorage.open(options.dataDir);
+      const wasBootstrapped = await storage.isBootstrapped();
       const restored = await storage.load(options.initialConf);
       const config: RaftConfig = { ...defaultRaftConfig(options.id), ...options.config, id: options.id };
       const core = new RaftCore(config, restored, options.rng ?? randomRng());
+      let identity = recorded;
+      if (identity === null) {
+        const joining = options.initialConf.voters.length === 0 && options.initialConf.learners.length === 0;
+        identity = {
+          formatVersion: DATA_FORMAT_VERSION,
+          clusterId: wasBootstrapped
+            ? deriveClusterId(core.conf.addresses, options.clusterToken ?? '')
+            : (foundingId ?? (joining ? '' : randomClusterId())),
+          memberId: options.id,
+          foundingId,
+        };
+        await writeIdentity(options.dataDir, identity);
+      } else if (identity.formatVersion < DATA_FORMAT_VERSION) {
+        identity = { ...identity, formatVersion: DATA_FORMAT_VERSION };
+        await writeIdentity(options.dataDir, identity);
+      }
       if (restored.snapshot !== null) options.stateMachine.restore(restored.snapshot.data);
       const snapshotMeta = restored.snapshot?.meta;
       const node = new RaftNode(
         options,
         core,
         storage,
+        lock,
+        identity,
         restored.hardState,
         snapshotMeta?.conf ?? restored.initialConf,
         { index: snapshotMeta?.index ?? 0, term: snapshotMeta?.term ?? 0 },
@@ -178,7 +220,8 @@ export class RaftNode implements RaftNodeApi {
       node.schedule();
       return node;
     } catch (error) {
-      await storage.close();
+      await storage?.close();
+      await lock.release();
       throw error;
     }
   }
@@ -293,6 +336,7 @@ export class RaftNode implements RaftNodeApi {
     this.stop();
     await this.loop;
     await this.storage.close();
+    await this.dataDirLock.release();
   }
 
   /** Stops everything that moves; pending proposals and reads fail with NodeClosedError. */
@@ -374,6 +418,7 @@ export class RaftNode implements RaftNodeApi {
       if (this.closed) return;
       this.stop();
       await this.storage.close().catch(() => {});
+      await this.dataDirLock.release().catch(() => {});
       this.options.onFatal?.(error);
     }
   }

@@ -57,13 +57,18 @@ export class LevelRaftStorage {
     return new LevelRaftStorage(db, new SnapshotStore(join(dataDir, 'snapshots')));
   }
 
+  /** Whether this store has been started before (a first start writes the bootstrap log). */
+  async isBootstrapped(): Promise<boolean> {
+    return (await this.db.get(BOOTSTRAPPED_KEY)) !== undefined;
+  }
+
   /**
    * Loads everything a core restarts from. On the very first start (an empty store) it writes the bootstrap log
    * of `initialConf` (see bootstrapLog); afterwards `initialConf` is ignored: membership lives in the log and
    * snapshots, so the restored `initialConf` is always empty.
    */
   async load(initialConf: ConfState): Promise<RestoredState> {
-    if ((await this.db.get(BOOTSTRAPPED_KEY)) === undefined) {
+    if (!(await this.isBootstrapped())) {
       const bootstrap = bootstrapLog(initialConf);
       const ops: BatchOp[] = [
         { type: 'put', key: BOOTSTRAPPED_KEY, value: new Uint8Array([1]) },

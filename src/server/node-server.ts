@@ -5,6 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { type Logger, pino } from 'pino';
 import { LockStateMachine } from '../lock/state-machine.js';
 import { bootstrapConf, joiningConf } from '../raft/bootstrap.js';
+import { deriveClusterId } from '../raft/cluster-id.js';
 import { DEFAULT_TICK_MS, defaultRaftConfig } from '../raft/defaults.js';
 import { RaftNode } from '../raft/node.js';
 import { PEER_MAX_MESSAGE_BYTES, registerPeerService } from '../raft/transport.js';
@@ -85,6 +86,8 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
       initialConf: config.join
         ? joiningConf()
         : bootstrapConf(Object.keys(config.peers).length > 0 ? config.peers : { [config.id]: selfAddress }),
+      // A founder's --peers name its cluster (the cluster token is issue 10's --cluster-token, '' until then).
+      foundingClusterId: config.join || Object.keys(config.peers).length === 0 ? null : deriveClusterId(config.peers),
       knownPeers: config.peers,
       snapshotEveryEntries: config.snapshotEveryEntries,
       faultInjection: config.testFaultInjection,

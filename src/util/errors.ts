@@ -49,6 +49,9 @@ export type LocalErrorCode =
   | 'SERVER_ERROR'
   // Raft storage and log
   | 'STORAGE_CORRUPT'
+  | 'DATA_DIR_IN_USE'
+  | 'DATA_DIR_MISMATCH'
+  | 'DATA_FORMAT_TOO_NEW'
   | 'RAFT_TRUNCATE_COMMITTED'
   | 'RAFT_BAD_COMPACTION'
   | 'RAFT_COMPACT_BEYOND_APPLIED'
