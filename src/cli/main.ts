@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { forelockVersion } from '../util/version.js';
 import { registerBenchCommand } from './commands/bench.js';
+import { registerCertsCommand } from './commands/certs.js';
 import { registerClusterCommand } from './commands/cluster.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerEvalCommand } from './commands/eval.js';
@@ -33,5 +34,6 @@ registerLeaderCommand(program);
 registerBenchCommand(program);
 registerDemoCommand(program);
 registerEvalCommand(program);
+registerCertsCommand(program);
 
 await program.parseAsync(process.argv);
