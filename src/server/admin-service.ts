@@ -2,6 +2,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { RaftNodeApi } from '../raft/node-api.js';
+import { type AdminForwarder, LeaderRefusal } from './admin-forwarder.js';
 import { parseHostPort } from './config.js';
 import { InvalidRequestError } from './errors.js';
 import { OversizedRequest } from './frame-limit.js';
@@ -18,24 +19,37 @@ export interface AdminServiceDeps {
   readonly duties: LeaderDuties;
   /** Tells a holder of a revoke that takes effect later (a Pre-emption Request with no grace beyond its promise). */
   readonly hub: SessionHub;
+  /** Sends a leader-only call that reaches a follower on to the leader. */
+  readonly forwarder: AdminForwarder;
   readonly log: Logger;
 }
 
 type Handler<Request> = (request: Request) => Promise<unknown>;
 
-/** Adapts an async handler to grpc-js's unary signature; every error becomes its mapped gRPC status. */
-function unary<Request>(log: Logger, name: string, handler: Handler<Request>): grpc.handleUnaryCall<unknown, unknown> {
+/**
+ * Adapts an async handler to grpc-js's unary signature; every error becomes its mapped gRPC status. With a
+ * forwarder (a leader-only call), a follower that knows the leader sends the call there and answers with the
+ * leader's reply or status.
+ */
+function unary<Request>(
+  log: Logger,
+  name: string,
+  handler: Handler<Request>,
+  forwarder?: AdminForwarder,
+): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
     const request = call.request;
     if (request instanceof OversizedRequest) {
       callback(toServiceError(request.error));
       return;
     }
-    handler(request as Request).then(
-      (reply) => callback(null, reply),
+    const leaderAddress = forwarder?.targetOf(call) ?? null;
+    const reply = leaderAddress === null ? handler(request as Request) : forwarder!.forward(leaderAddress, name, call);
+    reply.then(
+      (answer) => callback(null, answer),
       (error: unknown) => {
-        log.debug({ err: error, call: name }, 'admin call refused');
-        callback(toServiceError(error));
+        log.debug({ err: error, call: name, forwardedTo: leaderAddress ?? undefined }, 'admin call refused');
+        callback(error instanceof LeaderRefusal ? error.status : toServiceError(error));
       },
     );
   };
@@ -48,7 +62,7 @@ function requireMemberId(id: string): string {
 
 /** The Admin service's handlers, for `server.addService(Admin.service, adminHandlers(deps))`. */
 export function adminHandlers(deps: AdminServiceDeps): grpc.UntypedServiceImplementation {
-  const { raft, service, duties, hub, log } = deps;
+  const { raft, service, duties, hub, forwarder, log } = deps;
   const statusReply = async (): Promise<unknown> => {
     const status = raft.status();
     return {
@@ -65,55 +79,85 @@ export function adminHandlers(deps: AdminServiceDeps): grpc.UntypedServiceImplem
   };
   return {
     Status: unary(log, 'Status', statusReply),
-    ListLocks: unary<{ prefix: string }>(log, 'ListLocks', async ({ prefix }) => {
-      service.requireLeader();
-      await raft.readBarrier();
-      const locks = service.machine.locks().filter((lock) => lock.name.startsWith(prefix));
-      return { locks: locks.map(lockToWire) };
-    }),
-    Revoke: unary<{ name: string; session: string; force: boolean; reason: string }>(log, 'Revoke', async (request) => {
-      service.checkLockName(request.name);
-      const reason = request.reason === '' ? 'revoked by an operator' : request.reason;
-      const revoked = await duties.revoke(request.name, request.session, request.force, reason);
-      // docs/design.md, principle 2: the holder's safe period must end by the revocation, however its keepalives are
-      // answered meanwhile.
-      for (const each of revoked.filter((r) => !r.immediate)) {
-        hub.push(each.sessionId, {
-          preemption: operatorPreemptionRequest(request.name, each.token, each.revokeAtMs, each.graceMs, reason),
-        });
-      }
-      log.info({ lock: request.name, force: request.force, reason, revoked: revoked.length }, 'operator revoke');
-      return {
-        revoked: revoked.map((each) => ({
-          session: each.sessionId,
-          token: String(each.token),
-          revokeAtMs: each.revokeAtMs,
-          immediate: each.immediate,
-        })),
-      };
-    }),
-    AddMember: unary<{ id: string; address: string; learner: boolean }>(log, 'AddMember', async (request) => {
-      const id = requireMemberId(request.id);
-      parseHostPort(request.address, 'member address');
-      if (request.learner) await raft.addLearner(id, request.address);
-      else await raft.addVoter(id, request.address);
-      log.info({ member: id, address: request.address, learner: request.learner }, 'member added');
-      return statusReply();
-    }),
-    PromoteMember: unary<{ id: string }>(log, 'PromoteMember', async (request) => {
-      await raft.promote(requireMemberId(request.id));
-      log.info({ member: request.id }, 'member promoted');
-      return statusReply();
-    }),
-    RemoveMember: unary<{ id: string }>(log, 'RemoveMember', async (request) => {
-      await raft.remove(requireMemberId(request.id));
-      log.info({ member: request.id }, 'member removed');
-      return statusReply();
-    }),
-    TransferLeadership: unary<{ id: string }>(log, 'TransferLeadership', async (request) => {
-      await raft.transferLeadership(requireMemberId(request.id));
-      log.info({ to: request.id }, 'leadership transferred');
-      return statusReply();
-    }),
+    ListLocks: unary<{ prefix: string }>(
+      log,
+      'ListLocks',
+      async ({ prefix }) => {
+        service.requireLeader();
+        await raft.readBarrier();
+        const locks = service.machine.locks().filter((lock) => lock.name.startsWith(prefix));
+        return { locks: locks.map(lockToWire) };
+      },
+      forwarder,
+    ),
+    Revoke: unary<{ name: string; session: string; force: boolean; reason: string }>(
+      log,
+      'Revoke',
+      async (request) => {
+        service.checkLockName(request.name);
+        const reason = request.reason === '' ? 'revoked by an operator' : request.reason;
+        const revoked = await duties.revoke(request.name, request.session, request.force, reason);
+        // docs/design.md, principle 2: the holder's safe period must end by the revocation, however its keepalives are
+        // answered meanwhile.
+        for (const each of revoked.filter((r) => !r.immediate)) {
+          hub.push(each.sessionId, {
+            preemption: operatorPreemptionRequest(request.name, each.token, each.revokeAtMs, each.graceMs, reason),
+          });
+        }
+        log.info({ lock: request.name, force: request.force, reason, revoked: revoked.length }, 'operator revoke');
+        return {
+          revoked: revoked.map((each) => ({
+            session: each.sessionId,
+            token: String(each.token),
+            revokeAtMs: each.revokeAtMs,
+            immediate: each.immediate,
+          })),
+        };
+      },
+      forwarder,
+    ),
+    AddMember: unary<{ id: string; address: string; learner: boolean }>(
+      log,
+      'AddMember',
+      async (request) => {
+        const id = requireMemberId(request.id);
+        parseHostPort(request.address, 'member address');
+        if (request.learner) await raft.addLearner(id, request.address);
+        else await raft.addVoter(id, request.address);
+        log.info({ member: id, address: request.address, learner: request.learner }, 'member added');
+        return statusReply();
+      },
+      forwarder,
+    ),
+    PromoteMember: unary<{ id: string }>(
+      log,
+      'PromoteMember',
+      async (request) => {
+        await raft.promote(requireMemberId(request.id));
+        log.info({ member: request.id }, 'member promoted');
+        return statusReply();
+      },
+      forwarder,
+    ),
+    RemoveMember: unary<{ id: string }>(
+      log,
+      'RemoveMember',
+      async (request) => {
+        await raft.remove(requireMemberId(request.id));
+        log.info({ member: request.id }, 'member removed');
+        return statusReply();
+      },
+      forwarder,
+    ),
+    TransferLeadership: unary<{ id: string }>(
+      log,
+      'TransferLeadership',
+      async (request) => {
+        await raft.transferLeadership(requireMemberId(request.id));
+        log.info({ to: request.id }, 'leadership transferred');
+        return statusReply();
+      },
+      forwarder,
+    ),
   };
 }

@@ -12,6 +12,7 @@ import type { SpmConfig } from '../spm/types.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { forelockServices } from '../util/proto.js';
 import { withFastSessionCodec } from '../util/session-frame-codec.js';
+import { AdminForwarder } from './admin-forwarder.js';
 import { adminHandlers } from './admin-service.js';
 import type { ClientLinkFaults } from './client-link-faults.js';
 import { limitRequestSize } from './frame-limit.js';
@@ -72,6 +73,8 @@ export class ForelockServices {
   private readonly unsubscribe: (() => void)[];
   /** The Sessions streams open on this node. */
   private readonly muxes = new Set<SessionMux>();
+  /** Sends leader-only Admin calls that reach this node as a follower on to the leader. */
+  private readonly adminForwarder: AdminForwarder;
 
   constructor(private readonly options: ForelockServicesOptions) {
     const { raft, machine, log } = options;
@@ -87,6 +90,7 @@ export class ForelockServices {
     });
     const tracker = new SessionTracker({ deposedLeaderOverhangMs: options.deposedLeaderOverhangMs ?? 0 });
     this.hub = new SessionHub(machine, raft);
+    this.adminForwarder = new AdminForwarder(raft);
     this.advisor = new StalenessAdvisor({
       machine,
       tracker,
@@ -209,7 +213,14 @@ export class ForelockServices {
     );
     server.addService(
       limitRequestSize(Admin.service, maxMessageBytes),
-      adminHandlers({ raft, service: this.service, duties: this.duties, hub: this.hub, log }),
+      adminHandlers({
+        raft,
+        service: this.service,
+        duties: this.duties,
+        hub: this.hub,
+        forwarder: this.adminForwarder,
+        log,
+      }),
     );
   }
 
@@ -219,6 +230,7 @@ export class ForelockServices {
     if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
     for (const unsubscribe of this.unsubscribe) unsubscribe();
     this.hub.close();
+    this.adminForwarder.close();
     // The hub told every channel where to go; a Sessions stream would otherwise outlive its last channel.
     for (const mux of this.muxes) mux.close();
     this.muxes.clear();

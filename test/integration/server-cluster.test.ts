@@ -3,7 +3,6 @@
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LEADER_ADDRESS_METADATA } from '../../src/server/grpc-status.js';
 import type { NodeServer } from '../../src/server/node-server.js';
 import { waitFor } from '../support/wait-for.js';
 import {
@@ -42,16 +41,13 @@ describe('leader discovery', () => {
     expect((await stream.ended).code).toBe(grpc.status.OK);
   });
 
-  it('a follower refuses ListLocks with UNAVAILABLE and the leader address in metadata; Status answers anywhere', async () => {
+  it('a follower forwards ListLocks to the leader (test/integration/admin-forwarding.test.ts); Status answers anywhere', async () => {
     cluster = await startCluster(3);
     const leader = await cluster.leader();
     const [follower] = followersOf(leader, cluster.nodes);
     await waitFor('the follower to know the leader', () => follower!.raft.status().leaderId === leader.config.id);
     const admin = adminClient(addressOf(follower!));
-    const error = (await admin.call('ListLocks', {}).catch((e: unknown) => e)) as grpc.ServiceError;
-    expect(error.code).toBe(grpc.status.UNAVAILABLE);
-    expect(error.details).toContain(`the leader is ${leader.config.id}`);
-    expect(error.metadata.get(LEADER_ADDRESS_METADATA)).toEqual([cluster.peers[leader.config.id]]);
+    expect(await admin.call('ListLocks', {})).toEqual({ locks: [] });
     const status = await admin.call<{ leader: string; members: { id: string; role: string }[] }>('Status', {});
     expect(status.leader).toBe(leader.config.id);
     expect(status.members.map((m) => m.id).sort()).toEqual(['node1', 'node2', 'node3']);
