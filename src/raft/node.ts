@@ -17,7 +17,7 @@ import {
 import { checkIdentity, DATA_FORMAT_VERSION, type DataDirIdentity, readIdentity, writeIdentity } from './identity.js';
 import type { ProposalResult, RaftNodeApi, RaftStatus } from './node-api.js';
 import { LevelRaftStorage } from './storage.js';
-import { PeerTransport } from './transport.js';
+import { type PeerAuthenticator, PeerTransport } from './transport.js';
 import type { ConfChange, ConfState, Entry, HardState, NodeId, RaftConfig, Ready, StateMachine } from './types.js';
 
 /** How a node is started. */
@@ -50,6 +50,10 @@ export interface RaftNodeOptions {
   readonly knownPeers?: Readonly<Record<NodeId, string>>;
   /** Enables the transport's test-only fault hook. */
   readonly faultInjection?: boolean;
+  /** Transport security of peer links (TLS credentials, certificate identities); default plaintext. */
+  readonly peerAuthenticator?: PeerAuthenticator;
+  /** Called when a peer stream is refused (another cluster, a non-member, a bad certificate); the caller logs it. */
+  readonly onPeerRefused?: (peer: string, direction: 'inbound' | 'outbound', reason: string) => void;
   /** Randomness for election timeouts. Default: seeded from the system. */
   readonly rng?: Rng;
   /** Called once if storage fails; the node closes itself (it must not go on with an unknown disk state). */
@@ -116,6 +120,7 @@ export class RaftNode implements RaftNodeApi {
   private peersConf: ConfState | null = null;
   private lastStatus: RaftStatus;
   private readSeq = 0;
+  private adoption: Promise<void> | null = null;
   private loopDelayMs = 0;
   private scheduled = false;
   private loop: Promise<void> | null = null;
@@ -127,7 +132,7 @@ export class RaftNode implements RaftNodeApi {
     private readonly storage: LevelRaftStorage,
     private readonly dataDirLock: DataDirLock,
     /** The data directory's identity: its cluster, member and format. */
-    readonly identity: DataDirIdentity,
+    private currentIdentity: DataDirIdentity,
     restoredHardState: HardState,
     restoredConf: ConfState,
     restoredSnapshot: { index: number; term: number },
@@ -144,6 +149,17 @@ export class RaftNode implements RaftNodeApi {
     this.transport = new PeerTransport({
       selfId: options.id,
       faultInjection: options.faultInjection,
+      ...(options.peerAuthenticator === undefined ? {} : { authenticator: options.peerAuthenticator }),
+      ...(options.onPeerRefused === undefined ? {} : { onRefused: options.onPeerRefused }),
+      membership: {
+        clusterId: () => this.currentIdentity.clusterId,
+        adoptClusterId: (clusterId) => this.adoptClusterId(clusterId),
+        isMember: (peer) => {
+          const conf = this.core.conf;
+          if (conf.voters.length === 0 && conf.learners.length === 0) return true;
+          return conf.voters.includes(peer) || conf.learners.includes(peer);
+        },
+      },
       onMessage: (message) => {
         if (this.closed) return;
         this.core.step(message);
@@ -224,6 +240,25 @@ export class RaftNode implements RaftNodeApi {
       await lock.release();
       throw error;
     }
+  }
+
+  /** The data directory's identity: its cluster, member and format. */
+  get identity(): DataDirIdentity {
+    return this.currentIdentity;
+  }
+
+  /**
+   * A joining node takes the cluster id of the first member that reaches it (the leader adding it), recorded in
+   * identity.json before any of that member's messages is delivered. A node that has an id keeps it.
+   */
+  private adoptClusterId(clusterId: string): Promise<void> {
+    // The first caller's id is the one adopted; streams that raced it compare against it once this settles.
+    this.adoption ??= (async () => {
+      const adopted = { ...this.currentIdentity, clusterId };
+      await writeIdentity(this.options.dataDir, adopted);
+      this.currentIdentity = adopted;
+    })();
+    return this.adoption;
   }
 
   /**
