@@ -6,15 +6,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { connect } from '../src/client/client.js';
-import { resolveServerConfig } from '../src/server/config.js';
+import { configFileLayer, resolveServerConfig } from '../src/server/config.js';
 import { startNodeServer } from '../src/server/node-server.js';
 
 const FIXTURE = join(import.meta.dirname, '..', 'test', 'fixtures', 'datadir-v1');
 
 const dir = await mkdtemp(join(tmpdir(), 'forelock-fixture-'));
 const config = resolveServerConfig(
-  { id: 'node1', listen: '127.0.0.1:0', http: '127.0.0.1:0', logLevel: 'silent' },
-  { data: join(dir, 'node1') },
+  configFileLayer(
+    { id: 'node1', listen: '127.0.0.1:0', http: '127.0.0.1:0', logLevel: 'silent', data: join(dir, 'node1') },
+    'fixture',
+  ),
 );
 const node = await startNodeServer(config, { log: pino({ level: 'silent' }) });
 const client = await connect({ endpoints: [`127.0.0.1:${node.grpcAddress.port}`], name: 'fixture' });

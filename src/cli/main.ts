@@ -5,6 +5,7 @@ import { forelockVersion } from '../util/version.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerCertsCommand } from './commands/certs.js';
 import { registerClusterCommand } from './commands/cluster.js';
+import { registerConfigCommand } from './commands/config.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerLeaderCommand } from './commands/leader.js';
@@ -24,6 +25,7 @@ const program = new Command('forelock')
 
 // Each command module exports register<Name>Command(program); add one line here per module.
 registerServeCommand(program);
+registerConfigCommand(program);
 registerClusterCommand(program);
 registerLockCommand(program);
 registerStatusCommand(program);

@@ -1,4 +1,7 @@
-// The server's configuration: defaults, the --config JSON file, flag parsing and validation (pure, no I/O).
+// The server's configuration: one schema for every `forelock serve` setting, from which come the --config file's
+// checks, the flags, the FORELOCK_SERVE_* environment variables and the JSON Schema (pure, no I/O).
+import { z } from 'zod';
+import { parseDurationMs } from '../cli/duration.js';
 import { defaultLadderConfig, resolveLadderConfig } from '../rph/ladder.js';
 import type { LadderConfig, PreemptionMode } from '../rph/types.js';
 import { defaultSpmConfig, resolveSpmConfig } from '../spm/config.js';
@@ -20,7 +23,7 @@ export interface ServerConfig {
   readonly id: string;
   /** The one gRPC address that serves clients and peers alike. */
   readonly listen: HostPort;
-  /** The HTTP address of /healthz, /metrics, /v1/status and /v1/locks. */
+  /** The HTTP address of /livez, /readyz, /healthz, /metrics, /v1/status and /v1/locks. */
   readonly http: HostPort;
   /** Where the Raft log, hard state and snapshots live. */
   readonly dataDir: string;
@@ -54,32 +57,6 @@ export interface ServerConfig {
   readonly recordTraceMaxBytes: number;
 }
 
-/** The keys a --config JSON file and the command-line flags may set (flags win). */
-export type ServerConfigInput = Partial<{
-  id: string;
-  listen: string;
-  http: string;
-  data: string;
-  peers: string | Record<string, string>;
-  join: boolean;
-  logLevel: string;
-  testFaultInjection: boolean;
-  maxMessageBytes: number;
-  maxWaitersPerLock: number;
-  maxSessionsPerClient: number;
-  lockDelayMs: number;
-  snapshotEveryEntries: number;
-  preemption: string;
-  /** SPM settings by name (src/spm/config.ts's defaultSpmConfig), e.g. `{ "warningThreshold": 0.8 }`. */
-  spm: Record<string, unknown>;
-  /** Ladder timings by name (src/rph/ladder.ts's defaultLadderConfig), e.g. `{ "graceMs": 5000 }`. */
-  ladder: Record<string, unknown>;
-  /** Records the leader's SPM inputs to this file as an evaluation trace (`forelock eval --trace`). */
-  recordTrace: string;
-  /** Size bound of the recorded trace, in bytes (rotated to `<file>.1` beyond it). */
-  recordTraceMaxBytes: number;
-}>;
-
 /** Defaults of `forelock serve` (docs/design.md, "Defaults"). */
 export const SERVER_DEFAULTS = {
   id: 'node1',
@@ -98,34 +75,30 @@ export const SERVER_DEFAULTS = {
 /** The smallest `recordTraceMaxBytes` accepted (a rotated file must hold its header and the sessions it carries). */
 export const MIN_RECORD_TRACE_BYTES = 64 * 1024;
 
-const PREEMPTION_MODES: readonly PreemptionMode[] = ['on', 'warn-only', 'off'];
+/** The prefix of the environment variables that set `forelock serve`'s flags: FORELOCK_SERVE_LISTEN, ... */
+export const SERVE_ENV_PREFIX = 'FORELOCK_SERVE_';
 
-const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
-const CONFIG_KEYS = new Set([
-  'id',
-  'listen',
-  'http',
-  'data',
-  'peers',
-  'join',
-  'logLevel',
-  'testFaultInjection',
-  'maxMessageBytes',
-  'maxWaitersPerLock',
-  'maxSessionsPerClient',
-  'lockDelayMs',
-  'snapshotEveryEntries',
-  'preemption',
-  'spm',
-  'ladder',
-  'recordTrace',
-  'recordTraceMaxBytes',
-]);
-const { mode: _mode, ...LADDER_TIMING_DEFAULTS } = defaultLadderConfig;
-const SPM_MODELS: readonly SpmConfig['model'][] = ['ewma', 'arima', 'sma'];
+const PREEMPTION_MODES = ['on', 'warn-only', 'off'] as const satisfies readonly PreemptionMode[];
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+const SPM_MODELS = ['ewma', 'arima', 'sma'] as const satisfies readonly SpmConfig['model'][];
 const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const NODE_ID_RULE = "a node id must be 1-64 letters, digits, '.', '_' or '-'";
 
-/** Parses `host:port` (or `[v6]:port`); port 0 asks the OS for a free one. */
+/**
+ * How a setting appears on the command line: the placeholder of its value, or that it is a switch, and whether
+ * --help hides it. Every top-level setting with an entry here is a `forelock serve` flag and a FORELOCK_SERVE_* variable.
+ */
+export interface ServeFlagInfo {
+  /** `<placeholder>` in --help; a switch (true/false) has none. */
+  readonly placeholder?: string;
+  readonly switch?: true;
+  readonly hidden?: true;
+}
+
+/** The settings that are flags (and environment variables), with how --help shows them. */
+export const serveFlagRegistry = z.registry<ServeFlagInfo>();
+
+/** Parses `host:port` (or `[v6]:port`); the host may be a DNS name; port 0 asks the OS for a free one. */
 export function parseHostPort(text: string, what: string): HostPort {
   const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text.trim());
   const port = match ? Number(match[2]) : Number.NaN;
@@ -148,55 +121,296 @@ export function parsePeers(text: string): Record<string, string> {
     const at = item.indexOf('=');
     if (at <= 0) throw new ConfigError(`--peers entries must be id=host:port, got "${item}"`);
     const id = item.slice(0, at);
-    checkNodeId(id, '--peers');
+    if (!NODE_ID.test(id)) throw new ConfigError(`--peers: ${NODE_ID_RULE}, got "${id}"`);
     if (peers[id] !== undefined) throw new ConfigError(`--peers names ${id} twice`);
     peers[id] = formatHostPort(parseHostPort(item.slice(at + 1), `--peers address of ${id}`));
   }
   return peers;
 }
 
-function checkNodeId(id: string, what: string): void {
-  if (!NODE_ID.test(id)) {
-    throw new ConfigError(`${what}: a node id must be 1-64 letters, digits, '.', '_' or '-', got "${id}"`);
-  }
+/** Runs a parser that throws ConfigError (or RangeError) inside a schema transform, as an issue of that value. */
+function parsedBy<T>(parse: (text: string) => T) {
+  return (text: string, ctx: z.RefinementCtx): T => {
+    try {
+      return parse(text);
+    } catch (error) {
+      if (!(error instanceof ConfigError || error instanceof RangeError)) throw error;
+      ctx.addIssue({ code: 'custom', message: error.message.trim(), input: text });
+      return z.NEVER;
+    }
+  };
 }
 
-function positiveInteger(value: unknown, key: string, min: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new ConfigError(`${key} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+/** A duration: milliseconds as a number, or a string with units as on the command line ("10s", "500ms", "1m30s"). */
+function duration(description: string) {
+  return z
+    .union([z.number().min(0), z.string()])
+    .transform((value, ctx) =>
+      typeof value === 'number' ? value : parsedBy((text) => parseDurationMs(text, ''))(value, ctx),
+    )
+    .describe(`${description}; milliseconds, or a string with units ("10s", "500ms", "1m30s")`);
+}
+
+const integerAtLeast = (min: number, description: string) =>
+  z
+    .number({ error: `must be an integer >= ${min}` })
+    .int({ error: `must be an integer >= ${min}` })
+    .min(min, { error: `must be an integer >= ${min}` })
+    .describe(description);
+
+const hostPort = (description: string) =>
+  z
+    .string()
+    .transform(parsedBy((text) => parseHostPort(text, '')))
+    .describe(description);
+
+/** A settings object (`spm`, `ladder`) derived from its defaults: durations for `...Ms`, numbers >= 0 otherwise. */
+function settingsSchema<T extends object>(defaults: T, description: string) {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [name, value] of Object.entries(defaults)) {
+    if (name === 'model') shape[name] = z.enum(SPM_MODELS);
+    else if (name === 'arimaOrder') {
+      const order = z.number().int().min(0);
+      shape[name] = z.strictObject({ p: order, d: order, q: order });
+    } else if (name.endsWith('Ms')) shape[name] = duration(`default ${value}`);
+    else shape[name] = z.number().min(0).describe(`default ${value}`);
   }
+  return z.strictObject(shape).partial().describe(description) as unknown as z.ZodType<
+    Partial<T>,
+    Record<string, unknown>
+  >;
+}
+
+const { mode: _mode, ...LADDER_TIMING_DEFAULTS } = defaultLadderConfig;
+
+/**
+ * Every `forelock serve` setting, defined once. A --config file holds any of these keys (unknown keys are
+ * refused); the ones registered in serveFlagRegistry are also flags (`--log-level`) and environment variables
+ * (`FORELOCK_SERVE_LOG_LEVEL`). Precedence: flags, then the environment, then the file, then the defaults.
+ */
+const settingsShape = {
+  id: z
+    .string()
+    .regex(NODE_ID, { error: NODE_ID_RULE.replace('a node id ', '') })
+    .describe(`this node's id (default ${SERVER_DEFAULTS.id})`)
+    .register(serveFlagRegistry, { placeholder: 'id' }),
+  listen: hostPort(`gRPC address for clients and peers (default ${SERVER_DEFAULTS.listen})`).register(
+    serveFlagRegistry,
+    { placeholder: 'host:port' },
+  ),
+  http: hostPort(
+    `HTTP address for /livez, /readyz, /healthz, /metrics, /v1/* (default ${SERVER_DEFAULTS.http})`,
+  ).register(serveFlagRegistry, { placeholder: 'host:port' }),
+  data: z
+    .string()
+    .min(1)
+    .describe('data directory (default ./.forelock/<id>)')
+    .register(serveFlagRegistry, { placeholder: 'dir' }),
+  peers: z
+    .union([z.string(), z.record(z.string(), z.string())])
+    .transform((value, ctx) =>
+      parsedBy(parsePeers)(
+        typeof value === 'string'
+          ? value
+          : Object.entries(value)
+              .map(([peerId, address]) => `${peerId}=${address}`)
+              .join(','),
+        ctx,
+      ),
+    )
+    .describe(
+      'the initial cluster, this node included: "id=host:port,..." or { "id": "host:port" }; hosts may be DNS names',
+    )
+    .register(serveFlagRegistry, { placeholder: 'id=host:port,...' }),
+  join: z
+    .boolean()
+    .describe('start empty and wait to be added by the cluster (forelock members add)')
+    .register(serveFlagRegistry, { switch: true }),
+  logLevel: z
+    .enum(LOG_LEVELS)
+    .describe(`${LOG_LEVELS.join(', ')} (default ${SERVER_DEFAULTS.logLevel})`)
+    .register(serveFlagRegistry, { placeholder: 'level' }),
+  preemption: z
+    .enum(PREEMPTION_MODES)
+    .describe(`staleness warnings and pre-emption: on, warn-only or off (default ${SERVER_DEFAULTS.preemption})`)
+    .register(serveFlagRegistry, { placeholder: 'mode' }),
+  maxMessageBytes: integerAtLeast(
+    1024,
+    `the largest client frame accepted, in bytes (default ${SERVER_DEFAULTS.maxMessageBytes})`,
+  ).register(serveFlagRegistry, { placeholder: 'bytes' }),
+  maxWaitersPerLock: integerAtLeast(
+    1,
+    `most queued acquires per lock (default ${SERVER_DEFAULTS.maxWaitersPerLock})`,
+  ).register(serveFlagRegistry, { placeholder: 'n' }),
+  maxSessionsPerClient: integerAtLeast(
+    1,
+    `most open sessions per client name (default ${SERVER_DEFAULTS.maxSessionsPerClient})`,
+  ).register(serveFlagRegistry, { placeholder: 'n' }),
+  lockDelayMs: duration('how long a lock stays ungranted after a forced revocation or an expiry (default 0)').register(
+    serveFlagRegistry,
+    { placeholder: 'duration' },
+  ),
+  snapshotEveryEntries: integerAtLeast(
+    1,
+    `applied entries between automatic Raft snapshots (default ${SERVER_DEFAULTS.snapshotEveryEntries})`,
+  ).register(serveFlagRegistry, { placeholder: 'n' }),
+  recordTrace: z
+    .string()
+    .min(1, { error: 'must name a file' })
+    .describe("the leader records the SPM's inputs to this JSONL file, for `forelock eval --trace` (default: off)")
+    .register(serveFlagRegistry, { placeholder: 'file' }),
+  recordTraceMaxBytes: integerAtLeast(
+    MIN_RECORD_TRACE_BYTES,
+    `rotate the recorded trace to <file>.1 beyond this size (default ${SERVER_DEFAULTS.recordTraceMaxBytes})`,
+  ).register(serveFlagRegistry, { placeholder: 'bytes' }),
+  testFaultInjection: z
+    .boolean()
+    .describe('test only: enable POST /test/faults on --http')
+    .register(serveFlagRegistry, { switch: true, hidden: true }),
+  spm: settingsSchema(defaultSpmConfig, 'SPM settings by name, e.g. { "warningThreshold": 0.8 }'),
+  ladder: settingsSchema(LADDER_TIMING_DEFAULTS, 'pre-emption ladder timings by name, e.g. { "graceMs": "5s" }'),
+};
+
+/**
+ * The one definition of `forelock serve`'s settings (see settingsShape): every key optional, unknown keys refused.
+ */
+export const serveSettingsSchema = z
+  .strictObject(settingsShape)
+  .partial()
+  .describe('forelock serve --config FILE: any of these keys; flags and FORELOCK_SERVE_* variables win');
+
+/** The keys a --config file may hold, with the types it writes them in (durations as ms or "10s"). */
+export type ServerConfigInput = z.input<typeof serveSettingsSchema>;
+/** One source's settings, checked and parsed (addresses split, durations in ms). */
+export type ServerSettings = z.output<typeof serveSettingsSchema>;
+/** A top-level setting's name. */
+export type ServeSettingName = keyof ServerConfigInput;
+
+/** One source of settings, and how its errors name a setting (`--listen`, `FORELOCK_SERVE_LISTEN`, `node.json: listen`). */
+export interface ConfigLayer {
+  readonly values: ServerConfigInput;
+  readonly nameOf: (setting: string) => string;
+}
+
+/** `logLevel` -> `log-level`. */
+export function kebabCase(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+}
+
+/** The environment variable of a setting: `logLevel` -> `FORELOCK_SERVE_LOG_LEVEL`. */
+export function serveEnvName(setting: string): string {
+  return SERVE_ENV_PREFIX + kebabCase(setting).replaceAll('-', '_').toUpperCase();
+}
+
+/** The settings that are flags and environment variables, in the schema's order, with how --help shows them. */
+export function serveFlagSettings(): { name: ServeSettingName; description: string; info: ServeFlagInfo }[] {
+  return Object.entries(settingsShape).flatMap(([name, schema]: [string, z.ZodType]) => {
+    const info = serveFlagRegistry.get(schema);
+    return info === undefined ? [] : [{ name: name as ServeSettingName, description: schema.description ?? '', info }];
+  });
+}
+
+/** The --config file's JSON Schema (draft 2020-12), generated from serveSettingsSchema. */
+export function serveConfigJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(serveSettingsSchema, { io: 'input' }) as Record<string, unknown>;
+}
+
+/** The keys of the top-level settings and of each settings object, for "unknown setting" errors. */
+const KNOWN_KEYS: Readonly<Record<string, object>> = {
+  '': settingsShape,
+  spm: defaultSpmConfig,
+  ladder: LADDER_TIMING_DEFAULTS,
+};
+
+/** One schema issue in the words of the other checks: "must be ..., got ...". */
+function issueText(issue: z.core.$ZodIssue): string {
+  const got = issue.input === undefined ? '' : `, got ${JSON.stringify(issue.input)}`;
+  if (issue.code === 'custom') return issue.message;
+  if (issue.message.startsWith('must')) return `${issue.message}${got}`;
+  if (issue.code === 'invalid_type')
+    return `must be ${issue.expected === 'object' ? 'an object' : `a ${issue.expected}`}${got}`;
+  if (issue.code === 'invalid_value') return `must be one of ${issue.values.join(', ')}${got}`;
+  if (issue.code === 'too_small') return `must be >= ${issue.minimum}${got}`;
+  return `${issue.message}${got}`;
+}
+
+/** Turns a schema failure into one ConfigError that names every bad setting as its source spells it. */
+function configErrorOf(error: z.ZodError, nameOf: (setting: string) => string): ConfigError {
+  const problems = error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      const where = issue.path.length === 0 ? nameOf('') : `${nameOf(issue.path.join('.'))}: `;
+      const known = Object.keys(KNOWN_KEYS[String(issue.path[0] ?? '')] ?? {});
+      return `${where}unknown setting ${issue.keys.map((key) => `"${key}"`).join(', ')} (known: ${known.join(', ')})`;
+    }
+    const [top, ...rest] = issue.path.map(String);
+    const name = top === undefined ? nameOf('') : [nameOf(top), ...rest].join('.');
+    const text = issueText(issue);
+    return text.startsWith('must') ? `${name} ${text}` : `${name}: ${text}`;
+  });
+  return new ConfigError(problems.join('; '));
+}
+
+/** Checks one source's settings against the schema; the error names each bad setting by `nameOf`. */
+export function parseSettings(layer: ConfigLayer): ServerSettings {
+  const result = serveSettingsSchema.safeParse(layer.values, { reportInput: true });
+  if (!result.success) throw configErrorOf(result.error, layer.nameOf);
+  return result.data;
+}
+
+/** A parsed --config file's settings; `source` names the file in errors. */
+export function configFileLayer(raw: unknown, source: string): ConfigLayer {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(`${source} must hold a JSON object`);
+  }
+  return { values: raw as ServerConfigInput, nameOf: (setting) => `${source}: ${setting}` };
+}
+
+/** Reads a flag's or variable's text as the setting's type: a switch takes true/false/1/0, a number its digits. */
+function settingFromText(name: ServeSettingName, text: string, label: string): unknown {
+  const schema: z.ZodType = settingsShape[name];
+  const json = z.toJSONSchema(schema, { io: 'input' }) as { type?: string; anyOf?: { type?: string }[] };
+  const types = json.anyOf?.map((option) => option.type) ?? [json.type];
+  if (types.includes('string')) return text;
+  if (types.includes('boolean')) {
+    if (/^(true|1|yes|on)$/i.test(text)) return true;
+    if (/^(false|0|no|off)$/i.test(text)) return false;
+    throw new ConfigError(`${label} must be true or false, got "${text}"`);
+  }
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value)) throw new ConfigError(`${label} must be a number, got "${text}"`);
   return value;
 }
 
-/**
- * Checks a settings object (`spm`, `ladder`) against its defaults: known names only, numbers finite and >= 0, the
- * SPM's model one of its names, the ARIMA order three integers >= 0. Returns the overrides.
- */
-function settingsOverrides<T extends object>(raw: unknown, defaults: T, key: string): Partial<T> {
-  if (raw === undefined) return {};
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ConfigError(`${key} must be a JSON object of settings, got ${JSON.stringify(raw)}`);
-  }
-  for (const [name, value] of Object.entries(raw)) {
-    if (!Object.hasOwn(defaults, name)) {
-      throw new ConfigError(`${key}: unknown setting "${name}" (known: ${Object.keys(defaults).join(', ')})`);
+/** The settings given by FORELOCK_SERVE_* variables (empty ones count as unset); an unknown one is refused. */
+export function environmentLayer(env: Readonly<Record<string, string | undefined>>): ConfigLayer {
+  const byEnvName = new Map(serveFlagSettings().map(({ name }) => [serveEnvName(name), name]));
+  const values: Record<string, unknown> = {};
+  for (const [variable, text] of Object.entries(env)) {
+    if (!variable.startsWith(SERVE_ENV_PREFIX) || text === undefined || text === '') continue;
+    if (variable === SERVE_CONFIG_ENV) continue;
+    const name = byEnvName.get(variable);
+    if (name === undefined) {
+      throw new ConfigError(
+        `unknown environment variable ${variable} (known: ${[...byEnvName.keys(), SERVE_CONFIG_ENV].join(', ')})`,
+      );
     }
-    const fail = (expected: string): never => {
-      throw new ConfigError(`${key}.${name} must be ${expected}, got ${JSON.stringify(value)}`);
-    };
-    const isCount = (n: unknown): boolean => typeof n === 'number' && Number.isInteger(n) && n >= 0;
-    if (name === 'model') {
-      if (!SPM_MODELS.includes(value as SpmConfig['model'])) fail(`one of ${SPM_MODELS.join(', ')}`);
-    } else if (name === 'arimaOrder') {
-      const order = value as Record<string, unknown> | null;
-      if (typeof order !== 'object' || order === null || !['p', 'd', 'q'].every((k) => isCount(order[k]))) {
-        fail('{ "p", "d", "q" } integers >= 0');
-      }
-    } else if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      fail('a number >= 0');
-    }
+    values[name] = settingFromText(name, text, variable);
   }
-  return raw as Partial<T>;
+  return { values: values as ServerConfigInput, nameOf: serveEnvName };
+}
+
+/** The variable that names the --config file. */
+export const SERVE_CONFIG_ENV = `${SERVE_ENV_PREFIX}CONFIG`;
+
+/** The settings given as flags: commander's strings (and switches' booleans), read as each setting's type. */
+export function flagsLayer(flags: Readonly<Record<string, string | boolean | undefined>>): ConfigLayer {
+  const values: Record<string, unknown> = {};
+  for (const { name } of serveFlagSettings()) {
+    const given = flags[name];
+    if (given === undefined) continue;
+    values[name] = typeof given === 'boolean' ? given : settingFromText(name, given, `--${kebabCase(name)}`);
+  }
+  return { values: values as ServerConfigInput, nameOf: (setting) => `--${kebabCase(setting)}` };
 }
 
 /** Runs a settings resolver, turning its RangeError into a ConfigError that names the settings object. */
@@ -209,94 +423,44 @@ function resolveSettings<T>(key: string, resolve: () => T): T {
   }
 }
 
-/** Checks the shape of a parsed --config file: known keys only, with the right types. */
-export function checkConfigFile(raw: unknown, source: string): ServerConfigInput {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ConfigError(`${source} must hold a JSON object`);
-  }
-  for (const key of Object.keys(raw)) {
-    if (!CONFIG_KEYS.has(key)) {
-      throw new ConfigError(`${source}: unknown key "${key}" (known: ${[...CONFIG_KEYS].join(', ')})`);
+/**
+ * Resolves the configuration from its sources, later ones winning (file, environment, flags), applying defaults.
+ * Throws ConfigError with a message naming each bad setting as its source spells it.
+ */
+export function resolveServerConfig(...layers: readonly ConfigLayer[]): ServerConfig {
+  const settings: ServerSettings = {};
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(parseSettings(layer))) {
+      if (value !== undefined) (settings as Record<string, unknown>)[key] = value;
     }
   }
-  return raw as ServerConfigInput;
-}
-
-/**
- * Resolves the configuration from the --config file's keys and the flags (flags win), applying defaults.
- * Throws ConfigError with a message naming the bad setting.
- */
-export function resolveServerConfig(fromFile: ServerConfigInput, fromFlags: ServerConfigInput): ServerConfig {
-  const input: ServerConfigInput = { ...fromFile };
-  for (const [key, value] of Object.entries(fromFlags)) {
-    if (value !== undefined) (input as Record<string, unknown>)[key] = value;
-  }
-  const id = input.id ?? SERVER_DEFAULTS.id;
-  checkNodeId(id, '--id');
-  const listen = parseHostPort(input.listen ?? SERVER_DEFAULTS.listen, '--listen');
-  const http = parseHostPort(input.http ?? SERVER_DEFAULTS.http, '--http');
-  const peers =
-    typeof input.peers === 'string'
-      ? parsePeers(input.peers)
-      : parsePeers(
-          Object.entries(input.peers ?? {})
-            .map(([peerId, address]) => `${peerId}=${address}`)
-            .join(','),
-        );
-  const join = input.join ?? false;
+  const id = settings.id ?? SERVER_DEFAULTS.id;
+  const peers = settings.peers ?? {};
+  const join = settings.join ?? false;
   if (Object.keys(peers).length > 0 && peers[id] === undefined && !join) {
     throw new ConfigError(`--peers must include this node (${id}), or start it with --join to be added later`);
   }
-  const preemption = input.preemption ?? SERVER_DEFAULTS.preemption;
-  if (!PREEMPTION_MODES.includes(preemption as PreemptionMode)) {
-    throw new ConfigError(`--preemption must be one of ${PREEMPTION_MODES.join(', ')}, got "${preemption}"`);
-  }
-  if (input.recordTrace !== undefined && (typeof input.recordTrace !== 'string' || input.recordTrace === '')) {
-    throw new ConfigError(`--record-trace must name a file, got ${JSON.stringify(input.recordTrace)}`);
-  }
-  const logLevel = input.logLevel ?? SERVER_DEFAULTS.logLevel;
-  if (!LOG_LEVELS.has(logLevel)) {
-    throw new ConfigError(`--log-level must be one of ${[...LOG_LEVELS].join(', ')}, got "${logLevel}"`);
-  }
   return {
     id,
-    listen,
-    http,
-    dataDir: input.data ?? `./.forelock/${id}`,
+    listen: settings.listen ?? parseHostPort(SERVER_DEFAULTS.listen, 'listen'),
+    http: settings.http ?? parseHostPort(SERVER_DEFAULTS.http, 'http'),
+    dataDir: settings.data ?? `./.forelock/${id}`,
     peers,
     join,
-    logLevel,
-    testFaultInjection: input.testFaultInjection ?? false,
-    maxMessageBytes: positiveInteger(input.maxMessageBytes ?? SERVER_DEFAULTS.maxMessageBytes, 'maxMessageBytes', 1024),
-    maxWaitersPerLock: positiveInteger(
-      input.maxWaitersPerLock ?? SERVER_DEFAULTS.maxWaitersPerLock,
-      'maxWaitersPerLock',
-      1,
-    ),
-    maxSessionsPerClient: positiveInteger(
-      input.maxSessionsPerClient ?? SERVER_DEFAULTS.maxSessionsPerClient,
-      'maxSessionsPerClient',
-      1,
-    ),
-    lockDelayMs: positiveInteger(input.lockDelayMs ?? SERVER_DEFAULTS.lockDelayMs, 'lockDelayMs', 0),
-    snapshotEveryEntries: positiveInteger(
-      input.snapshotEveryEntries ?? SERVER_DEFAULTS.snapshotEveryEntries,
-      'snapshotEveryEntries',
-      1,
-    ),
-    preemption: preemption as PreemptionMode,
-    spm: resolveSettings('spm', () => resolveSpmConfig(settingsOverrides(input.spm, defaultSpmConfig, 'spm'))),
+    logLevel: settings.logLevel ?? SERVER_DEFAULTS.logLevel,
+    testFaultInjection: settings.testFaultInjection ?? false,
+    maxMessageBytes: settings.maxMessageBytes ?? SERVER_DEFAULTS.maxMessageBytes,
+    maxWaitersPerLock: settings.maxWaitersPerLock ?? SERVER_DEFAULTS.maxWaitersPerLock,
+    maxSessionsPerClient: settings.maxSessionsPerClient ?? SERVER_DEFAULTS.maxSessionsPerClient,
+    lockDelayMs: settings.lockDelayMs ?? SERVER_DEFAULTS.lockDelayMs,
+    snapshotEveryEntries: settings.snapshotEveryEntries ?? SERVER_DEFAULTS.snapshotEveryEntries,
+    preemption: settings.preemption ?? SERVER_DEFAULTS.preemption,
+    spm: resolveSettings('spm', () => resolveSpmConfig(settings.spm ?? {})),
     ladder: resolveSettings('ladder', () => {
-      const { mode: _unused, ...timings } = resolveLadderConfig(
-        settingsOverrides(input.ladder, LADDER_TIMING_DEFAULTS, 'ladder'),
-      );
+      const { mode: _unused, ...timings } = resolveLadderConfig(settings.ladder ?? {});
       return timings;
     }),
-    recordTrace: input.recordTrace ?? null,
-    recordTraceMaxBytes: positiveInteger(
-      input.recordTraceMaxBytes ?? SERVER_DEFAULTS.recordTraceMaxBytes,
-      'recordTraceMaxBytes',
-      MIN_RECORD_TRACE_BYTES,
-    ),
+    recordTrace: settings.recordTrace ?? null,
+    recordTraceMaxBytes: settings.recordTraceMaxBytes ?? SERVER_DEFAULTS.recordTraceMaxBytes,
   };
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
-import { resolveServerConfig, type ServerConfigInput } from '../../src/server/config.js';
+import { configFileLayer, resolveServerConfig, type ServerConfigInput } from '../../src/server/config.js';
 import { type NodeServer, startNodeServer } from '../../src/server/node-server.js';
 import { forelockServices } from '../../src/util/proto.js';
 import { waitFor } from '../support/wait-for.js';
@@ -32,8 +32,10 @@ export async function tempDir(prefix: string): Promise<{ path: string; remove: (
 /** Starts a node in this process; config keys as in --config, with ephemeral ports and quiet logs by default. */
 export async function startTestNode(dataDir: string, input: ServerConfigInput = {}): Promise<NodeServer> {
   const config = resolveServerConfig(
-    { listen: '127.0.0.1:0', http: '127.0.0.1:0', logLevel: 'silent', ...input },
-    { data: dataDir },
+    configFileLayer(
+      { listen: '127.0.0.1:0', http: '127.0.0.1:0', logLevel: 'silent', ...input, data: dataDir },
+      'test node',
+    ),
   );
   return startNodeServer(config, { log: pino({ level: config.logLevel }), tickMs: TEST_TICK_MS });
 }

@@ -22,17 +22,28 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function runServe(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(FORELOCK.executable, [...FORELOCK.args, 'serve', ...args], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+/** Runs `forelock <args>` to its exit (`serve` with bad settings exits at once). */
+async function runForelock(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(FORELOCK.executable, [...FORELOCK.args, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
+  let stdout = '';
   let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr += chunk;
   });
   const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stderr };
+  return { code, stdout, stderr };
 }
+
+const runServe = (args: string[], env: Record<string, string> = {}) => runForelock(['serve', ...args], env);
 
 async function localNodes(count: number): Promise<LocalNode[]> {
   const nodes: LocalNode[] = [];
@@ -65,7 +76,31 @@ describe('forelock serve flags', () => {
     await writeFile(file, JSON.stringify({ id: 'node1', lisen: '127.0.0.1:7400' }));
     const { code, stderr } = await runServe(['--config', file]);
     expect(code).toBe(2);
-    expect(stderr).toContain('unknown key "lisen"');
+    expect(stderr).toContain(`${file}: unknown setting "lisen"`);
+  });
+
+  it('reads its settings from FORELOCK_SERVE_* variables, naming the variable when one is bad', async () => {
+    const { code, stderr } = await runServe([], { FORELOCK_SERVE_LISTEN: 'nowhere' });
+    expect(code).toBe(2);
+    expect(stderr).toContain('FORELOCK_SERVE_LISTEN must be host:port (e.g. 127.0.0.1:7400), got "nowhere"');
+  });
+});
+
+describe('forelock config check', () => {
+  it('passes a good file (durations with units) and exits 2 naming every problem of a bad one', async () => {
+    const dir = await tempDir('forelock-config-check-');
+    cleanups.push(dir.remove);
+    const good = join(dir.path, 'good.json');
+    const bad = join(dir.path, 'bad.json');
+    await writeFile(good, JSON.stringify({ id: 'n1', lockDelayMs: '2s', ladder: { graceMs: '5s' } }));
+    await writeFile(bad, JSON.stringify({ id: 'n1', listen: 'x', ladder: { graceMs: 'soon' } }));
+    const passed = await runForelock(['config', 'check', good, '--json']);
+    expect(passed.code).toBe(0);
+    expect(JSON.parse(passed.stdout)).toMatchObject({ id: 'n1', lockDelayMs: 2_000, ladder: { graceMs: 5_000 } });
+    const failed = await runForelock(['config', 'check', bad]);
+    expect(failed.code).toBe(2);
+    expect(failed.stderr).toContain(`${bad}: listen must be host:port`);
+    expect(failed.stderr).toContain(`${bad}: ladder.graceMs must be a number with a unit`);
   });
 });
 
