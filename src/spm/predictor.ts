@@ -10,6 +10,7 @@ import { ResourceStats } from './resource-stats.js';
 import {
   believedGuaranteeMs,
   driftRisk,
+  fastClockRisk,
   type LapseInput,
   type LapseRisk,
   lapseRisk,
@@ -89,11 +90,6 @@ function rankReasons(
   if (overloaded) reasons.push('node-overload');
   if (commonCause) reasons.push('common-cause');
   return reasons;
-}
-
-/** A lock's share of its session's lapse: the session dead, or alive and its next renewal too late. */
-function lockLapse(risk: LapseRisk): number {
-  return risk.deadProbability + (1 - risk.deadProbability) * risk.nextLateProbability;
 }
 
 function lockKey(resource: string, sessionId: string): string {
@@ -287,7 +283,7 @@ export class StalenessPredictor {
     // Per lock: the lapse its silence foretells (dead, or the next renewal too late), which would strand its waiters,
     // and a hold stuck past its history. A trend of the whole session is an advisory, not a per-lock warning.
     const risk = unknown ? null : this.lapseOf(session, nowMs, horizonMs);
-    const lapse = risk === null ? 0 : lockLapse(risk);
+    const lapse = risk === null ? 0 : risk.deadProbability + (1 - risk.deadProbability) * risk.nextLateProbability;
     const probability = clamp01(1 - (1 - lapse) * (1 - stuck));
 
     // The predicted time is the strongest signal's.
@@ -324,27 +320,6 @@ export class StalenessPredictor {
       samples: session?.samples ?? 0,
       leaseDeadlineMs: session?.leaseDeadlineMs ?? nowMs,
     };
-  }
-
-  /**
-   * The lapse part of `assess`'s probability for every lock of this session at `atMs`, on the inputs known now (0 for
-   * an unknown session). It does not depend on the lock, and with the inputs fixed it never falls as `atMs` grows
-   * (silence only lengthens), so a scheduler may search it for when the session's locks need assessing again.
-   */
-  sessionLapse(sessionId: string, atMs: number): number {
-    const session = this.sessions.get(sessionId);
-    return session === undefined ? 0 : lockLapse(this.lapseOf(session, atMs, this.config.defaultHorizonMs));
-  }
-
-  /**
-   * The most the stuck part of `assess`'s probability can be for a hold of `resource` granted at `grantedAtMs`, at
-   * `atMs`: taken as contended and without the overload allowance. 0 while the resource's history is too short to be
-   * trusted; with the history fixed it never falls as `atMs` grows (survival only falls with age).
-   */
-  stuckBound(resource: string, grantedAtMs: number, atMs: number): number {
-    const stats = this.resources.get(resource);
-    if (stats === undefined || stats.holdSamples < this.config.minHoldSamples) return 0;
-    return stuckRisk(stats.holdSurvival(Math.max(0, atMs - grantedAtMs)), this.config.stuckPriorPerHold, true);
   }
 
   /**
@@ -396,16 +371,20 @@ export class StalenessPredictor {
     session.atRisk = lapse.probability > threshold / 2;
 
     let advisories = NO_ADVISORIES;
-    // Telling a client its clock is broken needs the confidence the lease stretch rests on: the episode begins when
-    // the clock is unsafe at the floor by `driftConfidenceZ` standard errors, and ends when that is no longer likely.
-    const clockRisk = driftRisk(clock, floorMs, maxDrift, marginMs);
+    // Telling a client its clock is out of bound needs the confidence the lease stretch rests on: the episode begins
+    // when the clock is slower than even the floor can absorb, or faster than the SDK's bound, by `driftConfidenceZ`
+    // standard errors, and ends when neither is likely any more.
+    const slowRisk = driftRisk(clock, floorMs, maxDrift, marginMs);
+    const clockRisk = Math.max(slowRisk, fastClockRisk(clock, maxDrift));
     const clockRate = clock?.drift ?? 0;
     const clockCertain = normalCdf(this.config.driftConfidenceZ);
     if (session.clockAdvisory ? clockRisk < 0.5 : clockRisk > clockCertain) {
       session.clockAdvisory = !session.clockAdvisory;
-      const detail = session.clockAdvisory
-        ? `the client's clock runs ${(100 * -clockRate).toFixed(1)}% slow, beyond the ${100 * maxDrift}% the SDK allows even at the guarantee floor; the lease is held longer to cover it`
-        : 'the client clock is back within what the guarantee can absorb';
+      const detail = !session.clockAdvisory
+        ? 'the client clock is back within what the guarantee can absorb'
+        : slowRisk >= clockRisk
+          ? `the client's clock runs ${(100 * -clockRate).toFixed(1)}% slow, beyond the ${100 * maxDrift}% the SDK allows even at the guarantee floor; the lease is held longer to cover it`
+          : `the client's clock runs ${(100 * clockRate).toFixed(1)}% fast, beyond the ${100 * maxDrift}% the SDK allows; its leases stay safe (it believes they end sooner), but its time cannot be trusted`;
       advisories = [
         this.advisory(
           sessionId,

@@ -204,6 +204,17 @@ export function driftRisk(
   return clamp01(normalCdf((critical - estimate.drift) / estimate.driftStdErr));
 }
 
+/**
+ * Probability that the client's clock runs faster than the SDK's bound allows. Its leases stay safe (it believes
+ * each ends sooner than the server's promise), but the bound every client relies on is broken all the same, so the
+ * clock is out of bound, as a slow one is: a condition of the session, told by advisory.
+ */
+export function fastClockRisk(estimate: DriftEstimate | null, maxDrift: number): number {
+  if (estimate === null) return 0;
+  if (!(estimate.driftStdErr > 0)) return estimate.drift > maxDrift ? 1 : 0;
+  return clamp01(normalCdf((estimate.drift - maxDrift) / estimate.driftStdErr));
+}
+
 /** The longest guarantee a clock at rate error `drift` can be given safely (Infinity within the SDK's bound). */
 export function longestSafeGuaranteeMs(drift: number, maxDrift: number, marginMs: number): number {
   return drift >= -maxDrift ? Number.POSITIVE_INFINITY : marginMs / -(maxDrift + drift);

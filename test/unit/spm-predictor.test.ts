@@ -215,6 +215,35 @@ describe('clock drift is answered with the guarantee, not with warnings', () => 
     expect(changes).toEqual([['clock-drift', true]]);
   });
 
+  it('tells a clock 3% fast once that it is out of bound, keeps its TTL guarantee, and says nothing to a clock 0.5% fast', () => {
+    const spm = predictor();
+    spm.observeSessionOpened('fast', 10_000, INTERVAL, 0);
+    spm.observeSessionOpened('within', 10_000, INTERVAL, 0);
+    const seen: { session: string; active: boolean; rate: number; detail: string }[] = [];
+    let fast = spm.answerKeepalive('fast', 0);
+    for (let t = INTERVAL; t <= 20 * INTERVAL; t += INTERVAL) {
+      spm.observeKeepalive({ sessionId: 'fast', receiveMs: t, clientTimeMs: EPOCH + 1.03 * t, rttMs: 2 });
+      spm.observeKeepalive({ sessionId: 'within', receiveMs: t, clientTimeMs: EPOCH + 1.005 * t, rttMs: 2 });
+      fast = spm.answerKeepalive('fast', t);
+      const within = spm.answerKeepalive('within', t);
+      for (const [session, verdict] of [
+        ['fast', fast],
+        ['within', within],
+      ] as const) {
+        for (const a of verdict.advisories) {
+          seen.push({ session, active: a.active, rate: a.clockRateError, detail: a.detail });
+        }
+      }
+    }
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ session: 'fast', active: true });
+    expect(seen[0]?.rate).toBeCloseTo(0.03, 3);
+    expect(seen[0]?.detail).toContain('3.0% fast');
+    // A fast clock believes its lease ends sooner than the promise: no shorter guarantee, no stretch.
+    expect(fast.guaranteeMs).toBe(10_000);
+    expect(fast.leaseMs).toBe(10_000);
+  });
+
   it('a clock that keeps slowing is carried along its slowing: a longer lease than a steady clock at the same rate', () => {
     const spm = predictor();
     spm.observeSessionOpened('steady', 10_000, INTERVAL, 0);
