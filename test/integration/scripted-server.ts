@@ -15,13 +15,15 @@ export type Frame = Record<string, unknown> & { frame?: string };
 export class ScriptedStream {
   private readonly received: Frame[] = [];
   private lastKeepaliveSeq = '0';
+  /** True (the default): a CloseSession is answered at once, as a real server does; false: the test answers it. */
+  answerClose = true;
 
   constructor(readonly call: grpc.ServerDuplexStream<Frame, Frame>) {
     call.on('data', (frame: Frame) => {
       if (frame.frame === 'keepalive') this.lastKeepaliveSeq = (frame.keepalive as { seq: string }).seq;
       this.received.push(frame);
       // As a real server: a closed session is answered with SessionEnded and the end of the stream.
-      if (frame.frame === 'close') {
+      if (frame.frame === 'close' && this.answerClose) {
         this.send({ ended: { reason: 'closed' } });
         call.end();
       }
