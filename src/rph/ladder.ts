@@ -71,6 +71,8 @@ function rungKey(resource: string, sessionId: string): string {
 export class PreemptionLadder {
   readonly config: LadderConfig;
   private readonly rungs = new Map<string, Rung>();
+  /** The rungs WARNED or PREEMPT_REQUESTED: the only ones with a deadline (most held locks are NORMAL). */
+  private readonly pending = new Set<Rung>();
 
   constructor(config: Partial<LadderConfig> = {}) {
     this.config = resolveLadderConfig(config);
@@ -79,8 +81,15 @@ export class PreemptionLadder {
   /** Advances one lock's ladder with its latest prediction; returns what the driver must do now. */
   evaluate(input: LadderInput, nowMs: number): LadderAction[] {
     if (this.config.mode === 'off') return [];
+    const rung = this.rung(input.lock);
+    const actions = this.advance(rung, input, nowMs);
+    if (rung.stage === 'WARNED' || rung.stage === 'PREEMPT_REQUESTED') this.pending.add(rung);
+    else this.pending.delete(rung);
+    return actions;
+  }
+
+  private advance(rung: Rung, input: LadderInput, nowMs: number): LadderAction[] {
     const { lock, prediction } = input;
-    const rung = this.rung(lock);
     this.accountMissedKeepalives(rung, prediction.missedKeepalives, nowMs);
 
     switch (rung.stage) {
@@ -195,7 +204,11 @@ export class PreemptionLadder {
 
   /** The lock was released, revoked or lost with its session: its ladder ends. */
   lockEnded(resource: string, sessionId: string): void {
-    this.rungs.delete(rungKey(resource, sessionId));
+    const key = rungKey(resource, sessionId);
+    const rung = this.rungs.get(key);
+    if (rung === undefined) return;
+    this.rungs.delete(key);
+    this.pending.delete(rung);
   }
 
   /**
@@ -204,6 +217,7 @@ export class PreemptionLadder {
    */
   restore(holders: readonly LadderLock[]): void {
     this.rungs.clear();
+    this.pending.clear();
     for (const lock of holders) this.rung(lock);
   }
 
@@ -212,10 +226,11 @@ export class PreemptionLadder {
     return this.rungs.get(rungKey(resource, sessionId))?.stage ?? 'NORMAL';
   }
 
-  /** The earliest time at which `evaluate` may act without a new prediction, or null when nothing waits. */
+  /** The earliest time at which `evaluate` may act without a new prediction, or null when nothing waits. O(locks
+   * warned or asked to yield), not O(held locks). */
   nextDeadlineMs(): number | null {
     let next: number | null = null;
-    for (const rung of this.rungs.values()) {
+    for (const rung of this.pending) {
       const at =
         rung.stage === 'WARNED' ? rung.answerByMs : rung.stage === 'PREEMPT_REQUESTED' ? rung.revokeAtMs : null;
       if (at !== null && (next === null || at < next)) next = at;
@@ -227,6 +242,7 @@ export class PreemptionLadder {
     const key = rungKey(lock.resource, lock.sessionId);
     let rung = this.rungs.get(key);
     if (rung === undefined || rung.lock.token !== lock.token) {
+      if (rung !== undefined) this.pending.delete(rung);
       rung = {
         lock,
         stage: 'NORMAL',

@@ -92,6 +92,11 @@ function rankReasons(
   return reasons;
 }
 
+/** A lock's share of its session's lapse: the session dead, or alive and its next renewal too late. */
+function lockLapse(risk: LapseRisk): number {
+  return risk.deadProbability + (1 - risk.deadProbability) * risk.nextLateProbability;
+}
+
 function lockKey(resource: string, sessionId: string): string {
   return `${resource}\u0000${sessionId}`;
 }
@@ -283,7 +288,7 @@ export class StalenessPredictor {
     // Per lock: the lapse its silence foretells (dead, or the next renewal too late), which would strand its waiters,
     // and a hold stuck past its history. A trend of the whole session is an advisory, not a per-lock warning.
     const risk = unknown ? null : this.lapseOf(session, nowMs, horizonMs);
-    const lapse = risk === null ? 0 : risk.deadProbability + (1 - risk.deadProbability) * risk.nextLateProbability;
+    const lapse = risk === null ? 0 : lockLapse(risk);
     const probability = clamp01(1 - (1 - lapse) * (1 - stuck));
 
     // The predicted time is the strongest signal's.
@@ -320,6 +325,27 @@ export class StalenessPredictor {
       samples: session?.samples ?? 0,
       leaseDeadlineMs: session?.leaseDeadlineMs ?? nowMs,
     };
+  }
+
+  /**
+   * The lapse part of `assess`'s probability for every lock of this session at `atMs`, on the inputs known now (0 for
+   * an unknown session). It does not depend on the lock, and with the inputs fixed it never falls as `atMs` grows
+   * (silence only lengthens), so a scheduler may search it for when the session's locks need assessing again.
+   */
+  sessionLapse(sessionId: string, atMs: number): number {
+    const session = this.sessions.get(sessionId);
+    return session === undefined ? 0 : lockLapse(this.lapseOf(session, atMs, this.config.defaultHorizonMs));
+  }
+
+  /**
+   * The most the stuck part of `assess`'s probability can be for a hold of `resource` granted at `grantedAtMs`, at
+   * `atMs`: taken as contended and without the overload allowance. 0 while the resource's history is too short to be
+   * trusted; with the history fixed it never falls as `atMs` grows (survival only falls with age).
+   */
+  stuckBound(resource: string, grantedAtMs: number, atMs: number): number {
+    const stats = this.resources.get(resource);
+    if (stats === undefined || stats.holdSamples < this.config.minHoldSamples) return 0;
+    return stuckRisk(stats.holdSurvival(Math.max(0, atMs - grantedAtMs)), this.config.stuckPriorPerHold, true);
   }
 
   /**
