@@ -29,6 +29,7 @@ PROTO_FILE = "forelock/v1/forelock.proto"
 
 MAX_DRIFT = 0.01  # how much faster or slower this clock may run than the server's (docs/protocol.md)
 MARGIN_MS = 100.0  # the gap between checking the safe period and acting on it
+OPEN_TIMEOUT_S = 2.0  # how long one endpoint may take to answer the open (a crashed host may never answer)
 
 
 def load_stubs():
@@ -237,11 +238,15 @@ class ForelockClient:
                                      session_id=self.session_id, secret=self.secret)
         stream.open_sent_ms = _now_ms()
         stream.send(pb.ClientFrame(open=opening))
+        call = pb_grpc.ForelockStub(stream.channel).Session(stream.requests())
+        give_up = threading.Timer(OPEN_TIMEOUT_S, lambda: outcome == "refused" and call.cancel())
+        give_up.start()
         try:
-            for frame in pb_grpc.ForelockStub(stream.channel).Session(stream.requests()):
+            for frame in call:
                 kind = frame.WhichOneof("frame")
                 if kind == "opened":
                     outcome = "opened"
+                    give_up.cancel()
                     self._on_opened(stream, frame)
                 elif kind == "not_leader":
                     hint = frame.not_leader.leader_address or None
@@ -252,6 +257,7 @@ class ForelockClient:
             if error.code() == grpc.StatusCode.PERMISSION_DENIED:
                 self._end(f"refused: {error.details()}")
         finally:
+            give_up.cancel()
             with self._mu:
                 if self._stream is stream:
                     self._stream = None

@@ -3,6 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import type { LockMode } from '../lock/commands.js';
+import { channelCredentials, clientTls, type TlsOptions } from '../security/client-tls.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import type { ForelockError } from '../util/errors.js';
 import { type Rng, randomRng } from '../util/rng.js';
@@ -81,7 +82,10 @@ export interface AdminOptions {
   readonly endpoints?: readonly string[];
   /** Deadline of each call, following hints and backoff included. Default 10,000 ms. */
   readonly timeoutMs?: number;
+  /** Channel credentials; default from `tls`, else plaintext. */
   readonly credentials?: grpc.ChannelCredentials;
+  /** TLS to the nodes: the cluster CA, and a client certificate and key for mutual TLS (PEM strings or Buffers). */
+  readonly tls?: TlsOptions;
   /** The clock the deadline is counted on. Default the system clock. */
   readonly clock?: Clock;
   /** Randomness of the backoff's jitter. Default Math.random. */
@@ -102,7 +106,7 @@ export class AdminClient {
     const pool = new EndpointPool(options.endpoints ?? ['127.0.0.1:7400']);
     this.follower = new LeaderFollower(pool, new Backoff(options.rng ?? randomRng(), options.backoff));
     this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.credentials = options.credentials ?? grpc.credentials.createInsecure();
+    this.credentials = options.credentials ?? channelCredentials(clientTls(options.tls));
     this.clock = options.clock ?? systemClock;
   }
 

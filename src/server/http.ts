@@ -1,10 +1,12 @@
 // The node's HTTP endpoint: /healthz, /metrics (Prometheus), /v1/status, /v1/locks, and the test-only fault hook.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { LockView } from '../lock/state-machine.js';
 import type { RaftStatus } from '../raft/node-api.js';
 import type { PeerFault } from '../raft/transport.js';
+import type { ServerTls } from '../security/server-tls.js';
 import type { ClientLinkFault } from './client-link-faults.js';
 import type { HostPort } from './config.js';
 import type { ServerMetrics } from './metrics.js';
@@ -20,6 +22,11 @@ export interface HttpDeps {
   readonly setFault?: (peer: string, fault: PeerFault | null) => void;
   /** Present only with --test-fault-injection: delays the frames of one client, by its name (null clears it). */
   readonly setClientFault?: (client: string, fault: ClientLinkFault | null) => void;
+  /**
+   * Serve HTTPS with this material (re-read on SIGHUP). A client certificate is asked for but not required, so
+   * probes reach /livez, /readyz and /healthz without one.
+   */
+  readonly tls?: ServerTls;
 }
 
 /** The largest request body the fault hook reads. */
@@ -127,13 +134,22 @@ export interface HttpEndpoint {
 
 /** Starts the HTTP endpoint on `address` (port 0: any free port; the bound one is in the result). */
 export async function startHttp(address: HostPort, deps: HttpDeps): Promise<HttpEndpoint> {
-  const server: Server = createServer((request, response) => {
+  const handle = (request: IncomingMessage, response: ServerResponse): void => {
     route(deps, request, response).catch((error: unknown) => {
       deps.log.error({ err: error }, 'http request failed');
       if (!response.headersSent) sendJson(response, 500, { ok: false, error: String(error) });
       else response.end();
     });
-  });
+  };
+  const tls = deps.tls;
+  let server: Server | HttpsServer;
+  if (tls === undefined) {
+    server = createServer(handle);
+  } else {
+    const https = createHttpsServer({ ...tls.secureContextOptions(), requestCert: true, rejectUnauthorized: false }, handle);
+    tls.onReload(() => https.setSecureContext(tls.secureContextOptions()));
+    server = https;
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(address.port, address.host, () => {
