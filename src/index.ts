@@ -25,6 +25,8 @@ export {
   LockLostError,
   LockNotFoundError,
   LockReleasedError,
+  MemberNotFoundError,
+  MembershipChangeRefusedError,
   NotHeldError,
   NotLeaderError,
   PermissionDeniedError,

@@ -27,6 +27,11 @@ export interface MemberInfo {
   readonly address: string;
   /** "leader", "follower", "candidate" or "learner". */
   readonly role: string;
+  /**
+   * The leader's view of the member's replication (null when the node that answered is not the leader): whether it
+   * answered within the last election timeout, the highest index replicated on it, and how far it lags the log.
+   */
+  readonly replication: { readonly reachable: boolean; readonly matchIndex: bigint; readonly lagEntries: bigint } | null;
 }
 
 /** One node's view of the cluster. */
@@ -139,24 +144,34 @@ export class AdminClient {
     }));
   }
 
-  /** Adds a member (a non-voting learner with `learner`), by the address it serves clients and peers on. */
-  async addMember(id: string, address: string, options: { learner?: boolean } = {}): Promise<ClusterStatus> {
+  /**
+   * Adds a member by the address it serves clients and peers on: a non-voting learner (promote it with
+   * promoteMember() once it has caught up), or with `voter: true` a voter at once, which the leader refuses
+   * (MembershipChangeRefusedError) when the cluster would lose its quorum if the new member never started.
+   */
+  async addMember(id: string, address: string, options: { voter?: boolean } = {}): Promise<ClusterStatus> {
     return statusFromWire(
-      await this.call('AddMember', { id, address, learner: options.learner ?? false }, { leaderOnly: true }),
+      await this.call('AddMember', { id, address, learner: !(options.voter ?? false) }, { leaderOnly: true }),
     );
   }
 
-  /** Promotes a caught-up learner to voter. */
+  /**
+   * Promotes a learner to voter; refused (MembershipChangeRefusedError) until it has caught up, and with
+   * MemberNotFoundError for an id the cluster does not have.
+   */
   async promoteMember(id: string): Promise<ClusterStatus> {
     return statusFromWire(await this.call('PromoteMember', { id }, { leaderOnly: true }));
   }
 
-  /** Removes a member. */
-  async removeMember(id: string): Promise<ClusterStatus> {
-    return statusFromWire(await this.call('RemoveMember', { id }, { leaderOnly: true }));
+  /**
+   * Removes a member. The leader refuses (MembershipChangeRefusedError) to remove a voter when fewer than a quorum
+   * of the remaining voters are started, unless `force` (the removed member is gone for good).
+   */
+  async removeMember(id: string, options: { force?: boolean } = {}): Promise<ClusterStatus> {
+    return statusFromWire(await this.call('RemoveMember', { id, force: options.force ?? false }, { leaderOnly: true }));
   }
 
-  /** Hands leadership to member `id`. */
+  /** Hands leadership to voter `id` (MemberNotFoundError for an id the cluster does not have). */
   async transferLeadership(id: string): Promise<ClusterStatus> {
     return statusFromWire(await this.call('TransferLeadership', { id }, { leaderOnly: true }));
   }
@@ -250,7 +265,15 @@ function statusFromWire(reply: WireStatusReply): ClusterStatus {
     term: BigInt(reply.term),
     commitIndex: BigInt(reply.commitIndex),
     appliedIndex: BigInt(reply.appliedIndex),
-    members: reply.members.map((m) => ({ id: m.id, address: m.address, role: m.role })),
+    members: reply.members.map((m) => ({
+      id: m.id,
+      address: m.address,
+      role: m.role,
+      replication:
+        reply.leader !== '' && reply.leader === reply.id
+          ? { reachable: m.reachable, matchIndex: BigInt(m.matchIndex), lagEntries: BigInt(m.lagEntries) }
+          : null,
+    })),
     sessions: reply.sessions,
     locks: reply.locks,
   };

@@ -147,6 +147,23 @@ export class LockReleasedError extends ForelockError {
   }
 }
 
+/** A membership or leadership call named a member the cluster does not have; check the id with `status`. */
+export class MemberNotFoundError extends ForelockError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'MEMBER_NOT_FOUND', false, options);
+  }
+}
+
+/**
+ * The leader refused a membership change that would be unsafe now (a voter that could cost the quorum, a learner not
+ * caught up, a removal leaving no quorum of started members); the message says why and what to do.
+ */
+export class MembershipChangeRefusedError extends ForelockError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'INVALID_CONF_CHANGE', false, options);
+  }
+}
+
 /** The client was closed; create a new one with `connect()`. */
 export class ClientClosedError extends ForelockError {
   constructor(message: string) {
@@ -186,6 +203,8 @@ const BY_SERVER_CODE: Readonly<Record<string, ErrorFactory>> = {
   PERMISSION_DENIED: (m, cause) => new PermissionDeniedError(m, { cause }),
   SESSION_NOT_FOUND: (m, cause) => new SessionExpiredError(m, 'not-found', { cause }),
   SESSION_EXPIRED: (m, cause) => new SessionExpiredError(m, 'expired', { cause }),
+  MEMBER_NOT_FOUND: (m, cause) => new MemberNotFoundError(m, { cause }),
+  INVALID_CONF_CHANGE: (m, cause) => new MembershipChangeRefusedError(m, { cause }),
 } satisfies Partial<Record<ErrorCode, ErrorFactory>>;
 
 /** A RequestError frame of the session stream (or any `{ code, message, retriable }`) as a typed error. */

@@ -107,6 +107,10 @@ export interface WireMember {
   id: string;
   address: string;
   role: string;
+  /** The leader's view, meaningful only in the leader's answer. */
+  reachable: boolean;
+  matchIndex: string;
+  lagEntries: string;
 }
 
 /** proto StatusReply. */
@@ -157,7 +161,7 @@ export interface AdminMethods {
   Revoke: [{ name: string; session: string; force: boolean; reason: string }, { revoked: WireRevokedHolder[] }];
   AddMember: [{ id: string; address: string; learner: boolean }, WireStatusReply];
   PromoteMember: [{ id: string }, WireStatusReply];
-  RemoveMember: [{ id: string }, WireStatusReply];
+  RemoveMember: [{ id: string; force: boolean }, WireStatusReply];
   TransferLeadership: [{ id: string }, WireStatusReply];
 }
 

@@ -4,6 +4,7 @@ import type { Rng } from '../util/rng.js';
 import { ConfHistory, confChangeProblem, encodeConfChange, isMember } from './conf.js';
 import { RaftLog } from './log.js';
 import { Progress } from './progress.js';
+import { quorumOf } from './quorum.js';
 import type {
   ConfChange,
   ConfState,
@@ -162,6 +163,19 @@ export class RaftCore implements RaftCoreApi {
   matchIndex(id: NodeId): number | undefined {
     if (this.state !== 'leader') return undefined;
     return id === this.id ? this.log.persisted : this.progress.get(id)?.match;
+  }
+
+  /**
+   * On the leader, the members it has heard from within the last election timeout, itself included (etcd's strict
+   * reconfiguration counts these as the started members); empty on other nodes.
+   */
+  activeMembers(): Set<NodeId> {
+    if (this.state !== 'leader') return new Set();
+    const active = new Set<NodeId>([this.id]);
+    for (const [id, pr] of this.progress) {
+      if (pr.ticksSinceHeard < this.config.electionTicks) active.add(id);
+    }
+    return active;
   }
 
   /** Index of the latest local snapshot (0 when none). */
@@ -486,6 +500,7 @@ export class RaftCore implements RaftCoreApi {
   private tickLeader(): void {
     this.heartbeatElapsed += 1;
     this.electionElapsed += 1;
+    for (const pr of this.progress.values()) pr.ticksSinceHeard += 1;
     if (this.transferee !== null) {
       this.transferElapsed += 1;
       if (this.transferElapsed >= this.config.electionTicks) this.transferee = null;
@@ -674,6 +689,7 @@ export class RaftCore implements RaftCoreApi {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
     pr.recentActive = true;
+    pr.ticksSinceHeard = 0;
     pr.heardSinceHeartbeat = true;
     if (m.readContext !== undefined) this.handleReadAck(m.from, m.readContext);
     if (!m.success) {
@@ -716,6 +732,7 @@ export class RaftCore implements RaftCoreApi {
     const transfer = pr?.transfer;
     if (pr === undefined || transfer == null || transfer.snapshot.meta.index !== m.index) return;
     pr.recentActive = true;
+    pr.ticksSinceHeard = 0;
     if (m.offset > transfer.snapshot.data.length) return;
     if (m.success) {
       if (m.offset <= transfer.offset) return;
@@ -897,11 +914,6 @@ export class RaftCore implements RaftCoreApi {
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-/** Votes needed for a majority of `voters`. */
-function quorumOf(voters: number): number {
-  return Math.floor(voters / 2) + 1;
-}
 
 function sameHardState(a: HardState, b: HardState): boolean {
   return a.term === b.term && a.votedFor === b.votedFor && a.commit === b.commit;

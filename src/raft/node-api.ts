@@ -1,6 +1,17 @@
 // What the server sees of a running Raft node: propose, read, membership, status. Implemented by node.ts.
 import type { ConfState, NodeId, Role } from './types.js';
 
+/** One member's replication as the leader sees it (`status --json`, /metrics' peer lag). */
+export interface MemberReplication {
+  readonly id: NodeId;
+  /** The highest log index known replicated on the member (the leader's own persisted index for itself). */
+  readonly matchIndex: number;
+  /** Entries the leader's log holds beyond matchIndex. */
+  readonly lagEntries: number;
+  /** Whether the leader heard from the member within the last election timeout (always true for itself). */
+  readonly reachable: boolean;
+}
+
 /** A point-in-time view of a node, for status pages and leader discovery. */
 export interface RaftStatus {
   readonly id: NodeId;
@@ -12,6 +23,8 @@ export interface RaftStatus {
   readonly commitIndex: number;
   readonly appliedIndex: number;
   readonly conf: ConfState;
+  /** On the leader, every member's replication, itself included; absent on other nodes. */
+  readonly replication?: readonly MemberReplication[];
 }
 
 /** The result of a committed proposal: its log position and what the state machine returned. */
@@ -29,9 +42,15 @@ export interface RaftNodeApi {
   /** Resolves when a read at this moment would be linearizable (ReadIndex, Raft thesis §6.4). */
   readBarrier(options?: { signal?: AbortSignal }): Promise<void>;
   addLearner(id: NodeId, address: string): Promise<void>;
+  /** Adds a voter; refused when the cluster would lose its quorum if `id` never started. */
   addVoter(id: NodeId, address: string): Promise<void>;
+  /** Promotes learner `id`; refused until it has caught up with the leader's log. */
   promote(id: NodeId): Promise<void>;
-  remove(id: NodeId): Promise<void>;
+  /**
+   * Removes member `id`. The leader refuses (etcd's strict reconfiguration) a removal that leaves fewer started voters
+   * than a quorum, unless `force`; an unknown id is refused with MemberNotFoundError.
+   */
+  remove(id: NodeId, options?: { force?: boolean }): Promise<void>;
   transferLeadership(to: NodeId): Promise<void>;
   status(): RaftStatus;
   /** Called on every change of role, term or leader (leader discovery, RPH rebuild on promotion). */

@@ -10,12 +10,14 @@ import {
   ConfChangeInProgressError,
   InvalidConfChangeError,
   LeadershipTransferError,
+  MemberNotFoundError,
   NodeClosedError,
   ProposalDroppedError,
   RaftNotLeaderError,
 } from './errors.js';
 import { checkIdentity, DATA_FORMAT_VERSION, type DataDirIdentity, readIdentity, writeIdentity } from './identity.js';
-import type { ProposalResult, RaftNodeApi, RaftStatus } from './node-api.js';
+import type { MemberReplication, ProposalResult, RaftNodeApi, RaftStatus } from './node-api.js';
+import { checkReconfigSafety } from './reconfig-safety.js';
 import { LevelRaftStorage } from './storage.js';
 import { type PeerAuthenticator, PeerTransport } from './transport.js';
 import type { ConfChange, ConfState, Entry, HardState, NodeId, RaftConfig, Ready, StateMachine } from './types.js';
@@ -58,6 +60,8 @@ export interface RaftNodeOptions {
   readonly rng?: Rng;
   /** Called once if storage fails; the node closes itself (it must not go on with an unknown disk state). */
   readonly onFatal?: (error: unknown) => void;
+  /** Called after each synced write of the log (hard state, entries or snapshot) with how long it took, in seconds. */
+  readonly onSyncedWrite?: (seconds: number) => void;
 }
 
 /** A proposal or membership change waiting for its entry to be applied. */
@@ -311,8 +315,8 @@ export class RaftNode implements RaftNodeApi {
     await this.changeMembership({ kind: 'promote', id });
   }
 
-  async remove(id: NodeId): Promise<void> {
-    await this.changeMembership({ kind: 'remove', id });
+  async remove(id: NodeId, options: { force?: boolean } = {}): Promise<void> {
+    await this.changeMembership({ kind: 'remove', id }, options);
   }
 
   /** Resolves once `to` is the leader; rejects when the transfer cannot start or has not finished in two election timeouts. */
@@ -320,6 +324,17 @@ export class RaftNode implements RaftNodeApi {
     if (this.closed) return Promise.reject(new NodeClosedError());
     if (this.core.role !== 'leader') return Promise.reject(this.notLeader());
     if (this.core.leader === to) return Promise.resolve();
+    const conf = this.core.conf;
+    if (!conf.voters.includes(to)) {
+      if (!conf.learners.includes(to)) {
+        return Promise.reject(new MemberNotFoundError(to, [...conf.voters, ...conf.learners]));
+      }
+      return Promise.reject(
+        new InvalidConfChangeError(
+          `${to} is a learner and cannot lead; promote it first (forelock members promote ${to})`,
+        ),
+      );
+    }
     if (!this.core.transferLeadership(to)) {
       return Promise.reject(new LeadershipTransferError(`cannot transfer leadership to ${to}: it is not a voter`));
     }
@@ -351,7 +366,27 @@ export class RaftNode implements RaftNodeApi {
       commitIndex: this.core.commitIndex,
       appliedIndex: this.appliedIndex,
       conf: this.core.conf,
+      ...(this.core.role === 'leader' ? { replication: this.replication() } : {}),
     };
+  }
+
+  /** On the leader: each member's match index, how far it lags the log, and whether it answered lately. */
+  private replication(): MemberReplication[] {
+    const { voters, learners } = this.core.conf;
+    const lastIndex = this.core.lastIndex;
+    const reachable = this.core.activeMembers();
+    return [...voters, ...learners].map((id) => {
+      const matchIndex = this.core.matchIndex(id) ?? 0;
+      return { id, matchIndex, lagEntries: Math.max(0, lastIndex - matchIndex), reachable: reachable.has(id) };
+    });
+  }
+
+  /**
+   * On the leader, the members it heard from within the last election timeout, itself included: what safe
+   * reconfiguration counts as started. Empty on other nodes.
+   */
+  startedMembers(): ReadonlySet<NodeId> {
+    return this.core.activeMembers();
   }
 
   onStatusChange(listener: (status: RaftStatus) => void): () => void {
@@ -415,8 +450,19 @@ export class RaftNode implements RaftNodeApi {
     else proposal.resolve({ index: proposal.index, term: proposal.term, result: outcome.result });
   }
 
-  private async changeMembership(change: ConfChange): Promise<void> {
+  private async changeMembership(change: ConfChange, options: { force?: boolean } = {}): Promise<void> {
     if (this.core.role === 'leader') {
+      const core = this.core;
+      checkReconfigSafety(
+        {
+          conf: core.conf,
+          active: this.startedMembers(),
+          lastIndex: core.lastIndex,
+          matchIndex: (id) => core.matchIndex(id),
+        },
+        change,
+        options,
+      );
       const problem = confChangeProblem(this.core.conf, change);
       if (problem !== null) throw new InvalidConfChangeError(problem);
     }
@@ -493,7 +539,11 @@ export class RaftNode implements RaftNodeApi {
 
   private async persist(ready: Ready): Promise<void> {
     if (ready.hardState === undefined && ready.entries.length === 0 && ready.snapshot === undefined) return;
+    const startedAt = performance.now();
     await this.storage.persist(ready);
+    if (ready.mustSync || ready.snapshot !== undefined) {
+      this.options.onSyncedWrite?.((performance.now() - startedAt) / 1_000);
+    }
     if (ready.hardState !== undefined) this.persistedHardState = ready.hardState;
   }
 

@@ -30,6 +30,8 @@ export class Progress {
   readonly inflight: number[] = [];
   /** Heard from since the last CheckQuorum round. */
   recentActive = false;
+  /** Leader ticks since the follower last answered (infinite until it first does: a member that never started). */
+  ticksSinceHeard = Number.POSITIVE_INFINITY;
   /** Consecutive heartbeat intervals in replicate state in which the follower answered but its match stood still. */
   private stalledHeartbeats = 0;
   private matchAtHeartbeat = 0;

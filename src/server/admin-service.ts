@@ -139,12 +139,12 @@ export function adminHandlers(deps: AdminServiceDeps): grpc.UntypedServiceImplem
       },
       forwarder,
     ),
-    RemoveMember: unary<{ id: string }>(
+    RemoveMember: unary<{ id: string; force: boolean }>(
       log,
       'RemoveMember',
       async (request) => {
-        await raft.remove(requireMemberId(request.id));
-        log.info({ member: request.id }, 'member removed');
+        await raft.remove(requireMemberId(request.id), { force: request.force });
+        log.info({ member: request.id, force: request.force }, 'member removed');
         return statusReply();
       },
       forwarder,

@@ -1,4 +1,5 @@
-// `forelock members [add ID=ADDR [--learner] | promote ID | remove ID]`: list or change the cluster's membership.
+// `forelock members [add ID=ADDR [--voter] | promote ID | remove ID [--force]]`: list or change the cluster's
+// membership, safely by default (etcd's strict reconfiguration: a new member starts as a learner).
 import type { Command } from 'commander';
 import { parseEndpoint } from '../../client/endpoints.js';
 import { withEndpoints } from '../client-options.js';
@@ -25,24 +26,31 @@ export function registerMembersCommand(program: Command): void {
     .option('--json', 'print the status as JSON')
     .action((flags: MemberFlags) => printStatusAfter(flags, (admin) => admin.status()));
   withEndpoints(members.command('add'))
-    .description('add a member by the address it serves clients and peers on')
+    .description(
+      'add a member by the address it serves clients and peers on: a non-voting learner, to promote once caught up',
+    )
     .argument('<spec>', 'ID=host:port')
-    .option('--learner', 'add as a non-voting learner (promote it once caught up)')
+    .option('--learner', 'add as a non-voting learner (the default; kept as an alias)')
+    .option('--voter', 'add as a voter at once (refused when the cluster would lose its quorum if it never started)')
     .option('--json', 'print the resulting status as JSON')
-    .action((spec: string, flags: MemberFlags & { learner?: boolean }) =>
+    .action((spec: string, flags: MemberFlags & { learner?: boolean; voter?: boolean }) =>
       printStatusAfter(flags, (admin) => {
+        if (flags.learner && flags.voter) throw new RangeError('--learner and --voter exclude each other');
         const { id, address } = parseMemberSpec(spec);
-        return admin.addMember(id, address, { learner: flags.learner ?? false });
+        return admin.addMember(id, address, { voter: flags.voter ?? false });
       }),
     );
   withEndpoints(members.command('promote'))
-    .description('promote a learner to voter')
+    .description('promote a learner to voter (refused until it has caught up with the leader)')
     .argument('<id>', 'the member')
     .option('--json', 'print the resulting status as JSON')
     .action((id: string, flags: MemberFlags) => printStatusAfter(flags, (admin) => admin.promoteMember(id)));
   withEndpoints(members.command('remove'))
-    .description('remove a member')
+    .description('remove a member (refused when fewer than a quorum of the remaining voters are started)')
     .argument('<id>', 'the member')
+    .option('--force', 'remove even so: the members that are not started are gone for good')
     .option('--json', 'print the resulting status as JSON')
-    .action((id: string, flags: MemberFlags) => printStatusAfter(flags, (admin) => admin.removeMember(id)));
+    .action((id: string, flags: MemberFlags & { force?: boolean }) =>
+      printStatusAfter(flags, (admin) => admin.removeMember(id, { force: flags.force ?? false })),
+    );
 }
