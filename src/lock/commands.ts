@@ -147,6 +147,8 @@ export type LockEvent =
       readonly fenced: boolean;
       /** Whether the RPH may pre-empt this grant (the acquire's `preemptible`). */
       readonly preemptible: boolean;
+      /** How long the request waited in the queue, in the leader's ms (0 when granted at once). */
+      readonly waitedMs: number;
     }
   | {
       readonly type: 'released';

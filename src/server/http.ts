@@ -1,4 +1,5 @@
-// The node's HTTP endpoint: /healthz, /metrics (Prometheus), /v1/status, /v1/locks, and the test-only fault hook.
+// The node's HTTP endpoint: /livez, /readyz, /healthz, /metrics (Prometheus), /v1/status, /v1/locks, and the
+// test-only fault hook.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -80,9 +81,39 @@ export function parseFaultRequest(body: string): FaultRequest {
   return { peer: raw.peer, fault: none ? null : fault };
 }
 
+/** Why a node is not ready to serve (null: ready), as GET /readyz reports it. */
+export function notReadyReason(status: RaftStatus): string | null {
+  if (status.leaderId === null) return 'no leader known';
+  if (status.appliedIndex < status.commitIndex) {
+    return `applied index ${status.appliedIndex} behind commit index ${status.commitIndex}`;
+  }
+  return null;
+}
+
 async function route(deps: HttpDeps, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const path = new URL(request.url ?? '/', 'http://localhost').pathname;
   const method = request.method ?? 'GET';
+  // Liveness: the process serves HTTP. Nothing about the cluster, so that a probe never restarts every pod of a
+  // cluster that lost its quorum (restarts would not bring it back).
+  if (method === 'GET' && path === '/livez') {
+    sendJson(response, 200, { ok: true, id: deps.status().id });
+    return;
+  }
+  // Readiness: this member knows a leader and has applied everything it knows committed, so what it serves (status,
+  // locks, forwarded calls) is current.
+  if (method === 'GET' && path === '/readyz') {
+    const status = deps.status();
+    const reason = notReadyReason(status);
+    sendJson(response, reason === null ? 200 : 503, {
+      ok: reason === null,
+      id: status.id,
+      leader: status.leaderId,
+      commitIndex: status.commitIndex,
+      appliedIndex: status.appliedIndex,
+      ...(reason === null ? {} : { reason }),
+    });
+    return;
+  }
   if (method === 'GET' && path === '/healthz') {
     const status = deps.status();
     const healthy = status.leaderId !== null;

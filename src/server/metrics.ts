@@ -1,7 +1,9 @@
-// Prometheus metrics of one node: Raft role/term/commit, sessions, locks, lock events, proposal latency, load.
+// Prometheus metrics of one node, in base units (seconds, entries): Raft role/term/commit/leadership, replication
+// lag, fsync time, sessions, locks, lock events, acquire waits, proposal latency, load, build.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { RaftStatus } from '../raft/node-api.js';
-import type { Role } from '../raft/types.js';
+import type { NodeId, Role } from '../raft/types.js';
+import { forelockVersion } from '../util/version.js';
 
 /** What the metrics read at scrape time. */
 export interface MetricsSource {
@@ -32,10 +34,58 @@ export class ServerMetrics {
   readonly preemptionRequests: Counter<'reason'>;
   readonly forcedRevocations: Counter<'reason'>;
   readonly falseWarnings: Counter<'reason'>;
+  /** How long a synced write of the Raft log took (fed by the Raft node's storage). */
+  readonly fsyncDuration: Histogram;
+  /** How long granted acquires waited in the lock's queue (0 for an immediate grant). */
+  readonly acquireWait: Histogram;
+  private readonly leaderChanges: Counter;
+  /** The last leader this node knew (a gap with no leader is not a change by itself). */
+  private lastLeader: NodeId | null = null;
 
   constructor(source: MetricsSource) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: 'forelock_build_info',
+      help: 'Always 1; the version label names the running release',
+      labelNames: ['version'],
+      registers,
+    }).set({ version: forelockVersion() }, 1);
+    new Gauge({
+      name: 'forelock_has_leader',
+      help: '1 when this node knows a leader, 0 otherwise',
+      registers,
+      collect() {
+        this.set(source.status().leaderId === null ? 0 : 1);
+      },
+    });
+    this.leaderChanges = new Counter({
+      name: 'forelock_leader_changes_total',
+      help: 'Leaders this node has seen take office (the first one included, as etcd counts them)',
+      registers,
+    });
+    new Gauge({
+      name: 'forelock_apply_lag_entries',
+      help: 'Committed entries this node has not applied yet (commit index minus applied index)',
+      registers,
+      collect() {
+        const status = source.status();
+        this.set(Math.max(0, status.commitIndex - status.appliedIndex));
+      },
+    });
+    new Gauge({
+      name: 'forelock_peer_lag_entries',
+      help: "On the leader, entries of its log each other member lacks (absent on other nodes)",
+      labelNames: ['peer'],
+      registers,
+      collect() {
+        this.reset();
+        const status = source.status();
+        for (const member of status.replication ?? []) {
+          if (member.id !== status.id) this.set({ peer: member.id }, member.lagEntries);
+        }
+      },
+    });
     new Gauge({
       name: 'forelock_raft_role',
       help: "This node's Raft role (1 for the current one)",
@@ -95,11 +145,11 @@ export class ServerMetrics {
       },
     });
     new Gauge({
-      name: 'forelock_event_loop_delay_ms',
-      help: 'How late the event loop of this process ran (p99 over the last second, beyond the 10 ms sampling timer), in ms',
+      name: 'forelock_event_loop_delay_seconds',
+      help: 'How late the event loop of this process ran (p99 over the last second, beyond the 10 ms sampling timer)',
       registers,
       collect() {
-        this.set(source.eventLoopDelayMs());
+        this.set(source.eventLoopDelayMs() / 1_000);
       },
     });
     new Gauge({
@@ -155,5 +205,24 @@ export class ServerMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
+    this.fsyncDuration = new Histogram({
+      name: 'forelock_fsync_duration_seconds',
+      help: 'Time of one synced write of the Raft log (hard state, entries, snapshot)',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    });
+    this.acquireWait = new Histogram({
+      name: 'forelock_acquire_wait_seconds',
+      help: "Time granted acquires waited in their lock's queue, in the leader's time (0 when granted at once)",
+      buckets: [0, 0.001, 0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    });
+  }
+
+  /** Feeds a Raft status change: counts a new leader (another member than the last one known). */
+  observeStatus(status: RaftStatus): void {
+    if (status.leaderId === null || status.leaderId === this.lastLeader) return;
+    this.leaderChanges.inc();
+    this.lastLeader = status.leaderId;
   }
 }

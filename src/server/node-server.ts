@@ -78,6 +78,8 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
     lockDelayMs: config.lockDelayMs,
   });
   let raft: RaftNode;
+  // The services (and their metrics) exist only once Raft has started; writes of the start itself go unmeasured.
+  let services: ForelockServices | undefined;
   try {
     raft = await RaftNode.start({
       id: config.id,
@@ -92,6 +94,7 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
       snapshotEveryEntries: config.snapshotEveryEntries,
       faultInjection: config.testFaultInjection,
       ...(overrides.tickMs === undefined ? {} : { tickMs: overrides.tickMs }),
+      onSyncedWrite: (seconds) => services?.metrics.fsyncDuration.observe(seconds),
       onFatal: (error) => {
         log.fatal({ err: error }, 'storage failed; the Raft node closed itself');
         overrides.onFatal?.(error);
@@ -118,7 +121,7 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
   // sooner than one election timeout after the quorum last heard from it: twice the longest timeout bounds it.
   const maxElectionTimeoutMs = 2 * defaultRaftConfig(config.id).electionTicks * (overrides.tickMs ?? DEFAULT_TICK_MS);
   const linkFaults = config.testFaultInjection ? new ClientLinkFaults() : undefined;
-  const services = new ForelockServices({
+  services = new ForelockServices({
     raft,
     machine,
     log,

@@ -119,18 +119,22 @@ export class ForelockServices {
     this.unsubscribe = [
       raft.onStatusChange((status) => {
         this.duties.statusChanged(status);
+        this.metrics.observeStatus(status);
       }),
       this.duties.onTookOffice((nowMs) => this.advisor.tookOffice(nowMs)),
       machine.onEvent((event) => {
         this.duties.applied(event);
         this.advisor.applied(event);
-        if (event.type === 'granted') this.metrics.grants.inc();
-        else if (event.type === 'released') this.metrics.releases.inc();
+        if (event.type === 'granted') {
+          this.metrics.grants.inc();
+          this.metrics.acquireWait.observe(event.waitedMs / 1_000);
+        } else if (event.type === 'released') this.metrics.releases.inc();
         else if (event.type === 'revoked') this.metrics.revocations.inc();
         else if (event.type === 'session-ended' && event.expired) this.metrics.expiries.inc();
       }),
     ];
     this.duties.statusChanged(raft.status());
+    this.metrics.observeStatus(raft.status());
     const load = new LoadSampler(() => raft.eventLoopDelayMs(), clock);
     this.timers = [
       setInterval(() => {

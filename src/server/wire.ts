@@ -153,28 +153,64 @@ export function lockToWire(lock: LockView): Record<string, unknown> {
   };
 }
 
-/** `forelock status --json` and GET /v1/status: {"leader","term","commitIndex","members":[{"id","address","role"}]}. */
+/** A member as Status and /v1/status report it: its role as this node sees it, and the leader's replication view. */
+export interface MemberJson {
+  readonly id: string;
+  readonly address: string;
+  readonly role: string;
+  /** On the leader: whether it heard from the member within an election timeout; null on other nodes. */
+  readonly reachable: boolean | null;
+  /** On the leader: the highest index replicated on the member; null on other nodes. */
+  readonly matchIndex: number | null;
+  /** On the leader: entries of its log the member lacks; null on other nodes. */
+  readonly lagEntries: number | null;
+}
+
+/**
+ * `forelock status --json` and GET /v1/status: the answering node (`id`, its `appliedIndex`) and its view of the
+ * cluster (`leader`, `term`, `commitIndex`, `members`).
+ */
 export interface StatusJson {
+  readonly id: string;
   readonly leader: string | null;
   readonly term: number;
   readonly commitIndex: number;
-  readonly members: { id: string; address: string; role: string }[];
+  readonly appliedIndex: number;
+  readonly members: MemberJson[];
 }
 
-/** The role of each member as this node sees it: its own role, "leader", "learner" or "follower". */
-export function membersOf(status: RaftStatus): { id: string; address: string; role: string }[] {
+/** The role of each member as this node sees it (its own role, "leader", "learner" or "follower"), with replication. */
+export function membersOf(status: RaftStatus): MemberJson[] {
   const { voters, learners, addresses } = status.conf;
   const roleOf = (id: string): string => {
     if (id === status.id) return status.role === 'pre-candidate' ? 'candidate' : status.role;
     if (id === status.leaderId) return 'leader';
     return learners.includes(id) ? 'learner' : 'follower';
   };
-  return [...voters, ...learners].map((id) => ({ id, address: addresses[id] ?? '', role: roleOf(id) }));
+  const replication = new Map(status.replication?.map((member) => [member.id, member]));
+  return [...voters, ...learners].map((id) => {
+    const seen = replication.get(id);
+    return {
+      id,
+      address: addresses[id] ?? '',
+      role: roleOf(id),
+      reachable: seen?.reachable ?? null,
+      matchIndex: seen?.matchIndex ?? null,
+      lagEntries: seen?.lagEntries ?? null,
+    };
+  });
 }
 
 /** The JSON status of this node's view of the cluster. */
 export function statusJson(status: RaftStatus): StatusJson {
-  return { leader: status.leaderId, term: status.term, commitIndex: status.commitIndex, members: membersOf(status) };
+  return {
+    id: status.id,
+    leader: status.leaderId,
+    term: status.term,
+    commitIndex: status.commitIndex,
+    appliedIndex: status.appliedIndex,
+    members: membersOf(status),
+  };
 }
 
 /** `forelock locks --json` and GET /v1/locks: tokens as decimal strings, grantedAt in epoch ms. */

@@ -97,16 +97,19 @@ describe('forelock lock', () => {
 });
 
 describe('forelock status, locks and revoke', () => {
-  it('status --json has the leader, term, commit index and members', async () => {
+  it('status --json has the answering node, its applied index, the leader, term, commit index and members', async () => {
     const { endpoint } = await singleNode();
     const run = await runCli(['status', '--json'], { FORELOCK_ENDPOINTS: endpoint });
     expect(run.code).toBe(0);
     const status = JSON.parse(run.stdout) as Record<string, unknown>;
-    expect(Object.keys(status).sort()).toEqual(['commitIndex', 'leader', 'members', 'term']);
+    expect(Object.keys(status).sort()).toEqual(['appliedIndex', 'commitIndex', 'id', 'leader', 'members', 'term']);
     expect(status.leader).toBe('node1');
     expect(status.term).toBeGreaterThanOrEqual(1);
     expect(status.commitIndex).toBeGreaterThanOrEqual(1);
-    expect(status.members).toEqual([{ id: 'node1', address: endpoint, role: 'leader' }]);
+    expect(status.appliedIndex).toBeGreaterThanOrEqual(1);
+    expect(status.members).toEqual([
+      { id: 'node1', address: endpoint, role: 'leader', reachable: true, matchIndex: expect.any(Number), lagEntries: 0 },
+    ]);
   });
 
   it('locks --json lists holders with tokens as decimal strings and the queue length', async () => {

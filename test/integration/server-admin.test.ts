@@ -171,8 +171,10 @@ describe('HTTP', () => {
 
   it('GET /v1/status has the shape of `forelock status --json`', async () => {
     const body = JSON.parse((await httpGet('/v1/status')).body);
-    expect(Object.keys(body).sort()).toEqual(['commitIndex', 'leader', 'members', 'term']);
-    expect(body.members).toEqual([{ id: 'node1', address, role: 'leader' }]);
+    expect(Object.keys(body).sort()).toEqual(['appliedIndex', 'commitIndex', 'id', 'leader', 'members', 'term']);
+    expect(body.members).toEqual([
+      { id: 'node1', address, role: 'leader', reachable: true, matchIndex: expect.any(Number), lagEntries: 0 },
+    ]);
   });
 
   it('GET /v1/locks has the shape of `forelock locks --json` with tokens as strings and grantedAt in epoch ms', async () => {
@@ -215,7 +217,13 @@ describe('HTTP', () => {
       'forelock_revocations_total',
       'forelock_keepalives_total',
       'forelock_proposal_latency_seconds_bucket',
-      'forelock_event_loop_delay_ms',
+      'forelock_event_loop_delay_seconds',
+      'forelock_has_leader 1',
+      'forelock_leader_changes_total',
+      'forelock_build_info{version=',
+      'forelock_fsync_duration_seconds_bucket',
+      'forelock_apply_lag_entries',
+      'forelock_acquire_wait_seconds_bucket',
       'process_cpu_seconds_total',
     ]) {
       expect(response.body).toContain(name);

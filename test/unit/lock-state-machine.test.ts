@@ -196,6 +196,7 @@ describe('exclusive and shared grants', () => {
       atMs: f.atMs,
       fenced: true,
       preemptible: true,
+      waitedMs: 0,
     } satisfies LockEvent);
   });
 });

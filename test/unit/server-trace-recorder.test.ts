@@ -82,6 +82,7 @@ const granted = (sessionId: string, name: string, atMs: number): LockEvent => ({
   atMs,
   fenced: false,
   preemptible: true,
+  waitedMs: 0,
 });
 
 describe('TraceRecorder lines', () => {
