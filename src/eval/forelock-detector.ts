@@ -1,6 +1,7 @@
 // The `forelock` and `forelock-guarded` detectors: the server's real SPM and pre-emption ladder, run in shadow mode.
 import { defaultLadderConfig, PreemptionLadder } from '../rph/ladder.js';
 import type { LadderAction, LadderLock } from '../rph/types.js';
+import { AssessmentSchedule } from '../server/assessment-schedule.js';
 import { SessionTracker } from '../session/tracker.js';
 import { defaultSpmConfig } from '../spm/config.js';
 import { StalenessPredictor } from '../spm/predictor.js';
@@ -37,7 +38,8 @@ interface ShadowSession {
  * Drives one StalenessPredictor, one PreemptionLadder (server defaults) and one SessionTracker over a trace the way
  * the server's StalenessAdvisor does: every keepalive feeds the SPM and is answered with the SPM's guarantee (never
  * above the TTL), which extends the session's promise; every EVALUATION_PERIOD_MS every held lock is assessed, the
- * ladder advanced, and the SPM's bounded maintenance run; a Pre-emption Request records the warning as ignored (holders
+ * ladder advanced (those the server's AssessmentSchedule finds due: the rest would be assessed LOW with nothing to do),
+ * and the SPM's bounded maintenance run; a Pre-emption Request records the warning as ignored (holders
  * never answer in shadow mode) and freezes the lock's promise; the ladder's revocation is the pre-emption moment. Locks
  * are fenced (`forelock`) or ordinary (`forelock-guarded`). A session whose promise ends without a renewal expires
  * then, freeing its locks; if the trace's client renews later it is tracked as a new session. At each keepalive the
@@ -48,6 +50,10 @@ export class ForelockDetector implements Detector {
   private readonly predictor = new StalenessPredictor(defaultSpmConfig, this.clock);
   private readonly ladder = new PreemptionLadder(defaultLadderConfig);
   private readonly tracker = new SessionTracker();
+  private readonly schedule = new AssessmentSchedule<HeldLockView & LadderLock>(this.predictor, {
+    stepMs: EVALUATION_PERIOD_MS,
+  });
+  private overloaded = false;
   private readonly sessions = new Map<string, ShadowSession>();
   private nextTokenValue = 1n;
   private nextEvaluationMs = 0;
@@ -111,6 +117,7 @@ export class ForelockDetector implements Detector {
           revoked: false,
         });
         this.predictor.observeGrant({ ...lock, atMs: t });
+        this.schedule.holdStarted(lock, t);
         return;
       }
       case 'release': {
@@ -150,6 +157,7 @@ export class ForelockDetector implements Detector {
     });
     session.lastArrivalMs = t;
     const verdict = this.predictor.answerKeepalive(sessionId, t);
+    this.schedule.sessionHeard(sessionId, t);
     const guaranteeMs = Math.min(session.ttlMs, verdict.guaranteeMs);
     const leaseMs = Math.max(guaranteeMs, verdict.leaseMs);
     if (this.tracker.keepaliveAnswered(sessionId, t, leaseMs) === null) {
@@ -178,10 +186,14 @@ export class ForelockDetector implements Detector {
       this.lastEvaluatedMs = nowMs;
       if (nowMs > this.clock.now()) this.clock.set(nowMs);
       const thresholds = this.predictor.thresholds(nowMs);
+      if (thresholds.overloaded !== this.overloaded) {
+        this.overloaded = thresholds.overloaded;
+        this.schedule.allChanged(nowMs);
+      }
       for (const [sessionId, session] of this.sessions) {
         this.expireIfLapsed(sessionId, session, nowMs);
         for (const hold of session.holds.values()) {
-          if (hold.revoked) continue;
+          if (hold.revoked || !this.schedule.isDue(hold.lock, nowMs)) continue;
           const actions = this.ladder.evaluate(
             {
               lock: hold.lock,
@@ -193,6 +205,8 @@ export class ForelockDetector implements Detector {
             nowMs,
           );
           for (const action of actions) this.act(sessionId, hold, action);
+          const stage = this.ladder.stage(hold.resource, sessionId);
+          this.schedule.settled(hold.lock, stage === 'WARNED' || stage === 'PREEMPT_REQUESTED');
         }
       }
       this.predictor.maintain(nowMs);
@@ -238,8 +252,10 @@ export class ForelockDetector implements Detector {
   private endHold(sessionId: string, session: ShadowSession, hold: ShadowHold, atMs: number): void {
     session.holds.delete(hold.resource);
     this.ladder.lockEnded(hold.resource, sessionId);
+    this.schedule.holdEnded(hold.lock);
     this.tracker.revocationDone(hold.resource, sessionId);
     this.predictor.observeRelease({ sessionId, resource: hold.resource, atMs, heldMs: atMs - hold.grantMs });
+    this.schedule.historyChanged(hold.resource, atMs);
   }
 }
 

@@ -291,6 +291,21 @@ export class LockStateMachine implements StateMachine {
     return this.sessionsById.size;
   }
 
+  /** How many requests wait for lock `name` (0 for an unknown lock): O(1), for the leader's assessments. */
+  waiterCount(name: string): number {
+    return this.locksByName.get(name)?.waiters.length ?? 0;
+  }
+
+  /** How many locks are held, waited for or in a lock-delay: O(1), without building their views. */
+  lockCount(): number {
+    return this.locksByName.size;
+  }
+
+  /** How many sessions are open: O(1). */
+  sessionCount(): number {
+    return this.sessionsById.size;
+  }
+
   /** One open session, or undefined. */
   session(sessionId: string): SessionView | undefined {
     const session = this.sessionsById.get(sessionId);

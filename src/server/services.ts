@@ -26,7 +26,7 @@ import { type SessionCall, SessionStream } from './session-stream.js';
 import { StalenessAdvisor } from './staleness.js';
 import { TraceRecorder, type TraceSink } from './trace-recorder.js';
 
-/** How often the leader assesses every held lock (warnings, pre-emption), in ms. */
+/** How often the leader assesses the held locks that are due (warnings, pre-emption), in ms. */
 const ADVICE_INTERVAL_MS = 250;
 /** How often the node's own load is sampled for the SPM, in ms. */
 const LOAD_SAMPLE_INTERVAL_MS = 1_000;
@@ -82,26 +82,29 @@ export class ForelockServices {
     this.clock = clock;
     this.metrics = new ServerMetrics({
       status: () => raft.status(),
-      sessionCount: () => machine.sessions().length,
+      sessionCount: () => machine.sessionCount(),
       connectedSessionCount: () => this.hub.size,
-      lockCount: () => machine.locks().length,
+      lockCount: () => machine.lockCount(),
       eventLoopDelayMs: () => raft.eventLoopDelayMs(),
       preemptionSuspended: () => this.advisor.predictor.thresholds(clock.now()).preemptionSuspended,
     });
     const tracker = new SessionTracker({ deposedLeaderOverhangMs: options.deposedLeaderOverhangMs ?? 0 });
     this.hub = new SessionHub(machine, raft);
     this.adminForwarder = new AdminForwarder(raft);
-    this.advisor = new StalenessAdvisor({
-      machine,
-      tracker,
-      hub: this.hub,
-      clock,
-      metrics: this.metrics,
-      mode: options.preemption,
-      spm: options.spm,
-      ladder: options.ladder,
-      ...(options.recordTrace === undefined ? {} : { recorder: this.traceRecorder(options.recordTrace) }),
-    });
+    this.advisor = new StalenessAdvisor(
+      {
+        machine,
+        tracker,
+        hub: this.hub,
+        clock,
+        metrics: this.metrics,
+        mode: options.preemption,
+        spm: options.spm,
+        ladder: options.ladder,
+        ...(options.recordTrace === undefined ? {} : { recorder: this.traceRecorder(options.recordTrace) }),
+      },
+      ADVICE_INTERVAL_MS,
+    );
     this.service = new LockService({
       raft,
       machine,

@@ -18,6 +18,7 @@ import type {
 } from '../spm/types.js';
 import type { Clock } from '../util/clock.js';
 import type { WireWarningKind } from '../util/wire-frames.js';
+import { AssessmentSchedule } from './assessment-schedule.js';
 import { type Guarantee, type GuaranteePolicy, guaranteeOf } from './guarantee.js';
 import type { LeaderDuties } from './leader-duties.js';
 import type { ServerMetrics } from './metrics.js';
@@ -41,6 +42,9 @@ export interface StalenessAdvisorDeps {
   readonly recorder?: TraceRecorder;
 }
 
+/** A hold as the ladder and the predictor both read it; `waiters` is refreshed before each assessment. */
+type HeldLock = LadderLock & HeldLockView & { waiters: number };
+
 /** A warning sent and not yet settled: its id and the reason that led it (metrics are counted by reason). */
 interface OpenWarning {
   readonly warningId: string;
@@ -50,6 +54,12 @@ interface OpenWarning {
 
 function lockKey(resource: string, sessionId: string): string {
   return `${resource}\u0000${sessionId}`;
+}
+
+/** The order a full walk of `machine.locks()` assessed them in: by name, then holders in grant order. */
+function byNameThenGrant(a: HeldLock, b: HeldLock): number {
+  if (a.resource !== b.resource) return a.resource < b.resource ? -1 : 1;
+  return a.token < b.token ? -1 : a.token > b.token ? 1 : 0;
 }
 
 /** A resource's replicated usage history as the SPM reads it: requests per contiguous bucket, oldest first. */
@@ -88,8 +98,20 @@ export class StalenessAdvisor implements GuaranteePolicy {
   /** Open advisory episodes, condition and session -> advisory id (its end frame carries the same id). */
   private readonly advisories = new Map<string, string>();
   private advisoryCount = 0;
+  /**
+   * While this node has held office: every hold, by lockKey, kept from the applied events (built from the state
+   * machine on taking office), and when each needs assessing. Evaluations then cost what changed, not what is held.
+   */
+  private readonly held = new Map<string, HeldLock>();
+  private schedule: AssessmentSchedule<HeldLock> | null = null;
+  /** The node's overload as the last evaluation saw it: its change moves every session's lapse risk. */
+  private overloaded = false;
 
-  constructor(private readonly deps: StalenessAdvisorDeps) {
+  constructor(
+    private readonly deps: StalenessAdvisorDeps,
+    /** The evaluation period (the schedule searches its bounds at this resolution). */
+    private readonly evaluationPeriodMs = 250,
+  ) {
     this.predictor = new StalenessPredictor(deps.spm ?? {}, deps.clock);
     this.ladder = new PreemptionLadder({ ...deps.ladder, mode: deps.mode });
   }
@@ -111,6 +133,7 @@ export class StalenessAdvisor implements GuaranteePolicy {
       return guaranteeOf(ttlMs);
     }
     const verdict = this.predictor.answerKeepalive(sessionId, nowMs);
+    this.schedule?.sessionHeard(sessionId, nowMs);
     const guaranteeMs = Math.min(ttlMs, verdict.guaranteeMs);
     this.lastGuaranteeMs.set(sessionId, guaranteeMs);
     for (const change of verdict.advisories) this.advise(change, guaranteeMs);
@@ -166,6 +189,7 @@ export class StalenessAdvisor implements GuaranteePolicy {
       }
       case 'session-ended':
         this.predictor.observeSessionClosed(event.sessionId, event.expired);
+        this.schedule?.sessionEnded(event.sessionId);
         this.advisories.delete(lockKey('clock-drift', event.sessionId));
         this.advisories.delete(lockKey('link-degrading', event.sessionId));
         this.lastGuaranteeMs.delete(event.sessionId);
@@ -181,6 +205,17 @@ export class StalenessAdvisor implements GuaranteePolicy {
           fenced: event.fenced,
           preemptible: event.preemptible,
         });
+        if (this.schedule !== null) {
+          this.addHeld({
+            resource: event.name,
+            sessionId: event.sessionId,
+            token: event.token,
+            fenced: event.fenced,
+            preemptible: event.preemptible,
+            waiters: 0,
+            grantedAtMs: event.atMs,
+          });
+        }
         return;
       }
       case 'released':
@@ -198,6 +233,12 @@ export class StalenessAdvisor implements GuaranteePolicy {
     this.grantedAtMs.delete(key);
     this.predictor.observeRelease({ sessionId: event.sessionId, resource: event.name, atMs: event.atMs, heldMs });
     this.ladder.lockEnded(event.name, event.sessionId);
+    const held = this.held.get(key);
+    if (held !== undefined && this.schedule !== null) {
+      this.held.delete(key);
+      this.schedule.holdEnded(held);
+      this.schedule.historyChanged(event.name, event.atMs);
+    }
     const warning = this.warnings.get(key);
     this.warnings.delete(key);
     if (warning === undefined) return;
@@ -232,15 +273,13 @@ export class StalenessAdvisor implements GuaranteePolicy {
       const usage = machine.usage(name);
       if (usage !== undefined) this.predictor.observeUsageHistory(usageHistoryOf(usage));
     }
-    this.ladder.restore(this.heldLocks());
-  }
-
-  /** Every hold, as the ladder and the predictor both read it. */
-  private heldLocks(): (LadderLock & HeldLockView)[] {
-    const held: (LadderLock & HeldLockView)[] = [];
-    for (const view of this.deps.machine.locks()) {
+    // The one walk of every hold per office: from here on the applied events keep the index.
+    this.held.clear();
+    this.schedule = new AssessmentSchedule(this.predictor, { stepMs: this.evaluationPeriodMs });
+    this.overloaded = this.predictor.thresholds(nowMs).overloaded;
+    for (const view of machine.locks()) {
       for (const holder of view.holders) {
-        held.push({
+        this.addHeld({
           resource: view.name,
           sessionId: holder.sessionId,
           token: holder.token,
@@ -251,19 +290,37 @@ export class StalenessAdvisor implements GuaranteePolicy {
         });
       }
     }
-    return held;
+    this.ladder.restore([...this.held.values()]);
+  }
+
+  private addHeld(hold: HeldLock): void {
+    const schedule = this.schedule as AssessmentSchedule<HeldLock>;
+    const key = lockKey(hold.resource, hold.sessionId);
+    const previous = this.held.get(key);
+    if (previous !== undefined) schedule.holdEnded(previous);
+    this.held.set(key, hold);
+    schedule.holdStarted(hold, this.deps.clock.now());
   }
 
   // ---- the ladder ----
 
   /**
-   * Assesses every held lock and performs what the ladder asks: warnings and requests go to the session's stream,
-   * revocations to `duties`, which proposes them when due. Only a leader in office acts.
+   * Assesses the held locks whose assessment may act now (AssessmentSchedule: those of sessions whose lapse risk has
+   * grown, holds aged past their resource's history, locks on the ladder), in the order of their names, and performs
+   * what the ladder asks: warnings and requests go to the session's stream, revocations to `duties`, which proposes
+   * them when due. Every other held lock would be assessed LOW with nothing to do. Only a leader in office acts.
    */
   evaluate(nowMs: number, duties: LeaderDuties): void {
-    if (!this.predicting || !duties.active) return;
+    const { schedule } = this;
+    if (!this.predicting || !duties.active || schedule === null) return;
     const thresholds = this.predictor.thresholds(nowMs);
-    for (const lock of this.heldLocks()) {
+    if (thresholds.overloaded !== this.overloaded) {
+      this.overloaded = thresholds.overloaded;
+      schedule.allChanged(nowMs);
+    }
+    const due = schedule.due(nowMs).sort(byNameThenGrant);
+    for (const lock of due) {
+      lock.waiters = this.deps.machine.waiterCount(lock.resource);
       const prediction = this.predictor.assess(lock, nowMs);
       const actions = this.ladder.evaluate(
         {
@@ -276,6 +333,8 @@ export class StalenessAdvisor implements GuaranteePolicy {
         nowMs,
       );
       for (const action of actions) this.perform(action, lock, nowMs, duties);
+      const stage = this.ladder.stage(lock.resource, lock.sessionId);
+      schedule.settled(lock, stage === 'WARNED' || stage === 'PREEMPT_REQUESTED');
     }
     this.predictor.maintain(nowMs);
   }
