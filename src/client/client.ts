@@ -2,6 +2,7 @@
 // (docs/design.md, principle 2; Chubby's jeopardy) and aborts lock and session signals when they are lost (etcd
 // concurrency).
 import type { LockMode } from '../lock/commands.js';
+import { lockNameProblem, metadataProblem } from '../lock/validation.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { ForelockError } from '../util/errors.js';
 import { type Rng, randomRng } from '../util/rng.js';
@@ -226,6 +227,10 @@ export class Client implements LockOwner {
         new InvalidArgumentError(`mode must be 'exclusive' or 'shared', got ${JSON.stringify(mode)}`),
       );
     }
+    // The server's own rules, checked before sending: an oversized field would otherwise make a frame larger than
+    // the server accepts, which ends the whole session stream instead of failing this one request.
+    const fieldProblem = lockNameProblem(name) ?? metadataProblem(options.metadata);
+    if (fieldProblem !== null) return Promise.reject(new InvalidArgumentError(fieldProblem));
     if (signal?.aborted) return Promise.reject(new AbortError(`acquire of "${name}" aborted before it was sent`));
     return new Promise<Lock>((resolve, reject) => {
       let waiting = true;

@@ -7,15 +7,17 @@ import { constants, hostname } from 'node:os';
 import { type Command, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
 import type { SessionAdvisory } from '../../client/advisory.js';
 import { type Client, connect } from '../../client/client.js';
-import { LockBusyError, TimeoutError } from '../../client/errors.js';
+import { LockBusyError, TimeoutError, UnavailableError } from '../../client/errors.js';
 import type { Lock, PreemptionNotice, StalenessWarning, WarningAnswer } from '../../client/lock.js';
 import { durationFlag, endpointList, runCommand, withEndpoints } from '../client-options.js';
 import { formatDurationMs, parseDurationMs } from '../duration.js';
 
 /** Exit status when the lock was not granted within --wait (EX_TEMPFAIL). */
 export const EXIT_WAIT_TIMEOUT = 75;
-/** Exit status when the lock was lost while the command ran (EX_SOFTWARE). */
+/** Exit status when the lock was lost, or pre-empted, while the command ran (EX_SOFTWARE). */
 export const EXIT_LOCK_LOST = 70;
+/** Exit status when the command could not be started (as a shell reports a command not found). */
+export const EXIT_CANNOT_RUN = 127;
 
 interface LockFlags {
   endpoints: string;
@@ -121,6 +123,8 @@ function runHolding(lock: Lock, argv: readonly string[], relay: Relay): Promise<
     env: { ...process.env, FORELOCK_TOKEN: lock.token.toString(), FORELOCK_LOCK: lock.name },
   });
   return new Promise((resolve) => {
+    // Set when this process stopped the command because the lock was taken away (lost, or pre-empted: a Pre-emption
+    // Request announces a revocation): the exit status then says so, whatever status the stopped command returns.
     let lost = false;
     let terminated = false;
     let killTimer: NodeJS.Timeout | null = null;
@@ -147,6 +151,7 @@ function runHolding(lock: Lock, argv: readonly string[], relay: Relay): Promise<
     });
     const stopPreemption = lock.onPreemption((notice) => {
       process.stderr.write(describePreemption(notice, warnings.get(notice.warningId), lock.safeUntil));
+      lost = true;
       terminate();
     });
     const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
@@ -177,7 +182,7 @@ function runHolding(lock: Lock, argv: readonly string[], relay: Relay): Promise<
     };
     child.on('error', (err) => {
       process.stderr.write(`forelock: cannot run ${file}: ${err.message}\n`);
-      done(127);
+      done(EXIT_CANNOT_RUN);
     });
     child.on('exit', (code, signal) => done(exitStatusOf(code, signal)));
   });
@@ -187,7 +192,7 @@ function runHolding(lock: Lock, argv: readonly string[], relay: Relay): Promise<
 export function registerLockCommand(program: Command): void {
   withEndpoints(program.command('lock'))
     .description(
-      `run a command while holding a lock (FORELOCK_TOKEN and FORELOCK_LOCK in its environment); on a pre-emption request the command gets SIGTERM, on loss SIGTERM then SIGKILL after --kill-after; exits with its status, ${EXIT_WAIT_TIMEOUT} if the lock was not granted in time, ${EXIT_LOCK_LOST} if the lock was lost`,
+      `run a command while holding a lock (FORELOCK_TOKEN and FORELOCK_LOCK in its environment); on a pre-emption request the command gets SIGTERM, on loss SIGTERM then SIGKILL after --kill-after; exits with its status, ${EXIT_WAIT_TIMEOUT} if the lock was not granted within --wait (a cluster with no leader included), ${EXIT_LOCK_LOST} if the lock was lost or pre-empted, ${EXIT_CANNOT_RUN} if the command could not be started`,
     )
     .argument('<name>', 'the lock')
     .argument('<command...>', 'the command and its arguments (after --)')
@@ -213,27 +218,42 @@ export function registerLockCommand(program: Command): void {
     .action((name: string, argv: string[], flags: LockFlags) =>
       runCommand(async () => {
         let client: Client | null = null;
+        // --wait bounds the whole wait: finding a leader and opening the session count against it too.
+        const deadlineMs = Date.now() + flags.wait;
+        const notGranted = (why: string) => {
+          process.stderr.write(
+            `forelock: lock "${name}" was not granted within ${formatDurationMs(flags.wait)} (${why})\n`,
+          );
+          process.exitCode = EXIT_WAIT_TIMEOUT;
+        };
         try {
-          client = await connect({
-            endpoints: endpointList(flags.endpoints),
-            ttlMs: flags.ttl,
-            name: `forelock-cli@${hostname()}:${process.pid}`,
-            // From the session's start: a condition that began while the lock was awaited still concerns it.
-            onAdvisory: (advisory) => process.stderr.write(describeAdvisory(advisory)),
-          });
+          try {
+            client = await connect({
+              endpoints: endpointList(flags.endpoints),
+              ttlMs: flags.ttl,
+              name: `forelock-cli@${hostname()}:${process.pid}`,
+              // From the session's start: a condition that began while the lock was awaited still concerns it.
+              onAdvisory: (advisory) => process.stderr.write(describeAdvisory(advisory)),
+              // --wait 0 (try once) still gives the session the default time to open.
+              ...(flags.wait > 0 ? { connectTimeoutMs: flags.wait } : {}),
+            });
+          } catch (err) {
+            if (err instanceof UnavailableError || err instanceof TimeoutError) {
+              notGranted(`no session opened: ${err.message}`);
+              return;
+            }
+            throw err;
+          }
           let lock: Lock;
           try {
             lock = await client.acquire(name, {
               mode: flags.shared ? 'shared' : 'exclusive',
-              waitMs: flags.wait,
+              waitMs: Math.max(0, deadlineMs - Date.now()),
               fenced: flags.fenced ?? false,
             });
           } catch (err) {
             if (err instanceof TimeoutError || err instanceof LockBusyError) {
-              process.stderr.write(
-                `forelock: lock "${name}" was not granted within ${formatDurationMs(flags.wait)} (${err.message})\n`,
-              );
-              process.exitCode = EXIT_WAIT_TIMEOUT;
+              notGranted(err.message);
               return;
             }
             throw err;
