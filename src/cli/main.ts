@@ -14,6 +14,7 @@ import { registerLocksCommand } from './commands/locks.js';
 import { registerMembersCommand } from './commands/members.js';
 import { registerRevokeCommand } from './commands/revoke.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerSnapshotCommand } from './commands/snapshot.js';
 import { registerStatusCommand } from './commands/status.js';
 
 const program = new Command('forelock')
@@ -32,6 +33,7 @@ registerStatusCommand(program);
 registerLocksCommand(program);
 registerRevokeCommand(program);
 registerMembersCommand(program);
+registerSnapshotCommand(program);
 registerLeaderCommand(program);
 registerBenchCommand(program);
 registerDemoCommand(program);

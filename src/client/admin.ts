@@ -31,7 +31,11 @@ export interface MemberInfo {
    * The leader's view of the member's replication (null when the node that answered is not the leader): whether it
    * answered within the last election timeout, the highest index replicated on it, and how far it lags the log.
    */
-  readonly replication: { readonly reachable: boolean; readonly matchIndex: bigint; readonly lagEntries: bigint } | null;
+  readonly replication: {
+    readonly reachable: boolean;
+    readonly matchIndex: bigint;
+    readonly lagEntries: bigint;
+  } | null;
 }
 
 /** One node's view of the cluster. */
@@ -171,6 +175,17 @@ export class AdminClient {
     return statusFromWire(await this.call('RemoveMember', { id, force: options.force ?? false }, { leaderOnly: true }));
   }
 
+  /**
+   * A backup of the cluster: the leader's state after a linearizable read, as the bytes of a snapshot file (format
+   * version, cluster id, index, term, membership, image and SHA-256 checksum) for `forelock snapshot status` and
+   * `forelock snapshot restore`.
+   */
+  async snapshot(): Promise<Uint8Array> {
+    return this.followLeader('Snapshot', { leaderOnly: true }, (address, timeoutMs) =>
+      this.download(address, timeoutMs),
+    );
+  }
+
   /** Hands leadership to voter `id` (MemberNotFoundError for an id the cluster does not have). */
   async transferLeadership(id: string): Promise<ClusterStatus> {
     return statusFromWire(await this.call('TransferLeadership', { id }, { leaderOnly: true }));
@@ -197,19 +212,28 @@ export class AdminClient {
    * served by any node, but the leader's answer is preferred: a follower's answer redirects to the leader it names,
    * and is returned when the leader cannot be reached.
    */
-  private async call<M extends keyof AdminMethods>(
+  private call<M extends keyof AdminMethods>(
     method: M,
     request: AdminMethods[M][0],
     options: { leaderOnly: boolean },
   ): Promise<AdminMethods[M][1]> {
+    return this.followLeader(method, options, (address, timeoutMs) => this.unary(address, method, request, timeoutMs));
+  }
+
+  /** The leader-following loop of call(), around one `attempt` at an address (a unary call or a stream). */
+  private async followLeader<Reply>(
+    method: string,
+    options: { leaderOnly: boolean },
+    attempt: (address: string, timeoutMs: number) => Promise<Reply>,
+  ): Promise<Reply> {
     const deadlineMs = this.clock.now() + this.timeoutMs;
     let lastError: ForelockError | null = null;
-    let fallback: AdminMethods[M][1] | null = null;
+    let fallback: Reply | null = null;
     while (this.clock.now() < deadlineMs) {
       const address = this.follower.next();
       let delayMs: number | null;
       try {
-        const reply = await this.unary(address, method, request, deadlineMs - this.clock.now());
+        const reply = await attempt(address, deadlineMs - this.clock.now());
         const status = method === 'Status' ? (reply as WireStatusReply) : null;
         if (
           status === null ||
@@ -235,6 +259,19 @@ export class AdminClient {
     }
     if (fallback) return fallback;
     throw new TimeoutError(`admin ${method} found no leader within ${this.timeoutMs} ms`, { cause: lastError });
+  }
+
+  /** The Snapshot stream of `address`, collected, which gRPC abandons after `timeoutMs`. */
+  private download(address: string, timeoutMs: number): Promise<Uint8Array> {
+    const stub = this.stub(address);
+    const deadline = systemClock.now() + Math.max(0, timeoutMs);
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const stream = stub.Snapshot({}, new grpc.Metadata(), { deadline });
+      stream.on('data', (response: { chunk: Buffer }) => chunks.push(response.chunk));
+      stream.on('error', reject);
+      stream.on('end', () => resolve(new Uint8Array(Buffer.concat(chunks))));
+    });
   }
 
   /** One unary call to `address`, which gRPC abandons after `timeoutMs`. */

@@ -168,6 +168,13 @@ export interface AdminMethods {
 /** The Admin service stub (one per endpoint). */
 export type AdminStub = grpc.Client & {
   [K in keyof AdminMethods]: UnaryMethod<AdminMethods[K][0], AdminMethods[K][1]>;
+} & {
+  /** Server streaming: the snapshot file's bytes in chunks. */
+  Snapshot(
+    request: Record<string, never>,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+  ): grpc.ClientReadableStream<{ chunk: Buffer }>;
 };
 
 let fastForelockClient: grpc.ServiceClientConstructor | null = null;

@@ -1,5 +1,5 @@
 // What the server sees of a running Raft node: propose, read, membership, status. Implemented by node.ts.
-import type { ConfState, NodeId, Role } from './types.js';
+import type { ConfState, NodeId, Role, Snapshot } from './types.js';
 
 /** One member's replication as the leader sees it (`status --json`, /metrics' peer lag). */
 export interface MemberReplication {
@@ -53,6 +53,13 @@ export interface RaftNodeApi {
   remove(id: NodeId, options?: { force?: boolean }): Promise<void>;
   transferLeadership(to: NodeId): Promise<void>;
   status(): RaftStatus;
+  /** The id of the cluster this node's log belongs to (from its data directory's identity). */
+  readonly clusterId: string;
+  /**
+   * The state machine's image at the applied index, with that index, its term and the membership there: what
+   * `forelock snapshot save` writes, after a read barrier makes it linearizable.
+   */
+  captureSnapshot(): Snapshot;
   /** Called on every change of role, term or leader (leader discovery, RPH rebuild on promotion). */
   onStatusChange(listener: (status: RaftStatus) => void): () => void;
   /**

@@ -20,7 +20,17 @@ import type { MemberReplication, ProposalResult, RaftNodeApi, RaftStatus } from 
 import { checkReconfigSafety } from './reconfig-safety.js';
 import { LevelRaftStorage } from './storage.js';
 import { type PeerAuthenticator, PeerTransport } from './transport.js';
-import type { ConfChange, ConfState, Entry, HardState, NodeId, RaftConfig, Ready, StateMachine } from './types.js';
+import type {
+  ConfChange,
+  ConfState,
+  Entry,
+  HardState,
+  NodeId,
+  RaftConfig,
+  Ready,
+  Snapshot,
+  StateMachine,
+} from './types.js';
 
 /** How a node is started. */
 export interface RaftNodeOptions {
@@ -387,6 +397,17 @@ export class RaftNode implements RaftNodeApi {
    */
   startedMembers(): ReadonlySet<NodeId> {
     return this.core.activeMembers();
+  }
+
+  get clusterId(): string {
+    return this.identity.clusterId;
+  }
+
+  captureSnapshot(): Snapshot {
+    return {
+      meta: { index: this.appliedIndex, term: this.appliedTerm, conf: this.appliedConf },
+      data: this.options.stateMachine.snapshot(),
+    };
   }
 
   onStatusChange(listener: (status: RaftStatus) => void): () => void {

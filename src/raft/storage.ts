@@ -63,6 +63,26 @@ export class LevelRaftStorage {
   }
 
   /**
+   * Makes an empty store start from `snapshot` (a restored backup): the snapshot as the whole log, its term as the
+   * current term, its index committed. Refuses a store that has been started before.
+   */
+  async initializeFromSnapshot(snapshot: Snapshot): Promise<void> {
+    if (await this.isBootstrapped()) {
+      throw new StorageCorruptError('cannot restore a snapshot over a data directory that already holds a log');
+    }
+    await this.snapshots.save(snapshot);
+    const hardState: HardState = { term: snapshot.meta.term, votedFor: null, commit: snapshot.meta.index };
+    await this.db.batch(
+      [
+        { type: 'put', key: BOOTSTRAPPED_KEY, value: new Uint8Array([1]) },
+        { type: 'put', key: HARD_STATE_KEY, value: encodeValue(hardState) },
+        { type: 'put', key: SNAPSHOT_META_KEY, value: encodeValue(snapshot.meta) },
+      ],
+      { sync: true },
+    );
+  }
+
+  /**
    * Loads everything a core restarts from. On the very first start (an empty store) it writes the bootstrap log
    * of `initialConf` (see bootstrapLog); afterwards `initialConf` is ignored: membership lives in the log and
    * snapshots, so the restored `initialConf` is always empty.

@@ -2,7 +2,7 @@
 // or in batches on flush() (like one Ready applying several entries before any proposer hears back).
 import { RaftNotLeaderError } from '../../src/raft/errors.js';
 import type { ProposalResult, RaftNodeApi, RaftStatus } from '../../src/raft/node-api.js';
-import type { Role, StateMachine } from '../../src/raft/types.js';
+import type { Role, Snapshot, StateMachine } from '../../src/raft/types.js';
 
 interface Queued {
   readonly data: Uint8Array;
@@ -92,6 +92,15 @@ export class FakeRaftNode implements RaftNodeApi {
       commitIndex: this.index,
       appliedIndex: this.index,
       conf: { voters: ['node1'], learners: [], addresses: { node1: 'node1:7400' } },
+    };
+  }
+
+  readonly clusterId = 'fake-cluster';
+
+  captureSnapshot(): Snapshot {
+    return {
+      meta: { index: this.index, term: this.term, conf: this.status().conf },
+      data: this.machine.snapshot(),
     };
   }
 
