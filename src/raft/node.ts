@@ -15,6 +15,7 @@ import {
   ProposalDroppedError,
   RaftNotLeaderError,
 } from './errors.js';
+import { forceNewCluster } from './force-new-cluster.js';
 import { checkIdentity, DATA_FORMAT_VERSION, type DataDirIdentity, readIdentity, writeIdentity } from './identity.js';
 import type { MemberReplication, ProposalResult, RaftNodeApi, RaftStatus } from './node-api.js';
 import { checkReconfigSafety } from './reconfig-safety.js';
@@ -56,6 +57,13 @@ export interface RaftNodeOptions {
    * against the data directory's; null (the default) when the flags name no cluster (--join, or no --peers).
    */
   readonly foundingClusterId?: string | null;
+  /**
+   * Recovery from quorum loss (etcd's --force-new-cluster): before starting, make this node the only member of its
+   * cluster, keeping every entry it has (all committed) and so its token counter. The others are added back later.
+   */
+  readonly forceNewCluster?: boolean;
+  /** Told what --force-new-cluster changed, for the log. */
+  readonly onForcedNewCluster?: (removed: readonly NodeId[], commitIndex: number) => void;
   /** The --cluster-token; a data directory of format 1 adopts the id derived from its membership and this token. */
   readonly clusterToken?: string;
   /** Addresses of peers known before the log names them (a joining node's contacts). */
@@ -216,7 +224,20 @@ export class RaftNode implements RaftNodeApi {
       if (recorded !== null) checkIdentity(options.dataDir, recorded, { memberId: options.id, foundingId });
       storage = await LevelRaftStorage.open(options.dataDir);
       const wasBootstrapped = await storage.isBootstrapped();
-      const restored = await storage.load(options.initialConf);
+      let restored = await storage.load(options.initialConf);
+      if (options.forceNewCluster === true) {
+        const forced = forceNewCluster(restored, options.id);
+        await storage.persist({
+          hardState: forced.hardState,
+          entries: forced.entries,
+          committedEntries: [],
+          messages: [],
+          readStates: [],
+          mustSync: true,
+        });
+        options.onForcedNewCluster?.(forced.removed, forced.hardState.commit);
+        restored = await storage.load(options.initialConf);
+      }
       const config: RaftConfig = { ...defaultRaftConfig(options.id), ...options.config, id: options.id };
       const core = new RaftCore(config, restored, options.rng ?? randomRng());
       let identity = recorded;

@@ -31,6 +31,8 @@ export interface ServerConfig {
   readonly peers: Readonly<Record<string, string>>;
   /** True: start with no membership and wait to be added by the cluster's leader. */
   readonly join: boolean;
+  /** True: recover from quorum loss, as the only member of a cluster kept from this node's log (--force-new-cluster). */
+  readonly forceNewCluster: boolean;
   /** pino level: trace, debug, info, warn, error, fatal, silent. */
   readonly logLevel: string;
   /** Test-only: peer transport fault hook and HTTP POST /test/faults. Never on by default. */
@@ -225,6 +227,12 @@ const settingsShape = {
   join: z
     .boolean()
     .describe('start empty and wait to be added by the cluster (forelock members add)')
+    .register(serveFlagRegistry, { switch: true }),
+  forceNewCluster: z
+    .boolean()
+    .describe(
+      "recover from losing a quorum: start as the only member of a cluster kept from this node's log (every entry it has, committed); add the others back with forelock members add",
+    )
     .register(serveFlagRegistry, { switch: true }),
   logLevel: z
     .enum(LOG_LEVELS)
@@ -437,6 +445,10 @@ export function resolveServerConfig(...layers: readonly ConfigLayer[]): ServerCo
   const id = settings.id ?? SERVER_DEFAULTS.id;
   const peers = settings.peers ?? {};
   const join = settings.join ?? false;
+  const forceNewCluster = settings.forceNewCluster ?? false;
+  if (join && forceNewCluster) {
+    throw new ConfigError('--force-new-cluster recovers a member from its own log; it cannot be given with --join');
+  }
   if (Object.keys(peers).length > 0 && peers[id] === undefined && !join) {
     throw new ConfigError(`--peers must include this node (${id}), or start it with --join to be added later`);
   }
@@ -447,6 +459,7 @@ export function resolveServerConfig(...layers: readonly ConfigLayer[]): ServerCo
     dataDir: settings.data ?? `./.forelock/${id}`,
     peers,
     join,
+    forceNewCluster,
     logLevel: settings.logLevel ?? SERVER_DEFAULTS.logLevel,
     testFaultInjection: settings.testFaultInjection ?? false,
     maxMessageBytes: settings.maxMessageBytes ?? SERVER_DEFAULTS.maxMessageBytes,

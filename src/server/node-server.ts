@@ -90,6 +90,12 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
         : bootstrapConf(Object.keys(config.peers).length > 0 ? config.peers : { [config.id]: selfAddress }),
       // A founder's --peers name its cluster (the cluster token is issue 10's --cluster-token, '' until then).
       foundingClusterId: config.join || Object.keys(config.peers).length === 0 ? null : deriveClusterId(config.peers),
+      forceNewCluster: config.forceNewCluster,
+      onForcedNewCluster: (removed, commitIndex) =>
+        log.warn(
+          { removed, commitIndex },
+          'forced a new cluster: this node is its only member, with every entry it had committed; add the others back with forelock members add',
+        ),
       knownPeers: config.peers,
       snapshotEveryEntries: config.snapshotEveryEntries,
       faultInjection: config.testFaultInjection,
