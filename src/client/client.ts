@@ -62,8 +62,10 @@ export interface ConnectOptions {
   /** How long connect() keeps dialing before it fails with UnavailableError. Default 10,000 ms. */
   readonly connectTimeoutMs?: number;
   /**
-   * How long one endpoint may take to answer the session open before the next is tried (a crashed host may never
-   * answer at all). Keep it well under the TTL so failover fits in a session's promise. Default min(1,000, ttlMs / 10).
+   * How long one endpoint may take to accept a connection and answer the session open before the next is tried (a
+   * crashed host may never answer at all). Keep it well under the TTL so failover fits in a session's promise. Default
+   * min(1,000, ttlMs / 10). Once a node accepted the stream, a resume waits for its answer at least half the TTL (a node
+   * catching up after a restart answers late, and giving up would only start the resume again).
    */
   readonly openTimeoutMs?: number;
   /** Aborting it stops connect() (rejecting with AbortError). */

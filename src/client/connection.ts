@@ -27,9 +27,19 @@ import type { ClientFrame, ForelockStub, ServerFrame, SessionStream } from './wi
 
 /**
  * The least time a NEW session's open may take to be answered: it waits for the session to be committed, which a busy
- * cluster may take a while to do, and no promise is at stake yet. Resumes get `openTimeoutMs`.
+ * cluster may take a while to do, and no promise is at stake yet.
  */
 const FIRST_OPEN_TIMEOUT_MS = 5_000;
+
+/**
+ * The share of the TTL a resume's answer may take, at least, once the node accepted the stream: a node that just
+ * restarted or took office answers after catching up, and a client that gave up at `openTimeoutMs` would only start
+ * the same resume again elsewhere, or on the same node, and lose its session while retrying (issue 13 saw 69 of 100
+ * sessions end so after a restart). A node that cannot lead says so at once (not-leader), and a dead one is found by
+ * the connection timeout (`openTimeoutMs`), so waiting longer for an answer costs nothing when all is well. Half the
+ * TTL leaves the other half to try the next node.
+ */
+const RESUME_ANSWER_TTL_SHARE = 0.5;
 
 /** Server refusals that say "not now" rather than "no": the request is re-sent with its seq after a backoff. */
 const TRANSIENT_SERVER_CODES: ReadonlySet<string> = new Set<ErrorCode>([
@@ -85,8 +95,8 @@ export interface ConnectionOptions {
   readonly endpoints: readonly string[];
   readonly ttlMs: number;
   /**
-   * How long one endpoint may take to accept a connection, and to answer a resume, before the next one is tried (a
-   * crashed host may never answer). A new session's open waits at least FIRST_OPEN_TIMEOUT_MS for its answer.
+   * How long one endpoint may take to accept a connection before the next one is tried (a crashed host may never
+   * answer). A new session's open waits at least FIRST_OPEN_TIMEOUT_MS for its answer, a resume at least half the TTL.
    */
   readonly openTimeoutMs: number;
   readonly clientName: string;
@@ -379,10 +389,10 @@ export class SessionConnection {
         if (opened) resolveClosed(failure);
         else rejectOpen(failure);
       };
-      const openTimeoutMs =
-        this.sessionId === ''
-          ? Math.max(this.options.openTimeoutMs, FIRST_OPEN_TIMEOUT_MS)
-          : this.options.openTimeoutMs;
+      const openTimeoutMs = Math.max(
+        this.options.openTimeoutMs,
+        this.sessionId === '' ? FIRST_OPEN_TIMEOUT_MS : this.options.ttlMs * RESUME_ANSWER_TTL_SHARE,
+      );
       const openTimer = setTimeout(
         () => finish(new TimeoutError(`${address} did not answer the session open within ${openTimeoutMs} ms`)),
         openTimeoutMs,

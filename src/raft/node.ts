@@ -115,6 +115,14 @@ export function loopDelayBeyondResolutionMs(percentileNs: number, resolutionMs =
 }
 
 /**
+ * The id of a cluster founded with `initialConf` and no founding flags (embedded and test clusters): every founder
+ * of a multi-member cluster derives the same one from the members; a lone node gets a random one.
+ */
+function foundersClusterId(initialConf: ConfState, token: string): string {
+  return initialConf.voters.length > 1 ? deriveClusterId(initialConf.addresses, token) : randomClusterId();
+}
+
+/**
  * A running Raft node: drives a RaftCore with real time, level storage and the gRPC peer transport.
  * Register `node.transport` on the process's grpc.Server with registerPeerService().
  *
@@ -247,7 +255,7 @@ export class RaftNode implements RaftNodeApi {
           formatVersion: DATA_FORMAT_VERSION,
           clusterId: wasBootstrapped
             ? deriveClusterId(core.conf.addresses, options.clusterToken ?? '')
-            : (foundingId ?? (joining ? '' : randomClusterId())),
+            : (foundingId ?? (joining ? '' : foundersClusterId(options.initialConf, options.clusterToken ?? ''))),
           memberId: options.id,
           foundingId,
         };

@@ -1,4 +1,5 @@
 // A session's clock offset and rate error, estimated from the time the client reports in its keepalives.
+import { LeastSquares } from './least-squares.js';
 import { RingBuffer } from './ring-buffer.js';
 
 /** The client clock relative to the server's. */
@@ -11,6 +12,10 @@ export interface DriftEstimate {
   readonly driftStdErr: number;
   /** Samples the fit rests on (outliers set aside). */
   readonly points: number;
+  /** How far the rate could be from `drift` if the path is not symmetric: a one-way delay that is a fixed share of the
+   * round trip, other than half, moves the offsets by that share of the round trip's own trend, at most half of it
+   * either way. Judging a clock to be out of bound needs more than this. */
+  readonly pathDoubt: number;
   /** True when the rate is changing significantly, and `drift` is the rate at the newest sample of a quadratic fit. */
   readonly changing: boolean;
   /** How fast the rate changes, per ms (0 unless `changing`): a clock that keeps slowing is forecast ahead. */
@@ -32,18 +37,24 @@ const CURVATURE_Z = 5;
 const OUTLIERS_BEFORE_RESET = 3;
 
 /**
- * Offsets `clientTime - sendTime` against send time, where the send time is the receive time less half the session's
- * *smoothed* round trip (a per-sample correction with the previous exchange's RTT would add that exchange's jitter; the
- * smoothed one still follows a latency that grows). The slope of a least-squares line through the last `window`
+ * Offsets `clientTime - sendTime` against send time, where the send time is the receive time less half *that
+ * exchange's own* round trip, as NTP does: a keepalive reports the round trip of the exchange before it, so a sample
+ * enters the fit once the next keepalive has told its round trip (the previous exchange's RTT would add that exchange's
+ * jitter, and lag a latency that grows). Without any round trip known, the delay is taken as steady. The slope of a least-squares line through the last `window`
  * offsets is the rate error; its standard error comes from the residuals, so a noisy wide-area session is judged with
  * its own noise and a quiet LAN session with its own. Outliers (one-way delay spikes) are set aside by a robust scale,
  * and a changing rate (a drift that ramps) is followed by a quadratic term only when the data show it significantly.
  */
 export class ClockDriftEstimator {
-  private readonly sendTimes: RingBuffer;
-  private readonly offsets: RingBuffer;
-  private lastOffsetMs = Number.NaN;
-  private lastSendMs = Number.NaN;
+  private readonly receiveTimes: RingBuffer;
+  /** `clientTime - receiveTime` of each sample. */
+  private readonly rawOffsets: RingBuffer;
+  /** Each sample's own round trip, NaN until the next keepalive reports it. */
+  private readonly ownRtts: RingBuffer;
+  private lastReceiveMs = Number.NaN;
+  /** The newest sample the fit used: its send time and offset, which the others are taken relative to. */
+  private newestSendMs = Number.NaN;
+  private newestOffsetMs = Number.NaN;
   /** The estimate is computed once per new sample (assessments ask far more often than keepalives arrive). */
   private cached: DriftEstimate | null = null;
   private stale = true;
@@ -51,29 +62,42 @@ export class ClockDriftEstimator {
   private readonly residuals: Float64Array;
   private readonly deviations: Float64Array;
   private readonly kept: Uint8Array;
+  /** Samples whose send can be placed (their round trip is known, or none is). */
+  private readonly placed: Uint8Array;
+  /** Each sample's send time and offset relative to the newest used, and its one-way delay, as the fit places them. */
+  private readonly times: Float64Array;
+  private readonly offsets: Float64Array;
+  private readonly oneWays: Float64Array;
+  private readonly solver = new LeastSquares();
 
   /** @param window samples kept for the fit (at the default interval of 3.3 s, 16 samples span about 53 s) */
   constructor(window: number) {
-    this.sendTimes = new RingBuffer(window);
-    this.offsets = new RingBuffer(window);
+    this.receiveTimes = new RingBuffer(window);
+    this.rawOffsets = new RingBuffer(window);
+    this.ownRtts = new RingBuffer(window);
+    this.times = new Float64Array(window);
+    this.offsets = new Float64Array(window);
+    this.oneWays = new Float64Array(window);
     this.residuals = new Float64Array(window);
     this.deviations = new Float64Array(window);
     this.kept = new Uint8Array(window);
+    this.placed = new Uint8Array(window);
   }
 
   /**
-   * One keepalive: server receive time, the client's clock at sending, and the one-way delay to take off (half the
-   * smoothed RTT), or null when the receive time is not to be trusted (the node's own stall): then the sample is not
-   * used at all.
+   * One keepalive: server receive time, the client's clock at sending, and the round trip it reports, which is that
+   * of the exchange before it (undefined when unknown). A receive the node's own stall may have held up is not to be
+   * given at all.
    */
-  observe(receiveMs: number, clientTimeMs: number, oneWayMs: number | null): void {
-    if (oneWayMs === null) return;
-    const sendMs = receiveMs - oneWayMs;
-    if (sendMs <= this.lastSendMs) return;
-    this.sendTimes.push(sendMs);
-    this.offsets.push(clientTimeMs - sendMs);
-    this.lastSendMs = sendMs;
-    this.lastOffsetMs = clientTimeMs - sendMs;
+  observe(receiveMs: number, clientTimeMs: number, rttMs: number | undefined): void {
+    if (receiveMs <= this.lastReceiveMs) return;
+    if (rttMs !== undefined && Number.isFinite(rttMs) && rttMs >= 0 && Number.isNaN(this.ownRtts.last())) {
+      this.ownRtts.setLast(rttMs);
+    }
+    this.receiveTimes.push(receiveMs);
+    this.rawOffsets.push(clientTimeMs - receiveMs);
+    this.ownRtts.push(Number.NaN);
+    this.lastReceiveMs = receiveMs;
     this.stale = true;
   }
 
@@ -86,22 +110,24 @@ export class ClockDriftEstimator {
   }
 
   private fit(): DriftEstimate | null {
-    const n = this.sendTimes.length;
-    if (n < MIN_POINTS) return null;
-    this.kept.fill(1, 0, n);
+    const n = this.receiveTimes.length;
+    const placed = this.placeSends(n);
+    if (placed < MIN_POINTS) return null;
     let line = this.line(n);
     if (line === null) return null;
-    // Robust scale of the residuals (MAD), then set the outliers aside and fit again.
+    // Robust scale of the placed samples' residuals (MAD), then set the outliers aside and fit again.
+    let count = 0;
     for (let i = 0; i < n; i++) {
+      if (this.placed[i] === 0) continue;
       this.residuals[i] = this.offsetAt(i) - (line.intercept + line.slope * this.timeAt(i));
-      this.deviations[i] = Math.abs(this.residuals[i] as number);
+      this.deviations[count++] = Math.abs(this.residuals[i] as number);
     }
-    const sorted = this.deviations.subarray(0, n).slice().sort();
-    const robustStdDev = 1.4826 * (sorted[Math.floor(n / 2)] as number);
+    const sorted = this.deviations.subarray(0, count).slice().sort();
+    const robustStdDev = 1.4826 * (sorted[Math.floor(count / 2)] as number);
     const limit = Math.max(OUTLIER_Z * robustStdDev, READING_RESOLUTION_MS);
     let outliers = 0;
     for (let i = 0; i < n; i++) {
-      if ((this.deviations[i] as number) > limit) {
+      if (this.placed[i] === 1 && Math.abs(this.residuals[i] as number) > limit) {
         this.kept[i] = 0;
         outliers++;
       }
@@ -117,7 +143,8 @@ export class ClockDriftEstimator {
     const quadratic = line.points >= MIN_POINTS + 2 ? this.quadratic(n) : null;
     const changing = quadratic !== null && Math.abs(quadratic.curvature) > CURVATURE_Z * quadratic.curvatureStdErr;
     return {
-      offsetMs: this.lastOffsetMs,
+      offsetMs: this.newestOffsetMs,
+      pathDoubt: this.pathDoubt(n, changing),
       drift: changing ? quadratic.rateAtNewest : line.slope,
       driftStdErr: changing ? quadratic.rateAtNewestStdErr : line.slopeStdErr,
       points: line.points,
@@ -127,11 +154,66 @@ export class ClockDriftEstimator {
   }
 
   private timeAt(i: number): number {
-    return this.sendTimes.at(i) - this.lastSendMs;
+    return this.times[i] as number;
   }
 
   private offsetAt(i: number): number {
-    return this.offsets.at(i) - this.lastOffsetMs;
+    return this.offsets[i] as number;
+  }
+
+  /**
+   * Places each sample's send at its receive less half its own round trip, relative to the newest sample that has one,
+   * and marks as kept the samples that can be placed: those with a round trip, or all when none is known. Returns how
+   * many are kept.
+   */
+  private placeSends(n: number): number {
+    let anyRtt = false;
+    for (let i = 0; i < n && !anyRtt; i++) anyRtt = !Number.isNaN(this.ownRtts.at(i));
+    let kept = 0;
+    let newest = -1;
+    for (let i = 0; i < n; i++) {
+      const rtt = this.ownRtts.at(i);
+      const usable = !anyRtt || !Number.isNaN(rtt);
+      this.placed[i] = usable ? 1 : 0;
+      this.kept[i] = usable ? 1 : 0;
+      this.oneWays[i] = usable && anyRtt ? rtt / 2 : 0;
+      if (usable) {
+        kept++;
+        newest = i;
+      }
+    }
+    if (newest < 0) return 0;
+    this.newestSendMs = this.receiveTimes.at(newest) - (this.oneWays[newest] as number);
+    this.newestOffsetMs = this.rawOffsets.at(newest) + (this.oneWays[newest] as number);
+    for (let i = 0; i < n; i++) {
+      const oneWayMs = this.oneWays[i] as number;
+      this.times[i] = this.receiveTimes.at(i) - oneWayMs - this.newestSendMs;
+      this.offsets[i] = this.rawOffsets.at(i) + oneWayMs - this.newestOffsetMs;
+    }
+    return kept;
+  }
+
+  /**
+   * Half the rate coefficient of the kept samples' round trips regressed on the fit's own design (a line, or the curve
+   * when the rate is changing): the most a one-way share of the round trip other than half, held over the window,
+   * could move the rate. 0 when no round trip is known.
+   */
+  private pathDoubt(n: number, curve: boolean): number {
+    const fit = this.solver.fit(
+      n,
+      curve ? 3 : 2,
+      (i, x) => {
+        if (this.kept[i] === 0) return Number.NaN;
+        const t = this.timeAt(i) / 1000;
+        x[0] = 1;
+        x[1] = t;
+        x[2] = t * t;
+        return 2 * (this.oneWays[i] as number);
+      },
+      0,
+    );
+    // The coefficient is round-trip ms per second: divide by 1000 for a rate.
+    return fit === null ? 0 : Math.abs(fit.coefficients[1] as number) / 2 / 1000;
   }
 
   /** Least squares over the kept samples (times relative to the newest, which keeps the sums small). */
@@ -219,30 +301,38 @@ export class ClockDriftEstimator {
     };
   }
 
+  /** The newest `OUTLIERS_BEFORE_RESET` placed samples are all outliers, on the same side. */
   private newestAreOneSidedOutliers(n: number): boolean {
-    if (n < OUTLIERS_BEFORE_RESET * 2) return false;
     let side = 0;
-    for (let i = n - OUTLIERS_BEFORE_RESET; i < n; i++) {
+    let seen = 0;
+    for (let i = n - 1; i >= 0 && seen < OUTLIERS_BEFORE_RESET; i--) {
+      if (this.placed[i] === 0) continue;
       if (this.kept[i] === 1) return false;
       const sign = Math.sign(this.residuals[i] as number);
       if (side !== 0 && sign !== side) return false;
       side = sign;
+      seen++;
     }
-    return true;
+    return seen === OUTLIERS_BEFORE_RESET && n >= OUTLIERS_BEFORE_RESET * 2;
   }
 
+  /** Starts again from the newest samples, from the first of the outliers on: what came before is another path or
+   * another clock. */
   private restartFromNewest(n: number): void {
-    const times: number[] = [];
-    const offsets: number[] = [];
-    for (let i = n - OUTLIERS_BEFORE_RESET; i < n; i++) {
-      times.push(this.sendTimes.at(i));
-      offsets.push(this.offsets.at(i));
+    let from = n;
+    for (let seen = 0; from > 0 && seen < OUTLIERS_BEFORE_RESET; ) {
+      from--;
+      if (this.placed[from] === 1) seen++;
     }
-    this.sendTimes.clear();
-    this.offsets.clear();
-    for (let i = 0; i < times.length; i++) {
-      this.sendTimes.push(times[i] as number);
-      this.offsets.push(offsets[i] as number);
+    const kept: [number, number, number][] = [];
+    for (let i = from; i < n; i++) kept.push([this.receiveTimes.at(i), this.rawOffsets.at(i), this.ownRtts.at(i)]);
+    this.receiveTimes.clear();
+    this.rawOffsets.clear();
+    this.ownRtts.clear();
+    for (const [receiveMs, rawOffsetMs, rttMs] of kept) {
+      this.receiveTimes.push(receiveMs);
+      this.rawOffsets.push(rawOffsetMs);
+      this.ownRtts.push(rttMs);
     }
   }
 }

@@ -36,6 +36,12 @@ export class RingBuffer {
     return this.size === 0 ? Number.NaN : this.at(this.size - 1);
   }
 
+  /** Replaces the most recent value (no-op when empty). */
+  setLast(value: number): void {
+    if (this.size === 0) return;
+    this.values[(this.start + this.size - 1) % this.capacity] = value;
+  }
+
   /** A copy, oldest first. */
   toArray(): number[] {
     const out = new Array<number>(this.size);

@@ -191,7 +191,11 @@ export function criticalDrift(guaranteeMs: number, maxDrift: number, marginMs: n
   return -maxDrift - marginMs / guaranteeMs;
 }
 
-/** Probability that the client's clock is slower than `criticalDrift(g)`: its safe period would outlive the lease. */
+/**
+ * Probability that the client's clock is slower than `criticalDrift(g)`: its safe period would outlive the lease. The
+ * doubt an asymmetric path leaves (`pathDoubt`) is given to the clock: it is judged slow only beyond what a delay
+ * growing on one side could explain.
+ */
 export function driftRisk(
   estimate: DriftEstimate | null,
   guaranteeMs: number,
@@ -200,19 +204,22 @@ export function driftRisk(
 ): number {
   if (estimate === null) return 0;
   const critical = criticalDrift(guaranteeMs, maxDrift, marginMs);
-  if (!(estimate.driftStdErr > 0)) return estimate.drift < critical ? 1 : 0;
-  return clamp01(normalCdf((critical - estimate.drift) / estimate.driftStdErr));
+  const drift = estimate.drift + estimate.pathDoubt;
+  if (!(estimate.driftStdErr > 0)) return drift < critical ? 1 : 0;
+  return clamp01(normalCdf((critical - drift) / estimate.driftStdErr));
 }
 
 /**
  * Probability that the client's clock runs faster than the SDK's bound allows. Its leases stay safe (it believes
  * each ends sooner than the server's promise), but the bound every client relies on is broken all the same, so the
- * clock is out of bound, as a slow one is: a condition of the session, told by advisory.
+ * clock is out of bound, as a slow one is: a condition of the session, told by advisory. As for `driftRisk`, the
+ * path's doubt is given to the clock.
  */
 export function fastClockRisk(estimate: DriftEstimate | null, maxDrift: number): number {
   if (estimate === null) return 0;
-  if (!(estimate.driftStdErr > 0)) return estimate.drift > maxDrift ? 1 : 0;
-  return clamp01(normalCdf((estimate.drift - maxDrift) / estimate.driftStdErr));
+  const drift = estimate.drift - estimate.pathDoubt;
+  if (!(estimate.driftStdErr > 0)) return drift > maxDrift ? 1 : 0;
+  return clamp01(normalCdf((drift - maxDrift) / estimate.driftStdErr));
 }
 
 /** The longest guarantee a clock at rate error `drift` can be given safely (Infinity within the SDK's bound). */

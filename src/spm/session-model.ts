@@ -66,10 +66,6 @@ export class SessionModel {
   private readonly gapFit: SlidingLinearFit;
   private gapIndex = 0;
   readonly rttTrend: HoltTrend;
-  /** Recent round trips: their median is the path delay the clock fit takes off (a spike does not move it; a latency
-   * that really grows does, within half the window). */
-  private readonly recentRtts: RingBuffer;
-  private readonly rttScratch: Float64Array;
   readonly drift: ClockDriftEstimator;
   private readonly gapAverage: MovingAverage | null;
   /** Recent gaps, for ARIMA (only when that model is configured). */
@@ -88,8 +84,6 @@ export class SessionModel {
     this.lastGuaranteeMs = ttlMs;
     this.gapTrend = new HoltTrend(config.smoothingAlpha, config.trendAlpha, config.varianceBeta);
     this.rttTrend = new HoltTrend(config.smoothingAlpha, config.trendAlpha, config.varianceBeta);
-    this.recentRtts = new RingBuffer(config.driftWindow);
-    this.rttScratch = new Float64Array(config.driftWindow);
     this.drift = new ClockDriftEstimator(config.driftWindow);
     this.gapFit = new SlidingLinearFit(config.trendWindow);
     this.gapAverage = config.model === 'sma' ? new MovingAverage(config.trendWindow) : null;
@@ -110,27 +104,12 @@ export class SessionModel {
     this.samples++;
     if (sample.rttMs !== undefined && Number.isFinite(sample.rttMs)) {
       this.rttTrend.update(sample.rttMs);
-      this.recentRtts.push(sample.rttMs);
       this.lastRttMs = sample.rttMs;
       this.cachedForecast = null;
     }
-    if (sample.clientTimeMs !== undefined && Number.isFinite(sample.clientTimeMs)) {
-      const oneWayMs = this.medianRttMs() / 2;
-      this.drift.observe(sample.receiveMs, sample.clientTimeMs, overloaded ? null : oneWayMs);
+    if (!overloaded && sample.clientTimeMs !== undefined && Number.isFinite(sample.clientTimeMs)) {
+      this.drift.observe(sample.receiveMs, sample.clientTimeMs, sample.rttMs);
     }
-  }
-
-  /** The median of the recent round trips (0 before any). */
-  private medianRttMs(): number {
-    const n = this.recentRtts.length;
-    if (n === 0) return 0;
-    const sorted = this.rttScratch.subarray(0, n);
-    for (let i = 0; i < n; i++) sorted[i] = this.recentRtts.at(i);
-    sorted.sort();
-    return Math.max(
-      0,
-      n % 2 === 1 ? (sorted[(n - 1) / 2] as number) : ((sorted[n / 2 - 1] as number) + (sorted[n / 2] as number)) / 2,
-    );
   }
 
   /** The client proved alive at `atMs` (any message from it). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { forecastArima } from '../../src/spm/arima-forecaster.js';
 import { ClockDriftEstimator } from '../../src/spm/clock-drift.js';
+import { driftRisk, fastClockRisk } from '../../src/spm/risk.js';
 import { Ewma } from '../../src/spm/ewma.js';
 import { HoltTrend } from '../../src/spm/holt.js';
 import { SlidingLinearFit } from '../../src/spm/linear-fit.js';
@@ -97,16 +98,18 @@ describe('SlidingLinearFit', () => {
 });
 
 describe('ClockDriftEstimator', () => {
-  it('measures a client clock 2% slow, whatever its offset, from six samples on', () => {
+  it('measures a client clock 2% slow, whatever its offset, from six placed samples on', () => {
     const d = new ClockDriftEstimator(8);
     const epoch = 1_715_000_000_000;
-    for (let i = 0; i < 5; i++) d.observe(50_000 + i * 3333, epoch + 0.98 * (50_000 + i * 3333), 0);
+    // A keepalive reports the round trip of the exchange before it: six keepalives place five samples.
+    for (let i = 0; i < 6; i++) d.observe(50_000 + i * 3333, epoch + 0.98 * (50_000 + i * 3333), 2);
     expect(d.estimate()).toBeNull(); // too few samples to know how noisy this session is
-    for (let i = 5; i < 10; i++) d.observe(50_000 + i * 3333, epoch + 0.98 * (50_000 + i * 3333), 0);
+    for (let i = 6; i < 10; i++) d.observe(50_000 + i * 3333, epoch + 0.98 * (50_000 + i * 3333), 2);
     const e = d.estimate();
     expect(e?.drift).toBeCloseTo(-0.02, 6); // epoch-sized clock readings: about 1e-8 of float rounding
     expect(e?.changing).toBe(false);
-    expect(e?.points).toBe(8);
+    expect(e?.points).toBe(7); // the window's eight, less the newest, whose round trip is not known yet
+    expect(e?.pathDoubt).toBeCloseTo(0, 12); // a steady round trip
   });
 
   it('learns its uncertainty from the scatter of its own samples: a noisy link gives a wider standard error', () => {
@@ -115,8 +118,8 @@ describe('ClockDriftEstimator', () => {
     const rng = new SeededRng(3);
     for (let i = 0; i < 16; i++) {
       const t = i * 3333;
-      quiet.observe(t + 1 + rng.normal(0, 0.3), 1e12 + t, 0);
-      noisy.observe(t + 100 + rng.normal(0, 30), 1e12 + t, 0);
+      quiet.observe(t + 1 + rng.normal(0, 0.3), 1e12 + t, 2);
+      noisy.observe(t + 100 + rng.normal(0, 30), 1e12 + t, 200);
     }
     const q = quiet.estimate()!;
     const n = noisy.estimate()!;
@@ -129,10 +132,10 @@ describe('ClockDriftEstimator', () => {
     const d = new ClockDriftEstimator(16);
     for (let i = 0; i < 16; i++) {
       const t = i * 3333;
-      d.observe(t + 50 + (i === 9 ? 2000 : 0), 1e12 + t, 0);
+      d.observe(t + 50 + (i === 9 ? 2000 : 0), 1e12 + t, 100);
     }
     const e = d.estimate()!;
-    expect(e.points).toBe(15);
+    expect(e.points).toBe(14); // 16, less the newest (round trip not known yet) and the spike
     expect(Math.abs(e.drift)).toBeLessThan(1e-5);
   });
 
@@ -141,7 +144,7 @@ describe('ClockDriftEstimator', () => {
     // rate(t) = -1e-7 * t: the clock reads t - 5e-8 t^2.
     for (let i = 0; i < 10; i++) {
       const t = i * 3000;
-      d.observe(t, 5000 + t - 5e-8 * t * t, 0);
+      d.observe(t, 5000 + t - 5e-8 * t * t, undefined);
     }
     const e = d.estimate();
     expect(e?.changing).toBe(true);
@@ -149,14 +152,53 @@ describe('ClockDriftEstimator', () => {
     expect(e?.driftChangePerMs).toBeCloseTo(-1e-7, 9);
   });
 
-  it('does not mistake a growing RTT for a slow clock (the smoothed one-way delay is taken off)', () => {
+  it('does not mistake a growing RTT for a slow clock: a pure ramp is read as a symmetric path', () => {
     const d = new ClockDriftEstimator(8);
     for (let i = 0; i < 10; i++) {
       const sendMs = i * 3333;
       const rttMs = 500 + 200 * i;
-      d.observe(sendMs + rttMs / 2, 1e12 + sendMs, rttMs / 2);
+      d.observe(sendMs + rttMs / 2, 1e12 + sendMs, rttMs);
     }
     expect(Math.abs(d.estimate()?.drift as number)).toBeLessThan(1e-9);
+  });
+
+  it('says how much an asymmetric path could explain: a delay growing on the inbound side only is not a clock out of bound', () => {
+    // The reply path stays at 5 ms; the path to the server grows by 30 ms a keepalive (0.9%), with jitter. No fit can
+    // tell that from a clock 0.45% slow on a symmetric path; the doubt says so, and the clock is not accused.
+    const rng = new SeededRng(11);
+    const d = new ClockDriftEstimator(16);
+    let previousRttMs: number | undefined;
+    for (let i = 0; i < 17; i++) {
+      const sendMs = i * 3333;
+      const inboundMs = 5 + 30 * i + rng.normal(0, 3);
+      d.observe(sendMs + inboundMs, 1e12 + sendMs, previousRttMs);
+      previousRttMs = inboundMs + 5;
+    }
+    const e = d.estimate()!;
+    expect(e.drift).toBeCloseTo(-0.0045, 3);
+    expect(e.pathDoubt).toBeCloseTo(0.0045, 3);
+    // Even judged against a bound of 0.2%, the clock is not out of it once the doubt is given to it.
+    expect(driftRisk(e, 10_000, 0.002, 0)).toBeLessThan(0.01);
+    expect(fastClockRisk(e, 0.002)).toBeLessThan(0.01);
+    expect(driftRisk({ ...e, pathDoubt: 0 }, 10_000, 0.002, 0)).toBeGreaterThan(0.99);
+  });
+
+  it('takes off each exchange its own round trip, as NTP does: symmetric WAN jitter (150 +- 40 ms) cancels', () => {
+    const rng = new SeededRng(5);
+    const corrected = new ClockDriftEstimator(16);
+    const uncorrected = new ClockDriftEstimator(16);
+    let previousRttMs: number | undefined;
+    for (let i = 0; i < 17; i++) {
+      const sendMs = i * 3333;
+      const oneWayMs = 75 + rng.normal(0, 20);
+      corrected.observe(sendMs + oneWayMs, 1e12 + 0.98 * sendMs, previousRttMs);
+      uncorrected.observe(sendMs + oneWayMs, 1e12 + 0.98 * sendMs, undefined);
+      previousRttMs = 2 * oneWayMs;
+    }
+    const e = corrected.estimate()!;
+    expect(e.drift).toBeCloseTo(-0.02, 6);
+    expect(e.driftStdErr).toBeLessThan(1e-5);
+    expect(uncorrected.estimate()!.driftStdErr).toBeGreaterThan(20 * e.driftStdErr);
   });
 });
 

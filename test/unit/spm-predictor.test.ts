@@ -267,7 +267,7 @@ describe('clock drift is answered with the guarantee, not with warnings', () => 
   it('driftRisk: unsafe below the critical drift -maxDrift - margin / g', () => {
     // g = 10 s, maxDrift 1%, margin 100 ms: critical drift -0.02.
     expect(criticalDrift(10_000, 0.01, 100)).toBeCloseTo(-0.02, 12);
-    const estimate = { offsetMs: 0, driftStdErr: 0.001, points: 8, changing: false, driftChangePerMs: 0 };
+    const estimate = { offsetMs: 0, driftStdErr: 0.001, pathDoubt: 0, points: 8, changing: false, driftChangePerMs: 0 };
     const at = (drift: number) => driftRisk({ ...estimate, drift }, 10_000, 0.01, 100);
     expect(at(-0.02)).toBeCloseTo(0.5, 6);
     expect(at(-0.03)).toBeGreaterThan(0.99);
