@@ -125,6 +125,12 @@ type Holder = Omit<HolderView, 'clientName' | 'scheduledRevocation'> & {
   scheduledRevocation?: ScheduledRevocationView;
 };
 
+/** One lock a session holds, with its hold (LockStateMachine.sessionHolds). */
+export interface SessionHold {
+  readonly name: string;
+  readonly holder: HolderView;
+}
+
 /** A queued acquire as stored: its view without the client name. */
 type Waiter = Omit<WaiterView, 'clientName'>;
 
@@ -276,19 +282,17 @@ export class LockStateMachine implements StateMachine {
     return [...this.locksByName.values()].sort((a, b) => compareStrings(a.name, b.name)).map((l) => this.viewLock(l));
   }
 
-  /** How many requests wait for lock `name` (0 for an unknown lock): O(1), for the leader's assessments. */
-  waiterCount(name: string): number {
-    return this.locksByName.get(name)?.waiters.length ?? 0;
-  }
-
-  /** How many locks are held, waited for or in a lock-delay: O(1), without building their views. */
-  lockCount(): number {
-    return this.locksByName.size;
-  }
-
-  /** How many sessions are open: O(1). */
-  sessionCount(): number {
-    return this.sessionsById.size;
+  /**
+   * The holds of session `sessionId`, by lock name: O(its own locks), whatever the number of locks held by others
+   * (a resume answers with them). Empty for an unknown session.
+   */
+  sessionHolds(sessionId: string): SessionHold[] {
+    const session = this.sessionsById.get(sessionId);
+    if (session === undefined) return [];
+    return [...session.holding].sort(compareStrings).map((name) => {
+      const holder = this.locksByName.get(name)!.holders.find((h) => h.sessionId === sessionId)!;
+      return { name, holder: holderView(holder, session.clientName) };
+    });
   }
 
   /** How many requests wait for lock `name` (0 for an unknown lock): O(1), for the leader's assessments. */

@@ -202,6 +202,8 @@ export class SessionStream implements ConnectedStream {
       throw error;
     }
     this.bind(sessionId);
+    // The session's own locks only: a resume costs what the session holds, not what the cluster holds.
+    const holds = service.machine.sessionHolds(sessionId);
     this.send({
       opened: {
         sessionId,
@@ -210,11 +212,11 @@ export class SessionStream implements ConnectedStream {
         guaranteeMs: resumed.guarantee.guaranteeMs,
         keepaliveIntervalMs: resumed.guarantee.keepaliveIntervalMs,
         leaderId: raft.id,
-        held: heldLocksOf(service.machine.locks(), sessionId),
+        held: heldLocksOf(holds),
       },
     });
     // An operator's revoke scheduled while the session was away: its Pre-emption Request may never have arrived.
-    for (const request of scheduledRevocationRequestsOf(service.machine.locks(), sessionId, this.deps.clock.now())) {
+    for (const request of scheduledRevocationRequestsOf(holds, this.deps.clock.now())) {
       this.send({ preemption: request });
     }
     this.deps.log.debug({ sessionId }, 'session resumed');

@@ -1,7 +1,7 @@
 // The session stream's frames as the server sees them (message shapes in util/wire-frames), and conversions to and
 // from the domain.
 import type { LockMode } from '../lock/commands.js';
-import type { HolderView, LockView } from '../lock/state-machine.js';
+import type { HolderView, LockView, SessionHold } from '../lock/state-machine.js';
 import type { RaftStatus } from '../raft/node-api.js';
 import type {
   WireAcquireRequest,
@@ -81,14 +81,13 @@ export function requestSeqFromWire(seq: string): number {
 }
 
 /** The locks a session holds, for SessionOpened on resumption. */
-export function heldLocksOf(locks: readonly LockView[], sessionId: string): WireHeldLock[] {
-  const held: WireHeldLock[] = [];
-  for (const lock of locks) {
-    const holder = lock.holders.find((each) => each.sessionId === sessionId);
-    if (holder)
-      held.push({ name: lock.name, mode: modeToWire(holder.mode), token: String(holder.token), fenced: holder.fenced });
-  }
-  return held;
+export function heldLocksOf(holds: readonly SessionHold[]): WireHeldLock[] {
+  return holds.map(({ name, holder }) => ({
+    name,
+    mode: modeToWire(holder.mode),
+    token: String(holder.token),
+    fenced: holder.fenced,
+  }));
 }
 
 /** The Pre-emption Request that tells a holder an operator's revoke ends its hold at `revokeAtMs` (`graceMs` away). */
@@ -113,18 +112,13 @@ export function operatorPreemptionRequest(
  * The Pre-emption Requests of `sessionId`'s holds that an operator's revoke (replicated with the hold) will end
  * later: sent again when the session resumes, since it may have missed them while disconnected.
  */
-export function scheduledRevocationRequestsOf(
-  locks: readonly LockView[],
-  sessionId: string,
-  nowMs: number,
-): WirePreemptionRequest[] {
+export function scheduledRevocationRequestsOf(holds: readonly SessionHold[], nowMs: number): WirePreemptionRequest[] {
   const requests: WirePreemptionRequest[] = [];
-  for (const lock of locks) {
-    const holder = lock.holders.find((each) => each.sessionId === sessionId);
-    const scheduled = holder?.scheduledRevocation;
-    if (holder === undefined || scheduled === undefined) continue;
+  for (const { name, holder } of holds) {
+    const scheduled = holder.scheduledRevocation;
+    if (scheduled === undefined) continue;
     const { revokeAtMs, reason } = scheduled;
-    requests.push(operatorPreemptionRequest(lock.name, holder.token, revokeAtMs, revokeAtMs - nowMs, reason));
+    requests.push(operatorPreemptionRequest(name, holder.token, revokeAtMs, revokeAtMs - nowMs, reason));
   }
   return requests;
 }
