@@ -50,4 +50,5 @@ export {
   type WarningResponse,
 } from './client/lock.js';
 export type { LockMode } from './lock/commands.js';
+export type { TlsOptions } from './security/client-tls.js';
 export { type ErrorCode, ForelockError } from './util/errors.js';

@@ -1,20 +1,60 @@
-// What every client-side command shares: the --endpoints option (FORELOCK_ENDPOINTS), printing results (tables and
-// --json with bigints as decimal strings), and turning failures into a message and an exit status.
+// What every client-side command shares: the --endpoints option (FORELOCK_ENDPOINTS) and the TLS options
+// (FORELOCK_TLS_CA, _CERT, _KEY), printing results (tables and --json with bigints as decimal strings), and turning
+// failures into a message and an exit status.
+import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
 import { AdminClient } from '../client/admin.js';
+import type { TlsOptions } from '../security/client-tls.js';
 import { ForelockError } from '../util/errors.js';
 import { parseDurationMs } from './duration.js';
 
 /** The default endpoint of every client command. */
 export const DEFAULT_ENDPOINTS = '127.0.0.1:7400';
 
-/** Adds `--endpoints host:port,...` (env FORELOCK_ENDPOINTS) to `command`. */
+/** The flags every client command has (withEndpoints). */
+export interface ClientFlags {
+  readonly endpoints: string;
+  readonly tlsCa?: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+}
+
+/**
+ * Adds `--endpoints host:port,...` (env FORELOCK_ENDPOINTS) and `--tls-ca`, `--tls-cert`, `--tls-key` (env
+ * FORELOCK_TLS_CA, FORELOCK_TLS_CERT, FORELOCK_TLS_KEY) to `command`.
+ */
 export function withEndpoints(command: Command): Command {
-  return command.addOption(
-    new Option('--endpoints <list>', 'cluster members to contact, host:port,...')
-      .env('FORELOCK_ENDPOINTS')
-      .default(DEFAULT_ENDPOINTS),
-  );
+  return command
+    .addOption(
+      new Option('--endpoints <list>', 'cluster members to contact, host:port,...')
+        .env('FORELOCK_ENDPOINTS')
+        .default(DEFAULT_ENDPOINTS),
+    )
+    .addOption(new Option('--tls-ca <file>', 'the cluster CA (PEM): connect over TLS').env('FORELOCK_TLS_CA'))
+    .addOption(
+      new Option('--tls-cert <file>', "this client's certificate (PEM), for mutual TLS").env('FORELOCK_TLS_CERT'),
+    )
+    .addOption(new Option('--tls-key <file>', 'the private key of --tls-cert (PEM)').env('FORELOCK_TLS_KEY'));
+}
+
+/** Reads the TLS files the flags name; undefined (plaintext) when none is given. */
+export async function tlsFromFlags(flags: ClientFlags): Promise<TlsOptions | undefined> {
+  const files = { ca: flags.tlsCa, cert: flags.tlsCert, key: flags.tlsKey };
+  if (Object.values(files).every((file) => file === undefined)) return undefined;
+  const read = async (file: string | undefined, flag: string): Promise<Buffer | undefined> => {
+    if (file === undefined) return undefined;
+    try {
+      return await readFile(file);
+    } catch (error) {
+      throw new RangeError(`cannot read ${flag} ${file}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+    }
+  };
+  const [ca, cert, key] = await Promise.all([
+    read(files.ca, '--tls-ca'),
+    read(files.cert, '--tls-cert'),
+    read(files.key, '--tls-key'),
+  ]);
+  return { ...(ca && { ca }), ...(cert && { cert }), ...(key && { key }) };
 }
 
 /** Splits an --endpoints value into a list, rejecting an empty one. */
@@ -68,10 +108,11 @@ export async function runCommand(body: () => Promise<void>): Promise<void> {
   }
 }
 
-/** Runs an admin command body with an AdminClient on `endpoints`, closed afterwards (see runCommand for failures). */
-export function runAdmin(endpoints: string, body: (admin: AdminClient) => Promise<void>): Promise<void> {
+/** Runs an admin command body with an AdminClient on the flags' endpoints and TLS, closed afterwards (see runCommand). */
+export function runAdmin(flags: ClientFlags, body: (admin: AdminClient) => Promise<void>): Promise<void> {
   return runCommand(async () => {
-    const admin = new AdminClient({ endpoints: endpointList(endpoints) });
+    const tls = await tlsFromFlags(flags);
+    const admin = new AdminClient({ endpoints: endpointList(flags.endpoints), ...(tls && { tls }) });
     try {
       await body(admin);
     } finally {

@@ -3,6 +3,7 @@
 // concurrency).
 import type { LockMode } from '../lock/commands.js';
 import { lockNameProblem, metadataProblem } from '../lock/validation.js';
+import { channelCredentials, clientTls, type TlsOptions } from '../security/client-tls.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { ForelockError } from '../util/errors.js';
 import { type Rng, randomRng } from '../util/rng.js';
@@ -100,6 +101,11 @@ export interface ConnectOptions {
    * many sessions. Servers without Sessions are handled either way.
    */
   readonly multiplex?: boolean;
+  /**
+   * TLS to the nodes, PEM strings or Buffers: `ca` the cluster CA, `cert` and `key` this client's certificate for
+   * mutual TLS (required by a node serving with --tls-ca). Never shown by util.inspect or JSON.stringify.
+   */
+  readonly tls?: TlsOptions;
 }
 
 /** Options of `acquire()`. */
@@ -343,7 +349,10 @@ export class Client implements LockOwner {
 
   /** An admin client over the same endpoints (created on first use, closed with this client). */
   admin(): AdminClient {
-    this.adminClient ??= new AdminClient({ endpoints: this.endpoints });
+    this.adminClient ??= new AdminClient({
+      endpoints: this.endpoints,
+      credentials: channelCredentials(this.connection.tls),
+    });
     return this.adminClient;
   }
 
@@ -634,6 +643,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Client> {
       marginMs: options.marginMs,
       onGuarantee: options.onGuarantee,
       multiplex: options.multiplex ?? true,
+      ...(options.tls === undefined ? {} : { tls: clientTls(options.tls) }),
     });
   } catch (err) {
     // Malformed endpoints, backoff or safe-period settings.

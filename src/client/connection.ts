@@ -2,6 +2,7 @@
 // session stream, keepalives, resumption with id + secret, and requests re-sent with the SAME request_seq after a
 // reconnect (the server dedups them; Raft thesis §6.3).
 import { connectivityState } from '@grpc/grpc-js';
+import type { ClientTls } from '../security/client-tls.js';
 import type { Clock } from '../util/clock.js';
 import type { ErrorCode, ForelockError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
@@ -109,6 +110,8 @@ export interface ConnectionOptions {
   readonly onGuarantee?: (answer: GuaranteeAnswer) => void;
   /** Share the process's Sessions stream to each endpoint (default true; see ConnectOptions.multiplex). */
   readonly multiplex?: boolean;
+  /** TLS to the nodes (see ConnectOptions.tls); plaintext when absent. */
+  readonly tls?: ClientTls;
 }
 
 /** The session stream to the leader, kept alive across failovers. */
@@ -174,6 +177,11 @@ export class SessionConnection {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     });
+  }
+
+  /** The TLS material the connection dials with (undefined: plaintext). */
+  get tls(): ClientTls | undefined {
+    return this.options.tls;
   }
 
   /** The session's id ('' until opened). */
@@ -288,7 +296,7 @@ export class SessionConnection {
   private stub(address: string): ForelockStub {
     let stub = this.stubs.get(address);
     if (!stub) {
-      stub = acquireStub(address);
+      stub = acquireStub(address, this.options.tls);
       this.stubs.set(address, stub);
     }
     return stub;
@@ -364,7 +372,7 @@ export class SessionConnection {
       let stream: SessionStream;
       try {
         this.stub(address);
-        stream = openSessionStream(address, this.options.multiplex ?? true);
+        stream = openSessionStream(address, this.options.multiplex ?? true, this.options.tls);
       } catch (err) {
         rejectOpen(new UnavailableError(`cannot dial ${address}: ${(err as Error).message}`, { cause: err }));
         return;
@@ -581,7 +589,7 @@ export class SessionConnection {
       this.firstOpen = null;
     }
     for (const listener of this.listeners) listener.ended(error);
-    for (const address of this.stubs.keys()) releaseStub(address);
+    for (const address of this.stubs.keys()) releaseStub(address, this.options.tls);
     this.stubs.clear();
   }
 }

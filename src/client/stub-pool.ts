@@ -1,7 +1,7 @@
 // Process-wide sharing of gRPC stubs per address: many clients in one process (a benchmark's thousands of sessions,
 // a worker pool) ride one channel per endpoint instead of one each, and by default one Sessions stream on it
 // (session-mux.ts); a stub closes when its last user lets go.
-import * as grpc from '@grpc/grpc-js';
+import { type ClientTls, channelCredentials } from '../security/client-tls.js';
 import { SessionMuxClient } from './session-mux.js';
 import { type ForelockStub, forelockStub, type SessionStream, sessionChannelCodec } from './wire.js';
 
@@ -13,12 +13,21 @@ interface Entry {
 
 const shared = new Map<string, Entry>();
 
-/** A Forelock stub for `address`, shared with the process's other users; give it back with `releaseStub`. */
-export function acquireStub(address: string): ForelockStub {
-  let entry = shared.get(address);
+/** Channels are shared per address and TLS identity: two identities never ride one channel. */
+function poolKey(address: string, tls: ClientTls | undefined): string {
+  return tls === undefined ? address : `${address}#${tls.channelKey}`;
+}
+
+/**
+ * A Forelock stub for `address` (over TLS with `tls`), shared with the process's other users of the same address and
+ * TLS material; give it back with `releaseStub`.
+ */
+export function acquireStub(address: string, tls?: ClientTls): ForelockStub {
+  const key = poolKey(address, tls);
+  let entry = shared.get(key);
   if (!entry) {
-    entry = { stub: forelockStub(address, grpc.credentials.createInsecure()), mux: null, users: 0 };
-    shared.set(address, entry);
+    entry = { stub: forelockStub(address, channelCredentials(tls)), mux: null, users: 0 };
+    shared.set(key, entry);
   }
   entry.users++;
   return entry.stub;
@@ -28,8 +37,8 @@ export function acquireStub(address: string): ForelockStub {
  * A new session stream to `address` (which the caller holds with `acquireStub`): a channel of the process's shared
  * Sessions stream there when `multiplex` (and the server serves it), else a Session call of its own.
  */
-export function openSessionStream(address: string, multiplex: boolean): SessionStream {
-  const entry = shared.get(address);
+export function openSessionStream(address: string, multiplex: boolean, tls?: ClientTls): SessionStream {
+  const entry = shared.get(poolKey(address, tls));
   if (!entry) throw new Error(`no stub is held for ${address}: acquireStub() it first`);
   if (multiplex) {
     entry.mux ??= new SessionMuxClient(entry.stub, sessionChannelCodec());
@@ -39,12 +48,13 @@ export function openSessionStream(address: string, multiplex: boolean): SessionS
 }
 
 /** Gives back a stub from `acquireStub`; the channel closes when nobody uses it any more. */
-export function releaseStub(address: string): void {
-  const entry = shared.get(address);
+export function releaseStub(address: string, tls?: ClientTls): void {
+  const key = poolKey(address, tls);
+  const entry = shared.get(key);
   if (!entry) return;
   entry.users--;
   if (entry.users <= 0) {
-    shared.delete(address);
+    shared.delete(key);
     entry.mux?.close();
     entry.stub.close();
   }

@@ -21,9 +21,52 @@ export interface PeerFault {
   readonly dropProbability: number;
 }
 
+/** An inbound peer stream as the transport sees it. */
+export type InboundPeerCall = grpc.ServerDuplexStream<PeerFrame, PeerFrame>;
+
+/**
+ * Who a link's other end is, as far as transport security can tell (docs/design.md, principle 8): the credentials
+ * outbound links present, and whether an inbound stream's TLS identity may speak for the member id it claims.
+ */
+export interface PeerAuthenticator {
+  /** Credentials of outbound links; asked at every (re)connect, so rotated certificates are used. */
+  channelCredentials(): grpc.ChannelCredentials;
+  /** Why `call`'s transport identity may not speak for member `peer`, or null when it may. */
+  refusal(call: InboundPeerCall, peer: NodeId): string | null;
+}
+
+/** What the transport needs to know of the node's cluster: its id and its current members. */
+export interface PeerMembership {
+  /** This node's cluster id; '' while a joining node has not yet adopted its leader's. */
+  clusterId(): string;
+  /** Records the cluster id of the first member that reaches a joining node (durably, before any of its messages). */
+  adoptClusterId(clusterId: string): Promise<void>;
+  /** Whether `peer` may send Raft messages: a current voter or learner, or anyone while this node knows no members. */
+  isMember(peer: NodeId): boolean;
+}
+
+/** gRPC metadata every outbound peer stream carries: the sender's cluster and member id. */
+export const CLUSTER_ID_METADATA = 'forelock-cluster-id';
+export const PEER_ID_METADATA = 'forelock-peer-id';
+
+/** The transport with no security: plaintext links, any claimed id accepted (tests, and the insecure default). */
+export const PLAINTEXT_PEERS: PeerAuthenticator = {
+  channelCredentials: () => grpc.credentials.createInsecure(),
+  refusal: () => null,
+};
+
 /** How a transport is built. */
 export interface PeerTransportOptions {
   readonly selfId: NodeId;
+  /** Transport security of links: credentials out, identities in. Default PLAINTEXT_PEERS. */
+  readonly authenticator?: PeerAuthenticator;
+  /**
+   * The cluster this node belongs to. Given: every stream carries the cluster id and sender id, and a stream from
+   * another cluster or a non-member is refused. Absent (transport tests): streams are not checked.
+   */
+  readonly membership?: PeerMembership;
+  /** Called when a stream is refused, either way round (`direction`), with why; the caller logs it. */
+  readonly onRefused?: (peer: string, direction: 'inbound' | 'outbound', reason: string) => void;
   /** Called for every message received from a peer and addressed to this node. */
   readonly onMessage: (message: Message) => void;
   /** Called when a peer cannot be reached or a message to it was dropped, so the core can retry (snapshots). */
@@ -89,7 +132,7 @@ class PeerLink {
 
   private createClient(): grpc.Client {
     const Client = loadPeerService();
-    return new Client(this.address, grpc.credentials.createInsecure(), {
+    return new Client(this.address, this.transport.authenticator.channelCredentials(), {
       'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES,
       'grpc.max_receive_message_length': PEER_MAX_MESSAGE_BYTES,
       'grpc.initial_reconnect_backoff_ms': this.transport.reconnectMinMs,
@@ -100,7 +143,13 @@ class PeerLink {
   }
 
   private open(): void {
-    const call = (this.client as unknown as { Stream(): StreamCall }).Stream();
+    const metadata = new grpc.Metadata();
+    const membership = this.transport.membership;
+    if (membership !== undefined) {
+      metadata.set(CLUSTER_ID_METADATA, membership.clusterId());
+      metadata.set(PEER_ID_METADATA, this.transport.selfId);
+    }
+    const call = (this.client as unknown as { Stream(metadata: grpc.Metadata): StreamCall }).Stream(metadata);
     this.call = call;
     this.draining = false;
     // The server sends its metadata once it has accepted the stream: the link is up, reset the backoff.
@@ -120,7 +169,12 @@ class PeerLink {
       this.transport.onUnreachable?.(this.peer);
       this.scheduleReconnect();
     };
-    call.on('error', onDown);
+    call.on('error', (error: grpc.ServiceError) => {
+      if (this.call === call && error.code === grpc.status.PERMISSION_DENIED) {
+        this.transport.onRefused?.(this.peer, 'outbound', error.details);
+      }
+      onDown();
+    });
     call.on('end', onDown);
   }
 
@@ -130,7 +184,11 @@ class PeerLink {
     this.backoffMs = Math.min(this.backoffMs * 2, this.transport.reconnectMaxMs);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
-      if (!this.closed) this.open();
+      if (this.closed) return;
+      // New credentials each time: certificates re-read on SIGHUP reach links that reconnect.
+      this.client.close();
+      this.client = this.createClient();
+      this.open();
     }, delayMs);
   }
 
@@ -211,6 +269,10 @@ class PeerLink {
 
 /** What links share with their transport. */
 interface PeerTransportState {
+  readonly selfId: NodeId;
+  readonly authenticator: PeerAuthenticator;
+  readonly membership: PeerMembership | undefined;
+  readonly onRefused: PeerTransportOptions['onRefused'];
   readonly reconnectMinMs: number;
   readonly reconnectMaxMs: number;
   readonly maxQueuedMessages: number;
@@ -234,6 +296,10 @@ export class PeerTransport {
 
   constructor(private readonly options: PeerTransportOptions) {
     this.state = {
+      selfId: options.selfId,
+      authenticator: options.authenticator ?? PLAINTEXT_PEERS,
+      membership: options.membership,
+      onRefused: options.onRefused,
       reconnectMinMs: options.reconnectMinMs ?? 50,
       reconnectMaxMs: options.reconnectMaxMs ?? 1_000,
       maxQueuedMessages: options.maxQueuedMessages ?? 8_192,
@@ -297,12 +363,58 @@ export class PeerTransport {
     link.fault = fault;
   }
 
-  /** Hands one received frame's messages to onMessage (used by the gRPC service). */
-  receive(payload: Uint8Array): void {
+  /**
+   * Hands one received frame's messages to onMessage (used by the gRPC service). With a `sender` (an admitted
+   * stream's member id), only messages from that member, while it is a member, are delivered; others are dropped.
+   */
+  receive(payload: Uint8Array, sender: NodeId | null = null): void {
     if (this.closed) return;
+    const membership = this.options.membership;
     for (const message of decodeMessages(payload)) {
-      if (message.to === this.options.selfId) this.options.onMessage(message);
+      if (message.to !== this.options.selfId) continue;
+      if (sender !== null && (message.from !== sender || membership?.isMember(sender) === false)) {
+        this.state.dropped++;
+        continue;
+      }
+      this.options.onMessage(message);
     }
+  }
+
+  /**
+   * Decides whether an inbound stream may deliver Raft messages (docs/design.md, principle 8): it must name this
+   * node's cluster (a joining node that has none yet adopts it) and a current member, and its transport identity
+   * must speak for that member. Resolves with the sender's id, or with why the stream is refused.
+   */
+  async admit(call: InboundPeerCall): Promise<{ readonly sender: NodeId | null } | { readonly refused: string }> {
+    const membership = this.options.membership;
+    if (membership === undefined) return { sender: null };
+    const text = (key: string): string => {
+      const value = call.metadata.get(key)[0];
+      return typeof value === 'string' ? value : '';
+    };
+    const sender = text(PEER_ID_METADATA);
+    const theirs = text(CLUSTER_ID_METADATA);
+    if (sender === '') return { refused: 'the stream names no sending member (a release before cluster ids?)' };
+    if (theirs === '') {
+      return {
+        refused: `${sender} names no cluster id (a joining node not yet added, or a release before cluster ids)`,
+      };
+    }
+    const identityProblem = this.state.authenticator.refusal(call, sender);
+    if (identityProblem !== null) return { refused: identityProblem };
+    if (membership.clusterId() === '') await membership.adoptClusterId(theirs);
+    const ours = membership.clusterId();
+    if (theirs !== ours) return { refused: `${sender} belongs to cluster ${theirs}, this node to cluster ${ours}` };
+    if (!membership.isMember(sender)) return { refused: `${sender} is not a member of cluster ${ours}` };
+    return { sender };
+  }
+
+  /** Ends a refused inbound stream with PERMISSION_DENIED and reports it (onRefused). */
+  refuse(call: InboundPeerCall, reason: string): void {
+    const sender = call.metadata.get(PEER_ID_METADATA)[0];
+    this.options.onRefused?.(typeof sender === 'string' && sender !== '' ? sender : call.getPeer(), 'inbound', reason);
+    // The stream's own 'error' handler turns this into the call's status (grpc-js ServerDuplexStream).
+    call.emit('error', Object.assign(new Error(reason), { code: grpc.status.PERMISSION_DENIED, details: reason }));
   }
 
   /** Tracks an inbound stream so close() can end it. */
@@ -339,18 +451,28 @@ export class PeerTransport {
  */
 export function registerPeerService(server: grpc.Server, transport: PeerTransport): void {
   server.addService(loadPeerService().service, {
-    Stream: (call: grpc.ServerDuplexStream<PeerFrame, PeerFrame>) => {
-      call.sendMetadata(new grpc.Metadata());
-      transport.acceptInbound(call);
-      call.on('data', (frame: PeerFrame) => {
-        try {
-          transport.receive(frame.payload);
-        } catch (error) {
-          call.destroy(error instanceof Error ? error : new Error(String(error)));
-        }
-      });
-      call.on('end', () => call.end());
+    Stream: (call: InboundPeerCall) => {
       call.on('error', () => {});
+      // No 'data' listener until admitted: frames wait in the stream's buffer meanwhile.
+      transport.admit(call).then(
+        (verdict) => {
+          if ('refused' in verdict) {
+            transport.refuse(call, verdict.refused);
+            return;
+          }
+          call.sendMetadata(new grpc.Metadata());
+          transport.acceptInbound(call);
+          call.on('data', (frame: PeerFrame) => {
+            try {
+              transport.receive(frame.payload, verdict.sender);
+            } catch (error) {
+              call.destroy(error instanceof Error ? error : new Error(String(error)));
+            }
+          });
+          call.on('end', () => call.end());
+        },
+        (error: unknown) => transport.refuse(call, `admitting the stream failed: ${(error as Error).message}`),
+      );
     },
   });
 }

@@ -33,7 +33,11 @@ export class AdminForwarder {
   private client: { address: string; stub: grpc.Client } | null = null;
   private closed = false;
 
-  constructor(private readonly raft: RaftNodeApi) {}
+  constructor(
+    private readonly raft: RaftNodeApi,
+    /** How to dial the leader: this node's TLS identity when TLS is on (asked at each redial, so rotation applies). */
+    private readonly credentials: () => grpc.ChannelCredentials = () => grpc.credentials.createInsecure(),
+  ) {}
 
   /**
    * The leader's address when `call` should be forwarded there: this node does not lead, knows who does, and the
@@ -78,7 +82,7 @@ export class AdminForwarder {
     if (this.client?.address !== address) {
       this.client?.stub.close();
       const { Admin } = forelockServices();
-      this.client = { address, stub: new Admin(address, grpc.credentials.createInsecure()) };
+      this.client = { address, stub: new Admin(address, this.credentials()) };
     }
     return this.client.stub;
   }

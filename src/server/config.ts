@@ -57,6 +57,17 @@ export interface ServerConfig {
   readonly recordTrace: string | null;
   /** Size bound of the recorded trace file, in bytes: beyond it the file is rotated to `<file>.1`. */
   readonly recordTraceMaxBytes: number;
+  /** TLS on the one port (clients and peers, mutual) and on HTTP; null: plaintext (docs/design.md, principle 8). */
+  readonly tls: { readonly certFile: string; readonly keyFile: string; readonly caFile: string } | null;
+  /** Mixed into the founders' cluster id (etcd's initial cluster token); '' when not given. */
+  readonly clusterToken: string;
+  /** True: serve plaintext on a non-loopback address anyway (--insecure). */
+  readonly insecure: boolean;
+}
+
+/** Whether `host` is a loopback address or name, where plaintext is acceptable without --insecure. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /** Defaults of `forelock serve` (docs/design.md, "Defaults"). */
@@ -271,6 +282,32 @@ const settingsShape = {
     MIN_RECORD_TRACE_BYTES,
     `rotate the recorded trace to <file>.1 beyond this size (default ${SERVER_DEFAULTS.recordTraceMaxBytes})`,
   ).register(serveFlagRegistry, { placeholder: 'bytes' }),
+  tlsCert: z
+    .string()
+    .min(1, { error: 'must name a file' })
+    .describe(
+      "this node's certificate (PEM), for clients and peers; with --tls-key and --tls-ca (forelock certs create)",
+    )
+    .register(serveFlagRegistry, { placeholder: 'file' }),
+  tlsKey: z
+    .string()
+    .min(1, { error: 'must name a file' })
+    .describe("this node's private key (PEM); re-read with the certificate on SIGHUP")
+    .register(serveFlagRegistry, { placeholder: 'file' }),
+  tlsCa: z
+    .string()
+    .min(1, { error: 'must name a file' })
+    .describe('the cluster CA (PEM): every client and peer must present a certificate it issued')
+    .register(serveFlagRegistry, { placeholder: 'file' }),
+  clusterToken: z
+    .string()
+    .min(1, { error: 'must not be empty' })
+    .describe("mixed into a new cluster's id, so clusters founded on the same addresses refuse each other")
+    .register(serveFlagRegistry, { placeholder: 'token' }),
+  insecure: z
+    .boolean()
+    .describe('serve plaintext on a non-loopback address (anyone who reaches the port can take any lock)')
+    .register(serveFlagRegistry, { switch: true }),
   testFaultInjection: z
     .boolean()
     .describe('test only: enable POST /test/faults on --http')
@@ -452,10 +489,30 @@ export function resolveServerConfig(...layers: readonly ConfigLayer[]): ServerCo
   if (Object.keys(peers).length > 0 && peers[id] === undefined && !join) {
     throw new ConfigError(`--peers must include this node (${id}), or start it with --join to be added later`);
   }
+  const tlsFiles = [settings.tlsCert, settings.tlsKey, settings.tlsCa];
+  if (tlsFiles.some((file) => file !== undefined) && tlsFiles.some((file) => file === undefined)) {
+    throw new ConfigError(
+      'TLS needs all three of --tls-cert, --tls-key and --tls-ca (forelock certs create writes them)',
+    );
+  }
+  const tls =
+    settings.tlsCert !== undefined && settings.tlsKey !== undefined && settings.tlsCa !== undefined
+      ? { certFile: settings.tlsCert, keyFile: settings.tlsKey, caFile: settings.tlsCa }
+      : null;
+  const listen = settings.listen ?? parseHostPort(SERVER_DEFAULTS.listen, 'listen');
+  const http = settings.http ?? parseHostPort(SERVER_DEFAULTS.http, 'http');
+  const insecure = settings.insecure ?? false;
+  // docs/design.md, principle 8: plaintext only where nobody else can connect, unless the operator says otherwise.
+  const exposed = [listen, http].filter((address) => !isLoopbackHost(address.host));
+  if (tls === null && !insecure && exposed.length > 0) {
+    throw new ConfigError(
+      `refusing to serve plaintext on ${exposed.map(formatHostPort).join(' and ')}: give --tls-cert, --tls-key and --tls-ca (forelock certs create), or --insecure to accept that anyone who reaches the port can take any lock`,
+    );
+  }
   return {
     id,
-    listen: settings.listen ?? parseHostPort(SERVER_DEFAULTS.listen, 'listen'),
-    http: settings.http ?? parseHostPort(SERVER_DEFAULTS.http, 'http'),
+    listen,
+    http,
     dataDir: settings.data ?? `./.forelock/${id}`,
     peers,
     join,
@@ -475,5 +532,8 @@ export function resolveServerConfig(...layers: readonly ConfigLayer[]): ServerCo
     }),
     recordTrace: settings.recordTrace ?? null,
     recordTraceMaxBytes: settings.recordTraceMaxBytes ?? SERVER_DEFAULTS.recordTraceMaxBytes,
+    tls,
+    clusterToken: settings.clusterToken ?? '',
+    insecure,
   };
 }

@@ -177,7 +177,10 @@ export async function startHttp(address: HostPort, deps: HttpDeps): Promise<Http
   if (tls === undefined) {
     server = createServer(handle);
   } else {
-    const https = createHttpsServer({ ...tls.secureContextOptions(), requestCert: true, rejectUnauthorized: false }, handle);
+    const https = createHttpsServer(
+      { ...tls.secureContextOptions(), requestCert: true, rejectUnauthorized: false },
+      handle,
+    );
     tls.onReload(() => https.setSecureContext(tls.secureContextOptions()));
     server = https;
   }

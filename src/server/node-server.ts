@@ -9,9 +9,11 @@ import { deriveClusterId } from '../raft/cluster-id.js';
 import { DEFAULT_TICK_MS, defaultRaftConfig } from '../raft/defaults.js';
 import { RaftNode } from '../raft/node.js';
 import { PEER_MAX_MESSAGE_BYTES, registerPeerService } from '../raft/transport.js';
+import { tlsPeerAuthenticator } from '../security/peer-certificates.js';
+import { ServerTls } from '../security/server-tls.js';
 import type { Clock } from '../util/clock.js';
 import { ClientLinkFaults } from './client-link-faults.js';
-import { formatHostPort, type HostPort, type ServerConfig } from './config.js';
+import { formatHostPort, type HostPort, isLoopbackHost, type ServerConfig } from './config.js';
 import { type HttpEndpoint, startHttp } from './http.js';
 import { ForelockServices } from './services.js';
 import { TraceFileSink } from './trace-recorder.js';
@@ -27,6 +29,13 @@ export interface NodeServer {
   readonly machine: LockStateMachine;
   readonly services: ForelockServices;
   readonly log: Logger;
+  /** The TLS material in use (null: plaintext). */
+  readonly tls: ServerTls | null;
+  /**
+   * Re-reads the TLS files (on SIGHUP) for new connections; on a bad file the material in use stays, and the error
+   * is logged and rethrown. Resolves at once without TLS.
+   */
+  reloadTls(): Promise<void>;
   /** Stops serving: session streams are told to go elsewhere, then HTTP, gRPC and the Raft node close. */
   close(): Promise<void>;
 }
@@ -41,9 +50,9 @@ export interface NodeServerOverrides {
   readonly onFatal?: (error: unknown) => void;
 }
 
-function bind(server: grpc.Server, address: HostPort): Promise<number> {
+function bind(server: grpc.Server, address: HostPort, credentials: grpc.ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(formatHostPort(address), grpc.ServerCredentials.createInsecure(), (error, port) =>
+    server.bindAsync(formatHostPort(address), credentials, (error, port) =>
       error ? reject(new Error(`cannot listen on ${formatHostPort(address)}: ${error.message}`)) : resolve(port),
     );
   });
@@ -69,7 +78,25 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
     'grpc.max_receive_message_length': PEER_MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES,
   });
-  const port = await bind(server, config.listen);
+  const tls = config.tls === null ? null : await ServerTls.load(config.tls);
+  if (tls === null && config.insecure && !isLoopbackHost(config.listen.host)) {
+    log.warn(
+      { listen: formatHostPort(config.listen) },
+      '--insecure: plaintext, unauthenticated; anyone who reaches this port can take any lock and speak Raft',
+    );
+  }
+  const port = await bind(server, config.listen, tls?.serverCredentials() ?? grpc.ServerCredentials.createInsecure());
+  // One line per refused peer and reason (docs/design.md, principle 8), not one per reconnect attempt.
+  const refusalsLogged = new Set<string>();
+  const onPeerRefused = (peer: string, direction: 'inbound' | 'outbound', reason: string): void => {
+    const key = `${direction}\u0000${peer}\u0000${reason}`;
+    if (refusalsLogged.has(key) || refusalsLogged.size >= 1_000) return;
+    refusalsLogged.add(key);
+    log.warn(
+      { peer, direction, reason },
+      direction === 'inbound' ? 'refused a peer stream' : 'a peer refused our stream',
+    );
+  };
   const grpcAddress: HostPort = { host: config.listen.host, port };
   const selfAddress = config.peers[config.id] ?? formatHostPort(grpcAddress);
   const machine = new LockStateMachine({
@@ -88,8 +115,12 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
       initialConf: config.join
         ? joiningConf()
         : bootstrapConf(Object.keys(config.peers).length > 0 ? config.peers : { [config.id]: selfAddress }),
-      // A founder's --peers name its cluster (the cluster token is issue 10's --cluster-token, '' until then).
-      foundingClusterId: config.join || Object.keys(config.peers).length === 0 ? null : deriveClusterId(config.peers),
+      // A founder's --peers and --cluster-token name its cluster (etcd's initial cluster and token).
+      foundingClusterId:
+        config.join || Object.keys(config.peers).length === 0
+          ? null
+          : deriveClusterId(config.peers, config.clusterToken),
+      clusterToken: config.clusterToken,
       forceNewCluster: config.forceNewCluster,
       onForcedNewCluster: (removed, commitIndex) =>
         log.warn(
@@ -97,6 +128,8 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
           'forced a new cluster: this node is its only member, with every entry it had committed; add the others back with forelock members add',
         ),
       knownPeers: config.peers,
+      ...(tls === null ? {} : { peerAuthenticator: tlsPeerAuthenticator(tls) }),
+      onPeerRefused,
       snapshotEveryEntries: config.snapshotEveryEntries,
       faultInjection: config.testFaultInjection,
       ...(overrides.tickMs === undefined ? {} : { tickMs: overrides.tickMs }),
@@ -137,6 +170,7 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
     preemption: config.preemption,
     spm: config.spm,
     ladder: config.ladder,
+    ...(tls === null ? {} : { peerCredentials: () => tls.channelCredentials() }),
     ...(traceSink === undefined
       ? {}
       : {
@@ -156,6 +190,7 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
       locks: () => machine.locks(),
       metrics: services.metrics,
       log,
+      ...(tls === null ? {} : { tls }),
       ...(linkFaults === undefined
         ? {}
         : {
@@ -186,6 +221,17 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
     machine,
     services,
     log,
+    tls,
+    reloadTls: async () => {
+      if (tls === null) return;
+      try {
+        await tls.reload();
+        log.info({ cert: tls.files.certFile, ca: tls.files.caFile }, 'TLS certificates re-read');
+      } catch (error) {
+        log.error({ reason: (error as Error).message }, 'TLS certificates not re-read; the ones in use stay');
+        throw error;
+      }
+    },
     close: () => {
       closing ??= (async () => {
         services.close();

@@ -57,6 +57,8 @@ export interface ForelockServicesOptions {
   readonly recordTrace?: { readonly sink: TraceSink; readonly name: string; readonly maxBytes: number };
   /** Test-only latency on client links (`--test-fault-injection`). */
   readonly linkFaults?: ClientLinkFaults;
+  /** Credentials this node dials other members with (forwarded Admin calls); default plaintext. */
+  readonly peerCredentials?: () => grpc.ChannelCredentials;
 }
 
 /** The Forelock and Admin services of one node, with the leader's background duties. */
@@ -90,7 +92,7 @@ export class ForelockServices {
     });
     const tracker = new SessionTracker({ deposedLeaderOverhangMs: options.deposedLeaderOverhangMs ?? 0 });
     this.hub = new SessionHub(machine, raft);
-    this.adminForwarder = new AdminForwarder(raft);
+    this.adminForwarder = new AdminForwarder(raft, options.peerCredentials);
     this.advisor = new StalenessAdvisor(
       {
         machine,

@@ -9,8 +9,16 @@ import type { SessionAdvisory } from '../../client/advisory.js';
 import { type Client, connect } from '../../client/client.js';
 import { LockBusyError, TimeoutError, UnavailableError } from '../../client/errors.js';
 import type { Lock, PreemptionNotice, StalenessWarning, WarningAnswer } from '../../client/lock.js';
-import { durationFlag, endpointList, runCommand, withEndpoints } from '../client-options.js';
+import {
+  type ClientFlags,
+  durationFlag,
+  endpointList,
+  runCommand,
+  tlsFromFlags,
+  withEndpoints,
+} from '../client-options.js';
 import { formatDurationMs, parseDurationMs } from '../duration.js';
+import { stopWithParent } from '../parent-watch.js';
 
 /** Exit status when the lock was not granted within --wait (EX_TEMPFAIL). */
 export const EXIT_WAIT_TIMEOUT = 75;
@@ -19,7 +27,7 @@ export const EXIT_LOCK_LOST = 70;
 /** Exit status when the command could not be started (as a shell reports a command not found). */
 export const EXIT_CANNOT_RUN = 127;
 
-interface LockFlags {
+interface LockFlags extends ClientFlags {
   endpoints: string;
   ttl: number;
   wait: number;
@@ -115,12 +123,22 @@ function exitStatusOf(code: number | null, signal: NodeJS.Signals | null): numbe
   return 128 + (signal ? (signalNumbers[signal] ?? 1) : 1);
 }
 
+/** The caller's credentials, which the held command must not inherit (docs/design.md, principle 8). */
+const CREDENTIAL_VARIABLES = ['FORELOCK_PASSWORD', 'FORELOCK_AUTH_TOKEN'] as const;
+
+/** `env` without the caller's credentials. */
+export function commandEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const copy = { ...env };
+  for (const name of CREDENTIAL_VARIABLES) delete copy[name];
+  return copy;
+}
+
 /** Runs `argv` holding `lock`, relaying the cluster's notices as `relay` says; resolves with the exit status to use. */
 function runHolding(lock: Lock, argv: readonly string[], relay: Relay): Promise<number> {
   const [file, ...args] = argv as [string, ...string[]];
   const child = spawn(file, args, {
     stdio: 'inherit',
-    env: { ...process.env, FORELOCK_TOKEN: lock.token.toString(), FORELOCK_LOCK: lock.name },
+    env: { ...commandEnvironment(process.env), FORELOCK_TOKEN: lock.token.toString(), FORELOCK_LOCK: lock.name },
   });
   return new Promise((resolve) => {
     // Set when this process stopped the command because the lock was taken away (lost, or pre-empted: a Pre-emption
@@ -217,6 +235,8 @@ export function registerLockCommand(program: Command): void {
     )
     .action((name: string, argv: string[], flags: LockFlags) =>
       runCommand(async () => {
+        // Launched through npx, a SIGTERM to the launcher never reaches this process: stop with it anyway.
+        stopWithParent();
         let client: Client | null = null;
         // --wait bounds the whole wait: finding a leader and opening the session count against it too.
         const deadlineMs = Date.now() + flags.wait;
@@ -227,9 +247,11 @@ export function registerLockCommand(program: Command): void {
           process.exitCode = EXIT_WAIT_TIMEOUT;
         };
         try {
+          const tls = await tlsFromFlags(flags);
           try {
             client = await connect({
               endpoints: endpointList(flags.endpoints),
+              ...(tls && { tls }),
               ttlMs: flags.ttl,
               name: `forelock-cli@${hostname()}:${process.pid}`,
               // From the session's start: a condition that began while the lock was awaited still concerns it.

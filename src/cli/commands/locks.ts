@@ -52,7 +52,7 @@ export function registerLocksCommand(program: Command): void {
       'print JSON: [{"name","mode","holders":[{"session","client","token","fenced","grantedAt"}],"waiters"}]',
     )
     .action((flags: { endpoints: string; prefix: string; json?: boolean }) =>
-      runAdmin(flags.endpoints, async (admin) => {
+      runAdmin(flags, async (admin) => {
         const locks = await admin.listLocks(flags.prefix);
         process.stdout.write(`${flags.json ? toJson(locksJson(locks)) : formatLocks(locks)}\n`);
       }),

@@ -34,7 +34,7 @@ export function registerRevokeCommand(program: Command): void {
     )
     .option('--reason <text>', 'why (sent to the holder)', '')
     .action((name: string, flags: { endpoints: string; session?: string; force?: boolean; reason: string }) =>
-      runAdmin(flags.endpoints, async (admin) => {
+      runAdmin(flags, async (admin) => {
         const revoked = await admin.revoke(name, {
           session: flags.session,
           force: flags.force ?? false,

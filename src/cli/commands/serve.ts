@@ -1,4 +1,4 @@
-// `forelock serve`: runs one node (single-node cluster by default) until SIGINT/SIGTERM.
+// `forelock serve`: runs one node (single-node cluster by default) until SIGINT/SIGTERM; SIGHUP re-reads TLS files.
 import type { Command } from 'commander';
 import { ConfigError } from '../../server/errors.js';
 import { type NodeServer, startNodeServer } from '../../server/node-server.js';
@@ -26,6 +26,11 @@ async function serve(flags: Record<string, string | boolean | undefined>): Promi
   node = await startNodeServer(config, { onFatal: () => stop('storage failure', 1) });
   process.on('SIGINT', () => stop('SIGINT', 0));
   process.on('SIGTERM', () => stop('SIGTERM', 0));
+  // Certificate rotation without a restart; a failed re-read is logged by the node and the old material stays.
+  const running = node;
+  process.on('SIGHUP', () => {
+    running.reloadTls().catch(() => {});
+  });
 }
 
 /** Registers `forelock serve`. */

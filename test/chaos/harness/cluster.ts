@@ -76,7 +76,7 @@ export class ChaosCluster {
     const container = await this.env.start({
       name: id,
       hostNumber: HOST_NUMBER_BASE + nodeNumber,
-      command: ['serve', '--config', '/etc/forelock/node.json', '--test-fault-injection'],
+      command: ['serve', '--config', '/etc/forelock/node.json', '--insecure', '--test-fault-injection'],
       files: { '/etc/forelock/node.json': nodeConfig(this.size, nodeNumber, this.env.subnetPrefix) },
     });
     const node: ClusterNode = {
