@@ -56,7 +56,7 @@ export function printStatusAfter(
   flags: StatusFlags,
   call: (admin: AdminClient) => Promise<ClusterStatus>,
 ): Promise<void> {
-  return runAdmin(flags.endpoints, async (admin) => {
+  return runAdmin(flags, async (admin) => {
     const status = await call(admin);
     process.stdout.write(`${flags.json ? toJson(statusJson(status)) : formatStatus(status)}\n`);
   });
