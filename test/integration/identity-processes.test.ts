@@ -1,12 +1,13 @@
 // Identity checks with the real binary: a data directory written by the previous release (test/fixtures/datadir-v1)
-// starts with this one and is upgraded in place, and a start under another --id is refused naming both ids.
+// starts with this one and is upgraded in place, and a start under another --id is refused naming both ids; the CLI
+// names MEMBER_NOT_FOUND for an unknown member.
 import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../src/client/admin.js';
 import { DATA_FORMAT_VERSION, IDENTITY_FILE } from '../../src/raft/identity.js';
 import { waitFor } from '../support/wait-for.js';
-import { nodeAddresses, START_TIMEOUT_MS, startServe, statusOf } from './forelock-processes.js';
+import { nodeAddresses, runForelock, START_TIMEOUT_MS, startServe, statusOf } from './forelock-processes.js';
 import { tempDir } from './server-harness.js';
 
 const FIXTURE_V1 = join(import.meta.dirname, '..', 'fixtures', 'datadir-v1');
@@ -17,7 +18,7 @@ afterEach(async () => {
 });
 
 describe('forelock serve on a data directory of the previous release', () => {
-  it('upgrades it in place, keeps its lock and token, and then refuses another --id', async () => {
+  it('upgrades it in place, keeps its lock and token, names MEMBER_NOT_FOUND, then refuses another --id', async () => {
     const dir = await tempDir('forelock-identity-');
     cleanups.push(dir.remove);
     const data = join(dir.path, 'node1');
@@ -33,6 +34,17 @@ describe('forelock serve on a data directory of the previous release', () => {
     const identity = JSON.parse(await readFile(join(data, IDENTITY_FILE), 'utf8')) as Record<string, unknown>;
     expect(identity).toMatchObject({ formatVersion: DATA_FORMAT_VERSION, memberId: 'node1' });
     expect(identity.clusterId).toMatch(/^[0-9a-f]{16}$/);
+    // The CLI reports an unknown member with its stable code (issue 11: it was SERVER_ERROR, or a retriable UNAVAILABLE).
+    for (const args of [
+      ['members', 'promote', 'n9'],
+      ['members', 'remove', 'n9'],
+      ['leader', 'transfer', 'n9'],
+    ]) {
+      const run = await runForelock([...args, '--endpoints', node!.listen]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('n9 is not a member of this cluster (members: node1)');
+      expect(run.stderr).toContain('[MEMBER_NOT_FOUND]');
+    }
     await server.stop();
 
     const other = startServe(node!, ['--id', 'node2', '--data', data]);
