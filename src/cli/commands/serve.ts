@@ -1,7 +1,9 @@
 // `forelock serve`: runs one node (single-node cluster by default) until SIGINT/SIGTERM; SIGHUP re-reads TLS files.
 import type { Command } from 'commander';
 import { ConfigError } from '../../server/errors.js';
+import { handOffLeadership } from '../../server/leadership-handoff.js';
 import { type NodeServer, startNodeServer } from '../../server/node-server.js';
+import { stopWithParent } from '../parent-watch.js';
 import { addServeSettingOptions, loadServeConfig } from './serve-config.js';
 
 async function serve(flags: Record<string, string | boolean | undefined>): Promise<void> {
@@ -14,18 +16,26 @@ async function serve(flags: Record<string, string | boolean | undefined>): Promi
     stopping = true;
     if (node === undefined) process.exit(code);
     node.log.info({ reason }, 'shutting down');
-    node.close().then(
-      () => process.exit(code),
-      (error: unknown) => {
-        node?.log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    const closing = node;
+    // A leader stopped on purpose hands leadership off first (Raft thesis §3.10); a node whose
+    // storage failed just stops.
+    const handOff = code === 0 ? handOffLeadership(closing.raft, closing.log) : Promise.resolve(null);
+    handOff
+      .then(() => closing.close())
+      .then(
+        () => process.exit(code),
+        (error: unknown) => {
+          node?.log.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   // A node whose storage failed must not keep serving with an unknown disk state.
   node = await startNodeServer(config, { onFatal: () => stop('storage failure', 1) });
   process.on('SIGINT', () => stop('SIGINT', 0));
   process.on('SIGTERM', () => stop('SIGTERM', 0));
+  // Launched through npx (or any shell that does not pass signals on), stop with the launcher.
+  stopWithParent();
   // Certificate rotation without a restart; a failed re-read is logged by the node and the old material stays.
   const running = node;
   process.on('SIGHUP', () => {
