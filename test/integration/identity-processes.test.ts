@@ -1,6 +1,7 @@
 // Identity checks with the real binary: a data directory written by the previous release (test/fixtures/datadir-v1)
 // starts with this one and is upgraded in place, and a start under another --id is refused naming both ids; the CLI
 // names MEMBER_NOT_FOUND for an unknown member.
+import { once } from 'node:events';
 import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -49,7 +50,7 @@ describe('forelock serve on a data directory of the previous release', () => {
 
     const other = startServe(node!, ['--id', 'node2', '--data', data]);
     cleanups.push(() => other.stop());
-    const [code] = (await new Promise((resolve) => other.child.once('exit', (...args) => resolve(args)))) as [number];
+    const [code] = (await once(other.child, 'exit')) as [number | null];
     expect(code).toBe(1);
     expect(other.stderr()).toContain('belongs to member node1, but this node was started with --id node2');
   });

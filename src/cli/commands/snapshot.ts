@@ -2,11 +2,10 @@
 // cluster, as etcdctl snapshot save/status/restore.
 import { open, readFile, rename } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { AdminClient } from '../../client/admin.js';
 import { lockImageWithSessionsEnded, summarizeLockImage } from '../../lock/snapshot-image.js';
 import { restoreDataDir } from '../../raft/restore.js';
 import { decodeSnapshotFile, type ReadSnapshotFile } from '../../raft/snapshot-file.js';
-import { endpointList, runCommand, toJson, withEndpoints } from '../client-options.js';
+import { type ClientFlags, runAdmin, runCommand, toJson, withEndpoints } from '../client-options.js';
 import { parseMemberSpec } from './members.js';
 
 /** The --json shape of `forelock snapshot status`. */
@@ -78,21 +77,16 @@ export function registerSnapshotCommand(program: Command): void {
   withEndpoints(snapshot.command('save'))
     .description("save the cluster's state (a linearizable read on the leader) to FILE, with a checksum")
     .argument('<file>', 'the snapshot file to write')
-    .action((path: string, flags: { endpoints: string }) =>
-      runCommand(async () => {
-        const admin = new AdminClient({ endpoints: endpointList(flags.endpoints), timeoutMs: 60_000 });
-        try {
-          const bytes = await admin.snapshot();
-          const file = decodeSnapshotFile(bytes, 'the snapshot received');
-          if (!file.checksumOk) throw new RangeError('the snapshot received does not match its checksum; save again');
-          await writeDurably(path, bytes);
-          const status = snapshotStatus(file);
-          process.stdout.write(
-            `saved ${path}: cluster ${status.clusterId}, index ${status.index}, term ${status.term}, highest token ${status.highestToken}, ${status.locks} locks, ${status.sessions} sessions, ${bytes.length} bytes, sha256 ${file.checksum}\n`,
-          );
-        } finally {
-          admin.close();
-        }
+    .action((path: string, flags: ClientFlags) =>
+      runAdmin(flags, async (admin) => {
+        const bytes = await admin.snapshot();
+        const file = decodeSnapshotFile(bytes, 'the snapshot received');
+        if (!file.checksumOk) throw new RangeError('the snapshot received does not match its checksum; save again');
+        await writeDurably(path, bytes);
+        const status = snapshotStatus(file);
+        process.stdout.write(
+          `saved ${path}: cluster ${status.clusterId}, index ${status.index}, term ${status.term}, highest token ${status.highestToken}, ${status.locks} locks, ${status.sessions} sessions, ${bytes.length} bytes, sha256 ${file.checksum}\n`,
+        );
       }),
     );
   snapshot
