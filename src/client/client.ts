@@ -148,6 +148,16 @@ export class ClientSession {
     return this.connection.id;
   }
 
+  /** What JSON.stringify shows: the id, never the secret (docs/design.md, principle 8). */
+  toJSON(): { id: string } {
+    return { id: this.id };
+  }
+
+  /** What console.log and util.inspect show: the id, never the secret. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `ClientSession { id: ${JSON.stringify(this.id)} }`;
+  }
+
   /** Aborted when the session is gone (ended by the cluster, closed, or its promise passed with no renewal). */
   get signal(): AbortSignal {
     return this.controller.signal;
@@ -186,6 +196,16 @@ export class ClientSession {
 export class Client implements LockOwner {
   /** The session every lock of this client belongs to. */
   readonly session: ClientSession;
+
+  /** What JSON.stringify shows: the session id, the endpoints and the names held (docs/design.md, principle 8). */
+  toJSON(): { session: string; endpoints: readonly string[]; locks: string[] } {
+    return { session: this.session.id, endpoints: this.endpoints, locks: [...this.held.keys()] };
+  }
+
+  /** What console.log and util.inspect show: no session secret, no TLS key. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `Client ${JSON.stringify(this.toJSON())}`;
+  }
   private readonly sessionController = new AbortController();
   /** Held locks by name, with the last Pre-emption Request their handlers heard (revokeAtMs/warningId). */
   private readonly held = new Map<string, { lock: Lock; lastPreemption?: string }>();

@@ -126,7 +126,8 @@ export class SessionConnection {
   private readonly pending = new Map<number, PendingRequest>();
   private stream: SessionStream | null = null;
   private sessionId = '';
-  private secret = '';
+  /** The session secret: an ES private field, so util.inspect and JSON.stringify never show it (docs/design.md, principle 8). */
+  #secret = '';
   private nextRequestSeq = 1;
   private nextKeepaliveSeq = 1;
   private keepaliveIntervalMs = 0;
@@ -432,7 +433,7 @@ export class SessionConnection {
           clientName: this.options.clientName,
           ttlMs: this.options.ttlMs,
           sessionId: this.sessionId,
-          secret: this.secret,
+          secret: this.#secret,
         },
       });
     });
@@ -465,7 +466,7 @@ export class SessionConnection {
     const resumed = this.sessionId !== '';
     if (!resumed) {
       this.sessionId = opened.sessionId;
-      this.secret = opened.secret;
+      this.#secret = opened.secret;
     }
     this.keepaliveIntervalMs = opened.keepaliveIntervalMs;
     this.tracker.guaranteeReceived(Number(frame.lastKeepaliveSeq), opened.guaranteeMs);

@@ -125,6 +125,23 @@ export class Lock {
     this.grantedAtMs = grant.grantedAtMs;
   }
 
+  /** What JSON.stringify shows: the grant, never the session behind it (docs/design.md, principle 8). */
+  toJSON(): { name: string; mode: LockMode; token: string; fenced: boolean; grantedAtMs: number; held: boolean } {
+    return {
+      name: this.name,
+      mode: this.mode,
+      token: this.token.toString(),
+      fenced: this.fenced,
+      grantedAtMs: this.grantedAtMs,
+      held: this.held,
+    };
+  }
+
+  /** What console.log and util.inspect show: the grant, never the session's secret. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `Lock { name: ${JSON.stringify(this.name)}, mode: '${this.mode}', token: ${this.token}n, fenced: ${this.fenced}, held: ${this.held} }`;
+  }
+
   /** Aborted when the lock is released, revoked, its session ends, or its safe period passes; `reason` says which. */
   get signal(): AbortSignal {
     if (this.controller === null) {
