@@ -134,6 +134,10 @@ describe('leadership transfer and membership', () => {
       });
       expect(added.members).toContainEqual(expect.objectContaining({ id: 'node4', role: 'learner' }));
       await waitFor('the learner to catch up', () => joiner.machine.lock('members/lock') !== undefined);
+      // It may apply the entry before its acknowledgement reaches the leader, which promotes only a caught-up learner.
+      await waitFor('the leader to know the learner caught up', () =>
+        leader.raft.status().replication?.some((member) => member.id === 'node4' && member.lagEntries === 0),
+      );
       const promoted = await admin.call<{ members: { id: string; role: string }[] }>('PromoteMember', { id: 'node4' });
       expect(promoted.members).toContainEqual(expect.objectContaining({ id: 'node4', role: 'follower' }));
       const removed = await admin.call<{ members: { id: string }[] }>('RemoveMember', { id: 'node4' });
