@@ -9,7 +9,7 @@ import type { ForelockError } from '../util/errors.js';
 import { type Rng, randomRng } from '../util/rng.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { EndpointPool } from './endpoints.js';
-import { NotLeaderError, TimeoutError, toForelockError } from './errors.js';
+import { InvalidArgumentError, NotLeaderError, TimeoutError, toForelockError } from './errors.js';
 import { LeaderFollower } from './leader-follower.js';
 import {
   type AdminMethods,
@@ -67,6 +67,25 @@ export interface LockHolderInfo {
 }
 
 /** A lock and its queue. */
+/** Which locks `listLockPage` returns. */
+export interface LockPageOptions {
+  /** Only locks whose name starts with it (default: every lock). */
+  readonly prefix?: string;
+  /** Only locks whose name sorts after it (exclusive): the previous page's `nextAfter` (default: from the first). */
+  readonly after?: string;
+  /** At most this many locks (default 1,000; 0: every lock in one answer). */
+  readonly limit?: number;
+}
+
+/** A page of locks: `nextAfter` continues the listing, null when this page ends it. */
+export interface LockPage {
+  readonly locks: LockInfo[];
+  readonly nextAfter: string | null;
+}
+
+/** Locks per page when a listing does not say: an answer of a few hundred KB. */
+export const DEFAULT_LOCK_PAGE = 1_000;
+
 export interface LockInfo {
   readonly name: string;
   readonly mode: LockMode;
@@ -124,10 +143,39 @@ export class AdminClient {
     return statusFromWire(await this.call('Status', {}, { leaderOnly: false }));
   }
 
-  /** Every lock whose name starts with `prefix`, with holders and queue length (a linearizable read). */
-  async listLocks(prefix = ''): Promise<LockInfo[]> {
-    const reply = await this.call('ListLocks', { prefix }, { leaderOnly: true });
-    return reply.locks.map(lockFromWire);
+  /**
+   * Every lock whose name starts with `prefix`, with holders and queue length, sorted by name: fetched in pages of
+   * `pageSize` (each a linearizable read), so that no answer grows with the cluster.
+   */
+  async listLocks(prefix = '', pageSize = DEFAULT_LOCK_PAGE): Promise<LockInfo[]> {
+    const locks: LockInfo[] = [];
+    for await (const page of this.lockPages({ prefix, limit: pageSize })) locks.push(...page.locks);
+    return locks;
+  }
+
+  /**
+   * One page of the locks whose name starts with `prefix` and sorts after `after` (exclusive): at most `limit` (0:
+   * all), sorted by name, with `nextAfter` to pass as `after` for the next page (null when this page ends the listing).
+   */
+  async listLockPage(options: LockPageOptions = {}): Promise<LockPage> {
+    const limit = options.limit ?? DEFAULT_LOCK_PAGE;
+    if (!(Number.isInteger(limit) && limit >= 0 && limit <= 0xffffffff)) {
+      throw new InvalidArgumentError(`limit must be an integer from 0 to ${0xffffffff}, got ${limit}`);
+    }
+    const request = { prefix: options.prefix ?? '', limit, after: options.after ?? '' };
+    const reply = await this.call('ListLocks', request, { leaderOnly: true });
+    return { locks: reply.locks.map(lockFromWire), nextAfter: reply.nextAfter === '' ? null : reply.nextAfter };
+  }
+
+  /** The pages of a listing from `after` on, one call each, until the last (see listLockPage). */
+  async *lockPages(options: LockPageOptions = {}): AsyncGenerator<LockPage> {
+    let after = options.after ?? '';
+    for (;;) {
+      const page = await this.listLockPage({ ...options, after });
+      yield page;
+      if (page.nextAfter === null) return;
+      after = page.nextAfter;
+    }
   }
 
   /** Revokes `name` (one holder of a shared lock with `session`); says when each revocation takes effect. */

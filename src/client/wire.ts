@@ -157,7 +157,7 @@ export interface WireRevokedHolder {
 /** The Admin service's methods as [request, reply]. */
 export interface AdminMethods {
   Status: [Record<string, never>, WireStatusReply];
-  ListLocks: [{ prefix: string }, { locks: WireLockInfo[] }];
+  ListLocks: [{ prefix: string; limit: number; after: string }, { locks: WireLockInfo[]; nextAfter: string }];
   Revoke: [{ name: string; session: string; force: boolean; reason: string }, { revoked: WireRevokedHolder[] }];
   AddMember: [{ id: string; address: string; learner: boolean }, WireStatusReply];
   PromoteMember: [{ id: string }, WireStatusReply];
@@ -180,6 +180,16 @@ export type AdminStub = grpc.Client & {
 let fastForelockClient: grpc.ServiceClientConstructor | null = null;
 
 /**
+ * What a client accepts in one message from a node, instead of gRPC's 4 MB default. Some answers must be one message
+ * and grow with what one session or one lock holds: the SessionOpened of a resume lists every lock the session holds
+ * (about 60 bytes each: 4 MB is some 70,000 locks), a Sessions batch carries the frames of one turn for all of the
+ * process's sessions, and a ListLocks page never splits one lock's holders (a shared lock may have thousands, each
+ * with up to 1 KiB of metadata). Listings themselves are paged (ListLocksRequest.limit), so this bounds only what
+ * cannot be.
+ */
+const LARGE_ANSWERS: grpc.ChannelOptions = { 'grpc.max_receive_message_length': 256 * 1024 * 1024 };
+
+/**
  * A Forelock service stub for `address`, over an insecure channel (the first milestone has no TLS). Its session
  * stream encodes and decodes the hot frames with the fast codec (util/session-frame-codec.ts); the bytes are the same proto.
  */
@@ -188,13 +198,13 @@ export function forelockStub(address: string, credentials: grpc.ChannelCredentia
     const { Forelock } = forelockServices();
     fastForelockClient = grpc.makeGenericClientConstructor(withFastSessionCodec(Forelock.service), 'Forelock');
   }
-  return new fastForelockClient(address, credentials) as unknown as ForelockStub;
+  return new fastForelockClient(address, credentials, LARGE_ANSWERS) as unknown as ForelockStub;
 }
 
 /** An Admin service stub for `address`. */
 export function adminStub(address: string, credentials: grpc.ChannelCredentials): AdminStub {
   const { Admin } = forelockServices();
-  return new Admin(address, credentials) as unknown as AdminStub;
+  return new Admin(address, credentials, LARGE_ANSWERS) as unknown as AdminStub;
 }
 
 /** SDK lock mode from the wire's. */

@@ -125,6 +125,13 @@ type Holder = Omit<HolderView, 'clientName' | 'scheduledRevocation'> & {
   scheduledRevocation?: ScheduledRevocationView;
 };
 
+/** A page of locks (LockStateMachine.lockPage). */
+export interface LockPage {
+  readonly locks: LockView[];
+  /** Pass as `after` for the next page; null when this page ends the listing. */
+  readonly nextAfter: string | null;
+}
+
 /** One lock a session holds, with its hold (LockStateMachine.sessionHolds). */
 export interface SessionHold {
   readonly name: string;
@@ -206,6 +213,8 @@ export class LockStateMachine implements StateMachine {
   private timedLocks = new Set<string>();
   private lastToken = 0n;
   private lastAtMs = 0;
+  /** Derived: lock names sorted, until a lock is created or removed (null: sort again when asked). */
+  private sortedNames: string[] | null = null;
 
   constructor(options: LockStateMachineOptions = {}) {
     this.maxSessionsPerClient = options.maxSessionsPerClient ?? 16_384;
@@ -277,9 +286,30 @@ export class LockStateMachine implements StateMachine {
     return lock && this.viewLock(lock);
   }
 
+  /**
+   * One page of `locks()`: the locks whose name starts with `prefix` and sorts after `after` (exclusive; '' from the
+   * first), at most `limit` of them (0: all), with the name to continue after, or null when the page ends the listing.
+   * The sorted names are kept until a lock is created or removed, so paging through n locks costs one sort, then
+   * O(log n + page) a page.
+   */
+  lockPage(prefix = '', after = '', limit = 0): LockPage {
+    const names = this.sortedLockNames();
+    let start = firstAbove(names, after, after !== '');
+    start = Math.max(start, firstAbove(names, prefix, false));
+    const locks: LockView[] = [];
+    let index = start;
+    for (; index < names.length && (limit === 0 || locks.length < limit); index++) {
+      const name = names[index] as string;
+      if (!name.startsWith(prefix)) break;
+      locks.push(this.viewLock(this.locksByName.get(name)!));
+    }
+    const more = index < names.length && (names[index] as string).startsWith(prefix) && locks.length > 0;
+    return { locks, nextAfter: more ? (locks.at(-1) as LockView).name : null };
+  }
+
   /** Every lock, sorted by name. */
   locks(): LockView[] {
-    return [...this.locksByName.values()].sort((a, b) => compareStrings(a.name, b.name)).map((l) => this.viewLock(l));
+    return this.sortedLockNames().map((name) => this.viewLock(this.locksByName.get(name)!));
   }
 
   /**
@@ -435,6 +465,7 @@ export class LockStateMachine implements StateMachine {
       this.countClientSession(s.clientName, 1);
     }
     this.locksByName = new Map();
+    this.sortedNames = null;
     this.delayedLocks = new Set();
     this.timedLocks = new Set();
     for (const lock of data.locks) {
@@ -632,6 +663,7 @@ export class LockStateMachine implements StateMachine {
       if (!lock) {
         lock = { name, holders: [], waiters: [], delayUntilMs: 0 };
         this.locksByName.set(name, lock);
+        this.sortedNames = null;
       }
       return this.grant(lock, request, atMs, atMs);
     }
@@ -886,6 +918,7 @@ export class LockStateMachine implements StateMachine {
     }
     if (lock.holders.length === 0 && lock.waiters.length === 0 && atMs >= lock.delayUntilMs) {
       this.locksByName.delete(name);
+      this.sortedNames = null;
       this.delayedLocks.delete(name);
     }
   }
@@ -986,6 +1019,11 @@ export class LockStateMachine implements StateMachine {
     };
   }
 
+  private sortedLockNames(): string[] {
+    this.sortedNames ??= [...this.locksByName.keys()].sort(compareStrings);
+    return this.sortedNames;
+  }
+
   private emit(event: LockEvent): void {
     for (const listener of this.listeners) listener(event);
   }
@@ -1057,6 +1095,19 @@ function waitProblem(waitMs: number | undefined): string | null {
 }
 
 /** Code-unit order, independent of locale, so every node sorts identically. */
+/** The index of the first of `sorted` above `value` (or at it, unless `strictly`): a binary search. */
+function firstAbove(sorted: readonly string[], value: string, strictly: boolean): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    const name = sorted[middle] as string;
+    if (name < value || (strictly && name === value)) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
 function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

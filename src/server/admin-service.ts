@@ -110,14 +110,14 @@ export function adminHandlers(deps: AdminServiceDeps): grpc.UntypedServiceImplem
       log.info({ index: snapshot.meta.index, term: snapshot.meta.term }, 'snapshot saved for backup');
       return encodeSnapshotFile(raft.clusterId, snapshot);
     }),
-    ListLocks: unary<{ prefix: string }>(
+    ListLocks: unary<{ prefix: string; after: string; limit: number }>(
       log,
       'ListLocks',
-      async ({ prefix }) => {
+      async ({ prefix, after, limit }) => {
         service.requireLeader();
         await raft.readBarrier();
-        const locks = service.machine.locks().filter((lock) => lock.name.startsWith(prefix));
-        return { locks: locks.map(lockToWire) };
+        const page = service.machine.lockPage(prefix, after, limit);
+        return { locks: page.locks.map(lockToWire), nextAfter: page.nextAfter ?? '' };
       },
       forwarder,
     ),

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { LockView } from '../lock/state-machine.js';
+import type { LockPage } from '../lock/state-machine.js';
 import type { RaftStatus } from '../raft/node-api.js';
 import type { PeerFault } from '../raft/transport.js';
 import type { ServerTls } from '../security/server-tls.js';
@@ -16,7 +16,8 @@ import { locksJson, statusJson } from './wire.js';
 /** What the HTTP endpoint reads and, in tests, changes. */
 export interface HttpDeps {
   status(): RaftStatus;
-  locks(): LockView[];
+  /** One page of the locks, as LockStateMachine.lockPage gives it. */
+  lockPage(prefix: string, after: string, limit: number): LockPage;
   readonly metrics: ServerMetrics;
   readonly log: Logger;
   /** Present only with --test-fault-injection: applies a fault to the link to one peer (null clears it). */
@@ -36,6 +37,48 @@ const MAX_BODY_BYTES = 16 * 1024;
 function sendJson(response: ServerResponse, statusCode: number, body: unknown): void {
   response.writeHead(statusCode, { 'content-type': 'application/json' });
   response.end(`${JSON.stringify(body)}\n`);
+}
+
+/** Locks per page of a streamed /v1/locks. */
+const HTTP_LOCK_PAGE = 1_000;
+/** The largest page `?limit=` asks for. */
+const MAX_HTTP_LOCK_PAGE = 100_000;
+
+/**
+ * GET /v1/locks: with `?limit=N` (1-100,000; `after` and `prefix` optional) one page as
+ * `{"locks":[...],"nextAfter"}`; without it every lock as one JSON array, written a page at a time (waiting for the
+ * client to drain each), so that no answer is built whole.
+ */
+async function sendLocks(deps: HttpDeps, query: URLSearchParams, response: ServerResponse): Promise<void> {
+  const prefix = query.get('prefix') ?? '';
+  let after = query.get('after') ?? '';
+  const limitText = query.get('limit');
+  if (limitText !== null) {
+    const limit = Number(limitText);
+    if (!/^\d+$/.test(limitText) || limit < 1 || limit > MAX_HTTP_LOCK_PAGE) {
+      sendJson(response, 400, {
+        error: `limit must be an integer from 1 to ${MAX_HTTP_LOCK_PAGE}, got "${limitText}"`,
+      });
+      return;
+    }
+    const page = deps.lockPage(prefix, after, limit);
+    sendJson(response, 200, { locks: locksJson(page.locks), nextAfter: page.nextAfter });
+    return;
+  }
+  response.writeHead(200, { 'content-type': 'application/json' });
+  let first = true;
+  for (;;) {
+    const page = deps.lockPage(prefix, after, HTTP_LOCK_PAGE);
+    const items = locksJson(page.locks).map((lock) => JSON.stringify(lock));
+    if (items.length > 0) {
+      const chunk = `${first ? '[' : ','}${items.join(',')}`;
+      first = false;
+      if (!response.write(chunk)) await new Promise((resolve) => response.once('drain', resolve));
+    }
+    if (page.nextAfter === null || response.destroyed) break;
+    after = page.nextAfter;
+  }
+  response.end(first ? '[]\n' : ']\n');
 }
 
 async function readBody(request: IncomingMessage): Promise<string> {
@@ -91,7 +134,8 @@ export function notReadyReason(status: RaftStatus): string | null {
 }
 
 async function route(deps: HttpDeps, request: IncomingMessage, response: ServerResponse): Promise<void> {
-  const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+  const url = new URL(request.url ?? '/', 'http://localhost');
+  const path = url.pathname;
   const method = request.method ?? 'GET';
   // Liveness: the process serves HTTP. Nothing about the cluster, so that a probe never restarts every pod of a
   // cluster that lost its quorum (restarts would not bring it back).
@@ -137,7 +181,7 @@ async function route(deps: HttpDeps, request: IncomingMessage, response: ServerR
     return;
   }
   if (method === 'GET' && path === '/v1/locks') {
-    sendJson(response, 200, locksJson(deps.locks()));
+    await sendLocks(deps, url.searchParams, response);
     return;
   }
   if (method === 'POST' && path === '/test/faults' && deps.setFault !== undefined) {

@@ -187,7 +187,7 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
   try {
     http = await startHttp(config.http, {
       status: () => raft.status(),
-      locks: () => machine.locks(),
+      lockPage: (prefix, after, limit) => machine.lockPage(prefix, after, limit),
       metrics: services.metrics,
       log,
       ...(tls === null ? {} : { tls }),
