@@ -5,6 +5,12 @@ import type { NodeId, RaftConfig } from './types.js';
 /** The driver's default tick interval: every count in RaftConfig is in ticks of this length. */
 export const DEFAULT_TICK_MS = 100;
 
+/** Committed entries the driver applies before yielding, so timers stay on time under a long backlog. */
+export const DEFAULT_APPLY_CHUNK_ENTRIES = 256;
+
+/** How long a leadership transfer may take, in shortest election timeouts (two of the longest), before it fails. */
+export const TRANSFER_TIMEOUT_ELECTIONS = 4;
+
 /**
  * The default core configuration for node `id`: a heartbeat every tick, an election timeout drawn from
  * [10, 20) ticks (1000-2000 ms at 100 ms a tick), PreVote and CheckQuorum on, batches of up to 1024 entries with

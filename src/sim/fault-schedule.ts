@@ -63,7 +63,6 @@ export function runSchedule(seed: number, options: ScheduleOptions = DEFAULT_SCH
     // Short ticks make elections race with message delays; long ones model the production defaults.
     tickMs: rng.pick([100, 30, 15]),
     compactEvery: rng.int(20, 200),
-    leaderSendsBeforePersist: rng.chance(0.5),
     diskDelayMs: rng.pick([
       [0, 0],
       [0.1, 2],

@@ -1,9 +1,13 @@
-// The simulator's harness: N Raft cores on a virtual clock and network, with disks that crashes can cut short.
+// The simulator's harness: N Raft nodes, each the production driver (src/raft/driver.ts) over an in-memory disk that
+// crashes can cut short and an in-memory transport, on a virtual clock; the safety invariants are checked throughout.
 import { RaftCore } from '../raft/core.js';
-import { defaultRaftConfig } from '../raft/defaults.js';
-import type { ConfState, Entry, HardState, Message, NodeId, RaftConfig, ReadState, Ready } from '../raft/types.js';
+import { DEFAULT_APPLY_CHUNK_ENTRIES, defaultRaftConfig, TRANSFER_TIMEOUT_ELECTIONS } from '../raft/defaults.js';
+import { RaftDriver } from '../raft/driver.js';
+import type { RaftLogStore, RaftScheduler } from '../raft/driver-ports.js';
+import type { ConfState, Entry, Message, NodeId, RaftConfig, ReadState } from '../raft/types.js';
 import { SeededRng } from '../util/rng.js';
 import { type ApplyOutcome, DedupStateMachine } from './dedup-state-machine.js';
+import { InmemTransport } from './inmem-transport.js';
 import { InvariantViolation, RaftInvariants } from './raft-invariants.js';
 import { RaftNetwork } from './raft-network.js';
 import { SimulatedRaftStorage } from './raft-storage.js';
@@ -22,22 +26,21 @@ export interface SimClusterOptions {
   readonly tickMs?: number;
   /** Time a synced write takes, ms (none when absent: writes complete at once). */
   readonly diskDelayMs?: readonly [number, number];
-  /** Leaders send a Ready's messages before its (slow) write completes when their term and vote are durable. */
-  readonly leaderSendsBeforePersist?: boolean;
   /** Take a snapshot and compact the log every this many applied entries; no compaction when absent. */
   readonly compactEvery?: number;
 }
 
-/** One simulated server: its core (null while crashed), its disk and its state machine. */
+/** One simulated server: its driver and core (null while crashed), its disk and its state machine. */
 export interface SimNode {
   readonly id: NodeId;
   core: RaftCore | null;
+  driver: RaftDriver | null;
   readonly storage: SimulatedRaftStorage;
   sm: DedupStateMachine;
-  /** Crash right after persisting the next Ready, before sending or applying anything of it. */
+  /** Crash right after persisting the next Ready, before anything else of it happens. */
   crashAfterNextPersist: boolean;
-  /** A Ready is being written to disk; the next one waits for it. */
-  writing: boolean;
+  /** Counts crashes: a write that completes after its node crashed is lost. */
+  incarnation: number;
 }
 
 /** Called for every entry a node applies. */
@@ -46,8 +49,8 @@ export type ApplyListener = (node: NodeId, entry: Entry, outcome: ApplyOutcome) 
 export type ReadListener = (node: NodeId, read: ReadState) => void;
 
 /**
- * Drives real RaftCore instances through the same Ready loop a production driver runs (persist, send, apply,
- * advance), in virtual time, and checks the safety invariants after every event.
+ * Runs every node through the production RaftDriver (its Ready loop: persist, send, apply, advance, snapshots) with
+ * an in-memory disk and transport in virtual time, and checks the safety invariants after every event.
  */
 export class SimCluster {
   readonly rng: SeededRng;
@@ -61,6 +64,19 @@ export class SimCluster {
   private readonly applyListeners: ApplyListener[] = [];
   private readonly readListeners: ReadListener[] = [];
   private readonly tickMs: number;
+  /** The event queue as the drivers' scheduler: "soon" is the same virtual instant, after what is already due. */
+  private readonly scheduler: RaftScheduler = {
+    soon: (action) => this.queue.at(this.queue.now, action),
+    after: (delayMs, action) => {
+      let cancelled = false;
+      this.queue.at(this.queue.now + delayMs, () => {
+        if (!cancelled) action();
+      });
+      return () => {
+        cancelled = true;
+      };
+    },
+  };
 
   constructor(private readonly options: SimClusterOptions) {
     this.rng = new SeededRng(options.seed);
@@ -77,18 +93,19 @@ export class SimCluster {
       const node: SimNode = {
         id,
         core: null,
+        driver: null,
         storage: new SimulatedRaftStorage(initialConf),
         sm: new DedupStateMachine(),
         crashAfterNextPersist: false,
-        writing: false,
+        incarnation: 0,
       };
       this.nodes.set(id, node);
       this.restart(id);
       // Each node ticks on its own phase, as independent timers would.
       const tick = () => {
-        if (node.core !== null) {
-          node.core.tick();
-          this.process(node);
+        if (node.driver !== null) {
+          node.driver.tick();
+          this.invariants.afterStep(id, node.core!);
         }
         this.queue.at(this.queue.now + this.tickMs, tick);
       };
@@ -163,20 +180,23 @@ export class SimCluster {
     return this.runUntil(stable, maxMs) ? this.leader() : null;
   }
 
-  /** Runs `action` against the running core of `id`, then handles its Ready; returns what the action returned. */
+  /** Runs `action` against the running core of `id`; its driver handles what it produced. Returns its result. */
   act<T>(id: NodeId, action: (core: RaftCore) => T): T {
-    const node = this.node(id);
-    const result = action(this.core(id));
-    this.process(node);
+    const driver = this.node(id).driver;
+    if (driver === null) throw new RangeError(`${id} is crashed`);
+    const result = driver.act(action);
+    this.invariants.afterStep(id, this.core(id));
     return result;
   }
 
-  /** Stops `id`: its unsynced writes and everything in memory are lost. */
+  /** Stops `id`: its unsynced writes, a write in progress and everything in memory are lost. */
   crash(id: NodeId): void {
     const node = this.node(id);
+    node.driver?.stop();
+    node.driver = null;
     node.core = null;
     node.crashAfterNextPersist = false;
-    node.writing = false;
+    node.incarnation += 1;
     node.storage.crash();
   }
 
@@ -186,11 +206,60 @@ export class SimCluster {
     if (node.core !== null) return;
     const restored = node.storage.restore();
     const config: RaftConfig = { ...defaultRaftConfig(id), ...this.options.config, id };
-    node.core = new RaftCore(config, restored, this.rng.fork());
+    const core = new RaftCore(config, restored, this.rng.fork());
+    node.core = core;
     node.sm = new DedupStateMachine();
     if (restored.snapshot !== null) node.sm.restore(restored.snapshot.data);
-    this.invariants.onRestart(id, node.core);
-    this.process(node);
+    this.invariants.onRestart(id, core);
+    const snapshotMeta = restored.snapshot?.meta;
+    /** The last index this incarnation applied: the driver must apply every index once, in order. */
+    let appliedIndex = snapshotMeta?.index ?? 0;
+    node.driver = new RaftDriver({
+      core,
+      stateMachine: node.sm,
+      storage: this.disk(node),
+      transport: new InmemTransport(
+        this.network,
+        (delayMs, action) => this.queue.at(this.queue.now + delayMs, action),
+        (message) => this.deliver(message),
+      ),
+      scheduler: this.scheduler,
+      restored: {
+        hardState: restored.hardState,
+        snapshotIndex: snapshotMeta?.index ?? 0,
+        snapshotTerm: snapshotMeta?.term ?? 0,
+        conf: snapshotMeta?.conf ?? restored.initialConf,
+      },
+      snapshotEveryEntries: this.options.compactEvery ?? Number.POSITIVE_INFINITY,
+      applyChunkEntries: DEFAULT_APPLY_CHUNK_ENTRIES,
+      transferTimeoutMs: TRANSFER_TIMEOUT_ELECTIONS * config.electionTicks * this.tickMs,
+      onFatal: (error) => {
+        throw error;
+      },
+      observer: {
+        readyTaken: (ready) => this.invariants.onEntries(id, core, ready.entries),
+        entryApplied: (entry, result) => {
+          if (entry.index !== appliedIndex + 1) {
+            throw new InvariantViolation(`${id} applied index ${entry.index} after ${appliedIndex}`);
+          }
+          appliedIndex = entry.index;
+          this.applied(node, entry, result as ApplyOutcome | undefined);
+        },
+        snapshotRestored: (snapshot) => {
+          if (node.sm.appliedIndex !== snapshot.meta.index) {
+            throw new InvariantViolation(
+              `${id} restored a snapshot at ${snapshot.meta.index} holding state up to ${node.sm.appliedIndex}`,
+            );
+          }
+          appliedIndex = snapshot.meta.index;
+          this.invariants.onApplied(id, node.sm.appliedIndex, node.sm.hash);
+        },
+        readState: (read) => {
+          for (const listener of this.readListeners) listener(id, read);
+        },
+        settled: () => this.invariants.afterStep(id, core),
+      },
+    });
   }
 
   /** One line per node (role, term, leader, commit, last index, snapshot, applied), for failure reports. */
@@ -214,101 +283,48 @@ export class SimCluster {
     this.readListeners.push(listener);
   }
 
-  private send(message: Message): void {
-    for (const delayMs of this.network.route(message)) {
-      this.queue.at(this.queue.now + delayMs, () => this.deliver(message));
-    }
+  /**
+   * The disk of `node`'s current incarnation: a synced write takes disk time (during which the driver keeps
+   * receiving messages and ticks, and waits with its next Ready); a crash before it completes loses it, and
+   * `crashAfterNextPersist` crashes the node right after a write, before the driver hears that it completed.
+   */
+  private disk(node: SimNode): RaftLogStore {
+    const incarnation = node.incarnation;
+    return {
+      persist: (ready, done) => {
+        const write = () => {
+          if (node.incarnation !== incarnation) return;
+          node.storage.persist(ready);
+          if (node.crashAfterNextPersist) this.crash(node.id);
+          else done();
+        };
+        const [minMs, maxMs] = this.options.diskDelayMs ?? [0, 0];
+        if (!ready.mustSync || maxMs <= 0) write();
+        else this.queue.at(this.queue.now + this.rng.uniform(minMs, maxMs), write);
+      },
+      compact: (meta, data, done) => {
+        node.storage.saveSnapshot({ meta, data });
+        done();
+      },
+    };
   }
 
   private deliver(message: Message): void {
     const node = this.nodes.get(message.to);
-    if (node === undefined || node.core === null || !this.network.connected(message.from, message.to)) return;
+    if (node?.driver == null || node.core === null || !this.network.connected(message.from, message.to)) return;
     const core = node.core;
     if (message.type === 'append-response' && message.rejectHint !== undefined && message.term === core.term) {
       this.appendRejections += 1;
     }
-    core.step(message);
-    this.process(node);
+    node.driver.step(message);
+    this.invariants.afterStep(node.id, core);
   }
 
-  /**
-   * The driver loop: persist, send, apply, advance, until the core has nothing more to do. A synced write takes
-   * disk time, during which the core keeps receiving messages and ticks (as with an asynchronous driver); a crash
-   * before the write completes loses it.
-   */
-  private process(node: SimNode): void {
-    const core = node.core;
-    if (core === null) return;
-    while (node.core === core && !node.writing && core.hasReady()) {
-      const ready = core.ready();
-      this.invariants.onEntries(node.id, core, ready.entries);
-      const [minMs, maxMs] = this.options.diskDelayMs ?? [0, 0];
-      if (!ready.mustSync || maxMs <= 0) {
-        this.complete(node, core, ready, false);
-        continue;
-      }
-      // A leader whose term and vote are already durable may send while its own entries are written (thesis
-      // §10.2.1, as node.ts does): the core must then count them only once advance() says they are durable.
-      const sendFirst =
-        this.options.leaderSendsBeforePersist === true &&
-        core.role === 'leader' &&
-        (ready.hardState === undefined || sameTermAndVote(ready.hardState, node.storage.hardStateOnDisk()));
-      if (sendFirst) for (const message of ready.messages) this.send(message);
-      node.writing = true;
-      this.queue.at(this.queue.now + this.rng.uniform(minMs, maxMs), () => {
-        if (node.core !== core) return;
-        node.writing = false;
-        this.complete(node, core, ready, sendFirst);
-        this.process(node);
-      });
-    }
-    if (node.core === core) this.invariants.afterStep(node.id, core);
+  /** Checks and reports one entry the driver applied (the dedup machine also counts the entries Raft keeps to itself). */
+  private applied(node: SimNode, entry: Entry, result: ApplyOutcome | undefined): void {
+    const outcome = entry.type === 'normal' ? result! : node.sm.apply(entry);
+    this.invariants.onApplied(node.id, entry.index, node.sm.hash);
+    for (const listener of this.applyListeners) listener(node.id, entry, outcome);
+    if (node.sm.violation !== null) throw new InvariantViolation(`client dedup on ${node.id}: ${node.sm.violation}`);
   }
-
-  /** Finishes one Ready once its write is durable. */
-  private complete(node: SimNode, core: RaftCore, ready: Ready, alreadySent: boolean): void {
-    node.storage.persist(ready);
-    if (node.crashAfterNextPersist) {
-      this.crash(node.id);
-      return;
-    }
-    if (!alreadySent) for (const message of ready.messages) this.send(message);
-    this.apply(node, ready);
-    core.advance(ready);
-    this.maybeCompact(node, core);
-  }
-
-  private apply(node: SimNode, ready: Ready): void {
-    const sm = node.sm;
-    if (ready.snapshot !== undefined) {
-      sm.restore(ready.snapshot.data);
-      if (sm.appliedIndex !== ready.snapshot.meta.index) {
-        throw new InvariantViolation(
-          `${node.id} restored a snapshot at ${ready.snapshot.meta.index} holding state up to ${sm.appliedIndex}`,
-        );
-      }
-      this.invariants.onApplied(node.id, sm.appliedIndex, sm.hash);
-    }
-    for (const entry of ready.committedEntries) {
-      if (entry.index !== sm.appliedIndex + 1) {
-        throw new InvariantViolation(`${node.id} applied index ${entry.index} after ${sm.appliedIndex}`);
-      }
-      const outcome = sm.apply(entry);
-      this.invariants.onApplied(node.id, entry.index, sm.hash);
-      for (const listener of this.applyListeners) listener(node.id, entry, outcome);
-    }
-    if (sm.violation !== null) throw new InvariantViolation(`client dedup on ${node.id}: ${sm.violation}`);
-    for (const read of ready.readStates) for (const listener of this.readListeners) listener(node.id, read);
-  }
-
-  private maybeCompact(node: SimNode, core: RaftCore): void {
-    const every = this.options.compactEvery;
-    if (every === undefined || node.sm.appliedIndex - core.snapshotIndex < every) return;
-    core.compact(node.sm.appliedIndex, node.sm.snapshot());
-    node.storage.saveSnapshot(core.latestSnapshot as NonNullable<RaftCore['latestSnapshot']>);
-  }
-}
-
-function sameTermAndVote(a: HardState, b: HardState): boolean {
-  return a.term === b.term && a.votedFor === b.votedFor;
 }

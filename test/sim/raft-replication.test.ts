@@ -133,6 +133,7 @@ describe('bounded message counts', () => {
       Array.from({ length: 200 }, (_, i) => core.propose(encodeOp({ clientId: `batch${i}`, seq: 1 }))),
     );
     expect(positions.every((position) => position !== null)).toBe(true);
+    cluster.runFor(0); // the driver handles the turn's Ready soon after, at the same virtual instant
     expect(cluster.network.count('append') - before).toBe(4);
   });
 });

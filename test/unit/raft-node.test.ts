@@ -260,6 +260,10 @@ describe('RaftNode on three in-process nodes over gRPC', () => {
     await first.node.addLearner('d', addresses.d);
     await expect(first.node.addLearner('d', addresses.d)).rejects.toMatchObject({ code: 'INVALID_CONF_CHANGE' });
     await waitFor('the learner has the log', () => joiner.machine.items.length === 1);
+    // The learner may apply the entry before its acknowledgement reaches the leader, which promotes only then.
+    await waitFor('the leader knows the learner caught up', () =>
+      first.node.status().replication?.some((member) => member.id === 'd' && member.lagEntries === 0),
+    );
     await first.node.promote('d');
     expect(first.node.status().conf.voters).toContain('d');
     await first.node.transferLeadership('d');

@@ -1,0 +1,611 @@
+// The one Raft driver: the Ready loop (persist -> send -> apply -> advance), proposals, reads, membership and
+// snapshots, over whatever disk, network and scheduler it is given (driver-ports.ts). node.ts runs it with level and
+// gRPC; the simulator (src/sim/raft-cluster.ts) with in-memory ones on virtual time, so both run this same code.
+import { applyConfChange, confChangeProblem, decodeConfChange } from './conf.js';
+import type { RaftCore } from './core.js';
+import type { RaftLogStore, RaftScheduler, RaftTransport, WriteDone } from './driver-ports.js';
+import {
+  ConfChangeInProgressError,
+  InvalidConfChangeError,
+  LeadershipTransferError,
+  MemberNotFoundError,
+  NodeClosedError,
+  ProposalDroppedError,
+  RaftNotLeaderError,
+} from './errors.js';
+import type { MemberReplication, ProposalResult, RaftNodeApi, RaftStatus } from './node-api.js';
+import { checkReconfigSafety } from './reconfig-safety.js';
+import type {
+  ConfChange,
+  ConfState,
+  Entry,
+  HardState,
+  Message,
+  NodeId,
+  ReadState,
+  Ready,
+  Snapshot,
+  StateMachine,
+} from './types.js';
+
+/** What a driver is built from. */
+export interface RaftDriverOptions {
+  readonly core: RaftCore;
+  readonly stateMachine: StateMachine;
+  readonly storage: RaftLogStore;
+  readonly transport: RaftTransport;
+  readonly scheduler: RaftScheduler;
+  /** What the node restarted from: the hard state on disk, and the index, term and membership of its snapshot. */
+  readonly restored: {
+    readonly hardState: HardState;
+    readonly snapshotIndex: number;
+    readonly snapshotTerm: number;
+    readonly conf: ConfState;
+  };
+  /** Take a snapshot and compact the log every this many applied entries (Infinity: never). */
+  readonly snapshotEveryEntries: number;
+  /** Entries applied before yielding to the scheduler, so timers stay on time under a long backlog. */
+  readonly applyChunkEntries: number;
+  /** How long a leadership transfer may take before transferLeadership() rejects, ms. */
+  readonly transferTimeoutMs: number;
+  /** Addresses of peers known before the log names them (a joining node's contacts). */
+  readonly knownPeers?: Readonly<Record<NodeId, string>>;
+  /** Called once when the disk (or the state machine) fails; the driver has stopped and the owner closes the rest. */
+  readonly onFatal: (error: unknown) => void;
+  /** The simulator's view into the loop, for its safety checks; production passes none. */
+  readonly observer?: RaftDriverObserver;
+}
+
+/** Hooks the simulator checks Raft's invariants through; each is called synchronously, inside the loop. */
+export interface RaftDriverObserver {
+  /** A Ready was taken from the core, before any of it is written. */
+  readyTaken?(ready: Ready): void;
+  /** An entry was applied (`result` is the state machine's for a normal entry, undefined otherwise). */
+  entryApplied?(entry: Entry, result: unknown): void;
+  /** A snapshot from the leader replaced the state machine's state. */
+  snapshotRestored?(snapshot: Snapshot): void;
+  /** The core answered a ReadIndex round. */
+  readState?(read: ReadState): void;
+  /** The loop handled every Ready the core had (it may run again on the next message or tick). */
+  settled?(): void;
+}
+
+/** A proposal or membership change waiting for its entry to be applied. */
+interface PendingProposal {
+  readonly index: number;
+  readonly term: number;
+  readonly resolve: (result: ProposalResult) => void;
+  readonly reject: (error: unknown) => void;
+  readonly signal: AbortSignal | undefined;
+  readonly onAbort: (() => void) | undefined;
+}
+
+/** A read barrier waiting for its ReadState, then for the node to apply up to the read index. */
+interface PendingRead {
+  index: number | null;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** What the server sees of a node, less what only a process has (its data directory, event loop and close). */
+export type RaftDriverApi = Omit<RaftNodeApi, 'clusterId' | 'eventLoopDelayMs' | 'close'>;
+
+/**
+ * Drives one RaftCore. readBarrier() runs ReadIndex on the leader only; a follower rejects with RaftNotLeaderError
+ * naming the leader (reads are not forwarded). The owner feeds it ticks (tick()) and received messages (step()).
+ */
+export class RaftDriver implements RaftDriverApi {
+  readonly id: NodeId;
+  private readonly core: RaftCore;
+  private readonly pending = new Map<number, PendingProposal>();
+  private readonly reads = new Map<string, PendingRead>();
+  private readonly statusListeners = new Set<(status: RaftStatus) => void>();
+  private readonly idleWaiters: (() => void)[] = [];
+  private appliedIndex: number;
+  private appliedTerm: number;
+  /** Membership as of the applied index (what a snapshot at that index records). */
+  private appliedConf: ConfState;
+  private snapshotIndex: number;
+  private persistedHardState: HardState;
+  private peersConf: ConfState | null = null;
+  private lastStatus: RaftStatus;
+  private readSeq = 0;
+  /** A drain is due on the scheduler. */
+  private scheduled = false;
+  /** A drain is running on the stack (a write that completes at once continues it rather than starting another). */
+  private draining = false;
+  /** A Ready is being handled (its write or its apply may be in flight); the next one waits. */
+  private busy = false;
+  private closed = false;
+
+  constructor(private readonly options: RaftDriverOptions) {
+    this.core = options.core;
+    this.id = options.core.id;
+    this.appliedIndex = options.restored.snapshotIndex;
+    this.appliedTerm = options.restored.snapshotTerm;
+    this.snapshotIndex = options.restored.snapshotIndex;
+    this.appliedConf = options.restored.conf;
+    this.persistedHardState = options.restored.hardState;
+    this.syncPeers();
+    this.lastStatus = this.status();
+    this.schedule();
+  }
+
+  /** One tick of the core's logical clock. */
+  tick(): void {
+    if (this.closed) return;
+    this.core.tick();
+    this.schedule();
+  }
+
+  /** A message received from a peer. */
+  step(message: Message): void {
+    if (this.closed) return;
+    this.core.step(message);
+    this.schedule();
+  }
+
+  /** The transport could not reach `peer` (or dropped a message to it), so the core may retry (snapshots). */
+  reportUnreachable(peer: NodeId): void {
+    if (!this.closed) this.core.reportUnreachable(peer);
+  }
+
+  /**
+   * Runs `action` on the core and handles what it produced: the simulator's clients and fault schedule act on the
+   * core directly (raw proposals, ReadIndex rounds, transfers) and its checks read it.
+   */
+  act<T>(action: (core: RaftCore) => T): T {
+    const result = action(this.core);
+    this.schedule();
+    return result;
+  }
+
+  /**
+   * Appends `data` on the leader and resolves with the state machine's result once the entry is applied here.
+   * Rejects with RaftNotLeaderError when this node is not the leader or the entry was overwritten by another term,
+   * ProposalDroppedError when a snapshot from a new leader covered it (outcome unknown). An entry left behind by
+   * a deposed leader settles only when the log reaches its index again, so callers pass a `signal` with a deadline.
+   */
+  propose<T = unknown>(data: Uint8Array, options?: { signal?: AbortSignal }): Promise<ProposalResult<T>> {
+    return this.track(() => this.core.propose(data), options?.signal) as Promise<ProposalResult<T>>;
+  }
+
+  readBarrier(options?: { signal?: AbortSignal }): Promise<void> {
+    if (this.closed) return Promise.reject(new NodeClosedError());
+    if (this.core.role !== 'leader') return Promise.reject(this.notLeader());
+    const context = `${this.id}:${++this.readSeq}`;
+    return new Promise<void>((resolve, reject) => {
+      const signal = options?.signal;
+      if (signal?.aborted) return reject(signal.reason);
+      const onAbort = (): void => {
+        this.reads.delete(context);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.reads.set(context, {
+        index: null,
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject: (error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      });
+      this.core.readIndex(context);
+      this.schedule();
+    });
+  }
+
+  async addLearner(id: NodeId, address: string): Promise<void> {
+    await this.changeMembership({ kind: 'add-learner', id, address });
+  }
+
+  async addVoter(id: NodeId, address: string): Promise<void> {
+    await this.changeMembership({ kind: 'add-voter', id, address });
+  }
+
+  async promote(id: NodeId): Promise<void> {
+    await this.changeMembership({ kind: 'promote', id });
+  }
+
+  async remove(id: NodeId, options: { force?: boolean } = {}): Promise<void> {
+    await this.changeMembership({ kind: 'remove', id }, options);
+  }
+
+  /** Resolves once `to` is the leader; rejects when the transfer cannot start or has not finished in time. */
+  transferLeadership(to: NodeId): Promise<void> {
+    if (this.closed) return Promise.reject(new NodeClosedError());
+    if (this.core.role !== 'leader') return Promise.reject(this.notLeader());
+    if (this.core.leader === to) return Promise.resolve();
+    const conf = this.core.conf;
+    if (!conf.voters.includes(to)) {
+      if (!conf.learners.includes(to)) {
+        return Promise.reject(new MemberNotFoundError(to, [...conf.voters, ...conf.learners]));
+      }
+      return Promise.reject(
+        new InvalidConfChangeError(
+          `${to} is a learner and cannot lead; promote it first (forelock members promote ${to})`,
+        ),
+      );
+    }
+    if (!this.core.transferLeadership(to)) {
+      return Promise.reject(new LeadershipTransferError(`cannot transfer leadership to ${to}: it is not a voter`));
+    }
+    this.schedule();
+    const timeoutMs = this.options.transferTimeoutMs;
+    return new Promise<void>((resolve, reject) => {
+      const cancelTimeout = this.options.scheduler.after(timeoutMs, () => {
+        unsubscribe();
+        reject(new LeadershipTransferError(`leadership did not move to ${to} within ${timeoutMs} ms`));
+      });
+      const unsubscribe = this.onStatusChange((status) => {
+        if (status.leaderId !== to) return;
+        cancelTimeout();
+        unsubscribe();
+        resolve();
+      });
+    });
+  }
+
+  status(): RaftStatus {
+    const leaderId = this.core.leader;
+    return {
+      id: this.id,
+      role: this.core.role,
+      term: this.core.term,
+      leaderId,
+      leaderAddress: leaderId === null ? null : (this.core.conf.addresses[leaderId] ?? null),
+      commitIndex: this.core.commitIndex,
+      appliedIndex: this.appliedIndex,
+      conf: this.core.conf,
+      ...(this.core.role === 'leader' ? { replication: this.replication() } : {}),
+    };
+  }
+
+  /**
+   * On the leader, the members it heard from within the last election timeout, itself included: what safe
+   * reconfiguration counts as started. Empty on other nodes.
+   */
+  startedMembers(): ReadonlySet<NodeId> {
+    return this.core.activeMembers();
+  }
+
+  /** The current membership (the latest configuration in the log, applied or not). */
+  get conf(): ConfState {
+    return this.core.conf;
+  }
+
+  captureSnapshot(): Snapshot {
+    return {
+      meta: { index: this.appliedIndex, term: this.appliedTerm, conf: this.appliedConf },
+      data: this.options.stateMachine.snapshot(),
+    };
+  }
+
+  onStatusChange(listener: (status: RaftStatus) => void): () => void {
+    this.statusListeners.add(listener);
+    return () => {
+      this.statusListeners.delete(listener);
+    };
+  }
+
+  /** Stops the loop and the transport; pending proposals and reads fail with NodeClosedError. Idempotent. */
+  stop(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.options.transport.close();
+    this.failPending(() => new NodeClosedError());
+  }
+
+  /** Resolves once no Ready is being handled (after stop(): once an in-flight write has finished). */
+  whenIdle(): Promise<void> {
+    if (!this.busy) return Promise.resolve();
+    return new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** On the leader: each member's match index, how far it lags the log, and whether it answered lately. */
+  private replication(): MemberReplication[] {
+    const { voters, learners } = this.core.conf;
+    const lastIndex = this.core.lastIndex;
+    const reachable = this.core.activeMembers();
+    return [...voters, ...learners].map((id) => {
+      const matchIndex = this.core.matchIndex(id) ?? 0;
+      return { id, matchIndex, lagEntries: Math.max(0, lastIndex - matchIndex), reachable: reachable.has(id) };
+    });
+  }
+
+  /** Proposes through `propose` (the core call) and tracks the entry until it is applied. */
+  private track(
+    propose: () => { index: number; term: number } | null,
+    signal: AbortSignal | undefined,
+    onRejected: () => Error = () => this.notLeader(),
+  ): Promise<ProposalResult> {
+    if (this.closed) return Promise.reject(new NodeClosedError());
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const position = propose();
+    if (position === null) return Promise.reject(onRejected());
+    this.schedule();
+    const { index, term } = position;
+    return new Promise<ProposalResult>((resolve, reject) => {
+      let onAbort: (() => void) | undefined;
+      if (signal !== undefined) {
+        onAbort = () => {
+          this.pending.delete(index);
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      this.pending.set(index, { index, term, resolve, reject, signal, onAbort });
+    });
+  }
+
+  /** Settles a tracked proposal: with the apply result, or with `error`. */
+  private settle(proposal: PendingProposal, outcome: { result: unknown } | { error: unknown }): void {
+    if (proposal.onAbort !== undefined) proposal.signal!.removeEventListener('abort', proposal.onAbort);
+    if ('error' in outcome) proposal.reject(outcome.error);
+    else proposal.resolve({ index: proposal.index, term: proposal.term, result: outcome.result });
+  }
+
+  private async changeMembership(change: ConfChange, options: { force?: boolean } = {}): Promise<void> {
+    if (this.core.role === 'leader') {
+      const core = this.core;
+      checkReconfigSafety(
+        {
+          conf: core.conf,
+          active: this.startedMembers(),
+          lastIndex: core.lastIndex,
+          matchIndex: (id) => core.matchIndex(id),
+        },
+        change,
+        options,
+      );
+      const problem = confChangeProblem(this.core.conf, change);
+      if (problem !== null) throw new InvalidConfChangeError(problem);
+    }
+    await this.track(
+      () => this.core.proposeConfChange(change),
+      undefined,
+      () => (this.core.role === 'leader' ? new ConfChangeInProgressError() : this.notLeader()),
+    );
+  }
+
+  private notLeader(): RaftNotLeaderError {
+    const leaderId = this.core.leader === this.id ? null : this.core.leader;
+    return new RaftNotLeaderError(leaderId, leaderId === null ? null : (this.core.conf.addresses[leaderId] ?? null));
+  }
+
+  /** Runs the Ready loop soon (after the callbacks already due, so concurrent proposals share one Ready). */
+  private schedule(): void {
+    if (this.scheduled || this.closed || this.busy) return;
+    this.scheduled = true;
+    this.options.scheduler.soon(() => {
+      this.scheduled = false;
+      this.drain();
+    });
+  }
+
+  /** Handles Readies one at a time until the core has none, or one is waiting for its write. */
+  private drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (!this.closed && !this.busy && this.core.hasReady()) {
+        const ready = this.core.ready();
+        this.busy = true;
+        this.guard(() => {
+          this.options.observer?.readyTaken?.(ready);
+          this.handleReady(ready);
+        });
+      }
+    } finally {
+      this.draining = false;
+    }
+    if (!this.busy) {
+      if (!this.closed) this.options.observer?.settled?.();
+      this.notifyIdle();
+    }
+  }
+
+  /**
+   * Raft's Ready contract: persist, send, apply (in bounded chunks), then advance. A leader whose term and vote are
+   * already durable sends appends while its own write is in flight (Raft thesis §10.2.1): the core counts the
+   * leader's entries toward a quorum only once advance() says they are durable. Its committed entries are durable
+   * already for that same reason, so they are applied (and their proposers answered) while this Ready's new entries
+   * are being written.
+   */
+  private handleReady(ready: Ready): void {
+    const hard = ready.hardState;
+    const termAndVoteDurable =
+      hard === undefined ||
+      (hard.term === this.persistedHardState.term && hard.votedFor === this.persistedHardState.votedFor);
+    if (this.core.role === 'leader' && termAndVoteDurable) {
+      this.send(ready);
+      let outstanding = 2;
+      const joined = () => {
+        outstanding -= 1;
+        if (outstanding === 0) this.finishReady(ready);
+      };
+      this.persist(ready, joined);
+      this.apply(ready.committedEntries, 0, joined);
+    } else {
+      this.persist(ready, () => {
+        this.send(ready);
+        if (ready.snapshot !== undefined) this.restoreSnapshot(ready.snapshot);
+        this.apply(ready.committedEntries, 0, () => this.finishReady(ready));
+      });
+    }
+  }
+
+  /** After a Ready's write and apply: answer reads, advance the core, follow membership and leadership, compact. */
+  private finishReady(ready: Ready): void {
+    for (const readState of ready.readStates) {
+      this.options.observer?.readState?.(readState);
+      const read = this.reads.get(readState.context);
+      if (read !== undefined) read.index = readState.index;
+    }
+    this.resolveReads();
+    this.core.advance(ready);
+    this.syncPeers();
+    this.emitStatus();
+    if (this.appliedIndex - this.snapshotIndex >= this.options.snapshotEveryEntries) this.takeSnapshot();
+    else this.readyDone();
+  }
+
+  /** The Ready in hand is finished: take the next one (at once, when this ran inside a drain). */
+  private readyDone(): void {
+    this.busy = false;
+    this.drain();
+  }
+
+  /** Writes what `ready` asks to persist, then runs `next` (unless the driver stopped meanwhile). */
+  private persist(ready: Ready, next: () => void): void {
+    if (ready.hardState === undefined && ready.entries.length === 0 && ready.snapshot === undefined) {
+      next();
+      return;
+    }
+    this.options.storage.persist(
+      ready,
+      this.continuation(() => {
+        if (ready.hardState !== undefined) this.persistedHardState = ready.hardState;
+        next();
+      }),
+    );
+  }
+
+  /** A write's completion: a failure is fatal, a stop meanwhile ends the loop, otherwise `next` runs. */
+  private continuation(next: () => void): WriteDone {
+    return (error) => {
+      if (error !== undefined) {
+        this.fail(error);
+        this.notifyIdle();
+      } else if (this.closed) this.notifyIdle();
+      else this.guard(next);
+    };
+  }
+
+  private send(ready: Ready): void {
+    if (ready.messages.length > 0) this.options.transport.send(ready.messages);
+  }
+
+  private restoreSnapshot(snapshot: Snapshot): void {
+    this.options.stateMachine.restore(snapshot.data);
+    this.appliedIndex = snapshot.meta.index;
+    this.appliedTerm = snapshot.meta.term;
+    this.appliedConf = snapshot.meta.conf;
+    this.snapshotIndex = snapshot.meta.index;
+    this.options.observer?.snapshotRestored?.(snapshot);
+    for (const [index, proposal] of this.pending) {
+      if (index > snapshot.meta.index) continue;
+      this.pending.delete(index);
+      this.settle(proposal, {
+        error: new ProposalDroppedError(
+          `entry ${index} was covered by a snapshot from the leader; its outcome is unknown`,
+        ),
+      });
+    }
+  }
+
+  /** Applies `entries` from `start` in chunks, yielding to the scheduler between chunks, then runs `next`. */
+  private apply(entries: readonly Entry[], start: number, next: () => void): void {
+    if (this.closed) {
+      this.notifyIdle();
+      return;
+    }
+    const end = Math.min(start + this.options.applyChunkEntries, entries.length);
+    for (let i = start; i < end; i++) this.applyEntry(entries[i]!);
+    if (start < end) this.resolveReads();
+    if (end >= entries.length) next();
+    else this.options.scheduler.soon(() => this.guard(() => this.apply(entries, end, next)));
+  }
+
+  private applyEntry(entry: Entry): void {
+    if (entry.index <= this.appliedIndex) return;
+    let result: unknown;
+    if (entry.type === 'normal') result = this.options.stateMachine.apply(entry);
+    else if (entry.type === 'conf-change') {
+      this.appliedConf = applyConfChange(this.appliedConf, decodeConfChange(entry.data));
+    }
+    this.appliedIndex = entry.index;
+    this.appliedTerm = entry.term;
+    this.options.observer?.entryApplied?.(entry, result);
+    const proposal = this.pending.get(entry.index);
+    if (proposal === undefined) return;
+    this.pending.delete(entry.index);
+    this.settle(proposal, proposal.term === entry.term ? { result } : { error: this.notLeader() });
+  }
+
+  private resolveReads(): void {
+    for (const [context, read] of this.reads) {
+      if (read.index === null || read.index > this.appliedIndex) continue;
+      this.reads.delete(context);
+      read.resolve();
+    }
+  }
+
+  private takeSnapshot(): void {
+    const data = this.options.stateMachine.snapshot();
+    const meta = { index: this.appliedIndex, term: this.appliedTerm, conf: this.appliedConf };
+    this.options.storage.compact(
+      meta,
+      data,
+      this.continuation(() => {
+        this.core.compact(meta.index, data);
+        this.snapshotIndex = meta.index;
+        this.readyDone();
+      }),
+    );
+  }
+
+  /** Points the transport at the current members (plus the known contacts of a joining node). */
+  private syncPeers(): void {
+    const conf = this.core.conf;
+    if (conf === this.peersConf) return;
+    this.peersConf = conf;
+    this.options.transport.setPeers({ ...this.options.knownPeers, ...conf.addresses });
+  }
+
+  /** Tells listeners about a change of role, term or leader; a node that lost leadership fails its reads. */
+  private emitStatus(): void {
+    const status = this.status();
+    const last = this.lastStatus;
+    if (status.role === last.role && status.term === last.term && status.leaderId === last.leaderId) return;
+    this.lastStatus = status;
+    if (status.role !== 'leader') {
+      for (const [context, read] of this.reads) {
+        this.reads.delete(context);
+        read.reject(this.notLeader());
+      }
+    }
+    for (const listener of this.statusListeners) listener(status);
+  }
+
+  /** Runs `step`; anything it throws stops the driver and goes to onFatal. */
+  private guard(step: () => void): void {
+    try {
+      step();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /** The disk or the state machine failed: stop (an unknown disk state must not go on) and tell the owner once. */
+  private fail(error: unknown): void {
+    if (this.closed) return;
+    this.stop();
+    this.options.onFatal(error);
+  }
+
+  private notifyIdle(): void {
+    this.busy = false;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private failPending(error: () => Error): void {
+    for (const proposal of this.pending.values()) this.settle(proposal, { error: error() });
+    this.pending.clear();
+    for (const read of this.reads.values()) read.reject(error());
+    this.reads.clear();
+  }
+}
