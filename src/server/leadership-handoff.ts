@@ -17,6 +17,13 @@ export function successorOf(status: RaftStatus): NodeId | null {
   return candidates[0]?.id ?? null;
 }
 
+/**
+ * The longest a stopping leader waits for its successor to take office. A transfer takes one round trip and an
+ * election when all is well; a successor stopping at the same time (a whole cluster shut down) must not hold the
+ * shutdown up for the Raft node's own transfer deadline of four election timeouts.
+ */
+export const HAND_OFF_TIMEOUT_MS = 2_000;
+
 /** What a hand-off did: to whom, and how long the transfer took. */
 export interface HandOff {
   readonly to: NodeId;
@@ -24,19 +31,29 @@ export interface HandOff {
 }
 
 /**
- * On the leader, transfers leadership to successorOf(status) and waits until that member leads (the Raft node's
- * own transfer deadline bounds the wait). Resolves null when there is nothing to hand off, or when the transfer
+ * On the leader, transfers leadership to successorOf(status) and waits until that member leads, at most
+ * `timeoutMs`. Resolves null when there is nothing to hand off, or when the transfer
  * failed: the node then stops anyway, and the others elect a leader after their election timeout.
  */
-export async function handOffLeadership(raft: RaftNodeApi, log: Logger): Promise<HandOff | null> {
+export async function handOffLeadership(
+  raft: RaftNodeApi,
+  log: Logger,
+  timeoutMs = HAND_OFF_TIMEOUT_MS,
+): Promise<HandOff | null> {
   const to = successorOf(raft.status());
   if (to === null) return null;
   const startedAt = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${to} did not take office within ${timeoutMs} ms`)), timeoutMs);
+  });
   try {
-    await raft.transferLeadership(to);
+    await Promise.race([raft.transferLeadership(to), deadline]);
   } catch (error) {
     log.warn({ err: error, to }, 'leadership hand-off failed; stopping anyway');
     return null;
+  } finally {
+    clearTimeout(timer);
   }
   const handOff = { to, elapsedMs: Math.round(performance.now() - startedAt) };
   log.info(handOff, 'handed leadership off before stopping');

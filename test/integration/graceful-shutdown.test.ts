@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RaftStatus } from '../../src/raft/node-api.js';
-import { successorOf } from '../../src/server/leadership-handoff.js';
+import { handOffLeadership, successorOf } from '../../src/server/leadership-handoff.js';
 import { type ForelockCommand, LocalCluster, type LocalNode } from '../../src/server/local-cluster.js';
 import type { StatusJson } from '../../src/server/wire.js';
 import { waitFor } from '../support/wait-for.js';
@@ -82,6 +82,15 @@ describe('the successor a stopping leader hands off to', () => {
 
   it('is none on a follower', () => {
     expect(successorOf({ ...leaderStatus([]), role: 'follower', replication: undefined })).toBeNull();
+  });
+
+  it('is given up on when it does not take office in time: the node stops anyway', async () => {
+    const status = leaderStatus([{ id: 'n2', matchIndex: 12, reachable: true }]);
+    const neverLeads = { status: () => status, transferLeadership: () => new Promise<void>(() => {}) };
+    const warnings: unknown[] = [];
+    const log = { warn: (entry: unknown) => warnings.push(entry), info: () => {} };
+    expect(await handOffLeadership(neverLeads as never, log as never, 50)).toBeNull();
+    expect(warnings).toEqual([expect.objectContaining({ to: 'n2' })]);
   });
 });
 
