@@ -46,6 +46,12 @@ import type {
 const REASON_ORDER: readonly StalenessReason[] = ['keepalive-late', 'hold-too-long'];
 /** A contribution below this does not make a reason. */
 const REASON_FLOOR = 0.1;
+/**
+ * Resources whose statistics are kept (about 2.5 KB each): the least recently used beyond it are forgotten, as the
+ * replicated usage history (defaultUsageLimits.maxResources) forgets them, so that a million distinct names used once
+ * each do not stay in memory for good (issue 13).
+ */
+const MAX_RESOURCE_STATS = 10_000;
 /** Common cause needs at least this many sessions with enough samples to be judged. */
 const COMMON_CAUSE_MIN_SESSIONS = 3;
 /** How often (virtual ms) the common-cause scan over all sessions may run. */
@@ -270,7 +276,7 @@ export class StalenessPredictor {
   /** Probability, predicted time, score and reasons for one held lock. */
   assess(lock: HeldLockView, nowMs: number = this.clock.now()): LockPrediction {
     const session = this.sessions.get(lock.sessionId);
-    const stats = this.resource(lock.resource);
+    const stats = this.resource(lock.resource, false);
     const trusted = stats.holdSamples >= this.config.minHoldSamples;
     const p99Ms = trusted ? (stats.holdQuantileMs(0.99) as number) : Number.POSITIVE_INFINITY;
     const horizonMs = trusted ? Math.max(p99Ms, 1) : this.config.defaultHorizonMs;
@@ -509,14 +515,32 @@ export class StalenessPredictor {
     return this.sessions.get(sessionId)?.drift.estimate() ?? null;
   }
 
-  private resource(name: string): ResourceStats {
+  /**
+   * The resource's statistics, made on first use. A use that adds to them (`touch`) makes them the most recently used;
+   * beyond MAX_RESOURCE_STATS the least recently used are forgotten, as the replicated usage history forgets them.
+   */
+  private resource(name: string, touch = true): ResourceStats {
     let stats = this.resources.get(name);
-    if (stats === undefined) {
-      stats = new ResourceStats(this.config.demandBucketMs);
-      this.resources.set(name, stats);
-      this.resourceNames.push(name);
+    if (stats !== undefined) {
+      if (touch) {
+        this.resources.delete(name);
+        this.resources.set(name, stats);
+      }
+      return stats;
     }
+    stats = new ResourceStats(this.config.demandBucketMs);
+    this.resources.set(name, stats);
+    this.resourceNames.push(name);
+    if (this.resources.size > MAX_RESOURCE_STATS) this.forget(this.resources.keys().next().value as string);
     return stats;
+  }
+
+  /** Drops a resource's statistics (O(resources kept), only when a new resource passes the bound). */
+  private forget(name: string): void {
+    this.resources.delete(name);
+    const index = this.resourceNames.indexOf(name);
+    this.resourceNames.splice(index, 1);
+    if (index <= this.resourceCursor) this.resourceCursor--;
   }
 
   private lapseOf(session: SessionModel, nowMs: number, horizonMs: number): LapseRisk {
