@@ -134,7 +134,7 @@ export function runSchedule(seed: number, options: ScheduleOptions = DEFAULT_SCH
     [
       12,
       () => {
-        const shuffled = shuffle(cluster.ids, rng);
+        const shuffled = rng.shuffle(cluster.ids);
         const cut = rng.int(1, shuffled.length - 1);
         cluster.network.heal(); // a new partition replaces the previous one (one-way cuts may pile up on it)
         cluster.network.partition(shuffled.slice(0, cut), shuffled.slice(cut));
@@ -245,15 +245,6 @@ export function runSchedule(seed: number, options: ScheduleOptions = DEFAULT_SCH
     if (error instanceof InvariantViolation) return result(false, error.message);
     throw error;
   }
-}
-
-function shuffle<T>(items: readonly T[], rng: SeededRng): T[] {
-  const copy = [...items];
-  for (let i = copy.length - 1; i > 0; i--) {
-    const j = rng.int(0, i);
-    [copy[i], copy[j]] = [copy[j] as T, copy[i] as T];
-  }
-  return copy;
 }
 
 function membersOf(cluster: SimCluster, leader: NodeId): NodeId[] {

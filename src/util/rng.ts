@@ -49,6 +49,16 @@ export class SeededRng implements Rng {
     return items[Math.floor(this.next() * items.length)] as T;
   }
 
+  /** A copy of `items` in a uniformly random order (Fisher-Yates). */
+  shuffle<T>(items: readonly T[]): T[] {
+    const copy = [...items];
+    for (let i = copy.length - 1; i > 0; i--) {
+      const j = this.int(0, i);
+      [copy[i], copy[j]] = [copy[j] as T, copy[i] as T];
+    }
+    return copy;
+  }
+
   /** A new independent generator derived from this one (for sub-streams that must not shift each other). */
   fork(): SeededRng {
     return new SeededRng(Math.floor(this.next() * 4294967296));

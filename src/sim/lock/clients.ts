@@ -1,0 +1,385 @@
+// The lock simulation's clients: sessions with keepalives, acquires (some given up and cancelled), releases, retries
+// of unanswered requests with the same requestSeq, pauses; and the safe periods the SDK would report to them.
+import type { LockCommand, LockMode, LockResult } from '../../lock/commands.js';
+import { hashSecret } from '../../lock/secret.js';
+import type { NodeId } from '../../raft/types.js';
+import { type GrantedDuration, keepaliveIntervalMs, safeUntilMs } from '../../session/safe-period.js';
+import type { HistoryEvent } from '../lock-history-checker.js';
+import type { LockSimContext } from './context.js';
+
+/** A lock a client holds, and until when it means to. */
+interface HeldLock {
+  readonly token: bigint;
+  readonly fenced: boolean;
+  holdUntilMs: number;
+}
+
+/** A request a client waits on; resent with the same requestSeq until answered. */
+export interface PendingOp {
+  readonly opId: string;
+  readonly command: LockCommand;
+  readonly firstSentAtMs: number;
+  lastTryMs: number;
+  /** Acquire answered 'queued': wait for the grant, polling with the same requestSeq. */
+  queued: boolean;
+  /** Acquire: when the client stops waiting and cancels (as an aborted `signal` does). */
+  giveUpAtMs?: number;
+  /** Cancel: the acquire it withdraws. */
+  cancelling?: PendingOp;
+}
+
+/** One simulated client process. */
+export interface SimLockClient {
+  readonly name: string;
+  generation: number;
+  session: string | null;
+  node: NodeId | null;
+  nextSeq: number;
+  op: PendingOp | null;
+  readonly held: Map<string, HeldLock>;
+  /**
+   * Revocation graces received, by "lock@token". Kept even for a grant not yet known here: the pre-emption
+   * request may overtake the answer to the acquire.
+   */
+  readonly graces: Map<string, GrantedDuration>;
+  /** The last answered keepalive (or the open): send time and guarantee. */
+  lastAnswered: GrantedDuration | null;
+  lastKeepaliveSentAtMs: number;
+  pausedUntilMs: number;
+  thinkUntilMs: number;
+}
+
+/** What the clients need from the servers: somewhere to send requests and keepalives. */
+export interface ClientTransport {
+  /** Proposes `command` on `node` for `client`'s `op`; false when `node` does not lead. */
+  request(node: NodeId, client: SimLockClient, op: PendingOp, session: string | null): boolean;
+  /** Delivers a keepalive of `session` sent at `sentAtMs` to `node` (it answers through the clients' callbacks). */
+  keepalive(node: NodeId, client: SimLockClient, session: string, sentAtMs: number): void;
+}
+
+/** How often a client looks at its state, ms. */
+const POLL_MS = 25;
+/** An unanswered request is resent after this long (an ambiguous failure), ms. */
+const RETRY_MS = 800;
+/** A queued acquire asks again (same requestSeq) this often, ms. */
+const QUEUED_POLL_MS = 2_000;
+
+/** The clients of one run. */
+export class LockSimClients {
+  readonly all: SimLockClient[];
+  private opId = 0;
+
+  constructor(
+    private readonly ctx: LockSimContext,
+    private readonly transport: () => ClientTransport,
+  ) {
+    this.all = Array.from({ length: ctx.options.clients }, (_, i) => ({
+      name: `client${i + 1}`,
+      generation: 0,
+      session: null,
+      node: null,
+      nextSeq: 1,
+      op: null,
+      held: new Map(),
+      graces: new Map(),
+      lastAnswered: null,
+      lastKeepaliveSentAtMs: 0,
+      pausedUntilMs: 0,
+      thinkUntilMs: 0,
+    }));
+  }
+
+  /** Starts every client polling. */
+  start(): void {
+    for (const client of this.all) this.ctx.cluster.schedule(this.ctx.rng.uniform(0, POLL_MS), () => this.step(client));
+  }
+
+  /** The client whose current session is `sessionId`. */
+  ofSession(sessionId: string): SimLockClient | undefined {
+    return this.all.find((c) => c.session === sessionId);
+  }
+
+  /** Freezes a random client (a GC pause or a stopped VM) for part of a TTL up to two. */
+  pauseOne(): void {
+    const { ctx } = this;
+    const client = ctx.rng.pick(this.all);
+    ctx.count('pauses');
+    client.pausedUntilMs = ctx.now + ctx.rng.uniform(ctx.options.ttlMs * 0.3, ctx.options.ttlMs * 2);
+  }
+
+  /** Ends every pause (the faults heal). */
+  resumeAll(): void {
+    for (const client of this.all) client.pausedUntilMs = 0;
+  }
+
+  /** An answer to `op`, sent by the node when the command's entry was applied (or the grant happened). */
+  onAnswer(client: SimLockClient, op: PendingOp, session: string | null, result: LockResult): void {
+    const { ctx } = this;
+    if (ctx.stopped || client.op !== op || ctx.now < client.pausedUntilMs) return; // answered, or the process is paused
+    const now = ctx.now;
+    const command = op.command;
+    if (command.type === 'session-open') {
+      if (result.status !== 'ok') return; // retried at the next poll
+      client.session = command.sessionId;
+      // The open's promise counts from the FIRST attempt: a retried open of a session an earlier attempt already
+      // opened is answered 'ok' without a new promise (counting from the retry overran it).
+      client.lastAnswered = { keepaliveSentAtMs: op.firstSentAtMs, durationMs: command.ttlMs };
+      client.lastKeepaliveSentAtMs = op.firstSentAtMs;
+      client.nextSeq = 1;
+      client.op = null;
+      return;
+    }
+    if (session !== client.session) return;
+    if (result.status === 'queued') {
+      op.queued = true;
+      return;
+    }
+    if (command.type === 'cancel' && op.cancelling) {
+      const acquire = op.cancelling;
+      if (result.status === 'ok') {
+        // Withdrawn, or fenced if it had not reached the log: it will never be granted.
+        ctx.history.push({ kind: 'fail', opId: acquire.opId, code: 'CANCELLED', atMs: now });
+      } else if (result.status === 'error' && result.code === 'ALREADY_HELD') {
+        // The grant won the race: learn its token by asking again with the acquire's own requestSeq.
+        acquire.giveUpAtMs = undefined;
+        client.op = acquire;
+        this.send(client, acquire);
+        return;
+      }
+    }
+    client.op = null;
+    client.thinkUntilMs = now + ctx.rng.uniform(0, 300);
+    if (result.status === 'error') {
+      ctx.count(`fail:${result.code}`);
+      ctx.history.push({ kind: 'fail', opId: op.opId, code: result.code, atMs: now });
+      if (result.code === 'SESSION_NOT_FOUND') this.loseSession(client);
+      return;
+    }
+    if (command.type === 'acquire' && result.status === 'granted') {
+      ctx.history.push({ kind: 'ok', opId: op.opId, token: result.token, atMs: now });
+      client.held.set(command.name, {
+        token: result.token,
+        fenced: command.fenced,
+        holdUntilMs: now + ctx.rng.uniform(50, 1_500),
+      });
+      this.reportSafePeriods(client);
+    } else if (command.type === 'release') {
+      ctx.history.push({ kind: 'ok', opId: op.opId, atMs: now });
+    }
+  }
+
+  /** A keepalive sent at `sentAtMs` was answered with `guaranteeMs` and the pending revocation graces. */
+  onKeepaliveAnswer(
+    client: SimLockClient,
+    session: string,
+    sentAtMs: number,
+    guaranteeMs: number,
+    graces: readonly { name: string; token: bigint; durationMs: number }[],
+  ): void {
+    if (client.session !== session || this.ctx.now < client.pausedUntilMs) return;
+    if (client.lastAnswered === null || sentAtMs > client.lastAnswered.keepaliveSentAtMs) {
+      client.lastAnswered = { keepaliveSentAtMs: sentAtMs, durationMs: guaranteeMs };
+    }
+    for (const g of graces) {
+      this.applyGrace(client, g.name, g.token, { keepaliveSentAtMs: sentAtMs, durationMs: g.durationMs });
+    }
+    this.reportSafePeriods(client);
+  }
+
+  /** A Pre-emption Request for `session`'s hold of `name` at `token`, with its grace. */
+  onPreemption(session: string, name: string, token: bigint, grace: GrantedDuration): void {
+    const client = this.ofSession(session);
+    if (!client || this.ctx.now < client.pausedUntilMs) return;
+    this.applyGrace(client, name, token, grace);
+    const held = client.held.get(name);
+    if (held && held.token === token && this.ctx.rng.chance(0.5)) held.holdUntilMs = this.ctx.now; // cooperative release
+  }
+
+  onRevoked(client: SimLockClient, session: string, name: string, token: bigint): void {
+    if (client.session !== session || this.ctx.now < client.pausedUntilMs) return;
+    if (client.held.get(name)?.token === token) client.held.delete(name);
+  }
+
+  onSessionExpired(client: SimLockClient, session: string): void {
+    if (client.session !== session || this.ctx.now < client.pausedUntilMs) return;
+    this.ctx.count('clientSawExpiry');
+    this.loseSession(client);
+  }
+
+  /** The node a client talks to: its last one while that still leads, else the current leader (or none). */
+  private route(client: SimLockClient): NodeId | null {
+    if (client.node === null || !this.ctx.leading(client.node)) client.node = this.ctx.cluster.leader();
+    return client.node;
+  }
+
+  private send(client: SimLockClient, op: PendingOp): void {
+    const { ctx } = this;
+    op.lastTryMs = ctx.now;
+    const node = this.route(client);
+    if (node === null) return;
+    const session = client.session;
+    ctx.cluster.schedule(ctx.delay(), () => {
+      if (!ctx.cluster.isUp(node)) return;
+      // Not leader: the client asks another node at its next retry.
+      if (!this.transport().request(node, client, op, session)) client.node = null;
+    });
+  }
+
+  private startOp(
+    client: SimLockClient,
+    command: LockCommand,
+    invoke: HistoryEvent | null,
+    extra: Pick<PendingOp, 'giveUpAtMs' | 'cancelling'> = {},
+  ): void {
+    const { ctx } = this;
+    const op: PendingOp = {
+      opId: `op${++this.opId}`,
+      command,
+      firstSentAtMs: ctx.now,
+      lastTryMs: ctx.now,
+      queued: false,
+      ...extra,
+    };
+    client.op = op;
+    if (invoke) ctx.history.push({ ...invoke, opId: op.opId } as HistoryEvent);
+    this.send(client, op);
+  }
+
+  private step(client: SimLockClient): void {
+    const { ctx } = this;
+    if (ctx.stopped) return;
+    const now = ctx.now;
+    const { rng, options } = ctx;
+    ctx.cluster.schedule(POLL_MS, () => this.step(client));
+    if (now < client.pausedUntilMs) return;
+    if (client.session !== null && client.lastAnswered !== null) {
+      const intervalMs = keepaliveIntervalMs(client.lastAnswered.durationMs);
+      if (now - client.lastKeepaliveSentAtMs >= intervalMs) this.sendKeepalive(client);
+    }
+    const op = client.op;
+    if (op?.command.type === 'acquire' && op.giveUpAtMs !== undefined && now >= op.giveUpAtMs) {
+      ctx.count('cancels');
+      const cancel: LockCommand = {
+        type: 'cancel',
+        sessionId: op.command.sessionId,
+        requestSeq: client.nextSeq++,
+        name: op.command.name,
+      };
+      this.startOp(client, cancel, null, { cancelling: op });
+      return;
+    }
+    if (op) {
+      const waitedMs = now - op.lastTryMs;
+      if (op.queued ? waitedMs >= QUEUED_POLL_MS : waitedMs >= RETRY_MS) {
+        if (!op.queued && op.command.type !== 'session-open') {
+          ctx.count('ambiguous');
+          ctx.history.push({ kind: 'ambiguous', opId: op.opId, atMs: now });
+        }
+        this.send(client, op); // the same requestSeq: applied once
+      }
+      return;
+    }
+    if (client.session === null) {
+      if (!ctx.accepting) return;
+      client.generation += 1;
+      const sessionId = `${client.name}.${client.generation}`;
+      this.startOp(
+        client,
+        {
+          type: 'session-open',
+          sessionId,
+          secretHash: hashSecret(sessionId),
+          ttlMs: options.ttlMs,
+          clientName: client.name,
+        },
+        null,
+      );
+      return;
+    }
+    if (now < client.thinkUntilMs) return;
+    const releasable = [...client.held].find(([, held]) => held.holdUntilMs <= now);
+    if (releasable) {
+      const [name, held] = releasable;
+      client.held.delete(name); // a lock being released is no longer used
+      const command: LockCommand = {
+        type: 'release',
+        sessionId: client.session,
+        requestSeq: client.nextSeq++,
+        name,
+        token: held.token,
+      };
+      this.startOp(client, command, {
+        kind: 'invoke',
+        opId: '',
+        session: client.session,
+        op: 'release',
+        lock: name,
+        token: held.token,
+        atMs: now,
+      });
+      return;
+    }
+    if (!ctx.accepting || client.held.size >= 2) return;
+    const name = rng.pick(options.lockNames.filter((n) => !client.held.has(n)));
+    const mode: LockMode = rng.chance(0.3) ? 'shared' : 'exclusive';
+    const command: LockCommand = {
+      type: 'acquire',
+      sessionId: client.session,
+      requestSeq: client.nextSeq++,
+      name,
+      mode,
+      fenced: rng.chance(0.3),
+      preemptible: true,
+      tryOnly: rng.chance(0.1),
+    };
+    const giveUpAtMs = rng.chance(0.3) ? now + rng.uniform(300, 3_000) : undefined;
+    this.startOp(
+      client,
+      command,
+      { kind: 'invoke', opId: '', session: client.session, op: 'acquire', lock: name, mode, atMs: now },
+      { giveUpAtMs },
+    );
+  }
+
+  private loseSession(client: SimLockClient): void {
+    client.session = null;
+    client.held.clear();
+    client.graces.clear();
+    client.lastAnswered = null;
+    client.op = null;
+  }
+
+  /** The SDK's view: each held lock is safe until the formula of docs/design.md, principle 2 says so. */
+  private reportSafePeriods(client: SimLockClient): void {
+    if (client.session === null || client.lastAnswered === null) return;
+    for (const [name, held] of client.held) {
+      this.ctx.history.push({
+        kind: 'client-safe',
+        session: client.session,
+        lock: name,
+        token: held.token,
+        safeUntilMs: safeUntilMs(client.lastAnswered, client.graces.get(`${name}@${held.token}`)),
+        atMs: this.ctx.now,
+      });
+    }
+  }
+
+  private sendKeepalive(client: SimLockClient): void {
+    const sentAtMs = this.ctx.now;
+    client.lastKeepaliveSentAtMs = sentAtMs;
+    const node = this.route(client);
+    const session = client.session!;
+    if (node === null) return;
+    this.ctx.cluster.schedule(this.ctx.delay(), () => {
+      if (this.ctx.stopped) return;
+      this.transport().keepalive(node, client, session, sentAtMs);
+    });
+  }
+
+  private applyGrace(client: SimLockClient, name: string, token: bigint, grace: GrantedDuration): void {
+    const key = `${name}@${token}`;
+    const known = client.graces.get(key);
+    const capMs = (g: GrantedDuration) => safeUntilMs(g, undefined);
+    if (known === undefined || capMs(grace) < capMs(known)) client.graces.set(key, grace);
+  }
+}
