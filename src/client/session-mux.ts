@@ -1,15 +1,17 @@
 // The sessions of this process that talk to one endpoint share one Sessions stream: each session stream is a channel
 // of it, and the frames written in one event-loop turn leave as one ClientBatch (proto/forelock/v1/forelock.proto), so a process
 // with many sessions (a worker pool, a benchmark) pays gRPC's per-message cost once per turn rather than per frame.
+// Flow control: the channels take turns in each batch, nothing is written while the call's buffer is full until it
+// drains, and each channel's queue is bounded (util/channel-outbox.ts).
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
+import { ChannelOutbox, type ChannelOutboxOptions } from '../util/channel-outbox.js';
 import {
   type ChannelStatus,
   type ClientChannelEvent,
   decodeServerBatch,
   encodeClientBatch,
 } from '../util/session-mux-codec.js';
-import { TurnBatcher } from '../util/turn-batcher.js';
 import type { ClientFrame, ForelockStub, SessionFrameCodec, SessionStream } from './wire.js';
 
 /** A gRPC status as the error a Session call fails with (code, details, trailing metadata). */
@@ -24,7 +26,11 @@ function serviceErrorOf(status: ChannelStatus): grpc.ServiceError {
   });
 }
 
-/** One session stream carried as a channel of a Sessions stream. */
+/**
+ * One session stream carried as a channel of a Sessions stream. write() answers false when the channel's queue is at
+ * its high-water mark, and 'drain' follows when it is below again; a channel written past its queue's limit fails
+ * with UNAVAILABLE (the SDK resumes the session and re-sends what it had pending).
+ */
 class MuxSessionStream extends EventEmitter implements SessionStream {
   private done = false;
   private halfClosed = false;
@@ -37,14 +43,14 @@ class MuxSessionStream extends EventEmitter implements SessionStream {
   }
 
   write(frame: ClientFrame): boolean {
-    if (!this.done && !this.halfClosed) this.mux.sendFrame(this.channel, frame);
-    return true;
+    if (this.done || this.halfClosed) return false;
+    return this.mux.sendFrame(this.channel, frame);
   }
 
   end(): void {
     if (this.done || this.halfClosed) return;
     this.halfClosed = true;
-    this.mux.send({ channel: this.channel, kind: 'half-close' });
+    this.mux.sendFinal({ channel: this.channel, kind: 'half-close' });
   }
 
   cancel(): void {
@@ -74,6 +80,11 @@ class MuxSessionStream extends EventEmitter implements SessionStream {
     this.emit('data', frame);
   }
 
+  /** @internal its queue went below the high-water mark. */
+  drained(): void {
+    if (!this.done) this.emit('drain');
+  }
+
   /** @internal the channel ended with `status`: 'end' when OK, else 'error'; then 'close'. */
   finished(status: ChannelStatus): void {
     if (status.code === grpc.status.OK) {
@@ -98,17 +109,29 @@ export class SessionMuxClient {
   private call: grpc.ClientDuplexStream<Buffer, Buffer> | null = null;
   private readonly channels = new Map<number, MuxSessionStream>();
   private nextChannel = 1;
-  private readonly outgoing = new TurnBatcher<ClientChannelEvent>(
-    (event) => (event.kind === 'frame' ? event.bytes.length : 8),
-    (events) => this.call?.write(encodeClientBatch(events)),
-  );
+  private readonly outgoing: ChannelOutbox<ClientChannelEvent>;
   /** The endpoint answered Sessions with UNIMPLEMENTED (an older server): use one Session call per session. */
   private unsupported = false;
 
+  /** `limits` bounds the batches and each channel's queue (defaults: util/channel-outbox.ts). */
   constructor(
     private readonly stub: ForelockStub,
     readonly codec: SessionFrameCodec,
-  ) {}
+    limits: Pick<ChannelOutboxOptions<never>, 'maxBatchBytes' | 'channelHighWaterBytes' | 'channelLimitBytes'> = {},
+  ) {
+    this.outgoing = new ChannelOutbox<ClientChannelEvent>({
+      ...limits,
+      sizeOf: (event) => (event.kind === 'frame' ? event.bytes.length : 8),
+      // No call: the stream failed and its channels with it; what they had queued is dropped with them.
+      writeBatch: (events) => this.call?.write(encodeClientBatch(events)) ?? true,
+      onChannelDrain: (channel) => this.channels.get(channel)?.drained(),
+    });
+  }
+
+  /** Bytes queued for the server and not yet written (bounded by the channels' limits). */
+  get queuedBytes(): number {
+    return this.outgoing.queuedBytes;
+  }
 
   /** Whether the endpoint serves Sessions (as far as is known: true until it says it does not). */
   get supported(): boolean {
@@ -131,25 +154,43 @@ export class SessionMuxClient {
     call.cancel();
   }
 
-  /** @internal queues one frame of `channel`. */
-  sendFrame(channel: number, frame: ClientFrame): void {
-    this.send({ channel, kind: 'frame', bytes: this.codec.encodeClientFrame(frame) });
+  /** @internal queues one frame of `channel`; false when the channel should wait for its 'drain'. */
+  sendFrame(channel: number, frame: ClientFrame): boolean {
+    if (this.call === null) return false;
+    const result = this.outgoing.push(channel, { channel, kind: 'frame', bytes: this.codec.encodeClientFrame(frame) });
+    if (result === 'refused') {
+      const stream = this.channels.get(channel);
+      this.cancel(channel);
+      stream?.failed(
+        serviceErrorOf({
+          code: grpc.status.UNAVAILABLE,
+          details: `this session queued more than ${this.outgoing.channelLimitBytes} bytes unsent; resume the session`,
+          metadata: {},
+        }),
+      );
+    }
+    return result === 'queued';
   }
 
-  /** @internal queues a half-close or a frame. */
-  send(event: ClientChannelEvent): void {
-    if (this.call !== null) this.outgoing.push(event);
+  /** @internal queues a channel's last event (its half-close or cancel) whatever its queue holds. */
+  sendFinal(event: ClientChannelEvent): void {
+    if (this.call !== null) this.outgoing.pushFinal(event.channel, event);
   }
 
-  /** @internal forgets `channel` and tells the server it was abandoned. */
+  /** @internal forgets `channel` and tells the server it was abandoned (what it had queued is not sent). */
   cancel(channel: number): void {
-    if (this.channels.delete(channel)) this.send({ channel, kind: 'cancel' });
+    if (!this.channels.delete(channel)) return;
+    this.outgoing.drop(channel);
+    this.sendFinal({ channel, kind: 'cancel' });
   }
 
   private startCall(): void {
     const call = this.stub.Sessions();
     this.call = call;
     call.on('data', (bytes: Buffer) => this.receive(call, bytes));
+    call.on('drain', () => {
+      if (this.call === call) this.outgoing.drained();
+    });
     call.on('error', (error: grpc.ServiceError) => this.ended(call, error));
     call.on('end', () =>
       this.ended(

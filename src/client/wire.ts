@@ -55,6 +55,7 @@ export type ServerFrame = { lastKeepaliveSeq: string; serverTimeMs: number } & (
  * ServiceError), then 'close'.
  */
 export interface SessionStream {
+  /** Sends `frame`; false asks the writer to wait for 'drain' (a channel of a Sessions stream at its queue's mark). */
   write(frame: ClientFrame): unknown;
   /** Half-closes: the client writes nothing more. */
   end(): unknown;
@@ -62,7 +63,7 @@ export interface SessionStream {
   cancel(): void;
   on(event: 'data', listener: (frame: ServerFrame) => void): this;
   on(event: 'error', listener: (error: Error) => void): this;
-  on(event: 'end' | 'close', listener: () => void): this;
+  on(event: 'end' | 'close' | 'drain', listener: () => void): this;
   once(event: 'end' | 'error' | 'close', listener: () => void): this;
   removeAllListeners(event?: 'data' | 'error' | 'end' | 'close'): this;
 }

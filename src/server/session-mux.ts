@@ -1,15 +1,17 @@
 // One Sessions call on the server: many session streams on one gRPC stream. Each channel is handed to its own handler
 // as a call of its own (the events and methods of a grpc-js server duplex call), and the frames sent in one event-loop
-// turn leave as one ServerBatch (proto/forelock/v1/forelock.proto).
+// turn leave as one ServerBatch (proto/forelock/v1/forelock.proto). Flow control: the channels take turns in each batch,
+// nothing is written while the call's buffer is full until it drains, and each channel's queue is bounded
+// (util/channel-outbox.ts): its write() answers false past the high-water mark and it emits 'drain' below it again.
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
+import { ChannelOutbox, type ChannelOutboxOptions } from '../util/channel-outbox.js';
 import {
   type ChannelStatus,
   decodeClientBatch,
   encodeServerBatch,
   type ServerChannelEvent,
 } from '../util/session-mux-codec.js';
-import { TurnBatcher } from '../util/turn-batcher.js';
 
 /** The grpc-js call of Forelock.Sessions (batches as bytes: the mux codes them). */
 export type SessionsCall = grpc.ServerDuplexStream<Buffer, Buffer>;
@@ -49,8 +51,11 @@ function channelStatusOf(error: unknown): ChannelStatus {
 
 /**
  * One channel of a Sessions call, as its handler sees it: 'data' (a decoded frame), 'end' (the client half-closed),
- * 'cancelled' and 'close' (the client or the stream went away); `write`, `end()`, and `emit('error', status)` to end
- * it with a status, as on a grpc-js server call.
+ * 'cancelled' and 'close' (the client or the stream went away), 'drain' (the channel may be written again after
+ * write() answered false); `write`, `end()`, and `emit('error', status)` to end it with a status, as on a grpc-js
+ * server call. A channel that goes on writing past its queue's limit is ended with UNAVAILABLE (its client resumes
+ * the session, which loses nothing: the resume answers with its locks and re-sent requests are deduplicated) and its
+ * handler hears 'cancelled'.
  */
 export class MuxChannelCall extends EventEmitter {
   private done = false;
@@ -62,9 +67,10 @@ export class MuxChannelCall extends EventEmitter {
     super();
   }
 
+  /** Queues `frame`; false when the channel's queue is at its high-water mark (wait for 'drain') or it has ended. */
   write(frame: unknown): boolean {
-    if (!this.done) this.mux.sendFrame(this.channel, frame);
-    return true;
+    if (this.done) return false;
+    return this.mux.sendFrame(this.channel, frame);
   }
 
   /** Ends the channel with an OK status. */
@@ -76,6 +82,23 @@ export class MuxChannelCall extends EventEmitter {
   override emit(event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'error') this.finish(channelStatusOf(args[0]));
     return super.emit(event, ...args);
+  }
+
+  /** @internal its queue went below the high-water mark. */
+  drained(): void {
+    if (!this.done) super.emit('drain');
+  }
+
+  /** @internal its queue went past its limit: the client is told to come back, the handler that it went away. */
+  overflowed(limitBytes: number): void {
+    if (this.done) return;
+    this.finish({
+      code: grpc.status.UNAVAILABLE,
+      details: `the server queued more than ${limitBytes} bytes for this session unsent; resume the session`,
+      metadata: {},
+    });
+    super.emit('cancelled');
+    super.emit('close');
   }
 
   /** @internal the client cancelled it or the stream went away: nothing more is sent. */
@@ -98,18 +121,25 @@ export class SessionMux {
   private readonly channels = new Map<number, MuxChannelCall>();
   /** Channel numbers only grow: a frame for a number at or below this that is not open belongs to an ended channel. */
   private highestChannel = 0;
-  private readonly outgoing = new TurnBatcher<ServerChannelEvent>(sizeOfEvent, (events) =>
-    this.call.write(encodeServerBatch(events)),
-  );
+  private readonly outgoing: ChannelOutbox<ServerChannelEvent>;
   private clientDone = false;
   private closed = false;
 
+  /** `limits` bounds the batches and each channel's queue (defaults: util/channel-outbox.ts). */
   constructor(
     private readonly call: SessionsCall,
     private readonly codec: ChannelFrameCodec,
     private readonly onChannel: (channel: MuxChannelCall) => void,
+    limits: Pick<ChannelOutboxOptions<never>, 'maxBatchBytes' | 'channelHighWaterBytes' | 'channelLimitBytes'> = {},
   ) {
+    this.outgoing = new ChannelOutbox<ServerChannelEvent>({
+      ...limits,
+      sizeOf: sizeOfEvent,
+      writeBatch: (events) => this.call.write(encodeServerBatch(events)),
+      onChannelDrain: (channel) => this.channels.get(channel)?.drained(),
+    });
     call.on('data', (bytes: Buffer) => this.receive(bytes));
+    call.on('drain', () => this.outgoing.drained());
     call.on('end', () => this.clientEnded());
     for (const event of ['error', 'close', 'cancelled']) call.on(event, () => this.gone());
   }
@@ -119,22 +149,30 @@ export class SessionMux {
     return this.channels.size;
   }
 
-  /** @internal queues one frame of `channel`. */
-  sendFrame(channel: number, frame: unknown): void {
-    this.queue({ channel, kind: 'frame', bytes: this.codec.encodeServerFrame(frame) });
+  /** Bytes queued for the client and not yet written (bounded by the channels' limits). */
+  get queuedBytes(): number {
+    return this.outgoing.queuedBytes;
+  }
+
+  /** @internal queues one frame of `channel`; false when the channel should wait for its 'drain'. */
+  sendFrame(channel: number, frame: unknown): boolean {
+    if (this.closed) return false;
+    const result = this.outgoing.push(channel, { channel, kind: 'frame', bytes: this.codec.encodeServerFrame(frame) });
+    if (result === 'refused') this.channels.get(channel)?.overflowed(this.outgoing.channelLimitBytes);
+    return result === 'queued';
   }
 
   /** @internal queues the end of `channel`; the stream ends once the client is done and no channel is left. */
   sendStatus(channel: number, status: ChannelStatus): void {
     this.channels.delete(channel);
-    this.queue({ channel, kind: 'status', status });
+    if (!this.closed) this.outgoing.pushFinal(channel, { channel, kind: 'status', status });
     if (this.clientDone && this.channels.size === 0) this.close();
   }
 
   /** Sends what is queued and ends the stream (the node is closing, after its channels were told where to go). */
   close(): void {
     if (this.closed) return;
-    this.outgoing.flush();
+    this.outgoing.flushAll();
     this.closed = true;
     this.call.end();
   }
@@ -174,6 +212,7 @@ export class SessionMux {
         channel.emit('end');
       } else {
         this.channels.delete(event.channel);
+        this.outgoing.drop(event.channel);
         channel.gone();
       }
     }
@@ -198,10 +237,6 @@ export class SessionMux {
     this.outgoing.clear();
     this.closed = true;
     for (const channel of channels) channel.gone();
-  }
-
-  private queue(event: ServerChannelEvent): void {
-    if (!this.closed) this.outgoing.push(event);
   }
 }
 
