@@ -58,7 +58,7 @@ describe('forelock serve --force-new-cluster', () => {
     cleanups.push(() => client.close());
     const acknowledged = new Map<string, bigint>();
     for (let i = 0; i < 5; i++) acknowledged.set(`recover/${i}`, (await client.acquire(`recover/${i}`)).token);
-    const highest = [...acknowledged.values()].reduce((a, b) => (a > b ? a : b));
+    const highest = [...acknowledged.values()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).at(-1)!;
 
     for (const node of founders) if (node !== leader) await running.get(node.id)!.stop('SIGKILL');
     await running.get(leader.id)!.stop('SIGKILL');

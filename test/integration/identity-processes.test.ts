@@ -1,14 +1,14 @@
 // Identity checks with the real binary: a data directory written by the previous release (test/fixtures/datadir-v1)
 // starts with this one and is upgraded in place, and a start under another --id is refused naming both ids; the CLI
 // names MEMBER_NOT_FOUND for an unknown member.
-import { once } from 'node:events';
 import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../src/client/admin.js';
 import { DATA_FORMAT_VERSION, IDENTITY_FILE } from '../../src/raft/identity.js';
 import { waitFor } from '../support/wait-for.js';
-import { nodeAddresses, runForelock, START_TIMEOUT_MS, startServe, statusOf } from './forelock-processes.js';
+import { runCli } from './client-harness.js';
+import { nodeAddresses, START_TIMEOUT_MS, startServe, statusOf } from './forelock-processes.js';
 import { tempDir } from './server-harness.js';
 
 const FIXTURE_V1 = join(import.meta.dirname, '..', 'fixtures', 'datadir-v1');
@@ -41,7 +41,7 @@ describe('forelock serve on a data directory of the previous release', () => {
       ['members', 'remove', 'n9'],
       ['leader', 'transfer', 'n9'],
     ]) {
-      const run = await runForelock([...args, '--endpoints', node!.listen]);
+      const run = await runCli([...args, '--endpoints', node!.listen]);
       expect(run.code).toBe(1);
       expect(run.stderr).toContain('n9 is not a member of this cluster (members: node1)');
       expect(run.stderr).toContain('[MEMBER_NOT_FOUND]');
@@ -50,8 +50,8 @@ describe('forelock serve on a data directory of the previous release', () => {
 
     const other = startServe(node!, ['--id', 'node2', '--data', data]);
     cleanups.push(() => other.stop());
-    const [code] = (await once(other.child, 'exit')) as [number | null];
-    expect(code).toBe(1);
-    expect(other.stderr()).toContain('belongs to member node1, but this node was started with --id node2');
+    const refused = await other.done;
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('belongs to member node1, but this node was started with --id node2');
   });
 });

@@ -7,60 +7,18 @@ import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ForelockCommand, LocalCluster, type LocalNode } from '../../src/server/local-cluster.js';
-import type { StatusJson } from '../../src/server/wire.js';
+import { LocalCluster } from '../../src/server/local-cluster.js';
 import { waitFor } from '../support/wait-for.js';
-import { freePort, openSession, tempDir } from './server-harness.js';
-
-/** Runs the CLI from source, as `npx tsx src/cli/main.ts` would. */
-const FORELOCK: ForelockCommand = { executable: process.execPath, args: ['--import', 'tsx', 'src/cli/main.ts'] };
-/** Process start-up under tsx on a loaded 2-core machine takes seconds; deadlines are generous, never sleeps. */
-const START_TIMEOUT_MS = 60_000;
+import { runCli } from './client-harness.js';
+import { FORELOCK, nodeAddresses, START_TIMEOUT_MS, statusOf } from './forelock-processes.js';
+import { openSession, tempDir } from './server-harness.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** Runs `forelock <args>` to its exit (`serve` with bad settings exits at once). */
-async function runForelock(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(FORELOCK.executable, [...FORELOCK.args, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
-}
-
-const runServe = (args: string[], env: Record<string, string> = {}) => runForelock(['serve', ...args], env);
-
-async function localNodes(count: number): Promise<LocalNode[]> {
-  const nodes: LocalNode[] = [];
-  for (let i = 1; i <= count; i++) {
-    nodes.push({ id: `node${i}`, listen: `127.0.0.1:${await freePort()}`, http: `127.0.0.1:${await freePort()}` });
-  }
-  return nodes;
-}
-
-async function statusOf(node: LocalNode): Promise<StatusJson | undefined> {
-  try {
-    const response = await fetch(`http://${node.http}/v1/status`, { signal: AbortSignal.timeout(1_000) });
-    return (await response.json()) as StatusJson;
-  } catch {
-    return undefined;
-  }
-}
+const runServe = (args: string[], env: Record<string, string> = {}) => runCli(['serve', ...args], env);
 
 describe('forelock serve flags', () => {
   it('exits 2 with a clear message for a malformed address', async () => {
@@ -94,10 +52,10 @@ describe('forelock config check', () => {
     const bad = join(dir.path, 'bad.json');
     await writeFile(good, JSON.stringify({ id: 'n1', lockDelayMs: '2s', ladder: { graceMs: '5s' } }));
     await writeFile(bad, JSON.stringify({ id: 'n1', listen: 'x', ladder: { graceMs: 'soon' } }));
-    const passed = await runForelock(['config', 'check', good, '--json']);
+    const passed = await runCli(['config', 'check', good, '--json']);
     expect(passed.code).toBe(0);
     expect(JSON.parse(passed.stdout)).toMatchObject({ id: 'n1', lockDelayMs: 2_000, ladder: { graceMs: 5_000 } });
-    const failed = await runForelock(['config', 'check', bad]);
+    const failed = await runCli(['config', 'check', bad]);
     expect(failed.code).toBe(2);
     expect(failed.stderr).toContain(`${bad}: listen must be host:port`);
     expect(failed.stderr).toContain(`${bad}: ladder.graceMs must be a number with a unit`);
@@ -129,7 +87,7 @@ describe('a single node process', () => {
   it('bootstraps itself, and after SIGTERM (exit 0) and a restart resumes its locks and token counter', async () => {
     const dir = await tempDir('forelock-serve-single-');
     cleanups.push(dir.remove);
-    const [node] = await localNodes(1);
+    const [node] = await nodeAddresses(1);
     // Peers name only the node itself: the same single-node cluster as no --peers, with known ports.
     const cluster = new LocalCluster([node!], dir.path, FORELOCK, ['--log-level', 'warn']);
     cleanups.push(() => cluster.stopAll());
@@ -158,7 +116,7 @@ describe('a 3-process cluster', () => {
   it('elects a leader, re-elects after SIGKILL of the leader, and the restarted node catches up', async () => {
     const dir = await tempDir('forelock-serve-cluster-');
     cleanups.push(dir.remove);
-    const nodes = await localNodes(3);
+    const nodes = await nodeAddresses(3);
     const cluster = new LocalCluster(nodes, dir.path, FORELOCK, ['--log-level', 'warn']);
     cleanups.push(() => cluster.stopAll());
     cluster.startAll();

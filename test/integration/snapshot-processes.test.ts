@@ -7,10 +7,10 @@ import { AdminClient } from '../../src/client/admin.js';
 import { connect } from '../../src/client/client.js';
 import { IDENTITY_FILE } from '../../src/raft/identity.js';
 import { waitFor } from '../support/wait-for.js';
+import { runCli } from './client-harness.js';
 import {
   nodeAddresses,
   peersOf,
-  runForelock,
   type ServeProcess,
   START_TIMEOUT_MS,
   startServe,
@@ -51,10 +51,10 @@ describe('forelock snapshot save, status and restore', () => {
     await (await client.acquire('backup/released')).release();
 
     const file = join(dir.path, 'backup.snap');
-    const saved = await runForelock(['snapshot', 'save', file, '--endpoints', source!.listen]);
+    const saved = await runCli(['snapshot', 'save', file, '--endpoints', source!.listen]);
     expect(saved.stderr).toBe('');
     expect(saved.code).toBe(0);
-    const status = await runForelock(['snapshot', 'status', file, '--json']);
+    const status = await runCli(['snapshot', 'status', file, '--json']);
     expect(status.code).toBe(0);
     const json = JSON.parse(status.stdout) as Record<string, unknown>;
     expect(Object.keys(json).sort()).toEqual(
@@ -76,13 +76,13 @@ describe('forelock snapshot save, status and restore', () => {
     bytes[bytes.length - 1] ^= 0xff;
     const damaged = join(dir.path, 'damaged.snap');
     await writeFile(damaged, bytes);
-    const damagedStatus = await runForelock(['snapshot', 'status', damaged, '--json']);
+    const damagedStatus = await runCli(['snapshot', 'status', damaged, '--json']);
     expect(damagedStatus.code).toBe(1);
     expect(JSON.parse(damagedStatus.stdout)).toMatchObject({ checksumOk: false });
 
     const members = await nodeAddresses(3, 'r');
     const peers = peersOf(members);
-    const refused = await runForelock([
+    const refused = await runCli([
       'snapshot',
       'restore',
       damaged,
@@ -96,7 +96,7 @@ describe('forelock snapshot save, status and restore', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('does not match its checksum');
     for (const member of members) {
-      const restored = await runForelock([
+      const restored = await runCli([
         'snapshot',
         'restore',
         file,
@@ -113,7 +113,7 @@ describe('forelock snapshot save, status and restore', () => {
     const ids = await Promise.all(members.map((member) => clusterIdOf(join(dir.path, member.id))));
     expect(new Set(ids).size).toBe(1);
     expect(ids[0]).not.toBe(json.clusterId);
-    const again = await runForelock([
+    const again = await runCli([
       'snapshot',
       'restore',
       file,
