@@ -21,7 +21,8 @@ export function summarizeLockImage(data: Uint8Array): LockImageSummary {
 
 /**
  * The image a restored cluster starts from: every session of `data` closed at the image's last entry time, so its
- * locks are released (their waiters, all of ended sessions too, go with them) and its clients, which cannot resume
+ * locks are released (a waiter of a session closed later may be granted on the way, and is released with its own
+ * session: the counter only grows) and its clients, which cannot resume
  * it in a new cluster, are told SESSION_NOT_FOUND and open new sessions. The token counter is kept, so every token
  * the restored cluster grants is higher than every token in the image (docs/design.md, principle 1). Deterministic:
  * every member restored from the same image starts from the same bytes.
