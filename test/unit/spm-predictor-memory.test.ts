@@ -1,0 +1,39 @@
+// The predictor's per-resource statistics are bounded (issue 13): the least recently used beyond 10,000 resources are
+// forgotten, as the replicated usage history forgets them; a resource in use keeps its history.
+import { describe, expect, it } from 'vitest';
+import { defaultSpmConfig } from '../../src/spm/config.js';
+import { StalenessPredictor } from '../../src/spm/predictor.js';
+import { ManualClock } from '../../src/util/clock.js';
+
+/** Enough short holds of `resource` for its history to be trusted (minHoldSamples). */
+function history(predictor: StalenessPredictor, resource: string, atMs: number): void {
+  for (let i = 0; i < defaultSpmConfig.minHoldSamples + 5; i++) {
+    predictor.observeRelease({ sessionId: 's', resource, atMs, heldMs: 100 + i });
+  }
+}
+
+describe('StalenessPredictor memory', () => {
+  it('forgets the least recently used resources beyond 10,000 and keeps those in use', () => {
+    const predictor = new StalenessPredictor({}, new ManualClock(0));
+    history(predictor, 'old', 0);
+    history(predictor, 'busy', 0);
+    // A stuck bound is non-zero only for a resource whose history is kept and trusted.
+    expect(predictor.stuckBound('old', 0, 60_000)).toBeGreaterThan(0);
+    for (let i = 0; i < 25_000; i++) {
+      predictor.observeGrant({
+        sessionId: 's',
+        resource: `entity/${i}`,
+        token: BigInt(i + 1),
+        atMs: i,
+        fenced: false,
+        preemptible: true,
+      });
+      predictor.observeRelease({ sessionId: 's', resource: `entity/${i}`, atMs: i, heldMs: 1 });
+      if (i % 1_000 === 0) predictor.observeRequest({ resource: 'busy', atMs: i });
+    }
+    expect(predictor.stuckBound('old', 0, 60_000)).toBe(0);
+    expect(predictor.stuckBound('busy', 0, 60_000)).toBeGreaterThan(0);
+    // Background maintenance still walks what is kept.
+    expect(predictor.maintain(30_000)).toBeGreaterThan(0);
+  });
+});
