@@ -45,14 +45,17 @@ async function loadMaterial(files: TlsFiles): Promise<TlsMaterial> {
     readPem(files.caFile, '--tls-ca'),
   ]);
   let certificate: X509Certificate;
-  let authority: X509Certificate;
+  let authorities: X509Certificate[];
   try {
     certificate = new X509Certificate(cert);
   } catch {
     throw new TlsFilesError(`--tls-cert ${files.certFile} is not a PEM certificate`);
   }
   try {
-    authority = new X509Certificate(ca);
+    // A bundle of several CAs (during a move to a new CA) is one PEM block each.
+    const blocks = ca.toString('utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+    authorities = blocks.map((block) => new X509Certificate(block));
+    if (authorities.length === 0) throw new Error('no certificate');
   } catch {
     throw new TlsFilesError(`--tls-ca ${files.caFile} is not a PEM certificate`);
   }
@@ -65,7 +68,7 @@ async function loadMaterial(files: TlsFiles): Promise<TlsMaterial> {
   if (!certificate.checkPrivateKey(privateKey)) {
     throw new TlsFilesError(`--tls-key ${files.keyFile} is not the key of --tls-cert ${files.certFile}`);
   }
-  if (!certificate.checkIssued(authority) || !certificate.verify(authority.publicKey)) {
+  if (!authorities.some((authority) => certificate.checkIssued(authority) && certificate.verify(authority.publicKey))) {
     throw new TlsFilesError(`--tls-cert ${files.certFile} was not issued by --tls-ca ${files.caFile}`);
   }
   return { cert, key, ca };
