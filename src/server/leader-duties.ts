@@ -44,7 +44,8 @@ export class LeaderDuties {
   private readonly officeListeners = new Set<(nowMs: number) => void>();
 
   constructor(
-    private readonly raft: RaftNodeApi,
+    /** The node (only its read barrier and status): the process's RaftNode, or the simulator's driver. */
+    private readonly raft: Pick<RaftNodeApi, 'readBarrier' | 'status'>,
     private readonly service: LockService,
     private readonly tracker: SessionTracker,
     private readonly clock: Clock,

@@ -16,7 +16,8 @@ import type { ServerMetrics } from './metrics.js';
 
 /** What the lock service needs: the node, its state machine, the leader-local deadlines, time and the policy. */
 export interface LockServiceDeps {
-  readonly raft: RaftNodeApi;
+  /** The node (what proposing and reading need): the process's RaftNode, or the simulator's driver. */
+  readonly raft: Pick<RaftNodeApi, 'propose' | 'readBarrier' | 'status'>;
   readonly machine: LockStateMachine;
   readonly tracker: SessionTracker;
   readonly clock: Clock;
@@ -26,6 +27,13 @@ export interface LockServiceDeps {
   readonly maxBatchCommands?: number;
   /** Hears an error thrown by a submitted command's outcome (a bug: it is logged, the other commands go on). */
   readonly onOutcomeError?: (error: unknown) => void;
+  /**
+   * Runs the proposal of a turn's commands once the turn ends. Default setImmediate; the simulator passes its
+   * virtual scheduler so that this same code runs there (docs/design.md, principle 3).
+   */
+  readonly defer?: (action: () => void) => void;
+  /** Random bytes for session ids and secrets. Default crypto's randomBytes; the simulator passes seeded ones. */
+  readonly randomBytes?: (size: number) => Buffer;
 }
 
 /** Default bound on the commands of one batch entry (keeps an entry, and one apply step, small). */
@@ -68,9 +76,13 @@ export class LockService {
   /** Commands proposed during this event-loop turn, proposed together when it ends. */
   private queued: QueuedCommand[] = [];
   private readonly maxBatchCommands: number;
+  private readonly defer: (action: () => void) => void;
+  private readonly randomBytes: (size: number) => Buffer;
 
   constructor(private readonly deps: LockServiceDeps) {
     this.maxBatchCommands = deps.maxBatchCommands ?? MAX_BATCH_COMMANDS;
+    this.defer = deps.defer ?? setImmediate;
+    this.randomBytes = deps.randomBytes ?? randomBytes;
     if (!(Number.isInteger(this.maxBatchCommands) && this.maxBatchCommands >= 1)) {
       throw new RangeError(`maxBatchCommands must be a positive integer, got ${this.maxBatchCommands}`);
     }
@@ -102,7 +114,7 @@ export class LockService {
    */
   submit(command: LockCommand, outcome: CommandOutcome): void {
     this.queued.push({ command, outcome, submittedMs: performance.now() });
-    if (this.queued.length === 1) setImmediate(this.proposeQueued);
+    if (this.queued.length === 1) this.defer(this.proposeQueued);
   }
 
   /** Proposes the commands queued this turn: one entry per maxBatchCommands, a lone command as a plain entry. */
@@ -184,8 +196,8 @@ export class LockService {
   async openSession(clientName: string, ttlMs: number, receivedAtMs: number): Promise<OpenedSession> {
     const problem = ttlProblem(ttlMs) ?? clientNameProblem(clientName);
     if (problem) throw new InvalidRequestError(problem);
-    const sessionId = randomBytes(16).toString('hex');
-    const secret = randomBytes(32).toString('base64url');
+    const sessionId = this.randomBytes(16).toString('hex');
+    const secret = this.randomBytes(32).toString('base64url');
     const secretHash = createHash('sha256').update(secret, 'utf8').digest('hex');
     await this.proposeAccepted({ type: 'session-open', sessionId, secretHash, ttlMs, clientName });
     this.deps.tracker.opened(sessionId, ttlMs, receivedAtMs);

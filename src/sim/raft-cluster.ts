@@ -4,7 +4,8 @@ import { RaftCore } from '../raft/core.js';
 import { DEFAULT_APPLY_CHUNK_ENTRIES, defaultRaftConfig, TRANSFER_TIMEOUT_ELECTIONS } from '../raft/defaults.js';
 import { RaftDriver } from '../raft/driver.js';
 import type { RaftLogStore, RaftScheduler } from '../raft/driver-ports.js';
-import type { ConfState, Entry, Message, NodeId, RaftConfig, ReadState } from '../raft/types.js';
+import type { ConfState, Entry, Message, NodeId, RaftConfig, ReadState, StateMachine } from '../raft/types.js';
+import { pack, unpack } from 'msgpackr';
 import { SeededRng } from '../util/rng.js';
 import { type ApplyOutcome, DedupStateMachine } from './dedup-state-machine.js';
 import { InmemTransport } from './inmem-transport.js';
@@ -28,6 +29,13 @@ export interface SimClusterOptions {
   readonly diskDelayMs?: readonly [number, number];
   /** Take a snapshot and compact the log every this many applied entries; no compaction when absent. */
   readonly compactEvery?: number;
+  /**
+   * The application each node's driver applies normal entries to (built anew at every start), instead of the
+   * simulator's client-dedup machine, which then only counts entries for the invariants.
+   */
+  readonly application?: (id: NodeId) => StateMachine;
+  /** Called each time a node starts (at construction and at every restart), with its new driver. */
+  readonly onStarted?: (id: NodeId, driver: RaftDriver) => void;
 }
 
 /** One simulated server: its driver and core (null while crashed), its disk and its state machine. */
@@ -128,6 +136,14 @@ export class SimCluster {
     this.queue.runUntil(this.queue.now + ms);
   }
 
+  /**
+   * runFor for nodes that run asynchronous code (promises) on top of their drivers: each event's promise jobs finish
+   * before the next event, as on a real event loop.
+   */
+  runForSettled(ms: number): Promise<void> {
+    return this.queue.runUntilSettled(this.queue.now + ms, settleTurn);
+  }
+
   /** Runs until `done()` holds (checked every `stepMs`) or `maxMs` passed; returns whether it holds. */
   runUntil(done: () => boolean, maxMs: number, stepMs = 10): boolean {
     const deadline = this.queue.now + maxMs;
@@ -208,15 +224,29 @@ export class SimCluster {
     const config: RaftConfig = { ...defaultRaftConfig(id), ...this.options.config, id };
     const core = new RaftCore(config, restored, this.rng.fork());
     node.core = core;
-    node.sm = new DedupStateMachine();
-    if (restored.snapshot !== null) node.sm.restore(restored.snapshot.data);
+    const sm = new DedupStateMachine();
+    node.sm = sm;
+    const application = this.options.application?.(id) ?? null;
+    const stateMachine: StateMachine =
+      application === null
+        ? sm
+        : {
+            apply: (entry) => application.apply(entry),
+            snapshot: () => pack([sm.snapshot(), application.snapshot()]),
+            restore: (data) => {
+              const [dedup, image] = unpack(data) as [Uint8Array, Uint8Array];
+              sm.restore(dedup);
+              application.restore(image);
+            },
+          };
+    if (restored.snapshot !== null) stateMachine.restore(restored.snapshot.data);
     this.invariants.onRestart(id, core);
     const snapshotMeta = restored.snapshot?.meta;
     /** The last index this incarnation applied: the driver must apply every index once, in order. */
     let appliedIndex = snapshotMeta?.index ?? 0;
     node.driver = new RaftDriver({
       core,
-      stateMachine: node.sm,
+      stateMachine,
       storage: this.disk(node),
       transport: new InmemTransport(
         this.network,
@@ -243,7 +273,7 @@ export class SimCluster {
             throw new InvariantViolation(`${id} applied index ${entry.index} after ${appliedIndex}`);
           }
           appliedIndex = entry.index;
-          this.applied(node, entry, result as ApplyOutcome | undefined);
+          this.applied(node, entry, application === null ? (result as ApplyOutcome | undefined) : undefined);
         },
         snapshotRestored: (snapshot) => {
           if (node.sm.appliedIndex !== snapshot.meta.index) {
@@ -260,6 +290,7 @@ export class SimCluster {
         settled: () => this.invariants.afterStep(id, core),
       },
     });
+    this.options.onStarted?.(id, node.driver);
   }
 
   /** One line per node (role, term, leader, commit, last index, snapshot, applied), for failure reports. */
@@ -322,9 +353,19 @@ export class SimCluster {
 
   /** Checks and reports one entry the driver applied (the dedup machine also counts the entries Raft keeps to itself). */
   private applied(node: SimNode, entry: Entry, result: ApplyOutcome | undefined): void {
-    const outcome = entry.type === 'normal' ? result! : node.sm.apply(entry);
+    let outcome: ApplyOutcome;
+    if (result !== undefined) outcome = result;
+    else if (entry.type === 'normal' && this.options.application !== undefined) {
+      node.sm.record(entry);
+      outcome = 'applied';
+    } else outcome = node.sm.apply(entry);
     this.invariants.onApplied(node.id, entry.index, node.sm.hash);
     for (const listener of this.applyListeners) listener(node.id, entry, outcome);
     if (node.sm.violation !== null) throw new InvariantViolation(`client dedup on ${node.id}: ${node.sm.violation}`);
   }
+}
+
+/** One macrotask turn: every promise job queued before it has run. */
+function settleTurn(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
 }

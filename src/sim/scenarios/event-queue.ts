@@ -42,6 +42,21 @@ export class EventQueue {
     this.nowMs = Math.max(this.nowMs, untilMs);
   }
 
+  /**
+   * runUntil for actions that start asynchronous work (promises): after each action, `settle()` is awaited (a
+   * macrotask turn, so every promise job the action queued has run) before the next action, as Node finishes a
+   * callback's promise jobs before its next callback. Deterministic as long as the actions only await one another.
+   */
+  async runUntilSettled(untilMs: number, settle: () => Promise<void>): Promise<void> {
+    while (this.heap.length > 0 && this.heap[0]!.atMs <= untilMs) {
+      const next = this.pop();
+      this.nowMs = next.atMs;
+      next.action();
+      await settle();
+    }
+    this.nowMs = Math.max(this.nowMs, untilMs);
+  }
+
   private pop(): Scheduled {
     const heap = this.heap;
     const top = heap[0]!;
