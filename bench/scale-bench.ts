@@ -20,6 +20,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '256' },
     'base-port': { type: 'string', default: '7640' },
     'no-restart': { type: 'boolean', default: false },
+    'node-output': { type: 'boolean', default: false },
     json: { type: 'string' },
   },
 });
@@ -59,6 +60,8 @@ interface RestartOutcome {
   readonly locksLost: number;
   /** Leader CPU from the restart until the sessions settled, in ms. */
   readonly cpuMs: number;
+  /** Why the lost sessions ended, with how many ended so. */
+  readonly lossReasons: Record<string, number>;
 }
 
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -119,12 +122,19 @@ class NodeUnderTest {
   constructor(dataDir: string, index: number) {
     const port = basePort + index * 2;
     this.node = { id: 'node1', listen: `127.0.0.1:${port}`, http: `127.0.0.1:${port + 1}` };
-    this.cluster = new LocalCluster([this.node], dataDir, { executable: process.execPath, args: [CLI] }, [
-      '--log-level',
-      'warn',
-      '--preemption',
-      preemption,
-    ]);
+    const started = performance.now();
+    this.cluster = new LocalCluster(
+      [this.node],
+      dataDir,
+      { executable: process.execPath, args: [CLI] },
+      ['--log-level', values['node-output'] ? 'info' : 'warn', '--preemption', preemption],
+      {
+        onOutput: (_node, line) => {
+          if (values['node-output'])
+            console.error(`[node +${((performance.now() - started) / 1000).toFixed(1)} s] ${line}`);
+        },
+      },
+    );
   }
 
   async start(): Promise<void> {
@@ -212,6 +222,12 @@ async function restartAndWatch(
     }
   }
   const sessionsLost = clients.filter((client) => client.session.signal.aborted).length;
+  const lossReasons: Record<string, number> = {};
+  for (const client of clients) {
+    if (!client.session.signal.aborted) continue;
+    const reason = String((client.session.signal.reason as Error | undefined)?.message ?? 'unknown');
+    lossReasons[reason] = (lossReasons[reason] ?? 0) + 1;
+  }
   return {
     readyMs,
     settledMs: settled ? settledMs : Number.POSITIVE_INFINITY,
@@ -221,6 +237,7 @@ async function restartAndWatch(
     locksKept,
     locksLost,
     cpuMs,
+    lossReasons,
   };
 }
 
@@ -292,6 +309,11 @@ for (const row of rows) {
         : `${fmt(restart.readyMs / 1000, 1)} s | ${restart.sessionsResumed} / ${restart.sessionsLost} | ` +
           `${fmt(restart.locksKept)} / ${fmt(restart.locksLost)} | ${fmt(restart.cpuMs / 1000, 1)} s |`),
   );
+}
+for (const row of rows) {
+  for (const [reason, count] of Object.entries(row.restart?.lossReasons ?? {})) {
+    console.log(`${fmt(row.locks)} held: ${count} session(s) lost: ${reason}`);
+  }
 }
 if (values.json !== undefined) await writeFile(values.json, `${JSON.stringify(rows, null, 2)}\n`);
 process.exit(0);
