@@ -4,6 +4,7 @@ import { AdminClient } from '../client/admin.js';
 import { type Client, connect } from '../client/client.js';
 import { parseEndpoint } from '../client/endpoints.js';
 import { percentile } from '../eval/stats.js';
+import type { TlsOptions } from '../security/client-tls.js';
 
 /** The outcome of one acquire+release phase. */
 export interface PairsResult {
@@ -105,13 +106,21 @@ export async function openSessions(
   onOpened: (opened: number) => void,
   batch = 500,
   multiplex = true,
+  tls?: TlsOptions,
 ): Promise<Client[]> {
   const clients: Client[] = [];
   for (let start = 0; start < count; start += batch) {
     const size = Math.min(batch, count - start);
     const opened = await Promise.all(
       Array.from({ length: size }, (_, i) =>
-        connect({ endpoints, ttlMs, name: `${namePrefix}-${start + i}`, connectTimeoutMs: 60_000, multiplex }),
+        connect({
+          endpoints,
+          ttlMs,
+          name: `${namePrefix}-${start + i}`,
+          connectTimeoutMs: 60_000,
+          multiplex,
+          ...(tls && { tls }),
+        }),
       ),
     );
     clients.push(...opened);
@@ -128,9 +137,13 @@ export async function closeAll(clients: readonly Client[], batch = 200): Promise
 }
 
 /** The leader's /metrics URL: `leaderHttp` if given, else the `forelock cluster` layout (HTTP port = gRPC port + 80). */
-export async function leaderMetricsUrl(endpoints: readonly string[], leaderHttp?: string): Promise<string> {
+export async function leaderMetricsUrl(
+  endpoints: readonly string[],
+  leaderHttp?: string,
+  tls?: TlsOptions,
+): Promise<string> {
   if (leaderHttp) return `http://${leaderHttp}/metrics`;
-  const admin = new AdminClient({ endpoints });
+  const admin = new AdminClient({ endpoints, ...(tls && { tls }) });
   try {
     const status = await admin.status();
     if (status.leaderAddress === '') throw new Error('the cluster has no leader; retry once it has elected one');

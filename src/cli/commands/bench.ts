@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Presets, SingleBar } from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { Client } from '../../client/client.js';
+import type { TlsOptions } from '../../security/client-tls.js';
 import {
   type CpuResult,
   closeAll,
@@ -16,10 +17,21 @@ import {
   type PhaseProgress,
   runPairs,
 } from '../bench-runner.js';
-import { durationFlag, endpointList, formatTable, runCommand, toJson, withEndpoints } from '../client-options.js';
+import {
+  type ClientFlags,
+  durationFlag,
+  endpointList,
+  formatTable,
+  runCommand,
+  tlsFromFlags,
+  toJson,
+  withEndpoints,
+} from '../client-options.js';
 
-interface BenchFlags {
+interface BenchFlags extends ClientFlags {
   endpoints: string;
+  /** The TLS material read from --tls-ca/--tls-cert/--tls-key (FORELOCK_TLS_*), if any. */
+  tls?: TlsOptions;
   clients: number;
   locks: number;
   duration: number;
@@ -134,6 +146,7 @@ export function formatCpu(results: readonly CpuResult[]): string {
 async function leaderCpuReader(
   endpoints: readonly string[],
   leaderHttp: string | undefined,
+  tls: TlsOptions | undefined,
 ): Promise<() => Promise<number | null>> {
   let warned = false;
   const warn = (why: string): null => {
@@ -143,7 +156,7 @@ async function leaderCpuReader(
   };
   let url: string;
   try {
-    url = await leaderMetricsUrl(endpoints, leaderHttp);
+    url = await leaderMetricsUrl(endpoints, leaderHttp, tls);
   } catch (error) {
     warn((error as Error).message);
     return async () => null;
@@ -173,12 +186,13 @@ async function benchPairs(endpoints: string[], flags: BenchFlags): Promise<Pairs
       },
       undefined,
       flags.multiplex,
+      flags.tls,
     );
   } finally {
     bar.stop();
   }
   try {
-    const leaderCpuSeconds = await leaderCpuReader(endpoints, flags.leaderHttp);
+    const leaderCpuSeconds = await leaderCpuReader(endpoints, flags.leaderHttp, flags.tls);
     const perClient = Math.max(1, Math.floor(flags.locks / flags.clients));
     // Client i only ever uses its own slice of the lock names, so no two clients contend.
     const uncontendedName = (i: number, n: number) => `bench/uncontended/${i * perClient + (n % perClient)}`;
@@ -219,7 +233,7 @@ async function benchPairs(endpoints: string[], flags: BenchFlags): Promise<Pairs
 }
 
 async function benchIdle(endpoints: string[], flags: BenchFlags, sessions: number): Promise<CpuResult[]> {
-  const metricsUrl = await leaderMetricsUrl(endpoints, flags.leaderHttp);
+  const metricsUrl = await leaderMetricsUrl(endpoints, flags.leaderHttp, flags.tls);
   process.stderr.write(`leader metrics: ${metricsUrl}\n`);
   const measure = (scenario: string, count: number) =>
     measureLeaderCpu(scenario, metricsUrl, count, flags.duration, (ms) => {
@@ -242,6 +256,7 @@ async function benchIdle(endpoints: string[], flags: BenchFlags, sessions: numbe
       },
       undefined,
       flags.multiplex,
+      flags.tls,
     );
   } finally {
     bar.stop();
@@ -298,6 +313,8 @@ export function registerBenchCommand(program: Command): void {
     .action((flags: BenchFlags) =>
       runCommand(async () => {
         const endpoints = endpointList(flags.endpoints);
+        const tls = await tlsFromFlags(flags);
+        if (tls !== undefined) flags.tls = tls;
         if (flags.idleSessions !== undefined) {
           const results = await benchIdle(endpoints, flags, flags.idleSessions);
           process.stdout.write(`${formatCpu(results)}\n`);
