@@ -1,53 +1,23 @@
-// The session stream's frames as the client sees them (the oneof's name in `frame`; the message shapes are in
-// util/wire-frames), and the gRPC stubs for the Forelock and Admin services.
+// The gRPC stubs for the Forelock and Admin services as the client uses them; the session stream's frames
+// (ClientFrame, ServerFrame) are util/wire-frames.ts's, generated from the .proto.
 import * as grpc from '@grpc/grpc-js';
+import type { AddMemberRequest } from '../generated/forelock/v1/AddMemberRequest.js';
+import type { ListLocksReply__Output } from '../generated/forelock/v1/ListLocksReply.js';
+import type { ListLocksRequest } from '../generated/forelock/v1/ListLocksRequest.js';
+import type { LockHolder__Output } from '../generated/forelock/v1/LockHolder.js';
+import type { LockInfo__Output } from '../generated/forelock/v1/LockInfo.js';
+import type { Member__Output } from '../generated/forelock/v1/Member.js';
+import type { MemberRequest } from '../generated/forelock/v1/MemberRequest.js';
+import type { RevokedHolder__Output } from '../generated/forelock/v1/RevokedHolder.js';
+import type { RevokeReply__Output } from '../generated/forelock/v1/RevokeReply.js';
+import type { RevokeRequest } from '../generated/forelock/v1/RevokeRequest.js';
+import type { StatusReply__Output } from '../generated/forelock/v1/StatusReply.js';
+import type { StatusRequest } from '../generated/forelock/v1/StatusRequest.js';
 import { forelockServices } from '../util/proto.js';
 import { withFastSessionCodec } from '../util/session-frame-codec.js';
-import type {
-  WireAcquireRequest,
-  WireAcquireResult,
-  WireCancelRequest,
-  WireKeepalive,
-  WireKeepaliveAnswer,
-  WireLockMode,
-  WireNotLeader,
-  WireOpenSession,
-  WirePreemptionRequest,
-  WireReleaseRequest,
-  WireRequestDone,
-  WireRequestError,
-  WireRevocationNotice,
-  WireSessionAdvisory,
-  WireSessionEnded,
-  WireSessionOpened,
-  WireStalenessWarning,
-  WireWarningAnswer,
-} from '../util/wire-frames.js';
+import type { ClientFrame, ServerFrame, WireLockMode } from '../util/wire-frames.js';
 
-/** A frame the client sends (exactly one member set). */
-export type ClientFrame =
-  | { open: WireOpenSession }
-  | { keepalive: WireKeepalive }
-  | { acquire: WireAcquireRequest }
-  | { release: WireReleaseRequest }
-  | { cancel: WireCancelRequest }
-  | { warningAnswer: WireWarningAnswer }
-  | { close: Record<string, never> };
-
-/** A frame the server sends: common fields plus exactly one member named by `frame`. */
-export type ServerFrame = { lastKeepaliveSeq: string; serverTimeMs: number } & (
-  | { frame: 'opened'; opened: WireSessionOpened }
-  | { frame: 'keepalive'; keepalive: WireKeepaliveAnswer }
-  | { frame: 'acquire'; acquire: WireAcquireResult }
-  | { frame: 'done'; done: WireRequestDone }
-  | { frame: 'error'; error: WireRequestError }
-  | { frame: 'warning'; warning: WireStalenessWarning }
-  | { frame: 'preemption'; preemption: WirePreemptionRequest }
-  | { frame: 'revoked'; revoked: WireRevocationNotice }
-  | { frame: 'advisory'; advisory: WireSessionAdvisory }
-  | { frame: 'notLeader'; notLeader: WireNotLeader }
-  | { frame: 'ended'; ended: WireSessionEnded }
-);
+export type { ClientFrame, ServerFrame } from '../util/wire-frames.js';
 
 /**
  * The client side of one session stream: a Forelock.Session call of its own, or one channel of the process's Sessions
@@ -103,67 +73,26 @@ export type UnaryMethod<Req, Res> = (
   callback: (err: grpc.ServiceError | null, response?: Res) => void,
 ) => grpc.ClientUnaryCall;
 
-/** proto Member. */
-export interface WireMember {
-  id: string;
-  address: string;
-  role: string;
-  /** The leader's view, meaningful only in the leader's answer. */
-  reachable: boolean;
-  matchIndex: string;
-  lagEntries: string;
-}
-
+/** proto Member. Its replication view (reachable, matchIndex, lagEntries) is meaningful only in the leader's answer. */
+export type WireMember = Member__Output;
 /** proto StatusReply. */
-export interface WireStatusReply {
-  id: string;
-  leader: string;
-  leaderAddress: string;
-  term: string;
-  commitIndex: string;
-  appliedIndex: string;
-  members: WireMember[];
-  sessions: number;
-  locks: number;
-}
-
+export type WireStatusReply = StatusReply__Output;
 /** proto LockHolder. */
-export interface WireLockHolder {
-  session: string;
-  client: string;
-  token: string;
-  fenced: boolean;
-  grantedAtMs: number;
-  mode: WireLockMode;
-  preemptible: boolean;
-  metadata: string;
-}
-
+export type WireLockHolder = LockHolder__Output;
 /** proto LockInfo. */
-export interface WireLockInfo {
-  name: string;
-  mode: WireLockMode;
-  holders: WireLockHolder[];
-  waiters: number;
-}
-
+export type WireLockInfo = LockInfo__Output;
 /** proto RevokedHolder. */
-export interface WireRevokedHolder {
-  session: string;
-  token: string;
-  revokeAtMs: number;
-  immediate: boolean;
-}
+export type WireRevokedHolder = RevokedHolder__Output;
 
-/** The Admin service's methods as [request, reply]. */
+/** The Admin service's unary methods as [request, reply], generated from the .proto. */
 export interface AdminMethods {
-  Status: [Record<string, never>, WireStatusReply];
-  ListLocks: [{ prefix: string; limit: number; after: string }, { locks: WireLockInfo[]; nextAfter: string }];
-  Revoke: [{ name: string; session: string; force: boolean; reason: string }, { revoked: WireRevokedHolder[] }];
-  AddMember: [{ id: string; address: string; learner: boolean }, WireStatusReply];
-  PromoteMember: [{ id: string }, WireStatusReply];
-  RemoveMember: [{ id: string; force: boolean }, WireStatusReply];
-  TransferLeadership: [{ id: string }, WireStatusReply];
+  Status: [StatusRequest, WireStatusReply];
+  ListLocks: [ListLocksRequest, ListLocksReply__Output];
+  Revoke: [RevokeRequest, RevokeReply__Output];
+  AddMember: [AddMemberRequest, WireStatusReply];
+  PromoteMember: [MemberRequest, WireStatusReply];
+  RemoveMember: [MemberRequest, WireStatusReply];
+  TransferLeadership: [MemberRequest, WireStatusReply];
 }
 
 /** The Admin service stub (one per endpoint). */

@@ -1,56 +1,12 @@
-// The session stream's frames as the server sees them (message shapes in util/wire-frames), and conversions to and
-// from the domain.
+// Conversions between the wire's shapes (util/wire-frames.ts, generated from the .proto) and the domain, on the
+// server.
 import type { LockMode } from '../lock/commands.js';
 import type { HolderView, LockView, SessionHold } from '../lock/state-machine.js';
 import type { RaftStatus } from '../raft/node-api.js';
-import type {
-  WireAcquireRequest,
-  WireAcquireResult,
-  WireCancelRequest,
-  WireHeldLock,
-  WireKeepalive,
-  WireKeepaliveAnswer,
-  WireLockMode,
-  WireNotLeader,
-  WireOpenSession,
-  WirePreemptionRequest,
-  WireReleaseRequest,
-  WireRequestDone,
-  WireRequestError,
-  WireRevocationNotice,
-  WireSessionAdvisory,
-  WireSessionEnded,
-  WireSessionOpened,
-  WireStalenessWarning,
-  WireWarningAnswer,
-} from '../util/wire-frames.js';
+import type { WireHeldLock, WireLockMode, WirePreemptionRequest } from '../util/wire-frames.js';
 import { InvalidRequestError } from './errors.js';
 
-/** A client frame (oneofs: `frame` names the field that is set). */
-export interface ClientFrame {
-  readonly frame?: 'open' | 'keepalive' | 'acquire' | 'release' | 'cancel' | 'warningAnswer' | 'close';
-  readonly open?: WireOpenSession;
-  readonly keepalive?: WireKeepalive;
-  readonly acquire?: WireAcquireRequest;
-  readonly release?: WireReleaseRequest;
-  readonly cancel?: WireCancelRequest;
-  readonly warningAnswer?: WireWarningAnswer;
-  readonly close?: Record<string, never>;
-}
-
-/** The payload of a server frame: exactly one oneof field (the envelope adds seq and time). */
-export type ServerFramePayload =
-  | { readonly opened: WireSessionOpened }
-  | { readonly keepalive: WireKeepaliveAnswer }
-  | { readonly acquire: WireAcquireResult }
-  | { readonly done: WireRequestDone }
-  | { readonly error: WireRequestError }
-  | { readonly revoked: WireRevocationNotice }
-  | { readonly warning: WireStalenessWarning }
-  | { readonly preemption: WirePreemptionRequest }
-  | { readonly advisory: WireSessionAdvisory }
-  | { readonly notLeader: WireNotLeader }
-  | { readonly ended: WireSessionEnded };
+export type { ClientFrame, ServerFramePayload } from '../util/wire-frames.js';
 
 /** The wire name of a lock mode. */
 export function modeToWire(mode: LockMode): WireLockMode {

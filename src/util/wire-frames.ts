@@ -1,130 +1,64 @@
-// The TypeScript shapes of proto/forelock/v1/forelock.proto's session-stream messages as @grpc/proto-loader hands them over
-// (camelCase fields, uint64 as decimal strings, enums as names), shared by the client and the server.
+// The TypeScript shapes of proto/forelock/v1/forelock.proto's session-stream messages as @grpc/proto-loader hands them
+// over (camelCase fields, uint64 as decimal strings, enums as names, defaults filled in), shared by the client and the
+// server. Every message shape is generated from the .proto (src/generated/, scripts/gen-wire-types.ts); this file only
+// names them, narrows the few strings whose values the protocol fixes (docs/protocol.md), and builds the frames' oneofs.
+import type { AcquireRequest__Output } from '../generated/forelock/v1/AcquireRequest.js';
+import type { AcquireResult__Output } from '../generated/forelock/v1/AcquireResult.js';
+import type { CancelRequest__Output } from '../generated/forelock/v1/CancelRequest.js';
+import type { ClientFrame__Output } from '../generated/forelock/v1/ClientFrame.js';
+import type { HeldLock__Output } from '../generated/forelock/v1/HeldLock.js';
+import type { Keepalive__Output } from '../generated/forelock/v1/Keepalive.js';
+import type { KeepaliveAnswer__Output } from '../generated/forelock/v1/KeepaliveAnswer.js';
+import type { LockMode__Output } from '../generated/forelock/v1/LockMode.js';
+import type { NotLeader__Output } from '../generated/forelock/v1/NotLeader.js';
+import type { OpenSession__Output } from '../generated/forelock/v1/OpenSession.js';
+import type { PreemptionRequest__Output } from '../generated/forelock/v1/PreemptionRequest.js';
+import type { ReleaseRequest__Output } from '../generated/forelock/v1/ReleaseRequest.js';
+import type { RequestDone__Output } from '../generated/forelock/v1/RequestDone.js';
+import type { RequestError__Output } from '../generated/forelock/v1/RequestError.js';
+import type { RevocationNotice__Output } from '../generated/forelock/v1/RevocationNotice.js';
+import type { ServerFrame__Output } from '../generated/forelock/v1/ServerFrame.js';
+import type { SessionAdvisory__Output } from '../generated/forelock/v1/SessionAdvisory.js';
+import type { SessionEnded__Output } from '../generated/forelock/v1/SessionEnded.js';
+import type { SessionOpened__Output } from '../generated/forelock/v1/SessionOpened.js';
+import type { StalenessWarning__Output } from '../generated/forelock/v1/StalenessWarning.js';
+import type { WarningAnswer__Output } from '../generated/forelock/v1/WarningAnswer.js';
+
+/** `Message` with some of its fields' types narrowed to the values the protocol gives them. */
+type Narrowed<Message, Fields extends Partial<Record<keyof Message, unknown>>> = Omit<Message, keyof Fields> & Fields;
 
 /** proto LockMode as loaded. */
-export type WireLockMode = 'EXCLUSIVE' | 'SHARED';
+export type WireLockMode = LockMode__Output;
 
 /** proto WarningAnswer.Kind as loaded: how a client answered a warning. */
-export type WireWarningKind = 'ACK' | 'CHECKPOINTING' | 'RELEASING';
+export type WireWarningKind = WarningAnswer__Output['kind'];
 
 /** proto OpenSession. */
-export interface WireOpenSession {
-  readonly clientName: string;
-  readonly ttlMs: number;
-  readonly sessionId: string;
-  readonly secret: string;
-}
-
+export type WireOpenSession = OpenSession__Output;
 /** proto Keepalive. */
-export interface WireKeepalive {
-  readonly seq: string;
-  readonly clientTimeMs: number;
-  readonly rttMs: number;
-}
-
-/** proto AcquireRequest. */
-export interface WireAcquireRequest {
-  readonly requestSeq: string;
-  readonly name: string;
-  readonly mode: WireLockMode;
-  readonly fenced: boolean;
-  /** Deprecated and ignored by the server (its unset value meant "never pre-empt"); see `neverPreempt`. */
-  readonly preemptible: boolean;
-  readonly waitMs: number;
-  readonly metadata: string;
-  /** True: never pre-empted (it may still be warned); false or unset: the grant may be pre-empted. */
-  readonly neverPreempt: boolean;
-}
-
+export type WireKeepalive = Keepalive__Output;
+/** proto AcquireRequest (`preemptible` is deprecated and ignored by the server; see `neverPreempt`). */
+export type WireAcquireRequest = AcquireRequest__Output;
 /** proto ReleaseRequest. */
-export interface WireReleaseRequest {
-  readonly requestSeq: string;
-  readonly name: string;
-  readonly token: string;
-}
-
+export type WireReleaseRequest = ReleaseRequest__Output;
 /** proto CancelRequest. */
-export interface WireCancelRequest {
-  readonly requestSeq: string;
-  readonly name: string;
-}
-
+export type WireCancelRequest = CancelRequest__Output;
 /** proto WarningAnswer. */
-export interface WireWarningAnswer {
-  readonly warningId: string;
-  readonly name: string;
-  readonly kind: WireWarningKind;
-  readonly checkpointMs: number;
-}
-
+export type WireWarningAnswer = WarningAnswer__Output;
 /** proto HeldLock. */
-export interface WireHeldLock {
-  readonly name: string;
-  readonly mode: WireLockMode;
-  readonly token: string;
-  readonly fenced: boolean;
-}
-
+export type WireHeldLock = HeldLock__Output;
 /** proto SessionOpened. */
-export interface WireSessionOpened {
-  readonly sessionId: string;
-  readonly secret: string;
-  readonly ttlMs: number;
-  readonly guaranteeMs: number;
-  readonly keepaliveIntervalMs: number;
-  readonly leaderId: string;
-  readonly held: WireHeldLock[];
-}
-
+export type WireSessionOpened = SessionOpened__Output;
 /** proto KeepaliveAnswer. */
-export interface WireKeepaliveAnswer {
-  readonly seq: string;
-  readonly serverReceiveMs: number;
-  readonly guaranteeMs: number;
-  readonly keepaliveIntervalMs: number;
-}
-
+export type WireKeepaliveAnswer = KeepaliveAnswer__Output;
 /** proto AcquireResult. */
-export interface WireAcquireResult {
-  readonly requestSeq: string;
-  readonly name: string;
-  readonly status: 'GRANTED' | 'QUEUED';
-  readonly token: string;
-  readonly grantedAtMs: number;
-  readonly position: number;
-  readonly fenced: boolean;
-  readonly mode: WireLockMode;
-}
-
+export type WireAcquireResult = AcquireResult__Output;
 /** proto RequestDone. */
-export interface WireRequestDone {
-  readonly requestSeq: string;
-  readonly name: string;
-}
-
+export type WireRequestDone = RequestDone__Output;
 /** proto RequestError. */
-export interface WireRequestError {
-  readonly requestSeq: string;
-  readonly name: string;
-  readonly code: string;
-  readonly message: string;
-  readonly retriable: boolean;
-}
-
-/** proto StalenessWarning. */
-export interface WireStalenessWarning {
-  readonly warningType: 'Staleness Warning';
-  readonly resourceId: string;
-  readonly warningId: string;
-  readonly token: string;
-  readonly predictedStalenessMs: number;
-  readonly predictedStaleAtMs: number;
-  readonly preemptionScore: number;
-  readonly probability: number;
-  readonly reasons: string[];
-  readonly ackTimeoutMs: number;
-  readonly guaranteeMs: number;
-}
+export type WireRequestError = RequestError__Output;
+/** proto StalenessWarning (its `warningType` is always 'Staleness Warning'). */
+export type WireStalenessWarning = Narrowed<StalenessWarning__Output, { warningType: 'Staleness Warning' }>;
 
 /**
  * proto SessionAdvisory's condition: `'clock-drift'` (the client's clock runs outside the SDK's drift bound even at
@@ -136,48 +70,56 @@ export type WireSessionCondition = 'clock-drift' | 'link-degrading';
  * proto SessionAdvisory: one condition of the whole session, sent once when its episode begins (`active` true) and
  * once when it ends (`active` false, same `advisoryId`); never once per held lock. It changes no promise.
  */
-export interface WireSessionAdvisory {
-  /** Names the episode: its begin and end carry the same id. */
-  readonly advisoryId: string;
-  readonly condition: WireSessionCondition;
-  /** True when the episode begins, false when it ends. */
-  readonly active: boolean;
-  /** A human sentence describing the condition. */
-  readonly detail: string;
-  /** The guarantee now in force for the session (ms; uint32). */
-  readonly guaranteeMs: number;
-  /** The client clock's measured rate error: -0.03 is 3% slow, 0.02 is 2% fast; 0 when not measured. */
-  readonly clockRateError: number;
-  /** The condition's probability, 0-1. */
-  readonly probability: number;
-}
-
+export type WireSessionAdvisory = Narrowed<SessionAdvisory__Output, { condition: WireSessionCondition }>;
 /** proto PreemptionRequest. */
-export interface WirePreemptionRequest {
-  readonly resourceId: string;
-  readonly token: string;
-  readonly graceMs: number;
-  readonly revokeAtMs: number;
-  readonly reason: string;
-  readonly warningId: string;
-}
-
+export type WirePreemptionRequest = PreemptionRequest__Output;
 /** proto RevocationNotice. */
-export interface WireRevocationNotice {
-  readonly resourceId: string;
-  readonly token: string;
-  readonly cause: string;
-  readonly reason: string;
-  readonly revokedAtMs: number;
-}
-
+export type WireRevocationNotice = RevocationNotice__Output;
 /** proto NotLeader. */
-export interface WireNotLeader {
-  readonly leaderId: string;
-  readonly leaderAddress: string;
-}
-
+export type WireNotLeader = NotLeader__Output;
 /** proto SessionEnded. */
-export interface WireSessionEnded {
-  readonly reason: 'expired' | 'closed' | 'not-found';
-}
+export type WireSessionEnded = Narrowed<SessionEnded__Output, { reason: 'expired' | 'closed' | 'not-found' }>;
+
+/** The members of ClientFrame's oneof `frame`, by name. */
+export type ClientFrameMembers = {
+  readonly [Member in NonNullable<ClientFrame__Output['frame']>]-?: NonNullable<ClientFrame__Output[Member]>;
+};
+
+/** The members of ServerFrame's oneof `frame`, by name, with the narrowed shapes above. */
+export type ServerFrameMembers = Omit<
+  { readonly [Member in NonNullable<ServerFrame__Output['frame']>]-?: NonNullable<ServerFrame__Output[Member]> },
+  'warning' | 'advisory' | 'ended'
+> & {
+  readonly warning: WireStalenessWarning;
+  readonly advisory: WireSessionAdvisory;
+  readonly ended: WireSessionEnded;
+};
+
+/**
+ * One member of a oneof set: that member, the others absent, and the loader's virtual field `frame` naming it
+ * (optional: a sender may leave it out; the loader and the fast codec fill it in on receipt).
+ */
+type OneMemberOf<Members> = {
+  [Member in keyof Members]: { readonly [Set in Member]: Members[Member] } & {
+    readonly [Other in Exclude<keyof Members, Member>]?: undefined;
+  } & { readonly frame?: Member };
+}[keyof Members];
+
+/** A frame the client sends: exactly one member of ClientFrame's oneof `frame` set (the server reads `frame`). */
+export type ClientFrame = OneMemberOf<ClientFrameMembers>;
+
+/** The payload of a server frame: exactly one member of its oneof (the envelope adds seq and time). */
+export type ServerFramePayload = {
+  [Member in keyof ServerFrameMembers]: { readonly [Set in Member]: ServerFrameMembers[Member] };
+}[keyof ServerFrameMembers];
+
+/** ServerFrame's fields outside its oneof. */
+export type ServerFrameEnvelope = Omit<ServerFrame__Output, keyof ServerFrameMembers | 'frame'>;
+
+/** A frame the server sends, as received: its envelope and exactly one member, named by `frame`. */
+export type ServerFrame = ServerFrameEnvelope &
+  {
+    [Member in keyof ServerFrameMembers]: { readonly frame: Member } & {
+      readonly [Set in Member]: ServerFrameMembers[Member];
+    };
+  }[keyof ServerFrameMembers];

@@ -481,7 +481,7 @@ describe('an acquire with a mode the server does not know', () => {
     const { call, sessionId } = await open();
     const frame = acquire('1', 'moded');
     // Another language's stubs may send an enum value this server's proto does not name.
-    await call.receive({ ...frame, acquire: { ...frame.acquire!, mode: 7 as unknown as 'EXCLUSIVE' } });
+    await call.receive({ frame: 'acquire', acquire: { ...frame.acquire!, mode: 7 as unknown as 'EXCLUSIVE' } });
     expect(call.written.at(-1)!.error).toMatchObject({
       requestSeq: '1',
       code: 'INVALID_ARGUMENT',
