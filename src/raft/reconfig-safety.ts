@@ -23,6 +23,11 @@ export interface ReconfigView {
   matchIndex(id: NodeId): number | undefined;
 }
 
+/** "1 is started", "2 are started". */
+function startedCount(started: number): string {
+  return `${started} ${started === 1 ? 'is' : 'are'} started`;
+}
+
 function startedVoters(voters: readonly NodeId[], active: ReadonlySet<NodeId>): NodeId[] {
   return voters.filter((id) => active.has(id));
 }
@@ -49,7 +54,7 @@ export function checkReconfigSafety(view: ReconfigView, change: ConfChange, opti
       const quorum = quorumOf(voters.length);
       if (started < quorum) {
         throw new InvalidConfChangeError(
-          `adding ${change.id} as a voter would need ${quorum} of ${voters.length} voters for a quorum, and only ${started} are started: if ${change.id} never starts, the cluster has no leader. Add it as a learner (the default), start it, and promote it once it has caught up`,
+          `adding ${change.id} as a voter would need ${quorum} of ${voters.length} voters for a quorum, and only ${startedCount(started)}: if ${change.id} never starts, the cluster has no leader. Add it as a learner (the default), start it, and promote it once it has caught up`,
         );
       }
       return;
@@ -67,7 +72,7 @@ export function checkReconfigSafety(view: ReconfigView, change: ConfChange, opti
       if (started < quorum) {
         const down = voters.filter((id) => !active.has(id));
         throw new InvalidConfChangeError(
-          `removing ${change.id} would leave ${voters.length} voters needing ${quorum} for a quorum, and only ${started} of them are started (not heard from: ${down.join(', ')}): the cluster would have no leader. Start the missing members first, or remove them first, or pass --force if they are gone for good`,
+          `removing ${change.id} would leave ${voters.length} voters needing ${quorum} for a quorum, of which only ${startedCount(started)} (not heard from: ${down.join(', ')}): the cluster would have no leader. Start the missing members first, or remove them first, or pass --force if they are gone for good`,
         );
       }
       return;

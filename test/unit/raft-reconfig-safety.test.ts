@@ -47,7 +47,7 @@ describe('strict reconfiguration', () => {
 
   it('says why and what to do when it refuses a voter', () => {
     expect(refusal(view(['a'], [], ['a']), add('n5'))?.message).toMatch(
-      /would need 2 of 2 voters for a quorum, and only 1 are started.*Add it as a learner/,
+      /would need 2 of 2 voters for a quorum, and only 1 is started.*Add it as a learner/,
     );
   });
 
@@ -65,7 +65,7 @@ describe('strict reconfiguration', () => {
 
   it('names the members not heard from when it refuses a removal, and the way out', () => {
     expect(refusal(view(['a', 'b', 'c'], [], ['a', 'b']), { kind: 'remove', id: 'b' })?.message).toMatch(
-      /only 1 of them are started \(not heard from: c\).*--force/,
+      /of which only 1 is started \(not heard from: c\).*--force/,
     );
   });
 
