@@ -168,19 +168,22 @@ async function leaderCpuReader(
     );
 }
 
-async function benchPairs(endpoints: string[], flags: BenchFlags): Promise<PairsResult[]> {
+/** Opens `count` sessions named `clientName`-i (openSessions), showing their progress on a bar labelled `label`. */
+async function openSessionsShowingProgress(
+  label: string,
+  endpoints: string[],
+  count: number,
+  clientName: string,
+  flags: BenchFlags,
+): Promise<Client[]> {
   const opened = { count: 0 };
-  const bar = progressBar('connect', flags.clients, () => ({
-    value: opened.count,
-    detail: `${opened.count} sessions`,
-  }));
-  let clients: Client[];
+  const bar = progressBar(label, count, () => ({ value: opened.count, detail: `${opened.count} sessions` }));
   try {
-    clients = await openSessions(
+    return await openSessions(
       endpoints,
-      flags.clients,
+      count,
       flags.ttl,
-      'bench',
+      clientName,
       (n) => {
         opened.count = n;
       },
@@ -191,6 +194,10 @@ async function benchPairs(endpoints: string[], flags: BenchFlags): Promise<Pairs
   } finally {
     bar.stop();
   }
+}
+
+async function benchPairs(endpoints: string[], flags: BenchFlags): Promise<PairsResult[]> {
+  const clients = await openSessionsShowingProgress('connect', endpoints, flags.clients, 'bench', flags);
   try {
     const leaderCpuSeconds = await leaderCpuReader(endpoints, flags.leaderHttp, flags.tls);
     const perClient = Math.max(1, Math.floor(flags.locks / flags.clients));
@@ -242,25 +249,7 @@ async function benchIdle(endpoints: string[], flags: BenchFlags, sessions: numbe
       return sleep(ms).finally(() => bar.stop());
     });
   const baseline = await measure('baseline', 0);
-  const opened = { count: 0 };
-  const bar = progressBar('open', sessions, () => ({ value: opened.count, detail: `${opened.count} sessions` }));
-  let clients: Client[] = [];
-  try {
-    clients = await openSessions(
-      endpoints,
-      sessions,
-      flags.ttl,
-      'bench-idle',
-      (n) => {
-        opened.count = n;
-      },
-      undefined,
-      flags.multiplex,
-      flags.tls,
-    );
-  } finally {
-    bar.stop();
-  }
+  const clients = await openSessionsShowingProgress('open', endpoints, sessions, 'bench-idle', flags);
   try {
     // Let every session settle into its keepalive rhythm before measuring.
     await sleep(flags.ttl / 3);
