@@ -1,14 +1,13 @@
-// The lock service in the Raft simulator: one seeded history of LockStateMachine replicas on SimCluster nodes, the
-// leaders' duties and promises, and clients with sessions, keepalives, retries after ambiguous failures and pauses,
-// under crashes, partitions and lost unsynced writes; the history is handed to the lock-history checker. The parts
-// live in src/sim/lock/ by role, as hashicorp/raft's fuzzy/ splits its harness: replicas (the cluster's state
-// machines), leaders (each node's leader duties), clients, faults, and the checker (lock-history-checker.ts).
+// The lock service in the Raft simulator: one seeded history of the server's own code (LockStateMachine, LockService,
+// SessionTracker, LeaderDuties) on every SimCluster node's RaftDriver, and clients with sessions, keepalives, retries
+// after ambiguous failures and pauses, under crashes, partitions and lost unsynced writes; the history is handed to
+// the lock-history checker. The parts live in src/sim/lock/ by role, as hashicorp/raft's fuzzy/ splits its harness:
+// the cluster (SimCluster), the nodes' servers (servers.ts), clients, faults, and the checker (lock-history-checker.ts).
 import { SeededRng } from '../util/rng.js';
 import { LockSimClients } from './lock/clients.js';
 import { LockSimContext, type LockSimOptions } from './lock/context.js';
 import { LockSimFaults } from './lock/faults.js';
-import { SimLeaders } from './lock/leaders.js';
-import { LockReplicas } from './lock/replicas.js';
+import { LockSimServers } from './lock/servers.js';
 import { checkLockHistory, type HistoryEvent, type Violation } from './lock-history-checker.js';
 import { SimCluster } from './raft-cluster.js';
 
@@ -46,48 +45,51 @@ const QUIESCE_MS = 3_000;
  * Runs one seeded history of the lock service on a 3- or 5-node simulated Raft cluster and checks it. Deterministic:
  * the same seed gives the same history.
  */
-export function runLockSimulation(seed: number, options: LockSimOptions = DEFAULT_LOCK_SIM): LockSimResult {
+export async function runLockSimulation(
+  seed: number,
+  options: LockSimOptions = DEFAULT_LOCK_SIM,
+): Promise<LockSimResult> {
   const rng = new SeededRng(seed ^ 0x10c6);
   const voters = seed % 2 === 0 ? 3 : 5;
   const compactEvery = rng.pick([undefined, 25, 60]);
-  const cluster = new SimCluster({ seed, voters, compactEvery, config: { preVote: true, checkQuorum: true } });
-  const ctx = new LockSimContext(cluster, rng, options, rng.pick([0, 0, 500]));
-  const leaders: SimLeaders = new SimLeaders(
-    ctx,
-    () => replicas,
-    () => clients,
-  );
-  const replicas: LockReplicas = new LockReplicas(
-    ctx,
-    () => clients,
-    (service, command, events) => leaders.applied(service, command, events),
-  );
-  const clients: LockSimClients = new LockSimClients(ctx, () => ({
-    request: (node, client, op, session) => replicas.request(node, client, op, session),
-    keepalive: (node, client, session, sentAtMs) => leaders.keepalive(node, client, session, sentAtMs),
-  }));
-  const faults = new LockSimFaults(ctx, replicas, clients);
+  const lockDelayMs = rng.pick([0, 0, 500]);
+  // The servers need the context, which needs the cluster: its nodes start once the servers exist.
+  let servers: LockSimServers | null = null;
+  const cluster = new SimCluster({
+    seed,
+    voters,
+    compactEvery,
+    config: { preVote: true, checkQuorum: true },
+    application: (id) => servers!.application(id),
+    onStarted: (id, driver) => servers!.started(id, driver),
+    startStopped: true,
+  });
+  const ctx = new LockSimContext(cluster, rng, options, lockDelayMs);
+  const clients: LockSimClients = new LockSimClients(ctx, () => built);
+  const built = new LockSimServers(ctx, () => clients);
+  servers = built;
+  for (const id of cluster.ids) cluster.restart(id);
+  const faults = new LockSimFaults(ctx, clients);
 
   clients.start();
-  leaders.start();
   faults.start();
-  cluster.runFor(options.faultyMs);
+  await cluster.runForSettled(options.faultyMs);
   ctx.accepting = false;
   faults.heal();
   clients.resumeAll();
-  cluster.runFor(options.healMs);
+  await cluster.runForSettled(options.healMs);
   ctx.stopped = true;
-  cluster.runFor(QUIESCE_MS);
+  await cluster.runForSettled(QUIESCE_MS);
 
-  replicas.checkConvergence();
-  ctx.count('committedEntries', replicas.firstAppliedIndex);
+  built.checkConvergence();
+  ctx.count('committedEntries', built.highestAppliedIndex);
   ctx.count('historyEvents', ctx.history.length);
   return {
     seed,
     voters,
     history: ctx.history,
     violations: checkLockHistory(ctx.history),
-    divergences: replicas.divergences,
+    divergences: built.divergences,
     stats: ctx.stats,
   };
 }

@@ -1,11 +1,12 @@
 // The simulator's harness: N Raft nodes, each the production driver (src/raft/driver.ts) over an in-memory disk that
 // crashes can cut short and an in-memory transport, on a virtual clock; the safety invariants are checked throughout.
+
+import { pack, unpack } from 'msgpackr';
 import { RaftCore } from '../raft/core.js';
 import { DEFAULT_APPLY_CHUNK_ENTRIES, defaultRaftConfig, TRANSFER_TIMEOUT_ELECTIONS } from '../raft/defaults.js';
 import { RaftDriver } from '../raft/driver.js';
 import type { RaftLogStore, RaftScheduler } from '../raft/driver-ports.js';
 import type { ConfState, Entry, Message, NodeId, RaftConfig, ReadState, StateMachine } from '../raft/types.js';
-import { pack, unpack } from 'msgpackr';
 import { SeededRng } from '../util/rng.js';
 import { type ApplyOutcome, DedupStateMachine } from './dedup-state-machine.js';
 import { InmemTransport } from './inmem-transport.js';
@@ -36,6 +37,8 @@ export interface SimClusterOptions {
   readonly application?: (id: NodeId) => StateMachine;
   /** Called each time a node starts (at construction and at every restart), with its new driver. */
   readonly onStarted?: (id: NodeId, driver: RaftDriver) => void;
+  /** Every node begins down, for the caller to start with restart() once what `onStarted` needs exists. */
+  readonly startStopped?: boolean;
 }
 
 /** One simulated server: its driver and core (null while crashed), its disk and its state machine. */
@@ -108,7 +111,7 @@ export class SimCluster {
         incarnation: 0,
       };
       this.nodes.set(id, node);
-      this.restart(id);
+      if (options.startStopped !== true) this.restart(id);
       // Each node ticks on its own phase, as independent timers would.
       const tick = () => {
         if (node.driver !== null) {

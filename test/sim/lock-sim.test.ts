@@ -10,10 +10,10 @@ const seeds = replaySeed !== undefined ? [Number(replaySeed)] : Array.from({ len
 const json = (value: unknown) => JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
 
 describe('the lock service over the Raft simulator', () => {
-  it('keeps every lock-history property under crashes, partitions, lost writes, pauses and retries', () => {
+  it('keeps every lock-history property under crashes, partitions, lost writes, pauses and retries', async () => {
     const totals: Record<string, number> = {};
     for (const seed of seeds) {
-      const result = runLockSimulation(seed);
+      const result = await runLockSimulation(seed);
       for (const [key, value] of Object.entries(result.stats)) {
         totals[key] = key === 'maxDeposedAnswerMs' ? Math.max(totals[key] ?? 0, value) : (totals[key] ?? 0) + value;
       }
@@ -50,13 +50,13 @@ describe('the lock service over the Raft simulator', () => {
     }
   });
 
-  it('is deterministic: one seed, one history', () => {
+  it('is deterministic: one seed, one history', async () => {
     const seed = seeds[0]!;
-    expect(json(runLockSimulation(seed).history)).toBe(json(runLockSimulation(seed).history));
+    expect(json((await runLockSimulation(seed)).history)).toBe(json((await runLockSimulation(seed)).history));
   });
 
-  it('hands the checker histories in which a tampered log is caught', () => {
-    const { history } = runLockSimulation(seeds[0]!);
+  it('hands the checker histories in which a tampered log is caught', async () => {
+    const { history } = await runLockSimulation(seeds[0]!);
     const acknowledged = history.findIndex((e) => e.kind === 'ok' && e.token !== undefined);
     const token = (history[acknowledged] as Extract<HistoryEvent, { kind: 'ok' }>).token;
     const grant = history.findIndex((e) => e.kind === 'grant' && e.token === token);

@@ -1,7 +1,6 @@
 // The lock simulation's clients: sessions with keepalives, acquires (some given up and cancelled), releases, retries
 // of unanswered requests with the same requestSeq, pauses; and the safe periods the SDK would report to them.
 import type { LockCommand, LockMode, LockResult } from '../../lock/commands.js';
-import { hashSecret } from '../../lock/secret.js';
 import type { NodeId } from '../../raft/types.js';
 import { type GrantedDuration, keepaliveIntervalMs, safeUntilMs } from '../../session/safe-period.js';
 import type { HistoryEvent } from '../lock-history-checker.js';
@@ -14,10 +13,17 @@ interface HeldLock {
   holdUntilMs: number;
 }
 
-/** A request a client waits on; resent with the same requestSeq until answered. */
+/** A request to open a session: the server names it (LockService.openSession), so a retry may open another. */
+export interface SessionOpenRequest {
+  readonly type: 'open';
+  readonly clientName: string;
+  readonly ttlMs: number;
+}
+
+/** A request a client waits on; resent (a lock command with the same requestSeq) until answered. */
 export interface PendingOp {
   readonly opId: string;
-  readonly command: LockCommand;
+  readonly command: LockCommand | SessionOpenRequest;
   readonly firstSentAtMs: number;
   lastTryMs: number;
   /** Acquire answered 'queued': wait for the grant, polling with the same requestSeq. */
@@ -31,7 +37,6 @@ export interface PendingOp {
 /** One simulated client process. */
 export interface SimLockClient {
   readonly name: string;
-  generation: number;
   session: string | null;
   node: NodeId | null;
   nextSeq: number;
@@ -75,7 +80,6 @@ export class LockSimClients {
   ) {
     this.all = Array.from({ length: ctx.options.clients }, (_, i) => ({
       name: `client${i + 1}`,
-      generation: 0,
       session: null,
       node: null,
       nextSeq: 1,
@@ -118,18 +122,7 @@ export class LockSimClients {
     if (ctx.stopped || client.op !== op || ctx.now < client.pausedUntilMs) return; // answered, or the process is paused
     const now = ctx.now;
     const command = op.command;
-    if (command.type === 'session-open') {
-      if (result.status !== 'ok') return; // retried at the next poll
-      client.session = command.sessionId;
-      // The open's promise counts from the FIRST attempt: a retried open of a session an earlier attempt already
-      // opened is answered 'ok' without a new promise (counting from the retry overran it).
-      client.lastAnswered = { keepaliveSentAtMs: op.firstSentAtMs, durationMs: command.ttlMs };
-      client.lastKeepaliveSentAtMs = op.firstSentAtMs;
-      client.nextSeq = 1;
-      client.op = null;
-      return;
-    }
-    if (session !== client.session) return;
+    if (command.type === 'open' || session !== client.session) return;
     if (result.status === 'queued') {
       op.queued = true;
       return;
@@ -166,6 +159,19 @@ export class LockSimClients {
     } else if (command.type === 'release') {
       ctx.history.push({ kind: 'ok', opId: op.opId, atMs: now });
     }
+  }
+
+  /** The open `op` was answered: the session `sessionId` lives one TTL from the attempt that opened it. */
+  onOpened(client: SimLockClient, op: PendingOp, sessionId: string): void {
+    const { ctx } = this;
+    const command = op.command;
+    if (ctx.stopped || client.op !== op || ctx.now < client.pausedUntilMs || command.type !== 'open') return;
+    client.session = sessionId;
+    // Counted from the FIRST attempt: the client cannot tell which of its attempts opened the session it was told.
+    client.lastAnswered = { keepaliveSentAtMs: op.firstSentAtMs, durationMs: command.ttlMs };
+    client.lastKeepaliveSentAtMs = op.firstSentAtMs;
+    client.nextSeq = 1;
+    client.op = null;
   }
 
   /** A keepalive sent at `sentAtMs` was answered with `guaranteeMs` and the pending revocation graces. */
@@ -227,7 +233,7 @@ export class LockSimClients {
 
   private startOp(
     client: SimLockClient,
-    command: LockCommand,
+    command: LockCommand | SessionOpenRequest,
     invoke: HistoryEvent | null,
     extra: Pick<PendingOp, 'giveUpAtMs' | 'cancelling'> = {},
   ): void {
@@ -271,7 +277,7 @@ export class LockSimClients {
     if (op) {
       const waitedMs = now - op.lastTryMs;
       if (op.queued ? waitedMs >= QUEUED_POLL_MS : waitedMs >= RETRY_MS) {
-        if (!op.queued && op.command.type !== 'session-open') {
+        if (!op.queued && op.command.type !== 'open') {
           ctx.count('ambiguous');
           ctx.history.push({ kind: 'ambiguous', opId: op.opId, atMs: now });
         }
@@ -281,19 +287,7 @@ export class LockSimClients {
     }
     if (client.session === null) {
       if (!ctx.accepting) return;
-      client.generation += 1;
-      const sessionId = `${client.name}.${client.generation}`;
-      this.startOp(
-        client,
-        {
-          type: 'session-open',
-          sessionId,
-          secretHash: hashSecret(sessionId),
-          ttlMs: options.ttlMs,
-          clientName: client.name,
-        },
-        null,
-      );
+      this.startOp(client, { type: 'open', clientName: client.name, ttlMs: options.ttlMs }, null);
       return;
     }
     if (now < client.thinkUntilMs) return;

@@ -4,7 +4,6 @@ import type { NodeId } from '../../raft/types.js';
 import { RELIABLE_NETWORK } from '../raft-network.js';
 import type { LockSimClients } from './clients.js';
 import type { LockSimContext } from './context.js';
-import type { LockReplicas } from './replicas.js';
 
 /** Injects one weighted random fault every 0.3-2.5 s of virtual time while the run accepts work. */
 export class LockSimFaults {
@@ -13,7 +12,6 @@ export class LockSimFaults {
 
   constructor(
     private readonly ctx: LockSimContext,
-    private readonly replicas: LockReplicas,
     clients: LockSimClients,
   ) {
     const { cluster, rng } = ctx;
@@ -34,7 +32,7 @@ export class LockSimFaults {
         4,
         () => {
           const down = this.downIds();
-          if (down.length > 0) replicas.restart(rng.pick(down));
+          if (down.length > 0) cluster.restart(rng.pick(down));
         },
       ],
       [
@@ -80,7 +78,7 @@ export class LockSimFaults {
     cluster.network.heal();
     cluster.network.faults = { ...RELIABLE_NETWORK };
     for (const id of cluster.ids) cluster.node(id).crashAfterNextPersist = false;
-    for (const id of this.downIds()) this.replicas.restart(id);
+    for (const id of this.downIds()) cluster.restart(id);
   }
 
   private inject(): void {

@@ -1,0 +1,356 @@
+// The servers of the lock simulation: on every node the server's own code, as ForelockServices wires it (src/server/
+// services.ts), over the node's RaftDriver and virtual time: the LockStateMachine replica, LockService (proposals,
+// session opens, keepalive promises), SessionTracker and LeaderDuties (taking office after a read barrier, expiries,
+// due revocations, lock-delay ticks, operator revokes, pre-emption holds). The log's effects are recorded once in the
+// history, replicas that disagree are reported, and what a session stream would push reaches connected clients.
+import { decodeLockEntry } from '../../lock/codec.js';
+import type { LockEntry, LockEvent, LockResult } from '../../lock/commands.js';
+import { LockStateMachine } from '../../lock/state-machine.js';
+import type { RaftDriver } from '../../raft/driver.js';
+import { RaftNotLeaderError } from '../../raft/errors.js';
+import type { Entry, NodeId, StateMachine } from '../../raft/types.js';
+import { ttlGuarantee } from '../../server/guarantee.js';
+import { LeaderDuties } from '../../server/leader-duties.js';
+import { LockService } from '../../server/lock-service.js';
+import { SessionTracker } from '../../session/tracker.js';
+import type { Clock } from '../../util/clock.js';
+import type { SeededRng } from '../../util/rng.js';
+import type { ClientTransport, LockSimClients, PendingOp, SimLockClient } from './clients.js';
+import type { LockSimContext } from './context.js';
+
+/** Twice the longest election timeout of the simulated cores (default config: 2 x 10 ticks of 100 ms). */
+const DEPOSED_LEADER_OVERHANG_MS = 4_000;
+/** How often each node runs its leader duties (ForelockServices' dutyIntervalMs default), ms. */
+const DUTY_MS = 50;
+
+/** One node's server, for one incarnation (a restart builds a new one, as a new process would). */
+interface ServerNode {
+  readonly id: NodeId;
+  readonly driver: RaftDriver;
+  readonly machine: LockStateMachine;
+  readonly tracker: SessionTracker;
+  readonly service: LockService;
+  readonly duties: LeaderDuties;
+  /** Client send time of the last keepalive this node answered, per session (a pre-emption request names one). */
+  readonly lastKeepaliveSentAtMs: Map<string, number>;
+}
+
+/** Every node's server in one run; the clients reach them through ClientTransport. */
+export class LockSimServers implements ClientTransport {
+  /** Replicas that applied one index with different results or events, or ended with different states. */
+  readonly divergences: string[] = [];
+  /** The highest log index applied anywhere. */
+  highestAppliedIndex = 0;
+  private readonly nodes = new Map<NodeId, ServerNode>();
+  /** Replicas built by `application` and not yet started, with the events each one's apply collects. */
+  private readonly starting = new Map<NodeId, { machine: LockStateMachine; events: LockEvent[] }>();
+  private readonly signatures = new Map<number, string>();
+  /** When each term's leader took office, to measure how long deposed leaders keep answering keepalives. */
+  private readonly electedAtMs = new Map<number, number>();
+  private readonly clock: Clock;
+  private readonly bytes: SeededRng;
+
+  constructor(
+    private readonly ctx: LockSimContext,
+    private readonly clients: () => LockSimClients,
+  ) {
+    this.clock = { now: () => ctx.now };
+    this.bytes = ctx.rng.fork();
+  }
+
+  /** SimCluster's application: a fresh replica for `id` whose every apply is checked and recorded. */
+  application(id: NodeId): StateMachine {
+    const machine = this.newMachine();
+    const events: LockEvent[] = [];
+    machine.onEvent((event) => events.push(event));
+    this.starting.set(id, { machine, events });
+    return {
+      apply: (entry) => this.apply(id, machine, events, entry),
+      snapshot: () => machine.snapshot(),
+      restore: (data) => {
+        machine.restore(data);
+        this.ctx.count('snapshotRestores');
+      },
+    };
+  }
+
+  /** SimCluster's onStarted: the node's server over its new driver, wired as ForelockServices wires it. */
+  started(id: NodeId, driver: RaftDriver): void {
+    const { ctx } = this;
+    const { machine } = this.starting.get(id)!;
+    this.starting.delete(id);
+    const tracker = new SessionTracker({ deposedLeaderOverhangMs: DEPOSED_LEADER_OVERHANG_MS });
+    const service = new LockService({
+      raft: driver,
+      machine,
+      tracker,
+      clock: this.clock,
+      guarantees: ttlGuarantee,
+      // One command per entry, so the history can say which command each event of the log came from.
+      maxBatchCommands: 1,
+      defer: (action) => ctx.cluster.schedule(0, action),
+      randomBytes: (size) => Buffer.from(Array.from({ length: size }, () => this.bytes.int(0, 255))),
+    });
+    const duties = new LeaderDuties(driver, service, tracker, this.clock, (error) =>
+      ctx.count(error instanceof RaftNotLeaderError ? 'dutiesNotLeader' : 'dutiesFailed'),
+    );
+    const node: ServerNode = { id, driver, machine, tracker, service, duties, lastKeepaliveSentAtMs: new Map() };
+    this.nodes.set(id, node);
+    driver.onStatusChange((status) => void duties.statusChanged(status));
+    duties.onTookOffice((nowMs) => {
+      ctx.count('leaderships');
+      const term = driver.status().term;
+      if (!this.electedAtMs.has(term)) this.electedAtMs.set(term, nowMs);
+      node.lastKeepaliveSentAtMs.clear();
+    });
+    machine.onEvent((event) => duties.applied(event));
+    void duties.statusChanged(driver.status());
+    ctx.cluster.schedule(DUTY_MS, () => this.runDuties(node));
+  }
+
+  request(nodeId: NodeId, client: SimLockClient, op: PendingOp, session: string | null): boolean {
+    const { ctx } = this;
+    const node = this.running(nodeId);
+    if (node === null || !ctx.leading(nodeId)) return false;
+    const command = op.command;
+    if (command.type === 'open') {
+      node.service.openSession(command.clientName, command.ttlMs, ctx.now).then(
+        (opened) => {
+          ctx.promise(opened.sessionId, node.tracker.promisedUntil(opened.sessionId)!);
+          ctx.cluster.schedule(ctx.delay(), () => this.clients().onOpened(client, op, opened.sessionId));
+        },
+        () => {}, // not applied here (deposed, or crashed): the client tries again
+      );
+      return true;
+    }
+    node.service.propose(command).then(
+      (result) => ctx.cluster.schedule(ctx.delay(), () => this.clients().onAnswer(client, op, session, result)),
+      () => {}, // not applied here: the client retries with the same requestSeq
+    );
+    return true;
+  }
+
+  keepalive(nodeId: NodeId, client: SimLockClient, session: string, sentAtMs: number): void {
+    const { ctx } = this;
+    const node = this.running(nodeId);
+    if (node === null || !ctx.leading(nodeId)) {
+      client.node = null;
+      return;
+    }
+    const guarantee = node.service.keepalive({ sessionId: session, receiveMs: ctx.now });
+    // No answer once the promise has passed: the session is expiring and its end will be pushed (session-stream.ts).
+    if (guarantee === null) return;
+    node.lastKeepaliveSentAtMs.set(session, sentAtMs);
+    const nodeTerm = node.driver.status().term;
+    for (const [term, atMs] of this.electedAtMs) {
+      if (term > nodeTerm) ctx.stats.maxDeposedAnswerMs = Math.max(ctx.stats.maxDeposedAnswerMs ?? 0, ctx.now - atMs);
+    }
+    ctx.promise(session, node.tracker.promisedUntil(session)!);
+    // Every answer repeats the pending revocation deadlines, so a lost pre-emption request is not a silent one.
+    const graces = (node.machine.session(session)?.held ?? []).flatMap((name) => {
+      const r = node.tracker.revocation(name, session);
+      return r && Number.isFinite(r.deadlineMs) ? [{ name, token: r.token, durationMs: r.deadlineMs - ctx.now }] : [];
+    });
+    const { guaranteeMs } = guarantee;
+    ctx.cluster.schedule(ctx.delay(), () =>
+      this.clients().onKeepaliveAnswer(client, session, sentAtMs, guaranteeMs, graces),
+    );
+  }
+
+  /** After the run: every replica applied the same log and ends in the same state, which survives a snapshot. */
+  checkConvergence(): void {
+    const { cluster } = this.ctx;
+    const images = cluster.ids.map((id) => Buffer.from(this.nodes.get(id)!.machine.snapshot()));
+    for (const [i, image] of images.entries()) {
+      const id = cluster.ids[i]!;
+      if (!image.equals(images[0]!))
+        this.divergences.push(
+          `${id} (${cluster.isUp(id) ? 'up' : 'down'}, applied ${cluster.node(id).sm.appliedIndex}) ended in a different state than ${cluster.ids[0]} (applied ${cluster.node(cluster.ids[0]!).sm.appliedIndex})`,
+        );
+    }
+    const restored = this.newMachine();
+    restored.restore(images[0]!);
+    if (!Buffer.from(restored.snapshot()).equals(images[0]!))
+      this.divergences.push('the final state did not survive a snapshot');
+  }
+
+  private newMachine(): LockStateMachine {
+    return new LockStateMachine({ lockDelayMs: this.ctx.lockDelayMs, maxWaitersPerLock: 4 });
+  }
+
+  /** The server of `id` while its incarnation runs. */
+  private running(id: NodeId): ServerNode | null {
+    const node = this.nodes.get(id);
+    return node !== undefined && this.ctx.cluster.node(id).driver === node.driver ? node : null;
+  }
+
+  /** The duty timer of one incarnation (ForelockServices' setInterval), plus what the RPH and operators start. */
+  private runDuties(node: ServerNode): void {
+    const { ctx } = this;
+    if (ctx.stopped || this.running(node.id) !== node) return;
+    void node.duties.runDue();
+    if (node.duties.active && ctx.accepting) {
+      if (ctx.rng.chance(0.01)) this.requestPreemption(node);
+      if (ctx.rng.chance(0.002)) this.operatorRevoke(node);
+    }
+    ctx.cluster.schedule(DUTY_MS, () => this.runDuties(node));
+  }
+
+  /**
+   * What the RPH does to a holder others wait for: hold its promise (LeaderDuties.holdForPreemption), send a
+   * Pre-emption Request with a grace counted from the last keepalive it answered, and when the grace ends ask
+   * LeaderDuties to revoke (preemptNow), which then happens no earlier than the held promise.
+   */
+  private requestPreemption(node: ServerNode): void {
+    const { ctx } = this;
+    const { rng, cluster } = ctx;
+    const contended = node.machine.locks().filter((l) => l.holders.length > 0 && l.waiters.length > 0);
+    if (contended.length === 0) return;
+    const lock = rng.pick(contended);
+    const name = lock.name;
+    const target = rng.pick(lock.holders);
+    const { sessionId, token, fenced } = target;
+    if (node.tracker.revocation(name, sessionId)) return;
+    if (node.tracker.promisedUntil(sessionId) === undefined) return;
+    const keepaliveSentAtMs = node.lastKeepaliveSentAtMs.get(sessionId);
+    if (keepaliveSentAtMs === undefined) return; // it must name a keepalive it answered
+    const graceMs = rng.uniform(300, 2_500);
+    node.duties.holdForPreemption(name, token, sessionId, fenced, 'simulated contention');
+    ctx.count('preemptionRequests');
+    ctx.history.push({ kind: 'revocation-requested', session: sessionId, lock: name, token, atMs: cluster.now });
+    cluster.schedule(ctx.delay(), () =>
+      this.clients().onPreemption(sessionId, name, token, { keepaliveSentAtMs, durationMs: graceMs }),
+    );
+    cluster.schedule(graceMs, () => {
+      if (this.running(node.id) !== node || !node.duties.active) return;
+      const stillHeld = node.machine.lock(name)?.holders.some((holder) => holder.token === token) ?? false;
+      if (stillHeld && node.tracker.promisedUntil(sessionId) !== undefined) {
+        node.duties.preemptNow(name, token, sessionId, fenced);
+      }
+    });
+  }
+
+  /** `forelock revoke` on the leader: forced (at once) or ordinary (at the end of the holder's promise). */
+  private operatorRevoke(node: ServerNode): void {
+    const { rng } = this.ctx;
+    const held = node.machine.locks().filter((l) => l.holders.length > 0);
+    if (held.length === 0) return;
+    const lock = rng.pick(held);
+    const holder = rng.pick(lock.holders);
+    const force = rng.chance(0.5);
+    if (!force) {
+      // An ordinary revoke holds the promise from when LeaderDuties takes it (after a read barrier), no earlier
+      // than now: the promise recorded so far is a bound the revocation must respect.
+      this.ctx.history.push({
+        kind: 'revocation-requested',
+        session: holder.sessionId,
+        lock: lock.name,
+        token: holder.token,
+        atMs: this.ctx.now,
+      });
+    }
+    node.duties.revoke(lock.name, holder.sessionId, force, 'simulated operator').catch(() => {});
+  }
+
+  /** One entry applied on `id`: checked against the other replicas, recorded once, pushed to connected clients. */
+  private apply(id: NodeId, machine: LockStateMachine, events: LockEvent[], entry: Entry): LockResult {
+    const lockEntry = decodeLockEntry(entry.data);
+    const command = lockEntry.command;
+    const wasWaiting =
+      command.type === 'acquire' && (machine.session(command.sessionId)?.waiting.includes(command.name) ?? false);
+    events.length = 0;
+    const result = machine.apply(entry);
+    const applied = [...events];
+    const signature = JSON.stringify({ result, events: applied }, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
+    const known = this.signatures.get(entry.index);
+    if (known === undefined) this.signatures.set(entry.index, signature);
+    else if (known !== signature)
+      this.divergences.push(`${id} applied index ${entry.index} as ${signature}, not ${known}`);
+    if (entry.index > this.highestAppliedIndex) {
+      this.highestAppliedIndex = entry.index;
+      this.record(lockEntry, result, applied, wasWaiting);
+    }
+    this.push(id, applied);
+    return result;
+  }
+
+  /** What the node's session streams push: grants of queued acquires, revocations and session ends. */
+  private push(id: NodeId, events: readonly LockEvent[]): void {
+    const { ctx } = this;
+    const clients = this.clients();
+    for (const event of events) {
+      if (event.type !== 'granted' && event.type !== 'revoked' && event.type !== 'session-ended') continue;
+      const client = clients.ofSession(event.sessionId);
+      if (client?.node !== id) continue; // the client's stream is on another node
+      if (event.type === 'revoked') {
+        ctx.cluster.schedule(ctx.delay(), () => clients.onRevoked(client, event.sessionId, event.name, event.token));
+      } else if (event.type === 'session-ended') {
+        ctx.cluster.schedule(ctx.delay(), () => clients.onSessionExpired(client, event.sessionId));
+      } else {
+        const op = client.op;
+        if (op?.command.type !== 'acquire' || op.command.requestSeq !== event.requestSeq) continue;
+        const granted: LockResult = { status: 'granted', token: event.token, grantedAtMs: event.atMs };
+        ctx.cluster.schedule(ctx.delay(), () => clients.onAnswer(client, op, event.sessionId, granted));
+      }
+    }
+  }
+
+  /** The log's effects, in log order, as the checker reads them. */
+  private record(entry: LockEntry, result: LockResult, events: readonly LockEvent[], wasWaiting: boolean): void {
+    const { ctx } = this;
+    const { history } = ctx;
+    const { command, atMs } = entry;
+    if (command.type === 'acquire' && result.status === 'queued' && !wasWaiting) {
+      history.push({ kind: 'enqueue', session: command.sessionId, lock: command.name, mode: command.mode, atMs });
+    }
+    if (command.type === 'acquire' && result.status === 'error' && result.code === 'DEADLOCK') ctx.count('deadlocks');
+    if (command.type === 'acquire' && result.status === 'error' && result.code === 'NOT_HELD')
+      ctx.count('fencedAcquires');
+    for (const event of events) {
+      switch (event.type) {
+        case 'granted':
+          ctx.count('grants');
+          history.push({
+            kind: 'grant',
+            session: event.sessionId,
+            lock: event.name,
+            mode: event.mode,
+            token: event.token,
+            fenced: event.fenced,
+            atMs,
+          });
+          break;
+        case 'released':
+          ctx.count(command.type === 'sessions-expire' ? 'expiredHolds' : 'releases');
+          history.push({
+            kind: command.type === 'sessions-expire' ? 'expire' : 'release',
+            session: event.sessionId,
+            lock: event.name,
+            token: event.token,
+            atMs,
+          });
+          break;
+        case 'revoked':
+          ctx.count(event.cause === 'operator-force' ? 'forcedRevokes' : 'revokes');
+          history.push({
+            kind: 'revoke',
+            session: event.sessionId,
+            lock: event.name,
+            token: event.token,
+            forced: event.cause === 'operator-force',
+            atMs,
+          });
+          break;
+        case 'cancelled':
+          history.push({ kind: 'dequeue', session: event.sessionId, lock: event.name, atMs });
+          break;
+        case 'session-ended':
+          if (event.expired) ctx.count('expiredSessions');
+          break;
+        case 'session-opened':
+          ctx.count('sessions');
+          break;
+      }
+    }
+  }
+}
