@@ -11,6 +11,7 @@ import {
   type ClientChannelEvent,
   decodeServerBatch,
   encodeClientBatch,
+  encodedSizeOf,
 } from '../util/session-mux-codec.js';
 import type { ClientFrame, ForelockStub, SessionFrameCodec, SessionStream } from './wire.js';
 
@@ -121,7 +122,7 @@ export class SessionMuxClient {
   ) {
     this.outgoing = new ChannelOutbox<ClientChannelEvent>({
       ...limits,
-      sizeOf: (event) => (event.kind === 'frame' ? event.bytes.length : 8),
+      sizeOf: encodedSizeOf,
       // No call: the stream failed and its channels with it; what they had queued is dropped with them.
       writeBatch: (events) => this.call?.write(encodeClientBatch(events)) ?? true,
       onChannelDrain: (channel) => this.channels.get(channel)?.drained(),

@@ -9,6 +9,7 @@ import { ChannelOutbox, type ChannelOutboxOptions } from '../util/channel-outbox
 import {
   type ChannelStatus,
   decodeClientBatch,
+  encodedSizeOf,
   encodeServerBatch,
   type ServerChannelEvent,
 } from '../util/session-mux-codec.js';
@@ -134,7 +135,7 @@ export class SessionMux {
   ) {
     this.outgoing = new ChannelOutbox<ServerChannelEvent>({
       ...limits,
-      sizeOf: sizeOfEvent,
+      sizeOf: encodedSizeOf,
       writeBatch: (events) => this.call.write(encodeServerBatch(events)),
       onChannelDrain: (channel) => this.channels.get(channel)?.drained(),
     });
@@ -238,9 +239,4 @@ export class SessionMux {
     this.closed = true;
     for (const channel of channels) channel.gone();
   }
-}
-
-/** About how many bytes an event adds to its batch. */
-function sizeOfEvent(event: ServerChannelEvent): number {
-  return event.kind === 'frame' ? event.bytes.length : 64;
 }

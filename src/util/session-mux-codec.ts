@@ -274,9 +274,14 @@ function emptyMessage(body: Buffer): true {
   return true;
 }
 
+/** About how many bytes `event` adds to its batch (what the muxes count against their queues' bounds). */
+export function encodedSizeOf(event: ClientChannelEvent | ServerChannelEvent): number {
+  return EVENT_OVERHEAD_BYTES + (event.kind === 'frame' ? event.bytes.length : 64);
+}
+
 function initialSize(events: readonly (ClientChannelEvent | ServerChannelEvent)[]): number {
   let size = 0;
-  for (const event of events) size += EVENT_OVERHEAD_BYTES + (event.kind === 'frame' ? event.bytes.length : 64);
+  for (const event of events) size += encodedSizeOf(event);
   return size;
 }
 
