@@ -35,7 +35,7 @@ export interface LockSimResult {
 
 /** The command that replays one seed of this simulation. */
 export function lockSimReplayCommand(seed: number): string {
-  return `LOCK_SIM_SEED=${seed} npx vitest run test/sim/lock-sim.test.ts`;
+  return `npm run sim -- --lock --seed ${seed}`;
 }
 
 /** Virtual time after the heal phase for what is in flight to commit everywhere, ms. */

@@ -116,7 +116,9 @@ export class StalenessPredictor {
   readonly config: SpmConfig;
   private readonly sessions = new Map<string, SessionModel>();
   private readonly resources = new Map<string, ResourceStats>();
-  private readonly resourceNames: string[] = [];
+  /** The round robin of `maintain`, in the order resources came; a forgotten name stays until the next compaction. */
+  private resourceNames: string[] = [];
+  private listedNames = new Set<string>();
   private resourceCursor = 0;
   private readonly health: NodeHealth;
   private readonly dynamic: DynamicThresholds;
@@ -502,7 +504,8 @@ export class StalenessPredictor {
     }
     for (let visited = 0; visited < this.resourceNames.length && fits < budget; visited++) {
       this.resourceCursor = (this.resourceCursor + 1) % this.resourceNames.length;
-      const stats = this.resources.get(this.resourceNames[this.resourceCursor] as string) as ResourceStats;
+      const stats = this.resources.get(this.resourceNames[this.resourceCursor] as string);
+      if (stats === undefined) continue; // forgotten
       if (nowMs - stats.lastFitMs < this.config.arimaRefitIntervalMs) continue; // NaN (never fitted) passes
       stats.refitDemand(nowMs, this.config.arimaOrder, this.config.arimaWindow);
       fits++;
@@ -530,17 +533,30 @@ export class StalenessPredictor {
     }
     stats = new ResourceStats(this.config.demandBucketMs);
     this.resources.set(name, stats);
-    this.resourceNames.push(name);
-    if (this.resources.size > MAX_RESOURCE_STATS) this.forget(this.resources.keys().next().value as string);
+    if (!this.listedNames.has(name)) {
+      this.resourceNames.push(name);
+      this.listedNames.add(name);
+    }
+    if (this.resources.size > MAX_RESOURCE_STATS) {
+      this.resources.delete(this.resources.keys().next().value as string);
+      if (this.resourceNames.length > 2 * MAX_RESOURCE_STATS) this.compactNames();
+    }
     return stats;
   }
 
-  /** Drops a resource's statistics (O(resources kept), only when a new resource passes the bound). */
-  private forget(name: string): void {
-    this.resources.delete(name);
-    const index = this.resourceNames.indexOf(name);
-    this.resourceNames.splice(index, 1);
-    if (index <= this.resourceCursor) this.resourceCursor--;
+  /** Drops the forgotten names from the round robin, keeping its place: O(names), once per MAX_RESOURCE_STATS
+   * resources forgotten, so O(1) per new resource. */
+  private compactNames(): void {
+    const kept: string[] = [];
+    let cursor = -1;
+    for (const [index, name] of this.resourceNames.entries()) {
+      if (!this.resources.has(name)) continue;
+      kept.push(name);
+      if (index <= this.resourceCursor) cursor = kept.length - 1;
+    }
+    this.resourceNames = kept;
+    this.listedNames = new Set(kept);
+    this.resourceCursor = cursor;
   }
 
   private lapseOf(session: SessionModel, nowMs: number, horizonMs: number): LapseRisk {
