@@ -12,6 +12,10 @@ export interface DriftEstimate {
   readonly driftStdErr: number;
   /** Samples the fit rests on (outliers set aside). */
   readonly points: number;
+  /** The rate over the whole window (the line's slope) and its standard error: what the clock has done, not what a
+   * quadratic says it does at the newest sample (an extrapolation that heavy-tailed delays can throw far). */
+  readonly windowDrift: number;
+  readonly windowDriftStdErr: number;
   /** How far the rate could be from `drift` if the path is not symmetric: a one-way delay that is a fixed share of the
    * round trip, other than half, moves the offsets by that share of the round trip's own trend, at most half of it
    * either way. Judging a clock to be out of bound needs more than this. */
@@ -144,7 +148,9 @@ export class ClockDriftEstimator {
     const changing = quadratic !== null && Math.abs(quadratic.curvature) > CURVATURE_Z * quadratic.curvatureStdErr;
     return {
       offsetMs: this.newestOffsetMs,
-      pathDoubt: this.pathDoubt(n, changing),
+      pathDoubt: this.pathDoubt(n),
+      windowDrift: line.slope,
+      windowDriftStdErr: line.slopeStdErr,
       drift: changing ? quadratic.rateAtNewest : line.slope,
       driftStdErr: changing ? quadratic.rateAtNewestStdErr : line.slopeStdErr,
       points: line.points,
@@ -194,20 +200,17 @@ export class ClockDriftEstimator {
   }
 
   /**
-   * Half the rate coefficient of the kept samples' round trips regressed on the fit's own design (a line, or the curve
-   * when the rate is changing): the most a one-way share of the round trip other than half, held over the window,
-   * could move the rate. 0 when no round trip is known.
+   * Half the slope of the kept samples' round trips over the window (the line's design): the most a one-way share of
+   * the round trip other than half, held over the window, could move the window's rate. 0 when no round trip is known.
    */
-  private pathDoubt(n: number, curve: boolean): number {
+  private pathDoubt(n: number): number {
     const fit = this.solver.fit(
       n,
-      curve ? 3 : 2,
+      2,
       (i, x) => {
         if (this.kept[i] === 0) return Number.NaN;
-        const t = this.timeAt(i) / 1000;
         x[0] = 1;
-        x[1] = t;
-        x[2] = t * t;
+        x[1] = this.timeAt(i) / 1000;
         return 2 * (this.oneWays[i] as number);
       },
       0,

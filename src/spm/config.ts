@@ -9,6 +9,7 @@ import type { SpmConfig } from './types.js';
  * the regime each holds for:
  * - `ttlMs`, `gMinMs`, `defaultHorizonMs`: the service's own contract (docs/design.md, "Defaults"), any network;
  * - `maxDrift`, `marginMs`: the SDK's safe-period assumptions (principle 2), which the guarantee answers;
+ * - `clockAdvisoryRateBound`: what a disciplined clock keeps to (NTP's 500 ppm), any network;
  * - `overloadLoopDelayMs`, `overloadCpu`, `overloadAllowanceMs`, `conditionHoldMs`: this server process's own event
  *   loop (a Node.js loop delayed by 50 ms is no longer serving on time; its stalls last up to seconds; their effect on
  *   keepalive receipts lasts about one TTL), independent of where clients are;
@@ -35,6 +36,7 @@ export const defaultSpmConfig: SpmConfig = {
   trendWindow: 8,
   driftWindow: 16,
   driftConfidenceZ: 3,
+  clockAdvisoryRateBound: 0.0005,
   keepaliveLossProbability: 0.001,
   failurePriorPerInterval: 0.002,
   failurePriorIntervals: 2_000,
@@ -74,6 +76,9 @@ export function resolveSpmConfig(overrides: Partial<SpmConfig> = {}): SpmConfig 
     throw new RangeError(`gMinMs must be in (0, ttlMs=${config.ttlMs}], got ${config.gMinMs}`);
   }
   if (config.trendWindow < 3) throw new RangeError(`trendWindow needs at least 3 samples, got ${config.trendWindow}`);
+  if (!(config.clockAdvisoryRateBound > 0 && config.clockAdvisoryRateBound < 1)) {
+    throw new RangeError(`clockAdvisoryRateBound must be a fraction in (0, 1), got ${config.clockAdvisoryRateBound}`);
+  }
   if (config.driftWindow < 6) {
     // The clock fit gives no estimate below six samples (its residuals could not say how noisy the session is).
     throw new RangeError(`driftWindow needs at least 6 samples, got ${config.driftWindow}`);

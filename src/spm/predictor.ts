@@ -9,8 +9,8 @@ import { clamp01, normalCdf } from './normal.js';
 import { ResourceStats } from './resource-stats.js';
 import {
   believedGuaranteeMs,
+  clockOutOfBoundRisk,
   driftRisk,
-  fastClockRisk,
   type LapseInput,
   type LapseRisk,
   lapseRisk,
@@ -405,20 +405,31 @@ export class StalenessPredictor {
     session.atRisk = lapse.probability > threshold / 2;
 
     let advisories = NO_ADVISORIES;
-    // Telling a client its clock is out of bound needs the confidence the lease stretch rests on: the episode begins
-    // when the clock is slower than even the floor can absorb, or faster than the SDK's bound, by `driftConfidenceZ`
-    // standard errors, and ends when neither is likely any more.
-    const slowRisk = driftRisk(clock, floorMs, maxDrift, marginMs);
-    const clockRisk = Math.max(slowRisk, fastClockRisk(clock, maxDrift));
+    // Telling a client its clock is out of bound needs the confidence the lease stretch rests on, and persistence: the
+    // episode begins when the window's rate has been beyond a disciplined clock's (`clockAdvisoryRateBound`), fast or
+    // slow, by `driftConfidenceZ` standard errors at every keepalive while half the window was replaced (a heavy-tailed
+    // path makes one window's standard error too small now and then, not for that long: a WAN path with lognormal
+    // delays and 1% spikes accused a +-100 ppm clock 23 times in 90 session-hours at once, never after 3 keepalives),
+    // and ends when that is no longer likely. Per-lock warnings never carry drift.
+    const clockRisk = clockOutOfBoundRisk(clock, this.config.clockAdvisoryRateBound);
     const clockRate = clock?.drift ?? 0;
-    const clockCertain = normalCdf(this.config.driftConfidenceZ);
-    if (session.clockAdvisory ? clockRisk < 0.5 : clockRisk > clockCertain) {
+    session.clockOutOfBoundStreak =
+      clockRisk > normalCdf(this.config.driftConfidenceZ) ? session.clockOutOfBoundStreak + 1 : 0;
+    const clockOutOfBound = session.clockOutOfBoundStreak >= Math.ceil(this.config.driftWindow / 2);
+    if (session.clockAdvisory ? clockRisk < 0.5 : clockOutOfBound) {
       session.clockAdvisory = !session.clockAdvisory;
-      const detail = !session.clockAdvisory
-        ? 'the client clock is back within what the guarantee can absorb'
-        : slowRisk >= clockRisk
-          ? `the client's clock runs ${(100 * -clockRate).toFixed(1)}% slow, beyond the ${100 * maxDrift}% the SDK allows even at the guarantee floor; the lease is held longer to cover it`
-          : `the client's clock runs ${(100 * clockRate).toFixed(1)}% fast, beyond the ${100 * maxDrift}% the SDK allows; its leases stay safe (it believes they end sooner), but its time cannot be trusted`;
+      const detail = session.clockAdvisory
+        ? clockAdvisoryDetail(
+            clockRate,
+            driftRisk(clock, floorMs, maxDrift, marginMs) > 0.5,
+            guaranteeMs,
+            session.ttlMs,
+            {
+              bound: this.config.clockAdvisoryRateBound,
+              maxDrift,
+            },
+          )
+        : 'the client clock is back within what a disciplined clock keeps to';
       advisories = [
         this.advisory(
           sessionId,
@@ -603,4 +614,23 @@ export class StalenessPredictor {
     }
     return nowMs < this.commonCauseUntilMs;
   }
+}
+
+/** What a clock-drift advisory tells: how far off the clock is, and what the guarantee makes of it. */
+function clockAdvisoryDetail(
+  rate: number,
+  beyondFloor: boolean,
+  guaranteeMs: number,
+  ttlMs: number,
+  bounds: { bound: number; maxDrift: number },
+): string {
+  const off = `the client's clock runs ${(100 * Math.abs(rate)).toFixed(2)}% ${rate < 0 ? 'slow' : 'fast'}, beyond the ${(
+    100 * bounds.bound
+  ).toFixed(2)}% a disciplined clock keeps to`;
+  if (rate >= 0) return `${off}; its leases stay safe (it believes they end sooner)`;
+  if (beyondFloor) {
+    return `${off} and beyond the ${100 * bounds.maxDrift}% the SDK allows even at the guarantee floor; the lease is held longer to cover it`;
+  }
+  if (guaranteeMs < ttlMs) return `${off}; guarantees are shortened to ${guaranteeMs} ms to keep its leases safe`;
+  return `${off}; within the ${100 * bounds.maxDrift}% the SDK allows, its leases stay safe`;
 }

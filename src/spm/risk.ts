@@ -210,16 +210,16 @@ export function driftRisk(
 }
 
 /**
- * Probability that the client's clock runs faster than the SDK's bound allows. Its leases stay safe (it believes
- * each ends sooner than the server's promise), but the bound every client relies on is broken all the same, so the
- * clock is out of bound, as a slow one is: a condition of the session, told by advisory. As for `driftRisk`, the
- * path's doubt is given to the clock.
+ * Probability that the client's clock runs outside `bound`, fast or slow: whatever the guarantee makes of it, the clock
+ * is broken or not synchronised, a condition of the session told by advisory. It is judged on the window's rate (what
+ * the clock has done, not a quadratic's extrapolation to the newest sample), and, as for `driftRisk`, the path's doubt
+ * is given to the clock: out of bound only beyond what an asymmetric path could explain.
  */
-export function fastClockRisk(estimate: DriftEstimate | null, maxDrift: number): number {
+export function clockOutOfBoundRisk(estimate: DriftEstimate | null, bound: number): number {
   if (estimate === null) return 0;
-  const drift = estimate.drift - estimate.pathDoubt;
-  if (!(estimate.driftStdErr > 0)) return drift > maxDrift ? 1 : 0;
-  return clamp01(normalCdf((drift - maxDrift) / estimate.driftStdErr));
+  const beyond = Math.abs(estimate.windowDrift) - estimate.pathDoubt - bound;
+  if (!(estimate.windowDriftStdErr > 0)) return beyond > 0 ? 1 : 0;
+  return clamp01(normalCdf(beyond / estimate.windowDriftStdErr));
 }
 
 /** The longest guarantee a clock at rate error `drift` can be given safely (Infinity within the SDK's bound). */

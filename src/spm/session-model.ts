@@ -58,6 +58,8 @@ export class SessionModel {
   lastRttMs = Number.NaN;
   /** Session conditions told by advisory, with hysteresis (one advisory per episode). */
   clockAdvisory = false;
+  /** Consecutive keepalives at which the clock was judged out of bound (the advisory needs a whole window of them). */
+  clockOutOfBoundStreak = 0;
   linkAdvisory = false;
   /** The lease this session's answers promise beyond its guarantee, so that a slow clock's belief is covered. */
   leaseStretchMs = 0;

@@ -50,6 +50,10 @@ export interface SpmConfig {
   /** Standard errors by which a clock's rate is taken slower than its estimate when the guarantee is chosen and the
    * lease stretched (3: one chance in about 700 of a slower clock). */
   readonly driftConfidenceZ: number;
+  /** The rate error (fraction) beyond which a client clock is told it is out of bound, fast or slow, by a session
+   * advisory: 0.0005, the 500 ppm beyond which ntpd and chrony give up disciplining a clock. A working oscillator is
+   * within about 100 ppm; past 500 ppm the clock is broken or not synchronised, whatever the network. */
+  readonly clockAdvisoryRateBound: number;
   /** Prior probability that a live keepalive stream is lost for one interval (a single dropped keepalive). */
   readonly keepaliveLossProbability: number;
   /** Prior probability that a session dies during one keepalive interval. */

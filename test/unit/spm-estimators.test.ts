@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { forecastArima } from '../../src/spm/arima-forecaster.js';
 import { ClockDriftEstimator } from '../../src/spm/clock-drift.js';
-import { driftRisk, fastClockRisk } from '../../src/spm/risk.js';
+import { clockOutOfBoundRisk, driftRisk } from '../../src/spm/risk.js';
 import { Ewma } from '../../src/spm/ewma.js';
 import { HoltTrend } from '../../src/spm/holt.js';
 import { SlidingLinearFit } from '../../src/spm/linear-fit.js';
@@ -179,7 +179,8 @@ describe('ClockDriftEstimator', () => {
     expect(e.pathDoubt).toBeCloseTo(0.0045, 3);
     // Even judged against a bound of 0.2%, the clock is not out of it once the doubt is given to it.
     expect(driftRisk(e, 10_000, 0.002, 0)).toBeLessThan(0.01);
-    expect(fastClockRisk(e, 0.002)).toBeLessThan(0.01);
+    expect(clockOutOfBoundRisk(e, 0.002)).toBeLessThan(0.01);
+    expect(clockOutOfBoundRisk({ ...e, pathDoubt: 0 }, 0.002)).toBeGreaterThan(0.99);
     expect(driftRisk({ ...e, pathDoubt: 0 }, 10_000, 0.002, 0)).toBeGreaterThan(0.99);
   });
 
