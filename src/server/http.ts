@@ -10,6 +10,7 @@ import type { PeerFault } from '../raft/transport.js';
 import type { ServerTls } from '../security/server-tls.js';
 import type { ClientLinkFault } from './client-link-faults.js';
 import type { HostPort } from './config.js';
+import { checkLoopStallFault, type LoopStallFault, MAX_STALL_MS } from './loop-stall.js';
 import type { ServerMetrics } from './metrics.js';
 import { locksJson, statusJson } from './wire.js';
 
@@ -24,6 +25,8 @@ export interface HttpDeps {
   readonly setFault?: (peer: string, fault: PeerFault | null) => void;
   /** Present only with --test-fault-injection: delays the frames of one client, by its name (null clears it). */
   readonly setClientFault?: (client: string, fault: ClientLinkFault | null) => void;
+  /** Test-only: stalls this node's event loop on a schedule (null stops). */
+  readonly setLoopStall?: (fault: LoopStallFault | null) => void;
   /**
    * Serve HTTPS with this material (re-read on SIGHUP). A client certificate is asked for but not required, so
    * probes reach /livez, /readyz and /healthz without one.
@@ -90,14 +93,16 @@ async function readBody(request: IncomingMessage): Promise<string> {
   return body;
 }
 
-/** A parsed POST /test/faults body: a fault on the link to a peer, or on the frames of a client. */
+/** A parsed POST /test/faults body: a fault on the link to a peer, on the frames of a client, or this node's stalls. */
 export type FaultRequest =
   | { readonly peer: string; readonly fault: PeerFault | null }
-  | { readonly client: string; readonly fault: ClientLinkFault | null };
+  | { readonly client: string; readonly fault: ClientLinkFault | null }
+  | { readonly stall: LoopStallFault | null };
 
 /**
- * Parses a POST /test/faults body: `{peer, delayMs, jitterMs, dropRate}` for a Raft peer link, or
- * `{client, delayMs, jitterMs}` for the frames of the client named so in its session's open; all-zero clears it.
+ * Parses a POST /test/faults body: `{peer, delayMs, jitterMs, dropRate}` for a Raft peer link,
+ * `{client, delayMs, jitterMs}` for the frames of the client named so in its session's open, or `{stallMs, periodMs}`
+ * for this node's event loop kept busy stallMs out of every periodMs (src/server/loop-stall.ts); all-zero clears it.
  */
 export function parseFaultRequest(body: string): FaultRequest {
   const raw = JSON.parse(body) as Record<string, unknown>;
@@ -108,6 +113,11 @@ export function parseFaultRequest(body: string): FaultRequest {
     }
     return value;
   };
+  if (raw.stallMs !== undefined) {
+    const stallMs = number('stallMs', MAX_STALL_MS);
+    if (stallMs === 0) return { stall: null };
+    return { stall: checkLoopStallFault({ stallMs, periodMs: number('periodMs', 60_000) }) };
+  }
   if (raw.client !== undefined) {
     if (typeof raw.client !== 'string' || raw.client === '') throw new RangeError('client must name a client');
     if (raw.dropRate !== undefined) throw new RangeError('a client link takes delayMs and jitterMs, not dropRate');
@@ -187,7 +197,10 @@ async function route(deps: HttpDeps, request: IncomingMessage, response: ServerR
   if (method === 'POST' && path === '/test/faults' && deps.setFault !== undefined) {
     try {
       const parsed = parseFaultRequest(await readBody(request));
-      if ('client' in parsed) {
+      if ('stall' in parsed) {
+        if (deps.setLoopStall === undefined) throw new RangeError('this node has no loop stalls');
+        deps.setLoopStall(parsed.stall);
+      } else if ('client' in parsed) {
         if (deps.setClientFault === undefined) throw new RangeError('this node has no client link faults');
         deps.setClientFault(parsed.client, parsed.fault);
       } else deps.setFault(parsed.peer, parsed.fault);

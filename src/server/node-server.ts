@@ -15,6 +15,7 @@ import type { Clock } from '../util/clock.js';
 import { ClientLinkFaults } from './client-link-faults.js';
 import { formatHostPort, type HostPort, isLoopbackHost, type ServerConfig } from './config.js';
 import { type HttpEndpoint, startHttp } from './http.js';
+import { LoopStall } from './loop-stall.js';
 import { ForelockServices } from './services.js';
 import { TraceFileSink } from './trace-recorder.js';
 
@@ -160,6 +161,7 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
   // sooner than one election timeout after the quorum last heard from it: twice the longest timeout bounds it.
   const maxElectionTimeoutMs = 2 * defaultRaftConfig(config.id).electionTicks * (overrides.tickMs ?? DEFAULT_TICK_MS);
   const linkFaults = config.testFaultInjection ? new ClientLinkFaults() : undefined;
+  const loopStall = config.testFaultInjection ? new LoopStall() : undefined;
   services = new ForelockServices({
     raft,
     machine,
@@ -196,6 +198,7 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
         : {
             setFault: (peer, fault) => raft.transport.setFault(peer, fault),
             setClientFault: (client, fault) => linkFaults.set(client, fault),
+            setLoopStall: (fault) => loopStall?.set(fault),
           }),
     });
   } catch (error) {
@@ -234,6 +237,7 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
     },
     close: () => {
       closing ??= (async () => {
+        loopStall?.set(null);
         services.close();
         await traceSink?.close();
         await http.close();

@@ -1,8 +1,7 @@
 // Issue 5's pre-emption paths that involve the cluster itself, on a real 3-process cluster: the leader killed (SIGKILL)
-// in the middle of a ladder, and the leader's own overload (its process stopped in short pulses, so its event loop
-// lags) suspending pre-emption. Each checks that the holder lost its lock once, no sooner than its promise, after its
+// in the middle of a ladder, and the leader's own overload (its event loop kept busy by the test-only loop stall, so
+// it lags by a known amount) suspending pre-emption. Each checks that the holder lost its lock once, no sooner than its promise, after its
 // safe period ended, and that the waiter was granted once with a higher token.
-import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EmbeddedCluster } from '../../src/demo/embedded-cluster.js';
 import { type Client, connect, type Lock } from '../../src/index.js';
@@ -45,19 +44,14 @@ async function queueWaiter(
   return { client: waiter, granted };
 }
 
-/** The pid of a node's `forelock serve` process (Linux: the process whose command line names its data folder). */
-function pidOf(embedded: EmbeddedCluster, node: LocalNode): number {
-  const dataFlag = `${embedded.dataDir}/${node.id}`;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (args.includes('serve') && args.includes(dataFlag)) return Number(entry);
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  throw new Error(`no process serves ${dataFlag}`);
+/** Keeps `node`'s event loop busy `stallMs` out of every `periodMs` (0: stops), through its test-only fault hook. */
+async function stallLoop(node: LocalNode, stall: { stallMs: number; periodMs: number }): Promise<void> {
+  const response = await fetch(`http://${node.http}/test/faults`, {
+    method: 'POST',
+    body: JSON.stringify(stall),
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!response.ok) throw new Error(`POST /test/faults on ${node.id}: ${response.status} ${await response.text()}`);
 }
 
 describe('pre-emption and the cluster', () => {
@@ -99,32 +93,20 @@ describe('pre-emption and the cluster', () => {
 
   it('the leader overloaded: pre-emption is suspended, and resumes once the overload is over', async () => {
     // Mechanism: a holder stuck past the lock's p99 hold (keepalives go on) with a waiter, which is normally asked to
-    // release within seconds; meanwhile the leader's process is stopped 500 ms out of every 650 (SIGSTOP/SIGCONT), so
-    // its event-loop delay passes the SPM's overload limit (50 ms). The gauge is the p99 of 10 ms samples over 1 s
-    // windows: a window must hold at most ~50 samples for one stall to reach its p99. 300 ms stopped out of 600 left
-    // ~60 and the stall was mostly missed (seen on CI); 150 ms running per 650 leaves at most ~35. The stop stays well
-    // under the 1 s minimum election timeout, so the leader keeps its office.
-    cluster = await startProcessCluster();
+    // release within seconds; meanwhile the leader keeps its own event loop busy 300 ms out of every 500 (a busy loop
+    // of that measured length inside the leader: POST /test/faults {stallMs, periodMs}, src/server/loop-stall.ts), so
+    // its event-loop delay passes the SPM's overload limit (50 ms) by six times whatever the machine's speed. The
+    // gauge is the p99 of 10 ms samples over 1 s windows: each window holds two stalls among at most ~42 samples (5%).
+    // A stall stays well under the 1 s minimum election timeout, so the leader keeps its office. (Stopping the process
+    // from here with SIGSTOP/SIGCONT pulses depended on this process's timers: on a busy machine the stall was missed.)
+    cluster = await startProcessCluster(['--test-fault-injection']);
     const embedded = cluster;
     const leader = await cluster.waitForLeader(CLUSTER_TIMEOUT_MS);
     const history = await client(cluster.endpoints, 'overload-history', 10_000);
     for (let i = 0; i < 40; i++) await (await history.acquire('overload/lock')).release();
 
-    const pid = pidOf(cluster, leader);
-    let pulsing = true;
-    const pulse = async (): Promise<void> => {
-      while (pulsing) {
-        process.kill(pid, 'SIGSTOP');
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        process.kill(pid, 'SIGCONT');
-        await new Promise((resolve) => setTimeout(resolve, 150));
-      }
-    };
-    const pulses = pulse();
-    cleanups.push(async () => {
-      pulsing = false;
-      await pulses;
-    });
+    await stallLoop(leader, { stallMs: 300, periodMs: 500 });
+    cleanups.push(() => stallLoop(leader, { stallMs: 0, periodMs: 0 }));
     await eventually(
       'the leader to suspend pre-emption for its own overload',
       async () => (await counterOn(leader, 'forelock_preemption_suspended')) === 1,
@@ -168,8 +150,7 @@ describe('pre-emption and the cluster', () => {
     expect(info?.holders.map((h) => String(h.token))).toEqual([token]);
 
     // The overload ends; once it has passed (it is held for 10 s after the last overloaded sample), the ladder goes on.
-    pulsing = false;
-    await pulses;
+    await stallLoop(leader, { stallMs: 0, periodMs: 0 });
     const requestFrame = await holder.next('preemption', 60_000);
     const request = requestFrame.preemption as { revokeAtMs: number };
     await holder.next('revoked', 30_000);
