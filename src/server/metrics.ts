@@ -75,7 +75,7 @@ export class ServerMetrics {
     });
     new Gauge({
       name: 'forelock_peer_lag_entries',
-      help: "On the leader, entries of its log each other member lacks (absent on other nodes)",
+      help: 'On the leader, entries of its log each other member lacks (absent on other nodes)',
       labelNames: ['peer'],
       registers,
       collect() {

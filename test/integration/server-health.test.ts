@@ -2,9 +2,9 @@
 // committed entries applied; `status` shows the leader's replication view (a stopped member is unreachable, its lag
 // grows) and each node's applied index; the operational metrics are in base units.
 import { afterEach, describe, expect, it } from 'vitest';
+import { statusJson } from '../../src/cli/commands/status.js';
 import { AdminClient } from '../../src/client/admin.js';
 import { connect } from '../../src/client/client.js';
-import { statusJson } from '../../src/cli/commands/status.js';
 import { notReadyReason } from '../../src/server/http.js';
 import type { NodeServer } from '../../src/server/node-server.js';
 import type { StatusJson } from '../../src/server/wire.js';
