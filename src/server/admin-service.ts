@@ -3,6 +3,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { RaftNodeApi } from '../raft/node-api.js';
 import { encodeSnapshotFile } from '../raft/snapshot-file.js';
+import { audit, auditResultOf, callerIdentity } from '../security/audit.js';
 import { type AdminForwarder, LeaderRefusal } from './admin-forwarder.js';
 import { parseHostPort } from './config.js';
 import { InvalidRequestError } from './errors.js';
@@ -30,13 +31,14 @@ type Handler<Request> = (request: Request) => Promise<unknown>;
 /**
  * Adapts an async handler to grpc-js's unary signature; every error becomes its mapped gRPC status. With a
  * forwarder (a leader-only call), a follower that knows the leader sends the call there and answers with the
- * leader's reply or status.
+ * leader's reply or status. With `auditTarget` (an admin action), the outcome is written to the audit trail.
  */
 function unary<Request>(
   log: Logger,
   name: string,
   handler: Handler<Request>,
   forwarder?: AdminForwarder,
+  auditTarget?: (request: Request) => string,
 ): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
     const request = call.request;
@@ -46,11 +48,26 @@ function unary<Request>(
     }
     const leaderAddress = forwarder?.targetOf(call) ?? null;
     const reply = leaderAddress === null ? handler(request as Request) : forwarder!.forward(leaderAddress, name, call);
+    const record = (result: string): void => {
+      if (auditTarget === undefined) return;
+      audit(log, {
+        identity: callerIdentity(call),
+        action: name,
+        target: auditTarget(request as Request),
+        result,
+        ...(leaderAddress === null ? {} : { forwardedTo: leaderAddress }),
+      });
+    };
     reply.then(
-      (answer) => callback(null, answer),
+      (answer) => {
+        record('ok');
+        callback(null, answer);
+      },
       (error: unknown) => {
         log.debug({ err: error, call: name, forwardedTo: leaderAddress ?? undefined }, 'admin call refused');
-        callback(error instanceof LeaderRefusal ? error.status : toServiceError(error));
+        const status = error instanceof LeaderRefusal ? error.status : toServiceError(error);
+        record(auditResultOf(status));
+        callback(status);
       },
     );
   };
@@ -70,10 +87,17 @@ function streamFile(log: Logger, file: () => Promise<Uint8Array>): grpc.handleSe
       }
       call.end();
     };
-    send().catch((error: unknown) => {
-      log.debug({ err: error, call: 'Snapshot' }, 'admin call refused');
-      call.emit('error', toServiceError(error));
-    });
+    const record = (result: string): void =>
+      audit(log, { identity: callerIdentity(call), action: 'Snapshot', target: 'cluster state', result });
+    send().then(
+      () => record('ok'),
+      (error: unknown) => {
+        log.debug({ err: error, call: 'Snapshot' }, 'admin call refused');
+        const status = toServiceError(error);
+        record(auditResultOf(status));
+        call.emit('error', status);
+      },
+    );
   };
 }
 
@@ -146,6 +170,8 @@ export function adminHandlers(deps: AdminServiceDeps): grpc.UntypedServiceImplem
         };
       },
       forwarder,
+      (request) =>
+        `${request.name}${request.session === '' ? '' : ` session ${request.session}`}${request.force ? ' --force' : ''}`,
     ),
     AddMember: unary<{ id: string; address: string; learner: boolean }>(
       log,
@@ -159,6 +185,7 @@ export function adminHandlers(deps: AdminServiceDeps): grpc.UntypedServiceImplem
         return statusReply();
       },
       forwarder,
+      (request) => `${request.id}=${request.address}`,
     ),
     PromoteMember: unary<{ id: string }>(
       log,
@@ -169,6 +196,7 @@ export function adminHandlers(deps: AdminServiceDeps): grpc.UntypedServiceImplem
         return statusReply();
       },
       forwarder,
+      (request) => request.id,
     ),
     RemoveMember: unary<{ id: string; force: boolean }>(
       log,
@@ -179,6 +207,7 @@ export function adminHandlers(deps: AdminServiceDeps): grpc.UntypedServiceImplem
         return statusReply();
       },
       forwarder,
+      (request) => request.id,
     ),
     TransferLeadership: unary<{ id: string }>(
       log,
@@ -189,6 +218,7 @@ export function adminHandlers(deps: AdminServiceDeps): grpc.UntypedServiceImplem
         return statusReply();
       },
       forwarder,
+      (request) => request.id,
     ),
   };
 }

@@ -195,3 +195,63 @@ describe('peers authenticated as members', () => {
     expect(await clusterState()).toEqual(before);
   });
 });
+
+describe('the audit trail of admin actions', () => {
+  /** The audit entries a node logged for `action`. */
+  const audits = (id: string, action: string) =>
+    logEntries(cluster.nodes.get(id)!, 'audit')
+      .map((entry) => entry.audit as Record<string, string>)
+      .filter((entry) => entry.action === action);
+
+  it('names the client certificate, the action, the target and the result, refusals included', async () => {
+    const tls = await tlsOf(pki.ca, pki.client('alice'));
+    const leader = await cluster.leader();
+    const leaderId = leader.raft.status().id;
+    const holder = await connect({ endpoints, tls });
+    // Straight to the leader: a follower would forward the call, and the leader would audit the follower.
+    const admin = new AdminClient({ endpoints: [cluster.peers[leaderId]!], tls });
+    try {
+      await holder.acquire('audit/a', { fenced: true });
+      await admin.revoke('audit/a', { force: true });
+      await expect(admin.removeMember('node42')).rejects.toThrow();
+      await waitFor('the audit lines', () => audits(leaderId, 'RemoveMember').length > 0 || undefined);
+      expect(audits(leaderId, 'Revoke')).toContainEqual({
+        identity: 'cn:alice',
+        action: 'Revoke',
+        target: 'audit/a --force',
+        result: 'ok',
+      });
+      expect(audits(leaderId, 'RemoveMember')).toContainEqual({
+        identity: 'cn:alice',
+        action: 'RemoveMember',
+        target: 'node42',
+        result: 'MEMBER_NOT_FOUND',
+      });
+    } finally {
+      admin.close();
+      await holder.close();
+    }
+  });
+
+  it('is written by a follower that forwards the call, and by the leader under the follower name', async () => {
+    const tls = await tlsOf(pki.ca, pki.client('alice'));
+    const leader = await cluster.leader();
+    const leaderId = leader.raft.status().id;
+    const followerId = Object.keys(cluster.peers).find((id) => id !== leaderId)!;
+    const admin = new AdminClient({ endpoints: [cluster.peers[followerId]!], tls });
+    try {
+      await admin.revoke('audit/nobody-holds-this').catch(() => {});
+      const forwarded = await waitFor('the audit line of the follower', () =>
+        audits(followerId, 'Revoke').find((entry) => entry.target === 'audit/nobody-holds-this'),
+      );
+      expect(forwarded).toMatchObject({ identity: 'cn:alice', forwardedTo: cluster.peers[leaderId] });
+      const atLeader = await waitFor('the audit line of the leader', () =>
+        audits(leaderId, 'Revoke').find((entry) => entry.target === 'audit/nobody-holds-this'),
+      );
+      expect(atLeader.identity).toBe(`cn:${followerId}`);
+      expect(atLeader.result).toBe(forwarded.result);
+    } finally {
+      admin.close();
+    }
+  });
+});
