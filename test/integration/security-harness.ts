@@ -91,6 +91,8 @@ export interface LoggedCluster {
   readonly nodes: Map<string, LoggedNode>;
   readonly peers: Record<string, string>;
   leader(): Promise<NodeServer>;
+  /** Closes one node (as a crash would end its streams); leader() then looks among the others. */
+  stop(id: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -108,17 +110,21 @@ export async function startLoggedCluster(
     ),
   );
   const nodes = new Map(started);
+  const stopped = new Set<string>();
+  const running = () => [...nodes].filter(([id]) => !stopped.has(id)).map(([, node]) => node.server);
   return {
     nodes,
     peers,
     leader: () =>
       waitFor('a leader in office', () =>
-        [...nodes.values()]
-          .map((n) => n.server)
-          .find((n) => n.raft.status().role === 'leader' && n.services.duties.active),
+        running().find((n) => n.raft.status().role === 'leader' && n.services.duties.active),
       ),
+    stop: async (id) => {
+      stopped.add(id);
+      await nodes.get(id)?.server.close();
+    },
     close: async () => {
-      await Promise.all([...nodes.values()].map((n) => n.server.close()));
+      await Promise.all(running().map((server) => server.close()));
       await dir.remove();
     },
   };
