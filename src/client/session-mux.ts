@@ -222,6 +222,7 @@ export class SessionMuxClient {
         stream.deliver(Buffer.from(event.bytes.buffer, event.bytes.byteOffset, event.bytes.length));
       else {
         this.channels.delete(event.channel);
+        this.outgoing.drop(event.channel);
         stream.finished(event.status);
       }
     }

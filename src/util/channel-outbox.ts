@@ -41,6 +41,8 @@ class ChannelQueue<T> {
   bytes = 0;
   /** Its writer was told to wait (a push answered 'full') and has not been told to go on. */
   waiting = false;
+  /** Its last word is queued: the queue is forgotten once it is empty. */
+  final = false;
 
   constructor(readonly channel: number) {}
 
@@ -51,7 +53,8 @@ class ChannelQueue<T> {
   take(): T {
     const item = this.items[this.head++]!;
     if (this.empty) {
-      this.items = [];
+      // The array is kept for the channel's next turn (a queue lives as long as its channel).
+      this.items.length = 0;
       this.head = 0;
     }
     return item;
@@ -97,11 +100,12 @@ export class ChannelOutbox<T> {
   /** Queues `item` of `channel`; it leaves at the end of the turn, or at once when a batch's worth is queued. */
   push(channel: number, item: T): PushResult {
     const size = this.options.sizeOf(item);
-    if (this.queuedBytesOf(channel) + size > this.channelLimitBytes) {
+    const queued = this.queues.get(channel);
+    if (queued !== undefined && queued.bytes + size > this.channelLimitBytes) {
       this.drop(channel);
       return 'refused';
     }
-    const queue = this.enqueue(channel, item, size);
+    const queue = this.enqueue(queued ?? this.newQueue(channel), item, size);
     if (queue.bytes < this.channelHighWaterBytes) return 'queued';
     queue.waiting = true;
     return 'full';
@@ -112,15 +116,18 @@ export class ChannelOutbox<T> {
    * past the limit at most.
    */
   pushFinal(channel: number, item: T): void {
-    this.enqueue(channel, item, this.options.sizeOf(item));
+    const queue = this.queues.get(channel) ?? this.newQueue(channel);
+    queue.final = true;
+    this.enqueue(queue, item, this.options.sizeOf(item));
   }
 
-  private enqueue(channel: number, item: T, size: number): ChannelQueue<T> {
-    let queue = this.queues.get(channel);
-    if (queue === undefined) {
-      queue = new ChannelQueue<T>(channel);
-      this.queues.set(channel, queue);
-    }
+  private newQueue(channel: number): ChannelQueue<T> {
+    const queue = new ChannelQueue<T>(channel);
+    this.queues.set(channel, queue);
+    return queue;
+  }
+
+  private enqueue(queue: ChannelQueue<T>, item: T, size: number): ChannelQueue<T> {
     if (queue.empty) this.ready.push(queue);
     queue.items.push(item);
     queue.bytes += size;
@@ -130,7 +137,7 @@ export class ChannelOutbox<T> {
     return queue;
   }
 
-  /** Forgets what `channel` has queued (it was cancelled or refused). */
+  /** Forgets `channel` and what it has queued (it ended, was cancelled or was refused). */
   drop(channel: number): void {
     const queue = this.queues.get(channel);
     if (queue === undefined) return;
@@ -194,11 +201,14 @@ export class ChannelOutbox<T> {
   private nextBatch(drainedChannels: number[]): T[] {
     const batch: T[] = [];
     let bytes = 0;
-    while (this.ready.length > 0 && bytes < this.maxBatchBytes) {
-      const stillReady: ChannelQueue<T>[] = [];
-      for (const queue of this.ready) {
+    const ready = this.ready;
+    while (ready.length > 0 && bytes < this.maxBatchBytes) {
+      // One round: each ready channel gives one item; the ones left with items keep their places (compacted).
+      let kept = 0;
+      for (let i = 0; i < ready.length; i++) {
+        const queue = ready[i]!;
         if (bytes >= this.maxBatchBytes) {
-          stillReady.push(queue);
+          ready[kept++] = queue;
           continue;
         }
         const item = queue.take();
@@ -207,14 +217,14 @@ export class ChannelOutbox<T> {
         bytes += size;
         queue.bytes -= size;
         this.totalBytes -= size;
-        if (!queue.empty) stillReady.push(queue);
-        else if (this.queues.get(queue.channel) === queue) this.queues.delete(queue.channel);
+        if (!queue.empty) ready[kept++] = queue;
+        else if (queue.final && this.queues.get(queue.channel) === queue) this.queues.delete(queue.channel);
         if (queue.waiting && queue.bytes < this.channelHighWaterBytes) {
           queue.waiting = false;
           drainedChannels.push(queue.channel);
         }
       }
-      this.ready = stillReady;
+      ready.length = kept;
     }
     return batch;
   }
