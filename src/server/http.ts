@@ -3,6 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { LockPage } from '../lock/state-machine.js';
 import type { RaftStatus } from '../raft/node-api.js';
@@ -184,6 +185,12 @@ async function route(deps: HttpDeps, request: IncomingMessage, response: ServerR
     const text = await deps.metrics.registry.metrics();
     response.writeHead(200, { 'content-type': deps.metrics.registry.contentType });
     response.end(text);
+    return;
+  }
+  // docs/design.md, principle 8: with TLS, what the cluster holds (status, locks) is for callers with a certificate
+  // from its CA; the probes and /metrics above stay open.
+  if (deps.tls !== undefined && !(request.socket as TLSSocket).authorized) {
+    sendJson(response, 403, { ok: false, error: `${path} needs a client certificate from the cluster CA` });
     return;
   }
   if (method === 'GET' && path === '/v1/status') {

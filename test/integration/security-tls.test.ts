@@ -93,16 +93,26 @@ describe('TLS between clients and the cluster', () => {
     expect(await clusterState()).toEqual(before);
   });
 
-  it('serves HTTPS, where probes need no client certificate', async () => {
+  it('serves HTTPS: probes and /metrics need no client certificate, /v1/* one from the cluster CA', async () => {
     const leader = await cluster.leader();
     const ca = await pem(pki.ca);
-    const statusCode = await new Promise<number>((resolve, reject) => {
-      get({ host: '127.0.0.1', port: leader.httpAddress.port, path: '/healthz', ca }, (response) => {
-        response.resume();
-        resolve(response.statusCode ?? 0);
-      }).on('error', reject);
-    });
-    expect(statusCode).toBe(200);
+    const alice = pki.client('alice');
+    const other = pki.other('alice');
+    const statusOf = (path: string, cert?: { cert: string; key: string }) =>
+      (async () => {
+        const identity = cert === undefined ? {} : { cert: await pem(cert.cert), key: await pem(cert.key) };
+        return new Promise<number>((resolve, reject) => {
+          get({ host: '127.0.0.1', port: leader.httpAddress.port, path, ca, ...identity }, (response) => {
+            response.resume();
+            resolve(response.statusCode ?? 0);
+          }).on('error', reject);
+        });
+      })();
+    for (const path of ['/livez', '/readyz', '/healthz', '/metrics']) expect(await statusOf(path)).toBe(200);
+    expect(await statusOf('/v1/status')).toBe(403);
+    expect(await statusOf('/v1/locks', other)).toBe(403);
+    expect(await statusOf('/v1/status', alice)).toBe(200);
+    expect(await statusOf('/v1/locks', alice)).toBe(200);
   });
 });
 
