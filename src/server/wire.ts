@@ -1,5 +1,8 @@
 // Conversions between the wire's shapes (util/wire-frames.ts, generated from the .proto) and the domain, on the
 // server.
+
+import type { LockHolder__Output } from '../generated/forelock/v1/LockHolder.js';
+import type { LockInfo__Output } from '../generated/forelock/v1/LockInfo.js';
 import type { LockMode } from '../lock/commands.js';
 import type { HolderView, LockView, SessionHold } from '../lock/state-machine.js';
 import type { RaftStatus } from '../raft/node-api.js';
@@ -80,7 +83,7 @@ export function scheduledRevocationRequestsOf(holds: readonly SessionHold[], now
 }
 
 /** A holder as Admin.ListLocks returns it. */
-export function holderToWire(holder: HolderView): Record<string, unknown> {
+export function holderToWire(holder: HolderView): LockHolder__Output {
   return {
     session: holder.sessionId,
     client: holder.clientName,
@@ -94,7 +97,7 @@ export function holderToWire(holder: HolderView): Record<string, unknown> {
 }
 
 /** A lock as Admin.ListLocks returns it. */
-export function lockToWire(lock: LockView): Record<string, unknown> {
+export function lockToWire(lock: LockView): LockInfo__Output {
   return {
     name: lock.name,
     mode: modeToWire(lock.mode ?? 'exclusive'),
