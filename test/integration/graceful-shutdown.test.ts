@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { launchedByNpm } from '../../src/cli/parent-watch.js';
 import type { RaftStatus } from '../../src/raft/node-api.js';
 import { handOffLeadership, successorOf } from '../../src/server/leadership-handoff.js';
 import { type ForelockCommand, LocalCluster, type LocalNode } from '../../src/server/local-cluster.js';
@@ -175,6 +176,15 @@ function alive(pid: number): boolean {
   }
 }
 
+describe('following the launcher', () => {
+  it('only when npm launched the process (npx sets npm_command): `nohup forelock serve &` may outlive its shell', () => {
+    expect(launchedByNpm({ npm_command: 'exec' })).toBe(true);
+    expect(launchedByNpm({ npm_command: 'start' })).toBe(true);
+    expect(launchedByNpm({})).toBe(false);
+    expect(launchedByNpm({ npm_command: '' })).toBe(false);
+  });
+});
+
 describe('forelock lock launched through a shell that does not pass signals on (as npx runs it)', () => {
   it('stops its command and releases the lock when the launcher is stopped', async () => {
     const { endpoint } = await singleNode();
@@ -190,7 +200,8 @@ describe('forelock lock launched through a shell that does not pass signals on (
         `"$0" dist/src/cli/main.js lock launcher/held --endpoints ${endpoint} -- sh -c 'echo $$ > ${pidFile}; exec sleep 300'; true`,
         process.execPath,
       ],
-      { stdio: 'ignore' },
+      // What npx sets in its children's environment: the mark of an npm launcher.
+      { stdio: 'ignore', env: { ...process.env, npm_command: 'exec' } },
     );
     cleanups.push(() => launcher.kill('SIGKILL'));
     await waitFor(

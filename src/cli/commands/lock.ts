@@ -18,7 +18,7 @@ import {
   withEndpoints,
 } from '../client-options.js';
 import { formatDurationMs, parseDurationMs } from '../duration.js';
-import { stopWithParent } from '../parent-watch.js';
+import { stopWithNpmLauncher } from '../parent-watch.js';
 
 /** Exit status when the lock was not granted within --wait (EX_TEMPFAIL). */
 export const EXIT_WAIT_TIMEOUT = 75;
@@ -236,7 +236,7 @@ export function registerLockCommand(program: Command): void {
     .action((name: string, argv: string[], flags: LockFlags) =>
       runCommand(async () => {
         // Launched through npx, a SIGTERM to the launcher never reaches this process: stop with it anyway.
-        stopWithParent();
+        stopWithNpmLauncher();
         let client: Client | null = null;
         // --wait bounds the whole wait: finding a leader and opening the session count against it too.
         const deadlineMs = Date.now() + flags.wait;

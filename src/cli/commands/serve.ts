@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../server/errors.js';
 import { handOffLeadership } from '../../server/leadership-handoff.js';
 import { type NodeServer, startNodeServer } from '../../server/node-server.js';
-import { stopWithParent } from '../parent-watch.js';
+import { stopWithNpmLauncher } from '../parent-watch.js';
 import { addServeSettingOptions, loadServeConfig } from './serve-config.js';
 
 async function serve(flags: Record<string, string | boolean | undefined>): Promise<void> {
@@ -34,8 +34,8 @@ async function serve(flags: Record<string, string | boolean | undefined>): Promi
   node = await startNodeServer(config, { onFatal: () => stop('storage failure', 1) });
   process.on('SIGINT', () => stop('SIGINT', 0));
   process.on('SIGTERM', () => stop('SIGTERM', 0));
-  // Launched through npx (or any shell that does not pass signals on), stop with the launcher.
-  stopWithParent();
+  // Launched through npx, whose `sh -c` does not pass signals on: stop with the launcher.
+  stopWithNpmLauncher();
   // Certificate rotation without a restart; a failed re-read is logged by the node and the old material stays.
   const running = node;
   process.on('SIGHUP', () => {
