@@ -47,7 +47,7 @@ describe('leader discovery', () => {
     const [follower] = followersOf(leader, cluster.nodes);
     await waitFor('the follower to know the leader', () => follower!.raft.status().leaderId === leader.config.id);
     const admin = adminClient(addressOf(follower!));
-    expect(await admin.call('ListLocks', {})).toEqual({ locks: [] });
+    expect(await admin.call('ListLocks', {})).toEqual({ locks: [], nextAfter: '' });
     const status = await admin.call<{ leader: string; members: { id: string; role: string }[] }>('Status', {});
     expect(status.leader).toBe(leader.config.id);
     expect(status.members.map((m) => m.id).sort()).toEqual(['node1', 'node2', 'node3']);
