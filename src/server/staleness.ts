@@ -29,7 +29,8 @@ import type { TraceRecorder } from './trace-recorder.js';
 export interface StalenessAdvisorDeps {
   readonly machine: LockStateMachine;
   readonly tracker: SessionTracker;
-  readonly hub: SessionHub;
+  /** Where warnings, pre-emption requests and advisories go: the node's SessionHub, or the simulator's clients. */
+  readonly hub: Pick<SessionHub, 'push'>;
   readonly clock: Clock;
   readonly metrics: ServerMetrics;
   /** `off`: the TTL guarantee and no warnings; `warn-only`: the SPM's guarantee and warnings; `on`: also pre-empts. */

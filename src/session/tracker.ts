@@ -136,14 +136,25 @@ export class SessionTracker {
   /**
    * This node just became leader. It cannot know what its predecessor promised, so every session gets one full TTL
    * from now (docs/design.md, principle 4), plus the time a deposed leader may still be answering, and pending
-   * revocations are dropped (the RPH requests them again).
+   * revocations are dropped (the RPH requests them again). A promise this node made itself and that runs longer is
+   * kept: it answers keepalives between winning the election and taking office, and a lease stretched for a slow client
+   * clock can outrun the TTL (found by the lock simulator, seed 22: a session expired before such a promise).
    */
   becameLeader(nowMs: number, sessions: Iterable<{ readonly sessionId: string; readonly ttlMs: number }>): void {
+    const made = new Map([...this.sessions].map(([sessionId, session]) => [sessionId, session.promisedUntilMs]));
     this.sessions.clear();
     this.revocations.clear();
     this.deadlines.clear();
     this.overdue.clear();
-    for (const { sessionId, ttlMs } of sessions) this.opened(sessionId, ttlMs, nowMs + this.deposedLeaderOverhangMs);
+    for (const { sessionId, ttlMs } of sessions) {
+      this.opened(sessionId, ttlMs, nowMs + this.deposedLeaderOverhangMs);
+      const madeUntilMs = made.get(sessionId) ?? Number.NEGATIVE_INFINITY;
+      const session = this.sessions.get(sessionId)!;
+      if (madeUntilMs > session.promisedUntilMs) {
+        session.promisedUntilMs = madeUntilMs;
+        this.deadlines.push(madeUntilMs, sessionId);
+      }
+    }
   }
 
   /**

@@ -43,6 +43,9 @@ describe('the lock service over the Raft simulator', () => {
         'preemptionRequests',
         'snapshotRestores',
         'cancels',
+        // The server's own StalenessAdvisor: the predictor warned and the ladder requested pre-emptions.
+        'warnings',
+        'ladderPreemptions',
       ]) {
         expect(totals[key] ?? 0, key).toBeGreaterThan(0);
       }

@@ -69,6 +69,22 @@ describe('expiry', () => {
     expect(tracker.expiredAt(61_999)).toEqual([]);
   });
 
+  it('keeps a longer promise it made itself before taking office', () => {
+    const tracker = new SessionTracker({ deposedLeaderOverhangMs: 2_000 });
+    // Answered while taking office: a lease stretched to 20 s for a slow client clock.
+    tracker.opened('a', 10_000, 49_000);
+    expect(tracker.keepaliveAnswered('a', 49_000, 20_000)).toBe(69_000);
+    tracker.opened('b', 10_000, 49_000);
+    tracker.becameLeader(50_000, [
+      { sessionId: 'a', ttlMs: 10_000 },
+      { sessionId: 'b', ttlMs: 10_000 },
+    ]);
+    expect(tracker.promisedUntil('a')).toBe(69_000);
+    expect(tracker.promisedUntil('b')).toBe(62_000);
+    expect(tracker.expiredAt(68_999)).toEqual(['b']);
+    expect(tracker.expiredAt(69_000)).toEqual(['a', 'b']);
+  });
+
   it('gives every session one full TTL from the moment a node becomes leader', () => {
     const tracker = trackerWith({ old: { ttlMs: 10_000, atMs: 0 } });
     tracker.requestRevocation('x', 1n, 'old', 1_000, true);

@@ -195,21 +195,38 @@ export class LockSimClients {
   /** A Pre-emption Request for `session`'s hold of `name` at `token`, with its grace. */
   onPreemption(session: string, name: string, token: bigint, grace: GrantedDuration): void {
     const client = this.ofSession(session);
-    if (!client || this.ctx.now < client.pausedUntilMs) return;
+    if (!client) return;
+    if (this.ctx.now < client.pausedUntilMs) {
+      this.afterPause(client, () => this.onPreemption(session, name, token, grace));
+      return;
+    }
     this.applyGrace(client, name, token, grace);
     const held = client.held.get(name);
     if (held && held.token === token && this.ctx.rng.chance(0.5)) held.holdUntilMs = this.ctx.now; // cooperative release
   }
 
   onRevoked(client: SimLockClient, session: string, name: string, token: bigint): void {
-    if (client.session !== session || this.ctx.now < client.pausedUntilMs) return;
+    if (this.ctx.now < client.pausedUntilMs) {
+      this.afterPause(client, () => this.onRevoked(client, session, name, token));
+      return;
+    }
+    if (client.session !== session) return;
     if (client.held.get(name)?.token === token) client.held.delete(name);
   }
 
   onSessionExpired(client: SimLockClient, session: string): void {
-    if (client.session !== session || this.ctx.now < client.pausedUntilMs) return;
+    if (this.ctx.now < client.pausedUntilMs) {
+      this.afterPause(client, () => this.onSessionExpired(client, session));
+      return;
+    }
+    if (client.session !== session) return;
     this.ctx.count('clientSawExpiry');
     this.loseSession(client);
+  }
+
+  /** A frame the server pushed reaches a paused process when it runs again (it waits in the socket meanwhile). */
+  private afterPause(client: SimLockClient, deliver: () => void): void {
+    this.ctx.cluster.schedule(client.pausedUntilMs - this.ctx.now, deliver);
   }
 
   /** The node a client talks to: its last one while that still leads, else the current leader (or none). */

@@ -9,9 +9,11 @@ import { LockStateMachine } from '../../lock/state-machine.js';
 import type { RaftDriver } from '../../raft/driver.js';
 import { RaftNotLeaderError } from '../../raft/errors.js';
 import type { Entry, NodeId, StateMachine } from '../../raft/types.js';
-import { ttlGuarantee } from '../../server/guarantee.js';
 import { LeaderDuties } from '../../server/leader-duties.js';
 import { LockService } from '../../server/lock-service.js';
+import { ServerMetrics } from '../../server/metrics.js';
+import { StalenessAdvisor } from '../../server/staleness.js';
+import type { ServerFramePayload } from '../../server/wire.js';
 import { SessionTracker } from '../../session/tracker.js';
 import type { Clock } from '../../util/clock.js';
 import type { SeededRng } from '../../util/rng.js';
@@ -22,6 +24,29 @@ import type { LockSimContext } from './context.js';
 const DEPOSED_LEADER_OVERHANG_MS = 4_000;
 /** How often each node runs its leader duties (ForelockServices' dutyIntervalMs default), ms. */
 const DUTY_MS = 50;
+/** How often each node runs the SPM and the ladder (ForelockServices' advice interval), ms. */
+const ADVICE_MS = 250;
+/** The reason of the pre-emptions the simulation starts itself (the ladder's name what it saw). */
+const SIMULATED_CONTENTION = 'simulated contention';
+
+/**
+ * LeaderDuties as the server runs it, observed: every pre-emption hold (the ladder's, through StalenessAdvisor, or
+ * the simulation's own) is recorded in the history when it freezes the promise.
+ */
+class ObservedLeaderDuties extends LeaderDuties {
+  constructor(
+    private readonly ctx: LockSimContext,
+    ...args: ConstructorParameters<typeof LeaderDuties>
+  ) {
+    super(...args);
+  }
+
+  override holdForPreemption(name: string, token: bigint, sessionId: string, fenced: boolean, reason: string): void {
+    super.holdForPreemption(name, token, sessionId, fenced, reason);
+    this.ctx.count(reason === SIMULATED_CONTENTION ? 'preemptionRequests' : 'ladderPreemptions');
+    this.ctx.history.push({ kind: 'revocation-requested', session: sessionId, lock: name, token, atMs: this.ctx.now });
+  }
+}
 
 /** One node's server, for one incarnation (a restart builds a new one, as a new process would). */
 interface ServerNode {
@@ -31,6 +56,7 @@ interface ServerNode {
   readonly tracker: SessionTracker;
   readonly service: LockService;
   readonly duties: LeaderDuties;
+  readonly advisor: StalenessAdvisor;
   /** Client send time of the last keepalive this node answered, per session (a pre-emption request names one). */
   readonly lastKeepaliveSentAtMs: Map<string, number>;
 }
@@ -49,6 +75,8 @@ export class LockSimServers implements ClientTransport {
   private readonly electedAtMs = new Map<number, number>();
   private readonly clock: Clock;
   private readonly bytes: SeededRng;
+  /** One set of counters for the run (the advisor counts warnings and requests in it). */
+  private readonly metrics: ServerMetrics;
 
   constructor(
     private readonly ctx: LockSimContext,
@@ -56,6 +84,16 @@ export class LockSimServers implements ClientTransport {
   ) {
     this.clock = { now: () => ctx.now };
     this.bytes = ctx.rng.fork();
+    const leader = () =>
+      [...this.nodes.values()].find((node) => this.running(node.id) === node && ctx.leading(node.id));
+    this.metrics = new ServerMetrics({
+      status: () => (leader() ?? [...this.nodes.values()][0]!).driver.status(),
+      sessionCount: () => leader()?.machine.sessionCount() ?? 0,
+      connectedSessionCount: () => 0,
+      lockCount: () => leader()?.machine.lockCount() ?? 0,
+      eventLoopDelayMs: () => 0,
+      preemptionSuspended: () => false,
+    });
   }
 
   /** SimCluster's application: a fresh replica for `id` whose every apply is checked and recorded. */
@@ -80,21 +118,41 @@ export class LockSimServers implements ClientTransport {
     const { machine } = this.starting.get(id)!;
     this.starting.delete(id);
     const tracker = new SessionTracker({ deposedLeaderOverhangMs: DEPOSED_LEADER_OVERHANG_MS });
+    const advisor = new StalenessAdvisor(
+      {
+        machine,
+        tracker,
+        hub: { push: (sessionId, payload) => this.pushFrame(id, sessionId, payload) },
+        clock: this.clock,
+        metrics: this.metrics,
+        mode: 'on',
+      },
+      ADVICE_MS,
+    );
     const service = new LockService({
       raft: driver,
       machine,
       tracker,
       clock: this.clock,
-      guarantees: ttlGuarantee,
+      guarantees: advisor,
       // One command per entry, so the history can say which command each event of the log came from.
       maxBatchCommands: 1,
       defer: (action) => ctx.cluster.schedule(0, action),
       randomBytes: (size) => Buffer.from(Array.from({ length: size }, () => this.bytes.int(0, 255))),
     });
-    const duties = new LeaderDuties(driver, service, tracker, this.clock, (error) =>
+    const duties = new ObservedLeaderDuties(ctx, driver, service, tracker, this.clock, (error) =>
       ctx.count(error instanceof RaftNotLeaderError ? 'dutiesNotLeader' : 'dutiesFailed'),
     );
-    const node: ServerNode = { id, driver, machine, tracker, service, duties, lastKeepaliveSentAtMs: new Map() };
+    const node: ServerNode = {
+      id,
+      driver,
+      machine,
+      tracker,
+      service,
+      duties,
+      advisor,
+      lastKeepaliveSentAtMs: new Map(),
+    };
     this.nodes.set(id, node);
     driver.onStatusChange((status) => void duties.statusChanged(status));
     duties.onTookOffice((nowMs) => {
@@ -103,9 +161,14 @@ export class LockSimServers implements ClientTransport {
       if (!this.electedAtMs.has(term)) this.electedAtMs.set(term, nowMs);
       node.lastKeepaliveSentAtMs.clear();
     });
-    machine.onEvent((event) => duties.applied(event));
+    duties.onTookOffice((nowMs) => advisor.tookOffice(nowMs));
+    machine.onEvent((event) => {
+      duties.applied(event);
+      advisor.applied(event);
+    });
     void duties.statusChanged(driver.status());
     ctx.cluster.schedule(DUTY_MS, () => this.runDuties(node));
+    ctx.cluster.schedule(ADVICE_MS, () => this.runAdvice(node));
   }
 
   request(nodeId: NodeId, client: SimLockClient, op: PendingOp, session: string | null): boolean {
@@ -123,6 +186,7 @@ export class LockSimServers implements ClientTransport {
       );
       return true;
     }
+    if (command.type === 'acquire') node.advisor.requested(command.sessionId, command.name, ctx.now, command.mode);
     node.service.propose(command).then(
       (result) => ctx.cluster.schedule(ctx.delay(), () => this.clients().onAnswer(client, op, session, result)),
       () => {}, // not applied here: the client retries with the same requestSeq
@@ -184,6 +248,37 @@ export class LockSimServers implements ClientTransport {
     return node !== undefined && this.ctx.cluster.node(id).driver === node.driver ? node : null;
   }
 
+  /** The advice timer of one incarnation: the SPM and the ladder assess the holds and act through LeaderDuties. */
+  private runAdvice(node: ServerNode): void {
+    const { ctx } = this;
+    if (ctx.stopped || this.running(node.id) !== node) return;
+    if (node.duties.active) node.advisor.evaluate(ctx.now, node.duties);
+    ctx.cluster.schedule(ADVICE_MS, () => this.runAdvice(node));
+  }
+
+  /**
+   * A frame the advisor sends to `sessionId`'s stream on `nodeId`: it arrives when the client's stream is on that
+   * node (a Pre-emption Request's grace counts from the last keepalive the node answered, as the SDK counts it from
+   * the keepalive the frame names). Warnings are counted and left unanswered: the ladder then escalates.
+   */
+  private pushFrame(nodeId: NodeId, sessionId: string, payload: ServerFramePayload): boolean {
+    const { ctx } = this;
+    const client = this.clients().ofSession(sessionId);
+    if (client?.node !== nodeId) {
+      if ('preemption' in payload) ctx.count('preemptionFramesLost');
+      return false;
+    }
+    if ('warning' in payload) ctx.count('warnings');
+    if (!('preemption' in payload)) return true;
+    const request = payload.preemption;
+    // A frame naming no keepalive the client knows makes the lock unsafe at once (the SDK's SafePeriod).
+    const keepaliveSentAtMs = this.nodes.get(nodeId)?.lastKeepaliveSentAtMs.get(sessionId) ?? Number.NEGATIVE_INFINITY;
+    const token = BigInt(request.token);
+    const grace = { keepaliveSentAtMs, durationMs: request.graceMs };
+    ctx.cluster.schedule(ctx.delay(), () => this.clients().onPreemption(sessionId, request.resourceId, token, grace));
+    return true;
+  }
+
   /** The duty timer of one incarnation (ForelockServices' setInterval), plus what the RPH and operators start. */
   private runDuties(node: ServerNode): void {
     const { ctx } = this;
@@ -215,9 +310,7 @@ export class LockSimServers implements ClientTransport {
     const keepaliveSentAtMs = node.lastKeepaliveSentAtMs.get(sessionId);
     if (keepaliveSentAtMs === undefined) return; // it must name a keepalive it answered
     const graceMs = rng.uniform(300, 2_500);
-    node.duties.holdForPreemption(name, token, sessionId, fenced, 'simulated contention');
-    ctx.count('preemptionRequests');
-    ctx.history.push({ kind: 'revocation-requested', session: sessionId, lock: name, token, atMs: cluster.now });
+    node.duties.holdForPreemption(name, token, sessionId, fenced, SIMULATED_CONTENTION);
     cluster.schedule(ctx.delay(), () =>
       this.clients().onPreemption(sessionId, name, token, { keepaliveSentAtMs, durationMs: graceMs }),
     );
