@@ -1,8 +1,10 @@
 // The lock simulation's clients: sessions with keepalives, acquires (some given up and cancelled), releases, retries
 // of unanswered requests with the same requestSeq, pauses; and the safe periods the SDK would report to them.
+
+import { SafePeriodTracker } from '../../client/safe-period.js';
 import type { LockCommand, LockMode, LockResult } from '../../lock/commands.js';
 import type { NodeId } from '../../raft/types.js';
-import { type GrantedDuration, keepaliveIntervalMs, safeUntilMs } from '../../session/safe-period.js';
+import { keepaliveIntervalMs } from '../../session/safe-period.js';
 import type { HistoryEvent } from '../lock-history-checker.js';
 import type { LockSimContext } from './context.js';
 
@@ -42,13 +44,12 @@ export interface SimLockClient {
   nextSeq: number;
   op: PendingOp | null;
   readonly held: Map<string, HeldLock>;
-  /**
-   * Revocation graces received, by "lock@token". Kept even for a grant not yet known here: the pre-emption
-   * request may overtake the answer to the acquire.
-   */
-  readonly graces: Map<string, GrantedDuration>;
-  /** The last answered keepalive (or the open): send time and guarantee. */
-  lastAnswered: GrantedDuration | null;
+  /** The SDK's own safe-period bookkeeping for the current session (null without one). */
+  safePeriod: SafePeriodTracker | null;
+  /** The guarantee of the last answer, which sets the keepalive interval. */
+  guaranteeMs: number;
+  /** The last keepalive's sequence number and send time. */
+  keepaliveSeq: number;
   lastKeepaliveSentAtMs: number;
   pausedUntilMs: number;
   thinkUntilMs: number;
@@ -58,8 +59,8 @@ export interface SimLockClient {
 export interface ClientTransport {
   /** Proposes `command` on `node` for `client`'s `op`; false when `node` does not lead. */
   request(node: NodeId, client: SimLockClient, op: PendingOp, session: string | null): boolean;
-  /** Delivers a keepalive of `session` sent at `sentAtMs` to `node` (it answers through the clients' callbacks). */
-  keepalive(node: NodeId, client: SimLockClient, session: string, sentAtMs: number): void;
+  /** Delivers keepalive `seq` of `session` to `node` (it answers through the clients' callbacks). */
+  keepalive(node: NodeId, client: SimLockClient, session: string, seq: number): void;
 }
 
 /** How often a client looks at its state, ms. */
@@ -85,8 +86,9 @@ export class LockSimClients {
       nextSeq: 1,
       op: null,
       held: new Map(),
-      graces: new Map(),
-      lastAnswered: null,
+      safePeriod: null,
+      guaranteeMs: 0,
+      keepaliveSeq: 0,
       lastKeepaliveSentAtMs: 0,
       pausedUntilMs: 0,
       thinkUntilMs: 0,
@@ -168,40 +170,35 @@ export class LockSimClients {
     if (ctx.stopped || client.op !== op || ctx.now < client.pausedUntilMs || command.type !== 'open') return;
     client.session = sessionId;
     // Counted from the FIRST attempt: the client cannot tell which of its attempts opened the session it was told.
-    client.lastAnswered = { keepaliveSentAtMs: op.firstSentAtMs, durationMs: command.ttlMs };
+    client.safePeriod = new SafePeriodTracker();
+    client.safePeriod.streamOpened(op.firstSentAtMs);
+    client.safePeriod.guaranteeReceived(0, command.ttlMs);
+    client.guaranteeMs = command.ttlMs;
+    client.keepaliveSeq = 0;
     client.lastKeepaliveSentAtMs = op.firstSentAtMs;
     client.nextSeq = 1;
     client.op = null;
   }
 
-  /** A keepalive sent at `sentAtMs` was answered with `guaranteeMs` and the pending revocation graces. */
-  onKeepaliveAnswer(
-    client: SimLockClient,
-    session: string,
-    sentAtMs: number,
-    guaranteeMs: number,
-    graces: readonly { name: string; token: bigint; durationMs: number }[],
-  ): void {
-    if (client.session !== session || this.ctx.now < client.pausedUntilMs) return;
-    if (client.lastAnswered === null || sentAtMs > client.lastAnswered.keepaliveSentAtMs) {
-      client.lastAnswered = { keepaliveSentAtMs: sentAtMs, durationMs: guaranteeMs };
-    }
-    for (const g of graces) {
-      this.applyGrace(client, g.name, g.token, { keepaliveSentAtMs: sentAtMs, durationMs: g.durationMs });
-    }
+  /** Keepalive `seq` was answered with `guaranteeMs` (counted, as the SDK counts it, from that keepalive's send). */
+  onKeepaliveAnswer(client: SimLockClient, session: string, seq: number, guaranteeMs: number): void {
+    if (client.session !== session || client.safePeriod === null || this.ctx.now < client.pausedUntilMs) return;
+    client.safePeriod.guaranteeReceived(seq, guaranteeMs);
+    client.guaranteeMs = guaranteeMs;
     this.reportSafePeriods(client);
   }
 
-  /** A Pre-emption Request for `session`'s hold of `name` at `token`, with its grace. */
-  onPreemption(session: string, name: string, token: bigint, grace: GrantedDuration): void {
+  /** A Pre-emption Request for `session`'s hold of `name` at `token`, naming keepalive `seq`, with its grace. */
+  onPreemption(session: string, name: string, token: bigint, seq: number, graceMs: number): void {
     const client = this.ofSession(session);
     if (!client) return;
     if (this.ctx.now < client.pausedUntilMs) {
-      this.afterPause(client, () => this.onPreemption(session, name, token, grace));
+      this.afterPause(client, () => this.onPreemption(session, name, token, seq, graceMs));
       return;
     }
-    this.applyGrace(client, name, token, grace);
     const held = client.held.get(name);
+    // The frame may overtake the answer to the acquire: a lock not known yet is taken as fenced (the shorter cap).
+    client.safePeriod?.preemptionReceived(name, token, seq, graceMs, held?.fenced ?? true);
     if (held && held.token === token && this.ctx.rng.chance(0.5)) held.holdUntilMs = this.ctx.now; // cooperative release
   }
 
@@ -275,8 +272,8 @@ export class LockSimClients {
     const { rng, options } = ctx;
     ctx.cluster.schedule(POLL_MS, () => this.step(client));
     if (now < client.pausedUntilMs) return;
-    if (client.session !== null && client.lastAnswered !== null) {
-      const intervalMs = keepaliveIntervalMs(client.lastAnswered.durationMs);
+    if (client.session !== null && client.safePeriod !== null) {
+      const intervalMs = keepaliveIntervalMs(client.guaranteeMs);
       if (now - client.lastKeepaliveSentAtMs >= intervalMs) this.sendKeepalive(client);
     }
     const op = client.op;
@@ -355,21 +352,20 @@ export class LockSimClients {
   private loseSession(client: SimLockClient): void {
     client.session = null;
     client.held.clear();
-    client.graces.clear();
-    client.lastAnswered = null;
+    client.safePeriod = null;
     client.op = null;
   }
 
   /** The SDK's view: each held lock is safe until the formula of docs/design.md, principle 2 says so. */
   private reportSafePeriods(client: SimLockClient): void {
-    if (client.session === null || client.lastAnswered === null) return;
+    if (client.session === null || client.safePeriod === null) return;
     for (const [name, held] of client.held) {
       this.ctx.history.push({
         kind: 'client-safe',
         session: client.session,
         lock: name,
         token: held.token,
-        safeUntilMs: safeUntilMs(client.lastAnswered, client.graces.get(`${name}@${held.token}`)),
+        safeUntilMs: client.safePeriod.lockSafeUntilMs(name, held.token),
         atMs: this.ctx.now,
       });
     }
@@ -377,20 +373,15 @@ export class LockSimClients {
 
   private sendKeepalive(client: SimLockClient): void {
     const sentAtMs = this.ctx.now;
+    const seq = ++client.keepaliveSeq;
     client.lastKeepaliveSentAtMs = sentAtMs;
+    client.safePeriod?.keepaliveSent(seq, sentAtMs);
     const node = this.route(client);
     const session = client.session!;
     if (node === null) return;
     this.ctx.cluster.schedule(this.ctx.delay(), () => {
       if (this.ctx.stopped) return;
-      this.transport().keepalive(node, client, session, sentAtMs);
+      this.transport().keepalive(node, client, session, seq);
     });
-  }
-
-  private applyGrace(client: SimLockClient, name: string, token: bigint, grace: GrantedDuration): void {
-    const key = `${name}@${token}`;
-    const known = client.graces.get(key);
-    const capMs = (g: GrantedDuration) => safeUntilMs(g, undefined);
-    if (known === undefined || capMs(grace) < capMs(known)) client.graces.set(key, grace);
   }
 }

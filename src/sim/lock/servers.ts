@@ -57,8 +57,8 @@ interface ServerNode {
   readonly service: LockService;
   readonly duties: LeaderDuties;
   readonly advisor: StalenessAdvisor;
-  /** Client send time of the last keepalive this node answered, per session (a pre-emption request names one). */
-  readonly lastKeepaliveSentAtMs: Map<string, number>;
+  /** The last keepalive seq this node answered, per session: what its frames name (0: the session's open). */
+  readonly lastKeepaliveSeq: Map<string, number>;
 }
 
 /** Every node's server in one run; the clients reach them through ClientTransport. */
@@ -151,7 +151,7 @@ export class LockSimServers implements ClientTransport {
       service,
       duties,
       advisor,
-      lastKeepaliveSentAtMs: new Map(),
+      lastKeepaliveSeq: new Map(),
     };
     this.nodes.set(id, node);
     driver.onStatusChange((status) => void duties.statusChanged(status));
@@ -159,7 +159,7 @@ export class LockSimServers implements ClientTransport {
       ctx.count('leaderships');
       const term = driver.status().term;
       if (!this.electedAtMs.has(term)) this.electedAtMs.set(term, nowMs);
-      node.lastKeepaliveSentAtMs.clear();
+      node.lastKeepaliveSeq.clear();
     });
     duties.onTookOffice((nowMs) => advisor.tookOffice(nowMs));
     machine.onEvent((event) => {
@@ -194,7 +194,7 @@ export class LockSimServers implements ClientTransport {
     return true;
   }
 
-  keepalive(nodeId: NodeId, client: SimLockClient, session: string, sentAtMs: number): void {
+  keepalive(nodeId: NodeId, client: SimLockClient, session: string, seq: number): void {
     const { ctx } = this;
     const node = this.running(nodeId);
     if (node === null || !ctx.leading(nodeId)) {
@@ -204,21 +204,14 @@ export class LockSimServers implements ClientTransport {
     const guarantee = node.service.keepalive({ sessionId: session, receiveMs: ctx.now });
     // No answer once the promise has passed: the session is expiring and its end will be pushed (session-stream.ts).
     if (guarantee === null) return;
-    node.lastKeepaliveSentAtMs.set(session, sentAtMs);
+    node.lastKeepaliveSeq.set(session, seq);
     const nodeTerm = node.driver.status().term;
     for (const [term, atMs] of this.electedAtMs) {
       if (term > nodeTerm) ctx.stats.maxDeposedAnswerMs = Math.max(ctx.stats.maxDeposedAnswerMs ?? 0, ctx.now - atMs);
     }
     ctx.promise(session, node.tracker.promisedUntil(session)!);
-    // Every answer repeats the pending revocation deadlines, so a lost pre-emption request is not a silent one.
-    const graces = (node.machine.session(session)?.held ?? []).flatMap((name) => {
-      const r = node.tracker.revocation(name, session);
-      return r && Number.isFinite(r.deadlineMs) ? [{ name, token: r.token, durationMs: r.deadlineMs - ctx.now }] : [];
-    });
     const { guaranteeMs } = guarantee;
-    ctx.cluster.schedule(ctx.delay(), () =>
-      this.clients().onKeepaliveAnswer(client, session, sentAtMs, guaranteeMs, graces),
-    );
+    ctx.cluster.schedule(ctx.delay(), () => this.clients().onKeepaliveAnswer(client, session, seq, guaranteeMs));
   }
 
   /** After the run: every replica applied the same log and ends in the same state, which survives a snapshot. */
@@ -271,11 +264,11 @@ export class LockSimServers implements ClientTransport {
     if ('warning' in payload) ctx.count('warnings');
     if (!('preemption' in payload)) return true;
     const request = payload.preemption;
-    // A frame naming no keepalive the client knows makes the lock unsafe at once (the SDK's SafePeriod).
-    const keepaliveSentAtMs = this.nodes.get(nodeId)?.lastKeepaliveSentAtMs.get(sessionId) ?? Number.NEGATIVE_INFINITY;
+    // The frame names the last keepalive this node answered on the session (0, its open, when none).
+    const seq = this.nodes.get(nodeId)?.lastKeepaliveSeq.get(sessionId) ?? 0;
     const token = BigInt(request.token);
-    const grace = { keepaliveSentAtMs, durationMs: request.graceMs };
-    ctx.cluster.schedule(ctx.delay(), () => this.clients().onPreemption(sessionId, request.resourceId, token, grace));
+    const { resourceId, graceMs } = request;
+    ctx.cluster.schedule(ctx.delay(), () => this.clients().onPreemption(sessionId, resourceId, token, seq, graceMs));
     return true;
   }
 
@@ -307,13 +300,11 @@ export class LockSimServers implements ClientTransport {
     const { sessionId, token, fenced } = target;
     if (node.tracker.revocation(name, sessionId)) return;
     if (node.tracker.promisedUntil(sessionId) === undefined) return;
-    const keepaliveSentAtMs = node.lastKeepaliveSentAtMs.get(sessionId);
-    if (keepaliveSentAtMs === undefined) return; // it must name a keepalive it answered
+    const seq = node.lastKeepaliveSeq.get(sessionId);
+    if (seq === undefined) return; // it must name a keepalive it answered
     const graceMs = rng.uniform(300, 2_500);
     node.duties.holdForPreemption(name, token, sessionId, fenced, SIMULATED_CONTENTION);
-    cluster.schedule(ctx.delay(), () =>
-      this.clients().onPreemption(sessionId, name, token, { keepaliveSentAtMs, durationMs: graceMs }),
-    );
+    cluster.schedule(ctx.delay(), () => this.clients().onPreemption(sessionId, name, token, seq, graceMs));
     cluster.schedule(graceMs, () => {
       if (this.running(node.id) !== node || !node.duties.active) return;
       const stillHeld = node.machine.lock(name)?.holders.some((holder) => holder.token === token) ?? false;
