@@ -16,6 +16,9 @@ import { registerRevokeCommand } from './commands/revoke.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerSnapshotCommand } from './commands/snapshot.js';
 import { registerStatusCommand } from './commands/status.js';
+import { dropIpServerNameNotice } from './ip-server-name-notice.js';
+
+dropIpServerNameNotice();
 
 const program = new Command('forelock')
   .description('Forelock: a distributed lock manager with fencing tokens and staleness prediction')
