@@ -11,13 +11,6 @@ import { runCli, startCli } from './client-harness.js';
 import { createTestPki, type LoggedNode, startLoggedNode, type TestPki } from './security-harness.js';
 import { freePort, tempDir } from './server-harness.js';
 
-/** stderr without node's one-time DEP0123 notice (grpc-js sets the TLS server name to the IP address it dials). */
-const withoutTlsNotice = (stderr: string): string =>
-  stderr
-    .split('\n')
-    .filter((line) => !line.includes('DEP0123') && !line.includes('--trace-deprecation'))
-    .join('\n');
-
 let pki: TestPki;
 let work: { path: string; remove: () => Promise<void> };
 let node: LoggedNode;
@@ -117,14 +110,14 @@ describe('client commands over TLS', () => {
       '--tls-key',
       alice.key,
     ]);
-    expect(withoutTlsNotice(byFlags.stderr)).toBe('');
+    expect(byFlags.stderr).toBe('');
     expect(JSON.parse(byFlags.stdout).leader).toBe('node1');
     const byEnv = await runCli(['status', '--json', '--endpoints', endpoint], {
       FORELOCK_TLS_CA: pki.ca,
       FORELOCK_TLS_CERT: alice.cert,
       FORELOCK_TLS_KEY: alice.key,
     });
-    expect(withoutTlsNotice(byEnv.stderr)).toBe('');
+    expect(byEnv.stderr).toBe('');
     expect(JSON.parse(byEnv.stdout).leader).toBe('node1');
     const plaintext = await runCli(['status', '--endpoints', endpoint], {}, 60_000);
     expect(plaintext.code).toBe(1);
@@ -151,7 +144,7 @@ describe('client commands over TLS', () => {
         FORELOCK_AUTH_TOKEN: 'tok',
       },
     );
-    expect(withoutTlsNotice(run.stderr)).toBe('');
+    expect(run.stderr).toBe('');
     expect(run.stdout).toBe('[][][cli/env]\n');
   });
 });
