@@ -2,7 +2,6 @@
 // on what, and how it ended, as one pino line at info per action. Never a secret: identities are certificate names.
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { ERROR_CODE_METADATA } from '../server/grpc-status.js';
 
 /** One audited action. */
 export interface AuditEntry {
@@ -25,13 +24,6 @@ export function callerIdentity(
   const commonName = call.getAuthContext().sslPeerCertificate?.subject?.CN;
   if (typeof commonName === 'string' && commonName !== '') return `cn:${commonName}`;
   return `anonymous@${call.getPeer()}`;
-}
-
-/** The result an audit line records for an error: its stable code when it carries one, else INTERNAL. */
-export function auditResultOf(error: unknown): string {
-  const status = error as Partial<grpc.ServiceError> | undefined;
-  const code = status?.metadata?.get(ERROR_CODE_METADATA)[0];
-  return typeof code === 'string' ? code : 'INTERNAL';
 }
 
 /** Writes one audit line. */

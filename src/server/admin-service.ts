@@ -3,12 +3,12 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { RaftNodeApi } from '../raft/node-api.js';
 import { encodeSnapshotFile } from '../raft/snapshot-file.js';
-import { audit, auditResultOf, callerIdentity } from '../security/audit.js';
+import { audit, callerIdentity } from '../security/audit.js';
 import { type AdminForwarder, LeaderRefusal } from './admin-forwarder.js';
 import { parseHostPort } from './config.js';
 import { InvalidRequestError } from './errors.js';
 import { OversizedRequest } from './frame-limit.js';
-import { toServiceError } from './grpc-status.js';
+import { ERROR_CODE_METADATA, toServiceError } from './grpc-status.js';
 import type { LeaderDuties } from './leader-duties.js';
 import type { LockService } from './lock-service.js';
 import type { SessionHub } from './session-hub.js';
@@ -71,6 +71,12 @@ function unary<Request>(
       },
     );
   };
+}
+
+/** The result an audit line records for a refused call: its stable error code, else INTERNAL. */
+function auditResultOf(status: Partial<grpc.ServiceError>): string {
+  const code = status.metadata?.get(ERROR_CODE_METADATA)[0];
+  return typeof code === 'string' ? code : 'INTERNAL';
 }
 
 /** Bytes per chunk of a streamed snapshot file. */
