@@ -1,0 +1,188 @@
+// The one Raft driver's Ready loop, driven by hand: what it sends before and after a write is durable (thesis
+// §10.2.1), that it waits with the next Ready, and that a failed write stops it. Production and the simulator both run
+// this code (src/raft/driver.ts); here its disk, network and scheduler are test doubles the test completes by hand.
+import { describe, expect, it } from 'vitest';
+import { RaftCore } from '../../src/raft/core.js';
+import { defaultRaftConfig } from '../../src/raft/defaults.js';
+import { RaftDriver } from '../../src/raft/driver.js';
+import type { RaftLogStore, RaftScheduler, RaftTransport, WriteDone } from '../../src/raft/driver-ports.js';
+import type { ConfState, Entry, Message, NodeId, Ready } from '../../src/raft/types.js';
+import { SeededRng } from '../../src/util/rng.js';
+
+const conf: ConfState = {
+  voters: ['a', 'b'],
+  learners: [],
+  addresses: { a: 'a:7000', b: 'b:7000' },
+};
+
+/** A disk whose writes complete when the test says so. */
+class ManualDisk implements RaftLogStore {
+  readonly writes: { ready: Ready; done: WriteDone }[] = [];
+
+  persist(ready: Ready, done: WriteDone): void {
+    this.writes.push({ ready, done });
+  }
+
+  compact(_meta: unknown, _data: Uint8Array, done: WriteDone): void {
+    done();
+  }
+
+  /** Completes every write in flight (and those they lead to), in order. */
+  completeAll(): void {
+    while (this.writes.length > 0) this.writes.shift()!.done();
+  }
+}
+
+/** A network that keeps what was sent for the test to deliver. */
+class RecordingTransport implements RaftTransport {
+  readonly sent: Message[] = [];
+  send(messages: readonly Message[]): void {
+    this.sent.push(...messages);
+  }
+  setPeers(): void {}
+  close(): void {}
+}
+
+/** A scheduler whose "soon" runs when the test flushes it. */
+class ManualScheduler implements RaftScheduler {
+  private queue: (() => void)[] = [];
+  soon(action: () => void): void {
+    this.queue.push(action);
+  }
+  after(): () => void {
+    return () => {};
+  }
+  flush(): void {
+    while (this.queue.length > 0) {
+      const queued = this.queue;
+      this.queue = [];
+      for (const action of queued) action();
+    }
+  }
+}
+
+interface TestNode {
+  readonly driver: RaftDriver;
+  readonly disk: ManualDisk;
+  readonly transport: RecordingTransport;
+  readonly applied: Entry[];
+  readonly failures: unknown[];
+}
+
+function node(id: NodeId, scheduler: ManualScheduler): TestNode {
+  const core = new RaftCore(
+    { ...defaultRaftConfig(id), preVote: false, checkQuorum: false },
+    { hardState: { term: 0, votedFor: null, commit: 0 }, snapshot: null, entries: [], initialConf: conf },
+    new SeededRng(id === 'a' ? 1 : 2),
+  );
+  const disk = new ManualDisk();
+  const transport = new RecordingTransport();
+  const applied: Entry[] = [];
+  const failures: unknown[] = [];
+  const driver = new RaftDriver({
+    core,
+    stateMachine: {
+      apply: (entry) => {
+        applied.push(entry);
+        return entry.index;
+      },
+      snapshot: () => new Uint8Array(),
+      restore: () => {},
+    },
+    storage: disk,
+    transport,
+    scheduler,
+    restored: { hardState: { term: 0, votedFor: null, commit: 0 }, snapshotIndex: 0, snapshotTerm: 0, conf },
+    snapshotEveryEntries: Number.POSITIVE_INFINITY,
+    applyChunkEntries: 256,
+    transferTimeoutMs: 1_000,
+    onFatal: (error) => failures.push(error),
+  });
+  return { driver, disk, transport, applied, failures };
+}
+
+/** Delivers everything sent so far between the two nodes, completing writes at once, until the network is quiet. */
+function settle(nodes: Record<NodeId, TestNode>, scheduler: ManualScheduler): void {
+  for (let round = 0; round < 100; round++) {
+    scheduler.flush();
+    for (const each of Object.values(nodes)) each.disk.completeAll();
+    scheduler.flush();
+    const inFlight = Object.values(nodes).flatMap((each) => each.transport.sent.splice(0));
+    if (inFlight.length === 0) return;
+    for (const message of inFlight) nodes[message.to]!.driver.step(message);
+  }
+  throw new Error('the two nodes did not settle');
+}
+
+/** Two nodes with `a` elected leader and everything settled. */
+function electedPair() {
+  const scheduler = new ManualScheduler();
+  const nodes = { a: node('a', scheduler), b: node('b', scheduler) };
+  for (let tick = 0; tick < 40 && nodes.a.driver.status().role !== 'leader'; tick++) {
+    nodes.a.driver.tick();
+    settle(nodes, scheduler);
+  }
+  expect(nodes.a.driver.status().role).toBe('leader');
+  return { scheduler, ...nodes };
+}
+
+describe('the Raft driver orders a Ready as thesis §10.2.1 allows', () => {
+  it('a follower sends nothing of a Ready until its write is durable', () => {
+    const { scheduler, a, b } = electedPair();
+    void a.driver.propose(new Uint8Array([7]));
+    scheduler.flush();
+    const append = a.transport.sent.splice(0).find((message) => message.type === 'append');
+    expect(append).toBeDefined();
+    b.driver.step(append!);
+    scheduler.flush();
+    expect(b.disk.writes).toHaveLength(1);
+    expect(b.transport.sent).toEqual([]);
+    b.disk.completeAll();
+    expect(b.transport.sent.map((message) => message.type)).toEqual(['append-response']);
+  });
+
+  it('a leader whose term is durable sends its appends while its own write is in flight, and waits with the next Ready', () => {
+    const { scheduler, a } = electedPair();
+    void a.driver.propose(new Uint8Array([1]));
+    scheduler.flush();
+    expect(a.disk.writes).toHaveLength(1);
+    expect(a.transport.sent.some((message) => message.type === 'append')).toBe(true);
+    a.transport.sent.splice(0);
+    // A second proposal while the first write is in flight: its Ready waits for that write.
+    void a.driver.propose(new Uint8Array([2]));
+    scheduler.flush();
+    expect(a.disk.writes).toHaveLength(1);
+    expect(a.transport.sent).toEqual([]);
+    a.disk.writes.shift()!.done();
+    scheduler.flush();
+    expect(a.disk.writes).toHaveLength(1);
+    expect(a.transport.sent.some((message) => message.type === 'append')).toBe(true);
+  });
+
+  it('answers a proposal only once its entry is committed and applied', async () => {
+    const { scheduler, a, b } = electedPair();
+    let answered: unknown = null;
+    const proposal = a.driver.propose(new Uint8Array([3])).then((result) => {
+      answered = result.result;
+    });
+    scheduler.flush();
+    a.disk.completeAll();
+    await Promise.resolve();
+    expect(answered).toBeNull(); // durable on the leader alone is not committed
+    settle({ a, b }, scheduler);
+    await proposal;
+    expect(answered).toBe(a.applied.at(-1)!.index);
+    expect(b.applied.at(-1)!.index).toBe(a.applied.at(-1)!.index);
+  });
+
+  it('stops, fails what is pending and reports a failed write once', async () => {
+    const { scheduler, a } = electedPair();
+    const proposal = a.driver.propose(new Uint8Array([4]));
+    scheduler.flush();
+    a.disk.writes.shift()!.done(new Error('disk full'));
+    await expect(proposal).rejects.toMatchObject({ code: 'NODE_CLOSED' });
+    expect(a.failures).toEqual([new Error('disk full')]);
+    await expect(a.driver.propose(new Uint8Array([5]))).rejects.toMatchObject({ code: 'NODE_CLOSED' });
+    await a.driver.whenIdle();
+  });
+});
