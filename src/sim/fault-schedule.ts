@@ -145,7 +145,7 @@ export function runSchedule(seed: number, options: ScheduleOptions = DEFAULT_SCH
       () => {
         const from = rng.pick(cluster.ids);
         const to = rng.pick(cluster.ids.filter((id) => id !== from));
-        cluster.network.cutOneWay(from, to);
+        cluster.network.disconnect(from, to);
       },
     ],
     [20, () => cluster.network.heal()],

@@ -10,7 +10,7 @@ export type VirtualTimer = (delayMs: number, action: () => void) => void;
 /**
  * The RaftTransport of one node incarnation: a crashed node's transport is closed and sends nothing more (what it
  * sent before is still in flight). Links are cut and healed on the shared RaftNetwork (partition, isolate,
- * cutOneWay, heal), so every peer is always "connected" at this level and setPeers has nothing to do.
+ * disconnect, connect, heal), so every peer is always "connected" at this level and setPeers has nothing to do.
  */
 export class InmemTransport implements RaftTransport {
   private closed = false;

@@ -80,9 +80,14 @@ export class RaftNetwork {
     );
   }
 
-  /** Cuts the link from `from` to `to` only (`to` still reaches `from`). */
-  cutOneWay(from: NodeId, to: NodeId): void {
+  /** Cuts the link from `from` to `to` only (`to` still reaches `from`): hashicorp/raft's Disconnect. */
+  disconnect(from: NodeId, to: NodeId): void {
     this.cut.add(linkKey(from, to));
+  }
+
+  /** Restores the link from `from` to `to` only: hashicorp/raft's Connect. */
+  connect(from: NodeId, to: NodeId): void {
+    this.cut.delete(linkKey(from, to));
   }
 
   /** Restores every link. */

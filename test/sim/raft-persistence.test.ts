@@ -86,7 +86,7 @@ describe('Figure 8 of the Raft paper', () => {
         if (leader !== s1 && leader !== partner) return false;
         for (const follower of [s3, s4]) {
           if (!cut.has(follower) && cluster.core(follower).termAt(x!.index) === x!.term) {
-            cluster.network.cutOneWay(leader, follower);
+            cluster.network.disconnect(leader, follower);
             cut.add(follower);
           }
         }
