@@ -38,6 +38,8 @@ export class ServerMetrics {
   readonly fsyncDuration: Histogram;
   /** How long granted acquires waited in the lock's queue (0 for an immediate grant). */
   readonly acquireWait: Histogram;
+  /** Peer streams refused, by direction (docs/design.md, principle 8): another cluster, a non-member, a bad certificate. */
+  readonly peerRefusals: Counter<'direction'>;
   private readonly leaderChanges: Counter;
   /** The last leader this node knew (a gap with no leader is not a change by itself). */
   private lastLeader: NodeId | null = null;
@@ -164,6 +166,12 @@ export class ServerMetrics {
     this.releases = new Counter({ name: 'forelock_releases_total', help: 'Lock releases applied', registers });
     this.expiries = new Counter({ name: 'forelock_session_expiries_total', help: 'Sessions expired', registers });
     this.revocations = new Counter({ name: 'forelock_revocations_total', help: 'Locks revoked', registers });
+    this.peerRefusals = new Counter({
+      name: 'forelock_peer_refusals_total',
+      help: 'Peer streams refused: inbound ones this node refused, outbound ones a peer refused (another cluster id, not a member, a certificate that does not speak for the member)',
+      labelNames: ['direction'],
+      registers,
+    });
     this.keepalives = new Counter({
       name: 'forelock_keepalives_total',
       help: 'Keepalives answered with a guarantee by this node (as leader)',

@@ -95,7 +95,10 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
   const port = earlyPort ?? config.listen.port;
   // One line per refused peer and reason (docs/design.md, principle 8), not one per reconnect attempt.
   const refusalsLogged = new Set<string>();
+  // Set once the services exist; refusals before that are logged only.
+  let metrics: ForelockServices['metrics'] | undefined;
   const onPeerRefused = (peer: string, direction: 'inbound' | 'outbound', reason: string): void => {
+    metrics?.peerRefusals.inc({ direction });
     const key = `${direction}\u0000${peer}\u0000${reason}`;
     if (refusalsLogged.has(key) || refusalsLogged.size >= 1_000) return;
     refusalsLogged.add(key);
@@ -190,6 +193,7 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
         }),
     ...(overrides.clock === undefined ? {} : { clock: overrides.clock }),
   });
+  metrics = services.metrics;
   services.register(server);
   if (earlyPort === null) {
     try {

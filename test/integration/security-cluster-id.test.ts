@@ -63,6 +63,10 @@ describe('a node of another cluster', () => {
     const after = (await cluster.leader()).raft.status();
     expect(after.leaderId).toBe(leaderId);
     expect(after.term).toBe(term);
+    // Every refusal is counted, not only the ones logged.
+    const counted = await cluster.nodes.get('node1')!.server.services.metrics.peerRefusals.get();
+    const inbound = counted.values.find((v) => v.labels.direction === 'inbound')?.value ?? 0;
+    expect(inbound).toBeGreaterThanOrEqual(1);
   });
 });
 
