@@ -144,6 +144,8 @@ export async function createCertificates(request: CertificateRequest): Promise<C
   const notAfter = request.notAfter ?? new Date(now.getTime() + request.days * 86_400_000);
   // Five minutes back tolerates clock skew between hosts; an already expired certificate starts a day before its end.
   const notBefore = new Date(Math.min(now.getTime() - 300_000, notAfter.getTime() - 86_400_000));
+  // A new CA outlives every certificate it issues in this run.
+  const caDays = Math.max(request.days, Math.ceil((notAfter.getTime() - now.getTime()) / 86_400_000) + 1);
   const out = request.outDir;
   const caCert = join(request.caDir ?? out, 'ca.pem');
   const caKey = join(request.caDir ?? out, 'ca-key.pem');
@@ -182,7 +184,7 @@ export async function createCertificates(request: CertificateRequest): Promise<C
         '-subj',
         '/CN=forelock-ca',
         '-days',
-        String(Math.max(request.days, 1)),
+        String(caDays),
         '-addext',
         'basicConstraints=critical,CA:TRUE',
         '-addext',

@@ -80,6 +80,17 @@ describe('forelock certs create', () => {
     expect(new Date(bob.validFrom).getTime()).toBeLessThan(notAfter.getTime());
   });
 
+  it('makes a new CA outlive a --not-after beyond --days', async () => {
+    const out = join(dir, 'long');
+    const notAfter = new Date(Date.now() + 800 * 86_400_000);
+    await createCertificates({ ...base, outDir: out, nodes: ['node1'], days: 30, notAfter });
+    const ca = new X509Certificate(await readFile(join(out, 'ca.pem')));
+    expect(new Date(ca.validTo).getTime()).toBeGreaterThanOrEqual(notAfter.getTime());
+    expect(new Date((await describeCertificate(join(out, 'node1.pem'))).validTo).toISOString().slice(0, 16)).toBe(
+      notAfter.toISOString().slice(0, 16),
+    );
+  });
+
   it.each([
     [{ nodes: ['ca'] }, /reserved/],
     [{ nodes: ['node1'], clients: ['node1'] }, /given twice/],
