@@ -108,7 +108,14 @@ describe('forelock status, locks and revoke', () => {
     expect(status.commitIndex).toBeGreaterThanOrEqual(1);
     expect(status.appliedIndex).toBeGreaterThanOrEqual(1);
     expect(status.members).toEqual([
-      { id: 'node1', address: endpoint, role: 'leader', reachable: true, matchIndex: expect.any(Number), lagEntries: 0 },
+      {
+        id: 'node1',
+        address: endpoint,
+        role: 'leader',
+        reachable: true,
+        matchIndex: expect.any(Number),
+        lagEntries: 0,
+      },
     ]);
   });
 

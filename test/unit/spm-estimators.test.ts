@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { forecastArima } from '../../src/spm/arima-forecaster.js';
 import { ClockDriftEstimator } from '../../src/spm/clock-drift.js';
-import { clockOutOfBoundRisk, driftRisk } from '../../src/spm/risk.js';
 import { Ewma } from '../../src/spm/ewma.js';
 import { HoltTrend } from '../../src/spm/holt.js';
 import { SlidingLinearFit } from '../../src/spm/linear-fit.js';
@@ -9,6 +8,7 @@ import { MovingAverage } from '../../src/spm/moving-average.js';
 import { normalCdf, normalSurvival, normalUpperTail } from '../../src/spm/normal.js';
 import { ResourceStats } from '../../src/spm/resource-stats.js';
 import { RingBuffer } from '../../src/spm/ring-buffer.js';
+import { clockOutOfBoundRisk, driftRisk } from '../../src/spm/risk.js';
 import { SeededRng } from '../../src/util/rng.js';
 
 describe('Ewma', () => {
