@@ -34,6 +34,7 @@ import {
   requestSeqProblem,
   ttlProblem,
 } from './validation.js';
+import { WaiterQueue } from './waiter-queue.js';
 
 /** Limits and policies of a lock state machine; every node of a cluster must use the same. */
 export interface LockStateMachineOptions {
@@ -144,7 +145,8 @@ type Waiter = Omit<WaiterView, 'clientName'>;
 interface LockState {
   readonly name: string;
   holders: Holder[];
-  waiters: Waiter[];
+  /** In grant order; cancel and hand-off are O(1) at any length (waiter-queue.ts). */
+  readonly waiters: WaiterQueue<Waiter>;
   delayUntilMs: number;
 }
 
@@ -165,6 +167,14 @@ interface SessionState {
   readonly waitingOn: Set<string>;
 }
 
+/** One lock as a snapshot carries it: its waiters as an array in grant order (fields in LockState's order). */
+interface LockData {
+  readonly name: string;
+  readonly holders: readonly Holder[];
+  readonly waiters: readonly Waiter[];
+  readonly delayUntilMs: number;
+}
+
 /** Everything a snapshot carries. Order of arrays is the order of the maps, so a restore iterates identically. */
 interface SnapshotData {
   readonly version: 1;
@@ -179,7 +189,7 @@ interface SnapshotData {
     readonly dedup: DedupWindowData;
     readonly cancelledBefore: readonly (readonly [string, number])[];
   }[];
-  readonly locks: readonly LockState[];
+  readonly locks: readonly LockData[];
   readonly usage: UsageHistoryData;
 }
 
@@ -441,7 +451,7 @@ export class LockStateMachine implements StateMachine {
         dedup: s.dedup.toData(),
         cancelledBefore: [...s.cancelledBefore],
       })),
-      locks: [...this.locksByName.values()],
+      locks: [...this.locksByName.values()].map(lockData),
       usage: this.usageHistory.toData(),
     };
     return lockPackr.pack(data);
@@ -472,7 +482,7 @@ export class LockStateMachine implements StateMachine {
       const copy: LockState = {
         name: lock.name,
         holders: [...lock.holders],
-        waiters: [...lock.waiters],
+        waiters: WaiterQueue.from(lock.waiters),
         delayUntilMs: lock.delayUntilMs,
       };
       this.locksByName.set(copy.name, copy);
@@ -661,7 +671,7 @@ export class LockStateMachine implements StateMachine {
     };
     if (!lock || this.grantable(lock, command.mode, atMs)) {
       if (!lock) {
-        lock = { name, holders: [], waiters: [], delayUntilMs: 0 };
+        lock = { name, holders: [], waiters: new WaiterQueue(), delayUntilMs: 0 };
         this.locksByName.set(name, lock);
         this.sortedNames = null;
       }
@@ -674,7 +684,8 @@ export class LockStateMachine implements StateMachine {
         `"${name}" already has ${lock.waiters.length} waiters, the limit is ${this.maxWaitersPerLock}`,
       );
     }
-    const blockers = unique([...lock.holders, ...lock.waiters.slice(-1)].map((entry) => entry.sessionId));
+    const last = lock.waiters.tail();
+    const blockers = unique([...lock.holders, ...(last === undefined ? [] : [last])].map((entry) => entry.sessionId));
     const cycle = this.isWaitedFor(session)
       ? findWaitCycle(this.waitsForGraph(), session.sessionId, name, blockers)
       : null;
@@ -768,7 +779,7 @@ export class LockStateMachine implements StateMachine {
       const session = this.sessionsById.get(sessionId);
       const lock = this.locksByName.get(name);
       if (!session || !lock || !session.waitingOn.has(name)) continue;
-      const waiter = lock.waiters.find((w) => w.sessionId === sessionId);
+      const waiter = lock.waiters.get(sessionId);
       // Granted, cancelled and queued again, or not due at this entry's time (a leader with a slower clock): skipped.
       if (waiter?.requestSeq !== requestSeq || waiter.waitUntilMs === undefined || waiter.waitUntilMs > atMs) continue;
       this.removeWaiter(lock, session);
@@ -901,7 +912,7 @@ export class LockStateMachine implements StateMachine {
     const lock = this.locksByName.get(name);
     if (!lock) return;
     while (lock.waiters.length > 0 && atMs >= lock.delayUntilMs) {
-      const head = lock.waiters[0]!;
+      const head = lock.waiters.head()!;
       if (
         !compatible(
           head.mode,
@@ -944,10 +955,9 @@ export class LockStateMachine implements StateMachine {
   }
 
   private removeWaiter(lock: LockState, session: SessionState): Waiter {
-    const index = lock.waiters.findIndex((w) => w.sessionId === session.sessionId);
-    const [waiter] = lock.waiters.splice(index, 1);
+    const waiter = lock.waiters.remove(session.sessionId)!;
     session.waitingOn.delete(lock.name);
-    return waiter!;
+    return waiter;
   }
 
   // ---- waits-for graph (deadlock.ts) ----
@@ -956,7 +966,7 @@ export class LockStateMachine implements StateMachine {
   private isWaitedFor(session: SessionState): boolean {
     for (const name of session.holding) if (this.locksByName.get(name)!.waiters.length > 0) return true;
     for (const name of session.waitingOn) {
-      if (this.locksByName.get(name)!.waiters.at(-1)!.sessionId !== session.sessionId) return true;
+      if (this.locksByName.get(name)!.waiters.tail()!.sessionId !== session.sessionId) return true;
     }
     return false;
   }
@@ -964,18 +974,9 @@ export class LockStateMachine implements StateMachine {
   /**
    * The waits-for graph as of now. A waiter waits for the holders and for the waiter just ahead of it, who in turn
    * waits for the one ahead of it: the same reachability as an edge to every waiter ahead, with one edge each, so a
-   * search costs time linear in the sessions it visits. Queue positions are indexed once per lock per search.
+   * search costs time linear in the sessions it visits (the waiter ahead is found in O(1)).
    */
   private waitsForGraph(): WaitsForGraph {
-    const positions = new Map<string, Map<string, number>>();
-    const positionIn = (lock: LockState, sessionId: string): number => {
-      let byName = positions.get(lock.name);
-      if (!byName) {
-        byName = new Map(lock.waiters.map((w, index) => [w.sessionId, index]));
-        positions.set(lock.name, byName);
-      }
-      return byName.get(sessionId)!;
-    };
     const locks = this.locksByName;
     const sessions = this.sessionsById;
     return {
@@ -984,8 +985,8 @@ export class LockStateMachine implements StateMachine {
         if (!session) return;
         for (const lockName of [...session.waitingOn].sort(compareStrings)) {
           const lock = locks.get(lockName)!;
-          const position = positionIn(lock, sessionId);
-          const ahead = position > 0 ? [lock.waiters[position - 1]!] : [];
+          const waiterAhead = lock.waiters.ahead(sessionId);
+          const ahead = waiterAhead === undefined ? [] : [waiterAhead];
           for (const blocker of unique([...lock.holders, ...ahead].map((entry) => entry.sessionId))) {
             yield { lockName, blocker };
           }
@@ -1058,6 +1059,11 @@ function waiterView(waiter: Waiter, clientName: string): WaiterView {
     enqueuedAtMs: waiter.enqueuedAtMs,
   };
   return waiter.waitUntilMs === undefined ? view : { ...view, waitUntilMs: waiter.waitUntilMs };
+}
+
+/** A lock in the snapshot's form: the fields of LockState in its order, the queue as an array. */
+function lockData(lock: LockState): LockData {
+  return { name: lock.name, holders: lock.holders, waiters: lock.waiters.toArray(), delayUntilMs: lock.delayUntilMs };
 }
 
 function viewSession(session: SessionState): SessionView {
