@@ -1,6 +1,7 @@
 // The lock simulation's clients: sessions with keepalives, acquires (some given up and cancelled), releases, retries
 // of unanswered requests with the same requestSeq, pauses; and the safe periods the SDK would report to them.
 
+import { Backoff } from '../../client/backoff.js';
 import { SafePeriodTracker } from '../../client/safe-period.js';
 import type { LockCommand, LockMode, LockResult } from '../../lock/commands.js';
 import type { NodeId } from '../../raft/types.js';
@@ -28,6 +29,8 @@ export interface PendingOp {
   readonly command: LockCommand | SessionOpenRequest;
   readonly firstSentAtMs: number;
   lastTryMs: number;
+  /** When it is sent again unanswered: RETRY_MS after a send, or the SDK's backoff when no node took it. */
+  retryAtMs: number;
   /** Acquire answered 'queued': wait for the grant, polling with the same requestSeq. */
   queued: boolean;
   /** Acquire: when the client stops waiting and cancels (as an aborted `signal` does). */
@@ -39,6 +42,8 @@ export interface PendingOp {
 /** One simulated client process. */
 export interface SimLockClient {
   readonly name: string;
+  /** The SDK's reconnect backoff: how long to wait after a node refused to lead or none was known. */
+  readonly backoff: Backoff;
   session: string | null;
   node: NodeId | null;
   nextSeq: number;
@@ -81,6 +86,7 @@ export class LockSimClients {
   ) {
     this.all = Array.from({ length: ctx.options.clients }, (_, i) => ({
       name: `client${i + 1}`,
+      backoff: new Backoff(ctx.rng.fork()),
       session: null,
       node: null,
       nextSeq: 1,
@@ -122,6 +128,7 @@ export class LockSimClients {
   onAnswer(client: SimLockClient, op: PendingOp, session: string | null, result: LockResult): void {
     const { ctx } = this;
     if (ctx.stopped || client.op !== op || ctx.now < client.pausedUntilMs) return; // answered, or the process is paused
+    client.backoff.reset();
     const now = ctx.now;
     const command = op.command;
     if (command.type === 'open' || session !== client.session) return;
@@ -168,6 +175,7 @@ export class LockSimClients {
     const { ctx } = this;
     const command = op.command;
     if (ctx.stopped || client.op !== op || ctx.now < client.pausedUntilMs || command.type !== 'open') return;
+    client.backoff.reset();
     client.session = sessionId;
     // Counted from the FIRST attempt: the client cannot tell which of its attempts opened the session it was told.
     client.safePeriod = new SafePeriodTracker();
@@ -235,13 +243,19 @@ export class LockSimClients {
   private send(client: SimLockClient, op: PendingOp): void {
     const { ctx } = this;
     op.lastTryMs = ctx.now;
+    op.retryAtMs = ctx.now + RETRY_MS;
     const node = this.route(client);
-    if (node === null) return;
+    if (node === null) {
+      op.retryAtMs = ctx.now + client.backoff.nextDelayMs(); // no leader known: look again after a backoff
+      return;
+    }
     const session = client.session;
     ctx.cluster.schedule(ctx.delay(), () => {
       if (!ctx.cluster.isUp(node)) return;
-      // Not leader: the client asks another node at its next retry.
-      if (!this.transport().request(node, client, op, session)) client.node = null;
+      if (this.transport().request(node, client, op, session)) return;
+      // Not leader: the client asks another node after a backoff, as the SDK's leader follower does.
+      client.node = null;
+      if (client.op === op) op.retryAtMs = ctx.now + client.backoff.nextDelayMs();
     });
   }
 
@@ -257,6 +271,7 @@ export class LockSimClients {
       command,
       firstSentAtMs: ctx.now,
       lastTryMs: ctx.now,
+      retryAtMs: ctx.now,
       queued: false,
       ...extra,
     };
@@ -289,8 +304,7 @@ export class LockSimClients {
       return;
     }
     if (op) {
-      const waitedMs = now - op.lastTryMs;
-      if (op.queued ? waitedMs >= QUEUED_POLL_MS : waitedMs >= RETRY_MS) {
+      if (op.queued ? now - op.lastTryMs >= QUEUED_POLL_MS : now >= op.retryAtMs) {
         if (!op.queued && op.command.type !== 'open') {
           ctx.count('ambiguous');
           ctx.history.push({ kind: 'ambiguous', opId: op.opId, atMs: now });

@@ -13,7 +13,7 @@ import { LeaderDuties } from '../../server/leader-duties.js';
 import { LockService } from '../../server/lock-service.js';
 import { ServerMetrics } from '../../server/metrics.js';
 import { StalenessAdvisor } from '../../server/staleness.js';
-import type { ServerFramePayload } from '../../server/wire.js';
+import { operatorPreemptionRequest, type ServerFramePayload } from '../../server/wire.js';
 import { SessionTracker } from '../../session/tracker.js';
 import type { Clock } from '../../util/clock.js';
 import type { SeededRng } from '../../util/rng.js';
@@ -59,6 +59,8 @@ interface ServerNode {
   readonly advisor: StalenessAdvisor;
   /** The last keepalive seq this node answered, per session: what its frames name (0: the session's open). */
   readonly lastKeepaliveSeq: Map<string, number>;
+  /** Sessions whose stream is on this node (SessionHub's attached streams): its frames reach only them. */
+  readonly attached: Set<string>;
 }
 
 /** Every node's server in one run; the clients reach them through ClientTransport. */
@@ -152,9 +154,13 @@ export class LockSimServers implements ClientTransport {
       duties,
       advisor,
       lastKeepaliveSeq: new Map(),
+      attached: new Set(),
     };
     this.nodes.set(id, node);
-    driver.onStatusChange((status) => void duties.statusChanged(status));
+    driver.onStatusChange((status) => {
+      if (status.role !== 'leader') node.attached.clear(); // SessionHub ends its streams with NotLeader
+      void duties.statusChanged(status);
+    });
     duties.onTookOffice((nowMs) => {
       ctx.count('leaderships');
       const term = driver.status().term;
@@ -180,6 +186,7 @@ export class LockSimServers implements ClientTransport {
       node.service.openSession(command.clientName, command.ttlMs, ctx.now).then(
         (opened) => {
           ctx.promise(opened.sessionId, node.tracker.promisedUntil(opened.sessionId)!);
+          this.attach(node, opened.sessionId);
           ctx.cluster.schedule(ctx.delay(), () => this.clients().onOpened(client, op, opened.sessionId));
         },
         () => {}, // not applied here (deposed, or crashed): the client tries again
@@ -205,6 +212,7 @@ export class LockSimServers implements ClientTransport {
     // No answer once the promise has passed: the session is expiring and its end will be pushed (session-stream.ts).
     if (guarantee === null) return;
     node.lastKeepaliveSeq.set(session, seq);
+    this.attach(node, session);
     const nodeTerm = node.driver.status().term;
     for (const [term, atMs] of this.electedAtMs) {
       if (term > nodeTerm) ctx.stats.maxDeposedAnswerMs = Math.max(ctx.stats.maxDeposedAnswerMs ?? 0, ctx.now - atMs);
@@ -241,6 +249,12 @@ export class LockSimServers implements ClientTransport {
     return node !== undefined && this.ctx.cluster.node(id).driver === node.driver ? node : null;
   }
 
+  /** `sessionId`'s stream is now on `node` (an open, or a keepalive there after a resume); any other one ended. */
+  private attach(node: ServerNode, sessionId: string): void {
+    for (const other of this.nodes.values()) other.attached.delete(sessionId);
+    node.attached.add(sessionId);
+  }
+
   /** The advice timer of one incarnation: the SPM and the ladder assess the holds and act through LeaderDuties. */
   private runAdvice(node: ServerNode): void {
     const { ctx } = this;
@@ -256,8 +270,7 @@ export class LockSimServers implements ClientTransport {
    */
   private pushFrame(nodeId: NodeId, sessionId: string, payload: ServerFramePayload): boolean {
     const { ctx } = this;
-    const client = this.clients().ofSession(sessionId);
-    if (client?.node !== nodeId) {
+    if (this.nodes.get(nodeId)?.attached.has(sessionId) !== true) {
       if ('preemption' in payload) ctx.count('preemptionFramesLost');
       return false;
     }
@@ -333,7 +346,17 @@ export class LockSimServers implements ClientTransport {
         atMs: this.ctx.now,
       });
     }
-    node.duties.revoke(lock.name, holder.sessionId, force, 'simulated operator').catch(() => {});
+    const reason = 'simulated operator';
+    // As the Admin service's Revoke does: a Pre-emption Request to each holder whose revocation comes later.
+    node.duties.revoke(lock.name, holder.sessionId, force, reason).then(
+      (revoked) => {
+        for (const each of revoked.filter((r) => !r.immediate)) {
+          const preemption = operatorPreemptionRequest(lock.name, each.token, each.revokeAtMs, each.graceMs, reason);
+          this.pushFrame(node.id, each.sessionId, { preemption });
+        }
+      },
+      () => {},
+    );
   }
 
   /** One entry applied on `id`: checked against the other replicas, recorded once, pushed to connected clients. */
