@@ -15,7 +15,7 @@ import {
   WAIT_WITHOUT_LIMIT_MS,
   type WaitRef,
 } from './commands.js';
-import { findWaitCycle, type WaitEdge, type WaitsForGraph } from './deadlock.js';
+import { type Blocker, findWaitCycle, type WaitEdge, type WaitsForGraph } from './deadlock.js';
 import { DedupWindow, type DedupWindowData, describeRequest } from './dedup.js';
 import { secretMatches } from './secret.js';
 import {
@@ -980,17 +980,19 @@ export class LockStateMachine implements StateMachine {
     const locks = this.locksByName;
     const sessions = this.sessionsById;
     return {
-      *blockersOf(sessionId: string) {
+      blockersOf(sessionId: string) {
         const session = sessions.get(sessionId);
-        if (!session) return;
-        for (const lockName of [...session.waitingOn].sort(compareStrings)) {
+        if (!session) return [];
+        const found: Blocker[] = [];
+        const names = session.waitingOn.size === 1 ? session.waitingOn : [...session.waitingOn].sort(compareStrings);
+        for (const lockName of names) {
           const lock = locks.get(lockName)!;
-          const waiterAhead = lock.waiters.ahead(sessionId);
-          const ahead = waiterAhead === undefined ? [] : [waiterAhead];
-          for (const blocker of unique([...lock.holders, ...ahead].map((entry) => entry.sessionId))) {
-            yield { lockName, blocker };
-          }
+          // A session holds a lock once, and never waits for one it holds: holders and the waiter ahead are distinct.
+          for (const holder of lock.holders) found.push({ lockName, blocker: holder.sessionId });
+          const ahead = lock.waiters.ahead(sessionId);
+          if (ahead !== undefined) found.push({ lockName, blocker: ahead.sessionId });
         }
+        return found;
       },
     };
   }
