@@ -18,14 +18,20 @@ export interface Blocker {
 export interface WaitsForGraph {
   /** Every (lock, blocker) pair `sessionId` currently waits for. */
   blockersOf(sessionId: string): readonly Blocker[];
+  /**
+   * Marks `sessionId` as reached by this search: true the first time, false after (or for a session that is not
+   * open, which waits for nobody). The graph keeps the marks, so a search builds no set of the sessions it visits.
+   */
+  reach(sessionId: string): boolean;
 }
 
 /**
  * The cycle that `sessionId` would close by waiting on `lockName` for `blockers`, as a list of edges starting with
  * its own, or null when waiting is safe. An iterative depth-first search from each blocker back to `sessionId`
  * (queues of thousands make paths too deep for recursion), in time linear in the sessions it visits. The search path
- * is kept in parallel arrays rather than as edge objects and iterators: on a waits-for chain of 20,000 sessions the
- * check runs in a few milliseconds, inside one entry's apply (docs/design.md: cost follows the work).
+ * is kept in parallel arrays rather than as edge objects and iterators, and the graph marks the sessions reached
+ * (growing a set of 20,000 names cost more than the rest of the search): the check runs inside one entry's apply
+ * (docs/design.md: cost follows the work).
  */
 export function findWaitCycle(
   graph: WaitsForGraph,
@@ -33,11 +39,9 @@ export function findWaitCycle(
   lockName: string,
   blockers: Iterable<string>,
 ): WaitEdge[] | null {
-  const visited = new Set<string>();
   for (const first of blockers) {
     if (first === sessionId) return [{ sessionId, lockName, waitsFor: first }];
-    if (visited.has(first)) continue;
-    visited.add(first);
+    if (!graph.reach(first)) continue;
     // At depth d of the path: the session reached (waitedFor[d]), the lock it was reached through (viaLock[d]), its
     // blockers and the index of the next one to try.
     const waitedFor = [first];
@@ -58,8 +62,7 @@ export function findWaitCycle(
       nextIndex[depth] = index + 1;
       const { lockName: waitedLock, blocker } = edges[index]!;
       if (blocker === sessionId) return cycleOf(sessionId, viaLock, waitedFor, waitedLock);
-      if (visited.has(blocker)) continue;
-      visited.add(blocker);
+      if (!graph.reach(blocker)) continue;
       waitedFor.push(blocker);
       viaLock.push(waitedLock);
       frames.push(graph.blockersOf(blocker));

@@ -165,6 +165,8 @@ interface SessionState {
   /** Derived from the locks (rebuilt on restore): names of locks held and waited for. */
   readonly holding: Set<string>;
   readonly waitingOn: Set<string>;
+  /** Derived, never in a snapshot: the number of the last deadlock search that reached this session. */
+  searchMark: number;
 }
 
 /** One lock as a snapshot carries it: its waiters as an array in grant order (fields in LockState's order). */
@@ -225,6 +227,8 @@ export class LockStateMachine implements StateMachine {
   private lastAtMs = 0;
   /** Derived: lock names sorted, until a lock is created or removed (null: sort again when asked). */
   private sortedNames: string[] | null = null;
+  /** The waits-for graph deadlock searches walk (one per machine, read afresh at each search). */
+  private readonly waitsFor = new WaitsForView();
 
   constructor(options: LockStateMachineOptions = {}) {
     this.maxSessionsPerClient = options.maxSessionsPerClient ?? 16_384;
@@ -471,6 +475,7 @@ export class LockStateMachine implements StateMachine {
         cancelledBefore: new Map(s.cancelledBefore),
         holding: new Set(),
         waitingOn: new Set(),
+        searchMark: 0,
       });
       this.countClientSession(s.clientName, 1);
     }
@@ -531,6 +536,7 @@ export class LockStateMachine implements StateMachine {
       cancelledBefore: new Map(),
       holding: new Set(),
       waitingOn: new Set(),
+      searchMark: 0,
     });
     this.countClientSession(command.clientName, 1);
     this.emit({ type: 'session-opened', sessionId: command.sessionId, atMs });
@@ -687,7 +693,7 @@ export class LockStateMachine implements StateMachine {
     const last = lock.waiters.tail();
     const blockers = unique([...lock.holders, ...(last === undefined ? [] : [last])].map((entry) => entry.sessionId));
     const cycle = this.isWaitedFor(session)
-      ? findWaitCycle(this.waitsForGraph(), session.sessionId, name, blockers)
+      ? findWaitCycle(this.waitsFor.begin(this.sessionsById, this.locksByName), session.sessionId, name, blockers)
       : null;
     if (cycle) return fail('DEADLOCK', `waiting for "${name}" would deadlock: ${describeCycle(cycle)}`);
     const waitMs = command.waitMs ?? WAIT_WITHOUT_LIMIT_MS;
@@ -971,32 +977,6 @@ export class LockStateMachine implements StateMachine {
     return false;
   }
 
-  /**
-   * The waits-for graph as of now. A waiter waits for the holders and for the waiter just ahead of it, who in turn
-   * waits for the one ahead of it: the same reachability as an edge to every waiter ahead, with one edge each, so a
-   * search costs time linear in the sessions it visits (the waiter ahead is found in O(1)).
-   */
-  private waitsForGraph(): WaitsForGraph {
-    const locks = this.locksByName;
-    const sessions = this.sessionsById;
-    return {
-      blockersOf(sessionId: string) {
-        const session = sessions.get(sessionId);
-        if (!session) return [];
-        const found: Blocker[] = [];
-        const names = session.waitingOn.size === 1 ? session.waitingOn : [...session.waitingOn].sort(compareStrings);
-        for (const lockName of names) {
-          const lock = locks.get(lockName)!;
-          // A session holds a lock once, and never waits for one it holds: holders and the waiter ahead are distinct.
-          for (const holder of lock.holders) found.push({ lockName, blocker: holder.sessionId });
-          const ahead = lock.waiters.ahead(sessionId);
-          if (ahead !== undefined) found.push({ lockName, blocker: ahead.sessionId });
-        }
-        return found;
-      },
-    };
-  }
-
   // ---- helpers ----
 
   private describeBusy(lock: LockState, atMs: number): string {
@@ -1029,6 +1009,50 @@ export class LockStateMachine implements StateMachine {
 
   private emit(event: LockEvent): void {
     for (const listener of this.listeners) listener(event);
+  }
+}
+
+/**
+ * The waits-for graph as of a search. A waiter waits for the holders and for the waiter just ahead of it, who in turn
+ * waits for the one ahead of it: the same reachability as an edge to every waiter ahead, with one edge each, so a
+ * search costs time linear in the sessions it visits (the waiter ahead is found in O(1)). A class, not an object of
+ * closures per search: the search's calls then always reach the same functions, and V8 keeps it optimized (a new
+ * closure each time deoptimized it on every check).
+ */
+class WaitsForView implements WaitsForGraph {
+  private sessions = new Map<string, SessionState>();
+  private locks = new Map<string, LockState>();
+  /** Numbers the searches: a session whose searchMark is the current number was reached by this one. */
+  private search = 0;
+
+  /** Starts a search of the graph that `sessions` and `locks` form now. */
+  begin(sessions: Map<string, SessionState>, locks: Map<string, LockState>): this {
+    this.sessions = sessions;
+    this.locks = locks;
+    this.search += 1;
+    return this;
+  }
+
+  reach(sessionId: string): boolean {
+    const session = this.sessions.get(sessionId);
+    if (session === undefined || session.searchMark === this.search) return false;
+    session.searchMark = this.search;
+    return true;
+  }
+
+  blockersOf(sessionId: string): Blocker[] {
+    const session = this.sessions.get(sessionId);
+    if (!session) return [];
+    const found: Blocker[] = [];
+    const names = session.waitingOn.size === 1 ? session.waitingOn : [...session.waitingOn].sort(compareStrings);
+    for (const lockName of names) {
+      const lock = this.locks.get(lockName)!;
+      // A session holds a lock once, and never waits for one it holds: holders and the waiter ahead are distinct.
+      for (const holder of lock.holders) found.push({ lockName, blocker: holder.sessionId });
+      const ahead = lock.waiters.ahead(sessionId);
+      if (ahead !== undefined) found.push({ lockName, blocker: ahead.sessionId });
+    }
+    return found;
   }
 }
 
