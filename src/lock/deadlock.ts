@@ -16,8 +16,11 @@ export interface Blocker {
 
 /** The waits-for graph, as the state machine exposes it. Order must be deterministic. */
 export interface WaitsForGraph {
-  /** Every (lock, blocker) pair `sessionId` currently waits for. */
-  blockersOf(sessionId: string): readonly Blocker[];
+  /**
+   * The `index`-th (lock, blocker) pair `sessionId` currently waits for, or null past the last. The pair may be
+   * reused by the next call (nothing is allocated per step of a search): read it before asking again.
+   */
+  blockerAt(sessionId: string, index: number): Blocker | null;
   /**
    * Marks `sessionId` as reached by this search: true the first time, false after (or for a session that is not
    * open, which waits for nobody). The graph keeps the marks, so a search builds no set of the sessions it visits.
@@ -42,30 +45,27 @@ export function findWaitCycle(
   for (const first of blockers) {
     if (first === sessionId) return [{ sessionId, lockName, waitsFor: first }];
     if (!graph.reach(first)) continue;
-    // At depth d of the path: the session reached (waitedFor[d]), the lock it was reached through (viaLock[d]), its
-    // blockers and the index of the next one to try.
+    // At depth d of the path: the session reached (waitedFor[d]), the lock it was reached through (viaLock[d]) and
+    // the index of its next blocker to try.
     const waitedFor = [first];
     const viaLock = [lockName];
-    const frames = [graph.blockersOf(first)];
     const nextIndex = [0];
-    while (frames.length > 0) {
-      const depth = frames.length - 1;
-      const edges = frames[depth]!;
+    while (waitedFor.length > 0) {
+      const depth = waitedFor.length - 1;
       const index = nextIndex[depth]!;
-      if (index >= edges.length) {
-        frames.pop();
+      const edge = graph.blockerAt(waitedFor[depth]!, index);
+      if (edge === null) {
         nextIndex.pop();
         waitedFor.pop();
         viaLock.pop();
         continue;
       }
       nextIndex[depth] = index + 1;
-      const { lockName: waitedLock, blocker } = edges[index]!;
+      const { lockName: waitedLock, blocker } = edge;
       if (blocker === sessionId) return cycleOf(sessionId, viaLock, waitedFor, waitedLock);
       if (!graph.reach(blocker)) continue;
       waitedFor.push(blocker);
       viaLock.push(waitedLock);
-      frames.push(graph.blockersOf(blocker));
       nextIndex.push(0);
     }
   }

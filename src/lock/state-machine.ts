@@ -1024,12 +1024,16 @@ class WaitsForView implements WaitsForGraph {
   private locks = new Map<string, LockState>();
   /** Numbers the searches: a session whose searchMark is the current number was reached by this one. */
   private search = 0;
+  /** This search's blockers of the sessions that wait on several locks. */
+  private listed = new Map<string, readonly Blocker[]>();
+  private readonly answer = { lockName: '', blocker: '' };
 
   /** Starts a search of the graph that `sessions` and `locks` form now. */
   begin(sessions: Map<string, SessionState>, locks: Map<string, LockState>): this {
     this.sessions = sessions;
     this.locks = locks;
     this.search += 1;
+    if (this.listed.size > 0) this.listed = new Map();
     return this;
   }
 
@@ -1040,19 +1044,40 @@ class WaitsForView implements WaitsForGraph {
     return true;
   }
 
-  blockersOf(sessionId: string): Blocker[] {
+  blockerAt(sessionId: string, index: number): Blocker | null {
     const session = this.sessions.get(sessionId);
-    if (!session) return [];
-    const found: Blocker[] = [];
-    const names = session.waitingOn.size === 1 ? session.waitingOn : [...session.waitingOn].sort(compareStrings);
-    for (const lockName of names) {
+    if (!session) return null;
+    if (session.waitingOn.size !== 1) return this.blockersOfMany(session)[index] ?? null;
+    for (const lockName of session.waitingOn) {
       const lock = this.locks.get(lockName)!;
       // A session holds a lock once, and never waits for one it holds: holders and the waiter ahead are distinct.
+      if (index < lock.holders.length) return this.pair(lockName, lock.holders[index]!.sessionId);
+      const ahead = index === lock.holders.length ? lock.waiters.ahead(sessionId) : undefined;
+      if (ahead !== undefined) return this.pair(lockName, ahead.sessionId);
+    }
+    return null;
+  }
+
+  /** Blockers of a session that waits on several locks, by lock name: listed once per search. */
+  private blockersOfMany(session: SessionState): readonly Blocker[] {
+    const listed = this.listed.get(session.sessionId);
+    if (listed !== undefined) return listed;
+    const found: Blocker[] = [];
+    for (const lockName of [...session.waitingOn].sort(compareStrings)) {
+      const lock = this.locks.get(lockName)!;
       for (const holder of lock.holders) found.push({ lockName, blocker: holder.sessionId });
-      const ahead = lock.waiters.ahead(sessionId);
+      const ahead = lock.waiters.ahead(session.sessionId);
       if (ahead !== undefined) found.push({ lockName, blocker: ahead.sessionId });
     }
+    this.listed.set(session.sessionId, found);
     return found;
+  }
+
+  /** The one pair blockerAt answers with, filled afresh each time. */
+  private pair(lockName: string, blocker: string): Blocker {
+    this.answer.lockName = lockName;
+    this.answer.blocker = blocker;
+    return this.answer;
   }
 }
 
