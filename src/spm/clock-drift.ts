@@ -43,9 +43,9 @@ const OUTLIERS_BEFORE_RESET = 3;
 /**
  * Offsets `clientTime - sendTime` against send time, where the send time is the receive time less half *that
  * exchange's own* round trip, as NTP does: a keepalive reports the round trip of the exchange before it, so a sample
- * enters the fit once the next keepalive has told its round trip (the previous exchange's RTT would add that exchange's
- * jitter, and lag a latency that grows). Without any round trip known, the delay is taken as steady. The slope of a least-squares line through the last `window`
- * offsets is the rate error; its standard error comes from the residuals, so a noisy wide-area session is judged with
+ * enters the fit once the next keepalive has told its round trip (the previous exchange's RTT would add that
+ * exchange's jitter, and lag a latency that grows). Without any round trip known, the delay is taken as steady. The
+ * slope of a least-squares line through the last `window` offsets is the rate error; its standard error comes from the residuals, so a noisy wide-area session is judged with
  * its own noise and a quiet LAN session with its own. Outliers (one-way delay spikes) are set aside by a robust scale,
  * and a changing rate (a drift that ramps) is followed by a quadratic term only when the data show it significantly.
  */
@@ -56,8 +56,7 @@ export class ClockDriftEstimator {
   /** Each sample's own round trip, NaN until the next keepalive reports it. */
   private readonly ownRtts: RingBuffer;
   private lastReceiveMs = Number.NaN;
-  /** The newest sample the fit used: its send time and offset, which the others are taken relative to. */
-  private newestSendMs = Number.NaN;
+  /** The newest sample the fit used: its offset, which the others are taken relative to. */
   private newestOffsetMs = Number.NaN;
   /** The estimate is computed once per new sample (assessments ask far more often than keepalives arrive). */
   private cached: DriftEstimate | null = null;
@@ -189,11 +188,11 @@ export class ClockDriftEstimator {
       }
     }
     if (newest < 0) return 0;
-    this.newestSendMs = this.receiveTimes.at(newest) - (this.oneWays[newest] as number);
+    const newestSendMs = this.receiveTimes.at(newest) - (this.oneWays[newest] as number);
     this.newestOffsetMs = this.rawOffsets.at(newest) + (this.oneWays[newest] as number);
     for (let i = 0; i < n; i++) {
       const oneWayMs = this.oneWays[i] as number;
-      this.times[i] = this.receiveTimes.at(i) - oneWayMs - this.newestSendMs;
+      this.times[i] = this.receiveTimes.at(i) - oneWayMs - newestSendMs;
       this.offsets[i] = this.rawOffsets.at(i) + oneWayMs - this.newestOffsetMs;
     }
     return kept;
