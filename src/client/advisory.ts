@@ -4,9 +4,9 @@
 import type { WireSessionAdvisory } from '../util/wire-frames.js';
 
 /**
- * A condition of the session: `'clock-drift'` (this client's clock runs outside the SDK's drift bound, `maxDrift`,
- * even at the shortest guarantee the cluster gives) or `'link-degrading'` (keepalive round trips are growing toward a
- * missed renewal). A newer cluster may name other conditions; the SDK passes their names on unchanged.
+ * A condition of the session: `'clock-drift'` (this client's clock runs faster or slower than a disciplined clock keeps
+ * to; the detail says what the cluster's guarantee makes of it) or `'link-degrading'` (keepalive round trips are
+ * growing toward a missed renewal). A newer cluster may name other conditions; the SDK passes their names on unchanged.
  */
 export type SessionCondition = 'clock-drift' | 'link-degrading';
 

@@ -16,8 +16,9 @@ export interface SessionAdvisory {
    */
   'advisoryId'?: (string);
   /**
-   * "clock-drift": the client's clock runs outside the SDK's drift bound (ConnectOptions.maxDrift) even at the
-   * guarantee floor, so no guarantee the server can give keeps the safe period's assumption true.
+   * "clock-drift": the client's clock runs faster or slower than a disciplined clock keeps to (500 ppm), beyond the
+   * doubt its path leaves; `detail` says what the guarantee makes of it (nothing for a fast clock, a shorter
+   * guarantee for a slow one, a longer lease when even the guarantee floor cannot absorb it).
    * "link-degrading": keepalive round trips are growing toward a missed renewal.
    * Newer servers may name other conditions: an SDK passes a name it does not know on to the user unchanged.
    */
@@ -58,8 +59,9 @@ export interface SessionAdvisory__Output {
    */
   'advisoryId': (string);
   /**
-   * "clock-drift": the client's clock runs outside the SDK's drift bound (ConnectOptions.maxDrift) even at the
-   * guarantee floor, so no guarantee the server can give keeps the safe period's assumption true.
+   * "clock-drift": the client's clock runs faster or slower than a disciplined clock keeps to (500 ppm), beyond the
+   * doubt its path leaves; `detail` says what the guarantee makes of it (nothing for a fast clock, a shorter
+   * guarantee for a slow one, a longer lease when even the guarantee floor cannot absorb it).
    * "link-degrading": keepalive round trips are growing toward a missed renewal.
    * Newer servers may name other conditions: an SDK passes a name it does not know on to the user unchanged.
    */
