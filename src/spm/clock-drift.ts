@@ -1,5 +1,4 @@
 // A session's clock offset and rate error, estimated from the time the client reports in its keepalives.
-import { LeastSquares } from './least-squares.js';
 import { RingBuffer } from './ring-buffer.js';
 
 /** The client clock relative to the server's. */
@@ -45,9 +44,10 @@ const OUTLIERS_BEFORE_RESET = 3;
  * exchange's own* round trip, as NTP does: a keepalive reports the round trip of the exchange before it, so a sample
  * enters the fit once the next keepalive has told its round trip (the previous exchange's RTT would add that
  * exchange's jitter, and lag a latency that grows). Without any round trip known, the delay is taken as steady. The
- * slope of a least-squares line through the last `window` offsets is the rate error; its standard error comes from the residuals, so a noisy wide-area session is judged with
- * its own noise and a quiet LAN session with its own. Outliers (one-way delay spikes) are set aside by a robust scale,
- * and a changing rate (a drift that ramps) is followed by a quadratic term only when the data show it significantly.
+ * slope of a least-squares line through the last `window` offsets is the rate error; its standard error comes from
+ * the residuals, so a noisy wide-area session is judged with its own noise and a quiet LAN session with its own.
+ * Outliers (one-way delay spikes) are set aside by a robust scale, and a changing rate (a drift that ramps) is followed
+ * by a quadratic term only when the data show it significantly.
  */
 export class ClockDriftEstimator {
   private readonly receiveTimes: RingBuffer;
@@ -71,7 +71,6 @@ export class ClockDriftEstimator {
   private readonly times: Float64Array;
   private readonly offsets: Float64Array;
   private readonly oneWays: Float64Array;
-  private readonly solver = new LeastSquares();
 
   /** @param window samples kept for the fit (at the default interval of 3.3 s, 16 samples span about 53 s) */
   constructor(window: number) {
@@ -203,19 +202,28 @@ export class ClockDriftEstimator {
    * the round trip other than half, held over the window, could move the window's rate. 0 when no round trip is known.
    */
   private pathDoubt(n: number): number {
-    const fit = this.solver.fit(
-      n,
-      2,
-      (i, x) => {
-        if (this.kept[i] === 0) return Number.NaN;
-        x[0] = 1;
-        x[1] = this.timeAt(i) / 1000;
-        return 2 * (this.oneWays[i] as number);
-      },
-      0,
-    );
-    // The coefficient is round-trip ms per second: divide by 1000 for a rate.
-    return fit === null ? 0 : Math.abs(fit.coefficients[1] as number) / 2 / 1000;
+    let count = 0;
+    let meanX = 0;
+    let meanY = 0;
+    for (let i = 0; i < n; i++) {
+      if (this.kept[i] === 0) continue;
+      count++;
+      meanX += this.timeAt(i);
+      meanY += this.oneWays[i] as number;
+    }
+    if (count < 2) return 0;
+    meanX /= count;
+    meanY /= count;
+    let sxx = 0;
+    let sxy = 0;
+    for (let i = 0; i < n; i++) {
+      if (this.kept[i] === 0) continue;
+      const dx = this.timeAt(i) - meanX;
+      sxx += dx * dx;
+      sxy += dx * ((this.oneWays[i] as number) - meanY);
+    }
+    // The slope of half the round trip, per ms of time: a rate.
+    return sxx > 0 ? Math.abs(sxy / sxx) : 0;
   }
 
   /** Least squares over the kept samples (times relative to the newest, which keeps the sums small). */
