@@ -3,9 +3,19 @@
 import type * as grpc from '@grpc/grpc-js';
 import { MessageTooLargeError } from './errors.js';
 
-/** Stands in for a request whose encoded size exceeded the limit; handlers refuse it with RESOURCE_EXHAUSTED. */
+/** An oversized frame is still decoded up to this many times the limit, to learn which request it carried: a
+ * request can then be refused alone and its session goes on. Beyond it nothing is read (bounded memory). */
+const DECODED_UP_TO_LIMITS = 16;
+
+/**
+ * Stands in for a request whose encoded size exceeded the limit; handlers refuse it with RESOURCE_EXHAUSTED, or, when
+ * `decoded` says which request of a stream it was, refuse that request alone.
+ */
 export class OversizedRequest {
-  constructor(readonly error: MessageTooLargeError) {}
+  constructor(
+    readonly error: MessageTooLargeError,
+    readonly decoded: unknown = undefined,
+  ) {}
 }
 
 /**
@@ -17,10 +27,16 @@ export function limitRequestSize(service: grpc.ServiceDefinition, maxBytes: numb
   for (const [name, method] of Object.entries(service)) {
     limited[name] = {
       ...method,
-      requestDeserialize: (bytes: Buffer) =>
-        bytes.length > maxBytes
-          ? new OversizedRequest(new MessageTooLargeError(bytes.length, maxBytes))
-          : method.requestDeserialize(bytes),
+      requestDeserialize: (bytes: Buffer) => {
+        if (bytes.length <= maxBytes) return method.requestDeserialize(bytes);
+        const error = new MessageTooLargeError(bytes.length, maxBytes);
+        if (bytes.length > DECODED_UP_TO_LIMITS * maxBytes) return new OversizedRequest(error);
+        try {
+          return new OversizedRequest(error, method.requestDeserialize(bytes));
+        } catch {
+          return new OversizedRequest(error);
+        }
+      },
     };
   }
   return limited;

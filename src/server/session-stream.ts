@@ -106,7 +106,15 @@ export class SessionStream implements ConnectedStream {
   private receive(frame: ClientFrame | OversizedRequest): void {
     if (this.ended || this.deposed) return;
     if (frame instanceof OversizedRequest) {
-      this.fail(frame.error);
+      // A request of an open session is refused alone (its session goes on); anything else ends the stream.
+      const request = this.opening && this.waitingForOpen === null ? requestOf(frame.decoded) : null;
+      if (request === null) this.fail(frame.error);
+      else
+        this.refuse(
+          request.requestSeq,
+          request.name,
+          new InvalidRequestError(`${frame.error.message} (maxMessageBytes)`),
+        );
       return;
     }
     if (!this.opening) {
@@ -548,4 +556,12 @@ export class SessionStream implements ConnectedStream {
     this.ended = true;
     this.link?.clear();
   }
+}
+
+/** The request seq and lock name of an acquire, release or cancel frame, or null for any other frame. */
+function requestOf(frame: unknown): { requestSeq: string; name: string } | null {
+  const client = frame as ClientFrame | undefined;
+  const request = client?.acquire ?? client?.release ?? client?.cancel;
+  if (request === undefined || request === null) return null;
+  return { requestSeq: String(request.requestSeq ?? '0'), name: String(request.name ?? '') };
 }

@@ -195,10 +195,24 @@ describe('limits', () => {
     for (const each of [holder, waiter, extra]) each.stream.cancel();
   });
 
-  it('refuses a client frame over 64 KiB with RESOURCE_EXHAUSTED', async () => {
+  it('refuses an acquire in a frame over 64 KiB alone, as INVALID_ARGUMENT naming the limit; the session goes on', async () => {
     const { stream } = await openSession(address, LONG_TTL);
     const before = stateSnapshot();
-    stream.send({ acquire: { requestSeq: '1', name: 'huge', waitMs: 0, metadata: 'x'.repeat(70_000) } });
+    stream.send({ acquire: { requestSeq: '1', name: 'huge', waitMs: 0, metadata: 'x'.repeat(100 * 1024) } });
+    const refused = (await stream.next('error')).error;
+    expect(refused).toMatchObject({ requestSeq: '1', name: 'huge', code: 'INVALID_ARGUMENT', retriable: false });
+    expect(refused?.message).toMatch(/exceeds the limit of 65536 bytes/);
+    expect(stateSnapshot()).toEqual(before);
+    // The same stream and session take the next request.
+    stream.send({ acquire: { requestSeq: '2', name: 'after-huge', waitMs: 0 } });
+    expect((await stream.next('acquire')).acquire).toMatchObject({ requestSeq: '2', status: 'GRANTED' });
+    stream.cancel();
+  });
+
+  it('ends the stream with RESOURCE_EXHAUSTED on a frame too large to read (over 16 x the limit), changing nothing', async () => {
+    const { stream } = await openSession(address, LONG_TTL);
+    const before = stateSnapshot();
+    stream.send({ acquire: { requestSeq: '1', name: 'huger', waitMs: 0, metadata: 'x'.repeat(17 * 65_536) } });
     const end = await stream.ended;
     expect(end.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     expect(end.details).toMatch(/exceeds the limit of 65536 bytes/);
