@@ -202,6 +202,17 @@ export class ClockDriftEstimator {
    * the round trip other than half, held over the window, could move the window's rate. 0 when no round trip is known.
    */
   private pathDoubt(n: number): number {
+    const fit = this.keptSlope(n, this.oneWays);
+    // The slope of half the round trip, per ms of time: a rate.
+    return fit === null ? 0 : Math.abs(fit.slope);
+  }
+
+  /** The least-squares slope of `ys` against the send times over the kept samples, with the sums `line` goes on
+   * with; null below two samples or when every time is equal. */
+  private keptSlope(
+    n: number,
+    ys: Float64Array,
+  ): { count: number; meanX: number; meanY: number; sxx: number; slope: number } | null {
     let count = 0;
     let meanX = 0;
     let meanY = 0;
@@ -209,9 +220,9 @@ export class ClockDriftEstimator {
       if (this.kept[i] === 0) continue;
       count++;
       meanX += this.timeAt(i);
-      meanY += this.oneWays[i] as number;
+      meanY += ys[i] as number;
     }
-    if (count < 2) return 0;
+    if (count < 2) return null;
     meanX /= count;
     meanY /= count;
     let sxx = 0;
@@ -220,36 +231,16 @@ export class ClockDriftEstimator {
       if (this.kept[i] === 0) continue;
       const dx = this.timeAt(i) - meanX;
       sxx += dx * dx;
-      sxy += dx * ((this.oneWays[i] as number) - meanY);
+      sxy += dx * ((ys[i] as number) - meanY);
     }
-    // The slope of half the round trip, per ms of time: a rate.
-    return sxx > 0 ? Math.abs(sxy / sxx) : 0;
+    return sxx > 0 ? { count, meanX, meanY, sxx, slope: sxy / sxx } : null;
   }
 
   /** Least squares over the kept samples (times relative to the newest, which keeps the sums small). */
   private line(n: number): { intercept: number; slope: number; slopeStdErr: number; points: number } | null {
-    let count = 0;
-    let meanX = 0;
-    let meanY = 0;
-    for (let i = 0; i < n; i++) {
-      if (this.kept[i] === 0) continue;
-      count++;
-      meanX += this.timeAt(i);
-      meanY += this.offsetAt(i);
-    }
-    if (count < MIN_POINTS) return null;
-    meanX /= count;
-    meanY /= count;
-    let sxx = 0;
-    let sxy = 0;
-    for (let i = 0; i < n; i++) {
-      if (this.kept[i] === 0) continue;
-      const dx = this.timeAt(i) - meanX;
-      sxx += dx * dx;
-      sxy += dx * (this.offsetAt(i) - meanY);
-    }
-    if (sxx === 0) return null;
-    const slope = sxy / sxx;
+    const fit = this.keptSlope(n, this.offsets);
+    if (fit === null || fit.count < MIN_POINTS) return null;
+    const { count, meanX, meanY, sxx, slope } = fit;
     let rss = 0;
     for (let i = 0; i < n; i++) {
       if (this.kept[i] === 0) continue;
