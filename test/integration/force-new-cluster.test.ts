@@ -2,32 +2,22 @@
 // with --force-new-cluster as a one-member cluster keeping its whole log, two fresh members are added back one at a
 // time, and no acknowledged grant is lost while tokens continue strictly higher.
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AdminClient } from '../../src/client/admin.js';
 import { connect } from '../../src/client/client.js';
 import { MembershipChangeRefusedError } from '../../src/client/errors.js';
 import { waitFor } from '../support/wait-for.js';
 import {
+  cleanupAfterEach,
   type NodeAddresses,
   nodeAddresses,
   peersOf,
-  type ServeProcess,
   START_TIMEOUT_MS,
-  startServe,
   statusOf,
 } from './forelock-processes.js';
 import { tempDir } from './server-harness.js';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function serve(...args: Parameters<typeof startServe>): ServeProcess {
-  const process = startServe(...args);
-  cleanups.push(() => process.stop());
-  return process;
-}
+const { defer, serve } = cleanupAfterEach();
 
 async function leaderOf(nodes: readonly NodeAddresses[]): Promise<NodeAddresses> {
   return waitFor(
@@ -46,7 +36,7 @@ async function leaderOf(nodes: readonly NodeAddresses[]): Promise<NodeAddresses>
 describe('forelock serve --force-new-cluster', () => {
   it('recovers the former leader of a cluster that lost both followers, keeping every acknowledged grant', async () => {
     const dir = await tempDir('forelock-force-new-');
-    cleanups.push(dir.remove);
+    defer(dir.remove);
     const founders = await nodeAddresses(3);
     const peers = peersOf(founders);
     const dataOf = (node: NodeAddresses) => ['--data', join(dir.path, node.id)];
@@ -55,7 +45,7 @@ describe('forelock serve --force-new-cluster', () => {
 
     // Acknowledged grants: each acquire returned, so its entry was committed on a quorum.
     const client = await connect({ endpoints: [leader.listen], ttlMs: 120_000, openTimeoutMs: 5_000 });
-    cleanups.push(() => client.close());
+    defer(() => client.close());
     const acknowledged = new Map<string, bigint>();
     for (let i = 0; i < 5; i++) acknowledged.set(`recover/${i}`, (await client.acquire(`recover/${i}`)).token);
     const highest = [...acknowledged.values()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).at(-1)!;
@@ -69,7 +59,7 @@ describe('forelock serve --force-new-cluster', () => {
       START_TIMEOUT_MS,
     );
     const admin = new AdminClient({ endpoints: [leader.listen], timeoutMs: 30_000 });
-    cleanups.push(() => admin.close());
+    defer(() => admin.close());
     expect((await admin.status()).members.map((member) => member.id)).toEqual([leader.id]);
     const kept = new Map((await admin.listLocks('recover/')).map((lock) => [lock.name, lock.holders[0]!.token]));
     expect(kept).toEqual(acknowledged);
@@ -104,7 +94,7 @@ describe('forelock serve --force-new-cluster', () => {
       endpoints: [leader.listen, ...fresh.map((node) => node.listen)],
       openTimeoutMs: 5_000,
     });
-    cleanups.push(() => after.close());
+    defer(() => after.close());
     const next = await after.acquire('recover/after', { waitMs: 30_000 });
     expect(next.token).toBeGreaterThan(highest);
     expect(new Map((await admin.listLocks('recover/')).map((lock) => [lock.name, lock.holders[0]!.token]))).toEqual(

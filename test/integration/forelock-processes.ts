@@ -1,6 +1,7 @@
 // Real `forelock serve` processes for operations tests (one-shot commands are client-harness's runCli): nodes on
 // free addresses of 127.0.0.1, servers stopped at cleanup, and a node's view over GET /v1/status.
 import type { ChildProcess } from 'node:child_process';
+import { afterEach } from 'vitest';
 import type { ForelockCommand } from '../../src/server/local-cluster.js';
 import type { StatusJson } from '../../src/server/wire.js';
 import { type CliRun, startCli } from './client-harness.js';
@@ -66,4 +67,29 @@ export async function statusOf(node: NodeAddresses): Promise<StatusJson | undefi
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Undoes what a test started, newest first, after each test of the file that calls it (once, at its top): `defer`
+ * takes any cleanup, `serve` starts a node that is stopped so.
+ */
+export function cleanupAfterEach(): {
+  defer: (cleanup: () => Promise<unknown> | unknown) => void;
+  serve: (node: NodeAddresses, args: readonly string[]) => ServeProcess;
+} {
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  const defer = (cleanup: () => Promise<unknown> | unknown): void => {
+    cleanups.push(cleanup);
+  };
+  return {
+    defer,
+    serve: (node, args) => {
+      const process = startServe(node, args);
+      defer(() => process.stop());
+      return process;
+    },
+  };
 }

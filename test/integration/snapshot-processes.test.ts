@@ -2,32 +2,22 @@
 // and `snapshot restore` preparing the members of a new cluster that starts from it with higher tokens.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AdminClient } from '../../src/client/admin.js';
 import { connect } from '../../src/client/client.js';
 import { IDENTITY_FILE } from '../../src/raft/identity.js';
 import { waitFor } from '../support/wait-for.js';
 import { runCli } from './client-harness.js';
 import {
+  cleanupAfterEach,
   nodeAddresses,
   peersOf,
-  type ServeProcess,
   START_TIMEOUT_MS,
-  startServe,
   statusOf,
 } from './forelock-processes.js';
 import { tempDir } from './server-harness.js';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function serve(...args: Parameters<typeof startServe>): ServeProcess {
-  const process = startServe(...args);
-  cleanups.push(() => process.stop());
-  return process;
-}
+const { defer, serve } = cleanupAfterEach();
 
 async function clusterIdOf(dataDir: string): Promise<string> {
   return (JSON.parse(await readFile(join(dataDir, IDENTITY_FILE), 'utf8')) as { clusterId: string }).clusterId;
@@ -36,7 +26,7 @@ async function clusterIdOf(dataDir: string): Promise<string> {
 describe('forelock snapshot save, status and restore', () => {
   it('backs up a live node and restores it as a new 3-member cluster whose tokens continue higher', async () => {
     const dir = await tempDir('forelock-snapshot-');
-    cleanups.push(dir.remove);
+    defer(dir.remove);
     const [source] = await nodeAddresses(1, 'src');
     serve(source!, ['--data', join(dir.path, 'src1')]);
     await waitFor(
@@ -45,7 +35,7 @@ describe('forelock snapshot save, status and restore', () => {
       START_TIMEOUT_MS,
     );
     const client = await connect({ endpoints: [source!.listen], ttlMs: 60_000 });
-    cleanups.push(() => client.close());
+    defer(() => client.close());
     const tokens = [];
     for (const name of ['backup/a', 'backup/b', 'backup/c']) tokens.push((await client.acquire(name)).token);
     await (await client.acquire('backup/released')).release();
@@ -129,11 +119,11 @@ describe('forelock snapshot save, status and restore', () => {
 
     for (const member of members) serve(member, ['--data', join(dir.path, member.id), '--peers', peers]);
     const admin = new AdminClient({ endpoints: members.map((member) => member.listen), timeoutMs: START_TIMEOUT_MS });
-    cleanups.push(() => admin.close());
+    defer(() => admin.close());
     // The snapshot's sessions were ended cleanly: their locks are free in the new cluster.
     expect(await admin.listLocks('backup/')).toEqual([]);
     const restoredClient = await connect({ endpoints: members.map((member) => member.listen), openTimeoutMs: 5_000 });
-    cleanups.push(() => restoredClient.close());
+    defer(() => restoredClient.close());
     const next = await restoredClient.acquire('backup/a', { waitMs: 10_000 });
     expect(next.token).toBeGreaterThan(4n);
   });
