@@ -8,13 +8,7 @@ import { connect } from '../../src/client/client.js';
 import { IDENTITY_FILE } from '../../src/raft/identity.js';
 import { waitFor } from '../support/wait-for.js';
 import { runCli } from './client-harness.js';
-import {
-  cleanupAfterEach,
-  nodeAddresses,
-  peersOf,
-  START_TIMEOUT_MS,
-  statusOf,
-} from './forelock-processes.js';
+import { cleanupAfterEach, nodeAddresses, peersOf, START_TIMEOUT_MS, statusOf } from './forelock-processes.js';
 import { tempDir } from './server-harness.js';
 
 const { defer, serve } = cleanupAfterEach();
