@@ -478,6 +478,12 @@ export class RaftCore implements RaftCoreApi {
     this.randomizedElectionTicks = base + Math.floor(this.rng.next() * base);
   }
 
+  /** True when this node is the one and only voter of the configuration in force. */
+  private isSoleVoter(): boolean {
+    const voters = this.conf.voters;
+    return voters.length === 1 && voters[0] === this.id;
+  }
+
   /** Accepts `from` as this term's leader; false when this node is itself the leader (never two in a term). */
   private followLeader(from: NodeId): boolean {
     if (this.state === 'leader') return false;
@@ -491,7 +497,10 @@ export class RaftCore implements RaftCoreApi {
 
   private tickElection(): void {
     this.electionElapsed += 1;
-    if (this.electionElapsed < this.randomizedElectionTicks) return;
+    // The only voter of its configuration is the whole quorum: no other node can lead it, so there is no leader to
+    // hear from and nothing to wait for. It campaigns on its first tick (a restarted one-node cluster serves again at
+    // once, not 1-2 s later; issue 13). Safety never rests on the timeout, only on the votes.
+    if (this.electionElapsed < this.randomizedElectionTicks && !this.isSoleVoter()) return;
     this.electionElapsed = 0;
     if (!this.conf.voters.includes(this.id)) return;
     this.campaign(this.config.preVote ? 'pre-vote' : 'vote');
@@ -866,8 +875,7 @@ export class RaftCore implements RaftCoreApi {
   // ---- ReadIndex ----
 
   private startRead(context: string): void {
-    const voters = this.conf.voters;
-    if (voters.length === 1 && voters[0] === this.id) {
+    if (this.isSoleVoter()) {
       this.readStates.push({ index: this.log.committed, context });
       return;
     }

@@ -73,6 +73,28 @@ describe('the Ready contract', () => {
     expect(node.ready().committedEntries.map((entry) => entry.index)).toEqual([2]);
   });
 
+  it('a restarted sole voter elects itself on its first tick; a voter among others waits out its election timeout', () => {
+    const restarted: RestoredState = {
+      hardState: { term: 3, votedFor: 'a', commit: 2 },
+      snapshot: null,
+      entries: entries([2, 3]),
+      initialConf: conf('a'),
+    };
+    const sole = core('a', restarted);
+    sole.tick();
+    expect(sole.role).toBe('leader');
+    expect(sole.term).toBe(4);
+    const election = sole.ready();
+    expect(election.hardState).toMatchObject({ term: 4, votedFor: 'a' });
+    expect(election.committedEntries.map((entry) => entry.index)).toEqual([1, 2]);
+
+    const member = core('a', { ...restarted, initialConf: conf('a', 'b', 'c') });
+    const config = defaultRaftConfig('a');
+    for (let i = 1; i < config.electionTicks; i++) member.tick();
+    expect(member.role).toBe('follower');
+    expect(member.term).toBe(3);
+  });
+
   it('a leader counts its own entry toward the quorum only once advance() says it is durable', () => {
     const a = core('a', fresh(conf('a', 'b', 'c')), { preVote: false });
     const b = core('b', fresh(conf('a', 'b', 'c')));
