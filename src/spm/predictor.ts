@@ -542,16 +542,23 @@ export class StalenessPredictor {
       }
       return stats;
     }
-    stats = new ResourceStats(this.config.demandBucketMs);
+    // Beyond MAX_RESOURCE_STATS the least recently used is forgotten, and its buffers, reset, serve the new name:
+    // allocating them (about 2.5 KB of typed arrays) was most of what a new name cost, 10 us with the GC it caused,
+    // paid for every grant of a new name, and again for each one when a node replays its log (issue 13).
+    let forgotten: ResourceStats | undefined;
+    if (this.resources.size >= MAX_RESOURCE_STATS) {
+      const oldest = this.resources.keys().next().value as string;
+      forgotten = this.resources.get(oldest);
+      this.resources.delete(oldest);
+      forgotten?.reset();
+    }
+    stats = forgotten ?? new ResourceStats(this.config.demandBucketMs);
     this.resources.set(name, stats);
     if (!this.listedNames.has(name)) {
       this.resourceNames.push(name);
       this.listedNames.add(name);
     }
-    if (this.resources.size > MAX_RESOURCE_STATS) {
-      this.resources.delete(this.resources.keys().next().value as string);
-      if (this.resourceNames.length > 2 * MAX_RESOURCE_STATS) this.compactNames();
-    }
+    if (forgotten !== undefined && this.resourceNames.length > 2 * MAX_RESOURCE_STATS) this.compactNames();
     return stats;
   }
 

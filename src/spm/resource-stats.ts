@@ -70,6 +70,19 @@ export class ResourceStats {
     this.demandForecastValue = null;
   }
 
+  /** Forgets every hold and request: the same as a new ResourceStats of the same bucket, without allocating. */
+  reset(): void {
+    this.holds.clear();
+    this.sortedHolds.length = 0;
+    this.tailIndexValue = null;
+    this.demand.clear();
+    this.demandSum = 0;
+    this.currentBucket = Number.NaN;
+    this.currentCount = 0;
+    this.demandForecastValue = null;
+    this.lastFitMs = Number.NaN;
+  }
+
   get holdSamples(): number {
     return this.holds.length;
   }

@@ -286,4 +286,39 @@ describe('ResourceStats', () => {
     for (const t of [0, 100, 200, 1500, 3500]) stats.addRequest(t); // buckets: 3, 1, 0, 1 (open)
     expect(stats.demandPerBucket(3600)).toBeCloseTo(4 / 3, 12);
   });
+
+  it('reset() leaves the same state as a new one, and the same answers after the same inputs (seeded)', () => {
+    const seed = 5;
+    const rng = new SeededRng(seed);
+    /** Every field, a ring buffer by its contents (its storage keeps stale values beyond its length). */
+    const stateOf = (stats: ResourceStats): Record<string, unknown> =>
+      Object.fromEntries(
+        Object.entries(stats).map(([key, value]) => [key, value instanceof RingBuffer ? value.toArray() : value]),
+      );
+    const feed = (stats: ResourceStats, fromMs: number): void => {
+      for (let i = 0; i < 400; i++) {
+        stats.addHold(Math.round(rng.uniform(0, 5000)));
+        stats.addRequest(fromMs + i * 700);
+      }
+      stats.refitDemand(fromMs + 400 * 700, { p: 1, d: 0, q: 0 }, 32);
+    };
+    const reused = new ResourceStats(10_000);
+    feed(reused, 0);
+    reused.holdSurvival(1e6); // caches the tail index
+    reused.reset();
+    const fresh = new ResourceStats(10_000);
+    expect(stateOf(reused)).toEqual(stateOf(fresh));
+    const startMs = 1_000_000;
+    for (const stats of [reused, fresh]) {
+      const copy = new SeededRng(seed + 1);
+      for (let i = 0; i < 300; i++) {
+        stats.addHold(Math.round(copy.uniform(0, 9000)));
+        stats.addRequest(startMs + i * 300);
+      }
+    }
+    for (const ageMs of [0, 1000, 8900, 50_000]) expect(reused.holdSurvival(ageMs)).toBe(fresh.holdSurvival(ageMs));
+    expect(reused.holdQuantileMs(0.99)).toBe(fresh.holdQuantileMs(0.99));
+    expect(reused.demandPerBucket(startMs + 300 * 300)).toBe(fresh.demandPerBucket(startMs + 300 * 300));
+    expect(stateOf(reused)).toEqual(stateOf(fresh));
+  });
 });

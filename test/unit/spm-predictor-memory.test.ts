@@ -36,4 +36,20 @@ describe('StalenessPredictor memory', () => {
     // Background maintenance still walks what is kept.
     expect(predictor.maintain(30_000)).toBeGreaterThan(0);
   });
+
+  it('gives a resource named beyond the bound no history but its own, as a fresh predictor would', () => {
+    const full = new StalenessPredictor({}, new ManualClock(0));
+    // 10,000 resources with trusted histories, then as many again: each new one takes a forgotten one's buffers.
+    for (let i = 0; i < 20_000; i++) history(full, `entity/${i}`, i);
+    expect(full.stuckBound('entity/0', 0, 60_000)).toBe(0);
+    const fresh = new StalenessPredictor({}, new ManualClock(0));
+    full.observeGrant({ sessionId: 's', resource: 'new', token: 1n, atMs: 0, fenced: false, preemptible: true });
+    expect(full.stuckBound('new', 0, 60_000)).toBe(0);
+    history(full, 'new', 30_000);
+    history(fresh, 'new', 30_000);
+    for (const ageMs of [0, 200, 5_000, 60_000]) {
+      expect(full.stuckBound('new', 30_000, 30_000 + ageMs)).toBe(fresh.stuckBound('new', 30_000, 30_000 + ageMs));
+    }
+    expect(full.stuckBound('new', 0, 60_000)).toBeGreaterThan(0);
+  });
 });
