@@ -7,6 +7,9 @@ import type { AcquireRequest as _forelock_v1_AcquireRequest, AcquireRequest__Out
 import type { AcquireResult as _forelock_v1_AcquireResult, AcquireResult__Output as _forelock_v1_AcquireResult__Output } from './forelock/v1/AcquireResult.js';
 import type { AddMemberRequest as _forelock_v1_AddMemberRequest, AddMemberRequest__Output as _forelock_v1_AddMemberRequest__Output } from './forelock/v1/AddMemberRequest.js';
 import type { AdminClient as _forelock_v1_AdminClient, AdminDefinition as _forelock_v1_AdminDefinition } from './forelock/v1/Admin.js';
+import type { AuthChangeReply as _forelock_v1_AuthChangeReply, AuthChangeReply__Output as _forelock_v1_AuthChangeReply__Output } from './forelock/v1/AuthChangeReply.js';
+import type { AuthStatusReply as _forelock_v1_AuthStatusReply, AuthStatusReply__Output as _forelock_v1_AuthStatusReply__Output } from './forelock/v1/AuthStatusReply.js';
+import type { AuthStatusRequest as _forelock_v1_AuthStatusRequest, AuthStatusRequest__Output as _forelock_v1_AuthStatusRequest__Output } from './forelock/v1/AuthStatusRequest.js';
 import type { CancelRequest as _forelock_v1_CancelRequest, CancelRequest__Output as _forelock_v1_CancelRequest__Output } from './forelock/v1/CancelRequest.js';
 import type { ChannelCancel as _forelock_v1_ChannelCancel, ChannelCancel__Output as _forelock_v1_ChannelCancel__Output } from './forelock/v1/ChannelCancel.js';
 import type { ChannelHalfClose as _forelock_v1_ChannelHalfClose, ChannelHalfClose__Output as _forelock_v1_ChannelHalfClose__Output } from './forelock/v1/ChannelHalfClose.js';
@@ -16,6 +19,7 @@ import type { ClientChannelFrame as _forelock_v1_ClientChannelFrame, ClientChann
 import type { ClientFrame as _forelock_v1_ClientFrame, ClientFrame__Output as _forelock_v1_ClientFrame__Output } from './forelock/v1/ClientFrame.js';
 import type { CloseSession as _forelock_v1_CloseSession, CloseSession__Output as _forelock_v1_CloseSession__Output } from './forelock/v1/CloseSession.js';
 import type { ForelockClient as _forelock_v1_ForelockClient, ForelockDefinition as _forelock_v1_ForelockDefinition } from './forelock/v1/Forelock.js';
+import type { Grant as _forelock_v1_Grant, Grant__Output as _forelock_v1_Grant__Output } from './forelock/v1/Grant.js';
 import type { HeldLock as _forelock_v1_HeldLock, HeldLock__Output as _forelock_v1_HeldLock__Output } from './forelock/v1/HeldLock.js';
 import type { Keepalive as _forelock_v1_Keepalive, Keepalive__Output as _forelock_v1_Keepalive__Output } from './forelock/v1/Keepalive.js';
 import type { KeepaliveAnswer as _forelock_v1_KeepaliveAnswer, KeepaliveAnswer__Output as _forelock_v1_KeepaliveAnswer__Output } from './forelock/v1/KeepaliveAnswer.js';
@@ -23,6 +27,8 @@ import type { ListLocksReply as _forelock_v1_ListLocksReply, ListLocksReply__Out
 import type { ListLocksRequest as _forelock_v1_ListLocksRequest, ListLocksRequest__Output as _forelock_v1_ListLocksRequest__Output } from './forelock/v1/ListLocksRequest.js';
 import type { LockHolder as _forelock_v1_LockHolder, LockHolder__Output as _forelock_v1_LockHolder__Output } from './forelock/v1/LockHolder.js';
 import type { LockInfo as _forelock_v1_LockInfo, LockInfo__Output as _forelock_v1_LockInfo__Output } from './forelock/v1/LockInfo.js';
+import type { LoginReply as _forelock_v1_LoginReply, LoginReply__Output as _forelock_v1_LoginReply__Output } from './forelock/v1/LoginReply.js';
+import type { LoginRequest as _forelock_v1_LoginRequest, LoginRequest__Output as _forelock_v1_LoginRequest__Output } from './forelock/v1/LoginRequest.js';
 import type { Member as _forelock_v1_Member, Member__Output as _forelock_v1_Member__Output } from './forelock/v1/Member.js';
 import type { MemberRequest as _forelock_v1_MemberRequest, MemberRequest__Output as _forelock_v1_MemberRequest__Output } from './forelock/v1/MemberRequest.js';
 import type { NotLeader as _forelock_v1_NotLeader, NotLeader__Output as _forelock_v1_NotLeader__Output } from './forelock/v1/NotLeader.js';
@@ -35,6 +41,11 @@ import type { RevocationNotice as _forelock_v1_RevocationNotice, RevocationNotic
 import type { RevokeReply as _forelock_v1_RevokeReply, RevokeReply__Output as _forelock_v1_RevokeReply__Output } from './forelock/v1/RevokeReply.js';
 import type { RevokeRequest as _forelock_v1_RevokeRequest, RevokeRequest__Output as _forelock_v1_RevokeRequest__Output } from './forelock/v1/RevokeRequest.js';
 import type { RevokedHolder as _forelock_v1_RevokedHolder, RevokedHolder__Output as _forelock_v1_RevokedHolder__Output } from './forelock/v1/RevokedHolder.js';
+import type { RoleInfo as _forelock_v1_RoleInfo, RoleInfo__Output as _forelock_v1_RoleInfo__Output } from './forelock/v1/RoleInfo.js';
+import type { RoleListReply as _forelock_v1_RoleListReply, RoleListReply__Output as _forelock_v1_RoleListReply__Output } from './forelock/v1/RoleListReply.js';
+import type { RoleListRequest as _forelock_v1_RoleListRequest, RoleListRequest__Output as _forelock_v1_RoleListRequest__Output } from './forelock/v1/RoleListRequest.js';
+import type { RolePermissionRequest as _forelock_v1_RolePermissionRequest, RolePermissionRequest__Output as _forelock_v1_RolePermissionRequest__Output } from './forelock/v1/RolePermissionRequest.js';
+import type { RoleRequest as _forelock_v1_RoleRequest, RoleRequest__Output as _forelock_v1_RoleRequest__Output } from './forelock/v1/RoleRequest.js';
 import type { ServerBatch as _forelock_v1_ServerBatch, ServerBatch__Output as _forelock_v1_ServerBatch__Output } from './forelock/v1/ServerBatch.js';
 import type { ServerChannelFrame as _forelock_v1_ServerChannelFrame, ServerChannelFrame__Output as _forelock_v1_ServerChannelFrame__Output } from './forelock/v1/ServerChannelFrame.js';
 import type { ServerFrame as _forelock_v1_ServerFrame, ServerFrame__Output as _forelock_v1_ServerFrame__Output } from './forelock/v1/ServerFrame.js';
@@ -46,6 +57,12 @@ import type { SnapshotResponse as _forelock_v1_SnapshotResponse, SnapshotRespons
 import type { StalenessWarning as _forelock_v1_StalenessWarning, StalenessWarning__Output as _forelock_v1_StalenessWarning__Output } from './forelock/v1/StalenessWarning.js';
 import type { StatusReply as _forelock_v1_StatusReply, StatusReply__Output as _forelock_v1_StatusReply__Output } from './forelock/v1/StatusReply.js';
 import type { StatusRequest as _forelock_v1_StatusRequest, StatusRequest__Output as _forelock_v1_StatusRequest__Output } from './forelock/v1/StatusRequest.js';
+import type { UserInfo as _forelock_v1_UserInfo, UserInfo__Output as _forelock_v1_UserInfo__Output } from './forelock/v1/UserInfo.js';
+import type { UserListReply as _forelock_v1_UserListReply, UserListReply__Output as _forelock_v1_UserListReply__Output } from './forelock/v1/UserListReply.js';
+import type { UserListRequest as _forelock_v1_UserListRequest, UserListRequest__Output as _forelock_v1_UserListRequest__Output } from './forelock/v1/UserListRequest.js';
+import type { UserPasswordRequest as _forelock_v1_UserPasswordRequest, UserPasswordRequest__Output as _forelock_v1_UserPasswordRequest__Output } from './forelock/v1/UserPasswordRequest.js';
+import type { UserRequest as _forelock_v1_UserRequest, UserRequest__Output as _forelock_v1_UserRequest__Output } from './forelock/v1/UserRequest.js';
+import type { UserRoleRequest as _forelock_v1_UserRoleRequest, UserRoleRequest__Output as _forelock_v1_UserRoleRequest__Output } from './forelock/v1/UserRoleRequest.js';
 import type { WarningAnswer as _forelock_v1_WarningAnswer, WarningAnswer__Output as _forelock_v1_WarningAnswer__Output } from './forelock/v1/WarningAnswer.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -64,6 +81,9 @@ export interface ProtoGrpcType {
        * it to the leader once, and answered with the leader's reply or status; Status answers from the node it is sent to.
        */
       Admin: SubtypeConstructor<typeof grpc.Client, _forelock_v1_AdminClient> & { service: _forelock_v1_AdminDefinition }
+      AuthChangeReply: MessageTypeDefinition<_forelock_v1_AuthChangeReply, _forelock_v1_AuthChangeReply__Output>
+      AuthStatusReply: MessageTypeDefinition<_forelock_v1_AuthStatusReply, _forelock_v1_AuthStatusReply__Output>
+      AuthStatusRequest: MessageTypeDefinition<_forelock_v1_AuthStatusRequest, _forelock_v1_AuthStatusRequest__Output>
       CancelRequest: MessageTypeDefinition<_forelock_v1_CancelRequest, _forelock_v1_CancelRequest__Output>
       ChannelCancel: MessageTypeDefinition<_forelock_v1_ChannelCancel, _forelock_v1_ChannelCancel__Output>
       ChannelHalfClose: MessageTypeDefinition<_forelock_v1_ChannelHalfClose, _forelock_v1_ChannelHalfClose__Output>
@@ -76,6 +96,7 @@ export interface ProtoGrpcType {
        * The client API. Hot operations ride the session stream (docs/design.md, principle 6).
        */
       Forelock: SubtypeConstructor<typeof grpc.Client, _forelock_v1_ForelockClient> & { service: _forelock_v1_ForelockDefinition }
+      Grant: MessageTypeDefinition<_forelock_v1_Grant, _forelock_v1_Grant__Output>
       HeldLock: MessageTypeDefinition<_forelock_v1_HeldLock, _forelock_v1_HeldLock__Output>
       Keepalive: MessageTypeDefinition<_forelock_v1_Keepalive, _forelock_v1_Keepalive__Output>
       KeepaliveAnswer: MessageTypeDefinition<_forelock_v1_KeepaliveAnswer, _forelock_v1_KeepaliveAnswer__Output>
@@ -84,6 +105,8 @@ export interface ProtoGrpcType {
       LockHolder: MessageTypeDefinition<_forelock_v1_LockHolder, _forelock_v1_LockHolder__Output>
       LockInfo: MessageTypeDefinition<_forelock_v1_LockInfo, _forelock_v1_LockInfo__Output>
       LockMode: EnumTypeDefinition
+      LoginReply: MessageTypeDefinition<_forelock_v1_LoginReply, _forelock_v1_LoginReply__Output>
+      LoginRequest: MessageTypeDefinition<_forelock_v1_LoginRequest, _forelock_v1_LoginRequest__Output>
       Member: MessageTypeDefinition<_forelock_v1_Member, _forelock_v1_Member__Output>
       MemberRequest: MessageTypeDefinition<_forelock_v1_MemberRequest, _forelock_v1_MemberRequest__Output>
       NotLeader: MessageTypeDefinition<_forelock_v1_NotLeader, _forelock_v1_NotLeader__Output>
@@ -96,6 +119,11 @@ export interface ProtoGrpcType {
       RevokeReply: MessageTypeDefinition<_forelock_v1_RevokeReply, _forelock_v1_RevokeReply__Output>
       RevokeRequest: MessageTypeDefinition<_forelock_v1_RevokeRequest, _forelock_v1_RevokeRequest__Output>
       RevokedHolder: MessageTypeDefinition<_forelock_v1_RevokedHolder, _forelock_v1_RevokedHolder__Output>
+      RoleInfo: MessageTypeDefinition<_forelock_v1_RoleInfo, _forelock_v1_RoleInfo__Output>
+      RoleListReply: MessageTypeDefinition<_forelock_v1_RoleListReply, _forelock_v1_RoleListReply__Output>
+      RoleListRequest: MessageTypeDefinition<_forelock_v1_RoleListRequest, _forelock_v1_RoleListRequest__Output>
+      RolePermissionRequest: MessageTypeDefinition<_forelock_v1_RolePermissionRequest, _forelock_v1_RolePermissionRequest__Output>
+      RoleRequest: MessageTypeDefinition<_forelock_v1_RoleRequest, _forelock_v1_RoleRequest__Output>
       ServerBatch: MessageTypeDefinition<_forelock_v1_ServerBatch, _forelock_v1_ServerBatch__Output>
       ServerChannelFrame: MessageTypeDefinition<_forelock_v1_ServerChannelFrame, _forelock_v1_ServerChannelFrame__Output>
       ServerFrame: MessageTypeDefinition<_forelock_v1_ServerFrame, _forelock_v1_ServerFrame__Output>
@@ -107,6 +135,12 @@ export interface ProtoGrpcType {
       StalenessWarning: MessageTypeDefinition<_forelock_v1_StalenessWarning, _forelock_v1_StalenessWarning__Output>
       StatusReply: MessageTypeDefinition<_forelock_v1_StatusReply, _forelock_v1_StatusReply__Output>
       StatusRequest: MessageTypeDefinition<_forelock_v1_StatusRequest, _forelock_v1_StatusRequest__Output>
+      UserInfo: MessageTypeDefinition<_forelock_v1_UserInfo, _forelock_v1_UserInfo__Output>
+      UserListReply: MessageTypeDefinition<_forelock_v1_UserListReply, _forelock_v1_UserListReply__Output>
+      UserListRequest: MessageTypeDefinition<_forelock_v1_UserListRequest, _forelock_v1_UserListRequest__Output>
+      UserPasswordRequest: MessageTypeDefinition<_forelock_v1_UserPasswordRequest, _forelock_v1_UserPasswordRequest__Output>
+      UserRequest: MessageTypeDefinition<_forelock_v1_UserRequest, _forelock_v1_UserRequest__Output>
+      UserRoleRequest: MessageTypeDefinition<_forelock_v1_UserRoleRequest, _forelock_v1_UserRoleRequest__Output>
       WarningAnswer: MessageTypeDefinition<_forelock_v1_WarningAnswer, _forelock_v1_WarningAnswer__Output>
     }
   }

@@ -1,6 +1,7 @@
 // The lock service's replicated commands, their results, and the events the state machine emits when applied.
 // Every log entry carries the leader's timestamp (`atMs`): the state machine never reads a clock (docs/design.md,
 // principle 7).
+import type { AuthChange, AuthErrorCode } from '../auth/auth-state.js';
 
 /** Exclusive (one holder) or shared (many holders, no exclusive one). */
 export type LockMode = 'exclusive' | 'shared';
@@ -21,6 +22,8 @@ export type LockCommand =
       readonly secretHash: string;
       readonly ttlMs: number;
       readonly clientName: string;
+      /** The authenticated user that opened it (absent with auth off); shown with its holds. */
+      readonly user?: string;
     }
   | { readonly type: 'session-close'; readonly sessionId: string }
   /** Sessions whose promise passed without a renewal, expired together in one entry (docs/design.md, principle 5). */
@@ -83,6 +86,8 @@ export type LockCommand =
    * A waiter already granted, cancelled or not yet due at the entry's time is skipped.
    */
   | { readonly type: 'waits-expire'; readonly waits: readonly WaitRef[] }
+  /** A change to the users, roles and permissions (src/auth/auth-state.ts). */
+  | { readonly type: 'auth'; readonly change: AuthChange }
   /** An entry that only carries time: lets lock-delays that have passed grant their waiters. */
   | { readonly type: 'tick' };
 
@@ -132,7 +137,8 @@ export type LockErrorCode =
   | 'TOO_MANY_SESSIONS'
   | 'LOCK_NOT_FOUND'
   /** A queued acquire's wait ran out and the leader cancelled it. */
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  | AuthErrorCode;
 
 /** Side effects of applying an entry, which the leader pushes to the sessions concerned. */
 export type LockEvent =

@@ -1,6 +1,7 @@
 // The replicated lock state machine: sessions, locks, FIFO waiters, fencing tokens, lock-delay, deadlock detection,
 // request dedup and usage history. Deterministic: time comes only from entries (docs/design.md, principle 7), no
 // clock, no I/O.
+import { AuthState, type AuthStateData } from '../auth/auth-state.js';
 import type { Entry, StateMachine } from '../raft/types.js';
 import { decodeLockData, isLockBatch, lockPackr } from './codec.js';
 import {
@@ -70,6 +71,8 @@ export interface PendingRevocationView extends ScheduledRevocationView {
 export interface HolderView {
   readonly sessionId: string;
   readonly clientName: string;
+  /** The user that opened the holder's session ('' when it was opened with auth off). */
+  readonly user: string;
   readonly requestSeq: number;
   readonly mode: LockMode;
   readonly token: bigint;
@@ -86,6 +89,8 @@ export interface HolderView {
 export interface WaiterView {
   readonly sessionId: string;
   readonly clientName: string;
+  /** The user that opened the waiter's session ('' when it was opened with auth off). */
+  readonly user: string;
   readonly requestSeq: number;
   readonly mode: LockMode;
   readonly fenced: boolean;
@@ -112,6 +117,8 @@ export interface LockView {
 export interface SessionView {
   readonly sessionId: string;
   readonly clientName: string;
+  /** The user that opened it ('' when it was opened with auth off). */
+  readonly user: string;
   readonly ttlMs: number;
   readonly openedAtMs: number;
   /** Names of the locks it holds, sorted. */
@@ -121,7 +128,7 @@ export interface SessionView {
 }
 
 /** A hold as stored: its view without the client name (looked up from the session when viewed). */
-type Holder = Omit<HolderView, 'clientName' | 'scheduledRevocation'> & {
+type Holder = Omit<HolderView, 'clientName' | 'user' | 'scheduledRevocation'> & {
   /** Replicated with the hold (and its snapshots); ends with it. */
   scheduledRevocation?: ScheduledRevocationView;
 };
@@ -139,8 +146,8 @@ export interface SessionHold {
   readonly holder: HolderView;
 }
 
-/** A queued acquire as stored: its view without the client name. */
-type Waiter = Omit<WaiterView, 'clientName'>;
+/** A queued acquire as stored: its view without the client name and user. */
+type Waiter = Omit<WaiterView, 'clientName' | 'user'>;
 
 interface LockState {
   readonly name: string;
@@ -155,6 +162,8 @@ interface SessionState {
   readonly secretHash: string;
   readonly ttlMs: number;
   readonly clientName: string;
+  /** The user that opened it ('' with auth off; absent in snapshots written before auth existed). */
+  readonly user?: string;
   readonly openedAtMs: number;
   readonly dedup: DedupWindow;
   /**
@@ -187,12 +196,15 @@ interface SnapshotData {
     readonly secretHash: string;
     readonly ttlMs: number;
     readonly clientName: string;
+    readonly user?: string;
     readonly openedAtMs: number;
     readonly dedup: DedupWindowData;
     readonly cancelledBefore: readonly (readonly [string, number])[];
   }[];
   readonly locks: readonly LockData[];
   readonly usage: UsageHistoryData;
+  /** Absent in snapshots written before auth existed. */
+  readonly auth?: AuthStateData;
 }
 
 type Command<T extends LockCommand['type']> = Extract<LockCommand, { type: T }>;
@@ -229,6 +241,8 @@ export class LockStateMachine implements StateMachine {
   private sortedNames: string[] | null = null;
   /** The waits-for graph deadlock searches walk (one per machine, read afresh at each search). */
   private readonly waitsFor = new WaitsForView();
+  /** Users, roles and permissions, changed by 'auth' commands (read-only for everyone else). */
+  readonly auth = new AuthState();
 
   constructor(options: LockStateMachineOptions = {}) {
     this.maxSessionsPerClient = options.maxSessionsPerClient ?? 16_384;
@@ -285,6 +299,8 @@ export class LockStateMachine implements StateMachine {
         return this.scheduleRevocation(command);
       case 'waits-expire':
         return this.expireWaits(command, atMs);
+      case 'auth':
+        return this.auth.apply(command.change);
       case 'tick':
         return ok;
       default:
@@ -335,7 +351,7 @@ export class LockStateMachine implements StateMachine {
     if (session === undefined) return [];
     return [...session.holding].sort(compareStrings).map((name) => {
       const holder = this.locksByName.get(name)!.holders.find((h) => h.sessionId === sessionId)!;
-      return { name, holder: holderView(holder, session.clientName) };
+      return { name, holder: holderView(holder, session) };
     });
   }
 
@@ -451,12 +467,14 @@ export class LockStateMachine implements StateMachine {
         secretHash: s.secretHash,
         ttlMs: s.ttlMs,
         clientName: s.clientName,
+        ...(s.user === undefined || s.user === '' ? {} : { user: s.user }),
         openedAtMs: s.openedAtMs,
         dedup: s.dedup.toData(),
         cancelledBefore: [...s.cancelledBefore],
       })),
       locks: [...this.locksByName.values()].map(lockData),
       usage: this.usageHistory.toData(),
+      auth: this.auth.toData(),
     };
     return lockPackr.pack(data);
   }
@@ -499,6 +517,7 @@ export class LockStateMachine implements StateMachine {
       if (copy.delayUntilMs > this.lastAtMs) this.delayedLocks.add(copy.name);
     }
     this.usageHistory.restore(data.usage);
+    this.auth.restore(data.auth);
   }
 
   // ---- sessions ----
@@ -531,6 +550,7 @@ export class LockStateMachine implements StateMachine {
       secretHash: command.secretHash,
       ttlMs: command.ttlMs,
       clientName: command.clientName,
+      ...(command.user === undefined || command.user === '' ? {} : { user: command.user }),
       openedAtMs: atMs,
       dedup: new DedupWindow(this.dedupCapacity),
       cancelledBefore: new Map(),
@@ -992,12 +1012,12 @@ export class LockStateMachine implements StateMachine {
   }
 
   private viewLock(lock: LockState): LockView {
-    const clientOf = (sessionId: string) => this.sessionsById.get(sessionId)!.clientName;
+    const sessionOf = (sessionId: string) => this.sessionsById.get(sessionId)!;
     return {
       name: lock.name,
       mode: lock.holders[0]?.mode ?? null,
-      holders: lock.holders.map((h) => holderView(h, clientOf(h.sessionId))),
-      waiters: lock.waiters.map((w) => waiterView(w, clientOf(w.sessionId))),
+      holders: lock.holders.map((h) => holderView(h, sessionOf(h.sessionId))),
+      waiters: lock.waiters.map((w) => waiterView(w, sessionOf(w.sessionId))),
       delayUntilMs: lock.delayUntilMs,
     };
   }
@@ -1083,10 +1103,11 @@ class WaitsForView implements WaitsForGraph {
 
 // The views list their fields one by one: a spread followed by more fields is a slow path in V8.
 
-function holderView(holder: Holder, clientName: string): HolderView {
+function holderView(holder: Holder, session: SessionState): HolderView {
   const view: HolderView = {
     sessionId: holder.sessionId,
-    clientName,
+    clientName: session.clientName,
+    user: session.user ?? '',
     requestSeq: holder.requestSeq,
     mode: holder.mode,
     token: holder.token,
@@ -1098,10 +1119,11 @@ function holderView(holder: Holder, clientName: string): HolderView {
   return holder.scheduledRevocation === undefined ? view : { ...view, scheduledRevocation: holder.scheduledRevocation };
 }
 
-function waiterView(waiter: Waiter, clientName: string): WaiterView {
+function waiterView(waiter: Waiter, session: SessionState): WaiterView {
   const view: WaiterView = {
     sessionId: waiter.sessionId,
-    clientName,
+    clientName: session.clientName,
+    user: session.user ?? '',
     requestSeq: waiter.requestSeq,
     mode: waiter.mode,
     fenced: waiter.fenced,
@@ -1121,6 +1143,7 @@ function viewSession(session: SessionState): SessionView {
   return {
     sessionId: session.sessionId,
     clientName: session.clientName,
+    user: session.user ?? '',
     ttlMs: session.ttlMs,
     openedAtMs: session.openedAtMs,
     held: [...session.holding].sort(compareStrings),

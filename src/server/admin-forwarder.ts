@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { RaftNotLeaderError } from '../raft/errors.js';
 import type { RaftNodeApi } from '../raft/node-api.js';
 import { forelockServices } from '../util/proto.js';
+import { AUTHORIZATION_METADATA } from './authenticator.js';
 import { ERROR_CODE_METADATA } from './grpc-status.js';
 
 /** Metadata key set on a forwarded Admin call: the id of the follower that forwarded it. */
@@ -51,15 +52,23 @@ export class AdminForwarder {
   }
 
   /**
-   * Sends `method(request)` to the leader at `address`, within the caller's deadline. Resolves with the leader's
-   * reply; rejects with a LeaderRefusal when the leader answered with an error, or with a RaftNotLeaderError naming
-   * the leader when it could not be reached (the caller then retries there itself, as without forwarding).
+   * Sends `method(request)` to the leader at `address`, within the caller's deadline, with `token` (a token for the
+   * same caller, minted by this node: the leader authenticates the caller, never this node) when auth is enabled.
+   * Resolves with the leader's reply; rejects with a LeaderRefusal when the leader answered with an error, or with a
+   * RaftNotLeaderError naming the leader when it could not be reached (the caller then retries there itself, as
+   * without forwarding).
    */
-  forward(address: string, method: string, call: grpc.ServerUnaryCall<unknown, unknown>): Promise<unknown> {
+  forward(
+    address: string,
+    method: string,
+    call: grpc.ServerUnaryCall<unknown, unknown>,
+    token: string | null = null,
+  ): Promise<unknown> {
     const stub = this.stubFor(address);
     const { id, leaderId } = this.raft.status();
     const metadata = new grpc.Metadata();
     metadata.set(FORWARDED_BY_METADATA, id);
+    if (token !== null) metadata.set(AUTHORIZATION_METADATA, `Bearer ${token}`);
     return new Promise((resolve, reject) => {
       const send = (stub as unknown as Record<string, UnaryMethod>)[method]!;
       const forwarded = send.call(stub, call.request, metadata, { deadline: deadlineOf(call) }, (error, reply) => {

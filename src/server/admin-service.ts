@@ -3,12 +3,13 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { RaftNodeApi } from '../raft/node-api.js';
 import { encodeSnapshotFile } from '../raft/snapshot-file.js';
-import { audit, callerIdentity } from '../security/audit.js';
-import { type AdminForwarder, LeaderRefusal } from './admin-forwarder.js';
+import { audit } from '../security/audit.js';
+import { type AdminCallContext, adminCall, admitted, auditResultOf, rootOnly } from './admin-call.js';
+import type { AdminForwarder } from './admin-forwarder.js';
+import type { Authenticator, Caller } from './authenticator.js';
 import { parseHostPort } from './config.js';
 import { InvalidRequestError } from './errors.js';
-import { OversizedRequest } from './frame-limit.js';
-import { ERROR_CODE_METADATA, toServiceError } from './grpc-status.js';
+import { toServiceError } from './grpc-status.js';
 import type { LeaderDuties } from './leader-duties.js';
 import type { LockService } from './lock-service.js';
 import type { SessionHub } from './session-hub.js';
@@ -23,69 +24,28 @@ export interface AdminServiceDeps {
   readonly hub: SessionHub;
   /** Sends a leader-only call that reaches a follower on to the leader. */
   readonly forwarder: AdminForwarder;
+  /** Who is calling and what it may do (auth). */
+  readonly authenticator: Authenticator;
   readonly log: Logger;
-}
-
-type Handler<Request> = (request: Request) => Promise<unknown>;
-
-/**
- * Adapts an async handler to grpc-js's unary signature; every error becomes its mapped gRPC status. With a
- * forwarder (a leader-only call), a follower that knows the leader sends the call there and answers with the
- * leader's reply or status. With `auditTarget` (an admin action), the outcome is written to the audit trail.
- */
-function unary<Request>(
-  log: Logger,
-  name: string,
-  handler: Handler<Request>,
-  forwarder?: AdminForwarder,
-  auditTarget?: (request: Request) => string,
-): grpc.handleUnaryCall<unknown, unknown> {
-  return (call, callback) => {
-    const request = call.request;
-    if (request instanceof OversizedRequest) {
-      callback(toServiceError(request.error));
-      return;
-    }
-    const leaderAddress = forwarder?.targetOf(call) ?? null;
-    const reply = leaderAddress === null ? handler(request as Request) : forwarder!.forward(leaderAddress, name, call);
-    const record = (result: string): void => {
-      if (auditTarget === undefined) return;
-      audit(log, {
-        identity: callerIdentity(call),
-        action: name,
-        target: auditTarget(request as Request),
-        result,
-        ...(leaderAddress === null ? {} : { forwardedTo: leaderAddress }),
-      });
-    };
-    reply.then(
-      (answer) => {
-        record('ok');
-        callback(null, answer);
-      },
-      (error: unknown) => {
-        log.debug({ err: error, call: name, forwardedTo: leaderAddress ?? undefined }, 'admin call refused');
-        const status = error instanceof LeaderRefusal ? error.status : toServiceError(error);
-        record(auditResultOf(status));
-        callback(status);
-      },
-    );
-  };
-}
-
-/** The result an audit line records for a refused call: its stable error code, else INTERNAL. */
-function auditResultOf(status: Partial<grpc.ServiceError>): string {
-  const code = status.metadata?.get(ERROR_CODE_METADATA)[0];
-  return typeof code === 'string' ? code : 'INTERNAL';
 }
 
 /** Bytes per chunk of a streamed snapshot file. */
 const SNAPSHOT_CHUNK_BYTES = 1 << 20;
 
-/** Streams `file()`'s bytes in chunks, waiting for the client when its buffer is full; a failure ends the call with its status. */
-function streamFile(log: Logger, file: () => Promise<Uint8Array>): grpc.handleServerStreamingCall<unknown, unknown> {
+/**
+ * Streams `file()`'s bytes in chunks to a root caller, waiting for the client when its buffer is full; a failure ends
+ * the call with its status.
+ */
+function streamFile(
+  context: AdminCallContext,
+  file: () => Promise<Uint8Array>,
+): grpc.handleServerStreamingCall<unknown, unknown> {
+  const { log, authenticator } = context;
   return (call) => {
+    let identity = `anonymous@${call.getPeer()}`;
     const send = async (): Promise<void> => {
+      const access = rootOnly<unknown>(authenticator, 'Snapshot', () => 'cluster state');
+      identity = admitted(context, call, 'Snapshot', access, call.request).identity;
       const bytes = await file();
       for (let offset = 0; offset < bytes.length && !call.cancelled; offset += SNAPSHOT_CHUNK_BYTES) {
         const chunk = Buffer.from(bytes.subarray(offset, offset + SNAPSHOT_CHUNK_BYTES));
@@ -94,7 +54,7 @@ function streamFile(log: Logger, file: () => Promise<Uint8Array>): grpc.handleSe
       call.end();
     };
     const record = (result: string): void =>
-      audit(log, { identity: callerIdentity(call), action: 'Snapshot', target: 'cluster state', result });
+      audit(log, { identity, action: 'Snapshot', target: 'cluster state', result });
     send().then(
       () => record('ok'),
       (error: unknown) => {
@@ -114,7 +74,8 @@ function requireMemberId(id: string): string {
 
 /** The Admin service's handlers, for `server.addService(Admin.service, adminHandlers(deps))`. */
 export function adminHandlers(deps: AdminServiceDeps): grpc.UntypedServiceImplementation {
-  const { raft, service, duties, hub, forwarder, log } = deps;
+  const { raft, service, duties, hub, forwarder, authenticator, log } = deps;
+  const context: AdminCallContext = { log, authenticator };
   const statusReply = async (): Promise<unknown> => {
     const status = raft.status();
     return {
@@ -125,36 +86,44 @@ export function adminHandlers(deps: AdminServiceDeps): grpc.UntypedServiceImplem
       commitIndex: status.commitIndex,
       appliedIndex: status.appliedIndex,
       members: membersOf(status),
-      sessions: service.machine.sessions().length,
-      locks: service.machine.locks().length,
+      sessions: service.machine.sessionCount(),
+      locks: service.machine.lockCount(),
     };
   };
+  const root = <Request>(name: string, target: (request: Request) => string) =>
+    rootOnly<Request>(authenticator, name, target);
+  const member = (request: { id: string }) => request.id;
   return {
-    Status: unary(log, 'Status', statusReply),
+    Status: adminCall(context, { name: 'Status', access: 'authenticated', handler: statusReply }),
     // A linearizable snapshot for backup: the read barrier makes the image at least as new as every write
     // acknowledged before the call, and captureSnapshot takes it in the same turn of the event loop.
-    Snapshot: streamFile(log, async () => {
+    Snapshot: streamFile(context, async () => {
       service.requireLeader();
       await raft.readBarrier();
       const snapshot = raft.captureSnapshot();
       log.info({ index: snapshot.meta.index, term: snapshot.meta.term }, 'snapshot saved for backup');
       return encodeSnapshotFile(raft.clusterId, snapshot);
     }),
-    ListLocks: unary<{ prefix: string; after: string; limit: number }>(
-      log,
-      'ListLocks',
-      async ({ prefix, after, limit }) => {
+    // Filtered to the locks the caller may read: a page may hold fewer than `limit` locks, and next_after goes on.
+    ListLocks: adminCall<{ prefix: string; after: string; limit: number }>(context, {
+      name: 'ListLocks',
+      access: 'authenticated',
+      handler: async ({ prefix, after, limit }, caller: Caller) => {
         service.requireLeader();
         await raft.readBarrier();
         const page = service.machine.lockPage(prefix, after, limit);
-        return { locks: page.locks.map(lockToWire), nextAfter: page.nextAfter ?? '' };
+        const readable = page.locks.filter((lock) => authenticator.permits(caller, 'read', lock.name));
+        return { locks: readable.map(lockToWire), nextAfter: page.nextAfter ?? '' };
       },
       forwarder,
-    ),
-    Revoke: unary<{ name: string; session: string; force: boolean; reason: string }>(
-      log,
-      'Revoke',
-      async (request) => {
+    }),
+    Revoke: adminCall<{ name: string; session: string; force: boolean; reason: string }>(context, {
+      name: 'Revoke',
+      access: (caller, request) => {
+        if (request.force) authenticator.requireRoot(caller, 'Revoke --force', request.name);
+        else authenticator.requirePermission(caller, 'Revoke', 'revoke', request.name);
+      },
+      handler: async (request) => {
         service.checkLockName(request.name);
         const reason = request.reason === '' ? 'revoked by an operator' : request.reason;
         const revoked = await duties.revoke(request.name, request.session, request.force, reason);
@@ -176,13 +145,13 @@ export function adminHandlers(deps: AdminServiceDeps): grpc.UntypedServiceImplem
         };
       },
       forwarder,
-      (request) =>
+      auditTarget: (request) =>
         `${request.name}${request.session === '' ? '' : ` session ${request.session}`}${request.force ? ' --force' : ''}`,
-    ),
-    AddMember: unary<{ id: string; address: string; learner: boolean }>(
-      log,
-      'AddMember',
-      async (request) => {
+    }),
+    AddMember: adminCall<{ id: string; address: string; learner: boolean }>(context, {
+      name: 'AddMember',
+      access: root('AddMember', member),
+      handler: async (request) => {
         const id = requireMemberId(request.id);
         parseHostPort(request.address, 'member address');
         if (request.learner) await raft.addLearner(id, request.address);
@@ -191,40 +160,40 @@ export function adminHandlers(deps: AdminServiceDeps): grpc.UntypedServiceImplem
         return statusReply();
       },
       forwarder,
-      (request) => `${request.id}=${request.address}`,
-    ),
-    PromoteMember: unary<{ id: string }>(
-      log,
-      'PromoteMember',
-      async (request) => {
+      auditTarget: (request) => `${request.id}=${request.address}`,
+    }),
+    PromoteMember: adminCall<{ id: string }>(context, {
+      name: 'PromoteMember',
+      access: root('PromoteMember', member),
+      handler: async (request) => {
         await raft.promote(requireMemberId(request.id));
         log.info({ member: request.id }, 'member promoted');
         return statusReply();
       },
       forwarder,
-      (request) => request.id,
-    ),
-    RemoveMember: unary<{ id: string; force: boolean }>(
-      log,
-      'RemoveMember',
-      async (request) => {
+      auditTarget: member,
+    }),
+    RemoveMember: adminCall<{ id: string; force: boolean }>(context, {
+      name: 'RemoveMember',
+      access: root('RemoveMember', member),
+      handler: async (request) => {
         await raft.remove(requireMemberId(request.id), { force: request.force });
         log.info({ member: request.id, force: request.force }, 'member removed');
         return statusReply();
       },
       forwarder,
-      (request) => request.id,
-    ),
-    TransferLeadership: unary<{ id: string }>(
-      log,
-      'TransferLeadership',
-      async (request) => {
+      auditTarget: member,
+    }),
+    TransferLeadership: adminCall<{ id: string }>(context, {
+      name: 'TransferLeadership',
+      access: root('TransferLeadership', member),
+      handler: async (request) => {
         await raft.transferLeadership(requireMemberId(request.id));
         log.info({ to: request.id }, 'leadership transferred');
         return statusReply();
       },
       forwarder,
-      (request) => request.id,
-    ),
+      auditTarget: member,
+    }),
   };
 }

@@ -72,3 +72,24 @@ export class LeaderNotReadyError extends ForelockError {
     super('this node was just elected leader and is still taking office; retry shortly', 'LEADER_NOT_READY', true);
   }
 }
+
+/** Auth is enabled and the call carries no valid credentials (no, malformed, expired or stale token, wrong password). */
+export class UnauthenticatedError extends ForelockError {
+  constructor(message: string) {
+    super(message, 'UNAUTHENTICATED', false);
+  }
+}
+
+/** The caller is authenticated but lacks the permission the call needs; nothing changed. */
+export class PermissionDeniedError extends ForelockError {
+  constructor(message: string) {
+    super(message, 'PERMISSION_DENIED', false);
+  }
+}
+
+/** A login while auth is disabled: there is nothing to log in to (every call is allowed). */
+export class AuthNotEnabledError extends ForelockError {
+  constructor() {
+    super('auth is not enabled on this cluster: every call is allowed without logging in', 'AUTH_NOT_ENABLED', false);
+  }
+}

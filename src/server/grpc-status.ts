@@ -38,6 +38,12 @@ const STATUS_BY_CODE: Readonly<Record<string, grpc.status>> = {
   INVALID_CONF_CHANGE: grpc.status.FAILED_PRECONDITION,
   FAULT_INJECTION_DISABLED: grpc.status.FAILED_PRECONDITION,
   SESSION_NOT_TRACKED: grpc.status.FAILED_PRECONDITION,
+  UNAUTHENTICATED: grpc.status.UNAUTHENTICATED,
+  AUTH_NOT_ENABLED: grpc.status.FAILED_PRECONDITION,
+  USER_NOT_FOUND: grpc.status.NOT_FOUND,
+  ROLE_NOT_FOUND: grpc.status.NOT_FOUND,
+  ALREADY_EXISTS: grpc.status.ALREADY_EXISTS,
+  NO_ROOT_USER: grpc.status.FAILED_PRECONDITION,
 } satisfies Record<WireErrorCode, grpc.status>;
 
 /** The gRPC status for a Forelock error code (INTERNAL for codes outside the table). */

@@ -190,16 +190,24 @@ export class LockService {
   }
 
   /**
-   * Opens a new session: a random 128-bit id and 256-bit secret, replicated with the secret's SHA-256. The open
+   * Opens a new session for `user` ('' with auth off): a random 128-bit id and 256-bit secret, replicated with the
+   * secret's SHA-256. The open
    * itself is a promise: the session lives at least one guarantee from `receivedAtMs` without a keepalive.
    */
-  async openSession(clientName: string, ttlMs: number, receivedAtMs: number): Promise<OpenedSession> {
+  async openSession(clientName: string, ttlMs: number, receivedAtMs: number, user = ''): Promise<OpenedSession> {
     const problem = ttlProblem(ttlMs) ?? clientNameProblem(clientName);
     if (problem) throw new InvalidRequestError(problem);
     const sessionId = this.randomBytes(16).toString('hex');
     const secret = this.randomBytes(32).toString('base64url');
     const secretHash = createHash('sha256').update(secret, 'utf8').digest('hex');
-    await this.proposeAccepted({ type: 'session-open', sessionId, secretHash, ttlMs, clientName });
+    await this.proposeAccepted({
+      type: 'session-open',
+      sessionId,
+      secretHash,
+      ttlMs,
+      clientName,
+      ...(user === '' ? {} : { user }),
+    });
     this.deps.tracker.opened(sessionId, ttlMs, receivedAtMs);
     const guarantee = this.promise({ sessionId, ttlMs }, receivedAtMs);
     // Just opened at receivedAtMs with a promise until receivedAtMs + TTL: an answer cannot be refused.

@@ -40,6 +40,10 @@ export class ServerMetrics {
   readonly acquireWait: Histogram;
   /** Peer streams refused, by direction (docs/design.md, principle 8): another cluster, a non-member, a bad certificate. */
   readonly peerRefusals: Counter<'direction'>;
+  /** Calls refused for want of a permission, by the action refused. */
+  readonly authDenied: Counter<'action'>;
+  /** Calls refused for want of valid credentials (no, bad, expired or stale token; wrong password). */
+  readonly authFailures: Counter;
   private readonly leaderChanges: Counter;
   /** The last leader this node knew (a gap with no leader is not a change by itself). */
   private lastLeader: NodeId | null = null;
@@ -170,6 +174,17 @@ export class ServerMetrics {
       name: 'forelock_peer_refusals_total',
       help: 'Peer streams refused: inbound ones this node refused, outbound ones a peer refused (another cluster id, not a member, a certificate that does not speak for the member)',
       labelNames: ['direction'],
+      registers,
+    });
+    this.authDenied = new Counter({
+      name: 'forelock_auth_denied_total',
+      help: 'Calls refused with PERMISSION_DENIED while auth is enabled, by action',
+      labelNames: ['action'],
+      registers,
+    });
+    this.authFailures = new Counter({
+      name: 'forelock_auth_failures_total',
+      help: 'Calls and logins refused with UNAUTHENTICATED: no, malformed, expired or stale credentials, or a wrong password',
       registers,
     });
     this.keepalives = new Counter({

@@ -14,6 +14,8 @@ import { forelockServices } from '../util/proto.js';
 import { withFastSessionCodec } from '../util/session-frame-codec.js';
 import { AdminForwarder } from './admin-forwarder.js';
 import { adminHandlers } from './admin-service.js';
+import { authHandlers } from './auth-service.js';
+import { Authenticator, type CredentialCarrier } from './authenticator.js';
 import type { ClientLinkFaults } from './client-link-faults.js';
 import { limitRequestSize } from './frame-limit.js';
 import { LeaderDuties } from './leader-duties.js';
@@ -77,6 +79,8 @@ export class ForelockServices {
   private readonly muxes = new Set<SessionMux>();
   /** Sends leader-only Admin calls that reach this node as a follower on to the leader. */
   private readonly adminForwarder: AdminForwarder;
+  /** Who is calling and what it may do, from the replicated auth state. */
+  readonly authenticator: Authenticator;
 
   constructor(private readonly options: ForelockServicesOptions) {
     const { raft, machine, log } = options;
@@ -92,6 +96,7 @@ export class ForelockServices {
     });
     const tracker = new SessionTracker({ deposedLeaderOverhangMs: options.deposedLeaderOverhangMs ?? 0 });
     this.hub = new SessionHub(machine, raft);
+    this.authenticator = new Authenticator({ auth: machine.auth, clock, log, metrics: this.metrics });
     this.adminForwarder = new AdminForwarder(raft, options.peerCredentials);
     this.advisor = new StalenessAdvisor(
       {
@@ -202,35 +207,39 @@ export class ForelockServices {
       raft,
       clock,
       log,
+      authenticator: this.authenticator,
       ...(this.options.linkFaults === undefined ? {} : { linkFaults: this.options.linkFaults }),
     };
     server.addService(
       // A Sessions batch may carry many frames: each frame is held to the limit instead (with Session's decoder).
       { ...limited, Sessions: fast.Sessions! },
       {
-        Session: (call: SessionCall) => {
-          new SessionStream(call, streamDeps);
+        Session: (call: SessionCall & CredentialCarrier) => {
+          new SessionStream(call, streamDeps, call);
         },
         Sessions: (call: SessionsCall) => {
+          // Every channel is authenticated by the credentials of the Sessions call that carries it.
           const mux = new SessionMux(call, channelFrameCodec(limited.Session!), (channel) => {
-            new SessionStream(channel, streamDeps);
+            new SessionStream(channel, streamDeps, call);
           });
           this.muxes.add(mux);
           for (const event of ['close', 'cancelled', 'error']) call.on(event, () => this.muxes.delete(mux));
         },
       },
     );
-    server.addService(
-      limitRequestSize(Admin.service, maxMessageBytes),
-      adminHandlers({
+    const authenticator = this.authenticator;
+    server.addService(limitRequestSize(Admin.service, maxMessageBytes), {
+      ...adminHandlers({
         raft,
         service: this.service,
         duties: this.duties,
         hub: this.hub,
         forwarder: this.adminForwarder,
+        authenticator,
         log,
       }),
-    );
+      ...authHandlers({ service: this.service, forwarder: this.adminForwarder, authenticator, log }),
+    });
   }
 
   /** Stops the duties and ends every connected session stream (clients then look for another node). */

@@ -6,8 +6,16 @@ import { type LockCommand, type LockEvent, WAIT_WITHOUT_LIMIT_MS } from '../lock
 import { RaftNotLeaderError } from '../raft/errors.js';
 import type { RaftNodeApi } from '../raft/node-api.js';
 import type { Clock } from '../util/clock.js';
+import type { Authenticator, Caller, CredentialCarrier } from './authenticator.js';
 import { type ClientLinkFaults, DelayedDelivery } from './client-link-faults.js';
-import { InvalidRequestError, RequestRefusedError, SessionNotFoundError, StreamSupersededError } from './errors.js';
+import {
+  InvalidRequestError,
+  PermissionDeniedError,
+  RequestRefusedError,
+  SessionNotFoundError,
+  StreamSupersededError,
+  UnauthenticatedError,
+} from './errors.js';
 import { OversizedRequest } from './frame-limit.js';
 import { refusalOf, toServiceError } from './grpc-status.js';
 import type { AcceptedResult, LockService, ResumedSession } from './lock-service.js';
@@ -48,6 +56,8 @@ export interface SessionStreamDeps {
   readonly log: Logger;
   /** Test-only latency on client links (`--test-fault-injection`): absent in production. */
   readonly linkFaults?: ClientLinkFaults;
+  /** Who is calling and what it may do (auth). */
+  readonly authenticator: Authenticator;
 }
 
 /** Serves one Forelock.Session call (see proto/forelock/v1/forelock.proto for the frame rules). */
@@ -76,9 +86,14 @@ export class SessionStream implements ConnectedStream {
   private link: DelayedDelivery<ClientFrame | OversizedRequest | 'end'> | null = null;
   private linkClientName = '';
 
+  /** Who opened the stream; re-checked at every frame, so a removed or changed user is locked out at once. */
+  private caller: Caller | null = null;
+
   constructor(
     private readonly call: SessionCall,
     private readonly deps: SessionStreamDeps,
+    /** The gRPC call whose credentials (token, client certificate) authenticate this stream. */
+    private readonly credentials: CredentialCarrier,
   ) {
     const faults = deps.linkFaults;
     if (faults === undefined) {
@@ -185,8 +200,10 @@ export class SessionStream implements ConnectedStream {
     }
     const receivedAtMs = clock.now();
     const { clientName, ttlMs, sessionId, secret } = frame.open;
+    const caller = this.deps.authenticator.callerOf(this.credentials, 'OpenSession');
+    this.caller = caller;
     if (sessionId === '') {
-      const opened = await service.openSession(clientName, ttlMs, receivedAtMs);
+      const opened = await service.openSession(clientName, ttlMs, receivedAtMs, caller.user ?? '');
       this.bind(opened.sessionId);
       this.send({
         opened: {
@@ -205,6 +222,7 @@ export class SessionStream implements ConnectedStream {
     let resumed: ResumedSession;
     try {
       resumed = await service.resumeSession(sessionId, secret, receivedAtMs);
+      this.requireSameUser(caller, resumed.session.user, sessionId);
     } catch (error) {
       if (error instanceof SessionNotFoundError) this.send({ ended: { reason: 'not-found' } });
       throw error;
@@ -230,6 +248,20 @@ export class SessionStream implements ConnectedStream {
     this.deps.log.debug({ sessionId }, 'session resumed');
   }
 
+  /** With auth enabled, only the user that opened a session may resume it (the secret alone does not move it). */
+  private requireSameUser(caller: Caller, owner: string, sessionId: string): void {
+    if (!this.deps.authenticator.enabled || caller.user === owner) return;
+    throw new PermissionDeniedError(
+      `session ${sessionId} was opened by ${owner === '' ? 'a caller before auth was enabled' : `user "${owner}"`}; user "${caller.user}" may not resume it`,
+    );
+  }
+
+  /** The stream's caller as it stands now (UnauthenticatedError once its user was removed or changed). */
+  private currentCaller(action: string): Caller {
+    this.caller = this.deps.authenticator.current(this.caller!, this.credentials, action);
+    return this.caller;
+  }
+
   private bind(sessionId: string): void {
     if (this.ended) return;
     this.sessionId = sessionId;
@@ -245,6 +277,7 @@ export class SessionStream implements ConnectedStream {
     const sessionId = this.sessionId;
     if (this.ended || this.deposed || this.endedReason !== null || sessionId === null) return;
     try {
+      this.currentCaller(frame.frame ?? 'frame');
       switch (frame.frame) {
         case 'keepalive':
           this.keepalive(sessionId, frame.keepalive!);
@@ -255,6 +288,7 @@ export class SessionStream implements ConnectedStream {
         case 'release': {
           const release = frame.release!;
           this.request(
+            'release',
             release.requestSeq,
             release.name,
             (requestSeq) => ({
@@ -271,6 +305,7 @@ export class SessionStream implements ConnectedStream {
         case 'cancel': {
           const cancel = frame.cancel!;
           this.request(
+            'cancel',
             cancel.requestSeq,
             cancel.name,
             (requestSeq) => ({ type: 'cancel', sessionId, requestSeq, name: cancel.name }),
@@ -307,6 +342,7 @@ export class SessionStream implements ConnectedStream {
 
   private acquire(sessionId: string, acquire: NonNullable<ClientFrame['acquire']>): void {
     this.request(
+      'acquire',
       acquire.requestSeq,
       acquire.name,
       (requestSeq) => {
@@ -362,11 +398,13 @@ export class SessionStream implements ConnectedStream {
   }
 
   /**
-   * Submits one request's command (`command` may throw to refuse it before anything is proposed); an accepted
-   * result goes to `answer`, a refusal becomes a RequestError frame, a lost leadership a NotLeader frame. `finished`
-   * runs once the request is settled either way.
+   * Submits one request's command once the caller may `lock` its name (`command` may throw to refuse it before
+   * anything is proposed); an accepted result goes to `answer`, a refusal (a denial too) becomes a RequestError frame,
+   * a lost leadership a NotLeader frame, lost credentials the end of the stream. `finished` runs once the request is
+   * settled either way.
    */
   private request(
+    action: 'acquire' | 'release' | 'cancel',
     requestSeqText: string,
     name: string,
     command: (requestSeq: number) => LockCommand,
@@ -377,6 +415,8 @@ export class SessionStream implements ConnectedStream {
     let built: LockCommand;
     try {
       requestSeq = requestSeqFromWire(requestSeqText);
+      // Every request of a session needs `lock` on the name (docs/design.md, "Security").
+      this.deps.authenticator.requirePermission(this.caller!, action, 'lock', name);
       built = command(requestSeq);
     } catch (error) {
       this.refuse(requestSeqText, name, error);
@@ -405,9 +445,12 @@ export class SessionStream implements ConnectedStream {
     });
   }
 
-  /** Answers a refused request with a RequestError frame; a lost leadership ends the stream with NotLeader. */
+  /**
+   * Answers a refused request with a RequestError frame; a lost leadership ends the stream with NotLeader, lost
+   * credentials with UNAUTHENTICATED.
+   */
   private refuse(requestSeqText: string, name: string, error: unknown): void {
-    if (error instanceof RaftNotLeaderError) {
+    if (error instanceof RaftNotLeaderError || error instanceof UnauthenticatedError) {
       this.fail(error);
       return;
     }

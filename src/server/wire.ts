@@ -93,6 +93,7 @@ export function holderToWire(holder: HolderView): LockHolder__Output {
     mode: modeToWire(holder.mode),
     preemptible: holder.preemptible,
     metadata: holder.metadata,
+    user: holder.user,
   };
 }
 

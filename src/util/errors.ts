@@ -31,7 +31,14 @@ export type WireErrorCode =
   | 'LEADERSHIP_TRANSFER_FAILED'
   | 'INVALID_CONF_CHANGE'
   | 'FAULT_INJECTION_DISABLED'
-  | 'SESSION_NOT_TRACKED';
+  | 'SESSION_NOT_TRACKED'
+  // Auth (src/auth): who is calling, and what it may do
+  | 'UNAUTHENTICATED'
+  | 'AUTH_NOT_ENABLED'
+  | 'USER_NOT_FOUND'
+  | 'ROLE_NOT_FOUND'
+  | 'ALREADY_EXISTS'
+  | 'NO_ROOT_USER';
 
 /**
  * The codes of conditions that stay in the process that meets them: the SDK's own (a client never receives these

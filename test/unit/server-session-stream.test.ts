@@ -2,10 +2,12 @@
 // last seq, a grant applied while its acquire was in flight, leadership loss, and no answer after a broken promise.
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import * as protobuf from 'protobufjs';
 import { describe, expect, it, vi } from 'vitest';
 import { LockStateMachine } from '../../src/lock/state-machine.js';
+import { Authenticator } from '../../src/server/authenticator.js';
 import { ttlGuarantee } from '../../src/server/guarantee.js';
 import { LeaderDuties } from '../../src/server/leader-duties.js';
 import { LockService } from '../../src/server/lock-service.js';
@@ -62,6 +64,9 @@ class FakeCall extends EventEmitter {
 
 const T0 = 5_000_000;
 
+/** The credentials of a plaintext gRPC call with no token (auth is off in these tests). */
+const PLAINTEXT_CALLER = { metadata: new grpc.Metadata(), getAuthContext: () => ({}), getPeer: () => 'test-client' };
+
 /** proto/forelock/v1/forelock.proto as another language's stubs see it (protobufjs, no SDK code). */
 const protoRoot = new protobuf.Root().loadSync(join(protoDir(), FORELOCK_PROTO));
 
@@ -91,7 +96,12 @@ function setup() {
   const log = pino({ level: 'silent' });
   const connect = (): FakeCall => {
     const call = new FakeCall();
-    new SessionStream(call as unknown as SessionCall, { service, hub, advisor, raft, clock, log });
+    const authenticator = new Authenticator({ auth: machine.auth, clock, log });
+    new SessionStream(
+      call as unknown as SessionCall,
+      { service, hub, advisor, raft, clock, log, authenticator },
+      PLAINTEXT_CALLER,
+    );
     return call;
   };
   const open = async (ttlMs = 10_000): Promise<{ call: FakeCall; sessionId: string }> => {

@@ -5,15 +5,29 @@
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { AddMemberRequest as _forelock_v1_AddMemberRequest, AddMemberRequest__Output as _forelock_v1_AddMemberRequest__Output } from '../../forelock/v1/AddMemberRequest.js';
+import type { AuthChangeReply as _forelock_v1_AuthChangeReply, AuthChangeReply__Output as _forelock_v1_AuthChangeReply__Output } from '../../forelock/v1/AuthChangeReply.js';
+import type { AuthStatusReply as _forelock_v1_AuthStatusReply, AuthStatusReply__Output as _forelock_v1_AuthStatusReply__Output } from '../../forelock/v1/AuthStatusReply.js';
+import type { AuthStatusRequest as _forelock_v1_AuthStatusRequest, AuthStatusRequest__Output as _forelock_v1_AuthStatusRequest__Output } from '../../forelock/v1/AuthStatusRequest.js';
 import type { ListLocksReply as _forelock_v1_ListLocksReply, ListLocksReply__Output as _forelock_v1_ListLocksReply__Output } from '../../forelock/v1/ListLocksReply.js';
 import type { ListLocksRequest as _forelock_v1_ListLocksRequest, ListLocksRequest__Output as _forelock_v1_ListLocksRequest__Output } from '../../forelock/v1/ListLocksRequest.js';
+import type { LoginReply as _forelock_v1_LoginReply, LoginReply__Output as _forelock_v1_LoginReply__Output } from '../../forelock/v1/LoginReply.js';
+import type { LoginRequest as _forelock_v1_LoginRequest, LoginRequest__Output as _forelock_v1_LoginRequest__Output } from '../../forelock/v1/LoginRequest.js';
 import type { MemberRequest as _forelock_v1_MemberRequest, MemberRequest__Output as _forelock_v1_MemberRequest__Output } from '../../forelock/v1/MemberRequest.js';
 import type { RevokeReply as _forelock_v1_RevokeReply, RevokeReply__Output as _forelock_v1_RevokeReply__Output } from '../../forelock/v1/RevokeReply.js';
 import type { RevokeRequest as _forelock_v1_RevokeRequest, RevokeRequest__Output as _forelock_v1_RevokeRequest__Output } from '../../forelock/v1/RevokeRequest.js';
+import type { RoleListReply as _forelock_v1_RoleListReply, RoleListReply__Output as _forelock_v1_RoleListReply__Output } from '../../forelock/v1/RoleListReply.js';
+import type { RoleListRequest as _forelock_v1_RoleListRequest, RoleListRequest__Output as _forelock_v1_RoleListRequest__Output } from '../../forelock/v1/RoleListRequest.js';
+import type { RolePermissionRequest as _forelock_v1_RolePermissionRequest, RolePermissionRequest__Output as _forelock_v1_RolePermissionRequest__Output } from '../../forelock/v1/RolePermissionRequest.js';
+import type { RoleRequest as _forelock_v1_RoleRequest, RoleRequest__Output as _forelock_v1_RoleRequest__Output } from '../../forelock/v1/RoleRequest.js';
 import type { SnapshotRequest as _forelock_v1_SnapshotRequest, SnapshotRequest__Output as _forelock_v1_SnapshotRequest__Output } from '../../forelock/v1/SnapshotRequest.js';
 import type { SnapshotResponse as _forelock_v1_SnapshotResponse, SnapshotResponse__Output as _forelock_v1_SnapshotResponse__Output } from '../../forelock/v1/SnapshotResponse.js';
 import type { StatusReply as _forelock_v1_StatusReply, StatusReply__Output as _forelock_v1_StatusReply__Output } from '../../forelock/v1/StatusReply.js';
 import type { StatusRequest as _forelock_v1_StatusRequest, StatusRequest__Output as _forelock_v1_StatusRequest__Output } from '../../forelock/v1/StatusRequest.js';
+import type { UserListReply as _forelock_v1_UserListReply, UserListReply__Output as _forelock_v1_UserListReply__Output } from '../../forelock/v1/UserListReply.js';
+import type { UserListRequest as _forelock_v1_UserListRequest, UserListRequest__Output as _forelock_v1_UserListRequest__Output } from '../../forelock/v1/UserListRequest.js';
+import type { UserPasswordRequest as _forelock_v1_UserPasswordRequest, UserPasswordRequest__Output as _forelock_v1_UserPasswordRequest__Output } from '../../forelock/v1/UserPasswordRequest.js';
+import type { UserRequest as _forelock_v1_UserRequest, UserRequest__Output as _forelock_v1_UserRequest__Output } from '../../forelock/v1/UserRequest.js';
+import type { UserRoleRequest as _forelock_v1_UserRoleRequest, UserRoleRequest__Output as _forelock_v1_UserRoleRequest__Output } from '../../forelock/v1/UserRoleRequest.js';
 
 /**
  * Operator calls (unary; not on the hot path).
@@ -30,6 +44,33 @@ export interface AdminClient extends grpc.Client {
   addMember(argument: _forelock_v1_AddMemberRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_StatusReply__Output>): grpc.ClientUnaryCall;
   addMember(argument: _forelock_v1_AddMemberRequest, callback: grpc.requestCallback<_forelock_v1_StatusReply__Output>): grpc.ClientUnaryCall;
   
+  AuthDisable(argument: _forelock_v1_AuthStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthStatusReply__Output>): grpc.ClientUnaryCall;
+  AuthDisable(argument: _forelock_v1_AuthStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_AuthStatusReply__Output>): grpc.ClientUnaryCall;
+  AuthDisable(argument: _forelock_v1_AuthStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthStatusReply__Output>): grpc.ClientUnaryCall;
+  AuthDisable(argument: _forelock_v1_AuthStatusRequest, callback: grpc.requestCallback<_forelock_v1_AuthStatusReply__Output>): grpc.ClientUnaryCall;
+  authDisable(argument: _forelock_v1_AuthStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthStatusReply__Output>): grpc.ClientUnaryCall;
+  authDisable(argument: _forelock_v1_AuthStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_AuthStatusReply__Output>): grpc.ClientUnaryCall;
+  authDisable(argument: _forelock_v1_AuthStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthStatusReply__Output>): grpc.ClientUnaryCall;
+  authDisable(argument: _forelock_v1_AuthStatusRequest, callback: grpc.requestCallback<_forelock_v1_AuthStatusReply__Output>): grpc.ClientUnaryCall;
+  
+  AuthEnable(argument: _forelock_v1_AuthStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthStatusReply__Output>): grpc.ClientUnaryCall;
+  AuthEnable(argument: _forelock_v1_AuthStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_AuthStatusReply__Output>): grpc.ClientUnaryCall;
+  AuthEnable(argument: _forelock_v1_AuthStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthStatusReply__Output>): grpc.ClientUnaryCall;
+  AuthEnable(argument: _forelock_v1_AuthStatusRequest, callback: grpc.requestCallback<_forelock_v1_AuthStatusReply__Output>): grpc.ClientUnaryCall;
+  authEnable(argument: _forelock_v1_AuthStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthStatusReply__Output>): grpc.ClientUnaryCall;
+  authEnable(argument: _forelock_v1_AuthStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_AuthStatusReply__Output>): grpc.ClientUnaryCall;
+  authEnable(argument: _forelock_v1_AuthStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthStatusReply__Output>): grpc.ClientUnaryCall;
+  authEnable(argument: _forelock_v1_AuthStatusRequest, callback: grpc.requestCallback<_forelock_v1_AuthStatusReply__Output>): grpc.ClientUnaryCall;
+  
+  AuthStatus(argument: _forelock_v1_AuthStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthStatusReply__Output>): grpc.ClientUnaryCall;
+  AuthStatus(argument: _forelock_v1_AuthStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_AuthStatusReply__Output>): grpc.ClientUnaryCall;
+  AuthStatus(argument: _forelock_v1_AuthStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthStatusReply__Output>): grpc.ClientUnaryCall;
+  AuthStatus(argument: _forelock_v1_AuthStatusRequest, callback: grpc.requestCallback<_forelock_v1_AuthStatusReply__Output>): grpc.ClientUnaryCall;
+  authStatus(argument: _forelock_v1_AuthStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthStatusReply__Output>): grpc.ClientUnaryCall;
+  authStatus(argument: _forelock_v1_AuthStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_AuthStatusReply__Output>): grpc.ClientUnaryCall;
+  authStatus(argument: _forelock_v1_AuthStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthStatusReply__Output>): grpc.ClientUnaryCall;
+  authStatus(argument: _forelock_v1_AuthStatusRequest, callback: grpc.requestCallback<_forelock_v1_AuthStatusReply__Output>): grpc.ClientUnaryCall;
+  
   ListLocks(argument: _forelock_v1_ListLocksRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_ListLocksReply__Output>): grpc.ClientUnaryCall;
   ListLocks(argument: _forelock_v1_ListLocksRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_ListLocksReply__Output>): grpc.ClientUnaryCall;
   ListLocks(argument: _forelock_v1_ListLocksRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_ListLocksReply__Output>): grpc.ClientUnaryCall;
@@ -38,6 +79,27 @@ export interface AdminClient extends grpc.Client {
   listLocks(argument: _forelock_v1_ListLocksRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_ListLocksReply__Output>): grpc.ClientUnaryCall;
   listLocks(argument: _forelock_v1_ListLocksRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_ListLocksReply__Output>): grpc.ClientUnaryCall;
   listLocks(argument: _forelock_v1_ListLocksRequest, callback: grpc.requestCallback<_forelock_v1_ListLocksReply__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Auth (README "Security"). With auth enabled, a call carries `authorization: Bearer TOKEN` metadata (a Login
+   * token) or a client certificate whose CN names a user. Login and AuthStatus need no credentials; AuthEnable,
+   * AuthDisable and every User* and Role* call need the root role. Changes are forwarded to the leader; Login,
+   * AuthStatus, UserList and RoleList answer from the node they are sent to.
+   */
+  Login(argument: _forelock_v1_LoginRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_LoginReply__Output>): grpc.ClientUnaryCall;
+  Login(argument: _forelock_v1_LoginRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_LoginReply__Output>): grpc.ClientUnaryCall;
+  Login(argument: _forelock_v1_LoginRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_LoginReply__Output>): grpc.ClientUnaryCall;
+  Login(argument: _forelock_v1_LoginRequest, callback: grpc.requestCallback<_forelock_v1_LoginReply__Output>): grpc.ClientUnaryCall;
+  /**
+   * Auth (README "Security"). With auth enabled, a call carries `authorization: Bearer TOKEN` metadata (a Login
+   * token) or a client certificate whose CN names a user. Login and AuthStatus need no credentials; AuthEnable,
+   * AuthDisable and every User* and Role* call need the root role. Changes are forwarded to the leader; Login,
+   * AuthStatus, UserList and RoleList answer from the node they are sent to.
+   */
+  login(argument: _forelock_v1_LoginRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_LoginReply__Output>): grpc.ClientUnaryCall;
+  login(argument: _forelock_v1_LoginRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_LoginReply__Output>): grpc.ClientUnaryCall;
+  login(argument: _forelock_v1_LoginRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_LoginReply__Output>): grpc.ClientUnaryCall;
+  login(argument: _forelock_v1_LoginRequest, callback: grpc.requestCallback<_forelock_v1_LoginReply__Output>): grpc.ClientUnaryCall;
   
   PromoteMember(argument: _forelock_v1_MemberRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_StatusReply__Output>): grpc.ClientUnaryCall;
   PromoteMember(argument: _forelock_v1_MemberRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_StatusReply__Output>): grpc.ClientUnaryCall;
@@ -65,6 +127,51 @@ export interface AdminClient extends grpc.Client {
   revoke(argument: _forelock_v1_RevokeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_RevokeReply__Output>): grpc.ClientUnaryCall;
   revoke(argument: _forelock_v1_RevokeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_RevokeReply__Output>): grpc.ClientUnaryCall;
   revoke(argument: _forelock_v1_RevokeRequest, callback: grpc.requestCallback<_forelock_v1_RevokeReply__Output>): grpc.ClientUnaryCall;
+  
+  RoleAdd(argument: _forelock_v1_RoleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  RoleAdd(argument: _forelock_v1_RoleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  RoleAdd(argument: _forelock_v1_RoleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  RoleAdd(argument: _forelock_v1_RoleRequest, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  roleAdd(argument: _forelock_v1_RoleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  roleAdd(argument: _forelock_v1_RoleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  roleAdd(argument: _forelock_v1_RoleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  roleAdd(argument: _forelock_v1_RoleRequest, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  
+  RoleGrantPermission(argument: _forelock_v1_RolePermissionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  RoleGrantPermission(argument: _forelock_v1_RolePermissionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  RoleGrantPermission(argument: _forelock_v1_RolePermissionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  RoleGrantPermission(argument: _forelock_v1_RolePermissionRequest, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  roleGrantPermission(argument: _forelock_v1_RolePermissionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  roleGrantPermission(argument: _forelock_v1_RolePermissionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  roleGrantPermission(argument: _forelock_v1_RolePermissionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  roleGrantPermission(argument: _forelock_v1_RolePermissionRequest, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  
+  RoleList(argument: _forelock_v1_RoleListRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_RoleListReply__Output>): grpc.ClientUnaryCall;
+  RoleList(argument: _forelock_v1_RoleListRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_RoleListReply__Output>): grpc.ClientUnaryCall;
+  RoleList(argument: _forelock_v1_RoleListRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_RoleListReply__Output>): grpc.ClientUnaryCall;
+  RoleList(argument: _forelock_v1_RoleListRequest, callback: grpc.requestCallback<_forelock_v1_RoleListReply__Output>): grpc.ClientUnaryCall;
+  roleList(argument: _forelock_v1_RoleListRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_RoleListReply__Output>): grpc.ClientUnaryCall;
+  roleList(argument: _forelock_v1_RoleListRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_RoleListReply__Output>): grpc.ClientUnaryCall;
+  roleList(argument: _forelock_v1_RoleListRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_RoleListReply__Output>): grpc.ClientUnaryCall;
+  roleList(argument: _forelock_v1_RoleListRequest, callback: grpc.requestCallback<_forelock_v1_RoleListReply__Output>): grpc.ClientUnaryCall;
+  
+  RoleRemove(argument: _forelock_v1_RoleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  RoleRemove(argument: _forelock_v1_RoleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  RoleRemove(argument: _forelock_v1_RoleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  RoleRemove(argument: _forelock_v1_RoleRequest, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  roleRemove(argument: _forelock_v1_RoleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  roleRemove(argument: _forelock_v1_RoleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  roleRemove(argument: _forelock_v1_RoleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  roleRemove(argument: _forelock_v1_RoleRequest, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  
+  RoleRevokePermission(argument: _forelock_v1_RolePermissionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  RoleRevokePermission(argument: _forelock_v1_RolePermissionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  RoleRevokePermission(argument: _forelock_v1_RolePermissionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  RoleRevokePermission(argument: _forelock_v1_RolePermissionRequest, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  roleRevokePermission(argument: _forelock_v1_RolePermissionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  roleRevokePermission(argument: _forelock_v1_RolePermissionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  roleRevokePermission(argument: _forelock_v1_RolePermissionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  roleRevokePermission(argument: _forelock_v1_RolePermissionRequest, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
   
   /**
    * A backup: the leader's state after a linearizable read, as the bytes of a snapshot file (format version,
@@ -97,6 +204,60 @@ export interface AdminClient extends grpc.Client {
   transferLeadership(argument: _forelock_v1_MemberRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_StatusReply__Output>): grpc.ClientUnaryCall;
   transferLeadership(argument: _forelock_v1_MemberRequest, callback: grpc.requestCallback<_forelock_v1_StatusReply__Output>): grpc.ClientUnaryCall;
   
+  UserAdd(argument: _forelock_v1_UserPasswordRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  UserAdd(argument: _forelock_v1_UserPasswordRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  UserAdd(argument: _forelock_v1_UserPasswordRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  UserAdd(argument: _forelock_v1_UserPasswordRequest, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  userAdd(argument: _forelock_v1_UserPasswordRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  userAdd(argument: _forelock_v1_UserPasswordRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  userAdd(argument: _forelock_v1_UserPasswordRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  userAdd(argument: _forelock_v1_UserPasswordRequest, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  
+  UserChangePassword(argument: _forelock_v1_UserPasswordRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  UserChangePassword(argument: _forelock_v1_UserPasswordRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  UserChangePassword(argument: _forelock_v1_UserPasswordRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  UserChangePassword(argument: _forelock_v1_UserPasswordRequest, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  userChangePassword(argument: _forelock_v1_UserPasswordRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  userChangePassword(argument: _forelock_v1_UserPasswordRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  userChangePassword(argument: _forelock_v1_UserPasswordRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  userChangePassword(argument: _forelock_v1_UserPasswordRequest, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  
+  UserGrantRole(argument: _forelock_v1_UserRoleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  UserGrantRole(argument: _forelock_v1_UserRoleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  UserGrantRole(argument: _forelock_v1_UserRoleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  UserGrantRole(argument: _forelock_v1_UserRoleRequest, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  userGrantRole(argument: _forelock_v1_UserRoleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  userGrantRole(argument: _forelock_v1_UserRoleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  userGrantRole(argument: _forelock_v1_UserRoleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  userGrantRole(argument: _forelock_v1_UserRoleRequest, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  
+  UserList(argument: _forelock_v1_UserListRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_UserListReply__Output>): grpc.ClientUnaryCall;
+  UserList(argument: _forelock_v1_UserListRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_UserListReply__Output>): grpc.ClientUnaryCall;
+  UserList(argument: _forelock_v1_UserListRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_UserListReply__Output>): grpc.ClientUnaryCall;
+  UserList(argument: _forelock_v1_UserListRequest, callback: grpc.requestCallback<_forelock_v1_UserListReply__Output>): grpc.ClientUnaryCall;
+  userList(argument: _forelock_v1_UserListRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_UserListReply__Output>): grpc.ClientUnaryCall;
+  userList(argument: _forelock_v1_UserListRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_UserListReply__Output>): grpc.ClientUnaryCall;
+  userList(argument: _forelock_v1_UserListRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_UserListReply__Output>): grpc.ClientUnaryCall;
+  userList(argument: _forelock_v1_UserListRequest, callback: grpc.requestCallback<_forelock_v1_UserListReply__Output>): grpc.ClientUnaryCall;
+  
+  UserRemove(argument: _forelock_v1_UserRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  UserRemove(argument: _forelock_v1_UserRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  UserRemove(argument: _forelock_v1_UserRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  UserRemove(argument: _forelock_v1_UserRequest, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  userRemove(argument: _forelock_v1_UserRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  userRemove(argument: _forelock_v1_UserRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  userRemove(argument: _forelock_v1_UserRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  userRemove(argument: _forelock_v1_UserRequest, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  
+  UserRevokeRole(argument: _forelock_v1_UserRoleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  UserRevokeRole(argument: _forelock_v1_UserRoleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  UserRevokeRole(argument: _forelock_v1_UserRoleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  UserRevokeRole(argument: _forelock_v1_UserRoleRequest, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  userRevokeRole(argument: _forelock_v1_UserRoleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  userRevokeRole(argument: _forelock_v1_UserRoleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  userRevokeRole(argument: _forelock_v1_UserRoleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  userRevokeRole(argument: _forelock_v1_UserRoleRequest, callback: grpc.requestCallback<_forelock_v1_AuthChangeReply__Output>): grpc.ClientUnaryCall;
+  
 }
 
 /**
@@ -107,13 +268,37 @@ export interface AdminClient extends grpc.Client {
 export interface AdminHandlers extends grpc.UntypedServiceImplementation {
   AddMember: grpc.handleUnaryCall<_forelock_v1_AddMemberRequest__Output, _forelock_v1_StatusReply>;
   
+  AuthDisable: grpc.handleUnaryCall<_forelock_v1_AuthStatusRequest__Output, _forelock_v1_AuthStatusReply>;
+  
+  AuthEnable: grpc.handleUnaryCall<_forelock_v1_AuthStatusRequest__Output, _forelock_v1_AuthStatusReply>;
+  
+  AuthStatus: grpc.handleUnaryCall<_forelock_v1_AuthStatusRequest__Output, _forelock_v1_AuthStatusReply>;
+  
   ListLocks: grpc.handleUnaryCall<_forelock_v1_ListLocksRequest__Output, _forelock_v1_ListLocksReply>;
+  
+  /**
+   * Auth (README "Security"). With auth enabled, a call carries `authorization: Bearer TOKEN` metadata (a Login
+   * token) or a client certificate whose CN names a user. Login and AuthStatus need no credentials; AuthEnable,
+   * AuthDisable and every User* and Role* call need the root role. Changes are forwarded to the leader; Login,
+   * AuthStatus, UserList and RoleList answer from the node they are sent to.
+   */
+  Login: grpc.handleUnaryCall<_forelock_v1_LoginRequest__Output, _forelock_v1_LoginReply>;
   
   PromoteMember: grpc.handleUnaryCall<_forelock_v1_MemberRequest__Output, _forelock_v1_StatusReply>;
   
   RemoveMember: grpc.handleUnaryCall<_forelock_v1_MemberRequest__Output, _forelock_v1_StatusReply>;
   
   Revoke: grpc.handleUnaryCall<_forelock_v1_RevokeRequest__Output, _forelock_v1_RevokeReply>;
+  
+  RoleAdd: grpc.handleUnaryCall<_forelock_v1_RoleRequest__Output, _forelock_v1_AuthChangeReply>;
+  
+  RoleGrantPermission: grpc.handleUnaryCall<_forelock_v1_RolePermissionRequest__Output, _forelock_v1_AuthChangeReply>;
+  
+  RoleList: grpc.handleUnaryCall<_forelock_v1_RoleListRequest__Output, _forelock_v1_RoleListReply>;
+  
+  RoleRemove: grpc.handleUnaryCall<_forelock_v1_RoleRequest__Output, _forelock_v1_AuthChangeReply>;
+  
+  RoleRevokePermission: grpc.handleUnaryCall<_forelock_v1_RolePermissionRequest__Output, _forelock_v1_AuthChangeReply>;
   
   /**
    * A backup: the leader's state after a linearizable read, as the bytes of a snapshot file (format version,
@@ -125,15 +310,42 @@ export interface AdminHandlers extends grpc.UntypedServiceImplementation {
   
   TransferLeadership: grpc.handleUnaryCall<_forelock_v1_MemberRequest__Output, _forelock_v1_StatusReply>;
   
+  UserAdd: grpc.handleUnaryCall<_forelock_v1_UserPasswordRequest__Output, _forelock_v1_AuthChangeReply>;
+  
+  UserChangePassword: grpc.handleUnaryCall<_forelock_v1_UserPasswordRequest__Output, _forelock_v1_AuthChangeReply>;
+  
+  UserGrantRole: grpc.handleUnaryCall<_forelock_v1_UserRoleRequest__Output, _forelock_v1_AuthChangeReply>;
+  
+  UserList: grpc.handleUnaryCall<_forelock_v1_UserListRequest__Output, _forelock_v1_UserListReply>;
+  
+  UserRemove: grpc.handleUnaryCall<_forelock_v1_UserRequest__Output, _forelock_v1_AuthChangeReply>;
+  
+  UserRevokeRole: grpc.handleUnaryCall<_forelock_v1_UserRoleRequest__Output, _forelock_v1_AuthChangeReply>;
+  
 }
 
 export interface AdminDefinition extends grpc.ServiceDefinition {
   AddMember: MethodDefinition<_forelock_v1_AddMemberRequest, _forelock_v1_StatusReply, _forelock_v1_AddMemberRequest__Output, _forelock_v1_StatusReply__Output>
+  AuthDisable: MethodDefinition<_forelock_v1_AuthStatusRequest, _forelock_v1_AuthStatusReply, _forelock_v1_AuthStatusRequest__Output, _forelock_v1_AuthStatusReply__Output>
+  AuthEnable: MethodDefinition<_forelock_v1_AuthStatusRequest, _forelock_v1_AuthStatusReply, _forelock_v1_AuthStatusRequest__Output, _forelock_v1_AuthStatusReply__Output>
+  AuthStatus: MethodDefinition<_forelock_v1_AuthStatusRequest, _forelock_v1_AuthStatusReply, _forelock_v1_AuthStatusRequest__Output, _forelock_v1_AuthStatusReply__Output>
   ListLocks: MethodDefinition<_forelock_v1_ListLocksRequest, _forelock_v1_ListLocksReply, _forelock_v1_ListLocksRequest__Output, _forelock_v1_ListLocksReply__Output>
+  Login: MethodDefinition<_forelock_v1_LoginRequest, _forelock_v1_LoginReply, _forelock_v1_LoginRequest__Output, _forelock_v1_LoginReply__Output>
   PromoteMember: MethodDefinition<_forelock_v1_MemberRequest, _forelock_v1_StatusReply, _forelock_v1_MemberRequest__Output, _forelock_v1_StatusReply__Output>
   RemoveMember: MethodDefinition<_forelock_v1_MemberRequest, _forelock_v1_StatusReply, _forelock_v1_MemberRequest__Output, _forelock_v1_StatusReply__Output>
   Revoke: MethodDefinition<_forelock_v1_RevokeRequest, _forelock_v1_RevokeReply, _forelock_v1_RevokeRequest__Output, _forelock_v1_RevokeReply__Output>
+  RoleAdd: MethodDefinition<_forelock_v1_RoleRequest, _forelock_v1_AuthChangeReply, _forelock_v1_RoleRequest__Output, _forelock_v1_AuthChangeReply__Output>
+  RoleGrantPermission: MethodDefinition<_forelock_v1_RolePermissionRequest, _forelock_v1_AuthChangeReply, _forelock_v1_RolePermissionRequest__Output, _forelock_v1_AuthChangeReply__Output>
+  RoleList: MethodDefinition<_forelock_v1_RoleListRequest, _forelock_v1_RoleListReply, _forelock_v1_RoleListRequest__Output, _forelock_v1_RoleListReply__Output>
+  RoleRemove: MethodDefinition<_forelock_v1_RoleRequest, _forelock_v1_AuthChangeReply, _forelock_v1_RoleRequest__Output, _forelock_v1_AuthChangeReply__Output>
+  RoleRevokePermission: MethodDefinition<_forelock_v1_RolePermissionRequest, _forelock_v1_AuthChangeReply, _forelock_v1_RolePermissionRequest__Output, _forelock_v1_AuthChangeReply__Output>
   Snapshot: MethodDefinition<_forelock_v1_SnapshotRequest, _forelock_v1_SnapshotResponse, _forelock_v1_SnapshotRequest__Output, _forelock_v1_SnapshotResponse__Output>
   Status: MethodDefinition<_forelock_v1_StatusRequest, _forelock_v1_StatusReply, _forelock_v1_StatusRequest__Output, _forelock_v1_StatusReply__Output>
   TransferLeadership: MethodDefinition<_forelock_v1_MemberRequest, _forelock_v1_StatusReply, _forelock_v1_MemberRequest__Output, _forelock_v1_StatusReply__Output>
+  UserAdd: MethodDefinition<_forelock_v1_UserPasswordRequest, _forelock_v1_AuthChangeReply, _forelock_v1_UserPasswordRequest__Output, _forelock_v1_AuthChangeReply__Output>
+  UserChangePassword: MethodDefinition<_forelock_v1_UserPasswordRequest, _forelock_v1_AuthChangeReply, _forelock_v1_UserPasswordRequest__Output, _forelock_v1_AuthChangeReply__Output>
+  UserGrantRole: MethodDefinition<_forelock_v1_UserRoleRequest, _forelock_v1_AuthChangeReply, _forelock_v1_UserRoleRequest__Output, _forelock_v1_AuthChangeReply__Output>
+  UserList: MethodDefinition<_forelock_v1_UserListRequest, _forelock_v1_UserListReply, _forelock_v1_UserListRequest__Output, _forelock_v1_UserListReply__Output>
+  UserRemove: MethodDefinition<_forelock_v1_UserRequest, _forelock_v1_AuthChangeReply, _forelock_v1_UserRequest__Output, _forelock_v1_AuthChangeReply__Output>
+  UserRevokeRole: MethodDefinition<_forelock_v1_UserRoleRequest, _forelock_v1_AuthChangeReply, _forelock_v1_UserRoleRequest__Output, _forelock_v1_AuthChangeReply__Output>
 }

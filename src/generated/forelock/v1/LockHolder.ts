@@ -38,6 +38,10 @@ export interface LockHolder {
    * The acquire's metadata ("" when none).
    */
   'metadata'?: (string);
+  /**
+   * The user that opened the holding session ("" when it was opened with auth disabled).
+   */
+  'user'?: (string);
 }
 
 export interface LockHolder__Output {
@@ -73,4 +77,8 @@ export interface LockHolder__Output {
    * The acquire's metadata ("" when none).
    */
   'metadata': (string);
+  /**
+   * The user that opened the holding session ("" when it was opened with auth disabled).
+   */
+  'user': (string);
 }

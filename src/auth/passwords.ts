@@ -1,0 +1,40 @@
+// Passwords are kept only as a memory-hard hash (node's scrypt, docs/design.md "Security"): the log and snapshots hold
+// `scrypt$N$r$p$salt$hash`, never the password. Hashing runs on libuv's pool, off the event loop.
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+
+/** scrypt's cost: N = 2^14, r = 8 (16 MiB and about 50 ms per hash on a 2-core machine), p = 1. */
+const COST = { N: 1 << 14, r: 8, p: 1 } as const;
+const SALT_BYTES = 16;
+const HASH_BYTES = 32;
+/** Bounds of a stored hash's parameters a node agrees to compute (a hash is replicated data, not trusted code). */
+const MAX_N = 1 << 20;
+const MAX_R = 32;
+const MAX_P = 16;
+
+function derive(password: string, salt: Buffer, cost: { N: number; r: number; p: number }): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const maxmem = 256 * cost.N * cost.r + (1 << 20);
+    scrypt(password, salt, HASH_BYTES, { ...cost, maxmem }, (error, key) => (error ? reject(error) : resolve(key)));
+  });
+}
+
+/** A new hash of `password` with a random salt. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(SALT_BYTES);
+  const key = await derive(password, salt, COST);
+  return `scrypt$${COST.N}$${COST.r}$${COST.p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
+}
+
+/** Whether `password` matches `stored` (a hashPassword result). False for a malformed or empty hash. */
+export async function passwordMatches(password: string, stored: string): Promise<boolean> {
+  const parts = stored.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
+  const valid = (value: number, max: number): boolean => Number.isInteger(value) && value >= 1 && value <= max;
+  if (!(valid(N, MAX_N) && valid(r, MAX_R) && valid(p, MAX_P)) || (N & (N - 1)) !== 0) return false;
+  const salt = Buffer.from(parts[4]!, 'base64url');
+  const expected = Buffer.from(parts[5]!, 'base64url');
+  if (expected.length !== HASH_BYTES) return false;
+  const key = await derive(password, salt, { N, r, p });
+  return timingSafeEqual(key, expected);
+}

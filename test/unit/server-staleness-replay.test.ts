@@ -1,0 +1,103 @@
+// A node that applies the log before it ever leads, as a restarted node replays it (issue 13, item 4): its advisor
+// does no prediction work per grant or release, and once in office it judges holds from the replicated history as
+// the leader that lived through the same entries does.
+import { describe, expect, it, vi } from 'vitest';
+import { LockStateMachine } from '../../src/lock/state-machine.js';
+import { LeaderDuties } from '../../src/server/leader-duties.js';
+import { LockService } from '../../src/server/lock-service.js';
+import { ServerMetrics } from '../../src/server/metrics.js';
+import { SessionHub } from '../../src/server/session-hub.js';
+import { StalenessAdvisor } from '../../src/server/staleness.js';
+import { SessionTracker } from '../../src/session/tracker.js';
+import { ManualClock } from '../../src/util/clock.js';
+import { FakeRaftNode } from './server-fake-raft.js';
+
+const T0 = 1_000_000;
+const TTL = 10_000;
+const RESOURCES = 6;
+const HOLDS_PER_RESOURCE = 40;
+
+/** A node's machine, services and advisor (pre-emption on), on `clock`; not in office until `takeOffice()`. */
+function node(clock: ManualClock) {
+  const machine = new LockStateMachine();
+  const raft = new FakeRaftNode(machine);
+  const tracker = new SessionTracker();
+  const hub = new SessionHub(machine, raft);
+  const metrics = new ServerMetrics({
+    status: () => raft.status(),
+    sessionCount: () => machine.sessionCount(),
+    connectedSessionCount: () => hub.size,
+    lockCount: () => machine.lockCount(),
+    eventLoopDelayMs: () => 0,
+    preemptionSuspended: () => false,
+  });
+  const advisor = new StalenessAdvisor({ machine, tracker, hub, clock, metrics, mode: 'on' });
+  const service = new LockService({ raft, machine, tracker, clock, guarantees: advisor });
+  const duties = new LeaderDuties(raft, service, tracker, clock, () => {});
+  duties.onTookOffice((nowMs) => advisor.tookOffice(nowMs));
+  machine.onEvent((event) => {
+    duties.applied(event);
+    advisor.applied(event);
+  });
+  return { machine, raft, advisor, service, takeOffice: () => duties.statusChanged(raft.status()) };
+}
+
+describe('a node that replays the log before it leads', () => {
+  it('spends nothing per grant or release, and in office judges holds as the leader that lived through them', async () => {
+    const clock = new ManualClock(T0);
+    const leader = node(clock);
+    await leader.takeOffice();
+    const { sessionId } = await leader.service.openSession('worker', TTL, clock.now());
+    let seq = 0;
+    const acquire = (name: string) =>
+      leader.service.proposeAccepted({
+        type: 'acquire',
+        sessionId,
+        requestSeq: ++seq,
+        name,
+        mode: 'exclusive',
+        tryOnly: true,
+        fenced: false,
+        preemptible: true,
+      });
+    // Each resource gets a history of holds of its own lengths; one hold of each is still held at the end.
+    for (let r = 0; r < RESOURCES; r++) {
+      for (let h = 0; h <= HOLDS_PER_RESOURCE; h++) {
+        const name = `orders/${r}`;
+        const grant = await acquire(name);
+        if (grant.status !== 'granted') throw new Error(`orders/${r} was not granted`);
+        if (h === HOLDS_PER_RESOURCE) break;
+        clock.advance(50 + ((r * 37 + h * 11) % 400) * (r + 1));
+        await leader.service.proposeAccepted({
+          type: 'release',
+          sessionId,
+          requestSeq: ++seq,
+          name,
+          token: grant.token,
+        });
+      }
+    }
+
+    const replica = node(clock);
+    const observeGrant = vi.spyOn(replica.advisor.predictor, 'observeGrant');
+    const observeRelease = vi.spyOn(replica.advisor.predictor, 'observeRelease');
+    for (const [i, data] of leader.raft.log.entries()) {
+      replica.machine.apply({ index: i + 1, term: 1, type: 'normal', data });
+    }
+    expect(replica.machine.lockCount()).toBe(RESOURCES);
+    expect(observeGrant).not.toHaveBeenCalled();
+    expect(observeRelease).not.toHaveBeenCalled();
+
+    await replica.takeOffice();
+    const nowMs = clock.now();
+    for (let r = 0; r < RESOURCES; r++) {
+      for (const ageMs of [100, 1_000, 5_000, 60_000]) {
+        const bound = replica.advisor.predictor.stuckBound(`orders/${r}`, nowMs - ageMs, nowMs);
+        expect(bound, `orders/${r} held ${ageMs} ms`).toBe(
+          leader.advisor.predictor.stuckBound(`orders/${r}`, nowMs - ageMs, nowMs),
+        );
+      }
+      expect(replica.advisor.predictor.stuckBound(`orders/${r}`, nowMs - 60_000, nowMs)).toBeGreaterThan(0);
+    }
+  });
+});
