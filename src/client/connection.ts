@@ -23,6 +23,7 @@ import {
 } from './errors.js';
 import { LeaderFollower } from './leader-follower.js';
 import { SafePeriodTracker } from './safe-period.js';
+import { StreamWriter } from './stream-writer.js';
 import { acquireStub, openSessionStream, releaseStub } from './stub-pool.js';
 import type { ClientFrame, ForelockStub, ServerFrame, SessionStream } from './wire.js';
 
@@ -125,6 +126,10 @@ export class SessionConnection {
   private readonly stubs = new Map<string, ForelockStub>();
   private readonly pending = new Map<number, PendingRequest>();
   private stream: SessionStream | null = null;
+  /** Writes to `stream` as its buffer allows (set and cleared with it). */
+  private writer: StreamWriter | null = null;
+  /** A keepalive came due while the stream was full: a fresh one is sent when it drains. */
+  private keepaliveDue = false;
   private sessionId = '';
   /** The session secret: an ES private field, so util.inspect and JSON.stringify never show it (docs/design.md, principle 8). */
   #secret = '';
@@ -291,7 +296,14 @@ export class SessionConnection {
       if (!('keepalive' in frame)) this.heldWhilePaused.push(frame);
       return;
     }
-    if (this.stream && !this.endError) this.stream.write(frame);
+    if (this.stream && !this.endError) this.writer?.write(frame);
+  }
+
+  /** The stream drained and what waited is written: a keepalive that came due meanwhile leaves now. */
+  private writable(): void {
+    if (!this.keepaliveDue) return;
+    this.keepaliveDue = false;
+    this.sendKeepalive();
   }
 
   private stub(address: string): ForelockStub {
@@ -390,6 +402,8 @@ export class SessionConnection {
         clearTimeout(openTimer);
         if (this.stream === stream) {
           this.stream = null;
+          this.writer = null;
+          this.keepaliveDue = false;
           this.stopKeepalives();
         }
         stream.removeAllListeners('data');
@@ -412,6 +426,10 @@ export class SessionConnection {
             opened = true;
             clearTimeout(openTimer);
             this.stream = stream;
+            const writer = new StreamWriter(stream, () => {
+              if (this.writer === writer) this.writable();
+            });
+            this.writer = writer;
             this.leaderAddress = address;
             resolveOpen(closed);
             this.sessionOpened(frame);
@@ -546,7 +564,9 @@ export class SessionConnection {
 
   private sendKeepalive(): void {
     if (!this.stream || this.endError) return;
-    if (!this.paused) {
+    // Not while the stream is full: it would wait there and leave with a stale send time.
+    if (this.writer?.full) this.keepaliveDue = true;
+    else if (!this.paused) {
       const seq = this.nextKeepaliveSeq++;
       const nowMs = this.options.clock.now();
       this.tracker.keepaliveSent(seq, nowMs);
@@ -574,6 +594,7 @@ export class SessionConnection {
     this.stopKeepalives();
     const stream = this.stream;
     this.stream = null;
+    this.writer = null;
     if (stream) {
       stream.on('error', () => {});
       // Tell the server (best effort) so the session's locks are freed now rather than at expiry.

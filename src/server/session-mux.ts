@@ -3,11 +3,14 @@
 // turn leave as one ServerBatch (proto/forelock/v1/forelock.proto). Flow control: the channels take turns in each batch,
 // nothing is written while the call's buffer is full until it drains, and each channel's queue is bounded
 // (util/channel-outbox.ts): its write() answers false past the high-water mark and it emits 'drain' below it again.
+// A handler that cannot write pauses its channel, as it would pause a grpc-js call: the channel's frames wait, their
+// bytes bounded by the same limit, while the other channels' frames go on being read.
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { ChannelOutbox, type ChannelOutboxOptions } from '../util/channel-outbox.js';
 import {
   type ChannelStatus,
+  type ClientChannelEvent,
   decodeClientBatch,
   encodedSizeOf,
   encodeServerBatch,
@@ -53,13 +56,20 @@ function channelStatusOf(error: unknown): ChannelStatus {
 /**
  * One channel of a Sessions call, as its handler sees it: 'data' (a decoded frame), 'end' (the client half-closed),
  * 'cancelled' and 'close' (the client or the stream went away), 'drain' (the channel may be written again after
- * write() answered false); `write`, `end()`, and `emit('error', status)` to end it with a status, as on a grpc-js
- * server call. A channel that goes on writing past its queue's limit is ended with UNAVAILABLE (its client resumes
- * the session, which loses nothing: the resume answers with its locks and re-sent requests are deduplicated) and its
- * handler hears 'cancelled'.
+ * write() answered false); `write`, `end()`, and `emit('error', status)` to end it with a status, `pause()` and
+ * `resume()` to stop and restart its 'data' and 'end', as on a grpc-js server call. A channel that goes on writing
+ * past its queue's limit, or whose client sends more than that limit while it is paused, is ended with UNAVAILABLE
+ * (its client resumes the session, which loses nothing: the resume answers with its locks and re-sent requests are
+ * deduplicated) and its handler hears 'cancelled'.
  */
 export class MuxChannelCall extends EventEmitter {
   private done = false;
+  private paused = false;
+  /** Frames and the half-close that arrived while paused (or behind ones that did), in order, with their bytes. */
+  private held: ClientChannelEvent[] = [];
+  /** The first of `held` not yet delivered. */
+  private heldHead = 0;
+  private heldBytes = 0;
 
   constructor(
     private readonly mux: SessionMux,
@@ -72,6 +82,77 @@ export class MuxChannelCall extends EventEmitter {
   write(frame: unknown): boolean {
     if (this.done) return false;
     return this.mux.sendFrame(this.channel, frame);
+  }
+
+  /** Stops 'data' and 'end': what arrives waits, up to the channel's limit, until resume(). */
+  pause(): this {
+    this.paused = true;
+    return this;
+  }
+
+  /** Delivers what waited, in order, and what arrives from now on (until the handler pauses again). */
+  resume(): this {
+    this.paused = false;
+    while (!this.paused && !this.done && this.heldHead < this.held.length) {
+      const event = this.held[this.heldHead++]!;
+      this.heldBytes -= encodedSizeOf(event);
+      this.deliver(event);
+    }
+    if (this.heldHead >= this.held.length) this.forgetHeld();
+    else if (this.heldHead * 2 > this.held.length) {
+      // Delivered slots are let go of, so the array stays within twice what waits.
+      this.held = this.held.slice(this.heldHead);
+      this.heldHead = 0;
+    }
+    return this;
+  }
+
+  /** Bytes of frames that arrived and wait for resume(). */
+  get waitingBytes(): number {
+    return this.heldBytes;
+  }
+
+  /** @internal a frame or the half-close of this channel arrived: delivered, or held while paused. */
+  received(event: ClientChannelEvent, limitBytes: number): void {
+    if (this.done) return;
+    if (!this.paused && this.heldHead >= this.held.length) {
+      this.deliver(event);
+      return;
+    }
+    const size = encodedSizeOf(event);
+    if (event.kind === 'frame' && this.heldBytes + size > limitBytes) {
+      this.overflowed(
+        `the client sent more than ${limitBytes} bytes for this session while the server could not answer it; resume the session`,
+      );
+      return;
+    }
+    this.held.push(event);
+    this.heldBytes += size;
+  }
+
+  private forgetHeld(): void {
+    this.held = [];
+    this.heldHead = 0;
+    this.heldBytes = 0;
+  }
+
+  private deliver(event: ClientChannelEvent): void {
+    if (event.kind === 'half-close') {
+      this.emit('end');
+      return;
+    }
+    if (event.kind !== 'frame') return;
+    let frame: unknown;
+    try {
+      frame = this.mux.codec.decodeClientFrame(
+        Buffer.from(event.bytes.buffer, event.bytes.byteOffset, event.bytes.length),
+      );
+    } catch {
+      // As grpc-js answers a Session call whose request does not decode.
+      this.emit('error', { code: grpc.status.INTERNAL, details: 'Error deserializing request' });
+      return;
+    }
+    this.emit('data', frame);
   }
 
   /** Ends the channel with an OK status. */
@@ -90,14 +171,11 @@ export class MuxChannelCall extends EventEmitter {
     if (!this.done) super.emit('drain');
   }
 
-  /** @internal its queue went past its limit: the client is told to come back, the handler that it went away. */
-  overflowed(limitBytes: number): void {
+  /** @internal a queue of it went past its limit: the client is told to come back, the handler that it went away. */
+  overflowed(details: string): void {
     if (this.done) return;
-    this.finish({
-      code: grpc.status.UNAVAILABLE,
-      details: `the server queued more than ${limitBytes} bytes for this session unsent; resume the session`,
-      metadata: {},
-    });
+    this.forgetHeld();
+    this.finish({ code: grpc.status.UNAVAILABLE, details, metadata: {} });
     super.emit('cancelled');
     super.emit('close');
   }
@@ -106,6 +184,7 @@ export class MuxChannelCall extends EventEmitter {
   gone(): void {
     if (this.done) return;
     this.done = true;
+    this.forgetHeld();
     super.emit('cancelled');
     super.emit('close');
   }
@@ -129,7 +208,7 @@ export class SessionMux {
   /** `limits` bounds the batches and each channel's queue (defaults: util/channel-outbox.ts). */
   constructor(
     private readonly call: SessionsCall,
-    private readonly codec: ChannelFrameCodec,
+    readonly codec: ChannelFrameCodec,
     private readonly onChannel: (channel: MuxChannelCall) => void,
     limits: Pick<ChannelOutboxOptions<never>, 'maxBatchBytes' | 'channelHighWaterBytes' | 'channelLimitBytes'> = {},
   ) {
@@ -159,7 +238,12 @@ export class SessionMux {
   sendFrame(channel: number, frame: unknown): boolean {
     if (this.closed) return false;
     const result = this.outgoing.push(channel, { channel, kind: 'frame', bytes: this.codec.encodeServerFrame(frame) });
-    if (result === 'refused') this.channels.get(channel)?.overflowed(this.outgoing.channelLimitBytes);
+    if (result === 'refused') {
+      const limit = this.outgoing.channelLimitBytes;
+      this.channels
+        .get(channel)
+        ?.overflowed(`the server queued more than ${limit} bytes for this session unsent; resume the session`);
+    }
     return result === 'queued';
   }
 
@@ -197,31 +281,19 @@ export class SessionMux {
         this.channels.set(event.channel, channel);
         this.onChannel(channel);
       }
-      if (event.kind === 'frame') {
-        let frame: unknown;
-        try {
-          frame = this.codec.decodeClientFrame(
-            Buffer.from(event.bytes.buffer, event.bytes.byteOffset, event.bytes.length),
-          );
-        } catch {
-          // As grpc-js answers a Session call whose request does not decode.
-          channel.emit('error', { code: grpc.status.INTERNAL, details: 'Error deserializing request' });
-          continue;
-        }
-        channel.emit('data', frame);
-      } else if (event.kind === 'half-close') {
-        channel.emit('end');
-      } else {
+      if (event.kind === 'cancel') {
         this.channels.delete(event.channel);
         this.outgoing.drop(event.channel);
         channel.gone();
-      }
+      } else channel.received(event, this.outgoing.channelLimitBytes);
     }
   }
 
   private clientEnded(): void {
     this.clientDone = true;
-    for (const channel of [...this.channels.values()]) channel.emit('end');
+    // After what each channel holds while paused, as its own half-close would come.
+    for (const channel of [...this.channels.values()])
+      channel.received({ channel: channel.channel, kind: 'half-close' }, this.outgoing.channelLimitBytes);
     if (this.channels.size === 0) this.close();
   }
 

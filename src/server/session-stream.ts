@@ -35,16 +35,29 @@ import {
 /**
  * What a session stream is served on: a Forelock.Session call of its own, or one channel of a Sessions call
  * (session-mux.ts), which behaves the same. `emit('error', status)` ends it with that status, as on a grpc-js call.
+ * write() answers false when the call's buffer is full: the stream then pauses reading its client's frames until
+ * 'drain', and while MAX_REQUESTS_IN_FLIGHT of its requests await their answers, so a client that does not read its
+ * answers cannot make the node queue ever more of them (docs/design.md, flow control on the shared stream).
  */
 export interface SessionCall {
   on(event: 'data', listener: (frame: ClientFrame | OversizedRequest) => void): unknown;
-  on(event: 'end' | 'error' | 'close' | 'cancelled', listener: () => void): unknown;
+  on(event: 'end' | 'error' | 'close' | 'cancelled' | 'drain', listener: () => void): unknown;
   write(frame: unknown): unknown;
+  pause(): unknown;
+  resume(): unknown;
   end(): unknown;
   emit(event: 'error', status: Partial<grpc.ServiceError>): unknown;
 }
 
 type GrantedEvent = Extract<LockEvent, { type: 'granted' }>;
+
+/**
+ * Most requests of one stream submitted and not yet answered; past it the stream reads no more of its frames until an
+ * answer goes. With the call's own buffer mark it bounds what the node queues for one client: answers leave
+ * asynchronously, so a stream paused only once write() answered false would, on 'drain', take every frame that waited
+ * at once and owe all their answers.
+ */
+export const MAX_REQUESTS_IN_FLIGHT = 1024;
 
 /** What a session stream needs from the node. */
 export interface SessionStreamDeps {
@@ -73,6 +86,10 @@ export class SessionStream implements ConnectedStream {
   private readonly acquiresInFlight = new Map<number, GrantedEvent | null>();
   /** Requests (acquire, release, cancel) submitted and not yet answered. */
   private requestsInFlight = 0;
+  /** The call's last write answered false and it has not drained since. */
+  private callFull = false;
+  /** Reading the client's frames is paused (readWhileAnswerable). */
+  private readingPaused = false;
   /** A CloseSession proposed and not yet settled. */
   private closeInFlight = false;
   /** The session ended (this reason) while requests were in flight: SessionEnded follows their answers. */
@@ -114,6 +131,10 @@ export class SessionStream implements ConnectedStream {
       });
       call.on('end', () => link.push('end', 0));
     }
+    call.on('drain', () => {
+      this.callFull = false;
+      this.readWhileAnswerable();
+    });
     // The client went away (or the call failed): nothing more can be written; the session itself lives on.
     for (const event of ['error', 'close', 'cancelled'] as const) call.on(event, () => this.gone());
   }
@@ -180,8 +201,10 @@ export class SessionStream implements ConnectedStream {
   /** Counts a request until the function returned runs (once it is answered, either way). */
   private track(): () => void {
     this.requestsInFlight += 1;
+    this.readWhileAnswerable();
     return () => {
       this.requestsInFlight -= 1;
+      this.readWhileAnswerable();
       this.finishIfAnswered();
     };
   }
@@ -558,7 +581,25 @@ export class SessionStream implements ConnectedStream {
 
   private send(payload: ServerFramePayload): void {
     if (this.ended) return;
-    this.call.write({ lastKeepaliveSeq: this.lastKeepaliveSeq, serverTimeMs: this.deps.clock.now(), ...payload });
+    const more = this.call.write({
+      lastKeepaliveSeq: this.lastKeepaliveSeq,
+      serverTimeMs: this.deps.clock.now(),
+      ...payload,
+    });
+    if (more === false) {
+      this.callFull = true;
+      this.readWhileAnswerable();
+    }
+  }
+
+  /** Pauses reading the client's frames while its answers cannot leave or too many are owed; resumes after. */
+  private readWhileAnswerable(): void {
+    const pause = this.callFull || this.requestsInFlight >= MAX_REQUESTS_IN_FLIGHT;
+    if (pause === this.readingPaused) return;
+    // Set first: resume() may deliver frames at once, whose handling pauses again.
+    this.readingPaused = pause;
+    if (pause) this.call.pause();
+    else this.call.resume();
   }
 
   /** Ends the stream with OK status. */

@@ -1,5 +1,6 @@
 // Session stream rules on virtual time with a fake gRPC call: first frame, NotLeader, keepalive answers naming the
-// last seq, a grant applied while its acquire was in flight, leadership loss, and no answer after a broken promise.
+// last seq, a grant applied while its acquire was in flight, leadership loss, no answer after a broken promise, and
+// flow control (a session whose answers cannot leave stops being read, the others go on).
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -13,13 +14,22 @@ import { LeaderDuties } from '../../src/server/leader-duties.js';
 import { LockService } from '../../src/server/lock-service.js';
 import { ServerMetrics } from '../../src/server/metrics.js';
 import { DEFAULT_LEADER_HINT_WAIT_MS, SessionHub } from '../../src/server/session-hub.js';
-import { type SessionCall, SessionStream } from '../../src/server/session-stream.js';
+import { channelFrameCodec, type MuxChannelCall, SessionMux, type SessionsCall } from '../../src/server/session-mux.js';
+import { MAX_REQUESTS_IN_FLIGHT, type SessionCall, SessionStream } from '../../src/server/session-stream.js';
 import { StalenessAdvisor } from '../../src/server/staleness.js';
 import type { ClientFrame } from '../../src/server/wire.js';
 import { SessionTracker } from '../../src/session/tracker.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { FORELOCK_PROTO, protoDir } from '../../src/util/proto.js';
-import { sessionFrameCodec } from '../../src/util/session-frame-codec.js';
+import { FORELOCK_PROTO, forelockServices, protoDir } from '../../src/util/proto.js';
+import { sessionFrameCodec, withFastSessionCodec } from '../../src/util/session-frame-codec.js';
+import {
+  type ClientChannelEvent,
+  decodeServerBatch,
+  encodeClientBatch,
+  encodedSizeOf,
+  type ServerChannelEvent,
+} from '../../src/util/session-mux-codec.js';
+import { FullCall } from './full-call.js';
 import { FakeRaftNode } from './server-fake-raft.js';
 
 type Written = Record<string, unknown> & { lastKeepaliveSeq: string; serverTimeMs: number };
@@ -94,14 +104,11 @@ function setup() {
   });
   const advisor = new StalenessAdvisor({ machine, tracker, hub, clock, metrics, mode: 'off' });
   const log = pino({ level: 'silent' });
+  const authenticator = new Authenticator({ auth: machine.auth, clock, log });
+  const deps = { service, hub, advisor, raft, clock, log, authenticator };
   const connect = (): FakeCall => {
     const call = new FakeCall();
-    const authenticator = new Authenticator({ auth: machine.auth, clock, log });
-    new SessionStream(
-      call as unknown as SessionCall,
-      { service, hub, advisor, raft, clock, log, authenticator },
-      PLAINTEXT_CALLER,
-    );
+    new SessionStream(call as unknown as SessionCall, deps, PLAINTEXT_CALLER);
     return call;
   };
   const open = async (ttlMs = 10_000): Promise<{ call: FakeCall; sessionId: string }> => {
@@ -109,7 +116,7 @@ function setup() {
     await call.receive({ frame: 'open', open: { clientName: 'c', ttlMs, sessionId: '', secret: '' } });
     return { call, sessionId: (call.written[0]!.opened as { sessionId: string }).sessionId };
   };
-  return { clock, machine, raft, service, hub, tracker, connect, open };
+  return { clock, machine, raft, service, hub, tracker, deps, connect, open };
 }
 
 const acquire = (requestSeq: string, name: string, waitMs = 10_000): ClientFrame => ({
@@ -501,5 +508,140 @@ describe('an acquire with a mode the server does not know', () => {
     expect(machine.session(sessionId)?.held).toEqual([]);
     await call.receive(acquire('2', 'moded'));
     expect(call.written.at(-1)!.acquire).toMatchObject({ requestSeq: '2', status: 'GRANTED' });
+  });
+});
+
+describe('flow control on a channel of a Sessions stream', () => {
+  type Frame = Record<string, unknown>;
+  const session = withFastSessionCodec(forelockServices().Forelock.service).Session as grpc.MethodDefinition<
+    Frame,
+    Frame
+  >;
+  const LIMITS = { maxBatchBytes: 8192, channelHighWaterBytes: 1024, channelLimitBytes: 256 * 1024 };
+  const CHANNELS = 5;
+  const FLOODER = 1;
+  const PER_STEP = 400;
+
+  /**
+   * Five sessions on one Sessions stream whose buffer is full after every batch (one 'drain' per step). Session 1
+   * sends PER_STEP acquires a step for `floodSteps` steps, which is more than one batch a step can answer; the four
+   * others send a keepalive every step.
+   */
+  async function flood(floodSteps: number) {
+    const { deps } = setup();
+    const call = new FullCall<ServerChannelEvent>(decodeServerBatch);
+    const channels = new Map<number, MuxChannelCall>();
+    const mux = new SessionMux(
+      call as unknown as SessionsCall,
+      channelFrameCodec(session),
+      (channel) => {
+        channels.set(channel.channel, channel);
+        new SessionStream(channel, deps, PLAINTEXT_CALLER);
+      },
+      LIMITS,
+    );
+    const frame = (channel: number, value: Frame): ClientChannelEvent => ({
+      channel,
+      kind: 'frame',
+      bytes: session.requestSerialize(value),
+    });
+    const receive = async (events: ClientChannelEvent[]) => {
+      call.emit('data', encodeClientBatch(events));
+      await settle();
+    };
+    const everyChannel = Array.from({ length: CHANNELS }, (_, i) => i + 1);
+    await receive(
+      everyChannel.map((channel) =>
+        frame(channel, { open: { clientName: `c${channel}`, ttlMs: 60_000, sessionId: '', secret: '' } }),
+      ),
+    );
+    for (let i = 0; i < 10 && mux.queuedBytes > 0; i++) call.emit('drain');
+    let seq = 0;
+    let highestQueuedBytes = 0;
+    let highestWaitingBytes = 0;
+    const firstBatchOfStep: number[] = [];
+    const flooder = channels.get(FLOODER)!;
+    for (let step = 1; step <= 200; step++) {
+      const flooding = step <= floodSteps;
+      if (!flooding && mux.queuedBytes === 0 && flooder.waitingBytes === 0) break;
+      firstBatchOfStep[step] = call.batches.length;
+      const events = everyChannel
+        .slice(1)
+        .map((channel) => frame(channel, { keepalive: { seq: String(step), clientTimeMs: 1, rttMs: 0 } }));
+      if (flooding)
+        for (let i = 0; i < PER_STEP; i++) {
+          seq++;
+          events.push(frame(FLOODER, acquireFrame(seq)));
+        }
+      await receive(events);
+      highestQueuedBytes = Math.max(highestQueuedBytes, mux.queuedBytes);
+      highestWaitingBytes = Math.max(highestWaitingBytes, flooder.waitingBytes);
+      call.emit('drain');
+      await settle();
+    }
+    const framesOf = (channel: number) =>
+      call.batches.flatMap((events, batch) =>
+        events
+          .filter((event) => event.channel === channel && event.kind === 'frame')
+          .map((event) => ({
+            batch,
+            frame: session.responseDeserialize(Buffer.from((event as { bytes: Uint8Array }).bytes)),
+          })),
+      );
+    const statusesOf = (channel: number) =>
+      call.batches.flat().filter((event) => event.channel === channel && event.kind === 'status');
+    const largestFlooderEvent = Math.max(
+      ...call.batches
+        .flat()
+        .filter((event) => event.channel === FLOODER)
+        .map(encodedSizeOf),
+    );
+    return {
+      sent: seq,
+      framesOf,
+      statusesOf,
+      firstBatchOfStep,
+      highestQueuedBytes,
+      highestWaitingBytes,
+      largestFlooderEvent,
+    };
+  }
+
+  const acquireFrame = (seq: number): Frame => ({
+    acquire: { requestSeq: String(seq), name: `flood/${seq}`, mode: 'EXCLUSIVE', waitMs: 0 },
+  });
+
+  /** Each of the other sessions: a keepalive answer in the first batch after every step, and the stream open. */
+  function expectOthersServedOnTime(result: Awaited<ReturnType<typeof flood>>): void {
+    for (let channel = 2; channel <= CHANNELS; channel++) {
+      const answers = result.framesOf(channel).filter((f) => f.frame.keepalive !== undefined);
+      expect(answers.map((a) => a.batch)).toEqual(result.firstBatchOfStep.slice(1));
+      expect(result.statusesOf(channel)).toEqual([]);
+    }
+  }
+
+  it('stops reading a session whose answers wait and answers every request in order once they leave', async () => {
+    const result = await flood(8);
+    const answered = result.framesOf(FLOODER).filter((f) => f.frame.acquire !== undefined);
+    expect(answered.map((a) => (a.frame.acquire as Frame).requestSeq)).toEqual(
+      Array.from({ length: result.sent }, (_, i) => String(i + 1)),
+    );
+    expect(answered.every((a) => (a.frame.acquire as Frame).status === 'GRANTED')).toBe(true);
+    expect(result.statusesOf(FLOODER)).toEqual([]);
+    // Its requests waited unread (paused) rather than its answers piling up: what the node queued for it stays within
+    // its high-water mark and the answers of the requests it may have in flight, however long the flood (unpaused,
+    // this flood queues about twice as much).
+    expect(result.highestWaitingBytes).toBeGreaterThan(0);
+    expect(result.highestQueuedBytes).toBeLessThanOrEqual(
+      LIMITS.channelHighWaterBytes + (MAX_REQUESTS_IN_FLIGHT + CHANNELS) * result.largestFlooderEvent,
+    );
+    expectOthersServedOnTime(result);
+  });
+
+  it('ends a session that goes on sending while it is not read, past its limit, and only that one', async () => {
+    const result = await flood(40);
+    expect(result.highestWaitingBytes).toBeLessThanOrEqual(LIMITS.channelLimitBytes);
+    expect(result.statusesOf(FLOODER)).toMatchObject([{ status: { code: grpc.status.UNAVAILABLE } }]);
+    expectOthersServedOnTime(result);
   });
 });

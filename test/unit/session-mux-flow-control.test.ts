@@ -2,11 +2,12 @@
 // waits for a 'drain' (one drain is one step of virtual time). One session floods its channel while four others send
 // a keepalive (answer) every step; each keepalive leaves in the first batch after it was written, the bytes queued
 // stay under the channels' limits, a flooder that ignores write()'s false is ended alone, and one that waits for
-// 'drain' has every frame delivered in order.
-import { EventEmitter } from 'node:events';
+// 'drain' (as the SDK's StreamWriter and the server's SessionStream, through pause(), do) has every frame delivered in
+// order.
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { SessionMuxClient } from '../../src/client/session-mux.js';
+import { StreamWriter } from '../../src/client/stream-writer.js';
 import { type ForelockStub, type SessionStream, sessionChannelCodec } from '../../src/client/wire.js';
 import { channelFrameCodec, type MuxChannelCall, SessionMux, type SessionsCall } from '../../src/server/session-mux.js';
 import { forelockServices } from '../../src/util/proto.js';
@@ -18,6 +19,7 @@ import {
   encodeClientBatch,
   type ServerChannelEvent,
 } from '../../src/util/session-mux-codec.js';
+import { FullCall } from './full-call.js';
 
 type Frame = Record<string, unknown>;
 const session = withFastSessionCodec(forelockServices().Forelock.service).Session as grpc.MethodDefinition<
@@ -29,20 +31,6 @@ const CHANNELS = 5;
 const FLOODER = 1;
 const STEPS = 40;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/** A call whose buffer is full after every write: nothing more is written until the test emits 'drain'. */
-class FullCall<Event> extends EventEmitter {
-  readonly batches: Event[][] = [];
-  constructor(private readonly decode: (bytes: Buffer) => Event[]) {
-    super();
-  }
-  write(bytes: Buffer): boolean {
-    this.batches.push(this.decode(bytes));
-    return false;
-  }
-  end(): void {}
-  cancel(): void {}
-}
 
 const keepaliveAnswer = (seq: number): Frame => ({
   lastKeepaliveSeq: String(seq),
@@ -225,5 +213,35 @@ describe('the client mux under a flooding session', () => {
     const sent = framesOf(call.batches, FLOODER, decode).map((f) => (f.frame.acquire as Frame).requestSeq);
     expect(sent).toEqual(Array.from({ length: TOTAL }, (_, i) => String(i + 1)));
     expect(errors).toEqual([]);
+  });
+
+  it("sends every frame of a session written through the SDK's StreamWriter, in order, its queue held at its mark", async () => {
+    const { call, mux, streams, errors } = clientScenario();
+    const TOTAL = 2_000;
+    const flooder = new StreamWriter(streams[0]!, () => {});
+    for (let seq = 1; seq <= TOTAL; seq++) flooder.write(acquire(seq) as never);
+    // The connection owes these frames anyway (its pending requests): they wait in the writer, not in the mux.
+    expect(flooder.waitingCount).toBeGreaterThan(TOTAL - 100);
+    let highestQueuedBytes = mux.queuedBytes;
+    const firstBatchOfStep: number[] = [];
+    let step = 0;
+    while (step < 1000 && (flooder.waitingCount > 0 || mux.queuedBytes > 0)) {
+      step++;
+      firstBatchOfStep[step] = call.batches.length;
+      for (const stream of streams.slice(1)) stream.write(keepalive(step) as never);
+      await nextTurn();
+      highestQueuedBytes = Math.max(highestQueuedBytes, mux.queuedBytes);
+      call.emit('drain');
+    }
+    const decode = (event: ClientChannelEvent) =>
+      session.requestDeserialize(Buffer.from((event as { bytes: Uint8Array }).bytes));
+    const sent = framesOf(call.batches, FLOODER, decode).map((f) => (f.frame.acquire as Frame).requestSeq);
+    expect(sent).toEqual(Array.from({ length: TOTAL }, (_, i) => String(i + 1)));
+    expect(errors).toEqual([]);
+    for (let channel = 2; channel <= CHANNELS; channel++) {
+      expect(framesOf(call.batches, channel, decode).map((f) => f.batch)).toEqual(firstBatchOfStep.slice(1));
+    }
+    // The flooder's high-water mark and a frame past it, plus the others' keepalives of one step.
+    expect(highestQueuedBytes).toBeLessThanOrEqual(LIMITS.channelHighWaterBytes + 64 * CHANNELS);
   });
 });
