@@ -5,7 +5,12 @@ import type { Rng } from '../util/rng.js';
 export interface BackoffOptions {
   /** The first delay, before jitter. Default 50 ms. */
   readonly initialMs?: number;
-  /** The largest delay, before jitter. Default 2,000 ms. */
+  /**
+   * The largest delay, before jitter. Default 1,000 ms: a session's promise runs out a few seconds after its node is
+   * lost (6.5-9.8 s with the default TTL), and a longer ceiling spent up to that much of it after a restarted node was
+   * back (issue 13: the sessions settled 2.3 s after the node was ready with 2,000 ms). A retry is a refused
+   * connection or a NotLeader answer: cheap for the node.
+   */
   readonly maxMs?: number;
   /** Growth per failed attempt. Default 2. */
   readonly multiplier?: number;
@@ -26,7 +31,7 @@ export class Backoff {
     options: BackoffOptions = {},
   ) {
     this.initialMs = options.initialMs ?? 50;
-    this.maxMs = options.maxMs ?? 2_000;
+    this.maxMs = options.maxMs ?? 1_000;
     this.multiplier = options.multiplier ?? 2;
     this.jitter = options.jitter ?? 0.5;
     if (!(this.initialMs > 0) || !(this.maxMs >= this.initialMs) || !(this.multiplier >= 1)) {
