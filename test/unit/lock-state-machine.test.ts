@@ -663,6 +663,7 @@ describe('queries and entries', () => {
         {
           sessionId: 'a',
           clientName: 'alpha',
+          user: '',
           requestSeq: 3,
           mode: 'exclusive',
           token: 1n,
@@ -676,6 +677,7 @@ describe('queries and entries', () => {
         {
           sessionId: 'b',
           clientName: 'beta',
+          user: '',
           requestSeq: 4,
           mode: 'shared',
           fenced: false,
@@ -689,6 +691,7 @@ describe('queries and entries', () => {
     expect(f.machine.session('b')).toEqual({
       sessionId: 'b',
       clientName: 'beta',
+      user: '',
       ttlMs: 10_000,
       openedAtMs: f.atMs,
       held: [],
