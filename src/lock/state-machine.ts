@@ -2,7 +2,7 @@
 // request dedup and usage history. Deterministic: time comes only from entries (docs/design.md, principle 7), no
 // clock, no I/O.
 import { AuthState, type AuthStateData } from '../auth/auth-state.js';
-import type { Entry, StateMachine } from '../raft/types.js';
+import type { Entry, RestoreJob, SnapshotJob, StateMachine } from '../raft/types.js';
 import { decodeLockData, isLockBatch, lockPackr } from './codec.js';
 import {
   type LockBatchEntry,
@@ -18,12 +18,13 @@ import {
 } from './commands.js';
 import { type Blocker, findWaitCycle, type WaitEdge, type WaitsForGraph } from './deadlock.js';
 import { DedupWindow, type DedupWindowData, describeRequest } from './dedup.js';
+import { type ImageField, ImageReader, ImageWriter, recordsField } from './image-slices.js';
 import { secretMatches } from './secret.js';
 import {
   defaultUsageLimits,
+  type ResourceUsageEntry,
   type ResourceUsageView,
   UsageHistory,
-  type UsageHistoryData,
   type UsageLimits,
 } from './usage.js';
 import {
@@ -186,26 +187,28 @@ interface LockData {
   readonly delayUntilMs: number;
 }
 
-/** Everything a snapshot carries. Order of arrays is the order of the maps, so a restore iterates identically. */
-interface SnapshotData {
-  readonly version: 1;
-  readonly lastToken: bigint;
-  readonly lastAtMs: number;
-  readonly sessions: readonly {
-    readonly sessionId: string;
-    readonly secretHash: string;
-    readonly ttlMs: number;
-    readonly clientName: string;
-    readonly user?: string;
-    readonly openedAtMs: number;
-    readonly dedup: DedupWindowData;
-    readonly cancelledBefore: readonly (readonly [string, number])[];
-  }[];
-  readonly locks: readonly LockData[];
-  readonly usage: UsageHistoryData;
-  /** Absent in snapshots written before auth existed. */
-  readonly auth?: AuthStateData;
+/** One session as a snapshot carries it. */
+interface SessionData {
+  readonly sessionId: string;
+  readonly secretHash: string;
+  readonly ttlMs: number;
+  readonly clientName: string;
+  readonly user?: string;
+  readonly openedAtMs: number;
+  readonly dedup: DedupWindowData;
+  readonly cancelledBefore: readonly (readonly [string, number])[];
 }
+
+/**
+ * What a snapshot carries, as the fields of one map in this order: version, lastToken, lastAtMs, then sessions, locks
+ * and usage (arrays in the order of the maps, so a restore iterates identically), then auth (absent in snapshots
+ * written before auth existed). The arrays are written and read record by record (image-slices.ts).
+ */
+const SNAPSHOT_VERSION = 1;
+const RECORD_FIELDS: ReadonlySet<string> = new Set(['sessions', 'locks', 'usage']);
+/** Bytes packed per slice of a snapshot (about 5 ms on the development machine), and read per slice of a restore. */
+const SNAPSHOT_SLICE_BYTES = 512 * 1024;
+const RESTORE_SLICE_BYTES = 128 * 1024;
 
 type Command<T extends LockCommand['type']> = Extract<LockCommand, { type: T }>;
 
@@ -243,6 +246,8 @@ export class LockStateMachine implements StateMachine {
   private readonly waitsFor = new WaitsForView();
   /** Users, roles and permissions, changed by 'auth' commands (read-only for everyone else). */
   readonly auth = new AuthState();
+  /** The snapshot being written in slices, told about every record before it changes (copy-on-write). */
+  private capture: ImageWriter | null = null;
 
   constructor(options: LockStateMachineOptions = {}) {
     this.maxSessionsPerClient = options.maxSessionsPerClient ?? 16_384;
@@ -458,66 +463,150 @@ export class LockStateMachine implements StateMachine {
   // ---- snapshot ----
 
   snapshot(): Uint8Array {
-    const data: SnapshotData = {
-      version: 1,
-      lastToken: this.lastToken,
-      lastAtMs: this.lastAtMs,
-      sessions: [...this.sessionsById.values()].map((s) => ({
-        sessionId: s.sessionId,
-        secretHash: s.secretHash,
-        ttlMs: s.ttlMs,
-        clientName: s.clientName,
-        ...(s.user === undefined || s.user === '' ? {} : { user: s.user }),
-        openedAtMs: s.openedAtMs,
-        dedup: s.dedup.toData(),
-        cancelledBefore: [...s.cancelledBefore],
-      })),
-      locks: [...this.locksByName.values()].map(lockData),
-      usage: this.usageHistory.toData(),
-      auth: this.auth.toData(),
+    return this.imageWriter().finish();
+  }
+
+  /**
+   * The snapshot of the state as it is now, packed in slices of about 512 KiB (docs/design.md, "Snapshots"): the
+   * maps are captured by reference at once (O(records), no copies), and each record changed before its turn is packed
+   * first as it was (beforeLockChange, beforeSessionChange, the usage history's beforeChange). Same bytes as
+   * snapshot(). One at a time. `sliceBytes` is the least packed per step (1 in the simulator: a record a step).
+   */
+  beginSnapshot(sliceBytes = SNAPSHOT_SLICE_BYTES): SnapshotJob {
+    if (this.capture !== null) throw new Error('a snapshot is already being written; finish or cancel it first');
+    const writer = this.imageWriter();
+    let cancelled = false;
+    const end = (): void => {
+      if (this.capture !== writer) return;
+      this.capture = null;
+      this.usageHistory.beforeChange = null;
     };
-    return lockPackr.pack(data);
+    this.capture = writer;
+    this.usageHistory.beforeChange = (entry) => writer.preserve(entry[1], () => entry);
+    return {
+      step: () => {
+        if (cancelled) return undefined;
+        const image = writer.step(sliceBytes);
+        if (image !== undefined) end();
+        return image;
+      },
+      cancel: () => {
+        cancelled = true;
+        end();
+      },
+    };
   }
 
   restore(bytes: Uint8Array): void {
-    const data = lockPackr.unpack(bytes) as SnapshotData;
-    if (data.version !== 1) throw new TypeError(`unsupported lock snapshot version ${String(data.version)}`);
-    this.lastToken = data.lastToken;
-    this.lastAtMs = data.lastAtMs;
-    this.sessionsById = new Map();
-    this.sessionsPerClient = new Map();
-    for (const s of data.sessions) {
-      this.sessionsById.set(s.sessionId, {
-        ...s,
-        dedup: DedupWindow.fromData(this.dedupCapacity, s.dedup),
-        cancelledBefore: new Map(s.cancelledBefore),
-        holding: new Set(),
-        waitingOn: new Set(),
-        searchMark: 0,
-      });
-      this.countClientSession(s.clientName, 1);
-    }
-    this.locksByName = new Map();
-    this.sortedNames = null;
-    this.delayedLocks = new Set();
-    this.timedLocks = new Set();
-    for (const lock of data.locks) {
-      const copy: LockState = {
-        name: lock.name,
-        holders: [...lock.holders],
-        waiters: WaiterQueue.from(lock.waiters),
-        delayUntilMs: lock.delayUntilMs,
-      };
-      this.locksByName.set(copy.name, copy);
-      for (const holder of copy.holders) this.sessionsById.get(holder.sessionId)!.holding.add(copy.name);
-      for (const waiter of copy.waiters) {
-        this.sessionsById.get(waiter.sessionId)!.waitingOn.add(copy.name);
-        if (waiter.waitUntilMs !== undefined) this.timedLocks.add(copy.name);
-      }
-      if (copy.delayUntilMs > this.lastAtMs) this.delayedLocks.add(copy.name);
-    }
-    this.usageHistory.restore(data.usage);
-    this.auth.restore(data.auth);
+    this.beginRestore(bytes, Number.POSITIVE_INFINITY).step();
+  }
+
+  /**
+   * restore() in slices of about 128 KiB of image: each slice decodes records into new maps, and the last one puts
+   * them in place, so the state seen between slices is the old one, whole.
+   */
+  beginRestore(bytes: Uint8Array, sliceBytes = RESTORE_SLICE_BYTES): RestoreJob {
+    const sessionsById = new Map<string, SessionState>();
+    const sessionsPerClient = new Map<string, number>();
+    const locksByName = new Map<string, LockState>();
+    const delayedLocks = new Set<string>();
+    const timedLocks = new Set<string>();
+    const usage: ResourceUsageEntry[] = [];
+    let version: unknown;
+    let lastToken = 0n;
+    let lastAtMs = 0;
+    let auth: AuthStateData | undefined;
+    const reader = new ImageReader(lockPackr, bytes, {
+      recordFields: RECORD_FIELDS,
+      value: (key, value) => {
+        if (key === 'version') {
+          version = value;
+          if (value !== SNAPSHOT_VERSION) throw new TypeError(`unsupported lock snapshot version ${String(value)}`);
+        } else if (key === 'lastToken') lastToken = value as bigint;
+        else if (key === 'lastAtMs') lastAtMs = value as number;
+        else if (key === 'auth') auth = value as AuthStateData;
+      },
+      record: (key, record) => {
+        if (version !== SNAPSHOT_VERSION) throw new TypeError('lock snapshot has no version before its records');
+        if (key === 'sessions') {
+          const s = record as SessionData;
+          sessionsById.set(s.sessionId, {
+            ...s,
+            dedup: DedupWindow.fromData(this.dedupCapacity, s.dedup),
+            cancelledBefore: new Map(s.cancelledBefore),
+            holding: new Set(),
+            waitingOn: new Set(),
+            searchMark: 0,
+          });
+          countClientSession(sessionsPerClient, s.clientName, 1);
+        } else if (key === 'locks') {
+          const lock = record as LockData;
+          const copy: LockState = {
+            name: lock.name,
+            holders: [...lock.holders],
+            waiters: WaiterQueue.from(lock.waiters),
+            delayUntilMs: lock.delayUntilMs,
+          };
+          locksByName.set(copy.name, copy);
+          for (const holder of copy.holders) sessionsById.get(holder.sessionId)!.holding.add(copy.name);
+          for (const waiter of copy.waiters) {
+            sessionsById.get(waiter.sessionId)!.waitingOn.add(copy.name);
+            if (waiter.waitUntilMs !== undefined) timedLocks.add(copy.name);
+          }
+          if (copy.delayUntilMs > lastAtMs) delayedLocks.add(copy.name);
+        } else usage.push(record as ResourceUsageEntry);
+      },
+    });
+    let done = false;
+    return {
+      step: () => {
+        if (done || !reader.step(sliceBytes)) return done;
+        done = true;
+        this.lastToken = lastToken;
+        this.lastAtMs = lastAtMs;
+        this.sessionsById = sessionsById;
+        this.sessionsPerClient = sessionsPerClient;
+        this.locksByName = locksByName;
+        this.sortedNames = null;
+        this.delayedLocks = delayedLocks;
+        this.timedLocks = timedLocks;
+        this.usageHistory.restore(usage);
+        this.auth.restore(auth);
+        return true;
+      },
+      cancel: () => {
+        done = true;
+      },
+    };
+  }
+
+  /** A writer of the whole state as it is now: the maps by reference, the small fields packed at once. */
+  private imageWriter(): ImageWriter {
+    const fields: ImageField[] = [
+      { key: 'version', value: SNAPSHOT_VERSION },
+      { key: 'lastToken', value: this.lastToken },
+      { key: 'lastAtMs', value: this.lastAtMs },
+      recordsField({ key: 'sessions', records: [...this.sessionsById.values()], data: sessionData }),
+      recordsField({ key: 'locks', records: [...this.locksByName.values()], data: lockData }),
+      recordsField({
+        key: 'usage',
+        records: this.usageHistory.entries(),
+        data: (entry) => entry,
+        identity: (entry) => entry[1],
+      }),
+      { key: 'auth', value: this.auth.toData() },
+    ];
+    return new ImageWriter(lockPackr, fields);
+  }
+
+  /** Before a lock's holders, waiters or lock-delay change: a snapshot being written keeps its copy. */
+  private beforeLockChange(lock: LockState): void {
+    this.capture?.preserve(lock, () => lockData(lock));
+  }
+
+  /** Before a session's dedup window or cancel fences change: a snapshot being written keeps its copy. */
+  private beforeSessionChange(session: SessionState): void {
+    this.capture?.preserve(session, () => sessionData(session));
   }
 
   // ---- sessions ----
@@ -558,7 +647,7 @@ export class LockStateMachine implements StateMachine {
       waitingOn: new Set(),
       searchMark: 0,
     });
-    this.countClientSession(command.clientName, 1);
+    countClientSession(this.sessionsPerClient, command.clientName, 1);
     this.emit({ type: 'session-opened', sessionId: command.sessionId, atMs });
     return ok;
   }
@@ -604,15 +693,9 @@ export class LockStateMachine implements StateMachine {
       touched.add(name);
     }
     this.sessionsById.delete(session.sessionId);
-    this.countClientSession(session.clientName, -1);
+    countClientSession(this.sessionsPerClient, session.clientName, -1);
     this.emit({ type: 'session-ended', sessionId: session.sessionId, atMs, expired });
     for (const name of [...touched].sort(compareStrings)) this.settle(name, atMs);
-  }
-
-  private countClientSession(clientName: string, delta: number): void {
-    const count = (this.sessionsPerClient.get(clientName) ?? 0) + delta;
-    if (count === 0) this.sessionsPerClient.delete(clientName);
-    else this.sessionsPerClient.set(clientName, count);
   }
 
   // ---- requests with a sequence number ----
@@ -656,6 +739,7 @@ export class LockStateMachine implements StateMachine {
       );
     }
     const result = run(session);
+    this.beforeSessionChange(session);
     session.dedup.remember(command.requestSeq, result, request);
     return result;
   }
@@ -726,6 +810,7 @@ export class LockStateMachine implements StateMachine {
       metadata: request.metadata,
       enqueuedAtMs: atMs,
     };
+    this.beforeLockChange(lock);
     if (waitMs < WAIT_WITHOUT_LIMIT_MS) {
       lock.waiters.push({ ...waiter, waitUntilMs: atMs + waitMs });
       this.timedLocks.add(name);
@@ -764,6 +849,7 @@ export class LockStateMachine implements StateMachine {
     if (!lock || !session.holding.has(command.name)) this.fenceEarlierAcquires(session, command);
     if (lock && session.waitingOn.has(command.name)) {
       const waiter = this.removeWaiter(lock, session);
+      this.beforeSessionChange(session);
       session.dedup.update(
         waiter.requestSeq,
         fail('NOT_HELD', `the acquire of "${lock.name}" was cancelled by request ${command.requestSeq}`),
@@ -791,6 +877,7 @@ export class LockStateMachine implements StateMachine {
 
   /** Remembers the cancel (bounded like the dedup window), so earlier acquires arriving later are refused. */
   private fenceEarlierAcquires(session: SessionState, command: Command<'cancel'>): void {
+    this.beforeSessionChange(session);
     const fences = session.cancelledBefore;
     const previous = fences.get(command.name) ?? -1;
     fences.delete(command.name);
@@ -809,6 +896,7 @@ export class LockStateMachine implements StateMachine {
       // Granted, cancelled and queued again, or not due at this entry's time (a leader with a slower clock): skipped.
       if (waiter?.requestSeq !== requestSeq || waiter.waitUntilMs === undefined || waiter.waitUntilMs > atMs) continue;
       this.removeWaiter(lock, session);
+      this.beforeSessionChange(session);
       session.dedup.update(
         requestSeq,
         fail(
@@ -851,6 +939,7 @@ export class LockStateMachine implements StateMachine {
   private scheduleRevocation(command: Command<'revoke-scheduled'>): LockResult {
     const found = this.revocationTargets(command);
     if ('status' in found) return found;
+    this.beforeLockChange(found.lock);
     for (const holder of found.targets) {
       const earlier = holder.scheduledRevocation;
       if (earlier !== undefined && earlier.revokeAtMs <= command.revokeAtMs) continue;
@@ -915,6 +1004,7 @@ export class LockStateMachine implements StateMachine {
       token: this.lastToken,
       grantedAtMs: atMs,
     };
+    this.beforeLockChange(lock);
     lock.holders.push(holder);
     this.sessionsById.get(request.sessionId)!.holding.add(lock.name);
     this.usageHistory.recordWait(lock.name, atMs - enqueuedAtMs);
@@ -947,10 +1037,12 @@ export class LockStateMachine implements StateMachine {
       ) {
         break;
       }
+      this.beforeLockChange(lock);
       lock.waiters.shift();
       const session = this.sessionsById.get(head.sessionId)!;
       session.waitingOn.delete(name);
       const result = this.grant(lock, head, head.enqueuedAtMs, atMs);
+      this.beforeSessionChange(session);
       session.dedup.update(head.requestSeq, result);
     }
     if (lock.holders.length === 0 && lock.waiters.length === 0 && atMs >= lock.delayUntilMs) {
@@ -971,6 +1063,7 @@ export class LockStateMachine implements StateMachine {
   }
 
   private removeHolder(lock: LockState, holder: Holder, atMs: number, forced: boolean): void {
+    this.beforeLockChange(lock);
     lock.holders = lock.holders.filter((h) => h !== holder);
     this.sessionsById.get(holder.sessionId)?.holding.delete(lock.name);
     this.usageHistory.recordRelease(lock.name, atMs, atMs - holder.grantedAtMs);
@@ -981,6 +1074,7 @@ export class LockStateMachine implements StateMachine {
   }
 
   private removeWaiter(lock: LockState, session: SessionState): Waiter {
+    this.beforeLockChange(lock);
     const waiter = lock.waiters.remove(session.sessionId)!;
     session.waitingOn.delete(lock.name);
     return waiter;
@@ -1135,6 +1229,26 @@ function waiterView(waiter: Waiter, session: SessionState): WaiterView {
 }
 
 /** A lock in the snapshot's form: the fields of LockState in its order, the queue as an array. */
+/** Counts a session opened (delta 1) or ended (-1) for its client name. */
+function countClientSession(sessionsPerClient: Map<string, number>, clientName: string, delta: number): void {
+  const count = (sessionsPerClient.get(clientName) ?? 0) + delta;
+  if (count === 0) sessionsPerClient.delete(clientName);
+  else sessionsPerClient.set(clientName, count);
+}
+
+function sessionData(s: SessionState): SessionData {
+  return {
+    sessionId: s.sessionId,
+    secretHash: s.secretHash,
+    ttlMs: s.ttlMs,
+    clientName: s.clientName,
+    ...(s.user === undefined || s.user === '' ? {} : { user: s.user }),
+    openedAtMs: s.openedAtMs,
+    dedup: s.dedup.toData(),
+    cancelledBefore: [...s.cancelledBefore],
+  };
+}
+
 function lockData(lock: LockState): LockData {
   return { name: lock.name, holders: lock.holders, waiters: lock.waiters.toArray(), delayUntilMs: lock.delayUntilMs };
 }

@@ -24,7 +24,10 @@ import type {
   NodeId,
   ReadState,
   Ready,
+  RestoreJob,
   Snapshot,
+  SnapshotJob,
+  SnapshotMeta,
   StateMachine,
 } from './types.js';
 
@@ -87,6 +90,16 @@ interface PendingRead {
   readonly reject: (error: unknown) => void;
 }
 
+/** A local snapshot being packed (in slices) or written; at most one at a time. */
+interface SnapshotInFlight {
+  readonly meta: SnapshotMeta;
+  readonly job: SnapshotJob;
+  /** Its image is being written (storage.compact has it). */
+  writing: boolean;
+  /** Abandoned while being written: the write finishes, and nothing is compacted. */
+  abandoned: boolean;
+}
+
 /** What the server sees of a node, less what only a process has (its data directory, event loop and close). */
 export type RaftDriverApi = Omit<RaftNodeApi, 'clusterId' | 'eventLoopDelayMs' | 'close'>;
 
@@ -116,6 +129,8 @@ export class RaftDriver implements RaftDriverApi {
   private draining = false;
   /** A Ready is being handled (its write or its apply may be in flight); the next one waits. */
   private busy = false;
+  /** The local snapshot being packed or written while Readies go on (docs/design.md, "Snapshots"). */
+  private snapshotInFlight: SnapshotInFlight | null = null;
   private closed = false;
 
   constructor(private readonly options: RaftDriverOptions) {
@@ -299,9 +314,9 @@ export class RaftDriver implements RaftDriverApi {
     this.failPending(() => new NodeClosedError());
   }
 
-  /** Resolves once no Ready is being handled (after stop(): once an in-flight write has finished). */
+  /** Resolves once no Ready is being handled and no snapshot written (after stop(): once in-flight writes finished). */
   whenIdle(): Promise<void> {
-    if (!this.busy) return Promise.resolve();
+    if (this.idle()) return Promise.resolve();
     return new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -432,8 +447,9 @@ export class RaftDriver implements RaftDriverApi {
     } else {
       this.persist(ready, () => {
         this.send(ready);
-        if (ready.snapshot !== undefined) this.restoreSnapshot(ready.snapshot);
-        this.apply(ready.committedEntries, 0, () => this.finishReady(ready));
+        const apply = () => this.apply(ready.committedEntries, 0, () => this.finishReady(ready));
+        if (ready.snapshot !== undefined) this.restoreSnapshot(ready.snapshot, apply);
+        else apply();
       });
     }
   }
@@ -449,8 +465,10 @@ export class RaftDriver implements RaftDriverApi {
     this.core.advance(ready);
     this.syncPeers();
     this.emitStatus();
-    if (this.appliedIndex - this.snapshotIndex >= this.options.snapshotEveryEntries) this.takeSnapshot();
-    else this.readyDone();
+    if (this.snapshotInFlight === null && this.appliedIndex - this.snapshotIndex >= this.options.snapshotEveryEntries) {
+      this.beginSnapshot();
+    }
+    this.readyDone();
   }
 
   /** The Ready in hand is finished: take the next one (at once, when this ran inside a drain). */
@@ -489,8 +507,34 @@ export class RaftDriver implements RaftDriverApi {
     if (ready.messages.length > 0) this.options.transport.send(ready.messages);
   }
 
-  private restoreSnapshot(snapshot: Snapshot): void {
-    this.options.stateMachine.restore(snapshot.data);
+  /**
+   * Installs a snapshot from the leader, in slices when the state machine can (the Ready waits, the loop does not),
+   * then runs `next`. A local snapshot still in flight is of the state being replaced: it is abandoned.
+   */
+  private restoreSnapshot(snapshot: Snapshot, next: () => void): void {
+    this.endSnapshot();
+    const stateMachine = this.options.stateMachine;
+    const job: RestoreJob = stateMachine.beginRestore?.(snapshot.data) ?? {
+      step: () => {
+        stateMachine.restore(snapshot.data);
+        return true;
+      },
+      cancel: () => {},
+    };
+    const step = (): void => {
+      if (this.closed) {
+        job.cancel();
+        this.notifyIdle();
+      } else if (job.step()) {
+        this.restoredSnapshot(snapshot);
+        next();
+      } else this.options.scheduler.soon(() => this.guard(step));
+    };
+    step();
+  }
+
+  /** The state machine holds `snapshot`'s state: the driver's position follows, and proposals it covered fail. */
+  private restoredSnapshot(snapshot: Snapshot): void {
     this.appliedIndex = snapshot.meta.index;
     this.appliedTerm = snapshot.meta.term;
     this.appliedConf = snapshot.meta.conf;
@@ -544,18 +588,65 @@ export class RaftDriver implements RaftDriverApi {
     }
   }
 
-  private takeSnapshot(): void {
-    const data = this.options.stateMachine.snapshot();
+  /**
+   * Takes a snapshot of the state as of the applied index, without holding up the loop (docs/design.md,
+   * "Snapshots"): the state machine packs it in slices between which Readies go on being handled (entries committed
+   * and applied), then it is written while they go on too; the log is compacted only once the write is durable.
+   * A state machine without slices packs it here, at once.
+   */
+  private beginSnapshot(): void {
+    const stateMachine = this.options.stateMachine;
+    const job: SnapshotJob = stateMachine.beginSnapshot?.() ?? {
+      step: () => stateMachine.snapshot(),
+      cancel: () => {},
+    };
     const meta = { index: this.appliedIndex, term: this.appliedTerm, conf: this.appliedConf };
-    this.options.storage.compact(
-      meta,
-      data,
-      this.continuation(() => {
-        this.core.compact(meta.index, data);
-        this.snapshotIndex = meta.index;
-        this.readyDone();
-      }),
-    );
+    const inFlight: SnapshotInFlight = { meta, job, writing: false, abandoned: false };
+    this.snapshotInFlight = inFlight;
+    this.stepSnapshot(inFlight);
+  }
+
+  /** Packs one slice of `inFlight`, then the next one soon, then writes the image. */
+  private stepSnapshot(inFlight: SnapshotInFlight): void {
+    if (this.snapshotInFlight !== inFlight) return;
+    if (this.closed) {
+      this.endSnapshot();
+      return;
+    }
+    const data = inFlight.job.step();
+    if (data === undefined) {
+      this.options.scheduler.soon(() => this.guard(() => this.stepSnapshot(inFlight)));
+      return;
+    }
+    const { meta } = inFlight;
+    inFlight.writing = true;
+    this.options.storage.compact(meta, data, (error) => {
+      this.snapshotInFlight = null;
+      if (error !== undefined) this.fail(error);
+      else if (!this.closed && !inFlight.abandoned) {
+        this.guard(() => {
+          this.core.compact(meta.index, data);
+          this.snapshotIndex = meta.index;
+        });
+      }
+      this.resolveIdle();
+    });
+  }
+
+  /**
+   * Abandons the local snapshot in flight, if any: its slices stop; a write already started finishes (the storage
+   * keeps whichever snapshot is newer) and compacts nothing.
+   */
+  private endSnapshot(): void {
+    const inFlight = this.snapshotInFlight;
+    if (inFlight === null) return;
+    inFlight.job.cancel();
+    if (inFlight.writing) {
+      inFlight.abandoned = true;
+      return;
+    }
+    this.snapshotInFlight = null;
+    this.resolveIdle();
   }
 
   /** Points the transport at the current members (plus the known contacts of a joining node). */
@@ -597,8 +688,18 @@ export class RaftDriver implements RaftDriverApi {
     this.options.onFatal(error);
   }
 
+  /** No Ready is being handled and no local snapshot is being packed or written. */
+  private idle(): boolean {
+    return !this.busy && this.snapshotInFlight === null;
+  }
+
   private notifyIdle(): void {
     this.busy = false;
+    this.resolveIdle();
+  }
+
+  private resolveIdle(): void {
+    if (!this.idle()) return;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 

@@ -13,6 +13,9 @@ function fileName(meta: { readonly index: number; readonly term: number }): stri
 
 /** Stores snapshot images as files; the snapshot's meta lives in the log storage and names the file. */
 export class SnapshotStore {
+  /** Names of the files being saved now: prune() leaves them (and their temp files) alone. */
+  private readonly saving = new Set<string>();
+
   constructor(private readonly dir: string) {}
 
   /**
@@ -22,12 +25,21 @@ export class SnapshotStore {
    * a busy loop made the write grow faster than its size (issue 13).
    */
   async save(snapshot: Snapshot): Promise<void> {
+    const name = fileName(snapshot.meta);
+    this.saving.add(name);
+    try {
+      await this.write(name, snapshot.data);
+    } finally {
+      this.saving.delete(name);
+    }
+  }
+
+  private async write(name: string, data: Uint8Array): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    const finalPath = join(this.dir, fileName(snapshot.meta));
+    const finalPath = join(this.dir, name);
     const tempPath = `${finalPath}.tmp`;
     const file = await open(tempPath, 'w');
     try {
-      const data = snapshot.data;
       for (let written = 0; written < data.byteLength; ) {
         const { bytesWritten } = await file.write(data, written, data.byteLength - written, written);
         written += bytesWritten;
@@ -70,14 +82,23 @@ export class SnapshotStore {
     }
   }
 
-  /** Deletes every snapshot file (and leftover temp file) other than the one of `keep`. */
+  /**
+   * Deletes every snapshot file (and leftover temp file) other than the one of `keep` and those being saved now (a
+   * local snapshot written while one from the leader is installed).
+   */
   async prune(keep: { readonly index: number; readonly term: number }): Promise<void> {
     const keepName = fileName(keep);
     const names = await readdir(this.dir).catch(() => [] as string[]);
     await Promise.all(
       names
         .filter((name) => name !== keepName && (SNAPSHOT_FILE.test(name) || name.endsWith('.bin.tmp')))
+        .filter((name) => !this.saving.has(name.replace(/\.tmp$/, '')))
         .map((name) => rm(join(this.dir, name), { force: true })),
     );
+  }
+
+  /** Deletes the file of the snapshot at (index, term), if there is one. */
+  async remove(meta: { readonly index: number; readonly term: number }): Promise<void> {
+    await rm(join(this.dir, fileName(meta)), { force: true });
   }
 }

@@ -44,6 +44,11 @@ export class LevelRaftStorage {
   private savedHardState: HardState = EMPTY_HARD_STATE;
   /** A newer hard state that differs from the saved one only in its commit index, written with the next batch. */
   private deferredHardState: HardState | null = null;
+  /**
+   * The tail of the writes that change the log's shape (persist, a compaction's batch, close), run one after the
+   * other: a compaction writes its image file beside them, then takes its turn here (docs/design.md, "Snapshots").
+   */
+  private turn: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly db: Level<string, Uint8Array>,
@@ -133,7 +138,11 @@ export class LevelRaftStorage {
    * close()). Losing it in a crash is harmless (Raft re-learns it from the leader), and it saves one level
    * batch for every other Ready under load.
    */
-  async persist(ready: Ready): Promise<void> {
+  persist(ready: Ready): Promise<void> {
+    return this.inTurn(() => this.persistNow(ready));
+  }
+
+  private async persistNow(ready: Ready): Promise<void> {
     const hard = ready.hardState ?? this.deferredHardState;
     if (
       ready.snapshot === undefined &&
@@ -162,29 +171,48 @@ export class LevelRaftStorage {
     if (ready.snapshot !== undefined) await this.snapshots.prune(ready.snapshot.meta);
   }
 
-  /** Records a local snapshot at `meta.index` (already applied) and drops the segments wholly before it. */
+  /**
+   * Records a local snapshot at `meta.index` (already applied) and drops the segments wholly before it. Persists may
+   * run while its image is being written; a snapshot from the leader that lands meanwhile is newer (its index is
+   * beyond everything applied here), and then this one is dropped.
+   */
   async compact(meta: SnapshotMeta, data: Uint8Array): Promise<void> {
     if (meta.index <= this.snapshotIndex) return;
     await this.snapshots.save({ meta, data });
-    const ops: BatchOp[] = [{ type: 'put', key: SNAPSHOT_META_KEY, value: encodeValue(meta) }];
-    const kept: Segment[] = [];
-    for (const segment of this.segments) {
-      if (segment.last <= meta.index) ops.push({ type: 'del', key: segmentKey(segment.first) });
-      else kept.push(segment);
-    }
-    await this.db.batch(ops, { sync: true });
-    this.segments = kept;
-    this.snapshotIndex = meta.index;
-    this.lastIndex = Math.max(this.lastIndex, meta.index);
-    await this.snapshots.prune(meta);
+    await this.inTurn(async () => {
+      if (meta.index <= this.snapshotIndex) {
+        await this.snapshots.remove(meta);
+        return;
+      }
+      const ops: BatchOp[] = [{ type: 'put', key: SNAPSHOT_META_KEY, value: encodeValue(meta) }];
+      const kept: Segment[] = [];
+      for (const segment of this.segments) {
+        if (segment.last <= meta.index) ops.push({ type: 'del', key: segmentKey(segment.first) });
+        else kept.push(segment);
+      }
+      await this.db.batch(ops, { sync: true });
+      this.segments = kept;
+      this.snapshotIndex = meta.index;
+      this.lastIndex = Math.max(this.lastIndex, meta.index);
+      await this.snapshots.prune(meta);
+    });
   }
 
-  /** Writes a deferred commit index, then closes the database. */
-  async close(): Promise<void> {
-    if (this.deferredHardState !== null && this.db.status === 'open') {
-      await this.db.put(HARD_STATE_KEY, encodeValue(this.deferredHardState), { sync: true });
-    }
-    await this.db.close();
+  /** Writes a deferred commit index, then closes the database (after the writes already started). */
+  close(): Promise<void> {
+    return this.inTurn(async () => {
+      if (this.deferredHardState !== null && this.db.status === 'open') {
+        await this.db.put(HARD_STATE_KEY, encodeValue(this.deferredHardState), { sync: true });
+      }
+      await this.db.close();
+    });
+  }
+
+  /** Runs `write` once the writes before it have finished (whether they succeeded or failed). */
+  private inTurn<T>(write: () => Promise<T>): Promise<T> {
+    const result = this.turn.then(write, write);
+    this.turn = result.catch(() => {});
+    return result;
   }
 
   /** Adds the ops that store `entries` as a new segment, dropping or trimming the segments they overwrite. */

@@ -173,6 +173,29 @@ export interface StateMachine {
   snapshot(): Uint8Array;
   /** Replaces the whole state with a snapshot's. */
   restore(data: Uint8Array): void;
+  /**
+   * Optional: snapshot() in bounded slices. The image is of the state as of the last applied entry when this is
+   * called, however many entries are applied while its slices run (docs/design.md, "Snapshots").
+   */
+  beginSnapshot?(): SnapshotJob;
+  /** Optional: restore() in bounded slices; the state is replaced at once by the last slice. */
+  beginRestore?(data: Uint8Array): RestoreJob;
+}
+
+/** A snapshot being written a slice at a time (StateMachine.beginSnapshot). */
+export interface SnapshotJob {
+  /** Writes one bounded slice of the image; returns the image once it is complete, undefined before. */
+  step(): Uint8Array | undefined;
+  /** Abandons the image; the state machine keeps nothing of it. */
+  cancel(): void;
+}
+
+/** A snapshot being restored a slice at a time (StateMachine.beginRestore). */
+export interface RestoreJob {
+  /** Reads one bounded slice of the image; true once the state machine holds the image's state. */
+  step(): boolean;
+  /** Abandons the restore; the state machine keeps the state it had. */
+  cancel(): void;
 }
 
 /** The pure core's surface, as drivers (node.ts and the simulator) use it. Implemented by RaftCore in core.ts. */

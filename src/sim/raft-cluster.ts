@@ -241,6 +241,7 @@ export class SimCluster {
               sm.restore(dedup);
               application.restore(image);
             },
+            ...slicedSnapshots(sm, application),
           };
     if (restored.snapshot !== null) stateMachine.restore(restored.snapshot.data);
     this.invariants.onRestart(id, core);
@@ -371,4 +372,41 @@ export class SimCluster {
 /** One macrotask turn: every promise job queued before it has run. */
 function settleTurn(): Promise<void> {
   return new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/**
+ * The sliced snapshot and restore of the simulator's pair of machines, when the application has them: the small
+ * dedup machine is packed at once, the application in its slices, so the driver's sliced paths are what is simulated.
+ */
+function slicedSnapshots(
+  sm: DedupStateMachine,
+  application: StateMachine,
+): Pick<StateMachine, 'beginSnapshot' | 'beginRestore'> {
+  const { beginSnapshot, beginRestore } = application;
+  if (beginSnapshot === undefined || beginRestore === undefined) return {};
+  return {
+    beginSnapshot: () => {
+      const dedup = sm.snapshot();
+      const job = beginSnapshot.call(application);
+      return {
+        step: () => {
+          const image = job.step();
+          return image === undefined ? undefined : pack([dedup, image]);
+        },
+        cancel: () => job.cancel(),
+      };
+    },
+    beginRestore: (data) => {
+      const [dedup, image] = unpack(data) as [Uint8Array, Uint8Array];
+      const job = beginRestore.call(application, image);
+      return {
+        step: () => {
+          if (!job.step()) return false;
+          sm.restore(dedup);
+          return true;
+        },
+        cancel: () => job.cancel(),
+      };
+    },
+  };
 }

@@ -39,6 +39,8 @@ export class SimulatedRaftStorage {
   /** Saves a snapshot the node took itself and drops the log prefix it covers (a synced write). */
   saveSnapshot(snapshot: Snapshot): void {
     const offset = this.snapshot?.meta.index ?? 0;
+    // A snapshot from the leader installed while this one was being packed is newer: keep it (as LevelRaftStorage).
+    if (snapshot.meta.index <= offset) return;
     this.entries = this.entries.slice(snapshot.meta.index - offset);
     this.snapshot = snapshot;
   }

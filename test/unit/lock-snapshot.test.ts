@@ -205,6 +205,118 @@ describe('snapshot and restore', () => {
   });
 });
 
+describe('snapshots in slices (docs/design.md, "Snapshots")', () => {
+  const sliceBytes = fc.constantFrom(1, 40, 300, 4_096);
+  /** `after`'s entries moved to follow `machine`'s last entry time. */
+  const following = (machine: LockStateMachine, after: readonly LockEntry[]) =>
+    after.map((e) => ({ ...e, atMs: e.atMs + machine.lastAppliedAtMs - 10_000 }));
+
+  it('pack exactly the bytes of the whole map packed at once', () => {
+    fc.assert(
+      fc.property(entries, (before) => {
+        const machine = new LockStateMachine(options);
+        run(machine, before);
+        const image = machine.snapshot();
+        expect(Buffer.from(lockPackr.pack(lockPackr.unpack(image))).equals(Buffer.from(image))).toBe(true);
+      }),
+      { seed, numRuns: 100 },
+    );
+  });
+
+  it('are the image of the state when they began, while entries go on being applied between their slices', () => {
+    fc.assert(
+      fc.property(entries, entries, sliceBytes, (before, after, slice) => {
+        const machine = new LockStateMachine(options);
+        const replica = new LockStateMachine(options);
+        run(machine, before);
+        run(replica, before);
+        const job = machine.beginSnapshot(slice);
+        let image = job.step();
+        for (const entry of following(machine, after)) {
+          machine.applyEntry(resolveTokens(machine, entry));
+          image ??= job.step();
+        }
+        while (image === undefined) image = job.step();
+        expect(Buffer.from(image).equals(Buffer.from(replica.snapshot()))).toBe(true);
+        const restored = new LockStateMachine(options);
+        restored.restore(image);
+        expect(observable(restored)).toEqual(observable(replica));
+      }),
+      { seed, numRuns: 300 },
+    );
+  });
+
+  it('restore in slices: the old state stays whole until the last slice, which puts the image state in place', () => {
+    fc.assert(
+      fc.property(entries, entries, sliceBytes, (before, other, slice) => {
+        const source = new LockStateMachine(options);
+        run(source, other);
+        const image = source.snapshot();
+        const machine = new LockStateMachine(options);
+        run(machine, before);
+        const old = machine.snapshot();
+        const job = machine.beginRestore(image, slice);
+        while (!job.step()) expect(Buffer.from(machine.snapshot()).equals(Buffer.from(old))).toBe(true);
+        expect(Buffer.from(machine.snapshot()).equals(Buffer.from(image))).toBe(true);
+        expect(observable(machine)).toEqual(observable(source));
+      }),
+      { seed, numRuns: 200 },
+    );
+  });
+
+  it('one at a time; a cancelled one keeps nothing, and the next is of the state when it began', () => {
+    const machine = new LockStateMachine(options);
+    const apply = (command: LockCommand) => machine.applyEntry({ atMs: 10_000, command });
+    apply({ type: 'session-open', sessionId: 's1', secretHash: hashSecret('s1'), ttlMs: 10_000, clientName: 'w1' });
+    const job = machine.beginSnapshot(1);
+    expect(job.step()).toBeUndefined();
+    expect(() => machine.beginSnapshot()).toThrow(/already being written/);
+    job.cancel();
+    apply({
+      type: 'acquire',
+      sessionId: 's1',
+      requestSeq: 1,
+      name: 'a',
+      mode: 'exclusive',
+      fenced: false,
+      preemptible: true,
+      tryOnly: false,
+    });
+    const next = machine.beginSnapshot(1);
+    let image = next.step();
+    while (image === undefined) image = next.step();
+    expect(Buffer.from(image).equals(Buffer.from(machine.snapshot()))).toBe(true);
+    for (let i = 0; i < 20; i++) expect(job.step()).toBeUndefined();
+  });
+
+  it('a cancelled restore changes nothing, and a bad image is refused with the state kept', () => {
+    const machine = new LockStateMachine(options);
+    run(machine, [
+      {
+        atMs: 10_000,
+        command: {
+          type: 'session-open',
+          sessionId: 's1',
+          secretHash: hashSecret('s1'),
+          ttlMs: 10_000,
+          clientName: 'w1',
+        },
+      },
+    ]);
+    const old = machine.snapshot();
+    const other = new LockStateMachine(options);
+    const job = machine.beginRestore(other.snapshot(), 1);
+    job.step();
+    job.cancel();
+    expect(job.step()).toBe(true);
+    expect(Buffer.from(machine.snapshot()).equals(Buffer.from(old))).toBe(true);
+    const wrongVersion = lockPackr.pack({ ...(lockPackr.unpack(old) as object), version: 2 });
+    expect(() => machine.restore(wrongVersion)).toThrow(/unsupported lock snapshot version 2/);
+    expect(() => machine.restore(old.subarray(0, old.byteLength - 3))).toThrow();
+    expect(Buffer.from(machine.snapshot()).equals(Buffer.from(old))).toBe(true);
+  });
+});
+
 describe('snapshot of the dedup window', () => {
   const acquireOf = (requestSeq: number, name: string): LockEntry => ({
     atMs: 20_000,

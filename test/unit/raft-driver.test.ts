@@ -6,7 +6,7 @@ import { RaftCore } from '../../src/raft/core.js';
 import { defaultRaftConfig } from '../../src/raft/defaults.js';
 import { RaftDriver } from '../../src/raft/driver.js';
 import type { RaftLogStore, RaftScheduler, RaftTransport, WriteDone } from '../../src/raft/driver-ports.js';
-import type { ConfState, Entry, Message, NodeId, Ready } from '../../src/raft/types.js';
+import type { ConfState, Entry, Message, NodeId, Ready, SnapshotMeta, StateMachine } from '../../src/raft/types.js';
 import { SeededRng } from '../../src/util/rng.js';
 
 const conf: ConfState = {
@@ -15,16 +15,19 @@ const conf: ConfState = {
   addresses: { a: 'a:7000', b: 'b:7000' },
 };
 
-/** A disk whose writes complete when the test says so. */
+/** A disk whose writes complete when the test says so (a snapshot's write too, when `holdSnapshots`). */
 class ManualDisk implements RaftLogStore {
   readonly writes: { ready: Ready; done: WriteDone }[] = [];
+  readonly snapshotWrites: { meta: SnapshotMeta; data: Uint8Array; done: WriteDone }[] = [];
+  holdSnapshots = false;
 
   persist(ready: Ready, done: WriteDone): void {
     this.writes.push({ ready, done });
   }
 
-  compact(_meta: unknown, _data: Uint8Array, done: WriteDone): void {
-    done();
+  compact(meta: SnapshotMeta, data: Uint8Array, done: WriteDone): void {
+    if (this.holdSnapshots) this.snapshotWrites.push({ meta, data, done });
+    else done();
   }
 
   /** Completes every write in flight (and those they lead to), in order. */
@@ -69,10 +72,60 @@ interface TestNode {
   readonly failures: unknown[];
 }
 
-function node(id: NodeId, scheduler: ManualScheduler): TestNode {
+/**
+ * The entries applied, as a state machine whose snapshots and restores take `slices` steps each: its image is the
+ * list of applied indexes as it was when the snapshot began.
+ */
+class SlicedListMachine implements StateMachine {
+  indexes: number[] = [];
+  readonly steps: string[] = [];
+
+  constructor(private readonly slices: number) {}
+
+  apply(entry: Entry): unknown {
+    this.indexes.push(entry.index);
+    return entry.index;
+  }
+  snapshot(): Uint8Array {
+    return new TextEncoder().encode(JSON.stringify(this.indexes));
+  }
+  restore(data: Uint8Array): void {
+    this.indexes = JSON.parse(new TextDecoder().decode(data)) as number[];
+  }
+  beginSnapshot() {
+    const image = this.snapshot();
+    let left = this.slices;
+    return {
+      step: () => {
+        this.steps.push('snapshot');
+        return --left > 0 ? undefined : image;
+      },
+      cancel: () => {},
+    };
+  }
+  beginRestore(data: Uint8Array) {
+    let left = this.slices;
+    return {
+      step: () => {
+        this.steps.push('restore');
+        if (--left > 0) return false;
+        this.restore(data);
+        return true;
+      },
+      cancel: () => {},
+    };
+  }
+}
+
+function node(
+  id: NodeId,
+  scheduler: ManualScheduler,
+  options: { stateMachine?: StateMachine; snapshotEveryEntries?: number; conf?: ConfState } = {},
+): TestNode {
+  const initialConf = options.conf ?? conf;
   const core = new RaftCore(
     { ...defaultRaftConfig(id), preVote: false, checkQuorum: false },
-    { hardState: { term: 0, votedFor: null, commit: 0 }, snapshot: null, entries: [], initialConf: conf },
+    { hardState: { term: 0, votedFor: null, commit: 0 }, snapshot: null, entries: [], initialConf },
     new SeededRng(id === 'a' ? 1 : 2),
   );
   const disk = new ManualDisk();
@@ -81,7 +134,7 @@ function node(id: NodeId, scheduler: ManualScheduler): TestNode {
   const failures: unknown[] = [];
   const driver = new RaftDriver({
     core,
-    stateMachine: {
+    stateMachine: options.stateMachine ?? {
       apply: (entry) => {
         applied.push(entry);
         return entry.index;
@@ -92,8 +145,13 @@ function node(id: NodeId, scheduler: ManualScheduler): TestNode {
     storage: disk,
     transport,
     scheduler,
-    restored: { hardState: { term: 0, votedFor: null, commit: 0 }, snapshotIndex: 0, snapshotTerm: 0, conf },
-    snapshotEveryEntries: Number.POSITIVE_INFINITY,
+    restored: {
+      hardState: { term: 0, votedFor: null, commit: 0 },
+      snapshotIndex: 0,
+      snapshotTerm: 0,
+      conf: initialConf,
+    },
+    snapshotEveryEntries: options.snapshotEveryEntries ?? Number.POSITIVE_INFINITY,
     applyChunkEntries: 256,
     transferTimeoutMs: 1_000,
     onFatal: (error) => failures.push(error),
@@ -115,9 +173,9 @@ function settle(nodes: Record<NodeId, TestNode>, scheduler: ManualScheduler): vo
 }
 
 /** Two nodes with `a` elected leader and everything settled. */
-function electedPair() {
+function electedPair(options: { a?: Parameters<typeof node>[2]; b?: Parameters<typeof node>[2] } = {}) {
   const scheduler = new ManualScheduler();
-  const nodes = { a: node('a', scheduler), b: node('b', scheduler) };
+  const nodes = { a: node('a', scheduler, options.a), b: node('b', scheduler, options.b) };
   for (let tick = 0; tick < 40 && nodes.a.driver.status().role !== 'leader'; tick++) {
     nodes.a.driver.tick();
     settle(nodes, scheduler);
@@ -186,3 +244,73 @@ describe('the Raft driver orders a Ready as thesis §10.2.1 allows', () => {
     await a.driver.whenIdle();
   });
 });
+
+describe('the Raft driver takes and installs snapshots without holding up the loop (docs/design.md, "Snapshots")', () => {
+  it('goes on committing and applying while a snapshot is packed in slices and written, and compacts after the write', async () => {
+    const machine = new SlicedListMachine(3);
+    const { scheduler, a, b } = electedPair({ a: { stateMachine: machine, snapshotEveryEntries: 3 } });
+    a.disk.holdSnapshots = true;
+    for (let i = 0; i < 3; i++) void a.driver.propose(new Uint8Array([i]));
+    settle({ a, b }, scheduler);
+    expect(a.disk.snapshotWrites).toHaveLength(1);
+    const { meta, data } = a.disk.snapshotWrites[0]!;
+    const imageAt = JSON.parse(new TextDecoder().decode(data)) as number[];
+    expect(imageAt.at(-1)).toBe(meta.index);
+    expect(machine.steps).toEqual(['snapshot', 'snapshot', 'snapshot']);
+    // The write is in flight: entries are committed and applied, one more snapshot is not begun, nothing compacted.
+    const answered = await Promise.all([a.driver.propose(new Uint8Array([9])), settleThen({ a, b }, scheduler)]);
+    expect(answered[0].index).toBeGreaterThan(meta.index);
+    expect(machine.indexes.at(-1)).toBe(answered[0].index);
+    expect(a.disk.snapshotWrites).toHaveLength(1);
+    expect(a.driver.act((core) => core.snapshotIndex)).toBe(0);
+    let idle = false;
+    void a.driver.whenIdle().then(() => {
+      idle = true;
+    });
+    await Promise.resolve();
+    expect(idle).toBe(false);
+    a.disk.snapshotWrites.shift()!.done();
+    await Promise.resolve();
+    expect(idle).toBe(true);
+    expect(a.driver.act((core) => core.snapshotIndex)).toBe(meta.index);
+    expect(a.driver.act((core) => core.latestSnapshot)?.data).toEqual(data);
+    expect(a.failures).toEqual([]);
+  });
+
+  it('a follower installs a snapshot from the leader in slices, then applies the entries after it', () => {
+    const scheduler = new ManualScheduler();
+    const learnerConf: ConfState = { voters: ['a'], learners: ['b'], addresses: conf.addresses };
+    const leader = new SlicedListMachine(1);
+    const follower = new SlicedListMachine(4);
+    const a = node('a', scheduler, { conf: learnerConf, stateMachine: leader, snapshotEveryEntries: 2 });
+    const b = node('b', scheduler, { conf: learnerConf, stateMachine: follower });
+    // a, the only voter, leads and commits alone; b (a learner) hears nothing until a has compacted its log.
+    const alone = () => {
+      scheduler.flush();
+      a.disk.completeAll();
+      scheduler.flush();
+      a.transport.sent.splice(0);
+    };
+    for (let tick = 0; tick < 40 && a.driver.status().role !== 'leader'; tick++) {
+      a.driver.tick();
+      alone();
+    }
+    for (let i = 0; i < 4; i++) void a.driver.propose(new Uint8Array([i]));
+    alone();
+    expect(a.driver.act((core) => core.snapshotIndex)).toBeGreaterThanOrEqual(2);
+    for (let tick = 0; tick < 10; tick++) {
+      a.driver.tick();
+      settle({ a, b }, scheduler);
+    }
+    expect(follower.steps).toEqual(['restore', 'restore', 'restore', 'restore']);
+    expect(follower.indexes).toEqual(leader.indexes);
+    expect(b.driver.status().appliedIndex).toBe(a.driver.status().appliedIndex);
+    expect(b.failures).toEqual([]);
+  });
+});
+
+/** settle() after the promises already due have run, for tests that await a proposal settle() completes. */
+async function settleThen(nodes: Record<NodeId, TestNode>, scheduler: ManualScheduler): Promise<void> {
+  await Promise.resolve();
+  settle(nodes, scheduler);
+}

@@ -149,6 +149,42 @@ describe('raft storage', () => {
     await again.close();
   });
 
+  it('appends entries while a local snapshot is being written, and keeps them after the compaction', async () => {
+    const { storage } = await reopen();
+    await storage.persist(ready({ entries: range(1, 10, 1) }));
+    const meta = { index: 6, term: 1, conf };
+    const compaction = storage.compact(meta, new Uint8Array(2 * 1024 * 1024).fill(7));
+    await storage.persist(ready({ entries: range(11, 12, 1) }));
+    await compaction;
+    await storage.persist(ready({ entries: range(13, 13, 1) }));
+    await storage.close();
+    const { storage: again, restored } = await reopen();
+    expect(restored.snapshot?.meta).toEqual(meta);
+    expect(restored.entries).toEqual(range(7, 13, 1));
+    await again.close();
+  });
+
+  it('keeps a snapshot from the leader that lands while a local one is being written, and drops the local one', async () => {
+    const { storage } = await reopen();
+    await storage.persist(ready({ entries: range(1, 10, 1) }));
+    const local = storage.compact({ index: 6, term: 1, conf }, new Uint8Array(2 * 1024 * 1024).fill(7));
+    const meta = { index: 30, term: 4, conf };
+    await storage.persist(
+      ready({
+        snapshot: { meta, data: new Uint8Array([9, 9, 9]) },
+        hardState: { term: 4, votedFor: null, commit: 30 },
+      }),
+    );
+    await local;
+    await storage.persist(ready({ entries: range(31, 32, 4) }));
+    await storage.close();
+    const { storage: again, restored } = await reopen();
+    expect(restored.snapshot).toEqual({ meta, data: new Uint8Array([9, 9, 9]) });
+    expect(restored.entries).toEqual(range(31, 32, 4));
+    expect(await readdir(join(dir, 'snapshots'))).toEqual(['snap-0000000000000030-0000000000000004.bin']);
+    await again.close();
+  });
+
   it('replaces the whole log with a snapshot received from the leader, keeping one snapshot file', async () => {
     const { storage } = await reopen();
     await storage.persist(ready({ entries: range(1, 20, 1) }));

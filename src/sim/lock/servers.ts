@@ -3,7 +3,6 @@
 // session opens, keepalive promises), SessionTracker and LeaderDuties (taking office after a read barrier, expiries,
 // due revocations, lock-delay ticks, operator revokes, pre-emption holds). The log's effects are recorded once in the
 // history, replicas that disagree are reported, and what a session stream would push reaches connected clients.
-import { decodeLockEntry } from '../../lock/codec.js';
 import type { LockEntry, LockEvent, LockResult } from '../../lock/commands.js';
 import { LockStateMachine } from '../../lock/state-machine.js';
 import type { RaftDriver } from '../../raft/driver.js';
@@ -48,6 +47,39 @@ class ObservedLeaderDuties extends LeaderDuties {
   }
 }
 
+/** How a replica's apply of one entry goes, command by command (a batch entry's parts in order). */
+interface ApplyObserver {
+  /** Before `entry`'s command changes anything (what the history needs of the state before it). */
+  before(entry: LockEntry): void;
+  after(entry: LockEntry, result: LockResult): void;
+}
+
+/**
+ * The real LockStateMachine, observed: its apply of an entry (a batch's parts each through applyEntry, as the machine
+ * applies them) tells the observer about every command, so that the history attributes each event to its command
+ * while the leaders' LockService batches a turn's commands into one entry as on a real node.
+ */
+class ObservedLockStateMachine extends LockStateMachine {
+  observer: ApplyObserver | null = null;
+
+  override applyEntry(entry: LockEntry): LockResult {
+    const observer = this.observer;
+    observer?.before(entry);
+    const result = super.applyEntry(entry);
+    observer?.after(entry, result);
+    return result;
+  }
+}
+
+/** One command of an applied entry, with what the history records of it. */
+interface AppliedCommand {
+  readonly entry: LockEntry;
+  readonly result: LockResult;
+  readonly events: readonly LockEvent[];
+  /** The acquiring session was already waiting for the lock before the command. */
+  readonly wasWaiting: boolean;
+}
+
 /** One node's server, for one incarnation (a restart builds a new one, as a new process would). */
 interface ServerNode {
   readonly id: NodeId;
@@ -71,7 +103,7 @@ export class LockSimServers implements ClientTransport {
   highestAppliedIndex = 0;
   private readonly nodes = new Map<NodeId, ServerNode>();
   /** Replicas built by `application` and not yet started, with the events each one's apply collects. */
-  private readonly starting = new Map<NodeId, { machine: LockStateMachine; events: LockEvent[] }>();
+  private readonly starting = new Map<NodeId, { machine: ObservedLockStateMachine; events: LockEvent[] }>();
   private readonly signatures = new Map<number, string>();
   /** When each term's leader took office, to measure how long deposed leaders keep answering keepalives. */
   private readonly electedAtMs = new Map<number, number>();
@@ -111,6 +143,19 @@ export class LockSimServers implements ClientTransport {
         machine.restore(data);
         this.ctx.count('snapshotRestores');
       },
+      // Slices of one record each, so that entries are applied between almost every two records of a snapshot.
+      beginSnapshot: () => machine.beginSnapshot(1),
+      beginRestore: (data) => {
+        const job = machine.beginRestore(data, 1);
+        return {
+          step: () => {
+            const done = job.step();
+            if (done) this.ctx.count('snapshotRestores');
+            return done;
+          },
+          cancel: () => job.cancel(),
+        };
+      },
     };
   }
 
@@ -137,8 +182,8 @@ export class LockSimServers implements ClientTransport {
       tracker,
       clock: this.clock,
       guarantees: advisor,
-      // One command per entry, so the history can say which command each event of the log came from.
-      maxBatchCommands: 1,
+      // A turn's commands in one entry, as on a node: "the end of the turn" is the same virtual instant, after what is
+      // already due then.
       defer: (action) => ctx.cluster.schedule(0, action),
       randomBytes: (size) => Buffer.from(Array.from({ length: size }, () => this.bytes.int(0, 255))),
     });
@@ -239,8 +284,8 @@ export class LockSimServers implements ClientTransport {
       this.divergences.push('the final state did not survive a snapshot');
   }
 
-  private newMachine(): LockStateMachine {
-    return new LockStateMachine({ lockDelayMs: this.ctx.lockDelayMs, maxWaitersPerLock: 4 });
+  private newMachine(): ObservedLockStateMachine {
+    return new ObservedLockStateMachine({ lockDelayMs: this.ctx.lockDelayMs, maxWaitersPerLock: 4 });
   }
 
   /** The server of `id` while its incarnation runs. */
@@ -359,14 +404,29 @@ export class LockSimServers implements ClientTransport {
     );
   }
 
-  /** One entry applied on `id`: checked against the other replicas, recorded once, pushed to connected clients. */
-  private apply(id: NodeId, machine: LockStateMachine, events: LockEvent[], entry: Entry): LockResult {
-    const lockEntry = decodeLockEntry(entry.data);
-    const command = lockEntry.command;
-    const wasWaiting =
-      command.type === 'acquire' && (machine.session(command.sessionId)?.waiting.includes(command.name) ?? false);
+  /**
+   * One entry applied on `id` (a batch's commands in order): checked against the other replicas, recorded once,
+   * command by command, pushed to connected clients.
+   */
+  private apply(id: NodeId, machine: ObservedLockStateMachine, events: LockEvent[], entry: Entry): LockResult {
+    const commands: AppliedCommand[] = [];
+    let firstEvent = 0;
+    let wasWaiting = false;
     events.length = 0;
-    const result = machine.apply(entry);
+    machine.observer = {
+      before: ({ command }) => {
+        firstEvent = events.length;
+        wasWaiting =
+          command.type === 'acquire' && (machine.session(command.sessionId)?.waiting.includes(command.name) ?? false);
+      },
+      after: (part, result) => commands.push({ entry: part, result, events: events.slice(firstEvent), wasWaiting }),
+    };
+    let result: LockResult;
+    try {
+      result = machine.apply(entry);
+    } finally {
+      machine.observer = null;
+    }
     const applied = [...events];
     const signature = JSON.stringify({ result, events: applied }, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
     const known = this.signatures.get(entry.index);
@@ -375,7 +435,8 @@ export class LockSimServers implements ClientTransport {
       this.divergences.push(`${id} applied index ${entry.index} as ${signature}, not ${known}`);
     if (entry.index > this.highestAppliedIndex) {
       this.highestAppliedIndex = entry.index;
-      this.record(lockEntry, result, applied, wasWaiting);
+      if (commands.length > 1) this.ctx.count('batchEntries');
+      for (const command of commands) this.record(command.entry, command.result, command.events, command.wasWaiting);
     }
     this.push(id, applied);
     return result;
