@@ -11,6 +11,12 @@ export interface QuietBounds {
   sessionLapse(sessionId: string, atMs: number): number;
   /** The most the stuck part can be for a hold granted at `grantedAtMs`, at `atMs` (never falls as `atMs` grows). */
   stuckBound(resource: string, grantedAtMs: number, atMs: number): number;
+  /**
+   * False when `stuckBound` is 0 for every hold of `resource` at every time until the resource's history changes
+   * (a history too short to be trusted), the driver then calling `historyChanged`. Optional: without it every hold's
+   * bound is searched, and searched again at the horizon.
+   */
+  hasTrustedHistory?(resource: string): boolean;
 }
 
 /** What the schedule needs of a hold. */
@@ -208,6 +214,13 @@ export class AssessmentSchedule<H extends ScheduledHold> {
   private searchHold(entry: HoldEntry<H>, nowMs: number): void {
     const { bounds } = this;
     const { resource, grantedAtMs } = entry.hold;
+    if (bounds.hasTrustedHistory?.(resource) === false) {
+      // No stuck part at any age until the history changes (historyChanged searches again): no search, and no wake
+      // at the horizon. Most holds of per-entity locks are such, and a new leader starts one for each (issue 13).
+      entry.wakeAtMs = Number.POSITIVE_INFINITY;
+      this.aged.delete(entry);
+      return;
+    }
     entry.wakeAtMs = this.quietUntil(nowMs, (atMs) => bounds.stuckBound(resource, grantedAtMs, atMs));
     if (entry.wakeAtMs <= nowMs) {
       this.aged.add(entry);

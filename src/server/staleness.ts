@@ -242,8 +242,8 @@ export class StalenessAdvisor implements GuaranteePolicy {
     if (held !== undefined) {
       this.held.delete(key);
       schedule.holdEnded(held);
-      schedule.historyChanged(event.name, event.atMs);
     }
+    schedule.historyChanged(event.name, event.atMs);
     const warning = this.warnings.get(key);
     this.warnings.delete(key);
     if (warning === undefined) return;

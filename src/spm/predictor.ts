@@ -351,9 +351,19 @@ export class StalenessPredictor {
    * trusted; with the history fixed it never falls as `atMs` grows (survival only falls with age).
    */
   stuckBound(resource: string, grantedAtMs: number, atMs: number): number {
-    const stats = this.resources.get(resource);
-    if (stats === undefined || stats.holdSamples < this.config.minHoldSamples) return 0;
+    const stats = this.trustedHistory(resource);
+    if (stats === null) return 0;
     return stuckRisk(stats.holdSurvival(Math.max(0, atMs - grantedAtMs)), this.config.stuckPriorPerHold, true);
+  }
+
+  /** Whether `resource` has enough holds in its history to be trusted: without, `stuckBound` is 0 at any age. */
+  hasTrustedHistory(resource: string): boolean {
+    return this.trustedHistory(resource) !== null;
+  }
+
+  private trustedHistory(resource: string): ResourceStats | null {
+    const stats = this.resources.get(resource);
+    return stats === undefined || stats.holdSamples < this.config.minHoldSamples ? null : stats;
   }
 
   /**
