@@ -143,6 +143,19 @@ export class LockSimServers implements ClientTransport {
         machine.restore(data);
         this.ctx.count('snapshotRestores');
       },
+      // Slices of one record each, so that entries are applied between almost every two records of a snapshot.
+      beginSnapshot: () => machine.beginSnapshot(1),
+      beginRestore: (data) => {
+        const job = machine.beginRestore(data, 1);
+        return {
+          step: () => {
+            const done = job.step();
+            if (done) this.ctx.count('snapshotRestores');
+            return done;
+          },
+          cancel: () => job.cancel(),
+        };
+      },
     };
   }
 
