@@ -3,6 +3,7 @@
 // replicated auth state: signature, expiry and the user's revision), or else by a verified client certificate
 // whose CN names a user; a node certificate (serverAuth) never stands for a user. Every refusal is counted and
 // written to the audit trail.
+import type { PeerCertificate } from 'node:tls';
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { AuthState } from '../auth/auth-state.js';
@@ -22,6 +23,19 @@ export interface CredentialCarrier {
   readonly metadata: grpc.Metadata;
   getAuthContext(): ReturnType<grpc.ServerUnaryCall<unknown, unknown>['getAuthContext']>;
   getPeer(): string;
+}
+
+/**
+ * A call's credentials as any transport presents them (gRPC metadata and TLS, or an HTTP request): the same rules
+ * then authenticate both.
+ */
+export interface PresentedCredentials {
+  /** The `authorization` value (`Bearer TOKEN`), or null. */
+  readonly authorization: string | null;
+  /** The client's certificate, present only when its TLS handshake verified it against the cluster CA. */
+  readonly verifiedCertificate: PeerCertificate | undefined;
+  /** The caller's address, for the audit trail of a caller with no identity. */
+  readonly peer: string;
 }
 
 /** Who is calling. */
@@ -47,18 +61,28 @@ export interface AuthenticatorDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly metrics?: ServerMetrics;
+  /** How long a login token lives (`forelock serve --auth-token-ttl`); default AUTH_TOKEN_TTL_MS. */
+  readonly tokenTtlMs?: number;
 }
 
-/** The token in `metadata` (`authorization: Bearer TOKEN`), or null when there is none. */
-function bearerToken(metadata: grpc.Metadata): string | null {
-  const value = metadata.get(AUTHORIZATION_METADATA)[0];
-  if (typeof value !== 'string') return null;
-  return value.startsWith('Bearer ') ? value.slice('Bearer '.length).trim() : value.trim();
+/** The credentials a gRPC call carries: its `authorization` metadata and its verified client certificate. */
+export function credentialsOf(call: CredentialCarrier): PresentedCredentials {
+  const authorization = call.metadata.get(AUTHORIZATION_METADATA)[0];
+  return {
+    authorization: typeof authorization === 'string' ? authorization : null,
+    verifiedCertificate: call.getAuthContext().sslPeerCertificate,
+    peer: call.getPeer(),
+  };
+}
+
+/** The token in an `authorization` value (`Bearer TOKEN`), or null when there is none. */
+function bearerToken(authorization: string | null): string | null {
+  if (authorization === null) return null;
+  return authorization.startsWith('Bearer ') ? authorization.slice('Bearer '.length).trim() : authorization.trim();
 }
 
 /** The CN of a verified client certificate (not a node's), or null. */
-function clientCertificateName(call: CredentialCarrier): string | null {
-  const cert = call.getAuthContext().sslPeerCertificate;
+function clientCertificateName(cert: PeerCertificate | undefined): string | null {
   if (cert === undefined || (cert.ext_key_usage ?? []).includes(SERVER_AUTH_OID)) return null;
   const commonName = cert.subject?.CN;
   return typeof commonName === 'string' && commonName !== '' ? commonName : null;
@@ -78,10 +102,15 @@ export class Authenticator {
    * UnauthenticatedError when neither holds (and audits it).
    */
   callerOf(call: CredentialCarrier, action: string): Caller {
-    const certName = clientCertificateName(call);
-    const anonymous = certName === null ? `anonymous@${call.getPeer()}` : `cn:${certName}`;
+    return this.callerPresenting(credentialsOf(call), action);
+  }
+
+  /** The caller presenting `credentials` (over gRPC or HTTP), as callerOf. */
+  callerPresenting(credentials: PresentedCredentials, action: string): Caller {
+    const certName = clientCertificateName(credentials.verifiedCertificate);
+    const anonymous = certName === null ? `anonymous@${credentials.peer}` : `cn:${certName}`;
     if (!this.enabled) return { user: null, revision: 0, identity: anonymous };
-    const token = bearerToken(call.metadata);
+    const token = bearerToken(credentials.authorization);
     if (token !== null) {
       const { auth, clock } = this.deps;
       const reading = readToken(auth.tokenKey, token, clock.now());
@@ -160,7 +189,7 @@ export class Authenticator {
     const { auth, clock } = this.deps;
     const revision = auth.userRevision(user);
     if (revision === undefined) throw new UnauthenticatedError(`user "${user}" does not exist`);
-    const expiresAtMs = clock.now() + AUTH_TOKEN_TTL_MS;
+    const expiresAtMs = clock.now() + (this.deps.tokenTtlMs ?? AUTH_TOKEN_TTL_MS);
     return { token: issueToken(auth.tokenKey, { user, revision, expiresAtMs }), expiresAtMs };
   }
 

@@ -1,7 +1,8 @@
 // The server's configuration: one schema for every `forelock serve` setting, from which come the --config file's
 // checks, the flags, the FORELOCK_SERVE_* environment variables and the JSON Schema (pure, no I/O).
 import { z } from 'zod';
-import { parseDurationMs } from '../cli/duration.js';
+import { AUTH_TOKEN_TTL_MS } from '../auth/tokens.js';
+import { formatDurationMs, parseDurationMs } from '../cli/duration.js';
 import { defaultLadderConfig, resolveLadderConfig } from '../rph/ladder.js';
 import type { LadderConfig, PreemptionMode } from '../rph/types.js';
 import { defaultSpmConfig, resolveSpmConfig } from '../spm/config.js';
@@ -63,6 +64,10 @@ export interface ServerConfig {
   readonly clusterToken: string;
   /** True: serve plaintext on a non-loopback address anyway (--insecure). */
   readonly insecure: boolean;
+  /** How long a login token lives, in ms (AUTH_TOKEN_TTL_MS by default). */
+  readonly authTokenTtlMs: number;
+  /** True: with auth enabled, GET /metrics needs a root caller (it is open otherwise). */
+  readonly metricsAuth: boolean;
 }
 
 /** Whether `host` is a loopback address or name, where plaintext is acceptable without --insecure. */
@@ -84,6 +89,13 @@ export const SERVER_DEFAULTS = {
   preemption: 'on',
   recordTraceMaxBytes: 64 * 1024 * 1024,
 } as const;
+
+/**
+ * The bounds of `authTokenTtl`: long enough for a token to outlive the clock skew between the node that issues it and
+ * the one that checks it, short enough that a stolen token does not live for days.
+ */
+export const AUTH_TOKEN_TTL_BOUNDS_MS = { min: 5_000, max: 24 * 3_600_000 } as const;
+const AUTH_TOKEN_TTL_RANGE = `${AUTH_TOKEN_TTL_BOUNDS_MS.min / 1_000}s to ${AUTH_TOKEN_TTL_BOUNDS_MS.max / 3_600_000}h`;
 
 /** The smallest `recordTraceMaxBytes` accepted (a rotated file must hold its header and the sessions it carries). */
 export const MIN_RECORD_TRACE_BYTES = 64 * 1024;
@@ -307,6 +319,17 @@ const settingsShape = {
   insecure: z
     .boolean()
     .describe('serve plaintext on a non-loopback address (anyone who reaches the port can take any lock)')
+    .register(serveFlagRegistry, { switch: true }),
+  authTokenTtl: duration(
+    `how long a login token lives, ${AUTH_TOKEN_TTL_RANGE} (default ${AUTH_TOKEN_TTL_MS / 60_000}m)`,
+  )
+    .refine((ms) => ms >= AUTH_TOKEN_TTL_BOUNDS_MS.min && ms <= AUTH_TOKEN_TTL_BOUNDS_MS.max, {
+      error: (issue) => `must be from ${AUTH_TOKEN_TTL_RANGE}, got ${formatDurationMs(issue.input as number)}`,
+    })
+    .register(serveFlagRegistry, { placeholder: 'duration' }),
+  metricsAuth: z
+    .boolean()
+    .describe('with auth enabled, GET /metrics needs a root caller (default: open, like the probes)')
     .register(serveFlagRegistry, { switch: true }),
   testFaultInjection: z
     .boolean()
@@ -535,5 +558,7 @@ export function resolveServerConfig(...layers: readonly ConfigLayer[]): ServerCo
     tls,
     clusterToken: settings.clusterToken ?? '',
     insecure,
+    authTokenTtlMs: settings.authTokenTtl ?? AUTH_TOKEN_TTL_MS,
+    metricsAuth: settings.metricsAuth ?? false,
   };
 }

@@ -1,5 +1,7 @@
 // The node's HTTP endpoint: /livez, /readyz, /healthz, /metrics (Prometheus), /v1/status, /v1/locks, and the
-// test-only fault hook.
+// test-only fault hook. With auth enabled, /v1/* needs a caller the Authenticator accepts (an `Authorization: Bearer`
+// token, or a verified client certificate naming a user) and /v1/locks answers only what it may `read`; the probes stay
+// open, and /metrics too unless `metricsAuth` asks for a root caller (docs/design.md, "Security").
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -9,8 +11,10 @@ import type { LockPage } from '../lock/state-machine.js';
 import type { RaftStatus } from '../raft/node-api.js';
 import type { PeerFault } from '../raft/transport.js';
 import type { ServerTls } from '../security/server-tls.js';
+import type { Authenticator, Caller, PresentedCredentials } from './authenticator.js';
 import type { ClientLinkFault } from './client-link-faults.js';
 import type { HostPort } from './config.js';
+import { PermissionDeniedError, UnauthenticatedError } from './errors.js';
 import { checkLoopStallFault, type LoopStallFault, MAX_STALL_MS } from './loop-stall.js';
 import type { ServerMetrics } from './metrics.js';
 import { locksJson, statusJson } from './wire.js';
@@ -22,6 +26,10 @@ export interface HttpDeps {
   lockPage(prefix: string, after: string, limit: number): LockPage;
   readonly metrics: ServerMetrics;
   readonly log: Logger;
+  /** Who is calling and what it may do: the node's own, so HTTP and gRPC follow the same rules. */
+  readonly authenticator: Authenticator;
+  /** True: with auth enabled, /metrics needs a root caller (`forelock serve --metrics-auth`). */
+  readonly metricsAuth: boolean;
   /** Present only with --test-fault-injection: applies a fault to the link to one peer (null clears it). */
   readonly setFault?: (peer: string, fault: PeerFault | null) => void;
   /** Present only with --test-fault-injection: delays the frames of one client, by its name (null clears it). */
@@ -38,8 +46,13 @@ export interface HttpDeps {
 /** The largest request body the fault hook reads. */
 const MAX_BODY_BYTES = 16 * 1024;
 
-function sendJson(response: ServerResponse, statusCode: number, body: unknown): void {
-  response.writeHead(statusCode, { 'content-type': 'application/json' });
+function sendJson(
+  response: ServerResponse,
+  statusCode: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): void {
+  response.writeHead(statusCode, { 'content-type': 'application/json', ...headers });
   response.end(`${JSON.stringify(body)}\n`);
 }
 
@@ -48,12 +61,63 @@ const HTTP_LOCK_PAGE = 1_000;
 /** The largest page `?limit=` asks for. */
 const MAX_HTTP_LOCK_PAGE = 100_000;
 
+/** What a 401 adds to the Authenticator's reason: how an HTTP caller presents credentials. */
+const HTTP_CREDENTIALS_HINT =
+  'send "Authorization: Bearer TOKEN" (forelock login prints a token), or over HTTPS a client certificate whose CN names a user';
+
+/** The credentials of an HTTP request: its Authorization header and, over HTTPS, its verified client certificate. */
+function credentialsOfRequest(request: IncomingMessage): PresentedCredentials {
+  const socket = request.socket as Partial<TLSSocket>;
+  // Asked for but not required (the probes): a certificate the handshake did not verify stands for nobody.
+  const verified = socket.authorized === true ? (socket as TLSSocket).getPeerCertificate() : undefined;
+  return {
+    authorization: request.headers.authorization ?? null,
+    verifiedCertificate: verified,
+    peer: `${request.socket.remoteAddress}:${request.socket.remotePort}`,
+  };
+}
+
+/**
+ * The caller of `request` once `check` (if any) passes; null after answering 401 (no or bad credentials while auth is
+ * enabled) or 403 (denied). The Authenticator audits and counts every refusal.
+ */
+function admittedCaller(
+  deps: HttpDeps,
+  request: IncomingMessage,
+  response: ServerResponse,
+  action: string,
+  check?: (caller: Caller) => void,
+): Caller | null {
+  try {
+    const caller = deps.authenticator.callerPresenting(credentialsOfRequest(request), action);
+    check?.(caller);
+    return caller;
+  } catch (error) {
+    if (error instanceof UnauthenticatedError) {
+      const body = { ok: false, code: error.code, error: error.message, hint: HTTP_CREDENTIALS_HINT };
+      sendJson(response, 401, body, { 'www-authenticate': 'Bearer realm="forelock"' });
+      return null;
+    }
+    if (error instanceof PermissionDeniedError) {
+      sendJson(response, 403, { ok: false, code: error.code, error: error.message });
+      return null;
+    }
+    throw error;
+  }
+}
+
 /**
  * GET /v1/locks: with `?limit=N` (1-100,000; `after` and `prefix` optional) one page as
  * `{"locks":[...],"nextAfter"}`; without it every lock as one JSON array, written a page at a time (waiting for the
- * client to drain each), so that no answer is built whole.
+ * client to drain each), so that no answer is built whole. Only the locks `readable` are answered: a page may hold
+ * fewer than its limit, and `nextAfter` still continues it.
  */
-async function sendLocks(deps: HttpDeps, query: URLSearchParams, response: ServerResponse): Promise<void> {
+async function sendLocks(
+  deps: HttpDeps,
+  query: URLSearchParams,
+  response: ServerResponse,
+  readable: (name: string) => boolean,
+): Promise<void> {
   const prefix = query.get('prefix') ?? '';
   let after = query.get('after') ?? '';
   const limitText = query.get('limit');
@@ -66,14 +130,15 @@ async function sendLocks(deps: HttpDeps, query: URLSearchParams, response: Serve
       return;
     }
     const page = deps.lockPage(prefix, after, limit);
-    sendJson(response, 200, { locks: locksJson(page.locks), nextAfter: page.nextAfter });
+    const locks = page.locks.filter((lock) => readable(lock.name));
+    sendJson(response, 200, { locks: locksJson(locks), nextAfter: page.nextAfter });
     return;
   }
   response.writeHead(200, { 'content-type': 'application/json' });
   let first = true;
   for (;;) {
     const page = deps.lockPage(prefix, after, HTTP_LOCK_PAGE);
-    const items = locksJson(page.locks).map((lock) => JSON.stringify(lock));
+    const items = locksJson(page.locks.filter((lock) => readable(lock.name))).map((lock) => JSON.stringify(lock));
     if (items.length > 0) {
       const chunk = `${first ? '[' : ','}${items.join(',')}`;
       first = false;
@@ -182,6 +247,12 @@ async function route(deps: HttpDeps, request: IncomingMessage, response: ServerR
     return;
   }
   if (method === 'GET' && path === '/metrics') {
+    if (deps.metricsAuth) {
+      const caller = admittedCaller(deps, request, response, 'GET /metrics', (candidate) =>
+        deps.authenticator.requireRoot(candidate, 'GET /metrics', 'metrics'),
+      );
+      if (caller === null) return;
+    }
     const text = await deps.metrics.registry.metrics();
     response.writeHead(200, { 'content-type': deps.metrics.registry.contentType });
     response.end(text);
@@ -194,11 +265,14 @@ async function route(deps: HttpDeps, request: IncomingMessage, response: ServerR
     return;
   }
   if (method === 'GET' && path === '/v1/status') {
+    if (admittedCaller(deps, request, response, 'GET /v1/status') === null) return;
     sendJson(response, 200, statusJson(deps.status()));
     return;
   }
   if (method === 'GET' && path === '/v1/locks') {
-    await sendLocks(deps, url.searchParams, response);
+    const caller = admittedCaller(deps, request, response, 'GET /v1/locks');
+    if (caller === null) return;
+    await sendLocks(deps, url.searchParams, response, (name) => deps.authenticator.permits(caller, 'read', name));
     return;
   }
   if (method === 'POST' && path === '/test/faults' && deps.setFault !== undefined) {

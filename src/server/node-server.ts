@@ -182,6 +182,7 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
     spm: config.spm,
     ladder: config.ladder,
     ...(tls === null ? {} : { peerCredentials: () => tls.channelCredentials() }),
+    authTokenTtlMs: config.authTokenTtlMs,
     ...(traceSink === undefined
       ? {}
       : {
@@ -212,6 +213,8 @@ export async function startNodeServer(config: ServerConfig, overrides: NodeServe
       status: () => raft.status(),
       lockPage: (prefix, after, limit) => machine.lockPage(prefix, after, limit),
       metrics: services.metrics,
+      authenticator: services.authenticator,
+      metricsAuth: config.metricsAuth,
       log,
       ...(tls === null ? {} : { tls }),
       ...(linkFaults === undefined

@@ -61,6 +61,8 @@ export interface ForelockServicesOptions {
   readonly linkFaults?: ClientLinkFaults;
   /** Credentials this node dials other members with (forwarded Admin calls); default plaintext. */
   readonly peerCredentials?: () => grpc.ChannelCredentials;
+  /** How long a login token lives (`--auth-token-ttl`); default AUTH_TOKEN_TTL_MS. */
+  readonly authTokenTtlMs?: number;
 }
 
 /** The Forelock and Admin services of one node, with the leader's background duties. */
@@ -96,7 +98,13 @@ export class ForelockServices {
     });
     const tracker = new SessionTracker({ deposedLeaderOverhangMs: options.deposedLeaderOverhangMs ?? 0 });
     this.hub = new SessionHub(machine, raft);
-    this.authenticator = new Authenticator({ auth: machine.auth, clock, log, metrics: this.metrics });
+    this.authenticator = new Authenticator({
+      auth: machine.auth,
+      clock,
+      log,
+      metrics: this.metrics,
+      ...(options.authTokenTtlMs === undefined ? {} : { tokenTtlMs: options.authTokenTtlMs }),
+    });
     this.adminForwarder = new AdminForwarder(raft, options.peerCredentials);
     this.advisor = new StalenessAdvisor(
       {

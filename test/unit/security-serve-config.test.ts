@@ -1,6 +1,14 @@
-// forelock serve's security settings: plaintext only on loopback unless --insecure, TLS files all or none.
+// forelock serve's security settings: plaintext only on loopback unless --insecure, TLS files all or none, the login
+// token's lifetime within its bounds, /metrics behind auth on request.
 import { describe, expect, it } from 'vitest';
-import { configFileLayer, isLoopbackHost, resolveServerConfig } from '../../src/server/config.js';
+import { AUTH_TOKEN_TTL_MS } from '../../src/auth/tokens.js';
+import {
+  configFileLayer,
+  environmentLayer,
+  flagsLayer,
+  isLoopbackHost,
+  resolveServerConfig,
+} from '../../src/server/config.js';
 
 const resolve = (input: Record<string, unknown>) => resolveServerConfig(configFileLayer(input, 'node.json'));
 const tlsFiles = { tlsCert: 'n.pem', tlsKey: 'n-key.pem', tlsCa: 'ca.pem' };
@@ -55,5 +63,44 @@ describe('serve settings for security', () => {
   it('takes the cluster token', () => {
     expect(resolve({ clusterToken: 'alpha' }).clusterToken).toBe('alpha');
     expect(() => resolve({ clusterToken: '' })).toThrow(/clusterToken/);
+  });
+
+  it('gives login tokens 10 minutes and leaves /metrics open by default', () => {
+    const config = resolve({});
+    expect(config.authTokenTtlMs).toBe(AUTH_TOKEN_TTL_MS);
+    expect(AUTH_TOKEN_TTL_MS).toBe(600_000);
+    expect(config.metricsAuth).toBe(false);
+  });
+
+  it('takes the token lifetime and metricsAuth from the file, FORELOCK_SERVE_* and flags', () => {
+    expect(resolve({ authTokenTtl: '30s', metricsAuth: true })).toMatchObject({
+      authTokenTtlMs: 30_000,
+      metricsAuth: true,
+    });
+    expect(resolve({ authTokenTtl: 86_400_000 }).authTokenTtlMs).toBe(86_400_000);
+    const fromEnv = resolveServerConfig(
+      environmentLayer({ FORELOCK_SERVE_AUTH_TOKEN_TTL: '2h', FORELOCK_SERVE_METRICS_AUTH: 'true' }),
+    );
+    expect(fromEnv).toMatchObject({ authTokenTtlMs: 7_200_000, metricsAuth: true });
+    const fromFlags = resolveServerConfig(
+      environmentLayer({ FORELOCK_SERVE_AUTH_TOKEN_TTL: '2h' }),
+      flagsLayer({ authTokenTtl: '5s', metricsAuth: true }),
+    );
+    expect(fromFlags).toMatchObject({ authTokenTtlMs: 5_000, metricsAuth: true });
+  });
+
+  it.each([
+    ['4s', 'node.json: authTokenTtl must be from 5s to 24h, got 4s'],
+    ['25h', 'node.json: authTokenTtl must be from 5s to 24h, got 1500m'],
+    ['soon', 'node.json: authTokenTtl must be a number with a unit'],
+    [0, 'node.json: authTokenTtl must be from 5s to 24h, got 0ms'],
+  ])('refuses a token lifetime of %o, naming the bounds', (authTokenTtl, message) => {
+    expect(() => resolve({ authTokenTtl })).toThrow(message);
+  });
+
+  it('names the flag when --auth-token-ttl is out of bounds', () => {
+    expect(() => resolveServerConfig(flagsLayer({ authTokenTtl: '1s' }))).toThrow(
+      '--auth-token-ttl must be from 5s to 24h, got 1s',
+    );
   });
 });

@@ -99,6 +99,40 @@ describe('Authenticator', () => {
     expect(audits().filter((a) => (a as { result: string }).result === 'UNAUTHENTICATED')).toHaveLength(3);
   });
 
+  it('issues tokens that live as long as the node was told (--auth-token-ttl), and no longer', async () => {
+    const { auth, clock } = await setup();
+    const authenticator = new Authenticator({ auth, clock, log: pino({ level: 'silent' }), tokenTtlMs: 5_000 });
+    const issued = await authenticator.login('alice', 's3cret-pass', 'anonymous@x');
+    expect(issued.expiresAtMs).toBe(T0 + 5_000);
+    clock.advance(4_999);
+    expect(authenticator.callerOf(call({ token: issued.token }), 'Status').user).toBe('alice');
+    clock.advance(1);
+    expect(() => authenticator.callerOf(call({ token: issued.token }), 'Status')).toThrow(/expired/);
+  });
+
+  it('authenticates credentials presented over HTTP by the same rules as a gRPC call', async () => {
+    const { authenticator } = await setup();
+    const { token } = authenticator.tokenFor('alice');
+    const presented = (authorization: string | null, cn?: string, node = false) => ({
+      authorization,
+      verifiedCertificate:
+        cn === undefined
+          ? undefined
+          : ({ subject: { CN: cn }, ext_key_usage: node ? [SERVER_AUTH_OID] : ['1.3.6.1.5.5.7.3.2'] } as never),
+      peer: '127.0.0.1:6000',
+    });
+    expect(authenticator.callerPresenting(presented(`Bearer ${token}`), 'GET /v1/locks')).toMatchObject({
+      user: 'alice',
+      identity: 'user:alice',
+    });
+    expect(authenticator.callerPresenting(presented(null, 'admin'), 'GET /v1/locks').user).toBe('admin');
+    expect(() => authenticator.callerPresenting(presented(null, 'node1', true), 'GET /v1/locks')).toThrow(
+      /auth is enabled/,
+    );
+    expect(() => authenticator.callerPresenting(presented(`Basic ${token}`), 'GET /v1/locks')).toThrow(/malformed/);
+    expect(() => authenticator.callerPresenting(presented(null), 'GET /v1/locks')).toThrow(/auth is enabled/);
+  });
+
   it('refuses expired, forged, malformed, oversized and stale tokens, and counts each', async () => {
     const { authenticator, clock, auth, count } = await setup();
     const { token } = authenticator.tokenFor('alice');
