@@ -28,6 +28,9 @@ export function recordsField<R>(field: RecordsField<R>): ImageField {
   return field as unknown as ImageField;
 }
 
+/** The most records packed in one msgpackr call. */
+const MAX_RUN_RECORDS = 256;
+
 /** Writes msgpack's header of a map or an array of `count` items as msgpackr writes it for objects and arrays. */
 function header(kind: 'map' | 'array', count: number): Uint8Array {
   if (kind === 'array' && count < 0x10) return Uint8Array.of(0x90 | count);
@@ -51,6 +54,8 @@ export class ImageWriter {
   /** The next record of the current records field; -1 while its key and header are still to be written. */
   private recordIndex = -1;
   private image: Uint8Array | null = null;
+  /** Bytes per record of the last run packed (a guess of 64 before the first), to size the next run to the slice. */
+  private bytesPerRecord = 64;
 
   constructor(
     private readonly packr: Packr,
@@ -94,12 +99,7 @@ export class ImageWriter {
         this.add(header('array', records.length));
         this.recordIndex = 0;
       }
-      const data = field.data as (record: object) => unknown;
-      const identity = (field.identity ?? ((record: object) => record)) as (record: object) => object;
-      for (; this.recordIndex < records.length && this.pieceBytes < target; this.recordIndex++) {
-        const record = records[this.recordIndex]!;
-        this.add(this.preserved.get(identity(record)) ?? this.packr.pack(data(record)));
-      }
+      this.packRecords(field as unknown as RecordsField<object>, target);
       if (this.recordIndex >= records.length) {
         this.fieldIndex += 1;
         this.recordIndex = -1;
@@ -116,6 +116,39 @@ export class ImageWriter {
   /** The whole image, packing whatever is left now. */
   finish(): Uint8Array {
     return this.step(Number.POSITIVE_INFINITY)!;
+  }
+
+  /**
+   * Packs records of `field` until the slice's bytes are reached: a preserved record as it was kept, the others in
+   * runs packed as one array whose header is dropped (msgpack's array is its header and then its items' bytes), which
+   * costs msgpackr one call per run instead of one per record. A run is sized to the slice from the bytes per record
+   * seen so far.
+   */
+  private packRecords(field: RecordsField<object>, target: number): void {
+    const { records, data } = field;
+    const identity = field.identity ?? ((record: object) => record);
+    while (this.recordIndex < records.length && this.pieceBytes < target) {
+      const kept = this.preserved.size === 0 ? undefined : this.preserved.get(identity(records[this.recordIndex]!));
+      if (kept !== undefined) {
+        this.add(kept);
+        this.recordIndex += 1;
+        continue;
+      }
+      const runLength = Math.max(
+        1,
+        Math.min(MAX_RUN_RECORDS, Math.floor((target - this.pieceBytes) / this.bytesPerRecord)),
+      );
+      const run: unknown[] = [];
+      for (; run.length < runLength && this.recordIndex < records.length; this.recordIndex++) {
+        const record = records[this.recordIndex]!;
+        if (this.preserved.size > 0 && this.preserved.has(identity(record))) break;
+        run.push(data(record));
+      }
+      const packed = this.packr.pack(run);
+      const itemsBytes = packed.byteLength - header('array', run.length).byteLength;
+      this.add(packed.subarray(packed.byteLength - itemsBytes));
+      this.bytesPerRecord = Math.max(1, itemsBytes / run.length);
+    }
   }
 
   /** Values packed by one Packr may share its buffer: each slice copies its pieces into one chunk. */

@@ -206,9 +206,9 @@ interface SessionData {
  */
 const SNAPSHOT_VERSION = 1;
 const RECORD_FIELDS: ReadonlySet<string> = new Set(['sessions', 'locks', 'usage']);
-/** Bytes packed per slice of a snapshot (about 5 ms on the development machine), and read per slice of a restore. */
-const SNAPSHOT_SLICE_BYTES = 512 * 1024;
-const RESTORE_SLICE_BYTES = 128 * 1024;
+/** Bytes packed per slice of a snapshot, and read per slice of a restore (each a few ms on the development machine). */
+const SNAPSHOT_SLICE_BYTES = 128 * 1024;
+const RESTORE_SLICE_BYTES = 64 * 1024;
 
 type Command<T extends LockCommand['type']> = Extract<LockCommand, { type: T }>;
 
@@ -467,7 +467,7 @@ export class LockStateMachine implements StateMachine {
   }
 
   /**
-   * The snapshot of the state as it is now, packed in slices of about 512 KiB (docs/design.md, "Snapshots"): the
+   * The snapshot of the state as it is now, packed in slices of about 128 KiB (docs/design.md, "Snapshots"): the
    * maps are captured by reference at once (O(records), no copies), and each record changed before its turn is packed
    * first as it was (beforeLockChange, beforeSessionChange, the usage history's beforeChange). Same bytes as
    * snapshot(). One at a time. `sliceBytes` is the least packed per step (1 in the simulator: a record a step).
@@ -502,7 +502,7 @@ export class LockStateMachine implements StateMachine {
   }
 
   /**
-   * restore() in slices of about 128 KiB of image: each slice decodes records into new maps, and the last one puts
+   * restore() in slices of about 64 KiB of image: each slice decodes records into new maps, and the last one puts
    * them in place, so the state seen between slices is the old one, whole.
    */
   beginRestore(bytes: Uint8Array, sliceBytes = RESTORE_SLICE_BYTES): RestoreJob {
