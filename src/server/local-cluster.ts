@@ -110,6 +110,11 @@ export class LocalCluster {
     return this.children.has(node.id);
   }
 
+  /** The process id of a running node (to sample its CPU and memory from outside), or undefined. */
+  pid(node: LocalNode): number | undefined {
+    return this.children.get(node.id)?.pid;
+  }
+
   /** Sends `signal` to one node and waits for it to exit (SIGKILL after `graceMs`); returns its exit code. */
   async stop(node: LocalNode, signal: NodeJS.Signals = 'SIGTERM', graceMs = 5_000): Promise<number | null> {
     const child = this.children.get(node.id);
