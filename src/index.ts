@@ -1,4 +1,6 @@
 // Forelock's client SDK: the package's main export.
+
+export type { Permission } from './auth/names.js';
 export {
   AdminClient,
   type AdminOptions,
@@ -8,15 +10,28 @@ export {
   type MemberInfo,
   type RevokedHolderInfo,
 } from './client/admin.js';
+export type {
+  AuthAdmin,
+  AuthStatus,
+  NewUserCredentials,
+  RoleAdmin,
+  RoleGrant,
+  RoleInfo,
+  UserAdmin,
+  UserInfo,
+} from './client/admin-auth.js';
 export type { AdvisoryHandler, SessionAdvisory, SessionCondition } from './client/advisory.js';
+export type { AuthOptions, LoginResult } from './client/auth-token.js';
 export type { BackoffOptions } from './client/backoff.js';
 export { type AcquireOptions, Client, ClientSession, type ConnectOptions, connect } from './client/client.js';
 export type { GuaranteeAnswer } from './client/connection.js';
 export { Election } from './client/election.js';
 export {
   AbortError,
+  AlreadyExistsError,
   AlreadyHeldError,
   AlreadyWaitingError,
+  AuthNotEnabledError,
   ClientClosedError,
   DeadlockError,
   InvalidArgumentError,
@@ -27,9 +42,11 @@ export {
   LockReleasedError,
   MemberNotFoundError,
   MembershipChangeRefusedError,
+  NoRootUserError,
   NotHeldError,
   NotLeaderError,
   PermissionDeniedError,
+  RoleNotFoundError,
   ServerError,
   type SessionEndReason,
   SessionExpiredError,
@@ -37,7 +54,9 @@ export {
   TimeoutError,
   TooManySessionsError,
   TooManyWaitersError,
+  UnauthenticatedError,
   UnavailableError,
+  UserNotFoundError,
 } from './client/errors.js';
 export {
   Lock,

@@ -1,15 +1,17 @@
 // The operator client: Status, ListLocks, Revoke, membership and leadership transfer over unary Admin calls,
 // following the leader as the session connection does (LeaderFollower: hints, then backoff) until the leader answers.
 import { setTimeout as sleep } from 'node:timers/promises';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { LockMode } from '../lock/commands.js';
 import { channelCredentials, clientTls, type TlsOptions } from '../security/client-tls.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import type { ForelockError } from '../util/errors.js';
 import { type Rng, randomRng } from '../util/rng.js';
+import { type AdminCall, AuthAdmin, RoleAdmin, UserAdmin } from './admin-auth.js';
+import { type AuthOptions, authorizationMetadata, type LoginResult, TokenSource } from './auth-token.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { EndpointPool } from './endpoints.js';
-import { InvalidArgumentError, NotLeaderError, TimeoutError, toForelockError } from './errors.js';
+import { InvalidArgumentError, NotLeaderError, TimeoutError, toForelockError, UnauthenticatedError } from './errors.js';
 import { LeaderFollower } from './leader-follower.js';
 import {
   type AdminMethods,
@@ -64,6 +66,8 @@ export interface LockHolderInfo {
   readonly mode: LockMode;
   readonly preemptible: boolean;
   readonly metadata: string;
+  /** The user that opened the holding session ('' when it was opened with auth disabled). */
+  readonly user: string;
 }
 
 /** A lock and its queue. */
@@ -120,6 +124,12 @@ export interface AdminOptions {
   readonly rng?: Rng;
   /** How the delay between failed attempts grows (the session connection's defaults). */
   readonly backoff?: BackoffOptions;
+  /**
+   * Credentials every call carries (`authorization: Bearer TOKEN`) once auth is enabled: a token from `forelock
+   * login`, or a user and password to log in with before the first call and again before the token expires. Never
+   * shown by util.inspect or JSON.stringify.
+   */
+  readonly auth?: AuthOptions;
 }
 
 /** Operator calls against a cluster. */
@@ -129,6 +139,14 @@ export class AdminClient {
   private readonly timeoutMs: number;
   private readonly credentials: grpc.ChannelCredentials;
   private readonly clock: Clock;
+  /** @internal the token the calls carry (null: none); a Client's sessions carry the same one. */
+  readonly tokens: TokenSource | null;
+  /** Auth status, enable and disable. */
+  readonly auth: AuthAdmin;
+  /** Users and their roles. */
+  readonly users: UserAdmin;
+  /** Roles and their permissions. */
+  readonly roles: RoleAdmin;
 
   constructor(options: AdminOptions = {}) {
     const pool = new EndpointPool(options.endpoints ?? ['127.0.0.1:7400']);
@@ -136,6 +154,34 @@ export class AdminClient {
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.credentials = options.credentials ?? channelCredentials(clientTls(options.tls));
     this.clock = options.clock ?? systemClock;
+    this.tokens =
+      options.auth === undefined
+        ? null
+        : new TokenSource(options.auth, (user, password) => this.login(user, password), this.clock);
+    const call: AdminCall = (method, request, callOptions) => this.call(method, request, callOptions);
+    this.auth = new AuthAdmin(call);
+    this.users = new UserAdmin(call);
+    this.roles = new RoleAdmin(call);
+  }
+
+  /** What JSON.stringify shows: the user it logs in as, never a password or token. */
+  toJSON(): { user: string | null } {
+    return { user: this.tokens?.user ?? null };
+  }
+
+  /** What console.log and util.inspect show: no password, token or TLS key. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `AdminClient ${JSON.stringify(this.toJSON())}`;
+  }
+
+  /**
+   * Logs in as `user` on any node that answers: a token to pass as `auth: { token }` (or FORELOCK_AUTH_TOKEN), and
+   * when it expires (the node's epoch ms). UnauthenticatedError for a wrong user or password, AuthNotEnabledError
+   * while auth is disabled.
+   */
+  async login(user: string, password: string): Promise<LoginResult> {
+    const reply = await this.call('Login', { user, password }, { leaderOnly: false, anonymous: true });
+    return { token: reply.token, expiresAtMs: Number(reply.expiresAtMs) };
   }
 
   /** The cluster's status as the leader sees it (or, with no leader, as the first node that answers does). */
@@ -229,8 +275,8 @@ export class AdminClient {
    * `forelock snapshot restore`.
    */
   async snapshot(): Promise<Uint8Array> {
-    return this.followLeader('Snapshot', { leaderOnly: true }, (address, timeoutMs) =>
-      this.download(address, timeoutMs),
+    return this.followLeader('Snapshot', { leaderOnly: true }, (address, timeoutMs, metadata) =>
+      this.download(address, timeoutMs, metadata),
     );
   }
 
@@ -263,25 +309,33 @@ export class AdminClient {
   private call<M extends keyof AdminMethods>(
     method: M,
     request: AdminMethods[M][0],
-    options: { leaderOnly: boolean },
+    options: { leaderOnly: boolean; anonymous?: boolean },
   ): Promise<AdminMethods[M][1]> {
-    return this.followLeader(method, options, (address, timeoutMs) => this.unary(address, method, request, timeoutMs));
+    return this.followLeader(method, options, (address, timeoutMs, metadata) =>
+      this.unary(address, method, request, timeoutMs, metadata),
+    );
   }
 
-  /** The leader-following loop of call(), around one `attempt` at an address (a unary call or a stream). */
+  /**
+   * The leader-following loop of call(), around one `attempt` at an address (a unary call or a stream), carrying the
+   * client's token unless `anonymous`. A call refused as UNAUTHENTICATED is made once more after a new login.
+   */
   private async followLeader<Reply>(
     method: string,
-    options: { leaderOnly: boolean },
-    attempt: (address: string, timeoutMs: number) => Promise<Reply>,
+    options: { leaderOnly: boolean; anonymous?: boolean },
+    attempt: (address: string, timeoutMs: number, metadata: grpc.Metadata) => Promise<Reply>,
   ): Promise<Reply> {
     const deadlineMs = this.clock.now() + this.timeoutMs;
+    const tokens = options.anonymous ? null : this.tokens;
     let lastError: ForelockError | null = null;
     let fallback: Reply | null = null;
     while (this.clock.now() < deadlineMs) {
       const address = this.follower.next();
       let delayMs: number | null;
+      // A login that fails has already tried the endpoints until its own deadline: its error is the call's.
+      const token = tokens === null ? null : await tokens.current();
       try {
-        const reply = await attempt(address, deadlineMs - this.clock.now());
+        const reply = await attempt(address, deadlineMs - this.clock.now(), authorizationMetadata(token));
         const status = method === 'Status' ? (reply as WireStatusReply) : null;
         if (
           status === null ||
@@ -297,6 +351,9 @@ export class AdminClient {
         delayMs = this.follower.redirected(status.leaderAddress);
       } catch (err) {
         lastError = toForelockError(err);
+        if (lastError instanceof UnauthenticatedError && tokens !== null && (await tokens.renewAfterRefusal(token))) {
+          continue;
+        }
         if (lastError.retriable && !(lastError instanceof NotLeaderError) && fallback && !options.leaderOnly) {
           return fallback;
         }
@@ -310,12 +367,12 @@ export class AdminClient {
   }
 
   /** The Snapshot stream of `address`, collected, which gRPC abandons after `timeoutMs`. */
-  private download(address: string, timeoutMs: number): Promise<Uint8Array> {
+  private download(address: string, timeoutMs: number, metadata: grpc.Metadata): Promise<Uint8Array> {
     const stub = this.stub(address);
     const deadline = systemClock.now() + Math.max(0, timeoutMs);
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
-      const stream = stub.Snapshot({}, new grpc.Metadata(), { deadline });
+      const stream = stub.Snapshot({}, metadata, { deadline });
       stream.on('data', (response: { chunk: Buffer }) => chunks.push(response.chunk));
       stream.on('error', reject);
       stream.on('end', () => resolve(new Uint8Array(Buffer.concat(chunks))));
@@ -328,13 +385,14 @@ export class AdminClient {
     method: M,
     request: AdminMethods[M][0],
     timeoutMs: number,
+    metadata: grpc.Metadata,
   ): Promise<AdminMethods[M][1]> {
     const stub = this.stub(address);
     const fn = stub[method] as unknown as UnaryMethod<AdminMethods[M][0], AdminMethods[M][1]>;
     // gRPC deadlines are wall-clock instants: the time left on the injected clock, from now on the system one.
     const deadline = systemClock.now() + Math.max(0, timeoutMs);
     return new Promise((resolve, reject) => {
-      fn.call(stub, request, new grpc.Metadata(), { deadline }, (err, response) => {
+      fn.call(stub, request, metadata, { deadline }, (err, response) => {
         if (err) reject(err);
         else resolve(response as AdminMethods[M][1]);
       });
@@ -378,6 +436,7 @@ function lockFromWire(lock: WireLockInfo): LockInfo {
       mode: modeFromWire(h.mode),
       preemptible: h.preemptible,
       metadata: h.metadata,
+      user: h.user,
     })),
   };
 }

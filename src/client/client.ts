@@ -10,6 +10,7 @@ import { type Rng, randomRng } from '../util/rng.js';
 import type { WireSessionAdvisory, WireSessionOpened } from '../util/wire-frames.js';
 import { AdminClient } from './admin.js';
 import { AdvisoryFilter, type AdvisoryHandler, advisoryFromWire, type SessionAdvisory } from './advisory.js';
+import type { AuthOptions } from './auth-token.js';
 import type { BackoffOptions } from './backoff.js';
 import {
   type ConnectionListener,
@@ -106,6 +107,14 @@ export interface ConnectOptions {
    * mutual TLS (required by a node serving with --tls-ca). Never shown by util.inspect or JSON.stringify.
    */
   readonly tls?: TlsOptions;
+  /**
+   * Credentials for a cluster with auth enabled: a token from `forelock login`, or a user and password the SDK logs in
+   * with (Admin.Login on any node that answers) before it opens the session, and again before the token expires (at
+   * 80% of its life) and once when a call is refused as UNAUTHENTICATED. Every stream and admin call carries the token
+   * as `authorization: Bearer TOKEN`. A session stream stays authenticated while its user is unchanged. Never shown by
+   * util.inspect or JSON.stringify.
+   */
+  readonly auth?: AuthOptions;
 }
 
 /** Options of `acquire()`. */
@@ -217,13 +226,15 @@ export class Client implements LockOwner {
   private readonly advisoryFilter = new AdvisoryFilter();
   private closed = false;
 
-  /** @internal use connect(). */
+  /** @internal use connect(); `admin` is the client's admin client when it was made first (to log in). */
   constructor(
     private readonly connection: SessionConnection,
     private readonly endpoints: readonly string[],
     private readonly clock: Clock,
     reportedClock: Clock,
+    admin: AdminClient | null = null,
   ) {
+    this.adminClient = admin;
     this.report = deadlineReporter(clock, reportedClock);
     this.session = new ClientSession(connection, this.sessionController, this.report);
     const listener: ConnectionListener = {
@@ -367,7 +378,7 @@ export class Client implements LockOwner {
     return this.session.onAdvisory(handler);
   }
 
-  /** An admin client over the same endpoints (created on first use, closed with this client). */
+  /** An admin client over the same endpoints and credentials (created on first use, closed with this client). */
   admin(): AdminClient {
     this.adminClient ??= new AdminClient({
       endpoints: this.endpoints,
@@ -650,7 +661,13 @@ export async function connect(options: ConnectOptions = {}): Promise<Client> {
   const clock = options.clock ?? monotonicEpochClock;
   const reportedClock = options.clock ?? systemClock;
   let connection: SessionConnection;
+  // With credentials, the client's admin client logs in (and renews) for the session and for admin calls alike.
+  let admin: AdminClient | null = null;
   try {
+    const tls = options.tls === undefined ? undefined : clientTls(options.tls);
+    if (options.auth !== undefined) {
+      admin = new AdminClient({ endpoints, credentials: channelCredentials(tls), auth: options.auth, clock });
+    }
     connection = new SessionConnection({
       endpoints,
       ttlMs,
@@ -663,13 +680,14 @@ export async function connect(options: ConnectOptions = {}): Promise<Client> {
       marginMs: options.marginMs,
       onGuarantee: options.onGuarantee,
       multiplex: options.multiplex ?? true,
-      ...(options.tls === undefined ? {} : { tls: clientTls(options.tls) }),
+      ...(tls === undefined ? {} : { tls }),
+      ...(admin?.tokens ? { tokens: admin.tokens } : {}),
     });
   } catch (err) {
     // Malformed endpoints, backoff or safe-period settings.
     throw new InvalidArgumentError((err as Error).message, { cause: err });
   }
-  const client = new Client(connection, endpoints, clock, reportedClock);
+  const client = new Client(connection, endpoints, clock, reportedClock, admin);
   if (options.onAdvisory) client.session.onAdvisory(options.onAdvisory);
   try {
     await connection.start(options.connectTimeoutMs ?? 10_000, options.signal);

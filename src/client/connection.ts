@@ -7,6 +7,7 @@ import type { Clock } from '../util/clock.js';
 import type { ErrorCode, ForelockError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 import type { WireSessionAdvisory, WireSessionOpened } from '../util/wire-frames.js';
+import type { TokenSource } from './auth-token.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { EndpointPool } from './endpoints.js';
 import {
@@ -19,6 +20,8 @@ import {
   type SessionEndReason,
   SessionExpiredError,
   TimeoutError,
+  toForelockError,
+  UnauthenticatedError,
   UnavailableError,
 } from './errors.js';
 import { LeaderFollower } from './leader-follower.js';
@@ -113,6 +116,8 @@ export interface ConnectionOptions {
   readonly multiplex?: boolean;
   /** TLS to the nodes (see ConnectOptions.tls); plaintext when absent. */
   readonly tls?: ClientTls;
+  /** The token each stream carries when it opens (see ConnectOptions.auth); none when absent. */
+  readonly tokens?: TokenSource;
 }
 
 /** The session stream to the leader, kept alive across failovers. */
@@ -319,15 +324,29 @@ export class SessionConnection {
     while (!this.endError && !this.closing) {
       const address = this.follower.next();
       let failure: ForelockError;
+      let token: string | null = null;
+      let sent = false;
       try {
         await this.whenReachable(address);
-        const closed = await this.openOn(address);
+        // Logs in first when the token is due (a stream is authenticated once, when it opens: docs/design.md).
+        token = (await this.options.tokens?.current()) ?? null;
+        sent = true;
+        const closed = await this.openOn(address, token);
         this.follower.succeeded();
         failure = await closed;
       } catch (err) {
-        failure = err as ForelockError;
+        failure = toForelockError(err);
       }
       if (this.endError || this.closing) return;
+      if (failure instanceof UnauthenticatedError && sent && this.options.tokens !== undefined) {
+        // Refused as UNAUTHENTICATED (an expired token, a changed user): once more after a new login, then give up.
+        try {
+          if (await this.options.tokens.renewAfterRefusal(token)) continue;
+        } catch (err) {
+          failure = toForelockError(err);
+        }
+        if (this.endError || this.closing) return;
+      }
       const delayMs = this.follower.failed(address, failure);
       if (delayMs === null) {
         this.end(failure);
@@ -377,15 +396,15 @@ export class SessionConnection {
   }
 
   /**
-   * Opens a stream on `address` and sends the open (or resume) frame. Resolves once the session is open with a
-   * promise of why the stream later closed; rejects with why it could not open.
+   * Opens a stream on `address` carrying `token` (none: null) and sends the open (or resume) frame. Resolves once the
+   * session is open with a promise of why the stream later closed; rejects with why it could not open.
    */
-  private openOn(address: string): Promise<Promise<ForelockError>> {
+  private openOn(address: string, token: string | null): Promise<Promise<ForelockError>> {
     return new Promise((resolveOpen, rejectOpen) => {
       let stream: SessionStream;
       try {
         this.stub(address);
-        stream = openSessionStream(address, this.options.multiplex ?? true, this.options.tls);
+        stream = openSessionStream(address, this.options.multiplex ?? true, this.options.tls, token);
       } catch (err) {
         rejectOpen(new UnavailableError(`cannot dial ${address}: ${(err as Error).message}`, { cause: err }));
         return;

@@ -105,10 +105,59 @@ export class LockNotFoundError extends ForelockError {
   }
 }
 
-/** The server refused the credentials (e.g. a wrong session secret on resume). */
+/**
+ * The caller may not do this: a wrong session secret on resume, or with auth enabled a user lacking the permission
+ * the message names (the server's words: the permission and the prefix it lacked).
+ */
 export class PermissionDeniedError extends ForelockError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, 'PERMISSION_DENIED', false, options);
+  }
+}
+
+/**
+ * Auth is enabled and the call carried no valid credentials: none, a wrong password, an expired or forged token, a
+ * removed or changed user. Log in (`connect({ auth: { user, password } })`, `forelock login`) or present a client
+ * certificate naming a user.
+ */
+export class UnauthenticatedError extends ForelockError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'UNAUTHENTICATED', false, options);
+  }
+}
+
+/** A login while auth is disabled: every call is allowed without one (`forelock auth enable` turns auth on). */
+export class AuthNotEnabledError extends ForelockError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'AUTH_NOT_ENABLED', false, options);
+  }
+}
+
+/** A user call named a user that does not exist; `forelock user list` shows them. */
+export class UserNotFoundError extends ForelockError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'USER_NOT_FOUND', false, options);
+  }
+}
+
+/** A role call named a role that does not exist; `forelock role list` shows them. */
+export class RoleNotFoundError extends ForelockError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ROLE_NOT_FOUND', false, options);
+  }
+}
+
+/** The user, role, grant or permission to add exists already. */
+export class AlreadyExistsError extends ForelockError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ALREADY_EXISTS', false, options);
+  }
+}
+
+/** Auth cannot be enabled (or the last root user removed while it is) with no user holding the root role. */
+export class NoRootUserError extends ForelockError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'NO_ROOT_USER', false, options);
   }
 }
 
@@ -201,6 +250,12 @@ const BY_SERVER_CODE: Readonly<Record<string, ErrorFactory>> = {
   LOCK_NOT_FOUND: (m, cause) => new LockNotFoundError(m, { cause }),
   TIMEOUT: (m, cause) => new TimeoutError(m, { cause }),
   PERMISSION_DENIED: (m, cause) => new PermissionDeniedError(m, { cause }),
+  UNAUTHENTICATED: (m, cause) => new UnauthenticatedError(m, { cause }),
+  AUTH_NOT_ENABLED: (m, cause) => new AuthNotEnabledError(m, { cause }),
+  USER_NOT_FOUND: (m, cause) => new UserNotFoundError(m, { cause }),
+  ROLE_NOT_FOUND: (m, cause) => new RoleNotFoundError(m, { cause }),
+  ALREADY_EXISTS: (m, cause) => new AlreadyExistsError(m, { cause }),
+  NO_ROOT_USER: (m, cause) => new NoRootUserError(m, { cause }),
   SESSION_NOT_FOUND: (m, cause) => new SessionExpiredError(m, 'not-found', { cause }),
   SESSION_EXPIRED: (m, cause) => new SessionExpiredError(m, 'expired', { cause }),
   MEMBER_NOT_FOUND: (m, cause) => new MemberNotFoundError(m, { cause }),
@@ -251,8 +306,9 @@ export function errorFromGrpc(err: ServiceError): ForelockError {
     case GrpcStatus.NOT_FOUND:
       return new LockNotFoundError(message, { cause: err });
     case GrpcStatus.PERMISSION_DENIED:
-    case GrpcStatus.UNAUTHENTICATED:
       return new PermissionDeniedError(message, { cause: err });
+    case GrpcStatus.UNAUTHENTICATED:
+      return new UnauthenticatedError(message, { cause: err });
     default:
       return new ServerError(message, GrpcStatus[err.code] ?? String(err.code), err.code === GrpcStatus.ABORTED, {
         cause: err,

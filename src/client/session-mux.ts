@@ -114,11 +114,15 @@ export class SessionMuxClient {
   /** The endpoint answered Sessions with UNIMPLEMENTED (an older server): use one Session call per session. */
   private unsupported = false;
 
-  /** `limits` bounds the batches and each channel's queue (defaults: util/channel-outbox.ts). */
+  /**
+   * `limits` bounds the batches and each channel's queue (defaults: util/channel-outbox.ts); `metadata` is what each
+   * Sessions call carries when it starts (the caller's credentials: every channel is authenticated by them).
+   */
   constructor(
     private readonly stub: ForelockStub,
     readonly codec: SessionFrameCodec,
     limits: Pick<ChannelOutboxOptions<never>, 'maxBatchBytes' | 'channelHighWaterBytes' | 'channelLimitBytes'> = {},
+    private readonly metadata: () => grpc.Metadata = () => new grpc.Metadata(),
   ) {
     this.outgoing = new ChannelOutbox<ClientChannelEvent>({
       ...limits,
@@ -132,6 +136,11 @@ export class SessionMuxClient {
   /** Bytes queued for the server and not yet written (bounded by the channels' limits). */
   get queuedBytes(): number {
     return this.outgoing.queuedBytes;
+  }
+
+  /** Whether no channel is open on it. */
+  get idle(): boolean {
+    return this.channels.size === 0;
   }
 
   /** Whether the endpoint serves Sessions (as far as is known: true until it says it does not). */
@@ -186,7 +195,7 @@ export class SessionMuxClient {
   }
 
   private startCall(): void {
-    const call = this.stub.Sessions();
+    const call = this.stub.Sessions(this.metadata());
     this.call = call;
     call.on('data', (bytes: Buffer) => this.receive(call, bytes));
     call.on('drain', () => {

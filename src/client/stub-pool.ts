@@ -1,13 +1,16 @@
 // Process-wide sharing of gRPC stubs per address: many clients in one process (a benchmark's thousands of sessions,
-// a worker pool) ride one channel per endpoint instead of one each, and by default one Sessions stream on it
-// (session-mux.ts); a stub closes when its last user lets go.
+// a worker pool) ride one channel per endpoint instead of one each, and by default one Sessions stream on it per
+// login token (session-mux.ts): a stream is authenticated once, when it opens, so sessions of another user, or opened
+// after their token was renewed, ride a stream of their own; a stub closes when its last user lets go.
 import { type ClientTls, channelCredentials } from '../security/client-tls.js';
+import { authorizationMetadata } from './auth-token.js';
 import { SessionMuxClient } from './session-mux.js';
 import { type ForelockStub, forelockStub, type SessionStream, sessionChannelCodec } from './wire.js';
 
 interface Entry {
   readonly stub: ForelockStub;
-  mux: SessionMuxClient | null;
+  /** The Sessions streams by the token they carry ('' for none). */
+  readonly muxes: Map<string, SessionMuxClient>;
   users: number;
 }
 
@@ -26,7 +29,7 @@ export function acquireStub(address: string, tls?: ClientTls): ForelockStub {
   const key = poolKey(address, tls);
   let entry = shared.get(key);
   if (!entry) {
-    entry = { stub: forelockStub(address, channelCredentials(tls)), mux: null, users: 0 };
+    entry = { stub: forelockStub(address, channelCredentials(tls)), muxes: new Map(), users: 0 };
     shared.set(key, entry);
   }
   entry.users++;
@@ -34,17 +37,34 @@ export function acquireStub(address: string, tls?: ClientTls): ForelockStub {
 }
 
 /**
- * A new session stream to `address` (which the caller holds with `acquireStub`): a channel of the process's shared
- * Sessions stream there when `multiplex` (and the server serves it), else a Session call of its own.
+ * A new session stream to `address` (which the caller holds with `acquireStub`) carrying `token` (none: null): a
+ * channel of the process's shared Sessions stream there for that token when `multiplex` (and the server serves it),
+ * else a Session call of its own. Streams of other tokens left with no channel are closed.
  */
-export function openSessionStream(address: string, multiplex: boolean, tls?: ClientTls): SessionStream {
+export function openSessionStream(
+  address: string,
+  multiplex: boolean,
+  tls?: ClientTls,
+  token: string | null = null,
+): SessionStream {
   const entry = shared.get(poolKey(address, tls));
   if (!entry) throw new Error(`no stub is held for ${address}: acquireStub() it first`);
   if (multiplex) {
-    entry.mux ??= new SessionMuxClient(entry.stub, sessionChannelCodec());
-    if (entry.mux.supported) return entry.mux.open();
+    const key = token ?? '';
+    for (const [other, mux] of entry.muxes) {
+      if (other !== key && mux.idle) {
+        mux.close();
+        entry.muxes.delete(other);
+      }
+    }
+    let mux = entry.muxes.get(key);
+    if (mux === undefined) {
+      mux = new SessionMuxClient(entry.stub, sessionChannelCodec(), {}, () => authorizationMetadata(token));
+      entry.muxes.set(key, mux);
+    }
+    if (mux.supported) return mux.open();
   }
-  return entry.stub.Session();
+  return entry.stub.Session(authorizationMetadata(token));
 }
 
 /** Gives back a stub from `acquireStub`; the channel closes when nobody uses it any more. */
@@ -55,7 +75,7 @@ export function releaseStub(address: string, tls?: ClientTls): void {
   entry.users--;
   if (entry.users <= 0) {
     shared.delete(key);
-    entry.mux?.close();
+    for (const mux of entry.muxes.values()) mux.close();
     entry.stub.close();
   }
 }

@@ -2,17 +2,31 @@
 // (ClientFrame, ServerFrame) are util/wire-frames.ts's, generated from the .proto.
 import * as grpc from '@grpc/grpc-js';
 import type { AddMemberRequest } from '../generated/forelock/v1/AddMemberRequest.js';
+import type { AuthChangeReply__Output } from '../generated/forelock/v1/AuthChangeReply.js';
+import type { AuthStatusReply__Output } from '../generated/forelock/v1/AuthStatusReply.js';
+import type { AuthStatusRequest } from '../generated/forelock/v1/AuthStatusRequest.js';
 import type { ListLocksReply__Output } from '../generated/forelock/v1/ListLocksReply.js';
 import type { ListLocksRequest } from '../generated/forelock/v1/ListLocksRequest.js';
 import type { LockHolder__Output } from '../generated/forelock/v1/LockHolder.js';
 import type { LockInfo__Output } from '../generated/forelock/v1/LockInfo.js';
+import type { LoginReply__Output } from '../generated/forelock/v1/LoginReply.js';
+import type { LoginRequest } from '../generated/forelock/v1/LoginRequest.js';
 import type { Member__Output } from '../generated/forelock/v1/Member.js';
 import type { MemberRequest } from '../generated/forelock/v1/MemberRequest.js';
 import type { RevokedHolder__Output } from '../generated/forelock/v1/RevokedHolder.js';
 import type { RevokeReply__Output } from '../generated/forelock/v1/RevokeReply.js';
 import type { RevokeRequest } from '../generated/forelock/v1/RevokeRequest.js';
+import type { RoleListReply__Output } from '../generated/forelock/v1/RoleListReply.js';
+import type { RoleListRequest } from '../generated/forelock/v1/RoleListRequest.js';
+import type { RolePermissionRequest } from '../generated/forelock/v1/RolePermissionRequest.js';
+import type { RoleRequest } from '../generated/forelock/v1/RoleRequest.js';
 import type { StatusReply__Output } from '../generated/forelock/v1/StatusReply.js';
 import type { StatusRequest } from '../generated/forelock/v1/StatusRequest.js';
+import type { UserListReply__Output } from '../generated/forelock/v1/UserListReply.js';
+import type { UserListRequest } from '../generated/forelock/v1/UserListRequest.js';
+import type { UserPasswordRequest } from '../generated/forelock/v1/UserPasswordRequest.js';
+import type { UserRequest } from '../generated/forelock/v1/UserRequest.js';
+import type { UserRoleRequest } from '../generated/forelock/v1/UserRoleRequest.js';
 import { forelockServices } from '../util/proto.js';
 import { withFastSessionCodec } from '../util/session-frame-codec.js';
 import type { ClientFrame, ServerFrame, WireLockMode } from '../util/wire-frames.js';
@@ -40,9 +54,9 @@ export interface SessionStream {
 
 /** The Forelock service stub (one per endpoint). */
 export interface ForelockStub extends grpc.Client {
-  Session(options?: grpc.CallOptions): grpc.ClientDuplexStream<ClientFrame, ServerFrame>;
+  Session(metadata?: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<ClientFrame, ServerFrame>;
   /** Batches as bytes: the mux codes them (util/session-mux-codec.ts). */
-  Sessions(options?: grpc.CallOptions): grpc.ClientDuplexStream<Buffer, Buffer>;
+  Sessions(metadata?: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<Buffer, Buffer>;
 }
 
 /** How a session stream's frames are coded: the Session method's codec (fast path, loader fallback). */
@@ -93,6 +107,21 @@ export interface AdminMethods {
   PromoteMember: [MemberRequest, WireStatusReply];
   RemoveMember: [MemberRequest, WireStatusReply];
   TransferLeadership: [MemberRequest, WireStatusReply];
+  Login: [LoginRequest, LoginReply__Output];
+  AuthStatus: [AuthStatusRequest, AuthStatusReply__Output];
+  AuthEnable: [AuthStatusRequest, AuthStatusReply__Output];
+  AuthDisable: [AuthStatusRequest, AuthStatusReply__Output];
+  UserAdd: [UserPasswordRequest, AuthChangeReply__Output];
+  UserChangePassword: [UserPasswordRequest, AuthChangeReply__Output];
+  UserRemove: [UserRequest, AuthChangeReply__Output];
+  UserGrantRole: [UserRoleRequest, AuthChangeReply__Output];
+  UserRevokeRole: [UserRoleRequest, AuthChangeReply__Output];
+  UserList: [UserListRequest, UserListReply__Output];
+  RoleAdd: [RoleRequest, AuthChangeReply__Output];
+  RoleRemove: [RoleRequest, AuthChangeReply__Output];
+  RoleGrantPermission: [RolePermissionRequest, AuthChangeReply__Output];
+  RoleRevokePermission: [RolePermissionRequest, AuthChangeReply__Output];
+  RoleList: [RoleListRequest, RoleListReply__Output];
 }
 
 /** The Admin service stub (one per endpoint). */

@@ -1,7 +1,9 @@
 // Secrets never reach an inspected or serialized SDK object (docs/design.md, principle 8): the session secret that
-// `console.log(lock)` used to print, checked against the secret the cluster holds for the session.
+// `console.log(lock)` used to print, checked against the secret the cluster holds for the session; and the password
+// and token of `auth` (test/integration/client-auth.test.ts checks them with auth enabled too).
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AdminClient } from '../../src/client/admin.js';
 import { type Client, connect } from '../../src/client/client.js';
 import type { Lock } from '../../src/client/lock.js';
 import { addressOf, openSession, startCluster, type TestCluster } from './server-harness.js';
@@ -67,5 +69,36 @@ describe('the session secret stays out of what an SDK object shows', () => {
       token: lock.token.toString(),
       held: true,
     });
+  });
+});
+
+describe('the password and token of auth stay out of what an SDK object shows', () => {
+  const PASSWORD = 'vault-password-5e1d';
+  const TOKEN = 'fl1.vault-token-body.vault-token-mac';
+
+  it.each([
+    ['util.inspect', (value: unknown) => inspect(value, { depth: Number.POSITIVE_INFINITY, showHidden: true })],
+    [
+      'util.inspect without custom views',
+      (value: unknown) => inspect(value, { depth: 6, showHidden: true, customInspect: false }),
+    ],
+    ['JSON.stringify', (value: unknown) => JSON.stringify(value)],
+  ])('%s of a client and admin clients given them', async (_how, show) => {
+    // Auth is disabled on this cluster: a client given a user and password connects and carries no token.
+    const withPassword = await connect({
+      endpoints: [addressOf(await cluster.leader())],
+      auth: { user: 'vault', password: PASSWORD },
+    });
+    const withToken = new AdminClient({ endpoints: [addressOf(await cluster.leader())], auth: { token: TOKEN } });
+    try {
+      for (const value of [withPassword, withPassword.admin(), withToken]) {
+        const text = show(value);
+        expect(text).not.toContain(PASSWORD);
+        expect(text).not.toContain(TOKEN);
+      }
+    } finally {
+      withToken.close();
+      await withPassword.close();
+    }
   });
 });

@@ -1,21 +1,27 @@
 import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import {
+  AlreadyExistsError,
   AlreadyHeldError,
+  AuthNotEnabledError,
   DeadlockError,
   errorFromGrpc,
   errorFromServerCode,
   InvalidArgumentError,
   LockBusyError,
+  NoRootUserError,
   NotLeaderError,
   PermissionDeniedError,
+  RoleNotFoundError,
   ServerError,
   SessionExpiredError,
   StaleTokenError,
   TimeoutError,
   TooManyWaitersError,
   toForelockError,
+  UnauthenticatedError,
   UnavailableError,
+  UserNotFoundError,
 } from '../../src/client/errors.js';
 import { ForelockError } from '../../src/util/errors.js';
 
@@ -35,6 +41,13 @@ describe('RequestError codes map to typed errors', () => {
     ['INVALID_ARGUMENT', InvalidArgumentError, false],
     ['SESSION_NOT_FOUND', SessionExpiredError, false],
     ['NOT_LEADER', NotLeaderError, true],
+    ['PERMISSION_DENIED', PermissionDeniedError, false],
+    ['UNAUTHENTICATED', UnauthenticatedError, false],
+    ['AUTH_NOT_ENABLED', AuthNotEnabledError, false],
+    ['USER_NOT_FOUND', UserNotFoundError, false],
+    ['ROLE_NOT_FOUND', RoleNotFoundError, false],
+    ['ALREADY_EXISTS', AlreadyExistsError, false],
+    ['NO_ROOT_USER', NoRootUserError, false],
   ] as const)('%s', (code, errorClass, retriable) => {
     const error = errorFromServerCode({ code, message: 'what happened', retriable: !retriable });
     expect(error).toBeInstanceOf(errorClass);
@@ -78,6 +91,7 @@ describe('gRPC statuses map to typed errors', () => {
     [status.DEADLINE_EXCEEDED, TimeoutError, true],
     [status.INVALID_ARGUMENT, InvalidArgumentError, false],
     [status.PERMISSION_DENIED, PermissionDeniedError, false],
+    [status.UNAUTHENTICATED, UnauthenticatedError, false],
   ] as const)('status %s without a code', (code, errorClass, retriable) => {
     const error = errorFromGrpc(serviceError(code, 'details'));
     expect(error).toBeInstanceOf(errorClass);
