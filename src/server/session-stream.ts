@@ -216,9 +216,11 @@ export class SessionStream implements ConnectedStream {
       throw new InvalidRequestError(`the first frame of a session stream must be "open", got "${frame.frame}"`);
     }
     const { service, raft, clock } = this.deps;
-    const status = raft.status();
-    if (status.role !== 'leader') {
-      this.leadershipLost(status.leaderId, status.leaderAddress);
+    if (raft.status().role !== 'leader') {
+      // A node that knows no leader yet (restarting, or between leaders) names it as soon as it learns it, itself
+      // included: the client dials that node at once instead of after a backoff (issue 13: a restarted node's
+      // sessions came back up to a backoff after it took office). Never for longer than the hub's hint wait.
+      this.deps.hub.whenLeaderKnown((leaderId, leaderAddress) => this.leadershipLost(leaderId, leaderAddress));
       return;
     }
     const receivedAtMs = clock.now();

@@ -157,6 +157,20 @@ describe('the first frame', () => {
     expect(call.status).toBe('ok');
   });
 
+  it('on a node that knows no leader yet waits, and names the leader once elected, itself included', async () => {
+    const { connect, raft } = setup();
+    raft.become('candidate', 3, null);
+    const resume = connect();
+    await resume.receive({ frame: 'open', open: { clientName: 'c', ttlMs: 10_000, sessionId: 's1', secret: 'x' } });
+    expect(resume.written).toEqual([]);
+    expect(resume.status).toBeNull();
+    // A restarted node that wins its election sends the client straight back to itself, with no backoff.
+    raft.become('leader', 4, 'node1');
+    expect(resume.kinds()).toEqual(['notLeader']);
+    expect(resume.written.at(-1)!.notLeader).toEqual({ leaderId: 'node1', leaderAddress: 'node1:7400' });
+    expect(resume.status).toBe('ok');
+  });
+
   it('frames that arrive while the open is in flight are handled after it, in the order they came', async () => {
     const { connect, machine } = setup();
     const call = connect();
