@@ -98,7 +98,7 @@ export class SimCluster {
     const initialConf: ConfState = {
       voters: this.ids.slice(0, options.voters),
       learners: [],
-      addresses: Object.fromEntries(this.ids.map((id) => [id, `${id}:7000`])),
+      addresses: Object.fromEntries(this.ids.map((id) => [id, simNodeAddress(id)])),
     };
     for (const id of this.ids) {
       const node: SimNode = {
@@ -370,6 +370,11 @@ export class SimCluster {
 }
 
 /** One macrotask turn: every promise job queued before it has run. */
+/** The address a simulated node is configured with, as its clients list it among their endpoints. */
+export function simNodeAddress(id: NodeId): string {
+  return `${id}:7000`;
+}
+
 function settleTurn(): Promise<void> {
   return new Promise<void>((resolve) => setImmediate(resolve));
 }

@@ -1,12 +1,19 @@
 // The lock simulation's clients: sessions with keepalives, acquires (some given up and cancelled), releases, retries
-// of unanswered requests with the same requestSeq, pauses; and the safe periods the SDK would report to them.
+// of unanswered requests with the same requestSeq, pauses; and the safe periods the SDK would report to them. They
+// find the leader as the SDK does, with its LeaderFollower over the nodes' addresses: a refused or unreachable node
+// sends them to the next endpoint (at once to a named leader, else after the SDK's backoff), never to a leader the
+// simulation knows and the client could not.
 
 import { Backoff } from '../../client/backoff.js';
+import { EndpointPool } from '../../client/endpoints.js';
+import { NotLeaderError, UnavailableError } from '../../client/errors.js';
+import { LeaderFollower } from '../../client/leader-follower.js';
 import { SafePeriodTracker } from '../../client/safe-period.js';
 import type { LockCommand, LockMode, LockResult } from '../../lock/commands.js';
 import type { NodeId } from '../../raft/types.js';
 import { keepaliveIntervalMs } from '../../session/safe-period.js';
 import type { HistoryEvent } from '../lock-history-checker.js';
+import { simNodeAddress } from '../raft-cluster.js';
 import type { LockSimContext } from './context.js';
 
 /** A lock a client holds, and until when it means to. */
@@ -29,7 +36,7 @@ export interface PendingOp {
   readonly command: LockCommand | SessionOpenRequest;
   readonly firstSentAtMs: number;
   lastTryMs: number;
-  /** When it is sent again unanswered: RETRY_MS after a send, or the SDK's backoff when no node took it. */
+  /** When it is sent again unanswered: RETRY_MS after a send, or when the leader follower says after a refusal. */
   retryAtMs: number;
   /** Acquire answered 'queued': wait for the grant, polling with the same requestSeq. */
   queued: boolean;
@@ -42,8 +49,8 @@ export interface PendingOp {
 /** One simulated client process. */
 export interface SimLockClient {
   readonly name: string;
-  /** The SDK's reconnect backoff: how long to wait after a node refused to lead or none was known. */
-  readonly backoff: Backoff;
+  /** The SDK's leader follower: which node to try next, and how long to wait first, after a refusal. */
+  readonly follower: LeaderFollower;
   session: string | null;
   node: NodeId | null;
   nextSeq: number;
@@ -60,12 +67,18 @@ export interface SimLockClient {
   thinkUntilMs: number;
 }
 
+/**
+ * Why a node did not take a request or keepalive: it is down (the connection fails), or it does not lead and names
+ * the leader it knows, as a session stream's NotLeader frame does (null: none yet).
+ */
+export type NodeRefusal = { readonly down: true } | { readonly down: false; readonly leaderAddress: string | null };
+
 /** What the clients need from the servers: somewhere to send requests and keepalives. */
 export interface ClientTransport {
-  /** Proposes `command` on `node` for `client`'s `op`; false when `node` does not lead. */
-  request(node: NodeId, client: SimLockClient, op: PendingOp, session: string | null): boolean;
-  /** Delivers keepalive `seq` of `session` to `node` (it answers through the clients' callbacks). */
-  keepalive(node: NodeId, client: SimLockClient, session: string, seq: number): void;
+  /** Proposes `command` on `node` for `client`'s `op`; null when taken, else why not. */
+  request(node: NodeId, client: SimLockClient, op: PendingOp, session: string | null): NodeRefusal | null;
+  /** Delivers keepalive `seq` of `session` to `node` (it answers through the clients' callbacks); null when taken. */
+  keepalive(node: NodeId, client: SimLockClient, session: string, seq: number): NodeRefusal | null;
 }
 
 /** How often a client looks at its state, ms. */
@@ -79,14 +92,18 @@ const QUEUED_POLL_MS = 2_000;
 export class LockSimClients {
   readonly all: SimLockClient[];
   private opId = 0;
+  /** The node at each address the clients know (the endpoints they are given: every node's). */
+  private readonly nodeAt: ReadonlyMap<string, NodeId>;
 
   constructor(
     private readonly ctx: LockSimContext,
     private readonly transport: () => ClientTransport,
   ) {
+    this.nodeAt = new Map(ctx.cluster.ids.map((id) => [simNodeAddress(id), id]));
+    const endpoints = [...this.nodeAt.keys()];
     this.all = Array.from({ length: ctx.options.clients }, (_, i) => ({
       name: `client${i + 1}`,
-      backoff: new Backoff(ctx.rng.fork()),
+      follower: new LeaderFollower(new EndpointPool(endpoints), new Backoff(ctx.rng.fork())),
       session: null,
       node: null,
       nextSeq: 1,
@@ -128,7 +145,6 @@ export class LockSimClients {
   onAnswer(client: SimLockClient, op: PendingOp, session: string | null, result: LockResult): void {
     const { ctx } = this;
     if (ctx.stopped || client.op !== op || ctx.now < client.pausedUntilMs) return; // answered, or the process is paused
-    client.backoff.reset();
     const now = ctx.now;
     const command = op.command;
     if (command.type === 'open' || session !== client.session) return;
@@ -175,7 +191,6 @@ export class LockSimClients {
     const { ctx } = this;
     const command = op.command;
     if (ctx.stopped || client.op !== op || ctx.now < client.pausedUntilMs || command.type !== 'open') return;
-    client.backoff.reset();
     client.session = sessionId;
     // Counted from the FIRST attempt: the client cannot tell which of its attempts opened the session it was told.
     client.safePeriod = new SafePeriodTracker();
@@ -234,10 +249,29 @@ export class LockSimClients {
     this.ctx.cluster.schedule(client.pausedUntilMs - this.ctx.now, deliver);
   }
 
-  /** The node a client talks to: its last one while that still leads, else the current leader (or none). */
-  private route(client: SimLockClient): NodeId | null {
-    if (client.node === null || !this.ctx.leading(client.node)) client.node = this.ctx.cluster.leader();
+  /** The node a client talks to: the one that last took its frames, else the one its leader follower names. */
+  private route(client: SimLockClient): NodeId {
+    if (client.node === null) client.node = this.nodeAt.get(client.follower.next())!;
     return client.node;
+  }
+
+  /**
+   * What `node` answered a frame of `client`: taken (the stream reached the leader), or refused, which sends the
+   * client to the next endpoint after the delay its leader follower gives (returned, ms), as the SDK's dial loop does.
+   */
+  private answered(client: SimLockClient, node: NodeId, refusal: NodeRefusal | null): number {
+    if (refusal === null) {
+      client.follower.succeeded();
+      return 0;
+    }
+    if (client.node === node) client.node = null;
+    const address = simNodeAddress(node);
+    const failure = refusal.down
+      ? new UnavailableError(`cannot connect to ${address}`)
+      : new NotLeaderError(`${address} is not the leader`, refusal.leaderAddress ?? undefined);
+    const delayMs = client.follower.failed(address, failure);
+    if (delayMs === null) throw new Error(`the leader follower gave up on a retriable ${failure.code}`);
+    return delayMs;
   }
 
   private send(client: SimLockClient, op: PendingOp): void {
@@ -245,17 +279,13 @@ export class LockSimClients {
     op.lastTryMs = ctx.now;
     op.retryAtMs = ctx.now + RETRY_MS;
     const node = this.route(client);
-    if (node === null) {
-      op.retryAtMs = ctx.now + client.backoff.nextDelayMs(); // no leader known: look again after a backoff
-      return;
-    }
     const session = client.session;
     ctx.cluster.schedule(ctx.delay(), () => {
-      if (!ctx.cluster.isUp(node)) return;
-      if (this.transport().request(node, client, op, session)) return;
-      // Not leader: the client asks another node after a backoff, as the SDK's leader follower does.
-      client.node = null;
-      if (client.op === op) op.retryAtMs = ctx.now + client.backoff.nextDelayMs();
+      const refusal = ctx.cluster.isUp(node)
+        ? this.transport().request(node, client, op, session)
+        : { down: true as const };
+      const delayMs = this.answered(client, node, refusal);
+      if (refusal !== null && client.op === op) op.retryAtMs = ctx.now + delayMs;
     });
   }
 
@@ -392,10 +422,12 @@ export class LockSimClients {
     client.safePeriod?.keepaliveSent(seq, sentAtMs);
     const node = this.route(client);
     const session = client.session!;
-    if (node === null) return;
     this.ctx.cluster.schedule(this.ctx.delay(), () => {
       if (this.ctx.stopped) return;
-      this.transport().keepalive(node, client, session, seq);
+      const refusal = this.ctx.cluster.isUp(node)
+        ? this.transport().keepalive(node, client, session, seq)
+        : { down: true as const };
+      this.answered(client, node, refusal);
     });
   }
 }

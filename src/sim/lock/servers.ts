@@ -16,7 +16,7 @@ import { operatorPreemptionRequest, type ServerFramePayload } from '../../server
 import { SessionTracker } from '../../session/tracker.js';
 import type { Clock } from '../../util/clock.js';
 import type { SeededRng } from '../../util/rng.js';
-import type { ClientTransport, LockSimClients, PendingOp, SimLockClient } from './clients.js';
+import type { ClientTransport, LockSimClients, NodeRefusal, PendingOp, SimLockClient } from './clients.js';
 import type { LockSimContext } from './context.js';
 
 /** Twice the longest election timeout of the simulated cores (default config: 2 x 10 ticks of 100 ms). */
@@ -101,6 +101,11 @@ export class LockSimServers implements ClientTransport {
   readonly divergences: string[] = [];
   /** The highest log index applied anywhere. */
   highestAppliedIndex = 0;
+  /**
+   * When the last frame each node sent each client arrives (by "node/client"): one stream delivers its frames in the
+   * order they were sent, as gRPC does, so a keepalive's answer never overtakes a Pre-emption Request sent before it.
+   */
+  private readonly streamArrivals = new Map<string, number>();
   private readonly nodes = new Map<NodeId, ServerNode>();
   /** Replicas built by `application` and not yet started, with the events each one's apply collects. */
   private readonly starting = new Map<NodeId, { machine: ObservedLockStateMachine; events: LockEvent[] }>();
@@ -222,40 +227,39 @@ export class LockSimServers implements ClientTransport {
     ctx.cluster.schedule(ADVICE_MS, () => this.runAdvice(node));
   }
 
-  request(nodeId: NodeId, client: SimLockClient, op: PendingOp, session: string | null): boolean {
+  request(nodeId: NodeId, client: SimLockClient, op: PendingOp, session: string | null): NodeRefusal | null {
     const { ctx } = this;
     const node = this.running(nodeId);
-    if (node === null || !ctx.leading(nodeId)) return false;
+    const refusal = this.refusal(nodeId, node);
+    if (node === null || refusal !== null) return refusal;
     const command = op.command;
     if (command.type === 'open') {
       node.service.openSession(command.clientName, command.ttlMs, ctx.now).then(
         (opened) => {
           ctx.promise(opened.sessionId, node.tracker.promisedUntil(opened.sessionId)!);
           this.attach(node, opened.sessionId);
-          ctx.cluster.schedule(ctx.delay(), () => this.clients().onOpened(client, op, opened.sessionId));
+          this.toClient(node.id, client.name, () => this.clients().onOpened(client, op, opened.sessionId));
         },
         () => {}, // not applied here (deposed, or crashed): the client tries again
       );
-      return true;
+      return null;
     }
     if (command.type === 'acquire') node.advisor.requested(command.sessionId, command.name, ctx.now, command.mode);
     node.service.propose(command).then(
-      (result) => ctx.cluster.schedule(ctx.delay(), () => this.clients().onAnswer(client, op, session, result)),
+      (result) => this.toClient(node.id, client.name, () => this.clients().onAnswer(client, op, session, result)),
       () => {}, // not applied here: the client retries with the same requestSeq
     );
-    return true;
+    return null;
   }
 
-  keepalive(nodeId: NodeId, client: SimLockClient, session: string, seq: number): void {
+  keepalive(nodeId: NodeId, client: SimLockClient, session: string, seq: number): NodeRefusal | null {
     const { ctx } = this;
     const node = this.running(nodeId);
-    if (node === null || !ctx.leading(nodeId)) {
-      client.node = null;
-      return;
-    }
+    const refusal = this.refusal(nodeId, node);
+    if (node === null || refusal !== null) return refusal;
     const guarantee = node.service.keepalive({ sessionId: session, receiveMs: ctx.now });
     // No answer once the promise has passed: the session is expiring and its end will be pushed (session-stream.ts).
-    if (guarantee === null) return;
+    if (guarantee === null) return null;
     node.lastKeepaliveSeq.set(session, seq);
     this.attach(node, session);
     const nodeTerm = node.driver.status().term;
@@ -264,7 +268,32 @@ export class LockSimServers implements ClientTransport {
     }
     ctx.promise(session, node.tracker.promisedUntil(session)!);
     const { guaranteeMs } = guarantee;
-    ctx.cluster.schedule(ctx.delay(), () => this.clients().onKeepaliveAnswer(client, session, seq, guaranteeMs));
+    this.toClient(node.id, client.name, () => this.clients().onKeepaliveAnswer(client, session, seq, guaranteeMs));
+    return null;
+  }
+
+  /**
+   * Why `nodeId` takes no frame now: down, or not leading, naming the leader its Raft status knows as a session
+   * stream's NotLeader frame does; null when it leads.
+   */
+  private refusal(nodeId: NodeId, node: ServerNode | null): NodeRefusal | null {
+    if (node === null) return { down: true };
+    if (this.ctx.leading(nodeId)) return null;
+    return { down: false, leaderAddress: node.driver.status().leaderAddress };
+  }
+
+  /** Sends `client` a frame from `nodeId`: it arrives after a trip, and after the frames that node sent it before. */
+  private toClient(nodeId: NodeId, clientName: string, deliver: () => void): void {
+    const { ctx } = this;
+    const key = `${nodeId}/${clientName}`;
+    const arrivesAtMs = Math.max(ctx.now + ctx.delay(), this.streamArrivals.get(key) ?? 0);
+    this.streamArrivals.set(key, arrivesAtMs);
+    ctx.cluster.schedule(arrivesAtMs - ctx.now, deliver);
+  }
+
+  /** Sends a frame from `nodeId` to the client of `sessionId` (toClient; the session's name if it has none now). */
+  private toSession(nodeId: NodeId, sessionId: string, deliver: () => void): void {
+    this.toClient(nodeId, this.clients().ofSession(sessionId)?.name ?? sessionId, deliver);
   }
 
   /** After the run: every replica applied the same log and ends in the same state, which survives a snapshot. */
@@ -326,7 +355,7 @@ export class LockSimServers implements ClientTransport {
     const seq = this.nodes.get(nodeId)?.lastKeepaliveSeq.get(sessionId) ?? 0;
     const token = BigInt(request.token);
     const { resourceId, graceMs } = request;
-    ctx.cluster.schedule(ctx.delay(), () => this.clients().onPreemption(sessionId, resourceId, token, seq, graceMs));
+    this.toSession(nodeId, sessionId, () => this.clients().onPreemption(sessionId, resourceId, token, seq, graceMs));
     return true;
   }
 
@@ -362,7 +391,7 @@ export class LockSimServers implements ClientTransport {
     if (seq === undefined) return; // it must name a keepalive it answered
     const graceMs = rng.uniform(300, 2_500);
     node.duties.holdForPreemption(name, token, sessionId, fenced, SIMULATED_CONTENTION);
-    cluster.schedule(ctx.delay(), () => this.clients().onPreemption(sessionId, name, token, seq, graceMs));
+    this.toSession(node.id, sessionId, () => this.clients().onPreemption(sessionId, name, token, seq, graceMs));
     cluster.schedule(graceMs, () => {
       if (this.running(node.id) !== node || !node.duties.active) return;
       const stillHeld = node.machine.lock(name)?.holders.some((holder) => holder.token === token) ?? false;
@@ -444,21 +473,20 @@ export class LockSimServers implements ClientTransport {
 
   /** What the node's session streams push: grants of queued acquires, revocations and session ends. */
   private push(id: NodeId, events: readonly LockEvent[]): void {
-    const { ctx } = this;
     const clients = this.clients();
     for (const event of events) {
       if (event.type !== 'granted' && event.type !== 'revoked' && event.type !== 'session-ended') continue;
       const client = clients.ofSession(event.sessionId);
       if (client?.node !== id) continue; // the client's stream is on another node
       if (event.type === 'revoked') {
-        ctx.cluster.schedule(ctx.delay(), () => clients.onRevoked(client, event.sessionId, event.name, event.token));
+        this.toClient(id, client.name, () => clients.onRevoked(client, event.sessionId, event.name, event.token));
       } else if (event.type === 'session-ended') {
-        ctx.cluster.schedule(ctx.delay(), () => clients.onSessionExpired(client, event.sessionId));
+        this.toClient(id, client.name, () => clients.onSessionExpired(client, event.sessionId));
       } else {
         const op = client.op;
         if (op?.command.type !== 'acquire' || op.command.requestSeq !== event.requestSeq) continue;
         const granted: LockResult = { status: 'granted', token: event.token, grantedAtMs: event.atMs };
-        ctx.cluster.schedule(ctx.delay(), () => clients.onAnswer(client, op, event.sessionId, granted));
+        this.toClient(id, client.name, () => clients.onAnswer(client, op, event.sessionId, granted));
       }
     }
   }
