@@ -1,11 +1,17 @@
 // The cluster a scale benchmark measures: one or three real `forelock serve` processes on this machine, with what the
-// benchmark reads from outside them (the leader and its process, leader changes, terms, readiness). It reports
-// through the nodes' own HTTP endpoints (/v1/status, /metrics), as an operator would.
+// benchmark reads from outside them (the leader and its process, leader changes, readiness), through the nodes' own
+// HTTP endpoints (/v1/status, /metrics), as an operator would.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clusterLayout, LocalCluster, type LocalNode } from '../src/server/local-cluster.js';
-import type { StatusJson } from '../src/server/wire.js';
+import {
+  type LeadershipChanges,
+  type LeadershipMark,
+  leaderChangesSince,
+  markLeadership,
+  statusOf,
+} from './leadership-watch.js';
 
 /** How the benchmark's nodes run. */
 export interface ScaleClusterOptions {
@@ -19,26 +25,10 @@ export interface ScaleClusterOptions {
   readonly onOutput?: (node: LocalNode, line: string) => void;
 }
 
-/** What a cluster's leader-change counters and terms were at one moment (see `leaderChangesSince`). */
-export interface LeadershipMark {
-  /** forelock_leader_changes_total by node id. */
-  readonly changes: ReadonlyMap<string, number>;
-  /** The highest term a node reported. */
-  readonly term: number;
-}
-
-/** What happened to leadership between two marks. */
-export interface LeadershipChanges {
-  /** New leaders taking office, as the node that saw most of them counted (each node counts every change it sees). */
-  readonly leaderChanges: number;
-  /** Terms started: elections, won or not. */
-  readonly terms: number;
-}
-
 const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'main.js');
 const LEADER_DEADLINE_MS = 60_000;
-const LEADER_CHANGES_METRIC = /^forelock_leader_changes_total(?:\{[^}]*\})? (\S+)$/m;
 
+/** Polls `condition` every `pollMs` until it holds (true) or `timeoutMs` passed (false). */
 export async function until(
   condition: () => Promise<boolean> | boolean,
   timeoutMs: number,
@@ -50,26 +40,6 @@ export async function until(
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
   return false;
-}
-
-/** A node's GET /v1/status, or undefined when it does not answer. */
-export async function statusOf(node: LocalNode): Promise<StatusJson | undefined> {
-  try {
-    const response = await fetch(`http://${node.http}/v1/status`, { signal: AbortSignal.timeout(2_000) });
-    return (await response.json()) as StatusJson;
-  } catch {
-    return undefined;
-  }
-}
-
-async function leaderChangesCountedBy(node: LocalNode): Promise<number | undefined> {
-  try {
-    const response = await fetch(`http://${node.http}/metrics`, { signal: AbortSignal.timeout(2_000) });
-    const value = LEADER_CHANGES_METRIC.exec(await response.text())?.[1];
-    return value === undefined ? undefined : Number(value);
-  } catch {
-    return undefined;
-  }
 }
 
 export class ScaleCluster {
@@ -145,27 +115,13 @@ export class ScaleCluster {
   }
 
   /** The nodes' leader-change counters and the highest term, now. */
-  async markLeadership(): Promise<LeadershipMark> {
-    const changes = new Map<string, number>();
-    let term = 0;
-    for (const node of this.nodes) {
-      const counted = await leaderChangesCountedBy(node);
-      if (counted !== undefined) changes.set(node.id, counted);
-      term = Math.max(term, (await statusOf(node))?.term ?? 0);
-    }
-    return { changes, term };
+  markLeadership(): Promise<LeadershipMark> {
+    return markLeadership(this.nodes);
   }
 
   /** Leader changes and terms since `mark`. */
-  async leaderChangesSince(mark: LeadershipMark): Promise<LeadershipChanges> {
-    const now = await this.markLeadership();
-    let leaderChanges = 0;
-    for (const [id, counted] of now.changes) {
-      const before = mark.changes.get(id);
-      // A node restarted since the mark counts from 0 again: its count is all new.
-      leaderChanges = Math.max(leaderChanges, before === undefined || counted < before ? counted : counted - before);
-    }
-    return { leaderChanges, terms: now.term - mark.term };
+  leaderChangesSince(mark: LeadershipMark): Promise<LeadershipChanges> {
+    return leaderChangesSince(this.nodes, mark);
   }
 
   /** Whether `node` knows a leader and has applied at least `index` (what the cluster had committed). */

@@ -4,8 +4,9 @@
 // is released shows as what RSS does not give back. Nothing is forced (the nodes expose no GC trigger).
 import type { Client } from '../src/client/client.js';
 import type { Lock } from '../src/client/lock.js';
+import type { LeadershipChanges } from './leadership-watch.js';
 import { PeakRssSampler, rssMbOf } from './process-usage.js';
-import { type LeadershipChanges, ScaleCluster } from './scale-cluster.js';
+import { ScaleCluster } from './scale-cluster.js';
 import { connectSessions, runTimed } from './scale-load.js';
 import type { ScaleOptions } from './scale-options.js';
 
@@ -41,7 +42,8 @@ export async function measureDistinctNames(options: ScaleOptions, basePort: numb
     const mark = await cluster.markLeadership();
     const leader = await cluster.leader();
     const rssBeforeMb = await rssMbOf(cluster.pidOf(leader));
-    // The leader may change during the run: the sampler follows whichever process leads when the run ends.
+    // The sampler watches the leader of the start, and whichever node leads once the waves end (the row reports
+    // any leader change in between).
     let sampledPid = cluster.pidOf(leader);
     const sampler = new PeakRssSampler(() => sampledPid);
     const started = performance.now();

@@ -5,8 +5,9 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import type { IdleHostOpened, IdleHostReport, IdleHostRequest } from './idle-session-host.js';
+import type { LeadershipChanges } from './leadership-watch.js';
 import { cpuMsOf, rssMbOf } from './process-usage.js';
-import { type LeadershipChanges, ScaleCluster } from './scale-cluster.js';
+import { ScaleCluster } from './scale-cluster.js';
 import type { ScaleOptions } from './scale-options.js';
 
 export interface IdleSessionsRow {

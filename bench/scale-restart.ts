@@ -3,8 +3,9 @@
 // has caught up with what the cluster had committed, and the sessions until each is connected again or lost.
 import type { Client } from '../src/client/client.js';
 import type { Lock } from '../src/client/lock.js';
+import type { LeadershipChanges } from './leadership-watch.js';
 import { cpuMsOf } from './process-usage.js';
-import { type LeadershipChanges, type ScaleCluster, until } from './scale-cluster.js';
+import { type ScaleCluster, until } from './scale-cluster.js';
 
 export type RestartedRole = 'leader' | 'follower';
 
