@@ -60,6 +60,17 @@ describe('RingBuffer', () => {
     expect(r.toArray()).toEqual([3, 4, 5]);
     expect(r.last()).toBe(5);
   });
+
+  it('takes no storage until its first value, and reads empty meanwhile', () => {
+    const r = new RingBuffer(256);
+    const storage = () => (r as unknown as { values: Float64Array | null }).values;
+    r.setLast(7);
+    r.clear();
+    expect([r.length, r.last(), r.toArray(), storage()]).toEqual([0, Number.NaN, [], null]);
+    r.push(4);
+    expect(storage()).toHaveLength(256);
+    expect([r.length, r.at(0), r.last()]).toEqual([1, 4, 4]);
+  });
 });
 
 describe('SlidingLinearFit', () => {
