@@ -167,7 +167,10 @@ export function statusJson(status: RaftStatus): StatusJson {
   };
 }
 
-/** `forelock locks --json` and GET /v1/locks: tokens as decimal strings, grantedAt in epoch ms. */
+/**
+ * `forelock locks --json` and GET /v1/locks: tokens as decimal strings, grantedAt in epoch ms, `user` the user that
+ * opened the holding session ('' when it was opened with auth disabled).
+ */
 export function locksJson(locks: readonly LockView[]): Record<string, unknown>[] {
   return locks.map((lock) => ({
     name: lock.name,
@@ -175,6 +178,7 @@ export function locksJson(locks: readonly LockView[]): Record<string, unknown>[]
     holders: lock.holders.map((holder) => ({
       session: holder.sessionId,
       client: holder.clientName,
+      user: holder.user,
       token: String(holder.token),
       fenced: holder.fenced,
       grantedAt: holder.grantedAtMs,

@@ -188,6 +188,7 @@ describe('HTTP', () => {
         {
           session: holder.opened.sessionId,
           client: expect.stringMatching(/^test-/),
+          user: '',
           token: holder.token,
           fenced: true,
           grantedAt: expect.any(Number),

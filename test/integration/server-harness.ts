@@ -57,10 +57,17 @@ export class RawSession {
   readonly ended: Promise<StreamEnd>;
   private readonly call: grpc.ClientDuplexStream<unknown, Frame>;
 
-  constructor(address: string) {
+  /** A stream to `address`, plaintext unless given `credentials`, with `metadata` (e.g. `authorization`) if given. */
+  constructor(
+    address: string,
+    credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+    metadata: grpc.Metadata = new grpc.Metadata(),
+  ) {
     const { Forelock } = forelockServices();
-    const client = new Forelock(address, grpc.credentials.createInsecure());
-    this.call = (client as unknown as { Session(): grpc.ClientDuplexStream<unknown, Frame> }).Session();
+    const client = new Forelock(address, credentials);
+    this.call = (
+      client as unknown as { Session(metadata: grpc.Metadata): grpc.ClientDuplexStream<unknown, Frame> }
+    ).Session(metadata);
     this.call.on('data', (frame: Frame) => {
       this.frames.push(frame);
       for (const wake of this.waiters) wake();
@@ -140,23 +147,39 @@ export async function openSession(
   return { stream, opened: frame.opened as OpenedFrame };
 }
 
-/** A promisified Admin client. */
-export function adminClient(address: string): {
-  call<T = Record<string, unknown>>(method: string, request: Record<string, unknown>): Promise<T>;
+/** A promisified Admin client: plaintext unless given `credentials`; a call may carry `metadata` and `options`. */
+export function adminClient(
+  address: string,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+): {
+  call<T = Record<string, unknown>>(
+    method: string,
+    request: Record<string, unknown>,
+    metadata?: grpc.Metadata,
+    options?: grpc.CallOptions,
+  ): Promise<T>;
   close(): void;
 } {
   const { Admin } = forelockServices();
-  const client = new Admin(address, grpc.credentials.createInsecure()) as unknown as Record<
+  type Callback = (error: grpc.ServiceError | null, reply: unknown) => void;
+  const client = new Admin(address, credentials) as unknown as Record<
     string,
-    (request: unknown, callback: (error: grpc.ServiceError | null, reply: unknown) => void) => void
+    (request: unknown, metadata: grpc.Metadata, options: grpc.CallOptions, callback: Callback) => void
   > &
     grpc.Client;
   return {
-    call: <T>(method: string, request: Record<string, unknown>) =>
+    call: <T>(
+      method: string,
+      request: Record<string, unknown>,
+      metadata = new grpc.Metadata(),
+      options: grpc.CallOptions = {},
+    ) =>
       new Promise<T>((resolve, reject) => {
-        (client[method] as (r: unknown, cb: (e: grpc.ServiceError | null, reply: unknown) => void) => void).call(
+        (client[method] as (r: unknown, m: grpc.Metadata, o: grpc.CallOptions, cb: Callback) => void).call(
           client,
           request,
+          metadata,
+          options,
           (error, reply) => (error ? reject(error) : resolve(reply as T)),
         );
       }),
