@@ -90,12 +90,14 @@ function printIdleSessions(row: IdleSessionsRow, restMs: number): void {
       `nothing over ${row.processes} client process(es), opened in ${fmt(row.openMs / 1000, 1)} s; ${restMs} ms at rest\n`,
   );
   console.log(
-    "| idle sessions | leader CPU at rest | client processes' CPU | leader RSS | sessions lost at rest | leader changes (new terms) |",
+    "| idle sessions | leader CPU at rest | leader RSS | client processes' CPU / RSS | sessions lost at rest | " +
+      'leader changes (new terms) |',
   );
   console.log('|---:|---:|---:|---:|---:|---|');
   console.log(
     `| ${fmt(row.sessions)}${row.openFailures > 0 ? ` (${fmt(row.openFailures)} never opened: ${row.openError})` : ''} | ` +
-      `${fmt(row.restCpuPercent, 1)}% | ${fmt(row.clientsCpuPercent, 1)}% | ${fmt(row.rssMb)} MB | ` +
+      `${fmt(row.restCpuPercent, 1)}% | ${fmt(row.rssMb)} MB | ` +
+      `${fmt(row.clientsCpuPercent, 1)}% / ${fmt(row.clientsRssMb)} MB | ` +
       `${fmt(row.sessionsLost)} | ${row.leadership.leaderChanges} (${row.leadership.terms}) |`,
   );
   for (const [reason, count] of Object.entries(row.lossReasons))

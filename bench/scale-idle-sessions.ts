@@ -23,6 +23,8 @@ export interface IdleSessionsRow {
   /** The client processes' CPU over the rest period, together, in % of a core. */
   readonly clientsCpuPercent: number;
   readonly rssMb: number;
+  /** The client processes' RSS, together, in MB. */
+  readonly clientsRssMb: number;
   /** Sessions that ended during the rest period, and why. */
   readonly sessionsLost: number;
   readonly lossReasons: Record<string, number>;
@@ -87,7 +89,7 @@ export async function measureIdleSessions(options: ScaleOptions, basePort: numbe
     const cpuAfter = await Promise.all(pids.map((pid) => cpuMsOf(pid).catch(() => Number.NaN)));
     const restMs = performance.now() - restStarted;
     const percent = (i: number) => (cpuAfter[i]! - cpuBefore[i]!) / (restMs / 100);
-    const rssMb = await rssMbOf(leaderPid);
+    const [rssMb, ...clientsRss] = await Promise.all(pids.map((pid) => rssMbOf(pid).catch(() => Number.NaN)));
     const after = await report(hosts);
     const lossReasons: Record<string, number> = {};
     for (const each of after) {
@@ -104,7 +106,8 @@ export async function measureIdleSessions(options: ScaleOptions, basePort: numbe
       openMs,
       restCpuPercent: percent(0),
       clientsCpuPercent: hosts.reduce((sum, _, i) => sum + percent(i + 1), 0),
-      rssMb,
+      rssMb: rssMb!,
+      clientsRssMb: clientsRss.reduce((sum, each) => sum + each, 0),
       sessionsLost: after.reduce((sum, each) => sum + each.lost, 0) - lostBefore,
       lossReasons,
       leadership: await cluster.leaderChangesSince(mark),

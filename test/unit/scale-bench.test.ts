@@ -98,6 +98,7 @@ const idle = (overrides: Partial<IdleSessionsRow> = {}): IdleSessionsRow => ({
   restCpuPercent: 35,
   clientsCpuPercent: 60,
   rssMb: 300,
+  clientsRssMb: 900,
   sessionsLost: 0,
   lossReasons: {},
   leadership: { leaderChanges: 0, terms: 0 },
