@@ -1,18 +1,21 @@
-// What every client-side command shares: the --endpoints option (FORELOCK_ENDPOINTS) and the TLS options
-// (FORELOCK_TLS_CA, _CERT, _KEY), printing results (tables and --json with bigints as decimal strings), and turning
-// failures into a message and an exit status.
+// What every client-side command shares: the --endpoints option (FORELOCK_ENDPOINTS), the TLS options
+// (FORELOCK_TLS_CA, _CERT, _KEY), the caller's credentials (--user with FORELOCK_PASSWORD or --password-stdin, or
+// FORELOCK_AUTH_TOKEN: credentials.ts), printing results (tables and --json with bigints as decimal strings), and
+// turning failures into a message and an exit status.
 import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
 import { AdminClient } from '../client/admin.js';
+import { UnauthenticatedError } from '../client/errors.js';
 import type { TlsOptions } from '../security/client-tls.js';
 import { ForelockError } from '../util/errors.js';
+import { AUTH_TOKEN_VARIABLE, authFromFlags, type CredentialFlags, PASSWORD_VARIABLE } from './credentials.js';
 import { parseDurationMs } from './duration.js';
 
 /** The default endpoint of every client command. */
 export const DEFAULT_ENDPOINTS = '127.0.0.1:7400';
 
 /** The flags every client command has (withEndpoints). */
-export interface ClientFlags {
+export interface ClientFlags extends CredentialFlags {
   readonly endpoints: string;
   readonly tlsCa?: string;
   readonly tlsCert?: string;
@@ -20,8 +23,8 @@ export interface ClientFlags {
 }
 
 /**
- * Adds `--endpoints host:port,...` (env FORELOCK_ENDPOINTS) and `--tls-ca`, `--tls-cert`, `--tls-key` (env
- * FORELOCK_TLS_CA, FORELOCK_TLS_CERT, FORELOCK_TLS_KEY) to `command`.
+ * Adds `--endpoints host:port,...` (env FORELOCK_ENDPOINTS), `--tls-ca`, `--tls-cert`, `--tls-key` (env
+ * FORELOCK_TLS_CA, FORELOCK_TLS_CERT, FORELOCK_TLS_KEY), and `--user NAME` with `--password-stdin` to `command`.
  */
 export function withEndpoints(command: Command): Command {
   return command
@@ -34,7 +37,14 @@ export function withEndpoints(command: Command): Command {
     .addOption(
       new Option('--tls-cert <file>', "this client's certificate (PEM), for mutual TLS").env('FORELOCK_TLS_CERT'),
     )
-    .addOption(new Option('--tls-key <file>', 'the private key of --tls-cert (PEM)').env('FORELOCK_TLS_KEY'));
+    .addOption(new Option('--tls-key <file>', 'the private key of --tls-cert (PEM)').env('FORELOCK_TLS_KEY'))
+    .addOption(
+      new Option(
+        '--user <name>',
+        `log in as this user, with the password in ${PASSWORD_VARIABLE} or --password-stdin (else the token in ${AUTH_TOKEN_VARIABLE}, from forelock login)`,
+      ),
+    )
+    .addOption(new Option('--password-stdin', 'read the password of --user from the first line of stdin'));
 }
 
 /** Reads the TLS files the flags name; undefined (plaintext) when none is given. */
@@ -97,13 +107,20 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-/** Runs a command body; a failure prints "forelock: <message> [CODE]" on stderr and sets exit status 1. */
+/** How to log in, said after an UNAUTHENTICATED refusal. */
+export const LOGIN_HINT = `log in with --user NAME and the password in ${PASSWORD_VARIABLE} or --password-stdin, or set ${AUTH_TOKEN_VARIABLE} to a token from 'forelock login --user NAME'`;
+
+/**
+ * Runs a command body; a failure prints "forelock: <message> [CODE]" on stderr (and, when unauthenticated, how to
+ * log in) and sets exit status 1.
+ */
 export async function runCommand(body: () => Promise<void>): Promise<void> {
   try {
     await body();
   } catch (err) {
     const code = err instanceof ForelockError ? ` [${err.code}]` : '';
     process.stderr.write(`forelock: ${err instanceof Error ? err.message : String(err)}${code}\n`);
+    if (err instanceof UnauthenticatedError) process.stderr.write(`forelock: ${LOGIN_HINT}\n`);
     process.exitCode = 1;
   }
 }
@@ -112,7 +129,12 @@ export async function runCommand(body: () => Promise<void>): Promise<void> {
 export function runAdmin(flags: ClientFlags, body: (admin: AdminClient) => Promise<void>): Promise<void> {
   return runCommand(async () => {
     const tls = await tlsFromFlags(flags);
-    const admin = new AdminClient({ endpoints: endpointList(flags.endpoints), ...(tls && { tls }) });
+    const auth = await authFromFlags(flags);
+    const admin = new AdminClient({
+      endpoints: endpointList(flags.endpoints),
+      ...(tls && { tls }),
+      ...(auth && { auth }),
+    });
     try {
       await body(admin);
     } finally {

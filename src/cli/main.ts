@@ -2,6 +2,7 @@
 // The `forelock` command: one subcommand per module in ./commands, registered here.
 import { Command } from 'commander';
 import { forelockVersion } from '../util/version.js';
+import { registerAuthCommands } from './commands/auth.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerCertsCommand } from './commands/certs.js';
 import { registerClusterCommand } from './commands/cluster.js';
@@ -13,9 +14,11 @@ import { registerLockCommand } from './commands/lock.js';
 import { registerLocksCommand } from './commands/locks.js';
 import { registerMembersCommand } from './commands/members.js';
 import { registerRevokeCommand } from './commands/revoke.js';
+import { registerRoleCommand } from './commands/role.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerSnapshotCommand } from './commands/snapshot.js';
 import { registerStatusCommand } from './commands/status.js';
+import { registerUserCommand } from './commands/user.js';
 import { dropIpServerNameNotice } from './ip-server-name-notice.js';
 
 dropIpServerNameNotice();
@@ -42,5 +45,8 @@ registerBenchCommand(program);
 registerDemoCommand(program);
 registerEvalCommand(program);
 registerCertsCommand(program);
+registerAuthCommands(program);
+registerUserCommand(program);
+registerRoleCommand(program);
 
 await program.parseAsync(process.argv);

@@ -136,6 +136,8 @@ describe('forelock status, locks and revoke', () => {
           {
             session: holder.session.id,
             client: 'holder-client',
+            // Opened with auth off: no user.
+            user: '',
             token: lock.token.toString(),
             fenced: true,
             grantedAt: lock.grantedAtMs,

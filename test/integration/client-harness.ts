@@ -50,15 +50,20 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-/** Starts the CLI from source (as `npx tsx src/cli/main.ts` would) with `args`; `done` settles when it exits. */
+/**
+ * Starts the CLI from source (as `npx tsx src/cli/main.ts` would) with `args` and, when given, `stdin` as its whole
+ * input; `done` settles when it exits.
+ */
 export function startCli(
   args: readonly string[],
   env: Record<string, string> = {},
+  stdin?: string,
 ): { child: ChildProcess; done: Promise<CliRun> } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
+  child.stdin?.end(stdin);
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -76,8 +81,9 @@ export async function runCli(
   args: readonly string[],
   env: Record<string, string> = {},
   timeoutMs = 60_000,
+  stdin?: string,
 ): Promise<CliRun> {
-  const { child, done } = startCli(args, env);
+  const { child, done } = startCli(args, env, stdin);
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   try {
     return await done;

@@ -17,6 +17,7 @@ import {
   tlsFromFlags,
   withEndpoints,
 } from '../client-options.js';
+import { AUTH_TOKEN_VARIABLE, authFromFlags, PASSWORD_VARIABLE } from '../credentials.js';
 import { formatDurationMs, parseDurationMs } from '../duration.js';
 import { stopWithNpmLauncher } from '../parent-watch.js';
 
@@ -124,7 +125,7 @@ function exitStatusOf(code: number | null, signal: NodeJS.Signals | null): numbe
 }
 
 /** The caller's credentials, which the held command must not inherit (docs/design.md, principle 8). */
-const CREDENTIAL_VARIABLES = ['FORELOCK_PASSWORD', 'FORELOCK_AUTH_TOKEN'] as const;
+const CREDENTIAL_VARIABLES = [PASSWORD_VARIABLE, AUTH_TOKEN_VARIABLE] as const;
 
 /** `env` without the caller's credentials. */
 export function commandEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -248,10 +249,12 @@ export function registerLockCommand(program: Command): void {
         };
         try {
           const tls = await tlsFromFlags(flags);
+          const auth = await authFromFlags(flags);
           try {
             client = await connect({
               endpoints: endpointList(flags.endpoints),
               ...(tls && { tls }),
+              ...(auth && { auth }),
               ttlMs: flags.ttl,
               name: `forelock-cli@${hostname()}:${process.pid}`,
               // From the session's start: a condition that began while the lock was awaited still concerns it.

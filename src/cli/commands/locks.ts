@@ -1,14 +1,17 @@
-// `forelock locks [--json]`: every lock with its holders (session, client, token, fenced, grant time) and queue.
+// `forelock locks [--json]`: every lock with its holders (session, client, user, token, fenced, grant time) and queue.
 import type { Command } from 'commander';
 import { DEFAULT_LOCK_PAGE, type LockInfo, type LockPage } from '../../client/admin.js';
 import { InvalidArgumentError } from '../../client/errors.js';
 import { formatTable, runAdmin, toJson, withEndpoints } from '../client-options.js';
 
-/** The --json shape of `forelock locks` (also served at /v1/locks): tokens as decimal strings, grantedAt epoch ms. */
+/**
+ * The --json shape of `forelock locks` (also served at /v1/locks): tokens as decimal strings, grantedAt epoch ms,
+ * `user` the user that opened the holding session ('' when auth was off).
+ */
 export function locksJson(locks: readonly LockInfo[]): {
   name: string;
   mode: string;
-  holders: { session: string; client: string; token: string; fenced: boolean; grantedAt: number }[];
+  holders: { session: string; client: string; user: string; token: string; fenced: boolean; grantedAt: number }[];
   waiters: number;
 }[] {
   return locks.map((lock) => ({
@@ -17,6 +20,7 @@ export function locksJson(locks: readonly LockInfo[]): {
     holders: lock.holders.map((h) => ({
       session: h.session,
       client: h.client,
+      user: h.user,
       token: h.token.toString(),
       fenced: h.fenced,
       grantedAt: h.grantedAtMs,
@@ -35,12 +39,13 @@ export function formatLocks(locks: readonly LockInfo[]): string {
       lock.mode,
       h ? h.token.toString() : '-',
       h ? `${h.client} (${h.session})` : '-',
+      h ? h.user || '-' : '-',
       h ? (h.fenced ? 'yes' : 'no') : '-',
       h ? new Date(h.grantedAtMs).toISOString() : '-',
       String(lock.waiters),
     ]);
   });
-  return formatTable(['NAME', 'MODE', 'TOKEN', 'HOLDER', 'FENCED', 'GRANTED', 'WAITERS'], rows);
+  return formatTable(['NAME', 'MODE', 'TOKEN', 'HOLDER', 'USER', 'FENCED', 'GRANTED', 'WAITERS'], rows);
 }
 
 /** The --json shape of one page (`forelock locks --limit N`, `/v1/locks?limit=N`): `nextAfter` continues it. */
@@ -84,7 +89,7 @@ export function registerLocksCommand(program: Command): void {
     .option('--after <name>', "only locks whose name sorts after this one (the previous page's nextAfter)", '')
     .option(
       '--json',
-      'print JSON: [{"name","mode","holders":[{"session","client","token","fenced","grantedAt"}],"waiters"}]; ' +
+      'print JSON: [{"name","mode","holders":[{"session","client","user","token","fenced","grantedAt"}],"waiters"}]; ' +
         'with --limit, {"locks":[...],"nextAfter"} (null on the last page)',
     )
     .action((flags: { endpoints: string; prefix: string; limit?: string; after: string; json?: boolean }) =>
