@@ -75,10 +75,11 @@ export function credentialsOf(call: CredentialCarrier): PresentedCredentials {
   };
 }
 
-/** The token in an `authorization` value (`Bearer TOKEN`), or null when there is none. */
+/** The token in an `authorization` value (`Bearer TOKEN`, the scheme in any case as RFC 6750 allows), or null. */
 function bearerToken(authorization: string | null): string | null {
   if (authorization === null) return null;
-  return authorization.startsWith('Bearer ') ? authorization.slice('Bearer '.length).trim() : authorization.trim();
+  const scheme = /^bearer\s+/i.exec(authorization);
+  return authorization.slice(scheme === null ? 0 : scheme[0].length).trim();
 }
 
 /** The CN of a verified client certificate (not a node's), or null. */

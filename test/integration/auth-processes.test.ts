@@ -268,6 +268,9 @@ describe('HTTP with auth enabled', () => {
     expect((await httpsGet(http, '/v1/status', { ca, pem: gateway })).status).toBe(401);
     const forged = `${token.slice(0, -2)}${token.endsWith('AA') ? 'AB' : 'AA'}`;
     expect((await httpsGet(http, '/v1/locks', { ca, pem: gateway, token: forged })).status).toBe(401);
+    const oversized = await httpsGet(http, '/v1/locks', { ca, pem: gateway, token: 'x'.repeat(4_096) });
+    expect(oversized.status).toBe(401);
+    expect(JSON.parse(oversized.body).error).toContain('longer than 1024 characters');
     const status = await httpsGet(http, '/v1/status', { ca, pem: gateway, token });
     expect(status.status).toBe(200);
     expect(JSON.parse(status.body).leader).toBe(lead.node.id);
@@ -323,7 +326,7 @@ describe('locked out', () => {
     const stream = sessionStream(address, pat);
     try {
       stream.send({ open: { clientName: 'pat', ttlMs: 60_000 } });
-      await stream.next('opened');
+      const opened = (await stream.next('opened')).opened as { sessionId: string; secret: string };
       stream.send({ acquire: { requestSeq: '1', name: 'jobs/p', waitMs: 0 } });
       expect(((await stream.next('acquire')).acquire as { status: string }).status).toBe('GRANTED');
       stream.send({ keepalive: { seq: '1', clientTimeMs: Date.now(), rttMs: 0 } });
@@ -338,6 +341,21 @@ describe('locked out', () => {
       expect(end.code).toBe(grpc.status.UNAUTHENTICATED);
       expect(end.details).toContain('user "pat" was removed or changed; log in again');
       await audited(lead, { identity: 'user:pat', action: 'keepalive', result: 'UNAUTHENTICATED' });
+
+      // A stolen session secret is not enough: another user may not resume pat's session (which keeps its lock).
+      const thief = sessionStream(address, await worker(address));
+      thief.send({ open: { clientName: 'pat', ttlMs: 60_000, sessionId: opened.sessionId, secret: opened.secret } });
+      const resumeRefused = await thief.ended;
+      expect(resumeRefused.code).toBe(grpc.status.PERMISSION_DENIED);
+      expect(resumeRefused.details).toContain(`session ${opened.sessionId} was opened by user "pat"`);
+      const { locks } = await adminCall<{ locks: LockInfo[] }>(address, admin, 'ListLocks', {
+        prefix: 'jobs/p',
+        after: '',
+        limit: 10,
+      });
+      expect(locks.map((lock) => lock.holders.map((holder) => [lock.name, holder.session, holder.user]))).toEqual([
+        [['jobs/p', opened.sessionId, 'pat']],
+      ]);
     } finally {
       stream.cancel();
     }

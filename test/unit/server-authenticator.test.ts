@@ -125,6 +125,7 @@ describe('Authenticator', () => {
       user: 'alice',
       identity: 'user:alice',
     });
+    expect(authenticator.callerPresenting(presented(`bearer  ${token}`), 'GET /v1/locks').user).toBe('alice');
     expect(authenticator.callerPresenting(presented(null, 'admin'), 'GET /v1/locks').user).toBe('admin');
     expect(() => authenticator.callerPresenting(presented(null, 'node1', true), 'GET /v1/locks')).toThrow(
       /auth is enabled/,
