@@ -135,9 +135,10 @@ export class TokenSource {
       return null;
     }
     const { token, expiresAtMs } = result;
-    // The expiry is on the node's clock: a life that makes no sense here (clocks apart) is taken as the documented one.
+    // The expiry is on the node's clock (its --auth-token-ttl sets the life): a life that has already passed by this
+    // clock (clocks apart) is taken as the default one; a refusal after all is met by the login after a refusal.
     const reportedLifeMs = expiresAtMs - sentAtMs;
-    const lifeMs = reportedLifeMs > 0 && reportedLifeMs <= AUTH_TOKEN_TTL_MS * 2 ? reportedLifeMs : AUTH_TOKEN_TTL_MS;
+    const lifeMs = reportedLifeMs > 0 ? reportedLifeMs : AUTH_TOKEN_TTL_MS;
     this.#token = token;
     this.#renewAtMs = sentAtMs + lifeMs * RENEW_AT_LIFE_SHARE;
     return token;

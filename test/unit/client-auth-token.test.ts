@@ -52,6 +52,21 @@ describe('TokenSource with a user and password', () => {
     expect(calls).toHaveLength(1);
   });
 
+  it("follows the node's token life (--auth-token-ttl): a 5 s token is renewed after 4 s", async () => {
+    const clock = new ManualClock(0);
+    let logins = 0;
+    const tokens = new TokenSource(
+      { user: 'alice', password: PASSWORD },
+      async () => ({ token: `t${++logins}`, expiresAtMs: clock.now() + 5_000 }),
+      clock,
+    );
+    expect(await tokens.current()).toBe('t1');
+    clock.advance(3_999);
+    expect(await tokens.current()).toBe('t1');
+    clock.advance(1);
+    expect(await tokens.current()).toBe('t2');
+  });
+
   it('a node whose clock is far off gets the documented 10-minute life instead of its own', async () => {
     const clock = new ManualClock(5_000_000);
     let logins = 0;
