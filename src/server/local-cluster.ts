@@ -138,13 +138,16 @@ export class LocalCluster {
     return codes;
   }
 
-  /** The leader as the running nodes report it on GET /v1/status, or null when none is known (or none answers). */
+  /**
+   * The leader as the running nodes report it on GET /healthz (open to probes, so it answers with auth enabled too),
+   * or null when none is known (or none answers).
+   */
   async leader(): Promise<LocalNode | null> {
     for (const node of this.nodes) {
       if (!this.running(node)) continue;
       try {
-        const response = await fetch(`http://${node.http}/v1/status`, { signal: AbortSignal.timeout(1_000) });
-        const status = (await response.json()) as StatusJson;
+        const response = await fetch(`http://${node.http}/healthz`, { signal: AbortSignal.timeout(1_000) });
+        const status = (await response.json()) as Pick<StatusJson, 'leader'>;
         const leader = this.nodes.find((each) => each.id === status.leader);
         if (leader !== undefined && this.running(leader)) return leader;
       } catch {
