@@ -20,12 +20,14 @@ export interface LeadershipChanges {
   readonly terms: number;
 }
 
+/** A loaded node may answer slowly; one that does not answer in this long is left out of the count. */
+const FETCH_TIMEOUT_MS = 5_000;
 const LEADER_CHANGES_METRIC = /^forelock_leader_changes_total(?:\{[^}]*\})? (\S+)$/m;
 
 /** A node's GET /v1/status, or undefined when it does not answer. */
 export async function statusOf(node: LocalNode): Promise<StatusJson | undefined> {
   try {
-    const response = await fetch(`http://${node.http}/v1/status`, { signal: AbortSignal.timeout(2_000) });
+    const response = await fetch(`http://${node.http}/v1/status`, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
     return (await response.json()) as StatusJson;
   } catch {
     return undefined;
@@ -34,7 +36,7 @@ export async function statusOf(node: LocalNode): Promise<StatusJson | undefined>
 
 async function leaderChangesCountedBy(node: LocalNode): Promise<number | undefined> {
   try {
-    const response = await fetch(`http://${node.http}/metrics`, { signal: AbortSignal.timeout(2_000) });
+    const response = await fetch(`http://${node.http}/metrics`, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
     const value = LEADER_CHANGES_METRIC.exec(await response.text())?.[1];
     return value === undefined ? undefined : Number(value);
   } catch {
@@ -63,8 +65,10 @@ export async function leaderChangesSince(
   let leaderChanges = 0;
   for (const [id, counted] of now.changes) {
     const before = mark.changes.get(id);
-    // A node (re)started since the mark counts from 0 again: its whole count is new.
-    leaderChanges = Math.max(leaderChanges, before === undefined || counted < before ? counted : counted - before);
+    // A node that did not answer at the mark has no baseline: the nodes that did answer count the same changes.
+    if (before === undefined) continue;
+    // A node restarted since the mark counts from 0 again: its whole count is new.
+    leaderChanges = Math.max(leaderChanges, counted < before ? counted : counted - before);
   }
   return { leaderChanges, terms: now.term - mark.term };
 }

@@ -71,6 +71,11 @@ export class ScaleCluster {
     const cluster = new ScaleCluster(options, await mkdtemp(join(tmpdir(), 'forelock-scale-')));
     cluster.cluster.startAll();
     await cluster.leader();
+    // Every node has counted the first leader before any phase marks the counters (or that count would look new).
+    await until(async () => {
+      const mark = await cluster.markLeadership();
+      return cluster.nodes.every((node) => (mark.changes.get(node.id) ?? 0) >= 1);
+    }, LEADER_DEADLINE_MS);
     return cluster;
   }
 

@@ -250,6 +250,10 @@ describe('leader changes from the nodes', () => {
     // A node that does not answer adds nothing.
     states[0]!.changes = null;
     expect((await leaderChangesSince(nodes, mark)).leaderChanges).toBe(2);
+    // Nor does one that did not answer at the mark (it has no baseline; the others count the same changes).
+    const laterMark = await markLeadership(nodes);
+    states[0]!.changes = 9;
+    expect(await leaderChangesSince(nodes, laterMark)).toEqual({ leaderChanges: 0, terms: 0 });
   });
 });
 
