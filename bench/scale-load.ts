@@ -22,7 +22,10 @@ export async function connectSessions(
 
 /** What a timed run of tasks did. */
 export interface TimedRun {
-  /** Tasks per second over each tenth of the run (the last, partial tenth when it is large enough to mean much). */
+  /**
+   * Tasks per second over each tenth of the run (the last, partial tenth when it is large enough to mean much), or over
+   * the whole run when it is too short for one tenth.
+   */
   readonly ratesPerSecond: number[];
   readonly errors: number;
   /** The first error's message, when there was one. */
@@ -62,6 +65,8 @@ export async function runTimed(count: number, inFlight: number, task: (n: number
   await Promise.all(Array.from({ length: Math.min(inFlight, count) }, worker));
   const ended = performance.now();
   if (done % tenth >= inFlight) ratesPerSecond.push(((done % tenth) * 1000) / (ended - tenthStarted));
+  // A run too short for a tenth of its own still has a rate: the whole run's.
+  if (ratesPerSecond.length === 0 && done > 0) ratesPerSecond.push((done * 1000) / (ended - started));
   return { ratesPerSecond, errors, firstError, elapsedMs: ended - started };
 }
 

@@ -270,6 +270,16 @@ describe('the load', () => {
     expect(run).toMatchObject({ errors: 4, firstError: 'task 7 failed' });
   });
 
+  it('runTimed gives a run too short for a tenth the rate of the whole run', async () => {
+    const run = await runTimed(5, 4, async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+    });
+    expect(run.ratesPerSecond).toHaveLength(1);
+    expect(run.ratesPerSecond[0]).toBeGreaterThan(0);
+    expect(Number.isFinite(run.ratesPerSecond[0])).toBe(true);
+    expect(await runTimed(0, 4, async () => {})).toMatchObject({ ratesPerSecond: [], errors: 0 });
+  });
+
   it('churn releases every lock it takes, from a bounded pool of names, over the clients in turn', async () => {
     const taken = new Map<string, number>();
     const names = new Set<string>();
