@@ -112,10 +112,11 @@ export class PreemptionLadder {
       case 'WARNED': {
         if (nowMs < rung.answerByMs && !rung.timed) return [];
         if (this.mayPreempt(input) && prediction.preemptionScore >= input.thresholds.preemptionScore) {
-          // A silent holder is not asked to yield while one keepalive lost in transit still explains its silence:
-          // its replacement is due an interval later, and a request cannot be taken back (a fenced lock would be
-          // revoked at its deadline even after the holder came back).
-          const explainedUntilMs = prediction.lossExplainedUntilMs;
+          // A silent holder is not asked to yield while what live clients do still explains its silence (one
+          // keepalive lost in transit, or a pause as long as live sessions of this cluster came back from lately):
+          // a request cannot be taken back (a fenced lock would be revoked at its deadline even after the holder
+          // came back).
+          const explainedUntilMs = prediction.silenceExplainedUntilMs;
           if (prediction.missedKeepalives > 0 && explainedUntilMs !== null && nowMs < explainedUntilMs) {
             rung.answerByMs = explainedUntilMs;
             return [];

@@ -6,6 +6,7 @@ import { resolveSpmConfig } from './config.js';
 import { EventRate } from './event-rate.js';
 import { NodeHealth } from './node-health.js';
 import { clamp01, normalCdf } from './normal.js';
+import { RecentMax } from './recent-max.js';
 import { ResourceStats } from './resource-stats.js';
 import {
   believedGuaranteeMs,
@@ -62,6 +63,11 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 /** Until the cluster shows otherwise, a late arrival is taken to be as late as a lost keepalive (one interval), with
  * the weight of this many observations. */
 const LATE_EXCESS_PRIOR_WEIGHT = 5;
+/**
+ * How long a silence that a live session came back from is remembered: the pauses a host's workload makes (GC
+ * cycles, batch jobs, a swapping neighbour) come back within minutes, and a one-off is forgotten after ten.
+ */
+const RECOVERED_SILENCE_MEMORY_MS = 10 * 60_000;
 /** Shared by every keepalive answer that changes no condition. */
 const NO_ADVISORIES: readonly SessionAdvisoryChange[] = Object.freeze([]);
 
@@ -129,6 +135,11 @@ export class StalenessPredictor {
   private readonly lateRate: EventRate;
   private lateExcessSumMs = 0;
   private lateExcessCount = 0;
+  /**
+   * The longest silence, in keepalive intervals of its own session, that a live session of this cluster came back
+   * from lately: no silent holder is asked to yield while a silence that long still explains its own.
+   */
+  private readonly recoveredSilence = new RecentMax(RECOVERED_SILENCE_MEMORY_MS);
   /** Locks whose assessment was HIGH (a warning), until their outcome is known: key -> session. */
   private readonly warned = new Map<string, string>();
   private readonly lapseInput: Mutable<LapseInput>;
@@ -205,6 +216,8 @@ export class StalenessPredictor {
         this.lateExcessCount++;
       }
       this.deathRate.observeTrial(false);
+      const silence = (sample.receiveMs - session.lastReceiveMs) / session.keepaliveIntervalMs;
+      this.recoveredSilence.observe(sample.receiveMs, silence);
     }
     session.observe(sample, this.health.overloaded(sample.receiveMs));
   }
@@ -328,8 +341,8 @@ export class StalenessPredictor {
       reasons,
       horizonMs,
       missedKeepalives: risk?.missedKeepalives ?? 0,
-      lossExplainedUntilMs:
-        risk === null || session === undefined ? null : session.lastReceiveMs + risk.lossExplainedForMs,
+      silenceExplainedUntilMs:
+        risk === null || session === undefined ? null : this.silenceExplainedUntilMs(session, risk, nowMs),
       samples: session?.samples ?? 0,
       leaseDeadlineMs: session?.leaseDeadlineMs ?? nowMs,
     };
@@ -607,6 +620,17 @@ export class StalenessPredictor {
       ? Math.max(this.config.overloadAllowanceMs, this.health.loopDelayMs)
       : this.health.loopDelayMs;
     return lapseRisk(input);
+  }
+
+  /**
+   * Until when `session`'s silence is explained by what live sessions do: one keepalive lost in transit, or the
+   * longest silence a live session of this cluster has come back from lately (a GC pause, a stalled host), with the
+   * session's own tolerance.
+   */
+  private silenceExplainedUntilMs(session: SessionModel, risk: LapseRisk, nowMs: number): number {
+    const recovered = this.recoveredSilence.max(nowMs) ?? 0;
+    const recoveredForMs = recovered * session.keepaliveIntervalMs + lateToleranceMs(session.forecast().stdDevMs);
+    return session.lastReceiveMs + Math.max(risk.lossExplainedForMs, recoveredForMs);
   }
 
   /** True while most judged sessions are late or see their RTT jump at once (scanned at most once a second). */

@@ -195,10 +195,11 @@ export interface LockPrediction {
   readonly horizonMs: number;
   /** Whole keepalive intervals that have passed since the session's last keepalive beyond the expected one. */
   readonly missedKeepalives: number;
-  /** When the session's silence stops being explained by one keepalive lost in transit: its replacement, due one
-   * interval after the expected arrival, is then overdue beyond its tolerance. A silent holder is not asked to yield
-   * before (a single lost keepalive is the commonest silence of a live client). Null for an unknown session. */
-  readonly lossExplainedUntilMs: number | null;
+  /** When the session's silence stops being explained by what live clients do: one keepalive lost in transit (its
+   * replacement, due one interval after the expected arrival, is then overdue beyond its tolerance), or the longest
+   * silence a live session of this cluster came back from in the last ten minutes (a GC pause, a stalled host). A
+   * silent holder is not asked to yield before. Null for an unknown session. */
+  readonly silenceExplainedUntilMs: number | null;
   /** Keepalives observed from this session; predictions from fewer than `minSamples` must not pre-empt. */
   readonly samples: number;
   /** The session's lease deadline as this SPM promised it (latest receive + guarantee). */

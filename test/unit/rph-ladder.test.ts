@@ -34,7 +34,7 @@ function prediction(overrides: Partial<LockPrediction> = {}): LockPrediction {
     reasons: ['keepalive-late'],
     horizonMs: 60_000,
     missedKeepalives: 0,
-    lossExplainedUntilMs: null,
+    silenceExplainedUntilMs: null,
     samples: 10,
     leaseDeadlineMs: 0,
     ...overrides,
@@ -329,19 +329,19 @@ describe('PreemptionLadder: restore and new grants', () => {
 describe('PreemptionLadder: a silent holder is not asked to yield while one lost keepalive explains its silence', () => {
   it('waits for the replacement of a lost keepalive to be overdue, then asks', () => {
     const l = ladder({ missedKeepaliveFactor: 0.25 });
-    const silent = { prediction: { missedKeepalives: 1, lossExplainedUntilMs: 3000 } };
+    const silent = { prediction: { missedKeepalives: 1, silenceExplainedUntilMs: 3000 } };
     expect(run(l, 0, silent)[0]).toMatchObject({ type: 'warn', ackDeadlineMs: 500 });
     expect(run(l, 500, silent)).toEqual([]); // the answer window is over, but a lost keepalive still explains it
     expect(l.nextDeadlineMs()).toBe(3000);
     expect(run(l, 2999, silent)).toEqual([]);
-    const request = run(l, 3000, { prediction: { missedKeepalives: 2, lossExplainedUntilMs: 3000 } });
+    const request = run(l, 3000, { prediction: { missedKeepalives: 2, silenceExplainedUntilMs: 3000 } });
     expect(request[0]).toMatchObject({ type: 'preempt-request', graceMs: 3000 * 0.25 ** 2 });
   });
 
   it('the replacement arrives: the warning clears and nothing is requested', () => {
     const l = ladder();
-    run(l, 0, { prediction: { missedKeepalives: 1, lossExplainedUntilMs: 3000 } });
-    const back = { level: 'LOW' as const, preemptionScore: 30, missedKeepalives: 0, lossExplainedUntilMs: 9000 };
+    run(l, 0, { prediction: { missedKeepalives: 1, silenceExplainedUntilMs: 3000 } });
+    const back = { level: 'LOW' as const, preemptionScore: 30, missedKeepalives: 0, silenceExplainedUntilMs: 9000 };
     expect(run(l, 2500, { prediction: back })).toEqual([]);
     expect(l.stage('r1', 's1')).toBe('NORMAL');
   });

@@ -91,6 +91,29 @@ describe('a silent session (crash)', () => {
     expect(lapsed.missedKeepalives).toBe(2);
   });
 
+  it('explains a silence by one lost keepalive, or by the longest pause a live session came back from in 10 minutes', () => {
+    const explainedForMs = (pauseMs: number | null): [number, number] => {
+      const spm = predictor();
+      spm.observeSessionOpened('paused', 10_000, INTERVAL, 0);
+      spm.observeSessionOpened('s1', 10_000, INTERVAL, 0);
+      let t = renew(spm, 'paused', 0, 5);
+      // The other session comes back after a silence of pauseMs (a GC pause).
+      if (pauseMs !== null) t = renew(spm, 'paused', t, 1, () => pauseMs);
+      let last = renew(spm, 's1', t, 10);
+      const now = spm.assess(lock(), last + 4500).silenceExplainedUntilMs! - last;
+      // Ten minutes of ordinary keepalives later, the pause is forgotten.
+      last = renew(spm, 's1', last, Math.ceil(600_000 / INTERVAL) + 1);
+      return [now, spm.assess(lock(), last + 4500).silenceExplainedUntilMs! - last];
+    };
+    const [lossOnlyMs, lossOnlyLaterMs] = explainedForMs(null);
+    expect(lossOnlyMs).toBeGreaterThan(2 * INTERVAL);
+    expect(lossOnlyMs).toBeLessThan(2.5 * INTERVAL);
+    expect(lossOnlyLaterMs).toBeCloseTo(lossOnlyMs, 6);
+    const [afterPauseMs, afterPauseLaterMs] = explainedForMs(9_000);
+    expect(afterPauseMs).toBeGreaterThanOrEqual(9_000);
+    expect(afterPauseLaterMs).toBeCloseTo(lossOnlyMs, 6);
+  });
+
   it('a client heard from since (a release, a request) is alive: its late keepalive was lost, not its process', () => {
     const spm = predictor();
     spm.observeSessionOpened('s1', 10_000, INTERVAL, 0);
