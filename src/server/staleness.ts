@@ -295,7 +295,7 @@ export class StalenessAdvisor implements GuaranteePolicy {
         });
       }
     }
-    this.ladder.restore([...this.held.values()]);
+    this.ladder.restore();
   }
 
   private addHeld(hold: HeldLock): void {

@@ -306,7 +306,7 @@ describe('PreemptionLadder: restore and new grants', () => {
   it('restore starts every holder at NORMAL and forgets open ladders', () => {
     const l = ladder();
     run(l, 0);
-    l.restore([baseLock, { ...baseLock, resource: 'r2' }]);
+    l.restore();
     expect(l.stage('r1', 's1')).toBe('NORMAL');
     expect(l.nextDeadlineMs()).toBeNull();
     expect(run(l, 100, { prediction: { samples: 0 } })[0]).toMatchObject({ type: 'warn' });
