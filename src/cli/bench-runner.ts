@@ -1,6 +1,7 @@
 // The client benchmark's workloads: acquire+release loops (uncontended over many locks, contended on one lock) and
 // idle sessions with the leader's CPU read from its /metrics; latency percentiles.
 import { AdminClient } from '../client/admin.js';
+import type { AuthOptions } from '../client/auth-token.js';
 import { type Client, connect } from '../client/client.js';
 import { parseEndpoint } from '../client/endpoints.js';
 import { percentile } from '../eval/stats.js';
@@ -96,7 +97,8 @@ export async function runPairs(
 
 /**
  * Opens `count` sessions, `batch` at a time, each under its own client name; calls `onOpened` as they open.
- * `multiplex` is connect()'s: share one Sessions stream per endpoint (the default), or a stream per session.
+ * `multiplex` is connect()'s: share one Sessions stream per endpoint (the default), or a stream per session. With
+ * `auth`, the clients log in once between them (connect() shares a login among clients with the same credentials).
  */
 export async function openSessions(
   endpoints: readonly string[],
@@ -107,6 +109,7 @@ export async function openSessions(
   batch = 500,
   multiplex = true,
   tls?: TlsOptions,
+  auth?: AuthOptions,
 ): Promise<Client[]> {
   const clients: Client[] = [];
   for (let start = 0; start < count; start += batch) {
@@ -120,6 +123,7 @@ export async function openSessions(
           connectTimeoutMs: 60_000,
           multiplex,
           ...(tls && { tls }),
+          ...(auth && { auth }),
         }),
       ),
     );
@@ -141,9 +145,10 @@ export async function leaderMetricsUrl(
   endpoints: readonly string[],
   leaderHttp?: string,
   tls?: TlsOptions,
+  auth?: AuthOptions,
 ): Promise<string> {
   if (leaderHttp) return `http://${leaderHttp}/metrics`;
-  const admin = new AdminClient({ endpoints, ...(tls && { tls }) });
+  const admin = new AdminClient({ endpoints, ...(tls && { tls }), ...(auth && { auth }) });
   try {
     const status = await admin.status();
     if (status.leaderAddress === '') throw new Error('the cluster has no leader; retry once it has elected one');

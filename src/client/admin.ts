@@ -8,7 +8,14 @@ import { type Clock, systemClock } from '../util/clock.js';
 import type { ForelockError } from '../util/errors.js';
 import { type Rng, randomRng } from '../util/rng.js';
 import { type AdminCall, AuthAdmin, RoleAdmin, UserAdmin } from './admin-auth.js';
-import { type AuthOptions, authorizationMetadata, type LoginResult, TokenSource } from './auth-token.js';
+import {
+  type AuthOptions,
+  authorizationMetadata,
+  type HeldTokenSource,
+  holdTokenSource,
+  type LoginResult,
+  type TokenSource,
+} from './auth-token.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { EndpointPool } from './endpoints.js';
 import { InvalidArgumentError, NotLeaderError, TimeoutError, toForelockError, UnauthenticatedError } from './errors.js';
@@ -141,6 +148,7 @@ export class AdminClient {
   private readonly clock: Clock;
   /** @internal the token the calls carry (null: none); a Client's sessions carry the same one. */
   readonly tokens: TokenSource | null;
+  private readonly heldTokens: HeldTokenSource | null;
   /** Auth status, enable and disable. */
   readonly auth: AuthAdmin;
   /** Users and their roles. */
@@ -149,15 +157,30 @@ export class AdminClient {
   readonly roles: RoleAdmin;
 
   constructor(options: AdminOptions = {}) {
-    const pool = new EndpointPool(options.endpoints ?? ['127.0.0.1:7400']);
+    const endpoints = options.endpoints ?? ['127.0.0.1:7400'];
+    const pool = new EndpointPool(endpoints);
     this.follower = new LeaderFollower(pool, new Backoff(options.rng ?? randomRng(), options.backoff));
     this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.credentials = options.credentials ?? channelCredentials(clientTls(options.tls));
+    const tls = clientTls(options.tls);
+    this.credentials = options.credentials ?? channelCredentials(tls);
     this.clock = options.clock ?? systemClock;
-    this.tokens =
+    // Clients of the same cluster (endpoints and TLS identity; given credentials are not comparable) and user share a
+    // login and its token (auth-token.ts).
+    const scope = options.credentials === undefined ? JSON.stringify([endpoints, tls?.channelKey ?? '']) : null;
+    this.heldTokens =
       options.auth === undefined
         ? null
-        : new TokenSource(options.auth, (user, password) => this.login(user, password), this.clock);
+        : holdTokenSource(
+            options.auth,
+            scope,
+            (user, password) => this.login(user, password),
+            () => {
+              const loginClient = new AdminClient({ ...options, auth: undefined, credentials: this.credentials });
+              return { login: (user, password) => loginClient.login(user, password), close: () => loginClient.close() };
+            },
+            this.clock,
+          );
+    this.tokens = this.heldTokens?.tokens ?? null;
     const call: AdminCall = (method, request, callOptions) => this.call(method, request, callOptions);
     this.auth = new AuthAdmin(call);
     this.users = new UserAdmin(call);
@@ -285,8 +308,9 @@ export class AdminClient {
     return statusFromWire(await this.call('TransferLeadership', { id }, { leaderOnly: true }));
   }
 
-  /** Closes every channel. */
+  /** Closes every channel (and lets go of a login shared with other clients). */
   close(): void {
+    this.heldTokens?.release();
     for (const stub of this.stubs.values()) stub.close();
     this.stubs.clear();
   }

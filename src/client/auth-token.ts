@@ -3,6 +3,9 @@
 // its life (on the injected clock), and once more when a call is refused as UNAUTHENTICATED. While the cluster has
 // auth disabled (the login answers AUTH_NOT_ENABLED) calls carry no token, as every call is allowed. The password and the
 // token live in ES private fields, so util.inspect and JSON.stringify of an SDK object never show them (principle 8).
+// The clients of one process with the same user, password and cluster share one source: one login, one token, and so
+// one Sessions stream per node for all their sessions (stub-pool.ts).
+import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { AUTH_TOKEN_TTL_MS } from '../auth/tokens.js';
 import type { Clock } from '../util/clock.js';
@@ -34,7 +37,7 @@ export function authorizationMetadata(token: string | null): grpc.Metadata {
 }
 
 /** `auth` checked: a non-empty token, or a user name and a password (thrown InvalidArgumentError otherwise). */
-function checkedAuth(auth: AuthOptions): AuthOptions {
+export function checkedAuth(auth: AuthOptions): AuthOptions {
   if (typeof auth !== 'object' || auth === null)
     throw new InvalidArgumentError('auth must be { token } or { user, password }');
   if ('token' in auth) {
@@ -143,4 +146,64 @@ export class TokenSource {
     this.#renewAtMs = sentAtMs + lifeMs * RENEW_AT_LIFE_SHARE;
     return token;
   }
+}
+
+/** What a shared TokenSource logs in with: a client of its own, closed when its last holder lets go. */
+export interface LoginClient {
+  readonly login: LoginCall;
+  close(): void;
+}
+
+interface SharedSource {
+  readonly tokens: TokenSource;
+  readonly client: LoginClient;
+  holders: number;
+}
+
+const sharedSources = new Map<string, SharedSource>();
+
+/** A TokenSource held by one client, and how that client gives it back. */
+export interface HeldTokenSource {
+  readonly tokens: TokenSource;
+  release(): void;
+}
+
+/**
+ * The TokenSource of a client authenticating with `auth` against the cluster `scope` names (its endpoints and TLS
+ * identity; null: a source of its own). Clients with the same user, password and scope share one, which logs in with
+ * the client `makeLoginClient` makes for it; a token or an unshared source logs in with `login`.
+ */
+export function holdTokenSource(
+  auth: AuthOptions,
+  scope: string | null,
+  login: LoginCall,
+  makeLoginClient: () => LoginClient,
+  clock: Clock,
+): HeldTokenSource {
+  const checked = checkedAuth(auth);
+  if ('token' in checked || scope === null)
+    return { tokens: new TokenSource(checked, login, clock), release: () => {} };
+  // The map's key holds a digest of the password, never the password itself.
+  const digest = createHash('sha256').update(checked.password, 'utf8').digest('hex');
+  const key = JSON.stringify([scope, checked.user, digest]);
+  let shared = sharedSources.get(key);
+  if (shared === undefined) {
+    const client = makeLoginClient();
+    shared = { tokens: new TokenSource(checked, client.login, clock), client, holders: 0 };
+    sharedSources.set(key, shared);
+  }
+  shared.holders++;
+  const entry = shared;
+  let released = false;
+  return {
+    tokens: entry.tokens,
+    release: () => {
+      if (released) return;
+      released = true;
+      entry.holders--;
+      if (entry.holders > 0) return;
+      sharedSources.delete(key);
+      entry.client.close();
+    },
+  };
 }

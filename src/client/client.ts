@@ -666,7 +666,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Client> {
   try {
     const tls = options.tls === undefined ? undefined : clientTls(options.tls);
     if (options.auth !== undefined) {
-      admin = new AdminClient({ endpoints, credentials: channelCredentials(tls), auth: options.auth, clock });
+      admin = new AdminClient({ endpoints, ...(options.tls && { tls: options.tls }), auth: options.auth, clock });
     }
     connection = new SessionConnection({
       endpoints,

@@ -4,6 +4,7 @@
 // the password and token stay out of what SDK objects show.
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSessions } from '../../src/cli/bench-runner.js';
 import { AdminClient } from '../../src/client/admin.js';
 import { type Client, connect } from '../../src/client/client.js';
 import {
@@ -94,6 +95,29 @@ describe('tokens', () => {
     expect(expiresAtMs).toBeLessThanOrEqual(Date.now() + 600_000 + 1_000);
     const withToken = closing(await connect({ endpoints, auth: { token } }));
     const lock = await withToken.acquire('jobs/token', { waitMs: 0 });
+    await lock.release();
+  });
+
+  it('clients of one process with the same user and password share one login and token', async () => {
+    const auth = { user: 'alice', password: ALICE_PASSWORD };
+    const [one, two] = await Promise.all([connect({ endpoints, auth }), connect({ endpoints, auth })]);
+    closing(one);
+    closing(two);
+    expect(one.admin().tokens).toBe(two.admin().tokens);
+    const other = closing(new AdminClient({ endpoints, auth: { user: 'root', password: ROOT_PASSWORD } }));
+    expect(other.tokens).not.toBe(one.admin().tokens);
+    const lock = await two.acquire('jobs/shared-login', { waitMs: 0 });
+    await lock.release();
+  });
+
+  it("forelock bench's sessions log in once between them", async () => {
+    const clients = await openSessions(endpoints, 3, 10_000, 'bench-auth', () => {}, 500, true, undefined, {
+      user: 'alice',
+      password: ALICE_PASSWORD,
+    });
+    for (const client of clients) closing(client);
+    expect(new Set(clients.map((client) => client.admin().tokens)).size).toBe(1);
+    const lock = await clients[2]!.acquire('jobs/bench', { waitMs: 0 });
     await lock.release();
   });
 

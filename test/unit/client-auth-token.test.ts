@@ -3,7 +3,7 @@
 // shows the password or the token.
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { authorizationMetadata, type LoginResult, TokenSource } from '../../src/client/auth-token.js';
+import { authorizationMetadata, holdTokenSource, type LoginResult, TokenSource } from '../../src/client/auth-token.js';
 import { AuthNotEnabledError, InvalidArgumentError, UnauthenticatedError } from '../../src/client/errors.js';
 import { ManualClock } from '../../src/util/clock.js';
 
@@ -174,5 +174,58 @@ describe('authorizationMetadata', () => {
   it('carries the token as a bearer token, and nothing without one', () => {
     expect(authorizationMetadata('abc').get('authorization')).toEqual(['Bearer abc']);
     expect(authorizationMetadata(null).get('authorization')).toEqual([]);
+  });
+});
+
+describe('holdTokenSource', () => {
+  /** A factory of login clients that records what it made and closed. */
+  function loginClients(clock: ManualClock) {
+    const made = { count: 0, closed: 0 };
+    const make = () => {
+      made.count++;
+      return { login: fakeLogin(clock).login, close: () => made.closed++ };
+    };
+    return { made, make };
+  }
+  const unusedLogin = async (): Promise<LoginResult> => {
+    throw new Error('the shared login client logs in');
+  };
+
+  it('clients of one cluster with the same user and password share one source and one login', async () => {
+    const clock = new ManualClock(0);
+    const { made, make } = loginClients(clock);
+    const auth = { user: 'alice', password: PASSWORD };
+    const first = holdTokenSource(auth, 'cluster-a', unusedLogin, make, clock);
+    const second = holdTokenSource({ ...auth }, 'cluster-a', unusedLogin, make, clock);
+    expect(second.tokens).toBe(first.tokens);
+    expect(await second.tokens.current()).toBe(await first.tokens.current());
+    expect(made.count).toBe(1);
+    // Another password, user or cluster: a source of its own.
+    const others = [
+      holdTokenSource({ user: 'alice', password: 'other' }, 'cluster-a', unusedLogin, make, clock),
+      holdTokenSource({ user: 'bob', password: PASSWORD }, 'cluster-a', unusedLogin, make, clock),
+      holdTokenSource(auth, 'cluster-b', unusedLogin, make, clock),
+    ];
+    expect(new Set([first.tokens, ...others.map((held) => held.tokens)]).size).toBe(4);
+    // The login client closes with the last holder.
+    first.release();
+    first.release();
+    expect(made.closed).toBe(0);
+    second.release();
+    expect(made.closed).toBe(1);
+    for (const held of others) held.release();
+    expect(made.closed).toBe(4);
+  });
+
+  it('a token, or no scope, is never shared', () => {
+    const clock = new ManualClock(0);
+    const { made, make } = loginClients(clock);
+    const a = holdTokenSource({ token: 't' }, 'cluster-a', unusedLogin, make, clock);
+    const b = holdTokenSource({ token: 't' }, 'cluster-a', unusedLogin, make, clock);
+    const c = holdTokenSource({ user: 'alice', password: PASSWORD }, null, unusedLogin, make, clock);
+    const d = holdTokenSource({ user: 'alice', password: PASSWORD }, null, unusedLogin, make, clock);
+    expect(a.tokens).not.toBe(b.tokens);
+    expect(c.tokens).not.toBe(d.tokens);
+    expect(made.count).toBe(0);
   });
 });

@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Presets, SingleBar } from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { AuthOptions } from '../../client/auth-token.js';
 import type { Client } from '../../client/client.js';
 import type { TlsOptions } from '../../security/client-tls.js';
 import {
@@ -27,11 +28,14 @@ import {
   toJson,
   withEndpoints,
 } from '../client-options.js';
+import { authFromFlags } from '../credentials.js';
 
 interface BenchFlags extends ClientFlags {
   endpoints: string;
   /** The TLS material read from --tls-ca/--tls-cert/--tls-key (FORELOCK_TLS_*), if any. */
   tls?: TlsOptions;
+  /** The credentials from --user (FORELOCK_PASSWORD, --password-stdin) or FORELOCK_AUTH_TOKEN, if any. */
+  auth?: AuthOptions;
   clients: number;
   locks: number;
   duration: number;
@@ -147,6 +151,7 @@ async function leaderCpuReader(
   endpoints: readonly string[],
   leaderHttp: string | undefined,
   tls: TlsOptions | undefined,
+  auth: AuthOptions | undefined,
 ): Promise<() => Promise<number | null>> {
   let warned = false;
   const warn = (why: string): null => {
@@ -156,7 +161,7 @@ async function leaderCpuReader(
   };
   let url: string;
   try {
-    url = await leaderMetricsUrl(endpoints, leaderHttp, tls);
+    url = await leaderMetricsUrl(endpoints, leaderHttp, tls, auth);
   } catch (error) {
     warn((error as Error).message);
     return async () => null;
@@ -190,6 +195,7 @@ async function openSessionsShowingProgress(
       undefined,
       flags.multiplex,
       flags.tls,
+      flags.auth,
     );
   } finally {
     bar.stop();
@@ -199,7 +205,7 @@ async function openSessionsShowingProgress(
 async function benchPairs(endpoints: string[], flags: BenchFlags): Promise<PairsResult[]> {
   const clients = await openSessionsShowingProgress('connect', endpoints, flags.clients, 'bench', flags);
   try {
-    const leaderCpuSeconds = await leaderCpuReader(endpoints, flags.leaderHttp, flags.tls);
+    const leaderCpuSeconds = await leaderCpuReader(endpoints, flags.leaderHttp, flags.tls, flags.auth);
     const perClient = Math.max(1, Math.floor(flags.locks / flags.clients));
     // Client i only ever uses its own slice of the lock names, so no two clients contend.
     const uncontendedName = (i: number, n: number) => `bench/uncontended/${i * perClient + (n % perClient)}`;
@@ -240,7 +246,7 @@ async function benchPairs(endpoints: string[], flags: BenchFlags): Promise<Pairs
 }
 
 async function benchIdle(endpoints: string[], flags: BenchFlags, sessions: number): Promise<CpuResult[]> {
-  const metricsUrl = await leaderMetricsUrl(endpoints, flags.leaderHttp, flags.tls);
+  const metricsUrl = await leaderMetricsUrl(endpoints, flags.leaderHttp, flags.tls, flags.auth);
   process.stderr.write(`leader metrics: ${metricsUrl}\n`);
   const measure = (scenario: string, count: number) =>
     measureLeaderCpu(scenario, metricsUrl, count, flags.duration, (ms) => {
@@ -304,6 +310,8 @@ export function registerBenchCommand(program: Command): void {
         const endpoints = endpointList(flags.endpoints);
         const tls = await tlsFromFlags(flags);
         if (tls !== undefined) flags.tls = tls;
+        const auth = await authFromFlags(flags);
+        if (auth !== undefined) flags.auth = auth;
         if (flags.idleSessions !== undefined) {
           const results = await benchIdle(endpoints, flags, flags.idleSessions);
           process.stdout.write(`${formatCpu(results)}\n`);
