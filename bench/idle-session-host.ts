@@ -29,6 +29,9 @@ if (endpointList === undefined || countText === undefined || namePrefix === unde
 }
 const send = (message: IdleHostOpened | IdleHostReport) => process.send!(message);
 
+// The benchmark ended (or died) without a 'close': nothing is left to report to.
+process.on('disconnect', () => process.exit(0));
+
 let clients: Client[] = [];
 try {
   clients = await connectSessions(endpointList.split(','), Number(countText), namePrefix);

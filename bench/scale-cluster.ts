@@ -70,12 +70,17 @@ export class ScaleCluster {
     if (options.nodes !== 1 && options.nodes !== 3) throw new Error(`--nodes must be 1 or 3, got ${options.nodes}`);
     const cluster = new ScaleCluster(options, await mkdtemp(join(tmpdir(), 'forelock-scale-')));
     cluster.cluster.startAll();
-    await cluster.leader();
-    // Every node has counted the first leader before any phase marks the counters (or that count would look new).
-    await until(async () => {
-      const mark = await cluster.markLeadership();
-      return cluster.nodes.every((node) => (mark.changes.get(node.id) ?? 0) >= 1);
-    }, LEADER_DEADLINE_MS);
+    try {
+      await cluster.leader();
+      // Every node has counted the first leader before any phase marks the counters (or that count would look new).
+      await until(async () => {
+        const mark = await cluster.markLeadership();
+        return cluster.nodes.every((node) => (mark.changes.get(node.id) ?? 0) >= 1);
+      }, LEADER_DEADLINE_MS);
+    } catch (err) {
+      await cluster.close();
+      throw err;
+    }
     return cluster;
   }
 
