@@ -148,6 +148,12 @@ describe('a new password', () => {
     ],
     ['no flag and no terminal', {}, true, /--new-password-stdin \(or --no-password\): stdin is not a terminal/],
     ['--no-password for passwd', { password: false }, false, /--new-password-stdin: stdin is not a terminal/],
+    [
+      'a prompt after --password-stdin',
+      { passwordStdin: true },
+      true,
+      /--password-stdin took stdin for your own password/,
+    ],
   ])('refuses %s', async (_what, flags, allowNone, message) => {
     const notTty = Object.assign(new PassThrough(), { isTTY: false });
     await expect(newPasswordFrom('alice', flags, allowNone, noStdin(notTty, new PassThrough()))).rejects.toThrow(

@@ -55,7 +55,12 @@ export async function newPasswordFrom(
     }
     return firstLine(await sources.readStdin(), '--new-password-stdin');
   }
-  if (!sources.terminal.isTTY || flags.passwordStdin) {
+  if (flags.passwordStdin) {
+    throw new RangeError(
+      '--password-stdin took stdin for your own password: give the new one with --new-password-stdin and yours in FORELOCK_PASSWORD',
+    );
+  }
+  if (!sources.terminal.isTTY) {
     throw new RangeError(
       `give the new password with --new-password-stdin${allowNone ? ' (or --no-password)' : ''}: stdin is not a terminal to type it at`,
     );
