@@ -58,7 +58,8 @@ export class LocalCluster {
     readonly nodes: readonly LocalNode[],
     private readonly dataDir: string,
     private readonly command: ForelockCommand = currentForelockCommand(),
-    private readonly extraArgs: readonly string[] = [],
+    /** More `serve` flags: the same for every node, or each node's own (its TLS certificate, say). */
+    private readonly extraArgs: readonly string[] | ((node: LocalNode) => readonly string[]) = [],
     private readonly events: LocalClusterEvents = {},
   ) {}
 
@@ -84,7 +85,7 @@ export class LocalCluster {
         `${this.dataDir}/${node.id}`,
         '--peers',
         peersFlag(this.nodes),
-        ...this.extraArgs,
+        ...(typeof this.extraArgs === 'function' ? this.extraArgs(node) : this.extraArgs),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
