@@ -411,6 +411,45 @@ describe('locked out', () => {
   });
 });
 
+describe('the SDK given a user and password', () => {
+  it('keeps its session and its Admin calls working after its first token has expired', async () => {
+    const endpoints = founders.map((node) => node.listen);
+    const auth = { user: 'worker', password: WORKER_PASSWORD };
+    const client = await connect({ endpoints, tls: gateway, auth });
+    const admin = new AdminClient({ endpoints, tls: gateway, auth });
+    try {
+      const lock = await client.acquire('jobs/renewed');
+      expect((await admin.listLocks('jobs/renewed')).map((info) => info.name)).toEqual(['jobs/renewed']);
+      // A token issued after both clients' first ones: once it is refused as expired, theirs have expired too.
+      const probe = await admin.login('worker', WORKER_PASSWORD);
+      const probeAdmin = new AdminClient({ endpoints, tls: gateway, auth: { token: probe.token } });
+      try {
+        await waitFor(
+          'the probe token to expire',
+          () =>
+            probeAdmin.status().then(
+              () => false,
+              (error: { code?: string }) => error.code === 'UNAUTHENTICATED',
+            ),
+          30_000,
+          { intervalMs: 250 },
+        );
+      } finally {
+        probeAdmin.close();
+      }
+      expect((await admin.status()).leader).not.toBe('');
+      expect(lock.signal.aborted).toBe(false);
+      const second = await client.acquire('jobs/renewed-2');
+      expect(second.token).toBeGreaterThan(lock.token);
+      await second.release();
+      await lock.release();
+    } finally {
+      admin.close();
+      await client.close();
+    }
+  });
+});
+
 describe('users are replicated state', () => {
   it('survive a restart of every node, and reach a new member through a snapshot', async () => {
     const lead = (await leader()).node.listen;
