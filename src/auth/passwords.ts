@@ -25,6 +25,13 @@ export async function hashPassword(password: string): Promise<string> {
   return `scrypt$${COST.N}$${COST.r}$${COST.p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
 }
 
+/**
+ * A stored hash's look-alike, at hashPassword's cost, whose key no password derives (it is random). Checking a password
+ * against it costs what a real check costs, so a login for a user with no password hash (an unknown one, or one that
+ * only presents a certificate) takes as long as a wrong password and does not tell which users exist.
+ */
+export const DECOY_PASSWORD_HASH = `scrypt$${COST.N}$${COST.r}$${COST.p}$${randomBytes(SALT_BYTES).toString('base64url')}$${randomBytes(HASH_BYTES).toString('base64url')}`;
+
 /** Whether `password` matches `stored` (a hashPassword result). False for a malformed or empty hash. */
 export async function passwordMatches(password: string, stored: string): Promise<boolean> {
   const parts = stored.split('$');

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { AuthState } from '../../src/auth/auth-state.js';
-import { hashPassword } from '../../src/auth/passwords.js';
+import { DECOY_PASSWORD_HASH, hashPassword, passwordMatches } from '../../src/auth/passwords.js';
 import { AUTH_TOKEN_TTL_MS, issueToken, MAX_TOKEN_LENGTH } from '../../src/auth/tokens.js';
 import { SERVER_AUTH_OID } from '../../src/security/certificates.js';
 import { Authenticator, type CredentialCarrier } from '../../src/server/authenticator.js';
@@ -97,6 +97,17 @@ describe('Authenticator', () => {
       expect(error).toMatchObject({ code: 'UNAUTHENTICATED', message: 'wrong user name or password' });
     }
     expect(audits().filter((a) => (a as { result: string }).result === 'UNAUTHENTICATED')).toHaveLength(3);
+  });
+
+  it('checks a login for a user without a hash against a decoy of the same cost, which no password matches', async () => {
+    const real = (await hashPassword('s3cret-pass')).split('$');
+    const decoy = DECOY_PASSWORD_HASH.split('$');
+    // Same scheme and cost parameters (N, r, p), and salt and key of the same sizes: the check costs the same.
+    expect(decoy.slice(0, 4)).toEqual(real.slice(0, 4));
+    expect(decoy.slice(4).map((part) => part.length)).toEqual(real.slice(4).map((part) => part.length));
+    for (const password of ['', 's3cret-pass', 'x'.repeat(64)]) {
+      expect(await passwordMatches(password, DECOY_PASSWORD_HASH)).toBe(false);
+    }
   });
 
   it('issues tokens that live as long as the node was told (--auth-token-ttl), and no longer', async () => {
