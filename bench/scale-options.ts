@@ -15,7 +15,7 @@ export interface ScaleOptions {
   readonly basePort: number;
   /** The nodes restarted, in order, after each held-locks run. */
   readonly restarts: readonly RestartedRole[];
-  /** Acquire + release churn after the rest (0: none), at `steadyRate` pairs per second. */
+  /** Acquire + release churn after the rest (0: none; 30 s on 3 nodes by default), at `steadyRate` pairs per second. */
   readonly steadyMs: number;
   readonly steadyRate: number;
   readonly idleSessions: number;
@@ -26,6 +26,8 @@ export interface ScaleOptions {
   readonly targets: boolean;
   readonly json: string | undefined;
 }
+
+const DEFAULT_STEADY_MS_ON_3_NODES = 30_000;
 
 function count(flag: string, text: string, least = 0): number {
   const value = Number(text.replaceAll('_', ''));
@@ -48,7 +50,7 @@ export function parseScaleOptions(args: readonly string[]): ScaleOptions {
       'base-port': { type: 'string', default: '7640' },
       restart: { type: 'string' },
       'no-restart': { type: 'boolean', default: false },
-      'steady-ms': { type: 'string', default: '0' },
+      'steady-ms': { type: 'string' },
       'steady-rate': { type: 'string', default: '200' },
       'idle-sessions': { type: 'string', default: '0' },
       'idle-sessions-per-process': { type: 'string', default: '10000' },
@@ -94,7 +96,8 @@ export function parseScaleOptions(args: readonly string[]): ScaleOptions {
     concurrency: count('concurrency', values.concurrency!, 1),
     basePort,
     restarts,
-    steadyMs: count('steady-ms', values['steady-ms']!),
+    // The steady-load target is a cluster's: 3 nodes get a short steady phase unless told otherwise.
+    steadyMs: count('steady-ms', values['steady-ms'] ?? (nodes === 3 ? String(DEFAULT_STEADY_MS_ON_3_NODES) : '0')),
     steadyRate: count('steady-rate', values['steady-rate']!, 1),
     idleSessions,
     idleSessionsPerProcess: count('idle-sessions-per-process', values['idle-sessions-per-process']!, 1),

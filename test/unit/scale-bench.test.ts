@@ -23,8 +23,10 @@ describe('parseScaleOptions', () => {
     expect(options).toMatchObject({ steadyMs: 0, idleSessions: 0, distinctNames: 0, targets: false });
   });
 
-  it('restarts a follower and then the leader on 3 nodes, and none with --no-restart', () => {
+  it('gives 3 nodes a 30 s steady load, and restarts a follower then the leader (none with --no-restart)', () => {
     expect(parseScaleOptions(['--nodes', '3']).restarts).toEqual(['follower', 'leader']);
+    expect(parseScaleOptions(['--nodes', '3']).steadyMs).toBe(30_000);
+    expect(parseScaleOptions(['--nodes', '3', '--steady-ms', '0']).steadyMs).toBe(0);
     expect(parseScaleOptions(['--nodes', '3', '--no-restart']).restarts).toEqual([]);
     expect(parseScaleOptions(['--nodes', '3', '--restart', 'leader']).restarts).toEqual(['leader']);
   });
