@@ -353,6 +353,7 @@ export class AdminClient {
     const tokens = options.anonymous ? null : this.tokens;
     let lastError: ForelockError | null = null;
     let fallback: Reply | null = null;
+    let renewedAfterRefusal = false;
     while (this.clock.now() < deadlineMs) {
       const address = this.follower.next();
       let delayMs: number | null;
@@ -375,7 +376,13 @@ export class AdminClient {
         delayMs = this.follower.redirected(status.leaderAddress);
       } catch (err) {
         lastError = toForelockError(err);
-        if (lastError instanceof UnauthenticatedError && tokens !== null && (await tokens.renewAfterRefusal(token))) {
+        if (
+          lastError instanceof UnauthenticatedError &&
+          tokens !== null &&
+          !renewedAfterRefusal &&
+          (await tokens.renewAfterRefusal(token))
+        ) {
+          renewedAfterRefusal = true;
           continue;
         }
         if (lastError.retriable && !(lastError instanceof NotLeaderError) && fallback && !options.leaderOnly) {

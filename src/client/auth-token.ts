@@ -64,8 +64,6 @@ export class TokenSource {
   #renewAtMs = Number.POSITIVE_INFINITY;
   /** The login in flight: concurrent calls share it. */
   #login: Promise<string | null> | null = null;
-  /** What a login after a refusal returned (undefined: none yet): when it is refused too, the client gives up. */
-  #renewedAfterRefusal: string | null | undefined = undefined;
 
   constructor(
     auth: AuthOptions,
@@ -95,16 +93,15 @@ export class TokenSource {
 
   /**
    * After a call made with `refused` (current()'s answer) was answered UNAUTHENTICATED: true when the call may be
-   * made again with current() (a newer token is there, or a new login gave one), false when it may not (a given
-   * token, or what a login after a refusal gave was refused too). A failed login throws its error (a wrong password,
-   * a removed user).
+   * made again with current() (a newer token is there, or a new login gave one), false for a given token, which
+   * cannot be renewed. A failed login throws its error (a wrong password, a removed user). Callers make a call once
+   * more at most, so a token refused right after its login ends the call.
    */
   async renewAfterRefusal(refused: string | null): Promise<boolean> {
     if (this.#password === null) return false;
     if (this.#token !== null && this.#token !== refused) return true;
-    if (refused === this.#renewedAfterRefusal) return false;
     this.#authDisabled = false;
-    this.#renewedAfterRefusal = await this.#loginOnce();
+    await this.#loginOnce();
     return true;
   }
 

@@ -321,6 +321,8 @@ export class SessionConnection {
   }
 
   private async dialLoop(): Promise<void> {
+    // Whether the last open failed UNAUTHENTICATED and was tried again after a new login (once, until one succeeds).
+    let renewedAfterRefusal = false;
     while (!this.endError && !this.closing) {
       const address = this.follower.next();
       let failure: ForelockError;
@@ -328,20 +330,29 @@ export class SessionConnection {
       let sent = false;
       try {
         await this.whenReachable(address);
-        // Logs in first when the token is due (a stream is authenticated once, when it opens: docs/design.md).
+        // Logs in first when the token is due (a stream is authenticated once, when it opens: docs/protocol.md).
         token = (await this.options.tokens?.current()) ?? null;
         sent = true;
         const closed = await this.openOn(address, token);
         this.follower.succeeded();
+        renewedAfterRefusal = false;
         failure = await closed;
       } catch (err) {
         failure = toForelockError(err);
       }
       if (this.endError || this.closing) return;
-      if (failure instanceof UnauthenticatedError && sent && this.options.tokens !== undefined) {
+      if (
+        failure instanceof UnauthenticatedError &&
+        sent &&
+        this.options.tokens !== undefined &&
+        !renewedAfterRefusal
+      ) {
         // Refused as UNAUTHENTICATED (an expired token, a changed user): once more after a new login, then give up.
         try {
-          if (await this.options.tokens.renewAfterRefusal(token)) continue;
+          if (await this.options.tokens.renewAfterRefusal(token)) {
+            renewedAfterRefusal = true;
+            continue;
+          }
         } catch (err) {
           failure = toForelockError(err);
         }

@@ -83,19 +83,24 @@ describe('TokenSource with a user and password', () => {
     expect(await tokens.current()).toBe('t2');
   });
 
-  it('after a refusal: logs in once more; a refusal of that token too gives up', async () => {
+  it('after a refusal: logs in again, unless a newer token is already there', async () => {
     const clock = new ManualClock(0);
     const { calls, login } = fakeLogin(clock);
     const tokens = new TokenSource({ user: 'alice', password: PASSWORD }, login, clock);
     expect(await tokens.current()).toBe('token-1');
-    expect(await tokens.renewAfterRefusal('token-1')).toBe(true);
+    // Refusals of one token heard together: one login between them.
+    expect(await Promise.all([tokens.renewAfterRefusal('token-1'), tokens.renewAfterRefusal('token-1')])).toEqual([
+      true,
+      true,
+    ]);
     expect(await tokens.current()).toBe('token-2');
     expect(calls).toHaveLength(2);
     // A call still carrying token-1 when it is refused retries with the newer token, without a login.
     expect(await tokens.renewAfterRefusal('token-1')).toBe(true);
     expect(calls).toHaveLength(2);
-    expect(await tokens.renewAfterRefusal('token-2')).toBe(false);
-    expect(calls).toHaveLength(2);
+    // A later refusal of the current token (its user changed meanwhile) logs in again.
+    expect(await tokens.renewAfterRefusal('token-2')).toBe(true);
+    expect(await tokens.current()).toBe('token-3');
   });
 
   it('a login refused after a refusal throws its error (a removed user, a changed password)', async () => {
