@@ -3,7 +3,7 @@
 // entitled to the lock be refused, and each SDK reported a loss no later than its safe deadline.
 
 import { connect } from '../../../src/index.js';
-import type { ChaosCluster, ClusterNode } from './cluster.js';
+import { type ChaosCluster, type ClusterNode, nodeGet } from './cluster.js';
 import { ClientHistory } from './history.js';
 
 /** A lock as GET /v1/locks lists it. */
@@ -17,9 +17,9 @@ export const SIGNAL_LAG_TOLERANCE_MS = 1_000;
 
 /** GET /v1/locks of `node`. */
 async function fetchLocks(node: ClusterNode): Promise<LockJson[]> {
-  const response = await fetch(`${node.httpUrl}/v1/locks`, { signal: AbortSignal.timeout(5_000) });
-  if (!response.ok) throw new Error(`${node.id} /v1/locks: ${response.status}`);
-  return (await response.json()) as LockJson[];
+  const answer = await nodeGet(node, '/v1/locks', 5_000);
+  if (answer.status !== 200) throw new Error(`${node.id} /v1/locks: ${answer.status} ${answer.body}`);
+  return JSON.parse(answer.body) as LockJson[];
 }
 
 /**
@@ -48,7 +48,12 @@ export async function missingAcknowledgedGrants(history: ClientHistory, leader: 
  * must exceed every token acknowledged for that lock before. Returns one message per lock that went backwards.
  */
 export async function tokensNotAbove(history: ClientHistory, cluster: ChaosCluster, ttlMs: number): Promise<string[]> {
-  const client = await connect({ endpoints: cluster.endpoints(), ttlMs, name: 'chaos-checker' });
+  const client = await connect({
+    ...cluster.clientAccess,
+    endpoints: cluster.endpoints(),
+    ttlMs,
+    name: 'chaos-checker',
+  });
   const problems: string[] = [];
   try {
     const highest = new Map<string, bigint>();

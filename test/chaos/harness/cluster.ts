@@ -1,9 +1,13 @@
 // A Forelock cluster in containers, started from the deployment configs in cluster/config/<n>-node/ (addresses moved
-// onto the test's own subnet), with status polling and leader discovery from the host over HTTP.
+// onto the test's own subnet), with status polling and leader discovery from the host over HTTP. With `secure`, the
+// nodes serve TLS with certificates issued for the run and auth is enabled (security.ts); the harness then reads
+// them over HTTPS as a root user and hands the load clients their own certificate and login.
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { waitFor } from '../../support/wait-for.js';
 import type { ChaosEnv, EnvContainer } from './env.js';
+import { type HarnessTls, httpGet } from './node-http.js';
+import { ChaosSecurity, type ClientAccess } from './security.js';
 import { CHAOS_POLL } from './wait.js';
 
 /** Ports every node uses, as in cluster/config. */
@@ -16,6 +20,12 @@ const HOST_NUMBER_BASE = 10;
 
 /** The cluster sizes the deployment files exist for. */
 export type ClusterSize = 3 | 5;
+
+/** How a cluster is run. */
+export interface ClusterOptions {
+  /** TLS on every connection (no --insecure) and auth enabled before the cluster is handed over. Default false. */
+  readonly secure?: boolean;
+}
 
 /** GET /v1/status of one node. */
 export interface NodeStatus {
@@ -31,21 +41,42 @@ export interface ClusterNode {
   readonly container: EnvContainer;
   /** host:port of the gRPC port (clients and peers). */
   readonly address: string;
-  /** Base URL of the HTTP port. */
+  /** Base URL of the HTTP port (https: on a secure cluster). */
   readonly httpUrl: string;
+  /** What the harness presents to the HTTP port of a secure cluster: the CA and its root user's certificate. */
+  readonly httpTls?: HarnessTls;
 }
 
-/** A node's deployment config with its addresses moved from the config's subnet to `prefix`. */
-function nodeConfig(size: ClusterSize, nodeNumber: number, prefix: string): string {
-  const file = new URL(`../../../cluster/config/${size}-node/node${nodeNumber}.json`, import.meta.url);
-  return readFileSync(file, 'utf8').replaceAll(`${CONFIG_PREFIX[size]}.`, `${prefix}.`);
+const configDir = (size: ClusterSize): URL => new URL(`../../../cluster/config/${size}-node/`, import.meta.url);
+
+/** The number of every node the deployment configs of `size` describe (the founders and the replacement). */
+function configuredNodeNumbers(size: ClusterSize): number[] {
+  return readdirSync(configDir(size))
+    .map((file) => /^node(\d+)\.json$/.exec(file)?.[1])
+    .filter((number): number is string => number !== undefined)
+    .map(Number);
+}
+
+/**
+ * A node's deployment config with its addresses moved from the config's subnet to `prefix`, and `extra` keys (the
+ * TLS files of a secure node) added.
+ */
+function nodeConfig(size: ClusterSize, nodeNumber: number, prefix: string, extra: object = {}): string {
+  const text = readFileSync(new URL(`node${nodeNumber}.json`, configDir(size)), 'utf8');
+  const config = JSON.parse(text.replaceAll(`${CONFIG_PREFIX[size]}.`, `${prefix}.`)) as object;
+  return JSON.stringify({ ...config, ...extra }, null, 2);
+}
+
+/** GETs `path` from a node's HTTP port (over HTTPS as the harness's root user on a secure cluster). */
+export function nodeGet(node: ClusterNode, path: string, timeoutMs: number): ReturnType<typeof httpGet> {
+  return httpGet(`${node.httpUrl}${path}`, timeoutMs, node.httpTls);
 }
 
 /** Reads one node's status; rejects when it does not answer within `timeoutMs`. */
 export async function fetchStatus(node: ClusterNode, timeoutMs = 1_000): Promise<NodeStatus> {
-  const response = await fetch(`${node.httpUrl}/v1/status`, { signal: AbortSignal.timeout(timeoutMs) });
-  if (!response.ok) throw new Error(`${node.id} /v1/status: ${response.status}`);
-  return (await response.json()) as NodeStatus;
+  const answer = await nodeGet(node, '/v1/status', timeoutMs);
+  if (answer.status !== 200) throw new Error(`${node.id} /v1/status: ${answer.status} ${answer.body}`);
+  return JSON.parse(answer.body) as NodeStatus;
 }
 
 /** A leader as the cluster agrees on it. */
@@ -61,36 +92,70 @@ export class ChaosCluster {
   private constructor(
     readonly env: ChaosEnv,
     readonly size: ClusterSize,
+    private readonly security: ChaosSecurity | undefined,
   ) {}
 
-  /** Starts `size` nodes from cluster/config/<size>-node, with the test-only transport fault hook enabled. */
-  static async start(env: ChaosEnv, size: ClusterSize): Promise<ChaosCluster> {
-    const cluster = new ChaosCluster(env, size);
+  /**
+   * Starts `size` nodes from cluster/config/<size>-node, with the test-only transport fault hook enabled. A secure
+   * cluster is returned once it has a leader and auth is in force on every node.
+   */
+  static async start(env: ChaosEnv, size: ClusterSize, options: ClusterOptions = {}): Promise<ChaosCluster> {
+    const numbers = configuredNodeNumbers(size);
+    const security = options.secure
+      ? await ChaosSecurity.create(
+          numbers.map((number) => `node${number}`),
+          numbers.map((number) => env.ip(HOST_NUMBER_BASE + number)),
+        )
+      : undefined;
+    const cluster = new ChaosCluster(env, size, security);
     await Promise.all(Array.from({ length: size }, (_, i) => cluster.startNode(i + 1)));
+    if (security !== undefined) {
+      await cluster.waitForLeader();
+      await security.enableAuth(
+        cluster.endpoints(),
+        cluster.nodes.map((node) => `${node.httpUrl}/v1/status`),
+      );
+    }
     return cluster;
+  }
+
+  /** How the scenario's SDK clients connect: with their certificate and login on a secure cluster, else plainly. */
+  get clientAccess(): ClientAccess {
+    return this.security?.workloadAccess ?? {};
   }
 
   /** Starts node `nodeNumber` from its deployment config (also a replacement node, from its join config). */
   async startNode(nodeNumber: number): Promise<ClusterNode> {
     const id = `node${nodeNumber}`;
+    const tls = this.security?.nodeSetup(id);
     const container = await this.env.start({
       name: id,
       hostNumber: HOST_NUMBER_BASE + nodeNumber,
-      command: ['serve', '--config', '/etc/forelock/node.json', '--insecure', '--test-fault-injection'],
-      files: { '/etc/forelock/node.json': nodeConfig(this.size, nodeNumber, this.env.subnetPrefix) },
+      command: [
+        'serve',
+        '--config',
+        '/etc/forelock/node.json',
+        ...(tls === undefined ? ['--insecure'] : []),
+        '--test-fault-injection',
+      ],
+      files: {
+        '/etc/forelock/node.json': nodeConfig(this.size, nodeNumber, this.env.subnetPrefix, tls?.config),
+        ...tls?.files,
+      },
     });
     const node: ClusterNode = {
       id,
       container,
       address: `${container.ip}:${GRPC_PORT}`,
-      httpUrl: `http://${container.ip}:${HTTP_PORT}`,
+      httpUrl: `${tls === undefined ? 'http' : 'https'}://${container.ip}:${HTTP_PORT}`,
+      ...(this.security === undefined ? {} : { httpTls: this.security.harnessTls }),
     };
     this.byId.set(id, node);
     // Any answer will do (503 while it knows no leader, e.g. a node waiting to be added).
     await waitFor(
       `${id} answers HTTP`,
       async () => {
-        await fetch(`${node.httpUrl}/healthz`, { signal: AbortSignal.timeout(1_000) });
+        await nodeGet(node, '/healthz', 1_000);
         return true;
       },
       60_000,

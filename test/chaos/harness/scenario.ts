@@ -5,7 +5,7 @@
 import { expect, onTestFinished } from 'vitest';
 import { checkLockHistory } from '../../../src/sim/lock-history-checker.js';
 import { lateLossReports, missingAcknowledgedGrants, refusedEntitledWrites, tokensNotAbove } from './checks.js';
-import { ChaosCluster, type ClusterNode, type ClusterSize, type LeaderView } from './cluster.js';
+import { ChaosCluster, type ClusterNode, type ClusterOptions, type ClusterSize, type LeaderView } from './cluster.js';
 import { ChaosEnv } from './env.js';
 import { stopGracefully } from './faults.js';
 import { type FencedResource, startFencedResource } from './fenced-resource.js';
@@ -57,21 +57,24 @@ export interface ScenarioContext {
 
 /**
  * Runs `body` inside a fresh cluster of `size` nodes under load (4 clients cycling over 3 ordinary locks, holding
- * each 50 ms and writing to the resource), then checks the whole history.
+ * each 50 ms and writing to the resource), then checks the whole history. `options.secure` runs it all with TLS and
+ * auth on: the load clients and every check then speak TLS with their own certificates and credentials.
  */
 export async function runScenario(
   name: string,
   size: ClusterSize,
   body: (context: ScenarioContext) => Promise<void>,
+  options: ClusterOptions = {},
 ): Promise<void> {
   await ensureTestImage();
   const env = await ChaosEnv.create(`${name}-${size}`, size === 3 ? '172.30.3' : '172.30.5');
   onTestFinished(() => env.dispose());
-  const cluster = await ChaosCluster.start(env, size);
+  const cluster = await ChaosCluster.start(env, size, options);
   const initialLeader = await cluster.waitForLeader();
   const resource = await startFencedResource(env, RESOURCE_HOST_NUMBER);
   const workload = await Workload.start({
     endpoints: cluster.endpoints(),
+    access: cluster.clientAccess,
     clients: 4,
     locks: ['chaos/a', 'chaos/b', 'chaos/c'],
     ttlMs: CLIENT_TTL_MS,

@@ -7,6 +7,7 @@ import { connect } from '../../../src/index.js';
 import { waitFor } from '../../support/wait-for.js';
 import type { FencedResource } from './fenced-resource.js';
 import { type AcquireRecord, ClientHistory } from './history.js';
+import type { ClientAccess } from './security.js';
 import type { SessionPromises } from './session-promises.js';
 import { CHAOS_POLL } from './wait.js';
 
@@ -16,6 +17,8 @@ type HeldLock = Awaited<ReturnType<Client['acquire']>>;
 /** Shape of the load. */
 export interface WorkloadOptions {
   readonly endpoints: readonly string[];
+  /** TLS and credentials of every client (the cluster's `clientAccess`); none for a plaintext cluster. */
+  readonly access?: ClientAccess;
   readonly clients: number;
   /** Lock names the clients contend for (client i starts at lock i mod n and moves on each round). */
   readonly locks: readonly string[];
@@ -90,6 +93,7 @@ export class Workload {
     const promises = this.history.recordPromises();
     const connectStartedAtMs = Date.now();
     const client = await connect({
+      ...this.options.access,
       endpoints: [...endpoints],
       ttlMs: this.options.ttlMs,
       name,
