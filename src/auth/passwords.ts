@@ -11,11 +11,36 @@ const MAX_N = 1 << 20;
 const MAX_R = 32;
 const MAX_P = 16;
 
+/**
+ * Derivations running at once in this process. libuv's pool has 4 threads, and the Raft log's storage needs them too:
+ * with every thread on scrypt, a flood of wrong logins (anyone may try one) held one replicated write 6.5 s instead of
+ * 16 ms. Further derivations wait here, in order, not in the pool's queue.
+ */
+export const CONCURRENT_DERIVATIONS = 2;
+let derivationsRunning = 0;
+const derivationsWaiting: (() => void)[] = [];
+
+/** Runs `work` in one of the CONCURRENT_DERIVATIONS slots, waiting in order for one. */
+export async function inDerivationSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (derivationsRunning < CONCURRENT_DERIVATIONS) derivationsRunning += 1;
+  else await new Promise<void>((resolve) => derivationsWaiting.push(resolve)); // the slot is handed over
+  try {
+    return await work();
+  } finally {
+    const next = derivationsWaiting.shift();
+    if (next === undefined) derivationsRunning -= 1;
+    else next();
+  }
+}
+
 function derive(password: string, salt: Buffer, cost: { N: number; r: number; p: number }): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const maxmem = 256 * cost.N * cost.r + (1 << 20);
-    scrypt(password, salt, HASH_BYTES, { ...cost, maxmem }, (error, key) => (error ? reject(error) : resolve(key)));
-  });
+  return inDerivationSlot(
+    () =>
+      new Promise((resolve, reject) => {
+        const maxmem = 256 * cost.N * cost.r + (1 << 20);
+        scrypt(password, salt, HASH_BYTES, { ...cost, maxmem }, (error, key) => (error ? reject(error) : resolve(key)));
+      }),
+  );
 }
 
 /** A new hash of `password` with a random salt. */
