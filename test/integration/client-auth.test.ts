@@ -17,6 +17,7 @@ import {
   UnauthenticatedError,
   UserNotFoundError,
 } from '../../src/client/errors.js';
+import { waitFor } from '../support/wait-for.js';
 import { addressOf, startCluster, type TestCluster } from './server-harness.js';
 
 const ROOT_PASSWORD = 'root-password-7f3a';
@@ -140,6 +141,43 @@ describe('tokens', () => {
     // admin's token is within its life by the client's clock: the node refuses it, and the client logs in again.
     expect((await admin.users.list()).map((u) => u.name)).toEqual(['alice', 'root']);
     expect(await admin.tokens!.current()).not.toBe(tokenBefore);
+  });
+});
+
+describe('a session whose user changes while it is open', () => {
+  it('another role ends its stream at the next keepalive; the SDK logs in again and resumes, its lock kept', async () => {
+    await root.users.add('carol', { password: 'carol-password' });
+    await root.users.grant('carol', 'jobs-locker');
+    const carol = closing(
+      await connect({ endpoints, ttlMs: 3_000, auth: { user: 'carol', password: 'carol-password' } }),
+    );
+    const lock = await carol.acquire('jobs/carol', { waitMs: 0 });
+    const tokenBefore = await carol.admin().tokens!.current();
+    await root.roles.add('carol-extra');
+    await root.users.grant('carol', 'carol-extra');
+    await waitFor('a new login after the refusal', async () => (await carol.admin().tokens!.current()) !== tokenBefore);
+    await waitFor('the session back on a stream', () => carol.session.connectedTo !== null);
+    expect(carol.session.signal.aborted).toBe(false);
+    expect(lock.signal.aborted).toBe(false);
+    const [listed] = await root.listLocks('jobs/carol');
+    expect(listed?.holders.map((holder) => [holder.session, holder.user])).toEqual([[carol.session.id, 'carol']]);
+    await lock.release();
+    await carol.close();
+    await root.users.remove('carol');
+    await root.roles.remove('carol-extra');
+  });
+
+  it('a new password ends its session: the stream is refused and the old password no longer logs in', async () => {
+    const dave = { user: 'dave', password: 'dave-password' };
+    await root.users.add('dave', { password: dave.password });
+    await root.users.grant('dave', 'jobs-locker');
+    const client = closing(await connect({ endpoints, ttlMs: 3_000, auth: dave }));
+    const lock = await client.acquire('jobs/dave', { waitMs: 0 });
+    await root.users.changePassword('dave', 'dave-new-password');
+    await waitFor('the session to end', () => client.session.signal.aborted);
+    expect(client.session.signal.reason).toBeInstanceOf(UnauthenticatedError);
+    expect(lock.signal.aborted).toBe(true);
+    await root.users.remove('dave');
   });
 });
 
