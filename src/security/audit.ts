@@ -1,29 +1,22 @@
-// The audit trail of admin actions (docs/design.md, principle 8): who (the client certificate's CN with TLS), what,
-// on what, and how it ended, as one pino line at info per action. Never a secret: identities are certificate names.
-import type * as grpc from '@grpc/grpc-js';
+// The audit trail of admin actions and refusals (docs/design.md, "Security"): who (`user:NAME`, `cn:NAME` or
+// `anonymous@ADDRESS`, as src/server/authenticator.ts names a caller), what, on what, and how it ended, as one pino
+// line at info per action. Never a secret: identities are names.
 import type { Logger } from 'pino';
 
 /** One audited action. */
 export interface AuditEntry {
-  /** Who asked: `cn:NAME` from a verified client certificate, else `anonymous` and the caller's address. */
+  /** Who asked: `user:NAME` (a token), `cn:NAME` (a verified client certificate), else `anonymous@ADDRESS`. */
   readonly identity: string;
-  /** The Admin call: Revoke, AddMember, PromoteMember, RemoveMember, TransferLeadership, Snapshot. */
+  /** The Admin call (Revoke, AddMember, ..., Snapshot, AuthEnable, UserAdd, ...) or the refused request. */
   readonly action: string;
   /** What it acted on: a lock name, a member id. */
   readonly target: string;
   /** `ok`, or the stable error code it was refused with. */
   readonly result: string;
-  /** Set when this node sent the call on to the leader, which audits it again under this node's identity. */
+  /** Why a caller was not authenticated (never quoting its credentials). */
+  readonly reason?: string;
+  /** Set when this node sent the call on to the leader, which audits it again under the same caller's identity. */
   readonly forwardedTo?: string;
-}
-
-/** The caller of `call` as the audit names it: the CN of its verified client certificate, or its address. */
-export function callerIdentity(
-  call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
-): string {
-  const commonName = call.getAuthContext().sslPeerCertificate?.subject?.CN;
-  if (typeof commonName === 'string' && commonName !== '') return `cn:${commonName}`;
-  return `anonymous@${call.getPeer()}`;
 }
 
 /** Writes one audit line. */

@@ -10,6 +10,7 @@ import type { AuthState } from '../auth/auth-state.js';
 import type { Permission } from '../auth/names.js';
 import { DECOY_PASSWORD_HASH, passwordMatches } from '../auth/passwords.js';
 import { AUTH_TOKEN_TTL_MS, issueToken, readToken } from '../auth/tokens.js';
+import { audit } from '../security/audit.js';
 import { SERVER_AUTH_OID } from '../security/certificates.js';
 import type { Clock } from '../util/clock.js';
 import { AuthNotEnabledError, PermissionDeniedError, UnauthenticatedError } from './errors.js';
@@ -198,13 +199,13 @@ export class Authenticator {
 
   private unauthenticated(identity: string, action: string, reason: string): UnauthenticatedError {
     this.deps.metrics?.authFailures.inc();
-    this.deps.log.info({ audit: { identity, action, target: '', result: 'UNAUTHENTICATED', reason } }, 'audit');
+    audit(this.deps.log, { identity, action, target: '', result: 'UNAUTHENTICATED', reason });
     return new UnauthenticatedError(reason);
   }
 
   private denied(caller: Caller, action: string, target: string, lacking: string): PermissionDeniedError {
     this.deps.metrics?.authDenied.inc({ action });
-    this.deps.log.info({ audit: { identity: caller.identity, action, target, result: 'PERMISSION_DENIED' } }, 'audit');
+    audit(this.deps.log, { identity: caller.identity, action, target, result: 'PERMISSION_DENIED' });
     return new PermissionDeniedError(
       `${caller.user === null ? 'this caller' : `user "${caller.user}"`} may not ${action} ${JSON.stringify(target)}: it needs ${lacking}`,
     );
