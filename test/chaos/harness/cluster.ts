@@ -23,7 +23,11 @@ export type ClusterSize = 3 | 5;
 
 /** How a cluster is run. */
 export interface ClusterOptions {
-  /** TLS on every connection (no --insecure) and auth enabled before the cluster is handed over. Default false. */
+  /**
+   * TLS on every connection (no --insecure) and auth enabled before the cluster is handed over. Default false. The
+   * holder containers (holder-client.ts) and setTransportFault (faults.ts) still speak plaintext: only scenarios
+   * without them run secure so far.
+   */
   readonly secure?: boolean;
 }
 
