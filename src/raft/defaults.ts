@@ -5,6 +5,12 @@ import type { NodeId, RaftConfig } from './types.js';
 /** The driver's default tick interval: every count in RaftConfig is in ticks of this length. */
 export const DEFAULT_TICK_MS = 100;
 
+/**
+ * A snapshot is also taken once the entries applied since the last one carry this many bytes, or as many as its image
+ * if larger (RaftDriverOptions.snapshotLogBytes): about 80,000 acquires, which fit in a few hundred batched entries.
+ */
+export const DEFAULT_SNAPSHOT_LOG_BYTES = 8 * 1024 * 1024;
+
 /** Committed entries the driver applies before yielding, so timers stay on time under a long backlog. */
 export const DEFAULT_APPLY_CHUNK_ENTRIES = 256;
 

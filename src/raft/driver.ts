@@ -44,9 +44,19 @@ export interface RaftDriverOptions {
     readonly snapshotIndex: number;
     readonly snapshotTerm: number;
     readonly conf: ConfState;
+    /** The size of that snapshot's image, in bytes (0 or absent: none). */
+    readonly snapshotBytes?: number;
   };
   /** Take a snapshot and compact the log every this many applied entries (Infinity: never). */
   readonly snapshotEveryEntries: number;
+  /**
+   * Also take one once the entries applied since the last snapshot carry this many bytes, or as many as that
+   * snapshot's image if it was larger (absent: never). An entry is a batch of commands, so counting entries alone let
+   * a log of 100,000 acquires in a few hundred entries go unsnapshotted, and every restart replayed all of it
+   * (issue 13). Never taking one before the log since the last has grown as large as its image keeps the snapshots'
+   * work no larger than the log's, and a restart's replay no longer than the image or this bound.
+   */
+  readonly snapshotLogBytes?: number;
   /** Entries applied before yielding to the scheduler, so timers stay on time under a long backlog. */
   readonly applyChunkEntries: number;
   /** How long a leadership transfer may take before transferLeadership() rejects, ms. */
@@ -93,6 +103,8 @@ interface PendingRead {
 /** A local snapshot being packed (in slices) or written; at most one at a time. */
 interface SnapshotInFlight {
   readonly meta: SnapshotMeta;
+  /** `appliedBytes` at `meta.index`. */
+  readonly atBytes: number;
   readonly job: SnapshotJob;
   /** Its image is being written (storage.compact has it). */
   writing: boolean;
@@ -119,6 +131,11 @@ export class RaftDriver implements RaftDriverApi {
   /** Membership as of the applied index (what a snapshot at that index records). */
   private appliedConf: ConfState;
   private snapshotIndex: number;
+  /** Bytes of the entries applied since this node started (or installed a leader's snapshot). */
+  private appliedBytes = 0;
+  /** `appliedBytes` at the latest snapshot's index, and the size of its image. */
+  private snapshotAtBytes = 0;
+  private snapshotBytes: number;
   private persistedHardState: HardState;
   private peersConf: ConfState | null = null;
   private lastStatus: RaftStatus;
@@ -139,6 +156,7 @@ export class RaftDriver implements RaftDriverApi {
     this.appliedIndex = options.restored.snapshotIndex;
     this.appliedTerm = options.restored.snapshotTerm;
     this.snapshotIndex = options.restored.snapshotIndex;
+    this.snapshotBytes = options.restored.snapshotBytes ?? 0;
     this.appliedConf = options.restored.conf;
     this.persistedHardState = options.restored.hardState;
     this.syncPeers();
@@ -292,11 +310,42 @@ export class RaftDriver implements RaftDriverApi {
     return this.core.conf;
   }
 
-  captureSnapshot(): Snapshot {
-    return {
-      meta: { index: this.appliedIndex, term: this.appliedTerm, conf: this.appliedConf },
-      data: this.options.stateMachine.snapshot(),
-    };
+  /**
+   * The state machine's image at the applied index (with that index, its term and membership), captured now and
+   * packed in slices as a local snapshot is (docs/design.md, "Snapshots"), beside anything else in flight.
+   */
+  captureSnapshot(): Promise<Snapshot> {
+    const meta = { index: this.appliedIndex, term: this.appliedTerm, conf: this.appliedConf };
+    const job = this.snapshotJob();
+    return new Promise<Snapshot>((resolve, reject) => {
+      const step = (): void => {
+        if (this.closed) {
+          job.cancel();
+          reject(new NodeClosedError());
+          return;
+        }
+        try {
+          const data = job.step();
+          if (data === undefined) this.options.scheduler.soon(step);
+          else resolve({ meta, data });
+        } catch (error) {
+          job.cancel();
+          reject(error);
+        }
+      };
+      step();
+    });
+  }
+
+  /** The state machine's sliced snapshot, or one that packs it at once for a machine without slices. */
+  private snapshotJob(): SnapshotJob {
+    const stateMachine = this.options.stateMachine;
+    return (
+      stateMachine.beginSnapshot?.() ?? {
+        step: () => stateMachine.snapshot(),
+        cancel: () => {},
+      }
+    );
   }
 
   onStatusChange(listener: (status: RaftStatus) => void): () => void {
@@ -465,9 +514,7 @@ export class RaftDriver implements RaftDriverApi {
     this.core.advance(ready);
     this.syncPeers();
     this.emitStatus();
-    if (this.snapshotInFlight === null && this.appliedIndex - this.snapshotIndex >= this.options.snapshotEveryEntries) {
-      this.beginSnapshot();
-    }
+    if (this.snapshotInFlight === null && this.snapshotDue()) this.beginSnapshot();
     this.readyDone();
   }
 
@@ -539,6 +586,8 @@ export class RaftDriver implements RaftDriverApi {
     this.appliedTerm = snapshot.meta.term;
     this.appliedConf = snapshot.meta.conf;
     this.snapshotIndex = snapshot.meta.index;
+    this.snapshotAtBytes = this.appliedBytes;
+    this.snapshotBytes = snapshot.data.length;
     this.options.observer?.snapshotRestored?.(snapshot);
     for (const [index, proposal] of this.pending) {
       if (index > snapshot.meta.index) continue;
@@ -573,6 +622,7 @@ export class RaftDriver implements RaftDriverApi {
     }
     this.appliedIndex = entry.index;
     this.appliedTerm = entry.term;
+    this.appliedBytes += entry.data.length;
     this.options.observer?.entryApplied?.(entry, result);
     const proposal = this.pending.get(entry.index);
     if (proposal === undefined) return;
@@ -595,15 +645,25 @@ export class RaftDriver implements RaftDriverApi {
    * A state machine without slices packs it here, at once.
    */
   private beginSnapshot(): void {
-    const stateMachine = this.options.stateMachine;
-    const job: SnapshotJob = stateMachine.beginSnapshot?.() ?? {
-      step: () => stateMachine.snapshot(),
-      cancel: () => {},
-    };
+    const job = this.snapshotJob();
     const meta = { index: this.appliedIndex, term: this.appliedTerm, conf: this.appliedConf };
-    const inFlight: SnapshotInFlight = { meta, job, writing: false, abandoned: false };
+    const inFlight: SnapshotInFlight = { meta, atBytes: this.appliedBytes, job, writing: false, abandoned: false };
     this.snapshotInFlight = inFlight;
     this.stepSnapshot(inFlight);
+  }
+
+  /**
+   * Whether to take a snapshot now: every `snapshotEveryEntries` entries, or once the entries applied since the last
+   * one carry `snapshotLogBytes`, or its image's size if larger.
+   */
+  private snapshotDue(): boolean {
+    if (this.appliedIndex - this.snapshotIndex >= this.options.snapshotEveryEntries) return true;
+    const logBytes = this.options.snapshotLogBytes;
+    return (
+      logBytes !== undefined &&
+      this.appliedIndex > this.snapshotIndex &&
+      this.appliedBytes - this.snapshotAtBytes >= Math.max(logBytes, this.snapshotBytes)
+    );
   }
 
   /** Packs one slice of `inFlight`, then the next one soon, then writes the image. */
@@ -627,6 +687,8 @@ export class RaftDriver implements RaftDriverApi {
         this.guard(() => {
           this.core.compact(meta.index, data);
           this.snapshotIndex = meta.index;
+          this.snapshotAtBytes = inFlight.atBytes;
+          this.snapshotBytes = data.length;
         });
       }
       this.resolveIdle();

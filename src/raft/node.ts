@@ -7,6 +7,7 @@ import { RaftCore } from './core.js';
 import { DataDirLock } from './data-dir-lock.js';
 import {
   DEFAULT_APPLY_CHUNK_ENTRIES,
+  DEFAULT_SNAPSHOT_LOG_BYTES,
   DEFAULT_TICK_MS,
   defaultRaftConfig,
   TRANSFER_TIMEOUT_ELECTIONS,
@@ -37,6 +38,11 @@ export interface RaftNodeOptions {
   readonly tickMs?: number;
   /** Take a snapshot and compact the log every this many applied entries. Default 10,000. */
   readonly snapshotEveryEntries?: number;
+  /**
+   * Also once the entries applied since the last snapshot carry this many bytes, or as many as its image if larger.
+   * Default DEFAULT_SNAPSHOT_LOG_BYTES (8 MiB).
+   */
+  readonly snapshotLogBytes?: number;
   /** Entries applied before yielding to the event loop. Default 256. */
   readonly applyChunkEntries?: number;
   /**
@@ -155,6 +161,7 @@ export class RaftNode implements RaftNodeApi {
       scheduler: nodeScheduler,
       restored,
       snapshotEveryEntries: options.snapshotEveryEntries ?? 10_000,
+      snapshotLogBytes: options.snapshotLogBytes ?? DEFAULT_SNAPSHOT_LOG_BYTES,
       applyChunkEntries: options.applyChunkEntries ?? DEFAULT_APPLY_CHUNK_ENTRIES,
       transferTimeoutMs:
         TRANSFER_TIMEOUT_ELECTIONS *
@@ -228,6 +235,7 @@ export class RaftNode implements RaftNodeApi {
         hardState: restored.hardState,
         snapshotIndex: snapshotMeta?.index ?? 0,
         snapshotTerm: snapshotMeta?.term ?? 0,
+        snapshotBytes: restored.snapshot?.data.length ?? 0,
         conf: snapshotMeta?.conf ?? restored.initialConf,
       });
     } catch (error) {
@@ -301,7 +309,7 @@ export class RaftNode implements RaftNodeApi {
     return this.identity.clusterId;
   }
 
-  captureSnapshot(): Snapshot {
+  captureSnapshot(): Promise<Snapshot> {
     return this.driver.captureSnapshot();
   }
 

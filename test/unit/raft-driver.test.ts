@@ -120,7 +120,12 @@ class SlicedListMachine implements StateMachine {
 function node(
   id: NodeId,
   scheduler: ManualScheduler,
-  options: { stateMachine?: StateMachine; snapshotEveryEntries?: number; conf?: ConfState } = {},
+  options: {
+    stateMachine?: StateMachine;
+    snapshotEveryEntries?: number;
+    snapshotLogBytes?: number;
+    conf?: ConfState;
+  } = {},
 ): TestNode {
   const initialConf = options.conf ?? conf;
   const core = new RaftCore(
@@ -152,6 +157,7 @@ function node(
       conf: initialConf,
     },
     snapshotEveryEntries: options.snapshotEveryEntries ?? Number.POSITIVE_INFINITY,
+    ...(options.snapshotLogBytes === undefined ? {} : { snapshotLogBytes: options.snapshotLogBytes }),
     applyChunkEntries: 256,
     transferTimeoutMs: 1_000,
     onFatal: (error) => failures.push(error),
@@ -275,6 +281,57 @@ describe('the Raft driver takes and installs snapshots without holding up the lo
     expect(a.driver.act((core) => core.snapshotIndex)).toBe(meta.index);
     expect(a.driver.act((core) => core.latestSnapshot)?.data).toEqual(data);
     expect(a.failures).toEqual([]);
+  });
+
+  it('snapshots once the log since the last snapshot carries snapshotLogBytes, or as many bytes as its image', async () => {
+    let imageBytes = 3_000;
+    const machine: StateMachine = {
+      apply: (entry) => entry.index,
+      snapshot: () => new Uint8Array(imageBytes),
+      restore: () => {},
+    };
+    const { scheduler, a, b } = electedPair({ a: { stateMachine: machine, snapshotLogBytes: 1_000 } });
+    const snapshotIndex = () => a.driver.act((core) => core.snapshotIndex);
+    const commit = async (entries: number) => {
+      let last = 0;
+      for (let i = 0; i < entries; i++) {
+        const [result] = await Promise.all([a.driver.propose(new Uint8Array(100)), settleThen({ a, b }, scheduler)]);
+        last = result.index;
+      }
+      return last;
+    };
+    await commit(9);
+    expect(snapshotIndex()).toBe(0);
+    const tenth = await commit(1);
+    expect(snapshotIndex()).toBe(tenth);
+    // The image was 3,000 bytes: the next snapshot waits for as many bytes of log.
+    imageBytes = 10;
+    await commit(29);
+    expect(snapshotIndex()).toBe(tenth);
+    const fortieth = await commit(1);
+    expect(snapshotIndex()).toBe(fortieth);
+    // A small image: the bound again.
+    await commit(9);
+    expect(snapshotIndex()).toBe(fortieth);
+    const fiftieth = await commit(1);
+    expect(snapshotIndex()).toBe(fiftieth);
+    expect(a.failures).toEqual([]);
+  });
+
+  it("a backup's capture is the image at the applied index when it was asked for, packed while entries are applied", async () => {
+    const machine = new SlicedListMachine(3);
+    const { scheduler, a, b } = electedPair({ a: { stateMachine: machine } });
+    void a.driver.propose(new Uint8Array([1]));
+    settle({ a, b }, scheduler);
+    const appliedThen = a.driver.status().appliedIndex;
+    const capture = a.driver.captureSnapshot();
+    void a.driver.propose(new Uint8Array([2]));
+    settle({ a, b }, scheduler);
+    const { meta, data } = await capture;
+    expect(machine.steps).toEqual(['snapshot', 'snapshot', 'snapshot']);
+    expect(a.driver.status().appliedIndex).toBeGreaterThan(appliedThen);
+    expect(meta.index).toBe(appliedThen);
+    expect(JSON.parse(new TextDecoder().decode(data)).at(-1)).toBe(appliedThen);
   });
 
   it('a follower installs a snapshot from the leader in slices, then applies the entries after it', () => {
