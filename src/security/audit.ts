@@ -1,11 +1,11 @@
-// The audit trail of admin actions and refusals (docs/design.md, "Security"): who (`user:NAME`, `cn:NAME` or
-// `anonymous@ADDRESS`, as src/server/authenticator.ts names a caller), what, on what, and how it ended, as one pino
+// The audit trail of admin actions and refusals (docs/design.md, "Security"): who (`user:NAME`, `cn:NAME`, `node:NAME`
+// or `anonymous@ADDRESS`, as src/server/authenticator.ts names a caller), what, on what, and how it ended, as one pino
 // line at info per action. Never a secret: identities are names.
 import type { Logger } from 'pino';
 
 /** One audited action. */
 export interface AuditEntry {
-  /** Who asked: `user:NAME` (a token), `cn:NAME` (a verified client certificate), else `anonymous@ADDRESS`. */
+  /** Who asked: `user:NAME` (a token), `cn:NAME` (a client certificate), `node:NAME` (a member's), else `anonymous@ADDRESS`. */
   readonly identity: string;
   /** The Admin call (Revoke, AddMember, ..., Snapshot, AuthEnable, UserAdd, ...) or the refused request. */
   readonly action: string;

@@ -83,11 +83,25 @@ function bearerToken(authorization: string | null): string | null {
   return authorization.slice(scheme === null ? 0 : scheme[0].length).trim();
 }
 
-/** The CN of a verified client certificate (not a node's), or null. */
-function clientCertificateName(cert: PeerCertificate | undefined): string | null {
-  if (cert === undefined || (cert.ext_key_usage ?? []).includes(SERVER_AUTH_OID)) return null;
-  const commonName = cert.subject?.CN;
+/** The CN of a verified certificate, or null. */
+function commonNameOf(cert: PeerCertificate | undefined): string | null {
+  const commonName = cert?.subject?.CN;
   return typeof commonName === 'string' && commonName !== '' ? commonName : null;
+}
+
+/** Whether `cert` is a node's (serverAuth): it speaks for a member, never for a user. */
+function isNodeCertificate(cert: PeerCertificate | undefined): boolean {
+  return (cert?.ext_key_usage ?? []).includes(SERVER_AUTH_OID);
+}
+
+/**
+ * How the audit trail names a caller that is no authenticated user: `cn:NAME` (a client certificate), `node:NAME` (a
+ * member's certificate: a follower forwarding a call while auth is disabled), else `anonymous@ADDRESS`.
+ */
+function unauthenticatedIdentity(credentials: PresentedCredentials): string {
+  const name = commonNameOf(credentials.verifiedCertificate);
+  if (name === null) return `anonymous@${credentials.peer}`;
+  return isNodeCertificate(credentials.verifiedCertificate) ? `node:${name}` : `cn:${name}`;
 }
 
 /** Authenticates calls and checks their permissions against the replicated auth state. */
@@ -109,8 +123,9 @@ export class Authenticator {
 
   /** The caller presenting `credentials` (over gRPC or HTTP), as callerOf. */
   callerPresenting(credentials: PresentedCredentials, action: string): Caller {
-    const certName = clientCertificateName(credentials.verifiedCertificate);
-    const anonymous = certName === null ? `anonymous@${credentials.peer}` : `cn:${certName}`;
+    const certificate = credentials.verifiedCertificate;
+    const certName = isNodeCertificate(certificate) ? null : commonNameOf(certificate);
+    const anonymous = unauthenticatedIdentity(credentials);
     if (!this.enabled) return { user: null, revision: 0, identity: anonymous };
     const token = bearerToken(credentials.authorization);
     if (token !== null) {

@@ -273,11 +273,15 @@ export class SessionStream implements ConnectedStream {
     this.deps.log.debug({ sessionId }, 'session resumed');
   }
 
-  /** With auth enabled, only the user that opened a session may resume it (the secret alone does not move it). */
+  /**
+   * With auth enabled, only the user that opened a session may resume it (its secret alone does not move it to
+   * another user). A session opened while auth was disabled belongs to nobody: any authenticated caller that has its
+   * secret may resume it, so enabling auth does not end the sessions of clients that were given credentials first.
+   */
   private requireSameUser(caller: Caller, owner: string, sessionId: string): void {
-    if (!this.deps.authenticator.enabled || caller.user === owner) return;
+    if (!this.deps.authenticator.enabled || owner === '' || caller.user === owner) return;
     throw new PermissionDeniedError(
-      `session ${sessionId} was opened by ${owner === '' ? 'a caller before auth was enabled' : `user "${owner}"`}; user "${caller.user}" may not resume it`,
+      `session ${sessionId} was opened by user "${owner}"; user "${caller.user}" may not resume it`,
     );
   }
 

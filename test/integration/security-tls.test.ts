@@ -243,7 +243,7 @@ describe('the audit trail of admin actions', () => {
     }
   });
 
-  it('is written by a follower that forwards the call, and by the leader under the follower name', async () => {
+  it('is written by a follower that forwards the call, and by the leader under the follower node name', async () => {
     const tls = await tlsOf(pki.ca, pki.client('alice'));
     const leader = await cluster.leader();
     const leaderId = leader.raft.status().id;
@@ -258,7 +258,7 @@ describe('the audit trail of admin actions', () => {
       const atLeader = await waitFor('the audit line of the leader', () =>
         audits(leaderId, 'Revoke').find((entry) => entry.target === 'audit/nobody-holds-this'),
       );
-      expect(atLeader.identity).toBe(`cn:${followerId}`);
+      expect(atLeader.identity).toBe(`node:${followerId}`);
       expect(atLeader.result).toBe(forwarded.result);
     } finally {
       admin.close();

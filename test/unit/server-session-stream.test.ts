@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import * as protobuf from 'protobufjs';
 import { describe, expect, it, vi } from 'vitest';
 import { LockStateMachine } from '../../src/lock/state-machine.js';
-import { Authenticator } from '../../src/server/authenticator.js';
+import { Authenticator, type CredentialCarrier } from '../../src/server/authenticator.js';
 import { ttlGuarantee } from '../../src/server/guarantee.js';
 import { LeaderDuties } from '../../src/server/leader-duties.js';
 import { LockService } from '../../src/server/lock-service.js';
@@ -106,9 +106,9 @@ function setup() {
   const log = pino({ level: 'silent' });
   const authenticator = new Authenticator({ auth: machine.auth, clock, log });
   const deps = { service, hub, advisor, raft, clock, log, authenticator };
-  const connect = (): FakeCall => {
+  const connect = (credentials: CredentialCarrier = PLAINTEXT_CALLER): FakeCall => {
     const call = new FakeCall();
-    new SessionStream(call as unknown as SessionCall, deps, PLAINTEXT_CALLER);
+    new SessionStream(call as unknown as SessionCall, deps, credentials);
     return call;
   };
   const open = async (ttlMs = 10_000): Promise<{ call: FakeCall; sessionId: string }> => {
@@ -116,7 +116,14 @@ function setup() {
     await call.receive({ frame: 'open', open: { clientName: 'c', ttlMs, sessionId: '', secret: '' } });
     return { call, sessionId: (call.written[0]!.opened as { sessionId: string }).sessionId };
   };
-  return { clock, machine, raft, service, hub, tracker, deps, connect, open };
+  return { clock, machine, raft, service, hub, tracker, deps, connect, open, authenticator };
+}
+
+/** A call carrying `token` as `authorization: Bearer TOKEN`. */
+function bearer(token: string): CredentialCarrier {
+  const metadata = new grpc.Metadata();
+  metadata.set('authorization', `Bearer ${token}`);
+  return { ...PLAINTEXT_CALLER, metadata };
 }
 
 const acquire = (requestSeq: string, name: string, waitMs = 10_000): ClientFrame => ({
@@ -657,5 +664,78 @@ describe('flow control on a channel of a Sessions stream', () => {
     expect(result.highestWaitingBytes).toBeLessThanOrEqual(LIMITS.channelLimitBytes);
     expect(result.statusesOf(FLOODER)).toMatchObject([{ status: { code: grpc.status.UNAVAILABLE } }]);
     expectOthersServedOnTime(result);
+  });
+});
+
+describe('auth on a session stream', () => {
+  const HASH = 'scrypt$16384$8$1$c2FsdA$aGFzaA';
+
+  /** Auth enabled with a root user, and alice who may lock jobs/ only; returns her token. */
+  async function withAuth(context: ReturnType<typeof setup>): Promise<{ alice: string; bob: string }> {
+    const { machine, authenticator } = context;
+    for (const change of [
+      { op: 'user-add', user: 'admin', passwordHash: HASH },
+      { op: 'user-grant', user: 'admin', role: 'root' },
+      { op: 'user-add', user: 'alice', passwordHash: HASH },
+      { op: 'user-add', user: 'bob', passwordHash: HASH },
+      { op: 'role-add', role: 'jobs' },
+      { op: 'role-grant', role: 'jobs', permission: 'lock', prefix: 'jobs/' },
+      { op: 'user-grant', user: 'alice', role: 'jobs' },
+      { op: 'user-grant', user: 'bob', role: 'jobs' },
+      { op: 'enable', tokenKey: 'ab'.repeat(32) },
+    ] as const) {
+      expect(machine.applyEntry({ atMs: T0, command: { type: 'auth', change } })).toEqual({ status: 'ok' });
+    }
+    return { alice: authenticator.tokenFor('alice').token, bob: authenticator.tokenFor('bob').token };
+  }
+
+  it("refuses a stream without credentials, and a request outside the caller's prefixes alone", async () => {
+    const context = setup();
+    const { alice } = await withAuth(context);
+    const anonymous = context.connect();
+    await anonymous.receive({ frame: 'open', open: { clientName: 'c', ttlMs: 10_000, sessionId: '', secret: '' } });
+    expect(anonymous.status).toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+    expect(context.machine.sessionCount()).toBe(0);
+
+    const call = context.connect(bearer(alice));
+    await call.receive({ frame: 'open', open: { clientName: 'c', ttlMs: 10_000, sessionId: '', secret: '' } });
+    const sessionId = (call.written[0]!.opened as { sessionId: string }).sessionId;
+    expect(context.machine.session(sessionId)!.user).toBe('alice');
+    await call.receive(acquire('1', 'other/a'));
+    expect(call.written.at(-1)!.error).toMatchObject({ code: 'PERMISSION_DENIED', name: 'other/a' });
+    expect(context.machine.lock('other/a')).toBeUndefined();
+    await call.receive(acquire('2', 'jobs/a'));
+    expect(context.machine.lock('jobs/a')!.holders).toMatchObject([{ sessionId, user: 'alice' }]);
+    expect(call.status).toBeNull();
+  });
+
+  it("locks a removed user out at its next frame, and lets only the session's own user resume it", async () => {
+    const context = setup();
+    const { alice, bob } = await withAuth(context);
+    const call = context.connect(bearer(alice));
+    await call.receive({ frame: 'open', open: { clientName: 'c', ttlMs: 10_000, sessionId: '', secret: '' } });
+    const { sessionId, secret } = call.written[0]!.opened as { sessionId: string; secret: string };
+
+    const stolen = context.connect(bearer(bob));
+    await stolen.receive({ frame: 'open', open: { clientName: 'c', ttlMs: 10_000, sessionId, secret } });
+    expect(stolen.status).toMatchObject({ code: grpc.status.PERMISSION_DENIED });
+
+    expect(
+      context.machine.applyEntry({ atMs: T0, command: { type: 'auth', change: { op: 'user-remove', user: 'alice' } } }),
+    ).toEqual({ status: 'ok' });
+    await call.receive({ frame: 'keepalive', keepalive: { seq: '1', clientTimeMs: T0, rttMs: 0 } });
+    expect(call.status).toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+    expect(call.kinds()).not.toContain('keepalive');
+  });
+
+  it('lets an authenticated caller resume a session opened before auth was enabled', async () => {
+    const context = setup();
+    const { call: before, sessionId } = await context.open();
+    const { secret } = before.written[0]!.opened as { secret: string };
+    const { bob } = await withAuth(context);
+    const resumed = context.connect(bearer(bob));
+    await resumed.receive({ frame: 'open', open: { clientName: 'c', ttlMs: 10_000, sessionId, secret } });
+    expect(resumed.written[0]!.opened).toMatchObject({ sessionId });
+    expect(resumed.status).toBeNull();
   });
 });
