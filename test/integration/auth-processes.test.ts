@@ -243,7 +243,8 @@ describe('HTTP with auth enabled', () => {
     const lead = await leader();
     const http = lead.node.http;
     const ca = admin.pem.ca;
-    const token = (await worker(lead.node.listen)).token!;
+    // Tokens live 5 s here: each part of this test logs in afresh.
+    let token = (await worker(lead.node.listen)).token!;
     for (const path of ['/livez', '/readyz', '/healthz']) expect((await httpsGet(http, path, { ca })).status).toBe(200);
 
     // /metrics asks for root (--metrics-auth): none, the worker, a node's certificate, another CA's "admin" refused.
@@ -264,10 +265,18 @@ describe('HTTP with auth enabled', () => {
     expect(byRoot.body).toContain('forelock_auth_denied_total{action="GET /metrics"} 1');
 
     // /v1/*: a certificate alone (naming no user) is not enough; a token shows only what the user may read.
+    token = (await worker(lead.node.listen)).token!;
     expect((await httpsGet(http, '/v1/locks', { ca, pem: gateway })).status).toBe(401);
     expect((await httpsGet(http, '/v1/status', { ca, pem: gateway })).status).toBe(401);
     const forged = `${token.slice(0, -2)}${token.endsWith('AA') ? 'AB' : 'AA'}`;
     expect((await httpsGet(http, '/v1/locks', { ca, pem: gateway, token: forged })).status).toBe(401);
+    // The worker's signature under claims naming the root user: refused, the signature covers the claims.
+    const [scheme, claims, signature] = token.split('.') as [string, string, string];
+    const [, revision, expiresAtMs] = JSON.parse(Buffer.from(claims, 'base64url').toString('utf8')) as unknown[];
+    const asAdmin = Buffer.from(JSON.stringify(['admin', revision, expiresAtMs])).toString('base64url');
+    const tampered = await httpsGet(http, '/metrics', { ca, token: `${scheme}.${asAdmin}.${signature}` });
+    expect(tampered.status).toBe(401);
+    expect(JSON.parse(tampered.body).error).toContain('not issued by this cluster');
     const oversized = await httpsGet(http, '/v1/locks', { ca, pem: gateway, token: 'x'.repeat(4_096) });
     expect(oversized.status).toBe(401);
     expect(JSON.parse(oversized.body).error).toContain('longer than 1024 characters');
