@@ -247,7 +247,7 @@ export class LockStateMachine implements StateMachine {
   /** Users, roles and permissions, changed by 'auth' commands (read-only for everyone else). */
   readonly auth = new AuthState();
   /** The snapshot being written in slices, told about every record before it changes (copy-on-write). */
-  private capture: ImageWriter | null = null;
+  private readonly captures = new Set<ImageWriter>();
 
   constructor(options: LockStateMachineOptions = {}) {
     this.maxSessionsPerClient = options.maxSessionsPerClient ?? 16_384;
@@ -470,19 +470,20 @@ export class LockStateMachine implements StateMachine {
    * The snapshot of the state as it is now, packed in slices of about 128 KiB (docs/design.md, "Snapshots"): the
    * maps are captured by reference at once (O(records), no copies), and each record changed before its turn is packed
    * first as it was (beforeLockChange, beforeSessionChange, the usage history's beforeChange). Same bytes as
-   * snapshot(). One at a time. `sliceBytes` is the least packed per step (1 in the simulator: a record a step).
+   * snapshot(). Several may be in flight (the Raft driver's and a backup's). `sliceBytes` is the least packed per step
+   * (1 in the simulator: a record a step).
    */
   beginSnapshot(sliceBytes = SNAPSHOT_SLICE_BYTES): SnapshotJob {
-    if (this.capture !== null) throw new Error('a snapshot is already being written; finish or cancel it first');
     const writer = this.imageWriter();
     let cancelled = false;
     const end = (): void => {
-      if (this.capture !== writer) return;
-      this.capture = null;
-      this.usageHistory.beforeChange = null;
+      this.captures.delete(writer);
+      if (this.captures.size === 0) this.usageHistory.beforeChange = null;
     };
-    this.capture = writer;
-    this.usageHistory.beforeChange = (entry) => writer.preserve(entry[1], () => entry);
+    this.captures.add(writer);
+    this.usageHistory.beforeChange = (entry) => {
+      for (const capture of this.captures) capture.preserve(entry[1], () => entry);
+    };
     return {
       step: () => {
         if (cancelled) return undefined;
@@ -601,12 +602,12 @@ export class LockStateMachine implements StateMachine {
 
   /** Before a lock's holders, waiters or lock-delay change: a snapshot being written keeps its copy. */
   private beforeLockChange(lock: LockState): void {
-    this.capture?.preserve(lock, () => lockData(lock));
+    for (const capture of this.captures) capture.preserve(lock, () => lockData(lock));
   }
 
   /** Before a session's dedup window or cancel fences change: a snapshot being written keeps its copy. */
   private beforeSessionChange(session: SessionState): void {
-    this.capture?.preserve(session, () => sessionData(session));
+    for (const capture of this.captures) capture.preserve(session, () => sessionData(session));
   }
 
   // ---- sessions ----

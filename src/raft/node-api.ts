@@ -57,9 +57,10 @@ export interface RaftNodeApi {
   readonly clusterId: string;
   /**
    * The state machine's image at the applied index, with that index, its term and the membership there: what
-   * `forelock snapshot save` writes, after a read barrier makes it linearizable.
+   * `forelock snapshot save` writes, after a read barrier makes it linearizable. Captured when called, packed in
+   * slices (the loop is not held).
    */
-  captureSnapshot(): Snapshot;
+  captureSnapshot(): Promise<Snapshot>;
   /** Called on every change of role, term or leader (leader discovery, RPH rebuild on promotion). */
   onStatusChange(listener: (status: RaftStatus) => void): () => void;
   /**

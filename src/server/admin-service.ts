@@ -96,11 +96,12 @@ export function adminHandlers(deps: AdminServiceDeps): grpc.UntypedServiceImplem
   return {
     Status: adminCall(context, { name: 'Status', access: 'authenticated', handler: statusReply }),
     // A linearizable snapshot for backup: the read barrier makes the image at least as new as every write
-    // acknowledged before the call, and captureSnapshot takes it in the same turn of the event loop.
+    // acknowledged before the call, and captureSnapshot captures it in the same turn of the event loop (then packs it
+    // in slices).
     Snapshot: streamFile(context, async () => {
       service.requireLeader();
       await raft.readBarrier();
-      const snapshot = raft.captureSnapshot();
+      const snapshot = await raft.captureSnapshot();
       log.info({ index: snapshot.meta.index, term: snapshot.meta.term }, 'snapshot saved for backup');
       return encodeSnapshotFile(raft.clusterId, snapshot);
     }),

@@ -264,29 +264,39 @@ describe('snapshots in slices (docs/design.md, "Snapshots")', () => {
     );
   });
 
-  it('one at a time; a cancelled one keeps nothing, and the next is of the state when it began', () => {
+  it('several at once, each the image of the state when it began; a cancelled one keeps nothing', () => {
     const machine = new LockStateMachine(options);
     const apply = (command: LockCommand) => machine.applyEntry({ atMs: 10_000, command });
-    apply({ type: 'session-open', sessionId: 's1', secretHash: hashSecret('s1'), ttlMs: 10_000, clientName: 'w1' });
-    const job = machine.beginSnapshot(1);
-    expect(job.step()).toBeUndefined();
-    expect(() => machine.beginSnapshot()).toThrow(/already being written/);
-    job.cancel();
-    apply({
+    const acquire = (requestSeq: number, name: string): LockCommand => ({
       type: 'acquire',
       sessionId: 's1',
-      requestSeq: 1,
-      name: 'a',
+      requestSeq,
+      name,
       mode: 'exclusive',
       fenced: false,
       preemptible: true,
       tryOnly: false,
     });
-    const next = machine.beginSnapshot(1);
-    let image = next.step();
-    while (image === undefined) image = next.step();
-    expect(Buffer.from(image).equals(Buffer.from(machine.snapshot()))).toBe(true);
-    for (let i = 0; i < 20; i++) expect(job.step()).toBeUndefined();
+    apply({ type: 'session-open', sessionId: 's1', secretHash: hashSecret('s1'), ttlMs: 10_000, clientName: 'w1' });
+    const cancelled = machine.beginSnapshot(1);
+    expect(cancelled.step()).toBeUndefined();
+    const first = machine.beginSnapshot(1);
+    const atFirst = machine.snapshot();
+    apply(acquire(1, 'a'));
+    cancelled.cancel();
+    const second = machine.beginSnapshot(1);
+    const atSecond = machine.snapshot();
+    apply(acquire(2, 'b'));
+    apply({ type: 'release', sessionId: 's1', requestSeq: 3, name: 'a', token: 1n });
+    const finish = (job: { step(): Uint8Array | undefined }) => {
+      let image = job.step();
+      while (image === undefined) image = job.step();
+      return image;
+    };
+    expect(Buffer.from(finish(second)).equals(Buffer.from(atSecond))).toBe(true);
+    expect(Buffer.from(finish(first)).equals(Buffer.from(atFirst))).toBe(true);
+    expect(Buffer.from(atFirst).equals(Buffer.from(atSecond))).toBe(false);
+    for (let i = 0; i < 20; i++) expect(cancelled.step()).toBeUndefined();
   });
 
   it('a cancelled restore changes nothing, and a bad image is refused with the state kept', () => {

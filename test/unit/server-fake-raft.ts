@@ -97,7 +97,7 @@ export class FakeRaftNode implements RaftNodeApi {
 
   readonly clusterId = 'fake-cluster';
 
-  captureSnapshot(): Snapshot {
+  async captureSnapshot(): Promise<Snapshot> {
     return {
       meta: { index: this.index, term: this.term, conf: this.status().conf },
       data: this.machine.snapshot(),
