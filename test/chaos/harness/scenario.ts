@@ -51,6 +51,11 @@ export interface ScenarioContext {
       leaderBefore?: string;
       /** Count only the next grant of this lock (for a fault on one holder). */
       lock?: string;
+      /**
+       * Count only grants the cluster made at or after this time (default `faultAtMs`): when the fault took a while to
+       * land (a kill on its way to the leader), grants made before it landed are not recovery.
+       */
+      grantsFromMs?: number;
     },
   ): Promise<RecoveryMeasurement>;
 }
@@ -103,7 +108,11 @@ export async function runScenario(
     async measureRecovery(fault, faultAtMs, options = {}) {
       const leader = await cluster.waitForLeader(options.accept, options.among, RECOVERY_BOUND_MS + 30_000);
       const leaderMs = Date.now() - faultAtMs;
-      const nextGrantAtMs = await workload.nextGrantAfter(faultAtMs, RECOVERY_BOUND_MS + 30_000, options.lock);
+      const nextGrantAtMs = await workload.nextGrantAfter(
+        options.grantsFromMs ?? faultAtMs,
+        RECOVERY_BOUND_MS + 30_000,
+        options.lock,
+      );
       const measurement: RecoveryMeasurement = {
         scenario: name,
         nodes: size,

@@ -24,12 +24,16 @@ export async function leaderCrash(context: ScenarioContext): Promise<void> {
 
   const faultAtMs = Date.now();
   await crash(leader.container);
+  // The old leader goes on granting until the kill lands (its grants came 90-200 ms after faultAtMs, before any
+  // election): only a grant made after `docker kill` returned comes from the new leader.
+  const crashedAtMs = Date.now();
   const recovery = await context.measureRecovery('leader killed', faultAtMs, {
     accept: (next) => next.id !== leader.id,
     among: survivors,
+    grantsFromMs: crashedAtMs,
   });
-  // A grant made after the fault can only come from the new leader, so the client found it.
-  const discoveredAtMs = await workload.nextGrantAfter(faultAtMs, RECOVERY_BOUND_MS, DISCOVERY_LOCK);
+  // A grant made after the crash can only come from the new leader, so the client found it.
+  const discoveredAtMs = await workload.nextGrantAfter(crashedAtMs, RECOVERY_BOUND_MS, DISCOVERY_LOCK);
   const hinted = !partial.some((node) => node.id === recovery.leaderAfter);
   recordRecovery({
     ...recovery,
