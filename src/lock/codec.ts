@@ -8,14 +8,24 @@ import type { LockBatchEntry, LockEntry } from './commands.js';
  */
 export const lockPackr = new Packr({ useBigIntExtension: true, useRecords: false, mapsAsObjects: true });
 
+/**
+ * msgpackr packs into a shared buffer and returns a view of it, which keeps that whole buffer (up to hundreds of KB,
+ * once a large value grew it) alive for as long as the view is kept. A log entry's data is kept until the log is
+ * compacted, so it gets a copy of its own bytes: 10,000 entries of about 100 bytes otherwise held 30 MB of buffers
+ * on the leader (docs/design.md, "Memory").
+ */
+function packOwned(value: unknown): Uint8Array {
+  return new Uint8Array(lockPackr.pack(value));
+}
+
 /** Encodes a command with the leader's timestamp as the data of a Raft log entry. */
 export function encodeLockEntry(entry: LockEntry): Uint8Array {
-  return lockPackr.pack(entry);
+  return packOwned(entry);
 }
 
 /** Encodes commands received together as the data of ONE Raft log entry (see LockBatchEntry). */
 export function encodeLockBatch(batch: LockBatchEntry): Uint8Array {
-  return lockPackr.pack(batch);
+  return packOwned(batch);
 }
 
 /** Whether `value` looks like a lock command (an object with a string `type`). */

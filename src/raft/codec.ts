@@ -20,10 +20,15 @@ function entryToTuple(entry: Entry): EntryTuple {
   return [entry.index, entry.term, entryTypeCodes[entry.type], entry.data];
 }
 
+/**
+ * A decoded entry's data is a copy of its own bytes, not a view of the frame or segment it came in: the log keeps an
+ * entry until compaction, and a view would keep the whole frame (many entries, or one large snapshot chunk's worth of
+ * buffer) alive with it (docs/design.md, "Memory").
+ */
 function entryFromTuple(tuple: EntryTuple): Entry {
   const type = entryTypes[tuple[2]];
   if (type === undefined) throw new TypeError(`unknown entry type code ${tuple[2]}`);
-  return { index: tuple[0], term: tuple[1], type, data: asView(tuple[3]) };
+  return { index: tuple[0], term: tuple[1], type, data: new Uint8Array(tuple[3]) };
 }
 
 /** Encodes a run of entries (one storage value per persisted batch). */
