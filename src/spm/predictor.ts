@@ -48,7 +48,8 @@ const REASON_ORDER: readonly StalenessReason[] = ['keepalive-late', 'hold-too-lo
 /** A contribution below this does not make a reason. */
 const REASON_FLOOR = 0.1;
 /**
- * Resources whose statistics are kept (about 2.5 KB each): the least recently used beyond it are forgotten, as the
+ * Resources whose statistics are kept (up to 2.5 KB each, about 200 bytes for a name held once, as their windows
+ * grow with their samples): the least recently used beyond it are forgotten, as the
  * replicated usage history (defaultUsageLimits.maxResources) forgets them, so that a million distinct names used once
  * each do not stay in memory for good (issue 13).
  */
@@ -545,6 +546,17 @@ export class StalenessPredictor {
       fits++;
     }
     return fits;
+  }
+
+  /**
+   * What the predictor keeps per resource now: the resources with statistics (at most MAX_RESOURCE_STATS), the names
+   * in `maintain`'s round robin (at most twice that), and the numbers their windows have room for. Memory tests pin
+   * these bounds (docs/design.md, "Memory").
+   */
+  resourceFootprint(): { resources: number; roundRobinNames: number; windowSlots: number } {
+    let windowSlots = 0;
+    for (const stats of this.resources.values()) windowSlots += stats.allocatedSlots;
+    return { resources: this.resources.size, roundRobinNames: this.resourceNames.length, windowSlots };
   }
 
   /** A session's clock as its keepalives report it (offset, drift and its trend), or null until three rates. */

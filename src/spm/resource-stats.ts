@@ -87,6 +87,11 @@ export class ResourceStats {
     return this.holds.length;
   }
 
+  /** Numbers its windows have room for now: storage follows the samples it has (docs/design.md, "Memory"). */
+  get allocatedSlots(): number {
+    return this.holds.allocatedSlots + this.demand.allocatedSlots + this.sortedHolds.length;
+  }
+
   /** The q-quantile (0-1) of recent hold durations (nearest rank), or null without history. */
   holdQuantileMs(q: number): number | null {
     const n = this.sortedHolds.length;

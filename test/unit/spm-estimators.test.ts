@@ -68,8 +68,30 @@ describe('RingBuffer', () => {
     r.clear();
     expect([r.length, r.last(), r.toArray(), storage()]).toEqual([0, Number.NaN, [], null]);
     r.push(4);
-    expect(storage()).toHaveLength(256);
+    expect(storage()).toHaveLength(8);
     expect([r.length, r.at(0), r.last()]).toEqual([1, 4, 4]);
+  });
+
+  it('grows its storage with its values up to the capacity, reading as a plain window would', () => {
+    const rng = new SeededRng(13);
+    for (const capacity of [1, 3, 8, 9, 64, 256]) {
+      const r = new RingBuffer(capacity);
+      const model: number[] = [];
+      for (let i = 0; i < 3 * capacity + 5; i++) {
+        const value = rng.next();
+        r.push(value);
+        model.push(value);
+        if (model.length > capacity) model.shift();
+        expect(r.toArray()).toEqual(model);
+        expect(r.allocatedSlots).toBeGreaterThanOrEqual(model.length);
+        expect(r.allocatedSlots).toBeLessThanOrEqual(Math.min(capacity, Math.max(8, 2 * model.length)));
+      }
+      // Cleared, it lets grown storage go: a reused window costs what a new one does.
+      r.clear();
+      expect(r.allocatedSlots).toBeLessThanOrEqual(8);
+      r.push(1);
+      expect([r.toArray(), r.allocatedSlots]).toEqual([[1], Math.min(8, capacity)]);
+    }
   });
 });
 

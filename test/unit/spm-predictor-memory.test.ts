@@ -53,3 +53,30 @@ describe('StalenessPredictor memory', () => {
     expect(full.stuckBound('new', 0, 60_000)).toBeGreaterThan(0);
   });
 });
+
+describe('StalenessPredictor memory bounds after many distinct names', () => {
+  it('keeps at most 10,000 resources, 20,000 names to maintain, and window storage that follows their samples', () => {
+    const predictor = new StalenessPredictor({}, new ManualClock(0));
+    const names = 60_000;
+    for (let i = 0; i < names; i++) {
+      const resource = `entity/${i}`;
+      predictor.observeRequest({ resource, atMs: i });
+      predictor.observeGrant({
+        sessionId: 's',
+        resource,
+        token: BigInt(i + 1),
+        atMs: i,
+        fenced: false,
+        preemptible: true,
+      });
+      predictor.observeRelease({ sessionId: 's', resource, atMs: i, heldMs: 1 });
+      if (i % 5_000 === 0) predictor.maintain(i);
+    }
+    const footprint = predictor.resourceFootprint();
+    expect(footprint.resources).toBe(10_000);
+    expect(footprint.roundRobinNames).toBeLessThanOrEqual(20_000);
+    // A name held once has one hold and at most one closed demand bucket: a window's first allocation each, not the
+    // 256 + 64 numbers of a full history.
+    expect(footprint.windowSlots).toBeLessThanOrEqual(10_000 * (8 + 8 + 1));
+  });
+});
