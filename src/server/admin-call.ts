@@ -82,9 +82,11 @@ export function adminCall<Request>(
       reply = Promise.reject(error);
     }
     const record = (result: string): void => {
-      if (auditTarget === undefined) return;
+      // A call refused by its access check was audited by the Authenticator under the caller's identity; a second line
+      // here named the caller anonymous, as its identity was not known yet.
+      if (auditTarget === undefined || caller === null) return;
       audit(log, {
-        identity: caller?.identity ?? `anonymous@${call.getPeer()}`,
+        identity: caller.identity,
         action: name,
         target: auditTarget(request),
         result,

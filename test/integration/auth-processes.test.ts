@@ -222,6 +222,10 @@ describe('a user holding lock on jobs/', () => {
         target: 'other/a',
         result: 'PERMISSION_DENIED',
       });
+      // Each refusal is written once, under the worker's name: none of them as an anonymous caller.
+      for (const serve of running.values()) {
+        expect(serve.audits().filter((line) => line.identity.startsWith('anonymous@'))).toEqual([]);
+      }
       expect(await clusterState(lead.node.listen)).toEqual(before);
       // Neither the password nor a token reaches any node's log.
       for (const serve of running.values()) {
