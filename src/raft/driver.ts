@@ -683,7 +683,8 @@ export class RaftDriver implements RaftDriverApi {
     this.options.storage.compact(meta, data, (error) => {
       this.snapshotInFlight = null;
       if (error !== undefined) this.fail(error);
-      else if (!this.closed && !inFlight.abandoned) {
+      else if (!this.closed && !inFlight.abandoned && meta.index > this.snapshotIndex) {
+        // Never behind a snapshot from the leader installed meanwhile (which abandons this one as well).
         this.guard(() => {
           this.core.compact(meta.index, data);
           this.snapshotIndex = meta.index;
