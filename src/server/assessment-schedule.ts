@@ -76,7 +76,11 @@ type Wake<H extends ScheduledHold> =
 export class AssessmentSchedule<H extends ScheduledHold> {
   private readonly options: AssessmentScheduleOptions;
   private readonly sessions = new Map<string, SessionEntry<H>>();
-  private readonly byResource = new Map<string, Set<HoldEntry<H>>>();
+  /**
+   * The holds of each resource: the one hold itself while there is one (an exclusive lock, the common case), a set
+   * from the second on. A set per held lock was most of what a new leader spent indexing 100,000 holds (issue 13).
+   */
+  private readonly byResource = new Map<string, HoldEntry<H> | Set<HoldEntry<H>>>();
   private readonly byHold = new Map<H, HoldEntry<H>>();
   private readonly wakes = new MinHeap<Wake<H>>();
   /** Sessions past their wake time: all their locks are due. */
@@ -128,12 +132,10 @@ export class AssessmentSchedule<H extends ScheduledHold> {
     const entry: HoldEntry<H> = { hold, wakeAtMs: Number.POSITIVE_INFINITY };
     session.holds.add(entry);
     this.byHold.set(hold, entry);
-    let peers = this.byResource.get(hold.resource);
-    if (peers === undefined) {
-      peers = new Set();
-      this.byResource.set(hold.resource, peers);
-    }
-    peers.add(entry);
+    const peers = this.byResource.get(hold.resource);
+    if (peers === undefined) this.byResource.set(hold.resource, entry);
+    else if (peers instanceof Set) peers.add(entry);
+    else this.byResource.set(hold.resource, new Set([peers, entry]));
     if (first) this.searchSession(session, nowMs);
     this.searchHold(entry, nowMs);
   }
@@ -147,7 +149,9 @@ export class AssessmentSchedule<H extends ScheduledHold> {
 
   /** The resource's hold history changed (a hold ended, a history loaded): its holds' stuck bounds move. */
   historyChanged(resource: string, nowMs: number): void {
-    for (const entry of this.byResource.get(resource) ?? []) this.searchHold(entry, nowMs);
+    const peers = this.byResource.get(resource);
+    if (peers instanceof Set) for (const entry of peers) this.searchHold(entry, nowMs);
+    else if (peers !== undefined) this.searchHold(peers, nowMs);
   }
 
   /** Every input may have moved (a new office, overload beginning or ending): every bound is searched again. */
@@ -191,8 +195,11 @@ export class AssessmentSchedule<H extends ScheduledHold> {
     this.laddered.delete(entry);
     entry.wakeAtMs = Number.NaN; // a wake still in the heap for it is dropped
     const peers = this.byResource.get(entry.hold.resource);
-    peers?.delete(entry);
-    if (peers?.size === 0) this.byResource.delete(entry.hold.resource);
+    if (peers === entry) this.byResource.delete(entry.hold.resource);
+    else if (peers instanceof Set) {
+      peers.delete(entry);
+      if (peers.size === 0) this.byResource.delete(entry.hold.resource);
+    }
     if (session.holds.size > 0) return;
     // A session holding nothing is forgotten (its wakes dropped): its next hold searches afresh.
     session.wakeAtMs = Number.NaN;
