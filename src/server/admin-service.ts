@@ -42,7 +42,8 @@ function streamFile(
 ): grpc.handleServerStreamingCall<unknown, unknown> {
   const { log, authenticator } = context;
   return (call) => {
-    let identity = `anonymous@${call.getPeer()}`;
+    // Known once admitted; a caller refused there was audited by the Authenticator under its own identity.
+    let identity: string | null = null;
     const send = async (): Promise<void> => {
       const access = rootOnly<unknown>(authenticator, 'Snapshot', () => 'cluster state');
       identity = admitted(context, call, 'Snapshot', access, call.request).identity;
@@ -53,8 +54,9 @@ function streamFile(
       }
       call.end();
     };
-    const record = (result: string): void =>
-      audit(log, { identity, action: 'Snapshot', target: 'cluster state', result });
+    const record = (result: string): void => {
+      if (identity !== null) audit(log, { identity, action: 'Snapshot', target: 'cluster state', result });
+    };
     send().then(
       () => record('ok'),
       (error: unknown) => {

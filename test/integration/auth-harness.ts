@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { createCertificates } from '../../src/security/certificates.js';
 import { AUTHORIZATION_METADATA } from '../../src/server/authenticator.js';
+import { forelockServices } from '../../src/util/proto.js';
 import { type NodeAddresses, type ServeProcess, startServe } from './forelock-processes.js';
 import { adminClient, RawSession } from './server-harness.js';
 
@@ -145,6 +146,23 @@ export async function adminRefusal(
     return error as grpc.ServiceError;
   }
   throw new Error(`${method} ${JSON.stringify(request)} was answered; it should have been refused`);
+}
+
+/** How Admin.Snapshot (a server stream) ended for `who`: OK with its bytes, or the refusal. */
+export function snapshotAs(address: string, who: Credentials): Promise<{ code: grpc.status; details: string }> {
+  const { Admin } = forelockServices();
+  const client = new Admin(address, channelCredentials(who.pem));
+  const call = (
+    client as unknown as { Snapshot(request: object, metadata: grpc.Metadata): grpc.ClientReadableStream<unknown> }
+  ).Snapshot({}, metadataOf(who.token));
+  call.on('data', () => {});
+  call.on('error', () => {});
+  return new Promise((resolve) =>
+    call.on('status', (status: grpc.StatusObject) => {
+      client.close();
+      resolve({ code: status.code, details: status.details });
+    }),
+  );
 }
 
 /** A raw session stream to `address` as `who`. */

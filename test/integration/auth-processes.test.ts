@@ -21,6 +21,7 @@ import {
   httpsGet,
   type LoggedServe,
   sessionStream,
+  snapshotAs,
   startLoggedServe,
 } from './auth-harness.js';
 import { type NodeAddresses, nodeAddresses, peersOf, START_TIMEOUT_MS } from './forelock-processes.js';
@@ -222,6 +223,10 @@ describe('a user holding lock on jobs/', () => {
         target: 'other/a',
         result: 'PERMISSION_DENIED',
       });
+      const snapshot = await snapshotAs(lead.node.listen, await worker(lead.node.listen));
+      expect(snapshot.code).toBe(grpc.status.PERMISSION_DENIED);
+      expect(snapshot.details).toContain('user "worker" may not Snapshot');
+      await audited(lead, { identity: 'user:worker', action: 'Snapshot', result: 'PERMISSION_DENIED' });
       // Each refusal is written once, under the worker's name: none of them as an anonymous caller.
       for (const serve of running.values()) {
         expect(serve.audits().filter((line) => line.identity.startsWith('anonymous@'))).toEqual([]);
