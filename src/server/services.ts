@@ -117,6 +117,8 @@ export class ForelockServices {
         spm: options.spm,
         ladder: options.ladder,
         ...(options.recordTrace === undefined ? {} : { recorder: this.traceRecorder(options.recordTrace) }),
+        // Taking office indexes the held locks a few thousand per turn, so that heartbeats go on meanwhile.
+        defer: (work) => setImmediate(work),
       },
       ADVICE_INTERVAL_MS,
     );

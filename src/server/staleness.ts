@@ -41,7 +41,18 @@ export interface StalenessAdvisorDeps {
   readonly ladder?: Partial<Omit<LadderConfig, 'mode'>>;
   /** Records every observation as a trace line (`--record-trace`), whatever the mode. */
   readonly recorder?: TraceRecorder;
+  /**
+   * Runs work in a later turn of the event loop (the node: setImmediate). With it, taking office indexes the held
+   * locks a few thousand per turn; without it (the simulator, tests), at once.
+   */
+  readonly defer?: (work: () => void) => void;
 }
+
+/**
+ * Held locks indexed per turn on taking office: a new leader of 100,000 locks indexed them in one go, for 1-2.5 s on a
+ * loaded machine, long enough for its followers to miss its heartbeats and elect another, which did the same (issue 13).
+ */
+const HOLDS_INDEXED_PER_TURN = 2_000;
 
 /** A hold as the ladder and the predictor both read it; `waiters` is refreshed before each assessment. */
 type HeldLock = LadderLock & HeldLockView & { waiters: number };
@@ -105,6 +116,8 @@ export class StalenessAdvisor implements GuaranteePolicy {
   private schedule: AssessmentSchedule<HeldLock> | null = null;
   /** The node's overload as the last evaluation saw it: its change moves every session's lapse risk. */
   private overloaded = false;
+  /** Counts the offices taken: an indexing of the holds still going when a newer office starts stops. */
+  private offices = 0;
 
   constructor(
     private readonly deps: StalenessAdvisorDeps,
@@ -278,24 +291,49 @@ export class StalenessAdvisor implements GuaranteePolicy {
       const usage = machine.usage(name);
       if (usage !== undefined) this.predictor.observeUsageHistory(usageHistoryOf(usage));
     }
-    // The one walk of every hold per office: from here on the applied events keep the index.
+    // The one walk of every hold per office, session by session: from here on the applied events keep the index.
     this.held.clear();
     this.schedule = new AssessmentSchedule(this.predictor, { stepMs: this.evaluationPeriodMs });
     this.overloaded = this.predictor.thresholds(nowMs).overloaded;
-    for (const view of machine.locks()) {
-      for (const holder of view.holders) {
+    this.ladder.restore();
+    const office = ++this.offices;
+    this.indexHolds(
+      office,
+      machine.sessions().map((session) => session.sessionId),
+      0,
+    );
+  }
+
+  /**
+   * Indexes the holds of `sessionIds` from `from` on as the state machine has them now, a few thousand per turn when
+   * the advisor may defer. Events applied meanwhile keep the index as in office: a hold granted since is indexed
+   * already (kept as it is), one released since is no longer the machine's. A hold not indexed yet is not assessed
+   * until it is; nothing could be revoked in that time (every session was just given a full TTL).
+   */
+  private indexHolds(office: number, sessionIds: readonly string[], from: number): void {
+    if (office !== this.offices) return;
+    const { machine, defer } = this.deps;
+    let indexed = 0;
+    for (let i = from; i < sessionIds.length; i++) {
+      if (defer !== undefined && indexed >= HOLDS_INDEXED_PER_TURN) {
+        defer(() => this.indexHolds(office, sessionIds, i));
+        return;
+      }
+      const sessionId = sessionIds[i] as string;
+      for (const { name, holder } of machine.sessionHolds(sessionId)) {
+        if (this.held.get(lockKey(name, sessionId))?.token === holder.token) continue;
         this.addHeld({
-          resource: view.name,
-          sessionId: holder.sessionId,
+          resource: name,
+          sessionId,
           token: holder.token,
           fenced: holder.fenced,
           preemptible: holder.preemptible,
-          waiters: view.waiters.length,
+          waiters: machine.waiterCount(name),
           grantedAtMs: holder.grantedAtMs,
         });
+        indexed++;
       }
     }
-    this.ladder.restore();
   }
 
   private addHeld(hold: HeldLock): void {

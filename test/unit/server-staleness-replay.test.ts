@@ -17,8 +17,11 @@ const TTL = 10_000;
 const RESOURCES = 6;
 const HOLDS_PER_RESOURCE = 40;
 
-/** A node's machine, services and advisor (pre-emption on), on `clock`; not in office until `takeOffice()`. */
-function node(clock: ManualClock) {
+/**
+ * A node's machine, services and advisor (pre-emption on), on `clock`; not in office until `takeOffice()`. With
+ * `defer`, the advisor indexes the holds of a new office in turns that `defer` runs.
+ */
+function node(clock: ManualClock, defer?: (work: () => void) => void) {
   const machine = new LockStateMachine();
   const raft = new FakeRaftNode(machine);
   const tracker = new SessionTracker();
@@ -31,7 +34,15 @@ function node(clock: ManualClock) {
     eventLoopDelayMs: () => 0,
     preemptionSuspended: () => false,
   });
-  const advisor = new StalenessAdvisor({ machine, tracker, hub, clock, metrics, mode: 'on' });
+  const advisor = new StalenessAdvisor({
+    machine,
+    tracker,
+    hub,
+    clock,
+    metrics,
+    mode: 'on',
+    ...(defer === undefined ? {} : { defer }),
+  });
   const service = new LockService({ raft, machine, tracker, clock, guarantees: advisor });
   const duties = new LeaderDuties(raft, service, tracker, clock, () => {});
   duties.onTookOffice((nowMs) => advisor.tookOffice(nowMs));
@@ -99,5 +110,70 @@ describe('a node that replays the log before it leads', () => {
       }
       expect(replica.advisor.predictor.stuckBound(`orders/${r}`, nowMs - 60_000, nowMs)).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('a new leader of many held locks', () => {
+  it('indexes them a few thousand per turn, ending with exactly the holds of the state machine', async () => {
+    const clock = new ManualClock(T0);
+    const leader = node(clock);
+    await leader.takeOffice();
+    const sessions: string[] = [];
+    const tokens = new Map<string, bigint>();
+    let seq = 0;
+    const acquire = async (sessionId: string, name: string) => {
+      const result = await leader.service.proposeAccepted({
+        type: 'acquire',
+        sessionId,
+        requestSeq: ++seq,
+        name,
+        mode: 'exclusive',
+        tryOnly: true,
+        fenced: false,
+        preemptible: true,
+      });
+      if (result.status !== 'granted') throw new Error(`${name} was not granted`);
+      tokens.set(name, result.token);
+    };
+    for (let s = 0; s < 3; s++) {
+      const { sessionId } = await leader.service.openSession(`worker-${s}`, TTL, clock.now());
+      sessions.push(sessionId);
+      for (let n = 0; n < 3_000; n++) await acquire(sessionId, `job/${s}/${n}`);
+    }
+    const turns: (() => void)[] = [];
+    const replica = node(clock, (work) => turns.push(work));
+    let applied = 0;
+    const catchUp = () => {
+      for (; applied < leader.raft.log.length; applied++) {
+        replica.machine.apply({ index: applied + 1, term: 1, type: 'normal', data: leader.raft.log[applied]! });
+      }
+    };
+    catchUp();
+    await replica.takeOffice();
+    expect(turns).toHaveLength(1);
+    // Meanwhile, the last session (not indexed yet) releases a lock and takes a new one.
+    await leader.service.proposeAccepted({
+      type: 'release',
+      sessionId: sessions[2]!,
+      requestSeq: ++seq,
+      name: 'job/2/7',
+      token: tokens.get('job/2/7')!,
+    });
+    await acquire(sessions[2]!, 'job/2/new');
+    catchUp();
+    let ran = 0;
+    while (turns.length > 0) {
+      turns.shift()!();
+      ran++;
+    }
+    // A session's holds at a time, 2,000 or more per turn: the first session at once, the other two in turns after.
+    expect(ran).toBe(2);
+    const indexed = (replica.advisor as unknown as { held: Map<string, { resource: string; token: bigint }> }).held;
+    const expected = sessions.flatMap((sessionId) =>
+      replica.machine.sessionHolds(sessionId).map((hold) => `${hold.name}/${hold.holder.token}`),
+    );
+    expect(expected).toHaveLength(9_000);
+    expect(expected).toContain(`job/2/new/${tokens.get('job/2/new')}`);
+    expect([...indexed.values()].map((hold) => `${hold.resource}/${hold.token}`).sort()).toEqual(expected.sort());
   });
 });
