@@ -2,10 +2,12 @@
 // in the middle of a ladder, and the leader's own overload (its event loop kept busy by the test-only loop stall, so
 // it lags by a known amount) suspending pre-emption. Each checks that the holder lost its lock once, no sooner than its promise, after its
 // safe period ended, and that the waiter was granted once with a higher token.
+
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EmbeddedCluster } from '../../src/demo/embedded-cluster.js';
 import { type Client, connect, type Lock } from '../../src/index.js';
 import type { LocalNode } from '../../src/server/local-cluster.js';
+import { defaultSpmConfig } from '../../src/spm/config.js';
 import {
   CLUSTER_TIMEOUT_MS,
   counterOn,
@@ -99,7 +101,9 @@ describe('pre-emption and the cluster', () => {
     // gauge is the p99 of 10 ms samples over 1 s windows: each window holds two stalls among at most ~42 samples (5%).
     // A stall stays well under the 1 s minimum election timeout, so the leader keeps its office. (Stopping the process
     // from here with SIGSTOP/SIGCONT pulses depended on this process's timers: on a busy machine the stall was missed.)
-    cluster = await startProcessCluster(['--test-fault-injection']);
+    // The overload guard itself under test: its defaults, not the harness's load-independent settings.
+    const { overloadLoopDelayMs, overloadCpu } = defaultSpmConfig;
+    cluster = await startProcessCluster(['--test-fault-injection'], { overloadLoopDelayMs, overloadCpu });
     const embedded = cluster;
     const leader = await cluster.waitForLeader(CLUSTER_TIMEOUT_MS);
     const history = await client(cluster.endpoints, 'overload-history', 10_000);

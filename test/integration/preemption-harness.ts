@@ -9,6 +9,8 @@ import { expect } from 'vitest';
 import { SafePeriodTracker } from '../../src/client/safe-period.js';
 import { type EmbeddedCluster, startEmbeddedCluster } from '../../src/demo/embedded-cluster.js';
 import type { ForelockCommand, LocalNode } from '../../src/server/local-cluster.js';
+import type { SpmConfig } from '../../src/spm/types.js';
+import { LOAD_INDEPENDENT_SPM } from '../support/load-independent-spm.js';
 import { waitFor } from '../support/wait-for.js';
 import { type Frame, RawSession } from './server-harness.js';
 
@@ -25,16 +27,22 @@ export const CLUSTER_TIMEOUT_MS = 60_000;
  * that the default prior needs minutes to call the hold stuck (a CI run saw no warning within 60 s). With 1% it takes
  * a few p99s whatever the history's tail, so the tests exercise the ladder, not the machine's noise.
  */
-export const TEST_SPM_SETTINGS = { stuckPriorPerHold: 0.01 };
+export const TEST_SPM_SETTINGS = { stuckPriorPerHold: 0.01, ...LOAD_INDEPENDENT_SPM };
 
-/** Starts 3 `forelock serve` processes with pre-emption on and TEST_SPM_SETTINGS; the caller destroys it. */
-export async function startProcessCluster(serveArgs: readonly string[] = []): Promise<EmbeddedCluster> {
+/**
+ * Starts 3 `forelock serve` processes with pre-emption on and TEST_SPM_SETTINGS (`spm` overrides them); the caller
+ * destroys it.
+ */
+export async function startProcessCluster(
+  serveArgs: readonly string[] = [],
+  spm: Partial<SpmConfig> = {},
+): Promise<EmbeddedCluster> {
   if (!existsSync(DIST_FORELOCK.args[0] as string)) {
     throw new Error('dist/src/cli/main.js is missing: run `npm run build` (npm test does) before these tests');
   }
   const configDir = await mkdtemp(join(tmpdir(), 'forelock-test-config-'));
   const configFile = join(configDir, 'spm.json');
-  await writeFile(configFile, JSON.stringify({ spm: TEST_SPM_SETTINGS }));
+  await writeFile(configFile, JSON.stringify({ spm: { ...TEST_SPM_SETTINGS, ...spm } }));
   const cluster = await startEmbeddedCluster({
     command: DIST_FORELOCK,
     serveArgs: ['--log-level', 'warn', '--preemption', 'on', '--config', configFile, ...serveArgs],

@@ -187,9 +187,12 @@ export class ScriptedServer {
     return this;
   }
 
-  /** The n-th stream opened (0-based), waiting for it. */
+  /**
+   * The n-th stream opened (0-based), waiting for it: up to a minute, since a client is often a CLI process whose
+   * start alone takes seconds on a loaded machine.
+   */
   stream(n: number): Promise<ScriptedStream> {
-    return waitFor(`stream #${n}`, () => this.streams[n]);
+    return waitFor(`stream #${n}`, () => this.streams[n], 60_000);
   }
 
   stop(): void {

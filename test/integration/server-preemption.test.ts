@@ -1,8 +1,10 @@
 // Staleness warning and graceful pre-emption end to end on a real node (--preemption on) over raw gRPC streams: a
 // fenced holder falls silent while a waiter queues; it is warned, requested, revoked at the deadline, and the waiter
 // is granted with a higher token.
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeServer } from '../../src/server/node-server.js';
+import { LOAD_INDEPENDENT_SPM } from '../support/load-independent-spm.js';
 import { waitFor } from '../support/wait-for.js';
 import { addressOf, openSession, type RawSession, startTestNode, tempDir } from './server-harness.js';
 
@@ -13,7 +15,7 @@ let removeDir: () => Promise<void>;
 beforeAll(async () => {
   const dir = await tempDir('forelock-server-preemption-');
   removeDir = dir.remove;
-  node = await startTestNode(dir.path, { preemption: 'on' });
+  node = await startTestNode(dir.path, { preemption: 'on', spm: LOAD_INDEPENDENT_SPM });
   address = addressOf(node);
   await waitFor('a leader', () => node.services.duties.active);
 });
