@@ -14,13 +14,28 @@ import { waitFor } from '../support/wait-for.js';
 /** Raft tick used by the tests: elections in 100-200 ms instead of 1-2 s. */
 export const TEST_TICK_MS = 10;
 
-/** A free TCP port on 127.0.0.1 (for clusters whose members must know each other's addresses up front). */
+/** Ports freePort picks from: below Linux's ephemeral range (32768-60999), which outgoing connections take from. */
+const FREE_PORT_LOW = 20_000;
+const FREE_PORT_HIGH = 32_767;
+
+/**
+ * A free TCP port on 127.0.0.1 (for clusters whose members must know each other's addresses up front), picked at random
+ * below the ephemeral range and checked by binding it. A port the kernel hands out for `listen(0)` is an ephemeral one,
+ * which any outgoing connection of a parallel test may take before the node binds it (EADDRINUSE seen in a loaded run).
+ */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = FREE_PORT_LOW + Math.floor(Math.random() * (FREE_PORT_HIGH - FREE_PORT_LOW + 1));
+    const server = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!bound) continue;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    return port;
+  }
+  throw new Error(`no free port on 127.0.0.1 in ${FREE_PORT_LOW}-${FREE_PORT_HIGH} after 100 attempts`);
 }
 
 /** A temp folder removed by the returned cleanup. */
