@@ -509,6 +509,11 @@ export function resolveServerConfig(...layers: readonly ConfigLayer[]): ServerCo
   if (join && forceNewCluster) {
     throw new ConfigError('--force-new-cluster recovers a member from its own log; it cannot be given with --join');
   }
+  if (join && Object.keys(peers).length === 0) {
+    throw new ConfigError(
+      '--join needs --peers naming the current members: a joining node answers the leader before the log has given it their addresses',
+    );
+  }
   if (Object.keys(peers).length > 0 && peers[id] === undefined && !join) {
     throw new ConfigError(`--peers must include this node (${id}), or start it with --join to be added later`);
   }

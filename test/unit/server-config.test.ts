@@ -91,6 +91,9 @@ describe('resolveServerConfig', () => {
       '--peers must include this node (node3)',
     );
     expect(resolveServerConfig(flagsLayer({ id: 'node3', peers: 'node1=127.0.0.1:1', join: true })).join).toBe(true);
+    expect(() => resolveServerConfig(flagsLayer({ id: 'node3', join: true }))).toThrow(
+      /--join needs --peers naming the current members/,
+    );
   });
 
   it.each([
