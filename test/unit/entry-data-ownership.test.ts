@@ -5,18 +5,10 @@ import { decodeLockEntries, encodeLockBatch, encodeLockEntry, lockPackr } from '
 import type { LockCommand } from '../../src/lock/commands.js';
 import { decodeEntries, decodeMessages, encodeEntries, encodeMessages } from '../../src/raft/codec.js';
 import type { Entry, Message } from '../../src/raft/types.js';
+import { acquireCommand } from './lock-fixtures.js';
 
 function acquire(name: string, requestSeq: number): LockCommand {
-  return {
-    type: 'acquire',
-    sessionId: 's1',
-    requestSeq,
-    name,
-    mode: 'exclusive',
-    fenced: false,
-    preemptible: true,
-    tryOnly: false,
-  };
+  return acquireCommand('s1', requestSeq, name);
 }
 
 /** Whether `bytes` is the whole of its buffer, not a view into a larger one. */

@@ -3,6 +3,34 @@ import type { LockCommand, LockEvent, LockMode, LockResult } from '../../src/loc
 import { hashSecret } from '../../src/lock/secret.js';
 import { LockStateMachine, type LockStateMachineOptions } from '../../src/lock/state-machine.js';
 
+/** What an acquire may ask beyond its session, request and name. */
+export interface AcquireOptions {
+  readonly mode?: LockMode;
+  readonly tryOnly?: boolean;
+  readonly fenced?: boolean;
+  readonly metadata?: string;
+}
+
+/** An acquire command: exclusive, unfenced, pre-emptible and queueing unless `options` say otherwise. */
+export function acquireCommand(
+  sessionId: string,
+  requestSeq: number,
+  name: string,
+  options: AcquireOptions = {},
+): LockCommand {
+  return {
+    type: 'acquire',
+    sessionId,
+    requestSeq,
+    name,
+    mode: options.mode ?? 'exclusive',
+    fenced: options.fenced ?? false,
+    preemptible: true,
+    tryOnly: options.tryOnly ?? false,
+    ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
+  };
+}
+
 /** A LockStateMachine driven with entry times, recording every event. */
 export class LockFixture {
   readonly machine: LockStateMachine;
@@ -31,22 +59,8 @@ export class LockFixture {
     });
   }
 
-  acquire(
-    sessionId: string,
-    name: string,
-    options: { mode?: LockMode; tryOnly?: boolean; fenced?: boolean; requestSeq?: number; metadata?: string } = {},
-  ): LockResult {
-    return this.run({
-      type: 'acquire',
-      sessionId,
-      requestSeq: options.requestSeq ?? this.nextSeq++,
-      name,
-      mode: options.mode ?? 'exclusive',
-      fenced: options.fenced ?? false,
-      preemptible: true,
-      tryOnly: options.tryOnly ?? false,
-      ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
-    });
+  acquire(sessionId: string, name: string, options: AcquireOptions & { requestSeq?: number } = {}): LockResult {
+    return this.run(acquireCommand(sessionId, options.requestSeq ?? this.nextSeq++, name, options));
   }
 
   release(sessionId: string, name: string, token: bigint, requestSeq = this.nextSeq++): LockResult {

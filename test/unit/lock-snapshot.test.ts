@@ -10,6 +10,7 @@ import {
 import type { LockCommand, LockEntry, LockEvent, LockResult } from '../../src/lock/commands.js';
 import { hashSecret } from '../../src/lock/secret.js';
 import { LockStateMachine } from '../../src/lock/state-machine.js';
+import { acquireCommand } from './lock-fixtures.js';
 
 const seed = Number(process.env.FC_SEED ?? Math.floor(Math.random() * 2 ** 31));
 console.log(`lock-snapshot seed ${seed}; replay: FC_SEED=${seed} npx vitest run test/unit/lock-snapshot.test.ts`);
@@ -267,16 +268,7 @@ describe('snapshots in slices (docs/design.md, "Snapshots")', () => {
   it('several at once, each the image of the state when it began; a cancelled one keeps nothing', () => {
     const machine = new LockStateMachine(options);
     const apply = (command: LockCommand) => machine.applyEntry({ atMs: 10_000, command });
-    const acquire = (requestSeq: number, name: string): LockCommand => ({
-      type: 'acquire',
-      sessionId: 's1',
-      requestSeq,
-      name,
-      mode: 'exclusive',
-      fenced: false,
-      preemptible: true,
-      tryOnly: false,
-    });
+    const acquire = (requestSeq: number, name: string): LockCommand => acquireCommand('s1', requestSeq, name);
     apply({ type: 'session-open', sessionId: 's1', secretHash: hashSecret('s1'), ttlMs: 10_000, clientName: 'w1' });
     const cancelled = machine.beginSnapshot(1);
     expect(cancelled.step()).toBeUndefined();
@@ -330,16 +322,7 @@ describe('snapshots in slices (docs/design.md, "Snapshots")', () => {
 describe('snapshot of the dedup window', () => {
   const acquireOf = (requestSeq: number, name: string): LockEntry => ({
     atMs: 20_000,
-    command: {
-      type: 'acquire',
-      sessionId: 's1',
-      requestSeq,
-      name,
-      mode: 'exclusive',
-      fenced: false,
-      preemptible: true,
-      tryOnly: false,
-    },
+    command: acquireCommand('s1', requestSeq, name),
   });
 
   it('carries what each remembered request asked for: after a restore another request under its seq is refused', () => {
