@@ -2,61 +2,18 @@
 // does no prediction work per grant or release, and once in office it judges holds from the replicated history as
 // the leader that lived through the same entries does.
 import { describe, expect, it, vi } from 'vitest';
-import { LockStateMachine } from '../../src/lock/state-machine.js';
-import { LeaderDuties } from '../../src/server/leader-duties.js';
-import { LockService } from '../../src/server/lock-service.js';
-import { ServerMetrics } from '../../src/server/metrics.js';
-import { SessionHub } from '../../src/server/session-hub.js';
-import { StalenessAdvisor } from '../../src/server/staleness.js';
-import { SessionTracker } from '../../src/session/tracker.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { FakeRaftNode } from './server-fake-raft.js';
+import { advisorNode } from './advisor-node.js';
 
 const T0 = 1_000_000;
 const TTL = 10_000;
 const RESOURCES = 6;
 const HOLDS_PER_RESOURCE = 40;
 
-/**
- * A node's machine, services and advisor (pre-emption on), on `clock`; not in office until `takeOffice()`. With
- * `defer`, the advisor indexes the holds of a new office in turns that `defer` runs.
- */
-function node(clock: ManualClock, defer?: (work: () => void) => void) {
-  const machine = new LockStateMachine();
-  const raft = new FakeRaftNode(machine);
-  const tracker = new SessionTracker();
-  const hub = new SessionHub(machine, raft);
-  const metrics = new ServerMetrics({
-    status: () => raft.status(),
-    sessionCount: () => machine.sessionCount(),
-    connectedSessionCount: () => hub.size,
-    lockCount: () => machine.lockCount(),
-    eventLoopDelayMs: () => 0,
-    preemptionSuspended: () => false,
-  });
-  const advisor = new StalenessAdvisor({
-    machine,
-    tracker,
-    hub,
-    clock,
-    metrics,
-    mode: 'on',
-    ...(defer === undefined ? {} : { defer }),
-  });
-  const service = new LockService({ raft, machine, tracker, clock, guarantees: advisor });
-  const duties = new LeaderDuties(raft, service, tracker, clock, () => {});
-  duties.onTookOffice((nowMs) => advisor.tookOffice(nowMs));
-  machine.onEvent((event) => {
-    duties.applied(event);
-    advisor.applied(event);
-  });
-  return { machine, raft, advisor, service, takeOffice: () => duties.statusChanged(raft.status()) };
-}
-
 describe('a node that replays the log before it leads', () => {
   it('spends nothing per grant or release, and in office judges holds as the leader that lived through them', async () => {
     const clock = new ManualClock(T0);
-    const leader = node(clock);
+    const leader = advisorNode(clock);
     await leader.takeOffice();
     const { sessionId } = await leader.service.openSession('worker', TTL, clock.now());
     let seq = 0;
@@ -89,7 +46,7 @@ describe('a node that replays the log before it leads', () => {
       }
     }
 
-    const replica = node(clock);
+    const replica = advisorNode(clock);
     const observeGrant = vi.spyOn(replica.advisor.predictor, 'observeGrant');
     const observeRelease = vi.spyOn(replica.advisor.predictor, 'observeRelease');
     for (const [i, data] of leader.raft.log.entries()) {
@@ -116,7 +73,7 @@ describe('a node that replays the log before it leads', () => {
 describe('a new leader of many held locks', () => {
   it('indexes them a few thousand per turn, ending with exactly the holds of the state machine', async () => {
     const clock = new ManualClock(T0);
-    const leader = node(clock);
+    const leader = advisorNode(clock);
     await leader.takeOffice();
     const sessions: string[] = [];
     const tokens = new Map<string, bigint>();
@@ -141,7 +98,7 @@ describe('a new leader of many held locks', () => {
       for (let n = 0; n < 3_000; n++) await acquire(sessionId, `job/${s}/${n}`);
     }
     const turns: (() => void)[] = [];
-    const replica = node(clock, (work) => turns.push(work));
+    const replica = advisorNode(clock, (work) => turns.push(work));
     let applied = 0;
     const catchUp = () => {
       for (; applied < leader.raft.log.length; applied++) {

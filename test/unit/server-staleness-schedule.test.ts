@@ -1,16 +1,9 @@
 // The leader's staleness driver at scale (issue 13): with every session renewing on time, an evaluation pass assesses
 // none of the held locks; a session that falls silent has its own locks assessed and warned, and no other's.
 import { describe, expect, it, vi } from 'vitest';
-import { LockStateMachine } from '../../src/lock/state-machine.js';
-import { LeaderDuties } from '../../src/server/leader-duties.js';
-import { LockService } from '../../src/server/lock-service.js';
-import { ServerMetrics } from '../../src/server/metrics.js';
-import { SessionHub } from '../../src/server/session-hub.js';
-import { StalenessAdvisor } from '../../src/server/staleness.js';
 import type { ServerFramePayload } from '../../src/server/wire.js';
-import { SessionTracker } from '../../src/session/tracker.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { FakeRaftNode } from './server-fake-raft.js';
+import { advisorNode } from './advisor-node.js';
 
 const T0 = 1_000_000;
 const TTL = 10_000;
@@ -20,27 +13,8 @@ const LOCKS_PER_SESSION = 100;
 describe('StalenessAdvisor.evaluate', () => {
   it('assesses only what changed: no lock of a renewing session, every lock of the one that fell silent', async () => {
     const clock = new ManualClock(T0);
-    const machine = new LockStateMachine();
-    const raft = new FakeRaftNode(machine);
-    const tracker = new SessionTracker();
-    const hub = new SessionHub(machine, raft);
-    const metrics = new ServerMetrics({
-      status: () => raft.status(),
-      sessionCount: () => machine.sessionCount(),
-      connectedSessionCount: () => hub.size,
-      lockCount: () => machine.lockCount(),
-      eventLoopDelayMs: () => 0,
-      preemptionSuspended: () => false,
-    });
-    const advisor = new StalenessAdvisor({ machine, tracker, hub, clock, metrics, mode: 'on' });
-    const service = new LockService({ raft, machine, tracker, clock, guarantees: advisor });
-    const duties = new LeaderDuties(raft, service, tracker, clock, () => {});
-    duties.onTookOffice((nowMs) => advisor.tookOffice(nowMs));
-    machine.onEvent((event) => {
-      duties.applied(event);
-      advisor.applied(event);
-    });
-    await duties.statusChanged(raft.status());
+    const { machine, hub, advisor, service, duties, takeOffice } = advisorNode(clock);
+    await takeOffice();
 
     const warned: { sessionId: string; resource: string }[] = [];
     const sessions: string[] = [];
