@@ -217,8 +217,12 @@ export class StalenessPredictor {
         this.lateExcessCount++;
       }
       this.deathRate.observeTrial(false);
-      const silence = (sample.receiveMs - session.lastReceiveMs) / session.keepaliveIntervalMs;
-      this.recoveredSilence.observe(sample.receiveMs, silence);
+      // A keepalive lost in transit is the loss model's (with the session's own tolerance), not a pause: the longest
+      // of many such silences would only stretch every silent holder's wait past what one loss explains.
+      if (!verdict.missed) {
+        const silence = (sample.receiveMs - session.lastReceiveMs) / session.keepaliveIntervalMs;
+        this.recoveredSilence.observe(sample.receiveMs, silence);
+      }
     }
     session.observe(sample, this.health.overloaded(sample.receiveMs));
   }

@@ -112,6 +112,10 @@ describe('a silent session (crash)', () => {
     const [afterPauseMs, afterPauseLaterMs] = explainedForMs(9_000);
     expect(afterPauseMs).toBeGreaterThanOrEqual(9_000);
     expect(afterPauseLaterMs).toBeCloseTo(lossOnlyMs, 6);
+    // A lost keepalive elsewhere (its replacement an interval later, a little past the mean) is the loss model's
+    // already: the window stays what one loss explains, not the longest of the cluster's lost-keepalive silences.
+    const [afterLossMs] = explainedForMs(2 * INTERVAL + 60);
+    expect(afterLossMs).toBeCloseTo(lossOnlyMs, 6);
   });
 
   it('a client heard from since (a release, a request) is alive: its late keepalive was lost, not its process', () => {
