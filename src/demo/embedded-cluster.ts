@@ -1,7 +1,6 @@
 // A throw-away local cluster of real `forelock serve` processes: free loopback ports, a temp data folder, the wait
 // for a leader, and a teardown that stops every process and removes the folder.
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -11,6 +10,7 @@ import {
   type LocalClusterEvents,
   type LocalNode,
 } from '../server/local-cluster.js';
+import { freePort } from '../util/free-port.js';
 
 /** How an embedded cluster is started. */
 export interface EmbeddedClusterOptions {
@@ -36,18 +36,6 @@ export interface EmbeddedCluster {
   destroy(graceMs?: number): Promise<void>;
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export async function freeLoopbackPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** How often the leader is polled while waiting for one, in ms. */
 const LEADER_POLL_MS = 100;
 
@@ -58,8 +46,8 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions = {})
   for (let i = 1; i <= size; i++) {
     nodes.push({
       id: `node${i}`,
-      listen: `127.0.0.1:${await freeLoopbackPort()}`,
-      http: `127.0.0.1:${await freeLoopbackPort()}`,
+      listen: `127.0.0.1:${await freePort()}`,
+      http: `127.0.0.1:${await freePort()}`,
     });
   }
   const dataDir = await mkdtemp(join(tmpdir(), 'forelock-demo-'));

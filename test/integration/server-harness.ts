@@ -1,42 +1,21 @@
 // Test harness for the server: in-process nodes on 127.0.0.1 ephemeral ports, raw gRPC session streams and admin
 // calls, and waits with deadlines (never sleeps as synchronization).
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { configFileLayer, resolveServerConfig, type ServerConfigInput } from '../../src/server/config.js';
 import { type NodeServer, startNodeServer } from '../../src/server/node-server.js';
+import { freePort } from '../../src/util/free-port.js';
 import { forelockServices } from '../../src/util/proto.js';
 import { waitFor } from '../support/wait-for.js';
 
 /** Raft tick used by the tests: elections in 100-200 ms instead of 1-2 s. */
 export const TEST_TICK_MS = 10;
 
-/** Ports freePort picks from: below Linux's ephemeral range (32768-60999), which outgoing connections take from. */
-const FREE_PORT_LOW = 20_000;
-const FREE_PORT_HIGH = 32_767;
-
-/**
- * A free TCP port on 127.0.0.1 (for clusters whose members must know each other's addresses up front), picked at random
- * below the ephemeral range and checked by binding it. A port the kernel hands out for `listen(0)` is an ephemeral one,
- * which any outgoing connection of a parallel test may take before the node binds it (EADDRINUSE seen in a loaded run).
- */
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const port = FREE_PORT_LOW + Math.floor(Math.random() * (FREE_PORT_HIGH - FREE_PORT_LOW + 1));
-    const server = createServer();
-    const bound = await new Promise<boolean>((resolve) => {
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => resolve(true));
-    });
-    if (!bound) continue;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    return port;
-  }
-  throw new Error(`no free port on 127.0.0.1 in ${FREE_PORT_LOW}-${FREE_PORT_HIGH} after 100 attempts`);
-}
+/** Free loopback ports are picked as the demo's embedded cluster picks them. */
+export { freePort };
 
 /** A temp folder removed by the returned cleanup. */
 export async function tempDir(prefix: string): Promise<{ path: string; remove: () => Promise<void> }> {
