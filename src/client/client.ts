@@ -8,6 +8,7 @@ import { type Clock, systemClock } from '../util/clock.js';
 import { ForelockError } from '../util/errors.js';
 import { type Rng, randomRng } from '../util/rng.js';
 import type { WireSessionAdvisory, WireSessionOpened } from '../util/wire-frames.js';
+import { giveUpAcquire, grantFate } from './acquire-give-up.js';
 import { AdminClient } from './admin.js';
 import { AdvisoryFilter, type AdvisoryHandler, advisoryFromWire, type SessionAdvisory } from './advisory.js';
 import type { AuthOptions } from './auth-token.js';
@@ -293,7 +294,7 @@ export class Client implements LockOwner {
           const result = frame.acquire;
           if (result.status === 'QUEUED') return false;
           const token = BigInt(result.token);
-          if (!waiting) {
+          if (grantFate(waiting) === 'hand-back') {
             // Granted after this client gave up: hand it straight back.
             this.sendRelease(name, token, () => true);
             return true;
@@ -469,12 +470,11 @@ export class Client implements LockOwner {
 
   /** Cancels a queued acquire; if it was granted meanwhile, re-asks its fate so the grant gets released. */
   private cancelWaiter(acquireSeq: number, name: string): void {
-    this.connection.stopResending(acquireSeq);
+    const cancelAnswered = giveUpAcquire(this.connection, acquireSeq);
     this.connection.request(
       (requestSeq) => ({ cancel: { requestSeq: String(requestSeq), name } }),
       (frame) => {
-        if (frame.frame === 'done') this.connection.forget(acquireSeq);
-        else this.connection.resendRequest(acquireSeq);
+        cancelAnswered(frame.frame === 'done');
         return true;
       },
       () => {},

@@ -4,7 +4,7 @@
 import { connectivityState } from '@grpc/grpc-js';
 import type { ClientTls } from '../security/client-tls.js';
 import type { Clock } from '../util/clock.js';
-import type { ErrorCode, ForelockError } from '../util/errors.js';
+import type { ForelockError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 import type { WireSessionAdvisory, WireSessionOpened } from '../util/wire-frames.js';
 import type { TokenSource } from './auth-token.js';
@@ -24,35 +24,15 @@ import {
   UnauthenticatedError,
   UnavailableError,
 } from './errors.js';
+import { KeepaliveSchedule } from './keepalive-schedule.js';
 import { LeaderFollower } from './leader-follower.js';
+import { openAnswerTimeoutMs } from './open-timeout.js';
+import { retryDelayAfterRefusal } from './refusal-retry.js';
+import { RequestLedger } from './request-ledger.js';
 import { SafePeriodTracker } from './safe-period.js';
 import { StreamWriter } from './stream-writer.js';
 import { acquireStub, openSessionStream, releaseStub } from './stub-pool.js';
 import type { ClientFrame, ForelockStub, ServerFrame, SessionStream } from './wire.js';
-
-/**
- * The least time a NEW session's open may take to be answered: it waits for the session to be committed, which a busy
- * cluster may take a while to do, and no promise is at stake yet.
- */
-const FIRST_OPEN_TIMEOUT_MS = 5_000;
-
-/**
- * The share of the TTL a resume's answer may take, at least, once the node accepted the stream: a node that just
- * restarted or took office answers after catching up, and a client that gave up at `openTimeoutMs` would only start
- * the same resume again elsewhere, or on the same node, and lose its session while retrying (issue 13 saw 69 of 100
- * sessions end so after a restart). A node that cannot lead says so at once (not-leader), and a dead one is found by
- * the connection timeout (`openTimeoutMs`), so waiting longer for an answer costs nothing when all is well. Half the
- * TTL leaves the other half to try the next node.
- */
-const RESUME_ANSWER_TTL_SHARE = 0.5;
-
-/** Server refusals that say "not now" rather than "no": the request is re-sent with its seq after a backoff. */
-const TRANSIENT_SERVER_CODES: ReadonlySet<string> = new Set<ErrorCode>([
-  'PROPOSAL_DROPPED',
-  'NODE_CLOSED',
-  'CONF_CHANGE_IN_PROGRESS',
-  'UNAVAILABLE',
-]);
 
 /** The frames that answer a request, by request_seq. */
 export type RequestFrame = Extract<ServerFrame, { frame: 'acquire' | 'done' | 'error' }>;
@@ -60,16 +40,13 @@ export type RequestFrame = Extract<ServerFrame, { frame: 'acquire' | 'done' | 'e
 /** The frames that concern a held lock rather than a request. */
 export type LockFrame = Extract<ServerFrame, { frame: 'warning' | 'preemption' | 'revoked' }>;
 
-/** A request in flight: re-sent with its seq after every reconnect until `onFrame` says it is finished. */
+/** A request in flight: re-sent with its seq after every reconnect (RequestLedger) until `onFrame` says it is finished. */
 interface PendingRequest {
-  readonly seq: number;
-  frame: ClientFrame;
+  readonly frame: ClientFrame;
   /** Handles an answer; returns true when the request needs nothing more. */
   readonly onFrame: (frame: RequestFrame) => boolean;
   /** Called once if the session ends first. */
   readonly onSessionEnd: (error: ForelockError) => void;
-  /** False once the request must not be sent again (a cancelled acquire waiting for its fate). */
-  resend: boolean;
 }
 
 /** What the owner of the connection (the Client) hears about. */
@@ -129,7 +106,8 @@ export class SessionConnection {
   private readonly follower: LeaderFollower;
   /** The shared stubs this connection holds, by address (given back when the session ends). */
   private readonly stubs = new Map<string, ForelockStub>();
-  private readonly pending = new Map<number, PendingRequest>();
+  /** The requests awaiting an answer, and the seq the next one gets. */
+  private readonly requests = new RequestLedger<PendingRequest>();
   private stream: SessionStream | null = null;
   /** Writes to `stream` as its buffer allows (set and cleared with it). */
   private writer: StreamWriter | null = null;
@@ -138,9 +116,9 @@ export class SessionConnection {
   private sessionId = '';
   /** The session secret: an ES private field, so util.inspect and JSON.stringify never show it (docs/design.md, principle 8). */
   #secret = '';
-  private nextRequestSeq = 1;
   private nextKeepaliveSeq = 1;
-  private keepaliveIntervalMs = 0;
+  /** When the next keepalive is due; `keepaliveTimer` fires then. */
+  private readonly keepalives = new KeepaliveSchedule();
   private keepaliveTimer: NodeJS.Timeout | null = null;
   private lastRttMs = 0;
   private paused = false;
@@ -216,34 +194,31 @@ export class SessionConnection {
     onFrame: (frame: RequestFrame) => boolean,
     onSessionEnd: (error: ForelockError) => void,
   ): number {
-    const seq = this.nextRequestSeq++;
+    const seq = this.requests.allocate();
     if (this.endError) {
       onSessionEnd(this.endError);
       return seq;
     }
-    const request: PendingRequest = { seq, frame: build(seq), onFrame, onSessionEnd, resend: true };
-    this.pending.set(seq, request);
+    const request: PendingRequest = { frame: build(seq), onFrame, onSessionEnd };
+    this.requests.add(seq, request);
     this.write(request.frame);
     return seq;
   }
 
   /** Stops re-sending request `seq` after reconnects, but keeps routing its answers to it. */
   stopResending(seq: number): void {
-    const request = this.pending.get(seq);
-    if (request) request.resend = false;
+    this.requests.stopResending(seq);
   }
 
   /** Sends request `seq` again now (and after reconnects), e.g. to learn the fate of a cancelled acquire. */
   resendRequest(seq: number): void {
-    const request = this.pending.get(seq);
-    if (!request) return;
-    request.resend = true;
-    this.write(request.frame);
+    const request = this.requests.resendRequest(seq);
+    if (request) this.write(request.frame);
   }
 
   /** Forgets request `seq` (its owner gave up on it). */
   forget(seq: number): void {
-    this.pending.delete(seq);
+    this.requests.forget(seq);
   }
 
   /** Sends a frame that needs no answer (a warning answer) if a stream is open; dropped otherwise. */
@@ -434,6 +409,7 @@ export class SessionConnection {
           this.stream = null;
           this.writer = null;
           this.keepaliveDue = false;
+          this.keepalives.closed();
           this.stopKeepalives();
         }
         stream.removeAllListeners('data');
@@ -442,10 +418,7 @@ export class SessionConnection {
         if (opened) resolveClosed(failure);
         else rejectOpen(failure);
       };
-      const openTimeoutMs = Math.max(
-        this.options.openTimeoutMs,
-        this.sessionId === '' ? FIRST_OPEN_TIMEOUT_MS : this.options.ttlMs * RESUME_ANSWER_TTL_SHARE,
-      );
+      const openTimeoutMs = openAnswerTimeoutMs(this.options.openTimeoutMs, this.sessionId !== '', this.options.ttlMs);
       const openTimer = setTimeout(
         () => finish(new TimeoutError(`${address} did not answer the session open within ${openTimeoutMs} ms`)),
         openTimeoutMs,
@@ -516,12 +489,11 @@ export class SessionConnection {
       this.sessionId = opened.sessionId;
       this.#secret = opened.secret;
     }
-    this.keepaliveIntervalMs = opened.keepaliveIntervalMs;
+    this.keepalives.opened(opened.keepaliveIntervalMs, this.options.clock.now());
     this.tracker.guaranteeReceived(Number(frame.lastKeepaliveSeq), opened.guaranteeMs);
     for (const listener of this.listeners) listener.opened(opened, resumed);
     for (const listener of this.listeners) listener.safeUntilChanged();
-    const requests = [...this.pending.values()].filter((r) => r.resend).sort((a, b) => a.seq - b.seq);
-    if (resumed) for (const request of requests) this.write(request.frame);
+    if (resumed) for (const request of this.requests.toResendOnResume()) this.write(request.frame);
     this.sendKeepalive();
     if (this.firstOpen) {
       this.firstOpen.resolve();
@@ -551,17 +523,18 @@ export class SessionConnection {
       case 'done':
       case 'error': {
         const seq = Number(requestSeqOf(frame));
-        const request = this.pending.get(seq);
+        const request = this.requests.get(seq);
         if (!request) return null;
-        if (frame.frame === 'error' && TRANSIENT_SERVER_CODES.has(frame.error.code)) {
-          // The leader could not take the request just now (kafkajs: retry decided by the code, not the text).
+        const retryInMs = frame.frame === 'error' ? retryDelayAfterRefusal(frame.error.code, this.backoff) : null;
+        if (retryInMs !== null) {
+          // The leader could not take the request just now: sent again with its seq (refusal-retry.ts).
           const retryTimer = setTimeout(() => {
-            if (request.resend && this.pending.get(seq) === request) this.write(request.frame);
-          }, this.backoff.nextDelayMs());
+            if (this.requests.resendable(seq, request)) this.write(request.frame);
+          }, retryInMs);
           retryTimer.unref();
           return null;
         }
-        if (request.onFrame(frame)) this.pending.delete(seq);
+        if (request.onFrame(frame)) this.requests.forget(seq);
         return null;
       }
       // A warning's guarantee_ms only informs: promises are made by keepalive answers (and SessionOpened), so
@@ -586,29 +559,30 @@ export class SessionConnection {
   }
 
   private setKeepaliveInterval(intervalMs: number): void {
-    if (intervalMs > 0 && intervalMs !== this.keepaliveIntervalMs) {
-      this.keepaliveIntervalMs = intervalMs;
-      this.scheduleKeepalive();
-    }
+    const nowMs = this.options.clock.now();
+    if (this.keepalives.intervalAnswered(intervalMs, nowMs)) this.armKeepaliveTimer(nowMs);
   }
 
   private sendKeepalive(): void {
     if (!this.stream || this.endError) return;
     // Not while the stream is full: it would wait there and leave with a stale send time.
+    const nowMs = this.options.clock.now();
     if (this.writer?.full) this.keepaliveDue = true;
     else if (!this.paused) {
       const seq = this.nextKeepaliveSeq++;
-      const nowMs = this.options.clock.now();
       this.tracker.keepaliveSent(seq, nowMs);
       this.write({ keepalive: { seq: String(seq), clientTimeMs: nowMs, rttMs: this.lastRttMs } });
     }
-    this.scheduleKeepalive();
+    this.keepalives.turnTaken(nowMs);
+    this.armKeepaliveTimer(nowMs);
   }
 
-  private scheduleKeepalive(): void {
+  /** Arms the keepalive timer for when the schedule says the next one is due. */
+  private armKeepaliveTimer(nowMs: number): void {
     this.stopKeepalives();
-    if (this.keepaliveIntervalMs <= 0 || !this.stream) return;
-    this.keepaliveTimer = setTimeout(() => this.sendKeepalive(), this.keepaliveIntervalMs);
+    const dueAtMs = this.keepalives.nextDueAtMs;
+    if (dueAtMs === null || !this.stream) return;
+    this.keepaliveTimer = setTimeout(() => this.sendKeepalive(), Math.max(0, dueAtMs - nowMs));
     this.keepaliveTimer.unref();
   }
 
@@ -633,9 +607,8 @@ export class SessionConnection {
       setTimeout(() => stream.cancel(), 1_000).unref();
     }
     this.wake?.();
-    const requests = [...this.pending.values()];
-    this.pending.clear();
-    for (const request of requests) request.onSessionEnd(error);
+    this.keepalives.closed();
+    for (const request of this.requests.drain()) request.onSessionEnd(error);
     if (this.firstOpen) {
       this.firstOpen.reject(error);
       this.firstOpen = null;
