@@ -20,6 +20,8 @@ export interface DemoOptions {
   readonly signal?: AbortSignal;
   /** How the cluster's `forelock serve` processes are run (default: the running CLI). */
   readonly command?: ForelockCommand;
+  /** A `forelock serve --config` file every node also reads (checked by the caller); the demo's flags win. */
+  readonly serveConfigFile?: string;
 }
 
 /** How long the cluster may take to elect its first leader, in ms. */
@@ -40,7 +42,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   let stopping = false;
   const embedded = await startEmbeddedCluster({
     ...(options.command === undefined ? {} : { command: options.command }),
-    serveArgs: ['--log-level', 'warn', '--preemption', 'on'],
+    serveArgs: [
+      '--log-level',
+      'warn',
+      '--preemption',
+      'on',
+      ...(options.serveConfigFile === undefined ? [] : ['--config', options.serveConfigFile]),
+    ],
     events: {
       onExit: (node, code, signal) => {
         if (!stopping) print(`[${node.id}] exited unexpectedly (${signal ?? `code ${code}`})`);

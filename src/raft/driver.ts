@@ -113,7 +113,7 @@ interface SnapshotInFlight {
 }
 
 /** What the server sees of a node, less what only a process has (its data directory, event loop and close). */
-export type RaftDriverApi = Omit<RaftNodeApi, 'clusterId' | 'eventLoopDelayMs' | 'close'>;
+export type RaftDriverApi = Omit<RaftNodeApi, 'clusterId' | 'eventLoopDelayMs' | 'eventLoopStallMs' | 'close'>;
 
 /**
  * Drives one RaftCore. readBarrier() runs ReadIndex on the leader only; a follower rejects with RaftNotLeaderError

@@ -68,5 +68,10 @@ export interface RaftNodeApi {
    * interval. Read by the SPM as node load.
    */
   eventLoopDelayMs(): number;
+  /**
+   * The longest this process's event loop was blocked within the last minute, in ms (beyond the sampling timer's
+   * interval): what delayed heartbeats and elections most (docs/design.md, "Nothing starves Raft").
+   */
+  eventLoopStallMs(): number;
   close(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 // A Raft node in a process: the driver (driver.ts) on Node's timers, level storage and the gRPC peer transport, with
 // the data directory's lock and identity, and the event loop's delay for the SPM.
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import { RecentMax } from '../util/recent-max.js';
 import { type Rng, randomRng } from '../util/rng.js';
 import { deriveClusterId, randomClusterId } from './cluster-id.js';
 import { RaftCore } from './core.js';
@@ -78,6 +79,9 @@ export interface RaftNodeOptions {
 /** How often the event-loop delay percentile is sampled and reset. */
 const EVENT_LOOP_SAMPLE_MS = 1_000;
 
+/** How long the longest event-loop stall is remembered for the stall metric, in ms (a minute). */
+const EVENT_LOOP_STALL_SPAN_MS = 60_000;
+
 /** The interval of monitorEventLoopDelay's timer, in ms. */
 const EVENT_LOOP_RESOLUTION_MS = 10;
 
@@ -115,6 +119,8 @@ export class RaftNode implements RaftNodeApi {
   private readonly timers: NodeJS.Timeout[] = [];
   private adoption: Promise<void> | null = null;
   private loopDelayMs = 0;
+  /** The longest time the event loop was blocked (beyond the timer's resolution), per sampled second. */
+  private readonly loopStalls = new RecentMax(EVENT_LOOP_STALL_SPAN_MS);
   private closed = false;
 
   private constructor(
@@ -176,6 +182,7 @@ export class RaftNode implements RaftNodeApi {
       setInterval(() => this.driver.tick(), tickMs),
       setInterval(() => {
         this.loopDelayMs = loopDelayBeyondResolutionMs(this.loopDelay.percentile(99));
+        this.loopStalls.observe(performance.now(), loopDelayBeyondResolutionMs(this.loopDelay.max));
         this.loopDelay.reset();
       }, EVENT_LOOP_SAMPLE_MS),
     );
@@ -319,6 +326,10 @@ export class RaftNode implements RaftNodeApi {
 
   eventLoopDelayMs(): number {
     return this.loopDelayMs;
+  }
+
+  eventLoopStallMs(): number {
+    return this.loopStalls.max(performance.now()) ?? 0;
   }
 
   /** Stops timers and the transport, fails whatever is pending with NodeClosedError, and closes the storage. */

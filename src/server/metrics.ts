@@ -13,6 +13,8 @@ export interface MetricsSource {
   connectedSessionCount(): number;
   lockCount(): number;
   eventLoopDelayMs(): number;
+  /** The longest the event loop was blocked within the last minute, in ms. */
+  eventLoopStallMs(): number;
   /** True while this node's own overload suspends pre-emption (the SPM's node-health hold). */
   preemptionSuspended(): boolean;
 }
@@ -156,6 +158,14 @@ export class ServerMetrics {
       registers,
       collect() {
         this.set(source.eventLoopDelayMs() / 1_000);
+      },
+    });
+    new Gauge({
+      name: 'forelock_event_loop_stall_max_seconds',
+      help: "The longest this process's event loop was blocked within the last minute (beyond the 10 ms sampling timer): what held heartbeats, elections and commits back most",
+      registers,
+      collect() {
+        this.set(source.eventLoopStallMs() / 1_000);
       },
     });
     new Gauge({

@@ -94,6 +94,7 @@ export class ForelockServices {
       connectedSessionCount: () => this.hub.size,
       lockCount: () => machine.lockCount(),
       eventLoopDelayMs: () => raft.eventLoopDelayMs(),
+      eventLoopStallMs: () => raft.eventLoopStallMs(),
       preemptionSuspended: () => this.advisor.predictor.thresholds(clock.now()).preemptionSuspended,
     });
     const tracker = new SessionTracker({ deposedLeaderOverhangMs: options.deposedLeaderOverhangMs ?? 0 });

@@ -6,7 +6,7 @@ import { resolveSpmConfig } from './config.js';
 import { EventRate } from './event-rate.js';
 import { NodeHealth } from './node-health.js';
 import { clamp01, normalCdf } from './normal.js';
-import { RecentMax } from './recent-max.js';
+import { RecentMax } from '../util/recent-max.js';
 import { ResourceStats } from './resource-stats.js';
 import {
   believedGuaranteeMs,

@@ -1,11 +1,14 @@
 // `forelock demo` end to end: a short seeded run on its embedded 3-process cluster exits 0, writes the JSON summary
 // with the counts (at least one warning and one forced revocation) and grants whose tokens rise per lock, and leaves
-// neither its temp folder nor any node process behind.
+// neither its temp folder nor any node process behind. Its nodes get LOAD_INDEPENDENT_SPM through --serve-config, so a
+// loaded test machine does not suspend the pre-emption the run must show; a bad --serve-config file is refused.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import type { DemoSummary } from '../../src/demo/timeline.js';
+import { LOAD_INDEPENDENT_SPM } from '../support/load-independent-spm.js';
 import { DIST_FORELOCK } from './preemption-harness.js';
 import { tempDir } from './server-harness.js';
 
@@ -28,15 +31,33 @@ describe('forelock demo', () => {
     const dir = await tempDir('forelock-demo-test-');
     try {
       const jsonPath = `${dir.path}/summary.json`;
+      const serveConfigPath = `${dir.path}/serve.json`;
+      await writeFile(serveConfigPath, JSON.stringify({ spm: LOAD_INDEPENDENT_SPM }));
       const child = spawn(
         DIST_FORELOCK.executable,
-        [...DIST_FORELOCK.args, 'demo', '--duration', '30s', '--seed', '1', '--json', jsonPath],
+        [
+          ...DIST_FORELOCK.args,
+          'demo',
+          '--duration',
+          '30s',
+          '--seed',
+          '1',
+          '--json',
+          jsonPath,
+          '--serve-config',
+          serveConfigPath,
+        ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       let stdout = '';
       let stderr = '';
+      // The node processes that were given the file, counted once the clients run (every node is up by then).
+      let nodesWithServeConfig: number | undefined;
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
         stdout += chunk;
+        if (nodesWithServeConfig === undefined && stdout.includes('timeline')) {
+          nodesWithServeConfig = processesMentioning(`\0--config\0${serveConfigPath}`).length;
+        }
       });
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
         stderr += chunk;
@@ -45,6 +66,7 @@ describe('forelock demo', () => {
       const [code] = (await once(child, 'exit')) as [number | null];
       clearTimeout(killer);
       expect({ code, stderr: stderr.slice(-2_000) }).toMatchObject({ code: 0 });
+      expect(nodesWithServeConfig).toBe(3);
 
       const summary = JSON.parse(readFileSync(jsonPath, 'utf8')) as DemoSummary;
       for (const key of [
@@ -81,6 +103,35 @@ describe('forelock demo', () => {
       await dir.remove();
     }
   }, 180_000);
+
+  it('refuses a --serve-config file that sets what the demo sets itself, before starting any node (exit 2)', async () => {
+    const dir = await tempDir('forelock-demo-test-');
+    try {
+      const serveConfigPath = `${dir.path}/serve.json`;
+      await writeFile(serveConfigPath, JSON.stringify({ listen: '127.0.0.1:7400', spm: LOAD_INDEPENDENT_SPM }));
+      const child = spawn(
+        DIST_FORELOCK.executable,
+        [...DIST_FORELOCK.args, 'demo', '--duration', '30s', '--serve-config', serveConfigPath],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        stdout += chunk;
+      });
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        stderr += chunk;
+      });
+      const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      const [code] = (await once(child, 'exit')) as [number | null];
+      clearTimeout(killer);
+      expect(code).toBe(2);
+      expect(stderr).toContain(`forelock demo: ${serveConfigPath}: "listen" cannot be set for the demo's nodes`);
+      expect(stdout).not.toContain('data in');
+    } finally {
+      await dir.remove();
+    }
+  }, 90_000);
 
   it('Ctrl-C stops the clients and the cluster and removes the temp folder', async () => {
     const child = spawn(DIST_FORELOCK.executable, [...DIST_FORELOCK.args, 'demo', '--duration', '60s', '--seed', '2'], {

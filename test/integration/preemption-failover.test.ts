@@ -143,6 +143,8 @@ describe('pre-emption and the cluster', () => {
     // pre-emption stayed suspended throughout it.
     expect(gauges.length).toBeGreaterThanOrEqual(8);
     expect(Math.max(...gauges)).toBeGreaterThanOrEqual(0.05);
+    // Each 300 ms busy loop is a stall the minute's longest-stall gauge shows (load only makes it longer).
+    expect(await counterOn(leader, 'forelock_event_loop_stall_max_seconds')).toBeGreaterThanOrEqual(0.25);
     expect(
       suspended.every((value) => value === 1),
       `suspended gauge: ${suspended.join(' ')}`,

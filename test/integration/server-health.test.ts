@@ -118,6 +118,7 @@ describe('operational metrics, in base units', () => {
     expect(await sample(leader, 'forelock_apply_lag_entries')).toBeGreaterThanOrEqual(0);
     expect(text).toMatch(/^forelock_peer_lag_entries\{peer="node\d"\} \d+$/m);
     expect(text).toMatch(/^forelock_event_loop_delay_seconds \d/m);
+    expect(text).toMatch(/^forelock_event_loop_stall_max_seconds \d/m);
     expect(text).not.toContain('forelock_event_loop_delay_ms');
     // A follower has no peers to lag: the gauge has no series there.
     const follower = cluster.nodes.find((node) => node !== leader)!;

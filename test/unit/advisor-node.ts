@@ -25,6 +25,7 @@ export function advisorNode(clock: ManualClock, defer?: (work: () => void) => vo
     connectedSessionCount: () => hub.size,
     lockCount: () => machine.lockCount(),
     eventLoopDelayMs: () => 0,
+    eventLoopStallMs: () => 0,
     preemptionSuspended: () => false,
   });
   const advisor = new StalenessAdvisor({

@@ -1,7 +1,7 @@
 // RecentMax: the largest value seen within a sliding span of time, checked against a plain scan of the values.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RecentMax } from '../../src/spm/recent-max.js';
+import { RecentMax } from '../../src/util/recent-max.js';
 
 describe('RecentMax', () => {
   it('forgets a value once its span has passed', () => {

@@ -50,6 +50,7 @@ async function setup() {
     connectedSessionCount: () => 0,
     lockCount: () => 0,
     eventLoopDelayMs: () => 0,
+    eventLoopStallMs: () => 0,
     preemptionSuspended: () => false,
   });
   const hash = await hashPassword('s3cret-pass');

@@ -109,6 +109,10 @@ export class FakeRaftNode implements RaftNodeApi {
     return () => this.listeners.delete(listener);
   }
 
+  eventLoopStallMs(): number {
+    return 0;
+  }
+
   eventLoopDelayMs(): number {
     return 0;
   }

@@ -100,6 +100,7 @@ function setup() {
     connectedSessionCount: () => hub.size,
     lockCount: () => 0,
     eventLoopDelayMs: () => 0,
+    eventLoopStallMs: () => 0,
     preemptionSuspended: () => false,
   });
   const advisor = new StalenessAdvisor({ machine, tracker, hub, clock, metrics, mode: 'off' });

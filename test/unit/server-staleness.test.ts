@@ -52,6 +52,7 @@ async function run(scenario: Scenario) {
     connectedSessionCount: () => hub.size,
     lockCount: () => machine.locks().length,
     eventLoopDelayMs: () => 0,
+    eventLoopStallMs: () => 0,
     preemptionSuspended: () => false,
   });
   const advisor = new StalenessAdvisor({ machine, tracker, hub, clock, metrics, mode: scenario.mode });

@@ -241,6 +241,7 @@ describe('StalenessAdvisor with a recorder', () => {
       connectedSessionCount: () => hub.size,
       lockCount: () => machine.locks().length,
       eventLoopDelayMs: () => 0,
+      eventLoopStallMs: () => 0,
       preemptionSuspended: () => false,
     });
     const sink = new MemorySink();

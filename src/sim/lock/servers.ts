@@ -131,6 +131,7 @@ export class LockSimServers implements ClientTransport {
       connectedSessionCount: () => 0,
       lockCount: () => leader()?.machine.lockCount() ?? 0,
       eventLoopDelayMs: () => 0,
+      eventLoopStallMs: () => 0,
       preemptionSuspended: () => false,
     });
   }
