@@ -68,7 +68,7 @@ export interface RaftNodeOptions {
   readonly peerAuthenticator?: PeerAuthenticator;
   /** Called when a peer stream is refused (another cluster, a non-member, a bad certificate); the caller logs it. */
   readonly onPeerRefused?: (peer: string, direction: 'inbound' | 'outbound', reason: string) => void;
-  /** Randomness for election timeouts. Default: seeded from the system. */
+  /** Randomness for election timeouts and the snapshot stagger. Default: seeded from the system. */
   readonly rng?: Rng;
   /** Called once if storage fails; the node closes itself (it must not go on with an unknown disk state). */
   readonly onFatal?: (error: unknown) => void;
@@ -168,6 +168,7 @@ export class RaftNode implements RaftNodeApi {
       restored,
       snapshotEveryEntries: options.snapshotEveryEntries ?? 10_000,
       snapshotLogBytes: options.snapshotLogBytes ?? DEFAULT_SNAPSHOT_LOG_BYTES,
+      snapshotStaggerRng: options.rng ?? randomRng(),
       applyChunkEntries: options.applyChunkEntries ?? DEFAULT_APPLY_CHUNK_ENTRIES,
       transferTimeoutMs:
         TRANSFER_TIMEOUT_ELECTIONS *

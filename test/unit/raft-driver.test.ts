@@ -7,7 +7,7 @@ import { defaultRaftConfig } from '../../src/raft/defaults.js';
 import { RaftDriver } from '../../src/raft/driver.js';
 import type { RaftLogStore, RaftScheduler, RaftTransport, WriteDone } from '../../src/raft/driver-ports.js';
 import type { ConfState, Entry, Message, NodeId, Ready, SnapshotMeta, StateMachine } from '../../src/raft/types.js';
-import { SeededRng } from '../../src/util/rng.js';
+import { type Rng, SeededRng } from '../../src/util/rng.js';
 
 const conf: ConfState = {
   voters: ['a', 'b'],
@@ -124,6 +124,7 @@ function node(
     stateMachine?: StateMachine;
     snapshotEveryEntries?: number;
     snapshotLogBytes?: number;
+    snapshotStaggerRng?: Rng;
     conf?: ConfState;
   } = {},
 ): TestNode {
@@ -158,6 +159,7 @@ function node(
     },
     snapshotEveryEntries: options.snapshotEveryEntries ?? Number.POSITIVE_INFINITY,
     ...(options.snapshotLogBytes === undefined ? {} : { snapshotLogBytes: options.snapshotLogBytes }),
+    ...(options.snapshotStaggerRng === undefined ? {} : { snapshotStaggerRng: options.snapshotStaggerRng }),
     applyChunkEntries: 256,
     transferTimeoutMs: 1_000,
     onFatal: (error) => failures.push(error),
@@ -315,6 +317,39 @@ describe('the Raft driver takes and installs snapshots without holding up the lo
     expect(snapshotIndex()).toBe(fortieth);
     const fiftieth = await commit(1);
     expect(snapshotIndex()).toBe(fiftieth);
+    expect(a.failures).toEqual([]);
+  });
+
+  it('staggers its snapshots: each threshold is scaled by a factor drawn in [1, 1.5) after every snapshot', async () => {
+    const draws = [0.5, 0.2];
+    const machine: StateMachine = {
+      apply: (entry) => entry.index,
+      snapshot: () => new Uint8Array(10),
+      restore: () => {},
+    };
+    const { scheduler, a, b } = electedPair({
+      a: { stateMachine: machine, snapshotLogBytes: 1_000, snapshotStaggerRng: { next: () => draws.shift()! } },
+    });
+    const snapshotIndex = () => a.driver.act((core) => core.snapshotIndex);
+    const commit = async (entries: number) => {
+      let last = 0;
+      for (let i = 0; i < entries; i++) {
+        const [result] = await Promise.all([a.driver.propose(new Uint8Array(100)), settleThen({ a, b }, scheduler)]);
+        last = result.index;
+      }
+      return last;
+    };
+    // 1,000 bytes x 1.25: not at the tenth entry of 100 bytes, at the thirteenth.
+    await commit(12);
+    expect(snapshotIndex()).toBe(0);
+    const thirteenth = await commit(1);
+    expect(snapshotIndex()).toBe(thirteenth);
+    // Drawn again after it: 1,000 x 1.1, the eleventh entry after it.
+    await commit(10);
+    expect(snapshotIndex()).toBe(thirteenth);
+    const next = await commit(1);
+    expect(snapshotIndex()).toBe(next);
+    expect(draws).toEqual([]);
     expect(a.failures).toEqual([]);
   });
 
