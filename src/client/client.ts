@@ -33,6 +33,9 @@ import {
   TimeoutError,
 } from './errors.js';
 import { Lock, type LockGrant, type LockOwner, type PreemptionHandler, type WarningHandler } from './lock.js';
+import { defaultOpenTimeoutMs } from './open-timeout.js';
+import { locksLostOnResume } from './resume-reconcile.js';
+import { type LockDeadline, lapsedAt, nextLapseAtMs } from './safety-lapse.js';
 import { modeFromWire, modeToWire } from './wire.js';
 
 /** Wall time that never jumps backwards: the epoch at process start plus a monotonic count. */
@@ -503,14 +506,11 @@ export class Client implements LockOwner {
   /** After resuming: the locks this client holds but the cluster no longer lists for the session are lost. */
   private reconcile(opened: WireSessionOpened, resumed: boolean): void {
     if (!resumed) return;
-    const listed = new Map(opened.held.map((h) => [h.name, BigInt(h.token)]));
-    for (const [name, { lock }] of [...this.held]) {
-      if (listed.get(name) !== lock.token) {
-        this.lose(name, new LockLostError(`lock "${name}" was not held by the session when it resumed`, 'not-resumed'));
-      }
+    const listed = opened.held.map((h) => ({ name: h.name, token: BigInt(h.token) }));
+    const held = [...this.held.values()].map(({ lock }) => lock);
+    for (const name of locksLostOnResume(held, listed)) {
+      this.lose(name, new LockLostError(`lock "${name}" was not held by the session when it resumed`, 'not-resumed'));
     }
-    // Held locks unknown here are grants of acquires that the re-sent requests will claim, or orphans of
-    // cancelled acquires whose re-sent request releases them (see cancelWaiter); nothing to do for them here.
   }
 
   private onLockFrame(frame: LockFrame): void {
@@ -597,9 +597,12 @@ export class Client implements LockOwner {
 
   /** Makes sure a safety check runs by the earliest safe deadline of the session and its locks. */
   private scheduleSafetyCheck(): void {
-    let earliestMs = this.connection.tracker.sessionSafeUntilMs;
-    for (const { lock } of this.held.values()) earliestMs = Math.min(earliestMs, this.deadlineOf(lock));
-    this.armSafetyCheck(earliestMs);
+    this.armSafetyCheck(nextLapseAtMs(this.connection.tracker.sessionSafeUntilMs, this.lockDeadlines()));
+  }
+
+  /** Each held lock's safe deadline on the internal clock. */
+  private lockDeadlines(): LockDeadline[] {
+    return [...this.held.values()].map(({ lock }) => ({ name: lock.name, safeUntilMs: this.deadlineOf(lock) }));
   }
 
   /**
@@ -617,21 +620,20 @@ export class Client implements LockOwner {
   private checkSafety(): void {
     this.safetyTimer = null;
     this.safetyCheckAtMs = Number.POSITIVE_INFINITY;
-    const nowMs = this.clock.now();
-    for (const { lock } of [...this.held.values()]) {
-      if (nowMs >= this.deadlineOf(lock)) {
-        this.lose(
-          lock.name,
-          new LockLostError(
-            `lock "${lock.name}" passed its safe period with no renewal from the cluster; treat it as lost`,
-            'safe-period-passed',
-          ),
-        );
-        // If the session is still alive, hand the lock back so the next holder need not wait for expiry.
-        this.sendRelease(lock.name, lock.token, () => true);
-      }
+    const lapse = lapsedAt(this.clock.now(), this.connection.tracker.sessionSafeUntilMs, this.lockDeadlines());
+    for (const name of lapse.locks) {
+      const { lock } = this.held.get(name)!;
+      this.lose(
+        name,
+        new LockLostError(
+          `lock "${name}" passed its safe period with no renewal from the cluster; treat it as lost`,
+          'safe-period-passed',
+        ),
+      );
+      // If the session is still alive, hand the lock back so the next holder need not wait for expiry.
+      this.sendRelease(name, lock.token, () => true);
     }
-    if (nowMs >= this.connection.tracker.sessionSafeUntilMs) this.connection.promisePassed();
+    if (lapse.session) this.connection.promisePassed();
     else this.scheduleSafetyCheck();
   }
 
@@ -671,7 +673,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Client> {
     connection = new SessionConnection({
       endpoints,
       ttlMs,
-      openTimeoutMs: options.openTimeoutMs ?? Math.min(1_000, ttlMs / 10),
+      openTimeoutMs: options.openTimeoutMs ?? defaultOpenTimeoutMs(ttlMs),
       clientName: options.name ?? `node-${process.pid}`,
       clock,
       rng: options.rng ?? randomRng(),

@@ -17,6 +17,11 @@ export const FIRST_OPEN_TIMEOUT_MS = 5_000;
  */
 export const RESUME_ANSWER_TTL_SHARE = 0.5;
 
+/** How long one endpoint may take to accept a connection unless told (ConnectOptions.openTimeoutMs): a tenth of the TTL, at most 1 s. */
+export function defaultOpenTimeoutMs(ttlMs: number): number {
+  return Math.min(1_000, ttlMs / 10);
+}
+
 /** The ms an open (`resuming` false) or a resume of a session with `ttlMs` may take to be answered. */
 export function openAnswerTimeoutMs(openTimeoutMs: number, resuming: boolean, ttlMs: number): number {
   return Math.max(openTimeoutMs, resuming ? ttlMs * RESUME_ANSWER_TTL_SHARE : FIRST_OPEN_TIMEOUT_MS);

@@ -1,8 +1,9 @@
 // The lock service in the Raft simulator: one seeded history of the server's own code (LockStateMachine, LockService,
-// SessionTracker, LeaderDuties) on every SimCluster node's RaftDriver, and clients with sessions, keepalives, retries
-// after ambiguous failures and pauses, under crashes, partitions and lost unsynced writes; the history is handed to
-// the lock-history checker. The parts live in src/sim/lock/ by role, as hashicorp/raft's fuzzy/ splits its harness:
-// the cluster (SimCluster), the nodes' servers (servers.ts), clients, faults, and the checker (lock-history-checker.ts).
+// SessionTracker, LeaderDuties) on every SimCluster node's RaftDriver, and clients that follow the SDK's own request,
+// resume, retry and keepalive rules (src/client/'s pure units) over session streams, with pauses, under crashes,
+// partitions and lost unsynced writes; the history is handed to the lock-history checker. The parts live in
+// src/sim/lock/ by role, as hashicorp/raft's fuzzy/ splits its harness: the cluster (SimCluster), the nodes' servers
+// (servers.ts), clients, faults, and the checker (lock-history-checker.ts).
 import { SeededRng } from '../util/rng.js';
 import { LockSimClients } from './lock/clients.js';
 import { LockSimContext, type LockSimOptions } from './lock/context.js';

@@ -43,6 +43,8 @@ describe('the lock service over the Raft simulator', () => {
         'preemptionRequests',
         'snapshotRestores',
         'cancels',
+        // The SDK's rules (src/client/): streams resumed on another node, sending their pending requests again.
+        'resumes',
         // The server's own StalenessAdvisor: the predictor warned and the ladder requested pre-emptions.
         'warnings',
         'ladderPreemptions',

@@ -3,20 +3,36 @@
 // session opens, keepalive promises), SessionTracker and LeaderDuties (taking office after a read barrier, expiries,
 // due revocations, lock-delay ticks, operator revokes, pre-emption holds). The log's effects are recorded once in the
 // history, replicas that disagree are reported, and what a session stream would push reaches connected clients.
+import { errorFromServerCode, NotLeaderError, SessionExpiredError } from '../../client/errors.js';
 import type { LockEntry, LockEvent, LockResult } from '../../lock/commands.js';
 import { LockStateMachine } from '../../lock/state-machine.js';
 import type { RaftDriver } from '../../raft/driver.js';
 import { RaftNotLeaderError } from '../../raft/errors.js';
 import type { Entry, NodeId, StateMachine } from '../../raft/types.js';
+import { SessionNotFoundError } from '../../server/errors.js';
+import { refusalOf } from '../../server/grpc-status.js';
 import { LeaderDuties } from '../../server/leader-duties.js';
 import { LockService } from '../../server/lock-service.js';
 import { ServerMetrics } from '../../server/metrics.js';
 import { StalenessAdvisor } from '../../server/staleness.js';
-import { operatorPreemptionRequest, type ServerFramePayload } from '../../server/wire.js';
+import {
+  operatorPreemptionRequest,
+  type ServerFramePayload,
+  scheduledRevocationRequestsOf,
+} from '../../server/wire.js';
 import { SessionTracker } from '../../session/tracker.js';
 import type { Clock } from '../../util/clock.js';
+import type { ForelockError } from '../../util/errors.js';
 import type { SeededRng } from '../../util/rng.js';
-import type { ClientTransport, LockSimClients, NodeRefusal, PendingOp, SimLockClient } from './clients.js';
+import type {
+  ClientTransport,
+  LockSimClients,
+  NodeRefusal,
+  SimClientCommand,
+  SimLockClient,
+  SimOpened,
+  SimStream,
+} from './clients.js';
 import type { LockSimContext } from './context.js';
 
 /** Twice the longest election timeout of the simulated cores (default config: 2 x 10 ticks of 100 ms). */
@@ -89,10 +105,16 @@ interface ServerNode {
   readonly service: LockService;
   readonly duties: LeaderDuties;
   readonly advisor: StalenessAdvisor;
-  /** The last keepalive seq this node answered, per session: what its frames name (0: the session's open). */
+  /** The last keepalive seq this node answered on each session's stream: what its frames name (0: the open). */
   readonly lastKeepaliveSeq: Map<string, number>;
-  /** Sessions whose stream is on this node (SessionHub's attached streams): its frames reach only them. */
-  readonly attached: Set<string>;
+  /** The session streams open on this node, by session (SessionHub's attached streams): its frames reach only them. */
+  readonly attached: Map<string, AttachedStream>;
+}
+
+/** A client's session stream as the node holds it. */
+interface AttachedStream {
+  readonly client: SimLockClient;
+  readonly stream: SimStream;
 }
 
 /** Every node's server in one run; the clients reach them through ClientTransport. */
@@ -102,10 +124,12 @@ export class LockSimServers implements ClientTransport {
   /** The highest log index applied anywhere. */
   highestAppliedIndex = 0;
   /**
-   * When the last frame each node sent each client arrives (by "node/client"): one stream delivers its frames in the
-   * order they were sent, as gRPC does, so a keepalive's answer never overtakes a Pre-emption Request sent before it.
+   * When the last frame sent on each stream arrives (by stream id): one stream delivers its frames in the order they
+   * were sent, as gRPC does, so a keepalive's answer never overtakes a Pre-emption Request sent before it.
    */
-  private readonly streamArrivals = new Map<string, number>();
+  private readonly streamArrivals = new Map<number, number>();
+  /** The node incarnation that took each stream still connected (by stream id). */
+  private readonly streams = new Map<number, ServerNode>();
   private readonly nodes = new Map<NodeId, ServerNode>();
   /** Replicas built by `application` and not yet started, with the events each one's apply collects. */
   private readonly starting = new Map<NodeId, { machine: ObservedLockStateMachine; events: LockEvent[] }>();
@@ -205,11 +229,11 @@ export class LockSimServers implements ClientTransport {
       duties,
       advisor,
       lastKeepaliveSeq: new Map(),
-      attached: new Set(),
+      attached: new Map(),
     };
     this.nodes.set(id, node);
     driver.onStatusChange((status) => {
-      if (status.role !== 'leader') node.attached.clear(); // SessionHub ends its streams with NotLeader
+      if (status.role !== 'leader') this.endStreams(node, status.leaderAddress); // as SessionHub does
       void duties.statusChanged(status);
     });
     duties.onTookOffice((nowMs) => {
@@ -228,49 +252,147 @@ export class LockSimServers implements ClientTransport {
     ctx.cluster.schedule(ADVICE_MS, () => this.runAdvice(node));
   }
 
-  request(nodeId: NodeId, client: SimLockClient, op: PendingOp, session: string | null): NodeRefusal | null {
+  open(
+    client: SimLockClient,
+    stream: SimStream,
+    resume: { readonly sessionId: string; readonly secret: string } | null,
+  ): NodeRefusal | null {
     const { ctx } = this;
-    const node = this.running(nodeId);
-    const refusal = this.refusal(nodeId, node);
+    const node = this.running(stream.node);
+    const refusal = this.refusal(stream.node, node);
     if (node === null || refusal !== null) return refusal;
-    const command = op.command;
-    if (command.type === 'open') {
-      node.service.openSession(command.clientName, command.ttlMs, ctx.now).then(
-        (opened) => {
-          ctx.promise(opened.sessionId, node.tracker.promisedUntil(opened.sessionId)!);
-          this.attach(node, opened.sessionId);
-          this.toClient(node.id, client.name, () => this.clients().onOpened(client, op, opened.sessionId));
-        },
-        () => {}, // not applied here (deposed, or crashed): the client tries again
-      );
-      return null;
+    this.streams.set(stream.id, node);
+    const opened = (
+      sessionId: string,
+      secret: string,
+      guarantee: { guaranteeMs: number; keepaliveIntervalMs: number },
+    ) => {
+      // The promise is made whether or not the client hears it.
+      ctx.promise(sessionId, node.tracker.promisedUntil(sessionId)!);
+      if (!this.connectedTo(stream, node)) return; // ended meanwhile (deposed, crashed, or the client gave up on it)
+      this.attach(node, sessionId, client, stream);
+      // As SessionStream's Opened frame: a resume lists the session's own locks.
+      const holds = resume === null ? [] : node.machine.sessionHolds(sessionId);
+      const held = holds.map(({ name, holder }) => ({ name, token: holder.token }));
+      const answer: SimOpened = {
+        sessionId,
+        secret,
+        guaranteeMs: guarantee.guaranteeMs,
+        keepaliveIntervalMs: guarantee.keepaliveIntervalMs,
+        held,
+      };
+      this.toStream(stream, () => this.clients().onOpened(client, stream, answer));
+      // As SessionStream does after a resume: an operator's revoke scheduled while the session was away is requested
+      // again (its Pre-emption Request may never have arrived), naming the stream's open (keepalive 0).
+      for (const request of scheduledRevocationRequestsOf(holds, ctx.now)) {
+        const token = BigInt(request.token);
+        const { resourceId, graceMs } = request;
+        this.toStream(stream, () => this.clients().onPreemption(client, stream, resourceId, token, 0, graceMs));
+      }
+    };
+    const failed = (error: unknown) => {
+      if (!this.connectedTo(stream, node)) return;
+      this.streams.delete(stream.id);
+      this.toStream(stream, () => this.clients().onStreamEnded(client, stream, clientErrorOf(error)));
+    };
+    if (resume === null) {
+      node.service
+        .openSession(client.name, ctx.options.ttlMs, ctx.now)
+        .then((session) => opened(session.sessionId, session.secret, session.guarantee), failed);
+    } else {
+      node.service
+        .resumeSession(resume.sessionId, resume.secret, ctx.now)
+        .then((resumed) => opened(resume.sessionId, '', resumed.guarantee), failed);
     }
+    return null;
+  }
+
+  request(client: SimLockClient, stream: SimStream, command: SimClientCommand): NodeRefusal | null {
+    const { ctx } = this;
+    const node = this.running(stream.node);
+    if (node === null || !this.connectedTo(stream, node)) return { down: true };
+    const refusal = this.refusal(stream.node, node);
+    if (refusal !== null) return refusal;
     if (command.type === 'acquire') node.advisor.requested(command.sessionId, command.name, ctx.now, command.mode);
+    const seq = command.requestSeq;
     node.service.propose(command).then(
-      (result) => this.toClient(node.id, client.name, () => this.clients().onAnswer(client, op, session, result)),
-      () => {}, // not applied here: the client retries with the same requestSeq
+      (result) => {
+        if (this.connectedTo(stream, node))
+          this.toStream(stream, () => this.clients().onAnswer(client, stream, seq, result));
+      },
+      (error: unknown) => {
+        if (!this.connectedTo(stream, node)) return;
+        // As SessionStream.refuse: a lost leadership ends the stream, any other failure is the request's refusal.
+        if (error instanceof RaftNotLeaderError) {
+          this.streams.delete(stream.id);
+          this.toStream(stream, () => this.clients().onStreamEnded(client, stream, clientErrorOf(error)));
+          return;
+        }
+        const { code } = refusalOf(error);
+        this.toStream(stream, () => this.clients().onAnswer(client, stream, seq, { status: 'error', code }));
+      },
     );
     return null;
   }
 
-  keepalive(nodeId: NodeId, client: SimLockClient, session: string, seq: number): NodeRefusal | null {
+  keepalive(client: SimLockClient, stream: SimStream, session: string, seq: number): NodeRefusal | null {
     const { ctx } = this;
-    const node = this.running(nodeId);
-    const refusal = this.refusal(nodeId, node);
-    if (node === null || refusal !== null) return refusal;
+    const node = this.running(stream.node);
+    if (node === null || !this.connectedTo(stream, node)) return { down: true };
+    const refusal = this.refusal(stream.node, node);
+    if (refusal !== null) return refusal;
     const guarantee = node.service.keepalive({ sessionId: session, receiveMs: ctx.now });
     // No answer once the promise has passed: the session is expiring and its end will be pushed (session-stream.ts).
     if (guarantee === null) return null;
     node.lastKeepaliveSeq.set(session, seq);
-    this.attach(node, session);
     const nodeTerm = node.driver.status().term;
     for (const [term, atMs] of this.electedAtMs) {
       if (term > nodeTerm) ctx.stats.maxDeposedAnswerMs = Math.max(ctx.stats.maxDeposedAnswerMs ?? 0, ctx.now - atMs);
     }
     ctx.promise(session, node.tracker.promisedUntil(session)!);
-    const { guaranteeMs } = guarantee;
-    this.toClient(node.id, client.name, () => this.clients().onKeepaliveAnswer(client, session, seq, guaranteeMs));
+    const { guaranteeMs, keepaliveIntervalMs } = guarantee;
+    this.toStream(stream, () =>
+      this.clients().onKeepaliveAnswer(client, stream, seq, guaranteeMs, keepaliveIntervalMs),
+    );
     return null;
+  }
+
+  closeSession(_client: SimLockClient, stream: SimStream, session: string): void {
+    const node = this.running(stream.node);
+    if (node === null || this.refusal(stream.node, node) !== null) return;
+    node.service.propose({ type: 'session-close', sessionId: session }).catch(() => {});
+  }
+
+  connected(stream: SimStream): boolean {
+    const node = this.streams.get(stream.id);
+    return node !== undefined && this.connectedTo(stream, node);
+  }
+
+  closed(stream: SimStream): void {
+    const node = this.streams.get(stream.id);
+    this.streams.delete(stream.id);
+    if (node === undefined) return;
+    for (const [sessionId, attached] of node.attached) {
+      if (attached.stream === stream) node.attached.delete(sessionId);
+    }
+  }
+
+  /** Whether `stream` is connected to `node`: the incarnation that took it runs and has not ended it. */
+  private connectedTo(stream: SimStream, node: ServerNode): boolean {
+    return this.streams.get(stream.id) === node && this.running(node.id) === node;
+  }
+
+  /** The node no longer leads: every session stream on it ends with NotLeader, as SessionHub ends them. */
+  private endStreams(node: ServerNode, leaderAddress: string | null): void {
+    for (const [id, holder] of this.streams) {
+      if (holder !== node) continue;
+      this.streams.delete(id);
+    }
+    for (const { client, stream } of node.attached.values()) {
+      const failure = new NotLeaderError('the leader stepped down', leaderAddress ?? undefined);
+      this.toStream(stream, () => this.clients().onStreamEnded(client, stream, failure));
+    }
+    node.attached.clear();
   }
 
   /**
@@ -283,18 +405,12 @@ export class LockSimServers implements ClientTransport {
     return { down: false, leaderAddress: node.driver.status().leaderAddress };
   }
 
-  /** Sends `client` a frame from `nodeId`: it arrives after a trip, and after the frames that node sent it before. */
-  private toClient(nodeId: NodeId, clientName: string, deliver: () => void): void {
+  /** Sends a frame on `stream`: it arrives after a trip, and after the frames sent on it before. */
+  private toStream(stream: SimStream, deliver: () => void): void {
     const { ctx } = this;
-    const key = `${nodeId}/${clientName}`;
-    const arrivesAtMs = Math.max(ctx.now + ctx.delay(), this.streamArrivals.get(key) ?? 0);
-    this.streamArrivals.set(key, arrivesAtMs);
+    const arrivesAtMs = Math.max(ctx.now + ctx.delay(), this.streamArrivals.get(stream.id) ?? 0);
+    this.streamArrivals.set(stream.id, arrivesAtMs);
     ctx.cluster.schedule(arrivesAtMs - ctx.now, deliver);
-  }
-
-  /** Sends a frame from `nodeId` to the client of `sessionId` (toClient; the session's name if it has none now). */
-  private toSession(nodeId: NodeId, sessionId: string, deliver: () => void): void {
-    this.toClient(nodeId, this.clients().ofSession(sessionId)?.name ?? sessionId, deliver);
   }
 
   /** After the run: every replica applied the same log and ends in the same state, which survives a snapshot. */
@@ -324,10 +440,11 @@ export class LockSimServers implements ClientTransport {
     return node !== undefined && this.ctx.cluster.node(id).driver === node.driver ? node : null;
   }
 
-  /** `sessionId`'s stream is now on `node` (an open, or a keepalive there after a resume); any other one ended. */
-  private attach(node: ServerNode, sessionId: string): void {
+  /** `sessionId`'s stream is now `stream` on `node` (an open or a resume); any other one ended. */
+  private attach(node: ServerNode, sessionId: string, client: SimLockClient, stream: SimStream): void {
     for (const other of this.nodes.values()) other.attached.delete(sessionId);
-    node.attached.add(sessionId);
+    node.attached.set(sessionId, { client, stream });
+    node.lastKeepaliveSeq.delete(sessionId); // a new stream's frames name its own keepalives (0: its open)
   }
 
   /** The advice timer of one incarnation: the SPM and the ladder assess the holds and act through LeaderDuties. */
@@ -345,7 +462,8 @@ export class LockSimServers implements ClientTransport {
    */
   private pushFrame(nodeId: NodeId, sessionId: string, payload: ServerFramePayload): boolean {
     const { ctx } = this;
-    if (this.nodes.get(nodeId)?.attached.has(sessionId) !== true) {
+    const attached = this.nodes.get(nodeId)?.attached.get(sessionId);
+    if (attached === undefined) {
       if ('preemption' in payload) ctx.count('preemptionFramesLost');
       return false;
     }
@@ -356,7 +474,8 @@ export class LockSimServers implements ClientTransport {
     const seq = this.nodes.get(nodeId)?.lastKeepaliveSeq.get(sessionId) ?? 0;
     const token = BigInt(request.token);
     const { resourceId, graceMs } = request;
-    this.toSession(nodeId, sessionId, () => this.clients().onPreemption(sessionId, resourceId, token, seq, graceMs));
+    const { client, stream } = attached;
+    this.toStream(stream, () => this.clients().onPreemption(client, stream, resourceId, token, seq, graceMs));
     return true;
   }
 
@@ -392,7 +511,12 @@ export class LockSimServers implements ClientTransport {
     if (seq === undefined) return; // it must name a keepalive it answered
     const graceMs = rng.uniform(300, 2_500);
     node.duties.holdForPreemption(name, token, sessionId, fenced, SIMULATED_CONTENTION);
-    this.toSession(node.id, sessionId, () => this.clients().onPreemption(sessionId, name, token, seq, graceMs));
+    const attached = node.attached.get(sessionId);
+    if (attached === undefined) ctx.count('preemptionFramesLost');
+    else {
+      const { client, stream } = attached;
+      this.toStream(stream, () => this.clients().onPreemption(client, stream, name, token, seq, graceMs));
+    }
     cluster.schedule(graceMs, () => {
       if (this.running(node.id) !== node || !node.duties.active) return;
       const stillHeld = node.machine.lock(name)?.holders.some((holder) => holder.token === token) ?? false;
@@ -475,19 +599,20 @@ export class LockSimServers implements ClientTransport {
   /** What the node's session streams push: grants of queued acquires, revocations and session ends. */
   private push(id: NodeId, events: readonly LockEvent[]): void {
     const clients = this.clients();
+    const node = this.nodes.get(id);
+    if (node === undefined || this.running(id) !== node) return;
     for (const event of events) {
       if (event.type !== 'granted' && event.type !== 'revoked' && event.type !== 'session-ended') continue;
-      const client = clients.ofSession(event.sessionId);
-      if (client?.node !== id) continue; // the client's stream is on another node
+      const attached = node.attached.get(event.sessionId);
+      if (attached === undefined) continue; // the session's stream is on another node, or on none
+      const { client, stream } = attached;
       if (event.type === 'revoked') {
-        this.toClient(id, client.name, () => clients.onRevoked(client, event.sessionId, event.name, event.token));
+        this.toStream(stream, () => clients.onRevoked(client, stream, event.name, event.token));
       } else if (event.type === 'session-ended') {
-        this.toClient(id, client.name, () => clients.onSessionExpired(client, event.sessionId));
+        this.toStream(stream, () => clients.onSessionExpired(client, stream));
       } else {
-        const op = client.op;
-        if (op?.command.type !== 'acquire' || op.command.requestSeq !== event.requestSeq) continue;
         const granted: LockResult = { status: 'granted', token: event.token, grantedAtMs: event.atMs };
-        this.toClient(id, client.name, () => clients.onAnswer(client, op, event.sessionId, granted));
+        this.toStream(stream, () => clients.onAnswer(client, stream, event.requestSeq, granted));
       }
     }
   }
@@ -550,4 +675,11 @@ export class LockSimServers implements ClientTransport {
       }
     }
   }
+}
+
+/** A failure to open a stream, or its end, as the SDK receives it (SessionStream's errors, errorFromGrpc's reading). */
+function clientErrorOf(error: unknown): ForelockError {
+  if (error instanceof RaftNotLeaderError) return new NotLeaderError(error.message, error.leaderAddress ?? undefined);
+  if (error instanceof SessionNotFoundError) return new SessionExpiredError(error.message, 'not-found');
+  return errorFromServerCode(refusalOf(error));
 }
