@@ -294,14 +294,7 @@ describe('the Raft driver takes and installs snapshots without holding up the lo
     };
     const { scheduler, a, b } = electedPair({ a: { stateMachine: machine, snapshotLogBytes: 1_000 } });
     const snapshotIndex = () => a.driver.act((core) => core.snapshotIndex);
-    const commit = async (entries: number) => {
-      let last = 0;
-      for (let i = 0; i < entries; i++) {
-        const [result] = await Promise.all([a.driver.propose(new Uint8Array(100)), settleThen({ a, b }, scheduler)]);
-        last = result.index;
-      }
-      return last;
-    };
+    const commit = (entries: number) => commitEntries(a, b, scheduler, entries);
     await commit(9);
     expect(snapshotIndex()).toBe(0);
     const tenth = await commit(1);
@@ -331,14 +324,7 @@ describe('the Raft driver takes and installs snapshots without holding up the lo
       a: { stateMachine: machine, snapshotLogBytes: 1_000, snapshotStaggerRng: { next: () => draws.shift()! } },
     });
     const snapshotIndex = () => a.driver.act((core) => core.snapshotIndex);
-    const commit = async (entries: number) => {
-      let last = 0;
-      for (let i = 0; i < entries; i++) {
-        const [result] = await Promise.all([a.driver.propose(new Uint8Array(100)), settleThen({ a, b }, scheduler)]);
-        last = result.index;
-      }
-      return last;
-    };
+    const commit = (entries: number) => commitEntries(a, b, scheduler, entries);
     // 1,000 bytes x 1.25: not at the tenth entry of 100 bytes, at the thirteenth.
     await commit(12);
     expect(snapshotIndex()).toBe(0);
@@ -402,6 +388,16 @@ describe('the Raft driver takes and installs snapshots without holding up the lo
 });
 
 /** settle() after the promises already due have run, for tests that await a proposal settle() completes. */
+/** Proposes `entries` entries of 100 bytes on leader `a`, one at a time, each settled; the last one's index. */
+async function commitEntries(a: TestNode, b: TestNode, scheduler: ManualScheduler, entries: number): Promise<number> {
+  let last = 0;
+  for (let i = 0; i < entries; i++) {
+    const [result] = await Promise.all([a.driver.propose(new Uint8Array(100)), settleThen({ a, b }, scheduler)]);
+    last = result.index;
+  }
+  return last;
+}
+
 async function settleThen(nodes: Record<NodeId, TestNode>, scheduler: ManualScheduler): Promise<void> {
   await Promise.resolve();
   settle(nodes, scheduler);
