@@ -1,7 +1,6 @@
 // One session's connection to the cluster: the dial loop over the endpoints (leader discovery and failover), the
 // session stream, keepalives, resumption with id + secret, and requests re-sent with the SAME request_seq after a
 // reconnect (the server dedups them; Raft thesis §6.3).
-import { connectivityState } from '@grpc/grpc-js';
 import type { ClientTls } from '../security/client-tls.js';
 import type { Clock } from '../util/clock.js';
 import type { ForelockError } from '../util/errors.js';
@@ -30,9 +29,10 @@ import { openAnswerTimeoutMs } from './open-timeout.js';
 import { retryDelayAfterRefusal } from './refusal-retry.js';
 import { RequestLedger } from './request-ledger.js';
 import { SafePeriodTracker } from './safe-period.js';
+import { grpcSessionDialer, type SessionDialer } from './session-dialer.js';
 import { StreamWriter } from './stream-writer.js';
-import { acquireStub, openSessionStream, releaseStub } from './stub-pool.js';
-import type { ClientFrame, ForelockStub, ServerFrame, SessionStream } from './wire.js';
+import { nodeTimers, type Timers } from './timers.js';
+import type { ClientFrame, ServerFrame, SessionStream } from './wire.js';
 
 /** The frames that answer a request, by request_seq. */
 export type RequestFrame = Extract<ServerFrame, { frame: 'acquire' | 'done' | 'error' }>;
@@ -95,6 +95,10 @@ export interface ConnectionOptions {
   readonly tls?: ClientTls;
   /** The token each stream carries when it opens (see ConnectOptions.auth); none when absent. */
   readonly tokens?: TokenSource;
+  /** How streams are dialed (default: gRPC, with `multiplex` and `tls`); a test or simulator injects its own. */
+  readonly dialer?: SessionDialer;
+  /** The timers the connection arms (default: Node's); a test or simulator injects virtual ones. */
+  readonly timers?: Timers;
 }
 
 /** The session stream to the leader, kept alive across failovers. */
@@ -104,8 +108,9 @@ export class SessionConnection {
   private readonly backoff: Backoff;
   /** Which endpoint to dial next and when, after each stream's outcome. */
   private readonly follower: LeaderFollower;
-  /** The shared stubs this connection holds, by address (given back when the session ends). */
-  private readonly stubs = new Map<string, ForelockStub>();
+  /** Reaches the nodes and opens streams on them (what it holds is given back when the session ends). */
+  private readonly dialer: SessionDialer;
+  private readonly timers: Timers;
   /** The requests awaiting an answer, and the seq the next one gets. */
   private readonly requests = new RequestLedger<PendingRequest>();
   private stream: SessionStream | null = null;
@@ -119,7 +124,7 @@ export class SessionConnection {
   private nextKeepaliveSeq = 1;
   /** When the next keepalive is due; `keepaliveTimer` fires then. */
   private readonly keepalives = new KeepaliveSchedule();
-  private keepaliveTimer: NodeJS.Timeout | null = null;
+  private keepaliveTimer: unknown = null;
   private lastRttMs = 0;
   private paused = false;
   /** Test-only: the non-keepalive frames written while paused, sent on unpause. */
@@ -136,6 +141,8 @@ export class SessionConnection {
       throw new RangeError(`openTimeoutMs must be a positive number of ms, got ${options.openTimeoutMs}`);
     }
     this.pool = new EndpointPool(options.endpoints);
+    this.dialer = options.dialer ?? grpcSessionDialer(options.multiplex ?? true, options.tls);
+    this.timers = options.timers ?? nodeTimers;
     this.backoff = new Backoff(options.rng, options.backoff);
     this.follower = new LeaderFollower(this.pool, this.backoff);
     this.tracker = new SafePeriodTracker({ maxDrift: options.maxDrift, marginMs: options.marginMs });
@@ -151,19 +158,19 @@ export class SessionConnection {
     const opened = new Promise<void>((resolve, reject) => {
       this.firstOpen = { resolve, reject };
     });
-    const timer = setTimeout(() => {
+    const timer = this.timers.after(timeoutMs, () => {
       this.end(
         new UnavailableError(
           `no leader answered on ${this.pool.list().join(', ')} within ${timeoutMs} ms; check the endpoints and that the cluster has a leader`,
         ),
       );
-    }, timeoutMs);
+    });
     const onAbort = () => this.end(new AbortError('connect() was aborted', { cause: signal?.reason }));
     if (signal?.aborted) onAbort();
     else signal?.addEventListener('abort', onAbort, { once: true });
     void this.dialLoop();
     return opened.finally(() => {
-      clearTimeout(timer);
+      this.timers.cancel(timer);
       signal?.removeEventListener('abort', onAbort);
     });
   }
@@ -256,9 +263,9 @@ export class SessionConnection {
     const stream = this.stream;
     if (stream && !this.endError) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, timeoutMs);
+        const timer = this.timers.after(timeoutMs, resolve);
         const done = () => {
-          clearTimeout(timer);
+          this.timers.cancel(timer);
           resolve();
         };
         stream.once('end', done);
@@ -286,15 +293,6 @@ export class SessionConnection {
     this.sendKeepalive();
   }
 
-  private stub(address: string): ForelockStub {
-    let stub = this.stubs.get(address);
-    if (!stub) {
-      stub = acquireStub(address, this.options.tls);
-      this.stubs.set(address, stub);
-    }
-    return stub;
-  }
-
   private async dialLoop(): Promise<void> {
     // Whether the last open failed UNAUTHENTICATED and was tried again after a new login (once, until one succeeds).
     let renewedAfterRefusal = false;
@@ -304,7 +302,7 @@ export class SessionConnection {
       let token: string | null = null;
       let sent = false;
       try {
-        await this.whenReachable(address);
+        await this.dialer.reachable(address, this.options.openTimeoutMs, () => this.endError !== null || this.closing);
         // Logs in first when the token is due (a stream is authenticated once, when it opens: docs/protocol.md).
         token = (await this.options.tokens?.current()) ?? null;
         sent = true;
@@ -344,40 +342,15 @@ export class SessionConnection {
 
   private pause(delayMs: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = this.timers.after(delayMs, () => {
         this.wake = null;
         resolve();
-      }, delayMs);
+      });
       this.wake = () => {
-        clearTimeout(timer);
+        this.timers.cancel(timer);
         this.wake = null;
         resolve();
       };
-    });
-  }
-
-  /**
-   * Resolves once the channel to `address` is connected; rejects at once if the connection fails (refused, or still
-   * in gRPC's reconnect backoff) and after `openTimeoutMs` if nothing answers (a crashed host drops the handshake).
-   */
-  private whenReachable(address: string): Promise<void> {
-    const channel = this.stub(address).getChannel();
-    const timeoutMs = this.options.openTimeoutMs;
-    const deadline = new Date(Date.now() + timeoutMs);
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (this.endError || this.closing) return resolve(); // the dial loop stops on its own
-        const state = channel.getConnectivityState(true);
-        if (state === connectivityState.READY) return resolve();
-        if (state === connectivityState.TRANSIENT_FAILURE || state === connectivityState.SHUTDOWN) {
-          return reject(new UnavailableError(`cannot connect to ${address}`));
-        }
-        channel.watchConnectivityState(state, deadline, (err) => {
-          if (err) reject(new TimeoutError(`${address} did not accept a connection within ${timeoutMs} ms`));
-          else check();
-        });
-      };
-      check();
     });
   }
 
@@ -389,8 +362,7 @@ export class SessionConnection {
     return new Promise((resolveOpen, rejectOpen) => {
       let stream: SessionStream;
       try {
-        this.stub(address);
-        stream = openSessionStream(address, this.options.multiplex ?? true, this.options.tls, token);
+        stream = this.dialer.open(address, token);
       } catch (err) {
         rejectOpen(new UnavailableError(`cannot dial ${address}: ${(err as Error).message}`, { cause: err }));
         return;
@@ -404,7 +376,7 @@ export class SessionConnection {
       const finish = (failure: ForelockError) => {
         if (settled) return;
         settled = true;
-        clearTimeout(openTimer);
+        this.timers.cancel(openTimer);
         if (this.stream === stream) {
           this.stream = null;
           this.writer = null;
@@ -419,15 +391,14 @@ export class SessionConnection {
         else rejectOpen(failure);
       };
       const openTimeoutMs = openAnswerTimeoutMs(this.options.openTimeoutMs, this.sessionId !== '', this.options.ttlMs);
-      const openTimer = setTimeout(
-        () => finish(new TimeoutError(`${address} did not answer the session open within ${openTimeoutMs} ms`)),
-        openTimeoutMs,
+      const openTimer = this.timers.after(openTimeoutMs, () =>
+        finish(new TimeoutError(`${address} did not answer the session open within ${openTimeoutMs} ms`)),
       );
       stream.on('data', (frame: ServerFrame) => {
         if (!opened) {
           if (frame.frame === 'opened') {
             opened = true;
-            clearTimeout(openTimer);
+            this.timers.cancel(openTimer);
             this.stream = stream;
             const writer = new StreamWriter(stream, () => {
               if (this.writer === writer) this.writable();
@@ -528,10 +499,13 @@ export class SessionConnection {
         const retryInMs = frame.frame === 'error' ? retryDelayAfterRefusal(frame.error.code, this.backoff) : null;
         if (retryInMs !== null) {
           // The leader could not take the request just now: sent again with its seq (refusal-retry.ts).
-          const retryTimer = setTimeout(() => {
-            if (this.requests.resendable(seq, request)) this.write(request.frame);
-          }, retryInMs);
-          retryTimer.unref();
+          this.timers.after(
+            retryInMs,
+            () => {
+              if (this.requests.resendable(seq, request)) this.write(request.frame);
+            },
+            true,
+          );
           return null;
         }
         if (request.onFrame(frame)) this.requests.forget(seq);
@@ -582,12 +556,11 @@ export class SessionConnection {
     this.stopKeepalives();
     const dueAtMs = this.keepalives.nextDueAtMs;
     if (dueAtMs === null || !this.stream) return;
-    this.keepaliveTimer = setTimeout(() => this.sendKeepalive(), Math.max(0, dueAtMs - nowMs));
-    this.keepaliveTimer.unref();
+    this.keepaliveTimer = this.timers.after(Math.max(0, dueAtMs - nowMs), () => this.sendKeepalive(), true);
   }
 
   private stopKeepalives(): void {
-    if (this.keepaliveTimer) clearTimeout(this.keepaliveTimer);
+    if (this.keepaliveTimer !== null) this.timers.cancel(this.keepaliveTimer);
     this.keepaliveTimer = null;
   }
 
@@ -604,7 +577,7 @@ export class SessionConnection {
       // Tell the server (best effort) so the session's locks are freed now rather than at expiry.
       if (!this.closing && !this.paused) stream.write({ close: {} });
       stream.end();
-      setTimeout(() => stream.cancel(), 1_000).unref();
+      this.timers.after(1_000, () => stream.cancel(), true);
     }
     this.wake?.();
     this.keepalives.closed();
@@ -614,8 +587,7 @@ export class SessionConnection {
       this.firstOpen = null;
     }
     for (const listener of this.listeners) listener.ended(error);
-    for (const address of this.stubs.keys()) releaseStub(address, this.options.tls);
-    this.stubs.clear();
+    this.dialer.release();
   }
 }
 
