@@ -13,7 +13,7 @@ import { toServiceError } from './grpc-status.js';
 import type { LeaderDuties } from './leader-duties.js';
 import type { LockService } from './lock-service.js';
 import type { SessionHub } from './session-hub.js';
-import { lockToWire, membersOf, operatorPreemptionRequest } from './wire.js';
+import { lockToWire, membersOf, operatorPreemptionRequests } from './wire.js';
 
 /** What the Admin service needs from the node. */
 export interface AdminServiceDeps {
@@ -129,14 +129,13 @@ export function adminHandlers(deps: AdminServiceDeps): grpc.UntypedServiceImplem
       handler: async (request) => {
         service.checkLockName(request.name);
         const reason = request.reason === '' ? 'revoked by an operator' : request.reason;
-        const revoked = await duties.revoke(request.name, request.session, request.force, reason);
         // docs/design.md, principle 2: the holder's safe period must end by the revocation, however its keepalives are
-        // answered meanwhile.
-        for (const each of revoked.filter((r) => !r.immediate)) {
-          hub.push(each.sessionId, {
-            preemption: operatorPreemptionRequest(request.name, each.token, each.revokeAtMs, each.graceMs, reason),
-          });
-        }
+        // answered meanwhile, so each Pre-emption Request goes out as soon as the revocation time is fixed.
+        const revoked = await duties.revoke(request.name, request.session, request.force, reason, (scheduled) => {
+          for (const each of operatorPreemptionRequests(request.name, scheduled, reason)) {
+            hub.push(each.sessionId, { preemption: each.preemption });
+          }
+        });
         log.info({ lock: request.name, force: request.force, reason, revoked: revoked.length }, 'operator revoke');
         return {
           revoked: revoked.map((each) => ({

@@ -215,8 +215,18 @@ export class LeaderDuties {
   /**
    * An operator's revoke (docs/design.md, principle 2): `force` or a fenced lock at once; an ordinary lock at the end
    * of the promise already given to its holder. `sessionId` picks one holder of a shared lock; otherwise every holder.
+   * `requested` is called with the schedule as soon as it is fixed, before anything is committed: the caller sends
+   * each later revocation's Pre-emption Request then. Sent after the commit, it would reach the holder behind the
+   * keepalive answers given meanwhile, whose promises the SDK counts in for an ordinary lock, past the revocation
+   * time fixed here (the lock simulator's seeds 376 and 519 found that overrun).
    */
-  async revoke(name: string, sessionId: string, force: boolean, reason: string): Promise<ScheduledRevocation[]> {
+  async revoke(
+    name: string,
+    sessionId: string,
+    force: boolean,
+    reason: string,
+    requested: (scheduled: readonly ScheduledRevocation[]) => void = () => {},
+  ): Promise<ScheduledRevocation[]> {
     this.service.requireLeader();
     await this.raft.readBarrier();
     if (!this.inOffice) throw new LeaderNotReadyError();
@@ -236,6 +246,7 @@ export class LeaderDuties {
       const immediate = revokeAtMs <= nowMs;
       return { sessionId: holder.sessionId, token: holder.token, revokeAtMs, graceMs: revokeAtMs - nowMs, immediate };
     });
+    requested(scheduled);
     // Proposed here (and marked in flight) so the reply follows the commit; later ones are proposed when due, and
     // replicated now so that they are not lost with this leader.
     await Promise.all(

@@ -8,6 +8,7 @@ import type { HolderView, LockView, SessionHold } from '../lock/state-machine.js
 import type { RaftStatus } from '../raft/node-api.js';
 import type { WireHeldLock, WireLockMode, WirePreemptionRequest } from '../util/wire-frames.js';
 import { InvalidRequestError } from './errors.js';
+import type { ScheduledRevocation } from './leader-duties.js';
 
 export type { ClientFrame, ServerFramePayload } from '../util/wire-frames.js';
 
@@ -65,6 +66,20 @@ export function operatorPreemptionRequest(
     reason,
     warningId: '',
   };
+}
+
+/** The Pre-emption Requests of an operator's revoke: one to each holder whose revocation comes later. */
+export function operatorPreemptionRequests(
+  name: string,
+  scheduled: readonly ScheduledRevocation[],
+  reason: string,
+): { readonly sessionId: string; readonly preemption: WirePreemptionRequest }[] {
+  return scheduled
+    .filter((each) => !each.immediate)
+    .map((each) => ({
+      sessionId: each.sessionId,
+      preemption: operatorPreemptionRequest(name, each.token, each.revokeAtMs, each.graceMs, reason),
+    }));
 }
 
 /**

@@ -7,7 +7,7 @@ import type { LockCommand } from '../../src/lock/commands.js';
 import { LockStateMachine } from '../../src/lock/state-machine.js';
 import { RaftNotLeaderError } from '../../src/raft/errors.js';
 import { ttlGuarantee } from '../../src/server/guarantee.js';
-import { LeaderDuties } from '../../src/server/leader-duties.js';
+import { LeaderDuties, type ScheduledRevocation } from '../../src/server/leader-duties.js';
 import { LockService } from '../../src/server/lock-service.js';
 import { SessionTracker } from '../../src/session/tracker.js';
 import { ManualClock } from '../../src/util/clock.js';
@@ -157,6 +157,21 @@ describe('operator revoke (docs/design.md, principle 2)', () => {
     expect(machine.lock('ordinary')).toBeUndefined();
     expect(machine.session(sessionId)).toBeDefined();
     expect(duties.dueCommands(clock.now())).toEqual([]);
+  });
+
+  it('hands the caller the schedule before committing it, for the Pre-emption Requests to go out before any later answer', async () => {
+    const { clock, service, duties, acquire, machine } = await setup();
+    const { sessionId } = await service.openSession('c', TTL, clock.now());
+    await acquire(sessionId, 'ordinary');
+    let pendingWhenRequested: number | null = null;
+    let requested: readonly ScheduledRevocation[] = [];
+    const revoked = await duties.revoke('ordinary', '', false, 'r', (scheduled) => {
+      requested = scheduled;
+      pendingWhenRequested = machine.pendingRevocations().length;
+    });
+    expect(pendingWhenRequested).toBe(0);
+    expect(requested).toEqual(revoked);
+    expect(machine.pendingRevocations()).toHaveLength(1);
   });
 
   it('revokes a fenced lock at once, committed before the reply', async () => {

@@ -16,7 +16,7 @@ import { LockService } from '../../server/lock-service.js';
 import { ServerMetrics } from '../../server/metrics.js';
 import { StalenessAdvisor } from '../../server/staleness.js';
 import {
-  operatorPreemptionRequest,
+  operatorPreemptionRequests,
   type ServerFramePayload,
   scheduledRevocationRequestsOf,
 } from '../../server/wire.js';
@@ -546,16 +546,15 @@ export class LockSimServers implements ClientTransport {
       });
     }
     const reason = 'simulated operator';
-    // As the Admin service's Revoke does: a Pre-emption Request to each holder whose revocation comes later.
-    node.duties.revoke(lock.name, holder.sessionId, force, reason).then(
-      (revoked) => {
-        for (const each of revoked.filter((r) => !r.immediate)) {
-          const preemption = operatorPreemptionRequest(lock.name, each.token, each.revokeAtMs, each.graceMs, reason);
-          this.pushFrame(node.id, each.sessionId, { preemption });
+    // As the Admin service's Revoke does: a Pre-emption Request to each holder whose revocation comes later, sent as
+    // soon as the revocation time is fixed.
+    node.duties
+      .revoke(lock.name, holder.sessionId, force, reason, (scheduled) => {
+        for (const each of operatorPreemptionRequests(lock.name, scheduled, reason)) {
+          this.pushFrame(node.id, each.sessionId, { preemption: each.preemption });
         }
-      },
-      () => {},
-    );
+      })
+      .catch(() => {});
   }
 
   /**
