@@ -14,6 +14,12 @@ export const DEFAULT_SNAPSHOT_LOG_BYTES = 8 * 1024 * 1024;
 /** Committed entries the driver applies before yielding, so timers stay on time under a long backlog. */
 export const DEFAULT_APPLY_CHUNK_ENTRIES = 256;
 
+/**
+ * How long one chunk of applying may hold the event loop before the driver yields, in ms: a tenth of the 100 ms
+ * heartbeat, so that a Ready with heartbeats waits at most about that long behind a long apply.
+ */
+export const DEFAULT_APPLY_SLICE_MS = 10;
+
 /** How long a leadership transfer may take, in shortest election timeouts (two of the longest), before it fails. */
 export const TRANSFER_TIMEOUT_ELECTIONS = 4;
 

@@ -35,6 +35,8 @@ export interface RaftScheduler {
   soon(action: () => void): void;
   /** Runs `action` after `delayMs`; the returned function cancels it. */
   after(delayMs: number, action: () => void): () => void;
+  /** A monotonic clock in ms, for bounding work per turn (absent: work is bounded by counts only). */
+  readonly now?: () => number;
 }
 
 /** Node's event loop as a RaftScheduler. */
@@ -46,4 +48,5 @@ export const nodeScheduler: RaftScheduler = {
     const timer = setTimeout(action, delayMs);
     return () => clearTimeout(timer);
   },
+  now: () => performance.now(),
 };

@@ -68,6 +68,8 @@ export interface RaftDriverOptions {
   readonly snapshotStaggerRng?: Rng;
   /** Entries applied before yielding to the scheduler, so timers stay on time under a long backlog. */
   readonly applyChunkEntries: number;
+  /** A chunk also ends once it has taken this long by the scheduler's clock (when it has one), in ms. */
+  readonly applySliceMs: number;
   /** How long a leadership transfer may take before transferLeadership() rejects, ms. */
   readonly transferTimeoutMs: number;
   /** Addresses of peers known before the log names them (a joining node's contacts). */
@@ -159,6 +161,18 @@ export class RaftDriver implements RaftDriverApi {
   private busy = false;
   /** The local snapshot being packed or written while Readies go on (docs/design.md, "Snapshots"). */
   private snapshotInFlight: SnapshotInFlight | null = null;
+  /**
+   * Committed entries handed out by Readies and not yet applied, oldest first, from `applyHead` on. They are applied
+   * in bounded chunks between turns while later Readies go on: a long apply (a thousand sessions closing with
+   * 100,000 locks is about a second of it) held the next Ready, and with it the leader's heartbeats, until a
+   * follower's election timeout passed (etcd applies asynchronously for the same reason).
+   */
+  private toApply: Entry[] = [];
+  private applyHead = 0;
+  /** A chunk of `toApply` is due on the scheduler, or running (an entry's listeners may hand out more). */
+  private applyScheduled = false;
+  /** Waiting for `toApply` to be empty (a snapshot from the leader is installed only then). */
+  private readonly appliedWaiters: (() => void)[] = [];
   private closed = false;
 
   constructor(private readonly options: RaftDriverOptions) {
@@ -372,6 +386,9 @@ export class RaftDriver implements RaftDriverApi {
     if (this.closed) return;
     this.closed = true;
     this.options.transport.close();
+    // Committed entries not yet applied are dropped: a restart applies them again from the log.
+    this.toApply = [];
+    this.applyHead = 0;
     this.failPending(() => new NodeClosedError());
   }
 
@@ -478,18 +495,21 @@ export class RaftDriver implements RaftDriverApi {
     } finally {
       this.draining = false;
     }
-    if (!this.busy) {
-      if (!this.closed) this.options.observer?.settled?.();
-      this.notifyIdle();
-    }
+    if (!this.busy) this.settledAndIdle();
+  }
+
+  /** No Ready in hand: once every handed-out entry is applied too, the loop has settled (the simulator checks then). */
+  private settledAndIdle(): void {
+    if (!this.closed && this.applyHead >= this.toApply.length) this.options.observer?.settled?.();
+    this.notifyIdle();
   }
 
   /**
-   * Raft's Ready contract: persist, send, apply (in bounded chunks), then advance. A leader whose term and vote are
-   * already durable sends appends while its own write is in flight (Raft thesis §10.2.1): the core counts the
-   * leader's entries toward a quorum only once advance() says they are durable. Its committed entries are durable
-   * already for that same reason, so they are applied (and their proposers answered) while this Ready's new entries
-   * are being written.
+   * Raft's Ready contract: persist, send, hand the committed entries to the apply queue, then advance. A leader whose
+   * term and vote are already durable sends appends while its own write is in flight (Raft thesis §10.2.1): the core
+   * counts the leader's entries toward a quorum only once advance() says they are durable. Its committed entries are
+   * durable already for that same reason, so they are queued (and start being applied) at once. The queue is applied
+   * in chunks between turns, and the next Ready does not wait for it: only a snapshot from the leader does.
    */
   private handleReady(ready: Ready): void {
     const hard = ready.hardState;
@@ -498,18 +518,18 @@ export class RaftDriver implements RaftDriverApi {
       (hard.term === this.persistedHardState.term && hard.votedFor === this.persistedHardState.votedFor);
     if (this.core.role === 'leader' && termAndVoteDurable) {
       this.send(ready);
-      let outstanding = 2;
-      const joined = () => {
-        outstanding -= 1;
-        if (outstanding === 0) this.finishReady(ready);
-      };
-      this.persist(ready, joined);
-      this.apply(ready.committedEntries, 0, joined);
+      this.enqueueApply(ready.committedEntries);
+      this.persist(ready, () => this.finishReady(ready));
     } else {
       this.persist(ready, () => {
         this.send(ready);
-        const apply = () => this.apply(ready.committedEntries, 0, () => this.finishReady(ready));
-        if (ready.snapshot !== undefined) this.restoreSnapshot(ready.snapshot, apply);
+        const apply = () => {
+          this.enqueueApply(ready.committedEntries);
+          this.finishReady(ready);
+        };
+        const snapshot = ready.snapshot;
+        // The snapshot replaces the state those entries lead to: every entry handed out before it is applied first.
+        if (snapshot !== undefined) this.whenApplied(() => this.restoreSnapshot(snapshot, apply));
         else apply();
       });
     }
@@ -526,8 +546,13 @@ export class RaftDriver implements RaftDriverApi {
     this.core.advance(ready);
     this.syncPeers();
     this.emitStatus();
-    if (this.snapshotInFlight === null && this.snapshotDue()) this.beginSnapshot();
+    this.maybeSnapshot();
     this.readyDone();
+  }
+
+  /** Takes a local snapshot of the applied state when one is due and none is in flight. */
+  private maybeSnapshot(): void {
+    if (this.snapshotInFlight === null && this.snapshotDue()) this.beginSnapshot();
   }
 
   /** The Ready in hand is finished: take the next one (at once, when this ran inside a drain). */
@@ -613,17 +638,57 @@ export class RaftDriver implements RaftDriverApi {
     }
   }
 
-  /** Applies `entries` from `start` in chunks, yielding to the scheduler between chunks, then runs `next`. */
-  private apply(entries: readonly Entry[], start: number, next: () => void): void {
+  /** Queues a Ready's committed entries and applies the first chunk now (the rest between turns). */
+  private enqueueApply(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    for (const entry of entries) this.toApply.push(entry);
+    if (!this.applyScheduled) this.applyChunk();
+  }
+
+  /**
+   * Applies the next chunk of `toApply`: at most `applyChunkEntries` entries, and no more once `applySliceMs` has
+   * passed (by the scheduler's clock, when it has one: the simulator's virtual clock does not move within a turn).
+   * Then the next chunk after the callbacks already due (a Ready with heartbeats among them), or, once none is left,
+   * whoever waited for the entries to be applied.
+   */
+  private applyChunk(): void {
+    this.applyScheduled = true;
     if (this.closed) {
-      this.notifyIdle();
+      this.applyScheduled = false;
+      this.toApply = [];
+      this.applyHead = 0;
+      this.resolveIdle();
       return;
     }
-    const end = Math.min(start + this.options.applyChunkEntries, entries.length);
-    for (let i = start; i < end; i++) this.applyEntry(entries[i]!);
-    if (start < end) this.resolveReads();
-    if (end >= entries.length) next();
-    else this.options.scheduler.soon(() => this.guard(() => this.apply(entries, end, next)));
+    if (this.applyHead >= this.toApply.length) {
+      this.applyScheduled = false;
+      this.resolveIdle();
+      return;
+    }
+    const clock = this.options.scheduler.now;
+    const startedMs = clock?.() ?? 0;
+    const end = Math.min(this.applyHead + this.options.applyChunkEntries, this.toApply.length);
+    while (this.applyHead < end) {
+      this.applyEntry(this.toApply[this.applyHead++]!);
+      if (clock !== undefined && clock() - startedMs >= this.options.applySliceMs) break;
+    }
+    this.resolveReads();
+    this.maybeSnapshot();
+    if (this.applyHead < this.toApply.length) {
+      this.options.scheduler.soon(() => this.guard(() => this.applyChunk()));
+      return;
+    }
+    this.applyScheduled = false;
+    this.toApply = [];
+    this.applyHead = 0;
+    for (const next of this.appliedWaiters.splice(0)) this.guard(next);
+    if (!this.busy) this.settledAndIdle();
+  }
+
+  /** Runs `next` once every entry handed out so far is applied (now, when none is left). */
+  private whenApplied(next: () => void): void {
+    if (!this.applyScheduled) next();
+    else this.appliedWaiters.push(next);
   }
 
   private applyEntry(entry: Entry): void {
@@ -778,9 +843,9 @@ export class RaftDriver implements RaftDriverApi {
     this.options.onFatal(error);
   }
 
-  /** No Ready is being handled and no local snapshot is being packed or written. */
+  /** No Ready is being handled, no committed entry waits to be applied, and no local snapshot is in flight. */
   private idle(): boolean {
-    return !this.busy && this.snapshotInFlight === null;
+    return !this.busy && this.applyHead >= this.toApply.length && this.snapshotInFlight === null;
   }
 
   private notifyIdle(): void {

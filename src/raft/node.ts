@@ -8,6 +8,7 @@ import { RaftCore } from './core.js';
 import { DataDirLock } from './data-dir-lock.js';
 import {
   DEFAULT_APPLY_CHUNK_ENTRIES,
+  DEFAULT_APPLY_SLICE_MS,
   DEFAULT_SNAPSHOT_LOG_BYTES,
   DEFAULT_TICK_MS,
   defaultRaftConfig,
@@ -170,6 +171,7 @@ export class RaftNode implements RaftNodeApi {
       snapshotLogBytes: options.snapshotLogBytes ?? DEFAULT_SNAPSHOT_LOG_BYTES,
       snapshotStaggerRng: options.rng ?? randomRng(),
       applyChunkEntries: options.applyChunkEntries ?? DEFAULT_APPLY_CHUNK_ENTRIES,
+      applySliceMs: DEFAULT_APPLY_SLICE_MS,
       transferTimeoutMs:
         TRANSFER_TIMEOUT_ELECTIONS *
         (options.config?.electionTicks ?? defaultRaftConfig(options.id).electionTicks) *

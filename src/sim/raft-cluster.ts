@@ -3,7 +3,7 @@
 
 import { pack, unpack } from 'msgpackr';
 import { RaftCore } from '../raft/core.js';
-import { DEFAULT_APPLY_CHUNK_ENTRIES, defaultRaftConfig, TRANSFER_TIMEOUT_ELECTIONS } from '../raft/defaults.js';
+import { DEFAULT_APPLY_SLICE_MS, defaultRaftConfig, TRANSFER_TIMEOUT_ELECTIONS } from '../raft/defaults.js';
 import { RaftDriver } from '../raft/driver.js';
 import type { RaftLogStore, RaftScheduler } from '../raft/driver-ports.js';
 import type { ConfState, Entry, Message, NodeId, RaftConfig, ReadState, StateMachine } from '../raft/types.js';
@@ -14,6 +14,9 @@ import { InvariantViolation, RaftInvariants } from './raft-invariants.js';
 import { RaftNetwork } from './raft-network.js';
 import { SimulatedRaftStorage } from './raft-storage.js';
 import { EventQueue } from './scenarios/event-queue.js';
+
+/** Committed entries a simulated driver applies per chunk (see where the drivers are made). */
+const SIM_APPLY_CHUNK_ENTRIES = 2;
 
 /** How to build a simulated cluster. */
 export interface SimClusterOptions {
@@ -265,7 +268,10 @@ export class SimCluster {
         conf: snapshotMeta?.conf ?? restored.initialConf,
       },
       snapshotEveryEntries: this.options.compactEvery ?? Number.POSITIVE_INFINITY,
-      applyChunkEntries: DEFAULT_APPLY_CHUNK_ENTRIES,
+      // Two entries a chunk: most Readies then hand out more than one chunk, and the simulation interleaves later
+      // Readies, reads, snapshots and elections with applying, as a long apply does on a real node.
+      applyChunkEntries: SIM_APPLY_CHUNK_ENTRIES,
+      applySliceMs: DEFAULT_APPLY_SLICE_MS,
       transferTimeoutMs: TRANSFER_TIMEOUT_ELECTIONS * config.electionTicks * this.tickMs,
       onFatal: (error) => {
         throw error;

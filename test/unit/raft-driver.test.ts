@@ -55,6 +55,13 @@ class ManualScheduler implements RaftScheduler {
   after(): () => void {
     return () => {};
   }
+  /** Runs the oldest queued action only. */
+  runOne(): void {
+    this.queue.shift()?.();
+  }
+  get queued(): number {
+    return this.queue.length;
+  }
   flush(): void {
     while (this.queue.length > 0) {
       const queued = this.queue;
@@ -125,6 +132,7 @@ function node(
     snapshotEveryEntries?: number;
     snapshotLogBytes?: number;
     snapshotStaggerRng?: Rng;
+    applyChunkEntries?: number;
     conf?: ConfState;
   } = {},
 ): TestNode {
@@ -160,7 +168,8 @@ function node(
     snapshotEveryEntries: options.snapshotEveryEntries ?? Number.POSITIVE_INFINITY,
     ...(options.snapshotLogBytes === undefined ? {} : { snapshotLogBytes: options.snapshotLogBytes }),
     ...(options.snapshotStaggerRng === undefined ? {} : { snapshotStaggerRng: options.snapshotStaggerRng }),
-    applyChunkEntries: 256,
+    applyChunkEntries: options.applyChunkEntries ?? 256,
+    applySliceMs: 10,
     transferTimeoutMs: 1_000,
     onFatal: (error) => failures.push(error),
   });
@@ -250,6 +259,34 @@ describe('the Raft driver orders a Ready as thesis §10.2.1 allows', () => {
     expect(a.failures).toEqual([new Error('disk full')]);
     await expect(a.driver.propose(new Uint8Array([5]))).rejects.toMatchObject({ code: 'NODE_CLOSED' });
     await a.driver.whenIdle();
+  });
+});
+
+describe('the Raft driver applies committed entries between Readies', () => {
+  it('goes on taking Readies (the heartbeats among them) while a long run of committed entries is applied in chunks', () => {
+    const { scheduler, a, b } = electedPair({ a: { applyChunkEntries: 1 } });
+    for (let i = 0; i < 4; i++) void a.driver.propose(new Uint8Array([i]));
+    scheduler.flush();
+    a.disk.completeAll();
+    for (const message of a.transport.sent.splice(0)) b.driver.step(message);
+    scheduler.flush();
+    b.disk.completeAll();
+    const appliedBefore = a.applied.length;
+    // b acknowledges: the 4 entries commit on a, which applies the first at once and the rest one a turn.
+    for (const message of b.transport.sent.splice(0)) a.driver.step(message);
+    scheduler.runOne();
+    a.disk.completeAll();
+    expect(a.applied.length).toBe(appliedBefore + 1);
+    a.transport.sent.length = 0;
+    // A heartbeat falls due meanwhile: the Ready carrying it is taken before the remaining entries are applied.
+    a.driver.tick();
+    while (scheduler.queued > 0 && !a.transport.sent.some((message) => message.type === 'append')) scheduler.runOne();
+    expect(a.transport.sent.some((message) => message.type === 'append')).toBe(true);
+    expect(a.applied.length).toBeLessThan(appliedBefore + 4);
+    scheduler.flush();
+    expect(a.applied.map((entry) => entry.data[0])).toEqual(expect.arrayContaining([0, 1, 2, 3]));
+    expect(a.applied.length).toBe(appliedBefore + 4);
+    expect(a.failures).toEqual([]);
   });
 });
 
