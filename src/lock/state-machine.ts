@@ -375,6 +375,12 @@ export class LockStateMachine implements StateMachine {
     return this.sessionsById.size;
   }
 
+  /** How many locks session `sessionId` holds or waits for (0 for an unknown session): O(1). */
+  sessionLockCount(sessionId: string): number {
+    const session = this.sessionsById.get(sessionId);
+    return session === undefined ? 0 : session.holding.size + session.waitingOn.size;
+  }
+
   /** One open session, or undefined. */
   session(sessionId: string): SessionView | undefined {
     const session = this.sessionsById.get(sessionId);

@@ -14,7 +14,7 @@ import { FakeRaftNode } from './server-fake-raft.js';
 
 const T0 = 7_000_000;
 
-function setup(maxBatchCommands?: number, onOutcomeError?: (error: unknown) => void) {
+function setup(maxBatchCommands?: number, onOutcomeError?: (error: unknown) => void, maxBatchWork?: number) {
   const clock = new ManualClock(T0);
   const machine = new LockStateMachine();
   const raft = new FakeRaftNode(machine);
@@ -26,6 +26,7 @@ function setup(maxBatchCommands?: number, onOutcomeError?: (error: unknown) => v
     guarantees: ttlGuarantee,
     ...(maxBatchCommands === undefined ? {} : { maxBatchCommands }),
     ...(onOutcomeError === undefined ? {} : { onOutcomeError }),
+    ...(maxBatchWork === undefined ? {} : { maxBatchWork }),
   });
   return { clock, machine, raft, service };
 }
@@ -95,6 +96,22 @@ describe('LockService batching', () => {
     expect(results).toEqual(Array.from({ length: 5 }, () => ({ status: 'ok' })));
     expect(raft.log.map((data) => decodeLockEntries(data).length)).toEqual([2, 2, 1]);
     expect(() => setup(0)).toThrow(RangeError);
+  });
+
+  it('ends an entry before it would pass maxBatchWork lock changes: a closing session counts every lock it holds', async () => {
+    const { machine, raft, service } = setup(undefined, undefined, 9);
+    for (const id of ['a', 'b', 'c']) await service.propose(open(id));
+    let seq = 1;
+    for (const id of ['a', 'b']) for (let n = 0; n < 4; n++) await service.propose(acquire(id, seq++, `${id}/${n}`));
+    const entriesBefore = raft.log.length;
+    // a and b hold 4 locks each (5 changes to close), c none (1): 5 + 5 > 9, so a alone, then b and c (6).
+    const closed = await Promise.all(
+      ['a', 'b', 'c'].map((id) => service.propose({ type: 'session-close', sessionId: id })),
+    );
+    expect(closed).toEqual([{ status: 'ok' }, { status: 'ok' }, { status: 'ok' }]);
+    expect(raft.log.slice(entriesBefore).map((data) => decodeLockEntries(data).length)).toEqual([1, 2]);
+    expect(machine.lockCount()).toBe(0);
+    expect(() => setup(undefined, undefined, 0)).toThrow(RangeError);
   });
 
   it('fails every command of a batch whose proposal fails, and changes nothing', async () => {
