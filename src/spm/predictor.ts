@@ -1,12 +1,12 @@
 // The Staleness Prediction Module: fed with samples, it predicts which lock holders are about to go stale.
 import type { Clock } from '../util/clock.js';
+import { RecentMax } from '../util/recent-max.js';
 import { forecastArima } from './arima-forecaster.js';
 import type { DriftEstimate } from './clock-drift.js';
 import { resolveSpmConfig } from './config.js';
 import { EventRate } from './event-rate.js';
 import { NodeHealth } from './node-health.js';
 import { clamp01, normalCdf } from './normal.js';
-import { RecentMax } from '../util/recent-max.js';
 import { ResourceStats } from './resource-stats.js';
 import {
   believedGuaranteeMs,
