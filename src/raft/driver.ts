@@ -675,6 +675,11 @@ export class RaftDriver implements RaftDriverApi {
     this.resolveReads();
     this.maybeSnapshot();
     if (this.applyHead < this.toApply.length) {
+      // Under a steady stream the queue may never empty: drop the applied prefix now and then.
+      if (this.applyHead >= 4_096 && this.applyHead * 2 >= this.toApply.length) {
+        this.toApply = this.toApply.slice(this.applyHead);
+        this.applyHead = 0;
+      }
       this.options.scheduler.soon(() => this.guard(() => this.applyChunk()));
       return;
     }
