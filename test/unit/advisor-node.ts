@@ -3,12 +3,12 @@
 import { LockStateMachine } from '../../src/lock/state-machine.js';
 import { LeaderDuties } from '../../src/server/leader-duties.js';
 import { LockService } from '../../src/server/lock-service.js';
-import { ServerMetrics } from '../../src/server/metrics.js';
 import { SessionHub } from '../../src/server/session-hub.js';
 import { StalenessAdvisor } from '../../src/server/staleness.js';
 import { SessionTracker } from '../../src/session/tracker.js';
 import type { ManualClock } from '../../src/util/clock.js';
 import { FakeRaftNode } from './server-fake-raft.js';
+import { testServerMetrics } from './test-server-metrics.js';
 
 /**
  * A node on `clock`, not in office until `takeOffice()`. With `defer`, the advisor indexes the holds of a new office
@@ -19,15 +19,7 @@ export function advisorNode(clock: ManualClock, defer?: (work: () => void) => vo
   const raft = new FakeRaftNode(machine);
   const tracker = new SessionTracker();
   const hub = new SessionHub(machine, raft);
-  const metrics = new ServerMetrics({
-    status: () => raft.status(),
-    sessionCount: () => machine.sessionCount(),
-    connectedSessionCount: () => hub.size,
-    lockCount: () => machine.lockCount(),
-    eventLoopDelayMs: () => 0,
-    eventLoopStallMs: () => 0,
-    preemptionSuspended: () => false,
-  });
+  const metrics = testServerMetrics({ machine, raft, hub });
   const advisor = new StalenessAdvisor({
     machine,
     tracker,

@@ -11,8 +11,8 @@ import { DECOY_PASSWORD_HASH, hashPassword, passwordMatches } from '../../src/au
 import { AUTH_TOKEN_TTL_MS, issueToken, MAX_TOKEN_LENGTH } from '../../src/auth/tokens.js';
 import { SERVER_AUTH_OID } from '../../src/security/certificates.js';
 import { Authenticator, type CredentialCarrier } from '../../src/server/authenticator.js';
-import { ServerMetrics } from '../../src/server/metrics.js';
 import { ManualClock } from '../../src/util/clock.js';
+import { testServerMetrics } from './test-server-metrics.js';
 
 const KEY = 'cd'.repeat(32);
 const T0 = 1_800_000_000_000;
@@ -44,15 +44,7 @@ async function setup() {
     },
   });
   const log = pino({ level: 'info' }, sink);
-  const metrics = new ServerMetrics({
-    status: () => ({}) as never,
-    sessionCount: () => 0,
-    connectedSessionCount: () => 0,
-    lockCount: () => 0,
-    eventLoopDelayMs: () => 0,
-    eventLoopStallMs: () => 0,
-    preemptionSuspended: () => false,
-  });
+  const metrics = testServerMetrics();
   const hash = await hashPassword('s3cret-pass');
   for (const change of [
     { op: 'user-add', user: 'admin', passwordHash: hash },

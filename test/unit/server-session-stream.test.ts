@@ -12,7 +12,6 @@ import { Authenticator, type CredentialCarrier } from '../../src/server/authenti
 import { ttlGuarantee } from '../../src/server/guarantee.js';
 import { LeaderDuties } from '../../src/server/leader-duties.js';
 import { LockService } from '../../src/server/lock-service.js';
-import { ServerMetrics } from '../../src/server/metrics.js';
 import { DEFAULT_LEADER_HINT_WAIT_MS, SessionHub } from '../../src/server/session-hub.js';
 import { channelFrameCodec, type MuxChannelCall, SessionMux, type SessionsCall } from '../../src/server/session-mux.js';
 import { MAX_REQUESTS_IN_FLIGHT, type SessionCall, SessionStream } from '../../src/server/session-stream.js';
@@ -31,6 +30,7 @@ import {
 } from '../../src/util/session-mux-codec.js';
 import { FullCall } from './full-call.js';
 import { FakeRaftNode } from './server-fake-raft.js';
+import { testServerMetrics } from './test-server-metrics.js';
 
 type Written = Record<string, unknown> & { lastKeepaliveSeq: string; serverTimeMs: number };
 
@@ -94,15 +94,7 @@ function setup() {
   const tracker = new SessionTracker();
   const service = new LockService({ raft, machine, tracker, clock, guarantees: ttlGuarantee });
   const hub = new SessionHub(machine, raft);
-  const metrics = new ServerMetrics({
-    status: () => raft.status(),
-    sessionCount: () => 0,
-    connectedSessionCount: () => hub.size,
-    lockCount: () => 0,
-    eventLoopDelayMs: () => 0,
-    eventLoopStallMs: () => 0,
-    preemptionSuspended: () => false,
-  });
+  const metrics = testServerMetrics({ machine, raft, hub });
   const advisor = new StalenessAdvisor({ machine, tracker, hub, clock, metrics, mode: 'off' });
   const log = pino({ level: 'silent' });
   const authenticator = new Authenticator({ auth: machine.auth, clock, log });

@@ -4,6 +4,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../src/util/clock.js';
 import { advisorNode } from './advisor-node.js';
+import { acquireCommand } from './lock-fixtures.js';
 
 const T0 = 1_000_000;
 const TTL = 10_000;
@@ -18,16 +19,7 @@ describe('a node that replays the log before it leads', () => {
     const { sessionId } = await leader.service.openSession('worker', TTL, clock.now());
     let seq = 0;
     const acquire = (name: string) =>
-      leader.service.proposeAccepted({
-        type: 'acquire',
-        sessionId,
-        requestSeq: ++seq,
-        name,
-        mode: 'exclusive',
-        tryOnly: true,
-        fenced: false,
-        preemptible: true,
-      });
+      leader.service.proposeAccepted(acquireCommand(sessionId, ++seq, name, { tryOnly: true }));
     // Each resource gets a history of holds of its own lengths; one hold of each is still held at the end.
     for (let r = 0; r < RESOURCES; r++) {
       for (let h = 0; h <= HOLDS_PER_RESOURCE; h++) {
@@ -79,16 +71,7 @@ describe('a new leader of many held locks', () => {
     const tokens = new Map<string, bigint>();
     let seq = 0;
     const acquire = async (sessionId: string, name: string) => {
-      const result = await leader.service.proposeAccepted({
-        type: 'acquire',
-        sessionId,
-        requestSeq: ++seq,
-        name,
-        mode: 'exclusive',
-        tryOnly: true,
-        fenced: false,
-        preemptible: true,
-      });
+      const result = await leader.service.proposeAccepted(acquireCommand(sessionId, ++seq, name, { tryOnly: true }));
       if (result.status !== 'granted') throw new Error(`${name} was not granted`);
       tokens.set(name, result.token);
     };

@@ -6,7 +6,6 @@ import { LockStateMachine } from '../../src/lock/state-machine.js';
 import type { PreemptionMode } from '../../src/rph/types.js';
 import { LeaderDuties } from '../../src/server/leader-duties.js';
 import { LockService } from '../../src/server/lock-service.js';
-import { ServerMetrics } from '../../src/server/metrics.js';
 import { type ConnectedStream, SessionHub } from '../../src/server/session-hub.js';
 import { StalenessAdvisor } from '../../src/server/staleness.js';
 import type { ServerFramePayload } from '../../src/server/wire.js';
@@ -14,6 +13,7 @@ import { SessionTracker } from '../../src/session/tracker.js';
 import { ManualClock } from '../../src/util/clock.js';
 import type { WireWarningKind } from '../../src/util/wire-frames.js';
 import { FakeRaftNode } from './server-fake-raft.js';
+import { testServerMetrics } from './test-server-metrics.js';
 
 const T0 = 1_000_000;
 const TTL = 10_000;
@@ -46,15 +46,7 @@ async function run(scenario: Scenario) {
   const raft = new FakeRaftNode(machine);
   const tracker = new SessionTracker();
   const hub = new SessionHub(machine, raft);
-  const metrics = new ServerMetrics({
-    status: () => raft.status(),
-    sessionCount: () => machine.sessions().length,
-    connectedSessionCount: () => hub.size,
-    lockCount: () => machine.locks().length,
-    eventLoopDelayMs: () => 0,
-    eventLoopStallMs: () => 0,
-    preemptionSuspended: () => false,
-  });
+  const metrics = testServerMetrics({ machine, raft, hub });
   const advisor = new StalenessAdvisor({ machine, tracker, hub, clock, metrics, mode: scenario.mode });
   const service = new LockService({ raft, machine, tracker, clock, guarantees: advisor });
   const errors: unknown[] = [];

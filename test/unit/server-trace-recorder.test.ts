@@ -8,7 +8,6 @@ import type { LockEvent } from '../../src/lock/commands.js';
 import { LockStateMachine } from '../../src/lock/state-machine.js';
 import { LeaderDuties } from '../../src/server/leader-duties.js';
 import { LockService } from '../../src/server/lock-service.js';
-import { ServerMetrics } from '../../src/server/metrics.js';
 import { SessionHub } from '../../src/server/session-hub.js';
 import { StalenessAdvisor } from '../../src/server/staleness.js';
 import {
@@ -22,6 +21,7 @@ import { SessionTracker } from '../../src/session/tracker.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { tempDir } from '../integration/server-harness.js';
 import { FakeRaftNode } from './server-fake-raft.js';
+import { testServerMetrics } from './test-server-metrics.js';
 
 /** A sink that keeps every file's text in memory. */
 class MemorySink implements TraceSink {
@@ -235,15 +235,7 @@ describe('StalenessAdvisor with a recorder', () => {
     const raft = new FakeRaftNode(machine);
     const tracker = new SessionTracker();
     const hub = new SessionHub(machine, raft);
-    const metrics = new ServerMetrics({
-      status: () => raft.status(),
-      sessionCount: () => machine.sessions().length,
-      connectedSessionCount: () => hub.size,
-      lockCount: () => machine.locks().length,
-      eventLoopDelayMs: () => 0,
-      eventLoopStallMs: () => 0,
-      preemptionSuspended: () => false,
-    });
+    const metrics = testServerMetrics({ machine, raft, hub });
     const sink = new MemorySink();
     const rec = new TraceRecorder({
       name: 'advisor',
