@@ -125,6 +125,10 @@ export class ForelockDetector implements Detector {
         if (hold !== undefined) this.endHold(event.session, session, hold, t);
         return;
       }
+      case 'disconnect':
+        this.predictor.observeDisconnect(event.session, t);
+        this.schedule.sessionHeard(event.session, t);
+        return;
       case 'close': {
         this.expireIfLapsed(event.session, session, t);
         for (const hold of [...session.holds.values()]) this.endHold(event.session, session, hold, t);

@@ -127,10 +127,11 @@ function readEvent(fields: Fields, fail: (reason: string) => never): TraceEvent 
       };
     }
     case 'close':
-      return { t, type: 'close', session: text(fields, 'session', fail) };
+    case 'disconnect':
+      return { t, type: fields.type, session: text(fields, 'session', fail) };
     default:
       return fail(
-        `unknown event type ${JSON.stringify(fields.type)} (expected session, keepalive, acquire, grant, release, load, truth or close)`,
+        `unknown event type ${JSON.stringify(fields.type)} (expected session, keepalive, acquire, grant, release, load, truth, close or disconnect)`,
       );
   }
 }

@@ -81,6 +81,17 @@ export interface CloseEvent {
   readonly session: string;
 }
 
+/**
+ * The session's connection ended at `t` without the session being closed: the client went away (a process that dies
+ * has its connection closed by its kernel, seen one one-way delay later), not the server. A live client redials and
+ * resumes, and its SDK sends a keepalive at once. Optional: a trace without these lines is judged on keepalives alone.
+ */
+export interface DisconnectEvent {
+  readonly t: number;
+  readonly type: 'disconnect';
+  readonly session: string;
+}
+
 /** Every event line of a trace. */
 export type TraceEvent =
   | SessionEvent
@@ -90,7 +101,8 @@ export type TraceEvent =
   | ReleaseEvent
   | LoadEvent
   | TruthEvent
-  | CloseEvent;
+  | CloseEvent
+  | DisconnectEvent;
 
 /** Every event a detector may see: everything except ground truth. */
 export type ObservableEvent = Exclude<TraceEvent, TruthEvent>;

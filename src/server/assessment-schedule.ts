@@ -107,8 +107,8 @@ export class AssessmentSchedule<H extends ScheduledHold> {
     return this.byHold.size;
   }
 
-  /** A session renewed (or began, or a new leader took it over): its lapse risk is searched again when it holds
-   * locks (a session without any costs nothing here). */
+  /** A session renewed (or began, lost its connection, or a new leader took it over): its lapse risk is searched
+   * again when it holds locks (a session without any costs nothing here). */
   sessionHeard(sessionId: string, nowMs: number): void {
     const session = this.sessions.get(sessionId);
     if (session !== undefined) this.searchSession(session, nowMs);

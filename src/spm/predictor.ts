@@ -69,6 +69,12 @@ const LATE_EXCESS_PRIOR_WEIGHT = 5;
  * cycles, batch jobs, a swapping neighbour) come back within minutes, and a one-off is forgotten after ten.
  */
 const RECOVERED_SILENCE_MEMORY_MS = 10 * 60_000;
+/**
+ * Round trips a live client needs to be heard from again after its connection ended: a dial (TCP, and TLS when on),
+ * the resume, and the keepalive the SDK sends at once on resume. Counted in the session's own round trips, so it holds
+ * on a LAN and across the world alike.
+ */
+const RECONNECT_ROUND_TRIPS = 4;
 /** Shared by every keepalive answer that changes no condition. */
 const NO_ADVISORIES: readonly SessionAdvisoryChange[] = Object.freeze([]);
 
@@ -141,6 +147,9 @@ export class StalenessPredictor {
    * from lately: no silent holder is asked to yield while a silence that long still explains its own.
    */
   private readonly recoveredSilence = new RecentMax(RECOVERED_SILENCE_MEMORY_MS);
+  /** The longest time, in ms, a live session of this cluster took lately from losing its connection to its next
+   * keepalive: no disconnected holder is taken for dead sooner. */
+  private readonly recoveredReconnect = new RecentMax(RECOVERED_SILENCE_MEMORY_MS);
   /** Locks whose assessment was HIGH (a warning), until their outcome is known: key -> session. */
   private readonly warned = new Map<string, string>();
   private readonly lapseInput: Mutable<LapseInput>;
@@ -172,6 +181,7 @@ export class StalenessPredictor {
       failurePriorPerInterval: this.config.failurePriorPerInterval,
       loadDelayMs: 0,
       lookaheadRenewals: this.config.lookaheadRenewals,
+      unreachable: false,
     };
   }
 
@@ -208,6 +218,10 @@ export class StalenessPredictor {
         this.config,
       );
       this.sessions.set(sample.sessionId, session);
+    } else if (session.disconnectedAtMs !== null) {
+      // Back after losing its connection: how long that took is what live clients of this cluster need. The keepalive
+      // was sent at once on resume, so its gap judges neither the rhythm nor the loss model.
+      this.recoveredReconnect.observe(sample.receiveMs, Math.max(0, sample.receiveMs - session.disconnectedAtMs));
     } else if (session.samples > 0) {
       const verdict = session.judgeGap(sample.receiveMs - session.lastReceiveMs);
       this.lossRate.observeTrial(verdict.missed);
@@ -225,6 +239,18 @@ export class StalenessPredictor {
       }
     }
     session.observe(sample, this.health.overloaded(sample.receiveMs));
+  }
+
+  /**
+   * The session's connection ended at `atMs` without the session being closed: the client went away (a process that
+   * dies has its connection closed by its kernel), not this node. Until its next keepalive the session's silence is
+   * no longer explained by a keepalive lost in transit or a pause (a paused process keeps its connection): a live
+   * client redials and resumes, and its SDK sends a keepalive at once. One that is not back by `reconnectDueMs` is
+   * taken for dead.
+   */
+  observeDisconnect(sessionId: string, atMs: number = this.clock.now()): void {
+    const session = this.sessions.get(sessionId);
+    if (session !== undefined && session.disconnectedAtMs === null) session.disconnectedAtMs = atMs;
   }
 
   /** The node's own load, measured by the driver. */
@@ -632,10 +658,36 @@ export class StalenessPredictor {
       (this.lateExcessSumMs + LATE_EXCESS_PRIOR_WEIGHT * session.keepaliveIntervalMs) /
       (this.lateExcessCount + LATE_EXCESS_PRIOR_WEIGHT);
     input.failurePriorPerInterval = this.deathRate.value;
-    input.loadDelayMs = this.health.overloaded(nowMs)
+    input.loadDelayMs = this.loadDelayMs(nowMs);
+    input.unreachable = session.disconnectedAtMs !== null && nowMs >= this.reconnectDueMs(session, nowMs);
+    return lapseRisk(input);
+  }
+
+  /** Delay the node's own load may add to receive times. */
+  private loadDelayMs(nowMs: number): number {
+    return this.health.overloaded(nowMs)
       ? Math.max(this.config.overloadAllowanceMs, this.health.loopDelayMs)
       : this.health.loopDelayMs;
-    return lapseRisk(input);
+  }
+
+  /**
+   * When a session that lost its connection should have been heard from again if its client lives: a live client
+   * redials at once (the SDK's backoff starts at 50 ms and doubles; its first five redials fit in about 1.5 s) and
+   * sends a keepalive on resume. It is given half a keepalive interval (those redials at the default TTL, and in
+   * proportion to the interval a deployment chose), or RECONNECT_ROUND_TRIPS of its own round trips if longer, and at
+   * least as long as live sessions of this cluster took lately; with the session's own tolerance and the delay the
+   * node's load adds.
+   */
+  private reconnectDueMs(session: SessionModel, nowMs: number): number {
+    const disconnectedAtMs = session.disconnectedAtMs ?? session.lastReceiveMs;
+    const allowanceMs = Math.max(session.keepaliveIntervalMs / 2, RECONNECT_ROUND_TRIPS * session.rttLevelMs);
+    const learnedMs = this.recoveredReconnect.max(nowMs) ?? 0;
+    return (
+      disconnectedAtMs +
+      Math.max(allowanceMs, learnedMs) +
+      lateToleranceMs(session.forecast().stdDevMs) +
+      this.loadDelayMs(nowMs)
+    );
   }
 
   /**
@@ -644,6 +696,8 @@ export class StalenessPredictor {
    * session's own tolerance.
    */
   private silenceExplainedUntilMs(session: SessionModel, risk: LapseRisk, nowMs: number): number {
+    // A session that lost its connection is explained only by a reconnect (observeDisconnect).
+    if (session.disconnectedAtMs !== null) return this.reconnectDueMs(session, nowMs);
     const recovered = this.recoveredSilence.max(nowMs) ?? 0;
     const recoveredForMs = recovered * session.keepaliveIntervalMs + lateToleranceMs(session.forecast().stdDevMs);
     return session.lastReceiveMs + Math.max(risk.lossExplainedForMs, recoveredForMs);

@@ -47,6 +47,8 @@ export interface LapseInput {
   readonly loadDelayMs: number;
   /** Renewals examined beyond the next one (the forecast's reach). */
   readonly lookaheadRenewals: number;
+  /** The session lost its connection and a live client would have reconnected by now: nothing live explains it. */
+  readonly unreachable: boolean;
 }
 
 /** Renewals examined at most beyond the next one, and the scratch space of the cumulative lapse curve. */
@@ -122,6 +124,19 @@ export function lapseRisk(input: LapseInput): LapseRisk {
   const lossExplainedForMs = 2 * mean + lateToleranceMs(stdDev * Math.SQRT2);
   const missedKeepalives = silence > mean + tolerance ? Math.floor((silence - tolerance) / mean) : 0;
 
+  if (input.unreachable) {
+    // Gone without a close and not back when a live client would be: dead, and its lease lapses at its deadline. The
+    // keepalive a live client sends at once on resume is missed.
+    return {
+      probability: 1,
+      deadProbability: 1,
+      trendProbability: 0,
+      staleInMs: Math.max(0, leaseRemainingMs - silence),
+      missedKeepalives: Math.max(1, missedKeepalives),
+      nextLateProbability: 1,
+      lossExplainedForMs,
+    };
+  }
   if (silence >= leaseRemainingMs) {
     return {
       probability: 1,

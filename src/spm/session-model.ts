@@ -39,6 +39,8 @@ export class SessionModel {
   lastReceiveMs: number;
   /** Last time the client was heard from in any way (keepalive, request, release). */
   lastHeardMs: number;
+  /** When the session's connection ended without a close, until its next keepalive (null: connected). */
+  disconnectedAtMs: number | null = null;
   samples = 0;
   /** Latest receive time + guarantee over every guarantee recorded (principle 2's promisedUntil). */
   promisedUntilMs: number;
@@ -98,7 +100,10 @@ export class SessionModel {
    */
   observe(sample: KeepaliveSample, overloaded: boolean): void {
     const gapMs = sample.receiveMs - this.lastReceiveMs;
-    if (this.samples > 0 && gapMs >= 0) this.learnGap(gapMs);
+    // The first keepalive after a reconnect is sent at once on resume: its gap is no sample of the rhythm.
+    const reconnected = this.disconnectedAtMs !== null;
+    this.disconnectedAtMs = null;
+    if (this.samples > 0 && gapMs >= 0 && !reconnected) this.learnGap(gapMs);
     this.cachedForecast = null;
     this.lastReceiveMs = Math.max(this.lastReceiveMs, sample.receiveMs);
     this.heardFrom(sample.receiveMs);
@@ -112,6 +117,12 @@ export class SessionModel {
     if (!overloaded && sample.clientTimeMs !== undefined && Number.isFinite(sample.clientTimeMs)) {
       this.drift.observe(sample.receiveMs, sample.clientTimeMs, sample.rttMs);
     }
+  }
+
+  /** The round trip the session's exchanges take lately (its smoothed level; 0 before any is known). */
+  get rttLevelMs(): number {
+    if (this.rttTrend.count > 0) return Math.max(0, this.rttTrend.level);
+    return Number.isFinite(this.lastRttMs) ? this.lastRttMs : 0;
   }
 
   /** The client proved alive at `atMs` (any message from it). */

@@ -560,6 +560,7 @@ describe('bounds (property)', () => {
             failurePriorPerInterval: 0.005,
             loadDelayMs: 2,
             lookaheadRenewals: 2,
+            unreachable: false,
           });
           for (const x of [r.probability, r.deadProbability, r.trendProbability]) {
             expect(x >= 0 && x <= 1).toBe(true);
