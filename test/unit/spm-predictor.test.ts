@@ -118,6 +118,82 @@ describe('a silent session (crash)', () => {
     expect(afterLossMs).toBeCloseTo(lossOnlyMs, 6);
   });
 
+  it('a session whose connection ended is dead once a live client would have redialed and resumed', () => {
+    const spm = predictor();
+    spm.observeSessionOpened('s1', 10_000, INTERVAL, 0);
+    const last = renew(spm, 's1', 0, 10);
+    const goneAt = last + 500;
+    spm.observeDisconnect('s1', goneAt);
+    // A live SDK redials at once and sends a keepalive on resume: half an interval (and the session's tolerance).
+    const waiting = spm.assess(lock(), goneAt + INTERVAL / 2 - 50);
+    expect(waiting.level).toBe('LOW');
+    expect(waiting.missedKeepalives).toBe(0);
+    const dueMs = waiting.silenceExplainedUntilMs!;
+    expect(dueMs).toBeGreaterThanOrEqual(goneAt + INTERVAL / 2);
+    expect(dueMs).toBeLessThan(goneAt + INTERVAL);
+    const dead = spm.assess(lock(), dueMs + 1);
+    expect(dead.level).toBe('HIGH');
+    expect(dead.stalenessProbability).toBe(1);
+    expect(dead.missedKeepalives).toBe(1);
+    expect(dead.silenceExplainedUntilMs).toBe(dueMs);
+    expect(dead.predictedStaleAtMs).toBe(last + 10_000);
+    // Without the disconnect the same silence is still one lost keepalive's.
+    const kept = predictor();
+    kept.observeSessionOpened('s1', 10_000, INTERVAL, 0);
+    renew(kept, 's1', 0, 10);
+    expect(kept.assess(lock(), dueMs + 1).level).toBe('LOW');
+  });
+
+  it('a reconnect clears the disconnect, is no sample of the rhythm, and teaches how long live clients take', () => {
+    const spm = predictor();
+    spm.observeSessionOpened('s1', 10_000, INTERVAL, 0);
+    spm.observeSessionOpened('s2', 10_000, INTERVAL, 0);
+    renew(spm, 's2', 0, 10);
+    let last = renew(spm, 's1', 0, 10);
+    // s1 loses its connection and is back 2.5 s later (longer than the half interval a live client is given).
+    spm.observeDisconnect('s1', last + 100);
+    const backAt = last + 2_600;
+    spm.observeKeepalive({ sessionId: 's1', receiveMs: backAt, clientTimeMs: EPOCH + backAt, rttMs: 2 });
+    spm.answerKeepalive('s1', backAt);
+    last = renew(spm, 's1', backAt, 1);
+    expect(spm.assess(lock(), last + INTERVAL - 10).level).toBe('LOW');
+    // Another session that loses its connection now is given at least those 2.5 s.
+    const s2Last = renew(spm, 's2', last - INTERVAL, 1);
+    spm.observeDisconnect('s2', s2Last + 10);
+    const due = spm.assess(lock('s2'), s2Last + 20).silenceExplainedUntilMs!;
+    expect(due).toBeGreaterThanOrEqual(s2Last + 10 + 2_500);
+    expect(spm.assess(lock('s2'), s2Last + 10 + 2_400).level).toBe('LOW');
+  });
+
+  it('learns nothing of the rhythm from the keepalive sent at once on resume', () => {
+    const spm = predictor();
+    spm.observeSessionOpened('s1', 10_000, INTERVAL, 0);
+    const last = renew(spm, 's1', 0, 10);
+    spm.observeDisconnect('s1', last + 100);
+    const backAt = last + 200;
+    spm.observeKeepalive({ sessionId: 's1', receiveMs: backAt, clientTimeMs: EPOCH + backAt, rttMs: 2 });
+    spm.answerKeepalive('s1', backAt);
+    // Connected again: its next keepalive is due an interval after the resume, and a silence then is judged on the
+    // rhythm it had (a 200 ms gap learned as a sample would have made it look loose: explained for far longer).
+    const overdue = spm.assess(lock(), backAt + INTERVAL + 1_000);
+    expect(overdue.missedKeepalives).toBe(1);
+    expect(overdue.silenceExplainedUntilMs! - backAt).toBeLessThan(2.5 * INTERVAL);
+  });
+
+  it('gives a disconnected session on a long link four of its round trips when that is longer than half an interval', () => {
+    const spm = predictor();
+    spm.observeSessionOpened('far', 10_000, INTERVAL, 0);
+    let t = 0;
+    for (let i = 0; i < 10; i++) {
+      t += INTERVAL;
+      spm.observeKeepalive({ sessionId: 'far', receiveMs: t, clientTimeMs: EPOCH + t, rttMs: 600 });
+      spm.answerKeepalive('far', t);
+    }
+    spm.observeDisconnect('far', t + 10);
+    const due = spm.assess(lock('far'), t + 20).silenceExplainedUntilMs!;
+    expect(due).toBeGreaterThanOrEqual(t + 10 + 4 * 600);
+  });
+
   it('a client heard from since (a release, a request) is alive: its late keepalive was lost, not its process', () => {
     const spm = predictor();
     spm.observeSessionOpened('s1', 10_000, INTERVAL, 0);

@@ -75,7 +75,10 @@ export function generateScenario(
   options: ScenarioOptions = {},
 ): Trace {
   const familyIndex = SCENARIO_FAMILIES.indexOf(family);
-  const rng = new SeededRng((Math.imul(seed, 2654435761) ^ Math.imul(familyIndex + 1, 40503)) >>> 0);
+  const streamSeed = (Math.imul(seed, 2654435761) ^ Math.imul(familyIndex + 1, 40503)) >>> 0;
+  const rng = new SeededRng(streamSeed);
+  // Connections (their resets and ends) draw from a stream of their own, so they shift none of the world's draws.
+  const connectionRng = new SeededRng((streamSeed ^ 0x5bd1e995) >>> 0);
   const world = new ScenarioWorld(
     {
       name: `${family}#${seed}`,
@@ -100,7 +103,8 @@ export function generateScenario(
   for (let index = 0; index < size.workers; index++) {
     workers.push(world.openSession(`w${index}`, links.worker(), workerBehavior, rng.uniform(0, 2000)));
   }
-  for (let index = 0; index < size.leaders; index++) openLeader(world, `leader${index}`, links.leader());
+  const leaders: SimSession[] = [];
+  for (let index = 0; index < size.leaders; index++) leaders.push(openLeader(world, `leader${index}`, links.leader()));
   const faultWindow = (tailMs: number): number => rng.uniform(WARMUP_MS, Math.max(WARMUP_MS, size.durationMs - tailMs));
   const victims = pickDistinct(rng, workers, size.faults);
   switch (family) {
@@ -114,7 +118,10 @@ export function generateScenario(
       for (const victim of victims) partitionClient(world, rng, victim, faultWindow(120_000));
       break;
     case 'crash':
-      for (const victim of victims) crashClient(world, victim, faultWindow(60_000));
+      for (const victim of victims) crashClient(world, connectionRng, victim, faultWindow(60_000));
+      for (const live of [...workers, ...leaders]) {
+        if (!victims.includes(live)) resetConnection(world, connectionRng, live, size.durationMs);
+      }
       break;
     case 'latency-ramp':
       for (let index = 0; index < size.faults; index++) rampLatency(world, rng, index, size.durationMs);
@@ -131,7 +138,7 @@ export function generateScenario(
     case 'wan':
       victims.forEach((victim, index) => {
         if (index % 2 === 0) pauseClient(world, rng, victim, faultWindow(120_000));
-        else crashClient(world, victim, faultWindow(60_000));
+        else crashClient(world, connectionRng, victim, faultWindow(60_000));
       });
       break;
     case 'heavy-tail':
@@ -149,7 +156,7 @@ export function generateScenario(
             pauseClient(world, rng, victim, faultWindow(120_000));
             return;
           case 1:
-            crashClient(world, victim, faultWindow(60_000));
+            crashClient(world, connectionRng, victim, faultWindow(60_000));
             return;
           case 2:
             partitionClient(world, rng, victim, faultWindow(120_000));
@@ -231,12 +238,19 @@ function partitionClient(world: ScenarioWorld, rng: SeededRng, victim: SimSessio
   );
 }
 
-/** The client dies (kill -9) while holding: stale at once. */
-function crashClient(world: ScenarioWorld, victim: SimSession, atMs: number): void {
+/** The client dies (kill -9) while holding: stale at once. The server sees its connection end (ScenarioWorld.clientDied). */
+function crashClient(world: ScenarioWorld, connectionRng: SeededRng, victim: SimSession, atMs: number): void {
   world.whenHolding(victim, atMs, (crashMs) => {
-    victim.crashAtMs = crashMs;
+    world.clientDied(victim, crashMs, connectionRng);
     world.truth({ t: crashMs, session: victim.id, fault: 'crash', stale_at: crashMs });
   });
+}
+
+/** A live client's connection is reset once, while it holds, at a time drawn over the run after the warm-up: its SDK
+ * redials and resumes (ScenarioWorld.resetConnection). Not a fault (no truth line): any pre-emption is unnecessary. */
+function resetConnection(world: ScenarioWorld, connectionRng: SeededRng, live: SimSession, durationMs: number): void {
+  const atMs = connectionRng.uniform(WARMUP_MS, Math.max(WARMUP_MS, durationMs - 60_000));
+  world.whenHolding(live, atMs, (resetMs) => world.resetConnection(live, resetMs, connectionRng));
 }
 
 /** Gilbert-Elliott loss in time: good spells of 60-180 s on average, bursts of 2-15 s in which each keepalive is lost

@@ -149,6 +149,8 @@ export class SimSession {
   holdOverride: ((resource: SimResource, grantMs: number) => number | undefined) | null = null;
   /** Called when the server receives one of its keepalives. */
   onKeepalive: ((receiveMs: number, sendMs: number) => void) | null = null;
+  /** Counts the client's connections: a keepalive sent on an earlier one is lost with it, and its timer stops. */
+  connection = 0;
 
   constructor(
     readonly id: string,
@@ -306,6 +308,34 @@ export class ScenarioWorld {
     this.emit({ ...line, type: 'truth' });
   }
 
+  /**
+   * The client process died at `atMs` (kill -9): its kernel closes its connection, and the server sees it end one
+   * one-way delay later, when the link is up to carry that (a cut-off client's reset is lost). `rng` draws the delay, so
+   * the world's own draws are not shifted.
+   */
+  clientDied(session: SimSession, atMs: number, rng: SeededRng): void {
+    session.crashAtMs = atMs;
+    if (session.linkUpAt(atMs) > atMs) return;
+    const arrivalMs = atMs + this.sampleRttWith(session, atMs, rng) / 2;
+    if (session.linkUpAt(arrivalMs) > arrivalMs) return;
+    this.emitDisconnect(session, this.serverTime(arrivalMs));
+  }
+
+  /**
+   * A live client's connection is reset at `atMs` (by a middlebox, or by the client's own timeout), and both ends see
+   * it at once: the keepalive in flight is lost with it. Its SDK redials after its first backoff (50 ms, half of it
+   * jittered), dials (two round trips: TCP, then HTTP/2), resumes (one more) and sends a keepalive at once, whose
+   * rhythm goes on from there. `rng` draws the delays.
+   */
+  resetConnection(session: SimSession, atMs: number, rng: SeededRng): void {
+    if (session.gone || session.resumeAt(atMs) !== atMs) return;
+    session.connection++;
+    this.emitDisconnect(session, this.serverTime(atMs));
+    let resumedMs = atMs + 50 * (1 - 0.5 * rng.next());
+    for (let trip = 0; trip < 3; trip++) resumedMs += this.sampleRttWith(session, resumedMs, rng);
+    this.queue.at(resumedMs, () => this.sendKeepalive(session));
+  }
+
   /** Runs the world to its end and returns the trace, events sorted by time (ties in emission order). */
   run(): Trace {
     this.queue.runUntil(this.config.durationMs);
@@ -360,8 +390,18 @@ export class ScenarioWorld {
   }
 
   private sampleRttMs(session: SimSession, atMs: number): number {
-    const base = session.network.sampleRttMs(this.rng);
+    return this.sampleRttWith(session, atMs, this.rng);
+  }
+
+  private sampleRttWith(session: SimSession, atMs: number, rng: SeededRng): number {
+    const base = session.network.sampleRttMs(rng);
     return Math.max(0.2, base) * (this.config.delayScale ?? 1) * session.rttFactor(atMs);
+  }
+
+  private emitDisconnect(session: SimSession, atMs: number): void {
+    this.queue.at(atMs, () => {
+      if (!session.gone) this.emit({ t: atMs, type: 'disconnect', session: session.id });
+    });
   }
 
   /** Runs `act` at the moment the client can act (after a pause), unless it crashed or its session is gone. */
@@ -374,8 +414,9 @@ export class ScenarioWorld {
     else act();
   }
 
-  private sendKeepalive(session: SimSession): void {
+  private sendKeepalive(session: SimSession, connection = session.connection): void {
     this.whenClientRuns(session, () => {
+      if (session.connection !== connection) return;
       const sendMs = this.queue.now;
       const rttMs = this.sampleRttMs(session, sendMs);
       const intervalMs = session.timerMs(this.config.keepaliveMs, sendMs);
@@ -385,13 +426,13 @@ export class ScenarioWorld {
         session.lostInBurst(sendMs, this.rng) ||
         this.rng.chance(session.network.lossProbability);
       if (lost) {
-        this.queue.at(sendMs + intervalMs, () => this.sendKeepalive(session));
+        this.queue.at(sendMs + intervalMs, () => this.sendKeepalive(session, connection));
         return;
       }
       const clientTimeMs = Math.round(this.config.clientEpochMs + session.clockAt(sendMs));
       const receiveMs = this.serverTime(sendMs + rttMs / 2);
       this.queue.at(receiveMs, () => {
-        if (session.gone) return;
+        if (session.gone || session.connection !== connection) return;
         this.emit({
           t: receiveMs,
           type: 'keepalive',
@@ -404,14 +445,16 @@ export class ScenarioWorld {
         session.onKeepalive?.(receiveMs, sendMs);
         const answerMs = receiveMs + rttMs / 2;
         if (session.linkUpAt(answerMs) > answerMs) {
-          this.queue.at(Math.max(receiveMs, sendMs + intervalMs), () => this.sendKeepalive(session));
+          this.queue.at(Math.max(receiveMs, sendMs + intervalMs), () => this.sendKeepalive(session, connection));
           return;
         }
         this.queue.at(answerMs, () =>
           this.whenClientRuns(session, () => {
             const now = this.queue.now;
             session.lastRttMs = session.clockAt(now) - session.clockAt(sendMs);
-            this.queue.at(now + session.timerMs(this.config.keepaliveMs, now), () => this.sendKeepalive(session));
+            this.queue.at(now + session.timerMs(this.config.keepaliveMs, now), () =>
+              this.sendKeepalive(session, connection),
+            );
           }),
         );
       });
