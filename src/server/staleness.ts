@@ -183,6 +183,19 @@ export class StalenessAdvisor implements GuaranteePolicy {
     if (this.predicting) this.predictor.observeLoad(sample);
   }
 
+  /**
+   * The session's connection to this leader ended from the client's side without the session being closed (the
+   * client went away, e.g. its process died and its kernel closed its socket), at `atMs` on this node's clock. A live
+   * SDK redials and resumes at once; the SPM takes a session that is not back in time for dead, and its held locks are
+   * searched again so that they are assessed when the reconnect is due (docs/design.md, "How the SPM reads a session").
+   */
+  sessionDisconnected(sessionId: string, atMs: number): void {
+    this.deps.recorder?.disconnected(sessionId, atMs);
+    if (!this.predicting) return;
+    this.predictor.observeDisconnect(sessionId, atMs);
+    this.schedule?.sessionHeard(sessionId, atMs);
+  }
+
   /** The leader received an acquire: demand for the resource, and a sign of life from the session. */
   requested(sessionId: string, resource: string, atMs: number, mode?: LockMode): void {
     this.deps.recorder?.requested(sessionId, resource, atMs, mode);

@@ -1,5 +1,5 @@
 // `forelock serve --record-trace FILE`: the leader writes the SPM's inputs (sessions, keepalives, acquires, grants,
-// releases, closes, load) as an evaluation trace (docs/design.md, "Trace files"), so that `forelock eval --trace` can
+// releases, closes, disconnects, load) as an evaluation trace (docs/design.md, "Trace files"), so that `forelock eval --trace` can
 // judge and tune the predictor on real traffic. TraceRecorder decides the lines (pure: no I/O, no timers); a
 // TraceSink stores them, TraceFileSink in a size-bounded, rotated file with buffered asynchronous writes.
 import type { FileHandle } from 'node:fs/promises';
@@ -105,6 +105,15 @@ export class TraceRecorder {
         ...(sample.clientTimeMs === undefined ? {} : { client_time_ms: sample.clientTimeMs }),
         ...(sample.rttMs === undefined ? {} : { rtt_ms: round(Math.max(0, sample.rttMs), 3) }),
       });
+      return out;
+    });
+  }
+
+  /** The session's connection ended from the client's side without a close (t = when this node saw it end). */
+  disconnected(sessionId: string, atMs: number): void {
+    this.record(atMs, () => {
+      const out: RecordedEvent[] = [];
+      if (this.ensure(sessionId, out)) out.push({ t: this.lastT, type: 'disconnect', session: sessionId });
       return out;
     });
   }

@@ -26,6 +26,8 @@ interface Scenario {
   /** The holder's keepalives stop at this time (ms after T0) and resume at `resumeAtMs`, if given. */
   readonly silentFromMs: number;
   readonly resumeAtMs?: number;
+  /** The holder's connection ends from its side at this time (ms after T0), its session not closed: it crashed. */
+  readonly disconnectAtMs?: number;
   /** How the holder answers a warning, 100 ms after receiving it. */
   readonly answer?: WireWarningKind;
   /** With a RELEASING answer: release the lock this long after answering. */
@@ -84,6 +86,7 @@ async function run(scenario: Scenario) {
   let answered = false;
   for (let t = 0; t <= scenario.untilMs; t += STEP_MS) {
     clock.set(T0 + t);
+    if (t === scenario.disconnectAtMs) advisor.sessionDisconnected(holder.sessionId, clock.now());
     const holderSilent = t >= scenario.silentFromMs && (scenario.resumeAtMs === undefined || t < scenario.resumeAtMs);
     if (t >= next.holder && !holderSilent && machine.session(holder.sessionId)) {
       const clientTimeMs = T0 + t * (scenario.holderClockRate ?? 1);
@@ -164,6 +167,46 @@ describe('a fenced lock whose holder falls silent while a waiter queues', () => 
     expect(r.counter('forelock_preemption_requests_total')).toBe(1);
     expect(r.counter('forelock_forced_revocations_total')).toBe(1);
     expect(r.errors).toEqual([]);
+  });
+});
+
+describe('a fenced lock whose holder crashed (its connection ended without a close) while a waiter queues', () => {
+  it('is revoked sooner than when its holder only falls silent, through the same ladder; the waiter gets it', async () => {
+    const silent = await run({ mode: 'on', fenced: true, silentFromMs: 17_000, untilMs: 30_000 });
+    const crashed = await run({
+      mode: 'on',
+      fenced: true,
+      silentFromMs: 17_000,
+      disconnectAtMs: 17_000,
+      untilMs: 30_000,
+    });
+    const revokedAt = (r: typeof silent) => r.events.find((event) => event.type === 'revoked')?.at;
+    const [warning] = toHolder(crashed.pushed, 'warning');
+    const [request] = toHolder(crashed.pushed, 'preemption');
+    // Assessed when a live client would have been back (half a keepalive interval, the session's own tolerance and
+    // one evaluation period after the disconnect), not at the later time its keepalive rhythm alone would give.
+    expect(warning!.atMs).toBeGreaterThanOrEqual(17_000 + TTL / 3 / 2);
+    expect(warning!.atMs).toBeLessThanOrEqual(17_000 + TTL / 3 / 2 + 500);
+    expect(request).toMatchObject({ preemption: { resourceId: 'L', token: String(crashed.token) } });
+    expect(crashed.events.find((event) => event.type === 'revoked')).toMatchObject({
+      name: 'L',
+      cause: 'preemption',
+      token: crashed.token,
+    });
+    // Virtual time: the disconnect moves the assessment to when a live client would have been back.
+    expect(revokedAt(crashed)).toBeLessThan(revokedAt(silent)!);
+    expect(revokedAt(crashed)).toBeGreaterThan(request!.atMs);
+    const granted = crashed.events.filter((event) => event.type === 'granted');
+    expect(granted.map((event) => event.sessionId)).toEqual([crashed.holder.sessionId, crashed.waiter.sessionId]);
+    expect(crashed.errors).toEqual([]);
+  });
+
+  it('with prediction off, changes nothing: the lock stays with its holder until its session expires', async () => {
+    const r = await run({ mode: 'off', fenced: true, silentFromMs: 17_000, disconnectAtMs: 17_000, untilMs: 30_000 });
+    expect(r.pushed).toEqual([]);
+    const lost = r.events.find((event) => event.type === 'session-ended' && event.sessionId === r.holder.sessionId);
+    expect(lost).toMatchObject({ expired: true });
+    expect(lost!.at).toBeGreaterThanOrEqual(r.holderPromisedUntil);
   });
 });
 

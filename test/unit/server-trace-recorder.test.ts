@@ -96,6 +96,9 @@ describe('TraceRecorder lines', () => {
     state.held.push({ sessionId: 's1', resource: 'r1' });
     rec.applied(granted('s1', 'r1', 1_031));
     rec.load({ atMs: 1_500, cpu: 1.7, mem: 0.312345, loopDelayMs: 2.5 });
+    rec.disconnected('s1', 1_600);
+    // A session the node does not have (it ended meanwhile) is not written.
+    rec.disconnected('gone', 1_700);
     rec.applied({ type: 'released', sessionId: 's1', name: 'r1', token: 1n, atMs: 2_000, heldMs: 969 });
     rec.applied({ type: 'session-ended', sessionId: 's1', atMs: 2_500, expired: false });
     expect(sink.files).toHaveLength(1);
@@ -107,6 +110,7 @@ describe('TraceRecorder lines', () => {
       { t: 1_030, type: 'acquire', session: 's1', resource: 'r1', mode: 'shared' },
       { t: 1_031, type: 'grant', session: 's1', resource: 'r1' },
       { t: 1_500, type: 'load', cpu: 1, mem: 0.3123, loop_delay_ms: 2.5 },
+      { t: 1_600, type: 'disconnect', session: 's1' },
       { t: 2_000, type: 'release', session: 's1', resource: 'r1' },
       { t: 2_500, type: 'close', session: 's1' },
     ]);
@@ -274,6 +278,7 @@ describe('StalenessAdvisor with a recorder', () => {
       preemptible: true,
     });
     advisor.observeLoad({ atMs: clock.now(), cpu: 0.5, mem: 0.25, loopDelayMs: 3 });
+    advisor.sessionDisconnected(sessionId, clock.now());
     clock.advance(100);
     await service.proposeAccepted({ type: 'session-close', sessionId });
     expect(lines(sink.files[0]!).map((line) => line.type)).toEqual([
@@ -283,6 +288,7 @@ describe('StalenessAdvisor with a recorder', () => {
       'acquire',
       'grant',
       'load',
+      'disconnect',
       'release',
       'close',
     ]);
