@@ -103,6 +103,11 @@ export class SessionHub {
     if (previous !== undefined && previous !== stream) previous.superseded();
   }
 
+  /** Whether `stream` is the one `sessionId`'s events are routed to (not superseded, not ended, not taken). */
+  isAttached(sessionId: string, stream: ConnectedStream): boolean {
+    return this.streams.get(sessionId) === stream;
+  }
+
   /** Sends `payload` on `sessionId`'s stream; false when the session has no stream connected to this node. */
   push(sessionId: string, payload: ServerFramePayload): boolean {
     const stream = this.streams.get(sessionId);

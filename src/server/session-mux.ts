@@ -60,10 +60,12 @@ function channelStatusOf(error: unknown): ChannelStatus {
  * `resume()` to stop and restart its 'data' and 'end', as on a grpc-js server call. A channel that goes on writing
  * past its queue's limit, or whose client sends more than that limit while it is paused, is ended with UNAVAILABLE
  * (its client resumes the session, which loses nothing: the resume answers with its locks and re-sent requests are
- * deduplicated) and its handler hears 'cancelled'.
+ * deduplicated) and its handler hears 'cancelled'. `cancelled` says, as on a grpc-js call, whether the client went
+ * away (it cancelled the channel, or its whole call ended without the node ending it), not the node.
  */
 export class MuxChannelCall extends EventEmitter {
   private done = false;
+  private cancelledByClient = false;
   private paused = false;
   /** Frames and the half-close that arrived while paused (or behind ones that did), in order, with their bytes. */
   private held: ClientChannelEvent[] = [];
@@ -76,6 +78,11 @@ export class MuxChannelCall extends EventEmitter {
     readonly channel: number,
   ) {
     super();
+  }
+
+  /** Whether the client went away (true before 'cancelled' is heard), as grpc-js's `call.cancelled`. */
+  get cancelled(): boolean {
+    return this.cancelledByClient;
   }
 
   /** Queues `frame`; false when the channel's queue is at its high-water mark (wait for 'drain') or it has ended. */
@@ -180,10 +187,14 @@ export class MuxChannelCall extends EventEmitter {
     super.emit('close');
   }
 
-  /** @internal the client cancelled it or the stream went away: nothing more is sent. */
-  gone(): void {
+  /**
+   * @internal the client cancelled it or the stream went away (`byClient`: the client went away, not the node):
+   * nothing more is sent.
+   */
+  gone(byClient: boolean): void {
     if (this.done) return;
     this.done = true;
+    this.cancelledByClient = byClient;
     this.forgetHeld();
     super.emit('cancelled');
     super.emit('close');
@@ -221,7 +232,8 @@ export class SessionMux {
     call.on('data', (bytes: Buffer) => this.receive(bytes));
     call.on('drain', () => this.outgoing.drained());
     call.on('end', () => this.clientEnded());
-    for (const event of ['error', 'close', 'cancelled']) call.on(event, () => this.gone());
+    // Unless this node ended the stream first, its end is the client's: it went away (a crash closes its socket).
+    for (const event of ['error', 'close', 'cancelled']) call.on(event, () => this.gone(!this.closed));
   }
 
   /** Open channels. */
@@ -284,7 +296,7 @@ export class SessionMux {
       if (event.kind === 'cancel') {
         this.channels.delete(event.channel);
         this.outgoing.drop(event.channel);
-        channel.gone();
+        channel.gone(true);
       } else channel.received(event, this.outgoing.channelLimitBytes);
     }
   }
@@ -299,16 +311,16 @@ export class SessionMux {
 
   /** A batch that does not decode ends the whole stream: its channels cannot be told apart any more. */
   private refuse(details: string): void {
-    this.gone();
+    this.gone(false);
     this.closed = true;
     this.call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details });
   }
 
-  private gone(): void {
+  private gone(byClient: boolean): void {
     const channels = [...this.channels.values()];
     this.channels.clear();
     this.outgoing.clear();
     this.closed = true;
-    for (const channel of channels) channel.gone();
+    for (const channel of channels) channel.gone(byClient);
   }
 }

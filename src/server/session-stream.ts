@@ -47,6 +47,11 @@ export interface SessionCall {
   resume(): unknown;
   end(): unknown;
   emit(event: 'error', status: Partial<grpc.ServiceError>): unknown;
+  /**
+   * True once the client cancelled the call or went away (grpc-js sets it before 'cancelled'; a process killed with
+   * kill -9 has its socket closed by its kernel). A call the node ended itself is not cancelled.
+   */
+  readonly cancelled: boolean;
 }
 
 type GrantedEvent = Extract<LockEvent, { type: 'granted' }>;
@@ -642,9 +647,29 @@ export class SessionStream implements ConnectedStream {
   }
 
   private gone(): void {
+    if (this.clientWentAway()) this.deps.advisor.sessionDisconnected(this.sessionId!, this.deps.clock.now());
     this.detach();
     this.ended = true;
     this.link?.clear();
+  }
+
+  /**
+   * Whether the call ended because its client went away while its session lives on and is served here: the staleness
+   * advisor then learns that the session lost its connection (a live client redials and resumes at once). Not when
+   * this node ended the stream (NotLeader, shutdown, a refusal, SessionEnded, a finished half-close), when a resume
+   * superseded it, or when the session is being closed.
+   */
+  private clientWentAway(): boolean {
+    const { sessionId } = this;
+    return (
+      this.call.cancelled &&
+      !this.ended &&
+      !this.deposed &&
+      sessionId !== null &&
+      this.deps.hub.isAttached(sessionId, this) &&
+      !this.closeInFlight &&
+      this.endedReason === null
+    );
   }
 }
 

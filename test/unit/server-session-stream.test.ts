@@ -38,6 +38,8 @@ type Written = Record<string, unknown> & { lastKeepaliveSeq: string; serverTimeM
 class FakeCall extends EventEmitter {
   readonly written: Written[] = [];
   status: { code?: number; details?: string } | 'ok' | null = null;
+  /** As grpc-js sets it: the client cancelled the call or its connection went away. */
+  cancelled = false;
 
   constructor() {
     super();
@@ -63,6 +65,13 @@ class FakeCall extends EventEmitter {
   async receive(frame: ClientFrame): Promise<void> {
     this.emit('data', frame);
     await settle();
+  }
+
+  /** The client goes away (its process died: its kernel closed the connection), as grpc-js tells a server call. */
+  goAway(): void {
+    this.cancelled = true;
+    this.emit('cancelled');
+    this.emit('close');
   }
 
   kinds(): string[] {
@@ -525,12 +534,184 @@ describe('an acquire with a mode the server does not know', () => {
   });
 });
 
+describe('a client that goes away without closing its session', () => {
+  /** The setup, with every disconnect the staleness advisor is told of. */
+  function watched() {
+    const context = setup();
+    const told = vi.spyOn(context.deps.advisor, 'sessionDisconnected');
+    return { ...context, told };
+  }
+
+  it("is reported to the staleness advisor once, with its session and the node clock's now", async () => {
+    const { open, clock, told } = watched();
+    const { call, sessionId } = await open();
+    clock.advance(1_234);
+    call.goAway();
+    expect(told.mock.calls).toEqual([[sessionId, T0 + 1_234]]);
+  });
+
+  it('is not reported before its session is open, nor when the call only closes without being cancelled', async () => {
+    const { connect, open, told } = watched();
+    connect().goAway();
+    const { call } = await open();
+    call.emit('close');
+    call.goAway();
+    expect(told).not.toHaveBeenCalled();
+  });
+
+  it('is not reported when this node ended the stream first: NotLeader, a refusal, shutdown', async () => {
+    const { open, raft, hub, told } = watched();
+    const refused = await open();
+    await refused.call.receive({ frame: 'open', open: { clientName: 'c', ttlMs: 10_000, sessionId: '', secret: '' } });
+    expect(refused.call.status).toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    refused.call.goAway();
+    const deposed = await open();
+    const shutDown = await open();
+    raft.become('follower', 3, 'node3');
+    expect(deposed.call.kinds().at(-1)).toBe('notLeader');
+    deposed.call.goAway();
+    hub.close();
+    shutDown.call.goAway();
+    expect(told).not.toHaveBeenCalled();
+  });
+
+  it('is not reported while the node waits to name the new leader (it stopped serving the stream)', async () => {
+    const { open, raft, told } = watched();
+    const { call } = await open();
+    raft.become('follower', 3, null);
+    call.goAway();
+    expect(told).not.toHaveBeenCalled();
+  });
+
+  it('is not reported for a stream a resume superseded; the stream that took over is', async () => {
+    const { open, connect, told } = watched();
+    const { call: first, sessionId } = await open();
+    const { secret } = first.written[0]!.opened as { secret: string };
+    const second = connect();
+    await second.receive({ frame: 'open', open: { clientName: 'c', ttlMs: 10_000, sessionId, secret } });
+    expect(first.status).toMatchObject({ code: grpc.status.ABORTED });
+    first.goAway();
+    expect(told).not.toHaveBeenCalled();
+    second.goAway();
+    expect(told.mock.calls.map(([id]) => id)).toEqual([sessionId]);
+  });
+
+  it('is not reported while its CloseSession is in flight, nor once its session ended', async () => {
+    const { open, raft, told } = watched();
+    const closing = await open();
+    raft.batched = true;
+    closing.call.emit('data', { frame: 'close', close: {} });
+    closing.call.goAway();
+    raft.batched = false;
+    raft.flush();
+    await settle();
+    const closed = await open();
+    await closed.call.receive({ frame: 'close', close: {} });
+    expect(closed.call.kinds().at(-1)).toBe('ended');
+    closed.call.goAway();
+    expect(told).not.toHaveBeenCalled();
+  });
+
+  it('is not reported once its session ended, while SessionEnded waits for the answer of a request', async () => {
+    const { open, raft, machine, told } = watched();
+    const { call, sessionId } = await open();
+    raft.batched = true;
+    call.emit('data', acquire('1', 'x'));
+    // The leader's expiry duty ends the session while the acquire is in flight.
+    machine.applyEntry({ atMs: T0, command: { type: 'sessions-expire', sessionIds: [sessionId] } });
+    expect(call.status).toBeNull();
+    call.goAway();
+    raft.batched = false;
+    raft.flush();
+    await settle();
+    expect(told).not.toHaveBeenCalled();
+  });
+});
+
+type Frame = Record<string, unknown>;
+/** The Session method a channel of a Sessions stream is read and written with. */
+const session = withFastSessionCodec(forelockServices().Forelock.service).Session as grpc.MethodDefinition<
+  Frame,
+  Frame
+>;
+
+/** A Sessions stream on `call` whose every channel is served by a SessionStream; the channels by number. */
+function sessionsStream(deps: ReturnType<typeof setup>['deps'], call: FullCall<ServerChannelEvent>, limits = {}) {
+  const channels = new Map<number, MuxChannelCall>();
+  const mux = new SessionMux(
+    call as unknown as SessionsCall,
+    channelFrameCodec(session),
+    (channel) => {
+      channels.set(channel.channel, channel);
+      new SessionStream(channel, deps, PLAINTEXT_CALLER);
+    },
+    limits,
+  );
+  return { mux, channels };
+}
+
+const channelFrame = (channel: number, value: Frame): ClientChannelEvent => ({
+  channel,
+  kind: 'frame',
+  bytes: session.requestSerialize(value),
+});
+
+/** The session ids each channel's open was answered with. */
+function openedOn(call: FullCall<ServerChannelEvent>): Map<number, string> {
+  const opened = new Map<number, string>();
+  for (const event of call.batches.flat()) {
+    if (event.kind !== 'frame') continue;
+    const frame = session.responseDeserialize(Buffer.from(event.bytes)) as { opened?: { sessionId: string } };
+    if (frame.opened !== undefined) opened.set(event.channel, frame.opened.sessionId);
+  }
+  return opened;
+}
+
+describe('a client that goes away, on a channel of a Sessions stream', () => {
+  async function openThree() {
+    const { deps, clock } = setup();
+    const told = vi.spyOn(deps.advisor, 'sessionDisconnected');
+    const call = new FullCall<ServerChannelEvent>(decodeServerBatch);
+    const { mux } = sessionsStream(deps, call);
+    call.emit(
+      'data',
+      encodeClientBatch(
+        [1, 2, 3].map((channel) =>
+          channelFrame(channel, { open: { clientName: `c${channel}`, ttlMs: 10_000, sessionId: '', secret: '' } }),
+        ),
+      ),
+    );
+    await settle();
+    for (let i = 0; i < 10 && mux.queuedBytes > 0; i++) call.emit('drain');
+    const opened = openedOn(call);
+    expect([...opened.keys()].sort()).toEqual([1, 2, 3]);
+    return { call, clock, told, opened };
+  }
+
+  it('is reported for the channel its client cancelled, then for every channel when the whole call goes away', async () => {
+    const { call, clock, told, opened } = await openThree();
+    call.emit('data', encodeClientBatch([{ channel: 2, kind: 'cancel' }]));
+    expect(told.mock.calls).toEqual([[opened.get(2), clock.now()]]);
+    clock.advance(500);
+    // The client process died: grpc-js cancels the Sessions call, and each channel hears 'cancelled'.
+    call.emit('cancelled');
+    expect(told.mock.calls.slice(1).sort()).toEqual(
+      [
+        [opened.get(1), clock.now()],
+        [opened.get(3), clock.now()],
+      ].sort(),
+    );
+  });
+
+  it('is not reported when the node refused the whole call (a batch that does not decode)', async () => {
+    const { call, told } = await openThree();
+    call.emit('data', Buffer.from([0x0a, 0x05, 0x08]));
+    call.emit('close');
+    expect(told).not.toHaveBeenCalled();
+  });
+});
+
 describe('flow control on a channel of a Sessions stream', () => {
-  type Frame = Record<string, unknown>;
-  const session = withFastSessionCodec(forelockServices().Forelock.service).Session as grpc.MethodDefinition<
-    Frame,
-    Frame
-  >;
   const LIMITS = { maxBatchBytes: 8192, channelHighWaterBytes: 1024, channelLimitBytes: 256 * 1024 };
   const CHANNELS = 5;
   const FLOODER = 1;
@@ -543,22 +724,10 @@ describe('flow control on a channel of a Sessions stream', () => {
    */
   async function flood(floodSteps: number) {
     const { deps } = setup();
+    const told = vi.spyOn(deps.advisor, 'sessionDisconnected');
     const call = new FullCall<ServerChannelEvent>(decodeServerBatch);
-    const channels = new Map<number, MuxChannelCall>();
-    const mux = new SessionMux(
-      call as unknown as SessionsCall,
-      channelFrameCodec(session),
-      (channel) => {
-        channels.set(channel.channel, channel);
-        new SessionStream(channel, deps, PLAINTEXT_CALLER);
-      },
-      LIMITS,
-    );
-    const frame = (channel: number, value: Frame): ClientChannelEvent => ({
-      channel,
-      kind: 'frame',
-      bytes: session.requestSerialize(value),
-    });
+    const { mux, channels } = sessionsStream(deps, call, LIMITS);
+    const frame = channelFrame;
     const receive = async (events: ClientChannelEvent[]) => {
       call.emit('data', encodeClientBatch(events));
       await settle();
@@ -611,6 +780,7 @@ describe('flow control on a channel of a Sessions stream', () => {
         .map(encodedSizeOf),
     );
     return {
+      told,
       sent: seq,
       framesOf,
       statusesOf,
@@ -656,6 +826,8 @@ describe('flow control on a channel of a Sessions stream', () => {
     const result = await flood(40);
     expect(result.highestWaitingBytes).toBeLessThanOrEqual(LIMITS.channelLimitBytes);
     expect(result.statusesOf(FLOODER)).toMatchObject([{ status: { code: grpc.status.UNAVAILABLE } }]);
+    // The node ended that channel, not its client: no disconnect is reported.
+    expect(result.told).not.toHaveBeenCalled();
     expectOthersServedOnTime(result);
   });
 });
