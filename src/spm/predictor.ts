@@ -150,6 +150,10 @@ export class StalenessPredictor {
   /** The longest time, in ms, a live session of this cluster took lately from losing its connection to its next
    * keepalive: no disconnected holder is taken for dead sooner. */
   private readonly recoveredReconnect = new RecentMax(RECOVERED_SILENCE_MEMORY_MS);
+  /** Sessions whose connection ended lately (within one of their keepalive intervals), for the shared-cause check. */
+  private recentDisconnects: SessionModel[] = [];
+  /** Until then a disconnect is taken for a shared cause, not a death (a proxy or a path that dropped many at once). */
+  private sharedDisconnectUntilMs = Number.NEGATIVE_INFINITY;
   /** Locks whose assessment was HIGH (a warning), until their outcome is known: key -> session. */
   private readonly warned = new Map<string, string>();
   private readonly lapseInput: Mutable<LapseInput>;
@@ -218,10 +222,12 @@ export class StalenessPredictor {
         this.config,
       );
       this.sessions.set(sample.sessionId, session);
-    } else if (session.disconnectedAtMs !== null) {
+    } else if (session.resuming) {
       // Back after losing its connection: how long that took is what live clients of this cluster need. The keepalive
       // was sent at once on resume, so its gap judges neither the rhythm nor the loss model.
-      this.recoveredReconnect.observe(sample.receiveMs, Math.max(0, sample.receiveMs - session.disconnectedAtMs));
+      if (session.disconnectedAtMs !== null) {
+        this.recoveredReconnect.observe(sample.receiveMs, Math.max(0, sample.receiveMs - session.disconnectedAtMs));
+      }
     } else if (session.samples > 0) {
       const verdict = session.judgeGap(sample.receiveMs - session.lastReceiveMs);
       this.lossRate.observeTrial(verdict.missed);
@@ -246,11 +252,25 @@ export class StalenessPredictor {
    * dies has its connection closed by its kernel), not this node. Until its next keepalive the session's silence is
    * no longer explained by a keepalive lost in transit or a pause (a paused process keeps its connection): a live
    * client redials and resumes, and its SDK sends a keepalive at once. One that is not back by `reconnectDueMs` is
-   * taken for dead.
+   * taken for dead, unless many connections ended at once (a shared cause, below).
    */
   observeDisconnect(sessionId: string, atMs: number = this.clock.now()): void {
     const session = this.sessions.get(sessionId);
-    if (session !== undefined && session.disconnectedAtMs === null) session.disconnectedAtMs = atMs;
+    if (session === undefined || session.resuming) return;
+    session.resuming = true;
+    // Clients die one at a time: COMMON_CAUSE_MIN_SESSIONS connections lost within an interval of each other, still
+    // not back, are one cause shared on the way (a proxy or load balancer restarting, a path, this node's network),
+    // and their clients are judged by their silence alone, as is every disconnect for conditionHoldMs after.
+    this.recentDisconnects = this.recentDisconnects.filter(
+      (other) => other.disconnectedAtMs !== null && atMs - other.disconnectedAtMs < other.keepaliveIntervalMs,
+    );
+    if (atMs < this.sharedDisconnectUntilMs) return;
+    session.disconnectedAtMs = atMs;
+    this.recentDisconnects.push(session);
+    if (this.recentDisconnects.length < COMMON_CAUSE_MIN_SESSIONS) return;
+    for (const other of this.recentDisconnects) other.disconnectedAtMs = null;
+    this.recentDisconnects = [];
+    this.sharedDisconnectUntilMs = atMs + this.config.conditionHoldMs;
   }
 
   /** The node's own load, measured by the driver. */

@@ -39,8 +39,11 @@ export class SessionModel {
   lastReceiveMs: number;
   /** Last time the client was heard from in any way (keepalive, request, release). */
   lastHeardMs: number;
-  /** When the session's connection ended without a close, until its next keepalive (null: connected). */
+  /** When the session's connection ended without a close, until its next keepalive: evidence that its client may be
+   * dead (null: connected, or a disconnect shared by many sessions, which is no such evidence). */
   disconnectedAtMs: number | null = null;
+  /** Its connection ended and it has not been heard from since: its next keepalive is the one sent on resume. */
+  resuming = false;
   samples = 0;
   /** Latest receive time + guarantee over every guarantee recorded (principle 2's promisedUntil). */
   promisedUntilMs: number;
@@ -101,7 +104,8 @@ export class SessionModel {
   observe(sample: KeepaliveSample, overloaded: boolean): void {
     const gapMs = sample.receiveMs - this.lastReceiveMs;
     // The first keepalive after a reconnect is sent at once on resume: its gap is no sample of the rhythm.
-    const reconnected = this.disconnectedAtMs !== null;
+    const reconnected = this.resuming;
+    this.resuming = false;
     this.disconnectedAtMs = null;
     if (this.samples > 0 && gapMs >= 0 && !reconnected) this.learnGap(gapMs);
     this.cachedForecast = null;

@@ -180,6 +180,31 @@ describe('a silent session (crash)', () => {
     expect(overdue.silenceExplainedUntilMs! - backAt).toBeLessThan(2.5 * INTERVAL);
   });
 
+  it('takes connections lost by several sessions at once for a shared cause, judged by silence alone', () => {
+    const spm = predictor();
+    for (const id of ['a', 'b', 'c', 'd']) spm.observeSessionOpened(id, 10_000, INTERVAL, 0);
+    let last = 0;
+    for (const id of ['a', 'b', 'c', 'd']) last = renew(spm, id, 0, 10);
+    // Two disconnects are two clients' business; the third within an interval makes all three one cause (a proxy
+    // restarting): none is taken for dead when half an interval passes.
+    spm.observeDisconnect('a', last + 100);
+    spm.observeDisconnect('b', last + 300);
+    const dueA = spm.assess(lock('a'), last + 400).silenceExplainedUntilMs!;
+    expect(dueA).toBeLessThan(last + INTERVAL);
+    spm.observeDisconnect('c', last + 500);
+    for (const id of ['a', 'b', 'c']) {
+      const p = spm.assess(lock(id), last + 2_500);
+      expect(p.level).toBe('LOW');
+      expect(p.silenceExplainedUntilMs!).toBeGreaterThan(last + 2 * INTERVAL);
+    }
+    // Within the condition's hold a fourth disconnect is the same cause; after it, a lone one is evidence again.
+    spm.observeDisconnect('d', last + 1_000);
+    expect(spm.assess(lock('d'), last + 3_000).level).toBe('LOW');
+    const later = renew(spm, 'd', last, 5);
+    spm.observeDisconnect('d', later + 100);
+    expect(spm.assess(lock('d'), later + 100 + INTERVAL).level).toBe('HIGH');
+  });
+
   it('gives a disconnected session on a long link four of its round trips when that is longer than half an interval', () => {
     const spm = predictor();
     spm.observeSessionOpened('far', 10_000, INTERVAL, 0);
