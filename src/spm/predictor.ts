@@ -42,8 +42,9 @@ import type {
   WarningOutcome,
 } from './types.js';
 
-/** The per-lock signal reasons, in the order `rankReasons` takes their weights. (A rising round trip and a drifting
- * clock are conditions of the session: they are told by advisory, once per episode.) */
+/** The per-lock signal reasons, in the order `rankReasons` takes their weights; the first is told as `connection-lost`
+ * for a session gone without a close. (A rising round trip and a drifting clock are conditions of the session: they
+ * are told by advisory, once per episode.) */
 const REASON_ORDER: readonly StalenessReason[] = ['keepalive-late', 'hold-too-long'];
 /** A contribution below this does not make a reason. */
 const REASON_FLOOR = 0.1;
@@ -91,6 +92,7 @@ function rankReasons(
   unknown: boolean,
   overloaded: boolean,
   commonCause: boolean,
+  lateReason: StalenessReason,
 ): readonly StalenessReason[] {
   if (late < REASON_FLOOR && stuck < REASON_FLOOR) {
     if (!unknown && !overloaded && !commonCause) return NO_REASONS;
@@ -102,7 +104,7 @@ function rankReasons(
     if (weight < REASON_FLOOR) continue;
     let at = weights.length;
     while (at > 0 && (weights[at - 1] as number) < weight) at--;
-    reasons.splice(at, 0, REASON_ORDER[i] as StalenessReason);
+    reasons.splice(at, 0, i === 0 ? lateReason : (REASON_ORDER[i] as StalenessReason));
     weights.splice(at, 0, weight);
   }
   if (unknown) reasons.push('session-unknown');
@@ -367,7 +369,9 @@ export class StalenessPredictor {
     let staleInMs: number | null = lapse > 0.05 && risk !== null ? Math.max(0, risk.staleInMs ?? 0) : null;
     if (stuck > lapse) staleInMs = trusted ? Math.max(0, p99Ms - ageMs) : null;
 
-    const reasons = rankReasons(lapse, stuck, unknown, overloaded, commonCause);
+    // A session gone without a close and not back is told as such, not as a late keepalive.
+    const lateReason = risk?.unreachable === true ? 'connection-lost' : 'keepalive-late';
+    const reasons = rankReasons(lapse, stuck, unknown, overloaded, commonCause, lateReason);
 
     const level: StalenessLevel = probability > threshold ? 'HIGH' : 'LOW';
     if (session !== undefined && probability > threshold / 2) session.atRisk = true;

@@ -19,6 +19,8 @@ export interface LapseRisk {
   readonly nextLateProbability: number;
   /** Time after the last keepalive at which the replacement of one lost keepalive is overdue beyond its tolerance. */
   readonly lossExplainedForMs: number;
+  /** The session lost its connection and is not back when a live client would be (`LapseInput.unreachable`). */
+  readonly unreachable: boolean;
 }
 
 /** Inputs of `lapseRisk`, all in milliseconds relative to the session's last keepalive. */
@@ -135,6 +137,7 @@ export function lapseRisk(input: LapseInput): LapseRisk {
       missedKeepalives: Math.max(1, missedKeepalives),
       nextLateProbability: 1,
       lossExplainedForMs,
+      unreachable: input.unreachable,
     };
   }
   if (silence >= leaseRemainingMs) {
@@ -146,6 +149,7 @@ export function lapseRisk(input: LapseInput): LapseRisk {
       missedKeepalives,
       nextLateProbability: 1,
       lossExplainedForMs,
+      unreachable: input.unreachable,
     };
   }
   const nextLate = survivalNow > 0 ? clamp01(aliveSurvival(leaseRemainingMs, input, mean, stdDev) / survivalNow) : 1;
@@ -194,6 +198,7 @@ export function lapseRisk(input: LapseInput): LapseRisk {
     missedKeepalives,
     nextLateProbability: nextLate,
     lossExplainedForMs,
+    unreachable: false,
   };
 }
 

@@ -164,6 +164,7 @@ export interface HeldLockView {
 /** Why a lock is predicted stale. */
 export type StalenessReason =
   | 'keepalive-late'
+  | 'connection-lost'
   | 'rtt-rising'
   | 'clock-drift'
   | 'hold-too-long'

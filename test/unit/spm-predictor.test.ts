@@ -135,6 +135,7 @@ describe('a silent session (crash)', () => {
     expect(dead.level).toBe('HIGH');
     expect(dead.stalenessProbability).toBe(1);
     expect(dead.missedKeepalives).toBe(1);
+    expect(dead.reasons[0]).toBe('connection-lost');
     expect(dead.silenceExplainedUntilMs).toBe(dueMs);
     expect(dead.predictedStaleAtMs).toBe(last + 10_000);
     // Without the disconnect the same silence is still one lost keepalive's.
