@@ -103,6 +103,8 @@ export class SessionStream implements ConnectedStream {
   private deposed = false;
   /** The client half-closed: the stream ends once everything it sent has been answered. */
   private halfClosed = false;
+  /** The staleness advisor was told that the client went away (once per stream). */
+  private disconnectReported = false;
   private ended = false;
   /** With test link faults: the delivery line of this client's frames and the client's name. */
   private link: DelayedDelivery<ClientFrame | OversizedRequest | 'end'> | null = null;
@@ -184,6 +186,7 @@ export class SessionStream implements ConnectedStream {
    */
   private clientDone(): void {
     this.halfClosed = true;
+    this.clientWentAway();
     this.finishIfAnswered();
   }
 
@@ -647,29 +650,32 @@ export class SessionStream implements ConnectedStream {
   }
 
   private gone(): void {
-    if (this.clientWentAway()) this.deps.advisor.sessionDisconnected(this.sessionId!, this.deps.clock.now());
+    if (this.call.cancelled) this.clientWentAway();
     this.detach();
     this.ended = true;
     this.link?.clear();
   }
 
   /**
-   * Whether the call ended because its client went away while its session lives on and is served here: the staleness
-   * advisor then learns that the session lost its connection (a live client redials and resumes at once). Not when
-   * this node ended the stream (NotLeader, shutdown, a refusal, SessionEnded, a finished half-close), when a resume
-   * superseded it, or when the session is being closed.
+   * The client ended the stream (it cancelled it, its connection went away, or it half-closed without a CloseSession):
+   * when its session lives on and is served here, the staleness advisor learns that the session lost its connection
+   * (a live client redials and resumes at once). A client killed with kill -9 looks like this: its kernel closes the
+   * connection, which grpc-js delivers as a half-close, then a cancel. Not when this node ended the stream first
+   * (NotLeader, shutdown, a refusal, SessionEnded), when a resume superseded it, or when the session is being closed.
    */
-  private clientWentAway(): boolean {
+  private clientWentAway(): void {
     const { sessionId } = this;
-    return (
-      this.call.cancelled &&
-      !this.ended &&
-      !this.deposed &&
-      sessionId !== null &&
-      this.deps.hub.isAttached(sessionId, this) &&
-      !this.closeInFlight &&
-      this.endedReason === null
-    );
+    // Every end of the stream by this node detaches it from the hub, as a resume that supersedes it does.
+    if (
+      this.disconnectReported ||
+      sessionId === null ||
+      !this.deps.hub.isAttached(sessionId, this) ||
+      this.closeInFlight ||
+      this.endedReason !== null
+    )
+      return;
+    this.disconnectReported = true;
+    this.deps.advisor.sessionDisconnected(sessionId, this.deps.clock.now());
   }
 }
 

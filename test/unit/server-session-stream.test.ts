@@ -67,11 +67,20 @@ class FakeCall extends EventEmitter {
     await settle();
   }
 
-  /** The client goes away (its process died: its kernel closed the connection), as grpc-js tells a server call. */
+  /** The client cancels the call, as grpc-js tells a server call. */
   goAway(): void {
     this.cancelled = true;
     this.emit('cancelled');
     this.emit('close');
+  }
+
+  /**
+   * The client's process dies (kill -9): its kernel closes the connection, which grpc-js tells a server call as a
+   * half-close at once followed by a cancel (seen on a real node: test/integration/server-crash-disconnect.test.ts).
+   */
+  crash(): void {
+    this.emit('end');
+    this.goAway();
   }
 
   kinds(): string[] {
@@ -546,8 +555,31 @@ describe('a client that goes away without closing its session', () => {
     const { open, clock, told } = watched();
     const { call, sessionId } = await open();
     clock.advance(1_234);
-    call.goAway();
+    call.crash();
     expect(told.mock.calls).toEqual([[sessionId, T0 + 1_234]]);
+  });
+
+  it('is reported once when it crashes with a request in flight (the half-close, then the cancel)', async () => {
+    const { open, raft, told } = watched();
+    const { call, sessionId } = await open();
+    raft.batched = true;
+    call.emit('data', acquire('1', 'x'));
+    call.crash();
+    raft.batched = false;
+    raft.flush();
+    await settle();
+    expect(told.mock.calls.map(([id]) => id)).toEqual([sessionId]);
+  });
+
+  it('is reported when it cancels the call, and when it half-closes without closing its session', async () => {
+    const { open, told } = watched();
+    const cancelled = await open();
+    cancelled.call.goAway();
+    const halfClosed = await open();
+    halfClosed.call.emit('end');
+    // The session lives on until its TTL runs out (proto: a half-close without CloseSession).
+    expect(halfClosed.call.status).toBe('ok');
+    expect(told.mock.calls.map(([id]) => id)).toEqual([cancelled.sessionId, halfClosed.sessionId]);
   });
 
   it('is not reported before its session is open, nor when the call only closes without being cancelled', async () => {
@@ -564,14 +596,14 @@ describe('a client that goes away without closing its session', () => {
     const refused = await open();
     await refused.call.receive({ frame: 'open', open: { clientName: 'c', ttlMs: 10_000, sessionId: '', secret: '' } });
     expect(refused.call.status).toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
-    refused.call.goAway();
+    refused.call.crash();
     const deposed = await open();
     const shutDown = await open();
     raft.become('follower', 3, 'node3');
     expect(deposed.call.kinds().at(-1)).toBe('notLeader');
-    deposed.call.goAway();
+    deposed.call.crash();
     hub.close();
-    shutDown.call.goAway();
+    shutDown.call.crash();
     expect(told).not.toHaveBeenCalled();
   });
 
@@ -579,7 +611,7 @@ describe('a client that goes away without closing its session', () => {
     const { open, raft, told } = watched();
     const { call } = await open();
     raft.become('follower', 3, null);
-    call.goAway();
+    call.crash();
     expect(told).not.toHaveBeenCalled();
   });
 
@@ -590,9 +622,9 @@ describe('a client that goes away without closing its session', () => {
     const second = connect();
     await second.receive({ frame: 'open', open: { clientName: 'c', ttlMs: 10_000, sessionId, secret } });
     expect(first.status).toMatchObject({ code: grpc.status.ABORTED });
-    first.goAway();
+    first.crash();
     expect(told).not.toHaveBeenCalled();
-    second.goAway();
+    second.crash();
     expect(told.mock.calls.map(([id]) => id)).toEqual([sessionId]);
   });
 
@@ -600,15 +632,16 @@ describe('a client that goes away without closing its session', () => {
     const { open, raft, told } = watched();
     const closing = await open();
     raft.batched = true;
+    // A clean close: CloseSession, then the half-close; the client may go before the answer.
     closing.call.emit('data', { frame: 'close', close: {} });
-    closing.call.goAway();
+    closing.call.crash();
     raft.batched = false;
     raft.flush();
     await settle();
     const closed = await open();
     await closed.call.receive({ frame: 'close', close: {} });
     expect(closed.call.kinds().at(-1)).toBe('ended');
-    closed.call.goAway();
+    closed.call.crash();
     expect(told).not.toHaveBeenCalled();
   });
 
@@ -620,7 +653,7 @@ describe('a client that goes away without closing its session', () => {
     // The leader's expiry duty ends the session while the acquire is in flight.
     machine.applyEntry({ atMs: T0, command: { type: 'sessions-expire', sessionIds: [sessionId] } });
     expect(call.status).toBeNull();
-    call.goAway();
+    call.crash();
     raft.batched = false;
     raft.flush();
     await settle();
@@ -693,8 +726,11 @@ describe('a client that goes away, on a channel of a Sessions stream', () => {
     call.emit('data', encodeClientBatch([{ channel: 2, kind: 'cancel' }]));
     expect(told.mock.calls).toEqual([[opened.get(2), clock.now()]]);
     clock.advance(500);
-    // The client process died: grpc-js cancels the Sessions call, and each channel hears 'cancelled'.
+    // The client process died: its kernel closed the connection, which grpc-js tells the Sessions call as a
+    // half-close and then a cancel; each channel hears them.
+    call.emit('end');
     call.emit('cancelled');
+    call.emit('close');
     expect(told.mock.calls.slice(1).sort()).toEqual(
       [
         [opened.get(1), clock.now()],
