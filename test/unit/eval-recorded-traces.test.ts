@@ -10,11 +10,15 @@ import { parseTrace, readTraceText } from '../../src/eval/trace-reader.js';
 
 const DIR = 'test/fixtures/traces';
 
-/** Each committed trace with the counts it was recorded with. */
+/**
+ * Each committed trace with the counts it was recorded with. Only crashes.jsonl.gz was recorded since the recorder
+ * writes `disconnect` lines; the others have none (their one crash, in overload, was recorded before).
+ */
 const RECORDED = [
   {
     file: 'gc-pauses.jsonl.gz',
     family: 'recorded-gc-pauses',
+    disconnects: 0,
     holds: 1329,
     episodes: 19,
     // Ten of its nineteen pauses outlasted the lease: the cluster's record makes a long silence a likely death. No
@@ -25,14 +29,18 @@ const RECORDED = [
   {
     file: 'crashes.jsonl.gz',
     family: 'recorded-crashes',
-    holds: 1407,
-    episodes: 14,
-    // Freed 7.2 s after the kill (phi-accrual 7.8 s, the lease 8.7 s), with no holder pre-empted for nothing.
-    forelock: { false_warnings_per_hour_healthy: 0, unnecessary_preemptions_per_1k: 0, detection_ms_p50: 7731 },
+    holds: 1610,
+    episodes: 15,
+    // Each of its eleven SIGKILLs left a disconnect line 9-20 ms after the kill (the node saw the killed process's
+    // connection end). Freed 3.1 s after the kill at the median, 3.3 s at p99 (phi-accrual 7.6 s, the lease 7.7 s; 4.7
+    // s from silence alone, the same trace without its disconnect lines), with no holder pre-empted for nothing.
+    disconnects: 11,
+    forelock: { false_warnings_per_hour_healthy: 0, unnecessary_preemptions_per_1k: 0, detection_ms_p50: 3110 },
   },
   {
     file: 'overload.jsonl.gz',
     family: 'recorded-overload',
+    disconnects: 0,
     holds: 1115,
     episodes: 99,
     // Every session holding a lock had a transient episode during some overload: no healthy session to count.
@@ -41,6 +49,7 @@ const RECORDED = [
   {
     file: 'slow-links.jsonl.gz',
     family: 'recorded-slow-links',
+    disconnects: 0,
     holds: 1119,
     episodes: 15,
     // Client links slowed to 0.5-12 s of one-way delay through the test fault hook: the holders that lapsed were freed
@@ -69,13 +78,14 @@ function replay(path: string): string {
   return JSON.stringify(report);
 }
 
-describe.each(RECORDED)('recorded trace $file', ({ file, family, holds, episodes, forelock }) => {
+describe.each(RECORDED)('recorded trace $file', ({ file, family, holds, episodes, disconnects, forelock }) => {
   const path = `${DIR}/${file}`;
 
   it('parses', () => {
     const trace = parseTrace(readTraceText(path), path);
     expect(trace.header.name).toBe(family);
     expect(trace.events.some((event) => event.type === 'truth')).toBe(true);
+    expect(trace.events.filter((event) => event.type === 'disconnect')).toHaveLength(disconnects);
   });
 
   it('replays with its recorded counts, no guarantee violation, the same JSON twice', () => {
