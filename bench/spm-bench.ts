@@ -60,6 +60,13 @@ function run(
 }
 
 const lock = { resource: 'r', token: 1n, grantedAtMs: 0, waiters: 1, fenced: true };
+/** One held lock per session, built once as the server keeps its held locks (not a new object per assessment). */
+const heldLocks = new Map(
+  Array.from({ length: SESSIONS }, (_, i): [string, typeof lock & { sessionId: string }] => [
+    `session-${i}`,
+    { ...lock, sessionId: `session-${i}` },
+  ]),
+);
 const rows: Row[] = [
   run('observeKeepalive (ewma)', 'ewma', () => {}),
   run('observeKeepalive (sma)', 'sma', () => {}),
@@ -68,7 +75,7 @@ const rows: Row[] = [
   }),
   run('keepalive + guarantee + assess (ewma)', 'ewma', (spm, id, t) => {
     spm.answerKeepalive(id, t);
-    spm.assess({ ...lock, sessionId: id }, t);
+    spm.assess(heldLocks.get(id)!, t);
   }),
 ];
 

@@ -60,6 +60,18 @@ export class ClockDriftEstimator {
   private newestOffsetMs = Number.NaN;
   /** The estimate is computed once per new sample (assessments ask far more often than keepalives arrive). */
   private cached: DriftEstimate | null = null;
+  /** The estimate's one object, refilled at each fit: estimates are made at every keepalive of every session. */
+  private readonly current: { -readonly [K in keyof DriftEstimate]: DriftEstimate[K] } = {
+    offsetMs: 0,
+    drift: 0,
+    driftStdErr: 0,
+    points: 0,
+    windowDrift: 0,
+    windowDriftStdErr: 0,
+    pathDoubt: 0,
+    changing: false,
+    driftChangePerMs: 0,
+  };
   private stale = true;
   /** Scratch space for the fit: residuals, their absolute deviations, and which samples are kept. */
   private readonly residuals: Float64Array;
@@ -71,6 +83,11 @@ export class ClockDriftEstimator {
   private readonly times: Float64Array;
   private readonly offsets: Float64Array;
   private readonly oneWays: Float64Array;
+  /** The last `keptSlope`'s sums and slope, and the last `line` and `quadratic` fits: kept in place, not allocated,
+   * since a fit runs at every keepalive of every session. */
+  private readonly slopeFit = { count: 0, meanX: 0, meanY: 0, sxx: 0, slope: 0 };
+  private readonly lineFit = { intercept: 0, slope: 0, slopeStdErr: 0, points: 0 };
+  private readonly quadraticFit = { curvature: 0, curvatureStdErr: 0, rateAtNewest: 0, rateAtNewestStdErr: 0 };
 
   /** @param window samples kept for the fit (at the default interval of 3.3 s, 16 samples span about 53 s) */
   constructor(window: number) {
@@ -103,7 +120,8 @@ export class ClockDriftEstimator {
     this.stale = true;
   }
 
-  /** The current estimate, or null below `MIN_POINTS` samples. */
+  /** The current estimate, or null below `MIN_POINTS` samples. The object is the estimator's own and is refilled by the
+   * next fit: read it now, do not keep it. */
   estimate(): DriftEstimate | null {
     if (!this.stale) return this.cached;
     this.stale = false;
@@ -115,8 +133,8 @@ export class ClockDriftEstimator {
     const n = this.receiveTimes.length;
     const placed = this.placeSends(n);
     if (placed < MIN_POINTS) return null;
-    let line = this.line(n);
-    if (line === null) return null;
+    if (!this.line(n)) return null;
+    const line = this.lineFit;
     // Robust scale of the placed samples' residuals (MAD), then set the outliers aside and fit again.
     let count = 0;
     for (let i = 0; i < n; i++) {
@@ -124,8 +142,7 @@ export class ClockDriftEstimator {
       this.residuals[i] = this.offsetAt(i) - (line.intercept + line.slope * this.timeAt(i));
       this.deviations[count++] = Math.abs(this.residuals[i] as number);
     }
-    const sorted = this.deviations.subarray(0, count).slice().sort();
-    const robustStdDev = 1.4826 * (sorted[Math.floor(count / 2)] as number);
+    const robustStdDev = 1.4826 * medianInPlace(this.deviations, count);
     const limit = Math.max(OUTLIER_Z * robustStdDev, READING_RESOLUTION_MS);
     let outliers = 0;
     for (let i = 0; i < n; i++) {
@@ -138,23 +155,23 @@ export class ClockDriftEstimator {
       this.restartFromNewest(n);
       return this.fit();
     }
-    if (outliers > 0) {
-      line = this.line(n);
-      if (line === null) return null;
-    }
-    const quadratic = line.points >= MIN_POINTS + 2 ? this.quadratic(n) : null;
-    const changing = quadratic !== null && Math.abs(quadratic.curvature) > CURVATURE_Z * quadratic.curvatureStdErr;
-    return {
-      offsetMs: this.newestOffsetMs,
-      pathDoubt: this.pathDoubt(n),
-      windowDrift: line.slope,
-      windowDriftStdErr: line.slopeStdErr,
-      drift: changing ? quadratic.rateAtNewest : line.slope,
-      driftStdErr: changing ? quadratic.rateAtNewestStdErr : line.slopeStdErr,
-      points: line.points,
-      changing,
-      driftChangePerMs: changing ? (2 * quadratic.curvature) / 1e6 : 0,
-    };
+    if (outliers > 0 && !this.line(n)) return null;
+    const quadratic = this.quadraticFit;
+    const changing =
+      line.points >= MIN_POINTS + 2 &&
+      this.quadratic(n) &&
+      Math.abs(quadratic.curvature) > CURVATURE_Z * quadratic.curvatureStdErr;
+    const estimate = this.current;
+    estimate.offsetMs = this.newestOffsetMs;
+    estimate.pathDoubt = this.pathDoubt(n);
+    estimate.windowDrift = line.slope;
+    estimate.windowDriftStdErr = line.slopeStdErr;
+    estimate.drift = changing ? quadratic.rateAtNewest : line.slope;
+    estimate.driftStdErr = changing ? quadratic.rateAtNewestStdErr : line.slopeStdErr;
+    estimate.points = line.points;
+    estimate.changing = changing;
+    estimate.driftChangePerMs = changing ? (2 * quadratic.curvature) / 1e6 : 0;
+    return estimate;
   }
 
   private timeAt(i: number): number {
@@ -202,17 +219,13 @@ export class ClockDriftEstimator {
    * the round trip other than half, held over the window, could move the window's rate. 0 when no round trip is known.
    */
   private pathDoubt(n: number): number {
-    const fit = this.keptSlope(n, this.oneWays);
     // The slope of half the round trip, per ms of time: a rate.
-    return fit === null ? 0 : Math.abs(fit.slope);
+    return this.keptSlope(n, this.oneWays) ? Math.abs(this.slopeFit.slope) : 0;
   }
 
   /** The least-squares slope of `ys` against the send times over the kept samples, with the sums `line` goes on
-   * with; null below two samples or when every time is equal. */
-  private keptSlope(
-    n: number,
-    ys: Float64Array,
-  ): { count: number; meanX: number; meanY: number; sxx: number; slope: number } | null {
+   * with, into `slopeFit`; false below two samples or when every time is equal. */
+  private keptSlope(n: number, ys: Float64Array): boolean {
     let count = 0;
     let meanX = 0;
     let meanY = 0;
@@ -222,7 +235,7 @@ export class ClockDriftEstimator {
       meanX += this.timeAt(i);
       meanY += ys[i] as number;
     }
-    if (count < 2) return null;
+    if (count < 2) return false;
     meanX /= count;
     meanY /= count;
     let sxx = 0;
@@ -233,14 +246,21 @@ export class ClockDriftEstimator {
       sxx += dx * dx;
       sxy += dx * ((ys[i] as number) - meanY);
     }
-    return sxx > 0 ? { count, meanX, meanY, sxx, slope: sxy / sxx } : null;
+    if (!(sxx > 0)) return false;
+    const fit = this.slopeFit;
+    fit.count = count;
+    fit.meanX = meanX;
+    fit.meanY = meanY;
+    fit.sxx = sxx;
+    fit.slope = sxy / sxx;
+    return true;
   }
 
-  /** Least squares over the kept samples (times relative to the newest, which keeps the sums small). */
-  private line(n: number): { intercept: number; slope: number; slopeStdErr: number; points: number } | null {
-    const fit = this.keptSlope(n, this.offsets);
-    if (fit === null || fit.count < MIN_POINTS) return null;
-    const { count, meanX, meanY, sxx, slope } = fit;
+  /** Least squares over the kept samples (times relative to the newest, which keeps the sums small), into `lineFit`;
+   * false below MIN_POINTS. */
+  private line(n: number): boolean {
+    if (!this.keptSlope(n, this.offsets) || this.slopeFit.count < MIN_POINTS) return false;
+    const { count, meanX, meanY, sxx, slope } = this.slopeFit;
     let rss = 0;
     for (let i = 0; i < n; i++) {
       if (this.kept[i] === 0) continue;
@@ -249,13 +269,17 @@ export class ClockDriftEstimator {
     }
     // Whole-millisecond readings: the residual variance is never taken below that of a uniform rounding error.
     const variance = Math.max(rss / (count - 2), READING_RESOLUTION_MS ** 2 / 12);
-    return { intercept: meanY - slope * meanX, slope, slopeStdErr: Math.sqrt(variance / sxx), points: count };
+    const fit = this.lineFit;
+    fit.intercept = meanY - slope * meanX;
+    fit.slope = slope;
+    fit.slopeStdErr = Math.sqrt(variance / sxx);
+    fit.points = count;
+    return true;
   }
 
-  /** y = a + b x + c x^2 over the kept samples: the rate at the newest sample (x = 0) is b, with its standard error. */
-  private quadratic(
-    n: number,
-  ): { curvature: number; curvatureStdErr: number; rateAtNewest: number; rateAtNewestStdErr: number } | null {
+  /** y = a + b x + c x^2 over the kept samples, into `quadraticFit`: the rate at the newest sample (x = 0) is b, with
+   * its standard error; false when the sums are singular. */
+  private quadratic(n: number): boolean {
     // Normal equations on x in seconds (keeps x^4 small).
     let s0 = 0;
     let s1 = 0;
@@ -279,9 +303,14 @@ export class ClockDriftEstimator {
       t1 += x * y;
       t2 += x2 * y;
     }
-    const inverse = invertSymmetric3(s0, s1, s2, s3, s4);
-    if (inverse === null) return null;
-    const [i00, i01, i02, i11, i12, i22] = inverse;
+    const inverse = INVERSE;
+    if (!invertSymmetric3(s0, s1, s2, s3, s4, inverse)) return false;
+    const i00 = inverse[0] as number;
+    const i01 = inverse[1] as number;
+    const i02 = inverse[2] as number;
+    const i11 = inverse[3] as number;
+    const i12 = inverse[4] as number;
+    const i22 = inverse[5] as number;
     const a = i00 * t0 + i01 * t1 + i02 * t2;
     const b = i01 * t0 + i11 * t1 + i12 * t2;
     const c = i02 * t0 + i12 * t1 + i22 * t2;
@@ -294,12 +323,12 @@ export class ClockDriftEstimator {
     }
     const variance = Math.max(rss / (s0 - 3), READING_RESOLUTION_MS ** 2 / 12);
     // b is in ms of offset per second: divide by 1000 for a rate.
-    return {
-      curvature: c,
-      curvatureStdErr: Math.sqrt(variance * i22),
-      rateAtNewest: b / 1000,
-      rateAtNewestStdErr: Math.sqrt(variance * i11) / 1000,
-    };
+    const fit = this.quadraticFit;
+    fit.curvature = c;
+    fit.curvatureStdErr = Math.sqrt(variance * i22);
+    fit.rateAtNewest = b / 1000;
+    fit.rateAtNewestStdErr = Math.sqrt(variance * i11) / 1000;
+    return true;
   }
 
   /** The newest `OUTLIERS_BEFORE_RESET` placed samples are all outliers, on the same side. */
@@ -338,28 +367,37 @@ export class ClockDriftEstimator {
   }
 }
 
-/** The inverse of the symmetric matrix [[s0 s1 s2] [s1 s2 s3] [s2 s3 s4]] as its upper triangle, or null if singular. */
-function invertSymmetric3(
-  s0: number,
-  s1: number,
-  s2: number,
-  s3: number,
-  s4: number,
-): [number, number, number, number, number, number] | null {
+/** The upper median of the first `count` values (their order is lost): an insertion sort, with no allocation, which is
+ * the fastest for the few samples of a window. */
+function medianInPlace(values: Float64Array, count: number): number {
+  for (let i = 1; i < count; i++) {
+    const value = values[i] as number;
+    let j = i - 1;
+    while (j >= 0 && (values[j] as number) > value) {
+      values[j + 1] = values[j] as number;
+      j--;
+    }
+    values[j + 1] = value;
+  }
+  return values[Math.floor(count / 2)] as number;
+}
+
+/** Scratch space of `invertSymmetric3` (fits run one at a time). */
+const INVERSE = new Float64Array(6);
+
+/** The inverse of the symmetric matrix [[s0 s1 s2] [s1 s2 s3] [s2 s3 s4]] as its upper triangle, into `out`; false if
+ * singular. */
+function invertSymmetric3(s0: number, s1: number, s2: number, s3: number, s4: number, out: Float64Array): boolean {
   const c00 = s2 * s4 - s3 * s3;
   const c01 = s2 * s3 - s1 * s4;
   const c02 = s1 * s3 - s2 * s2;
   const determinant = s0 * c00 + s1 * c01 + s2 * c02;
-  if (!(Math.abs(determinant) > 1e-12)) return null;
-  const c11 = s0 * s4 - s2 * s2;
-  const c12 = s1 * s2 - s0 * s3;
-  const c22 = s0 * s2 - s1 * s1;
-  return [
-    c00 / determinant,
-    c01 / determinant,
-    c02 / determinant,
-    c11 / determinant,
-    c12 / determinant,
-    c22 / determinant,
-  ];
+  if (!(Math.abs(determinant) > 1e-12)) return false;
+  out[0] = c00 / determinant;
+  out[1] = c01 / determinant;
+  out[2] = c02 / determinant;
+  out[3] = (s0 * s4 - s2 * s2) / determinant;
+  out[4] = (s1 * s2 - s0 * s3) / determinant;
+  out[5] = (s0 * s2 - s1 * s1) / determinant;
+  return true;
 }
