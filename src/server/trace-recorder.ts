@@ -1,7 +1,8 @@
 // `forelock serve --record-trace FILE`: the leader writes the SPM's inputs (sessions, keepalives, acquires, grants,
-// releases, closes, disconnects, load) as an evaluation trace (docs/design.md, "Trace files"), so that `forelock eval --trace` can
-// judge and tune the predictor on real traffic. TraceRecorder decides the lines (pure: no I/O, no timers); a
-// TraceSink stores them, TraceFileSink in a size-bounded, rotated file with buffered asynchronous writes.
+// releases, closes, disconnects, load) as an evaluation trace (docs/design.md, "Trace files"), so that
+// `forelock eval --trace` can judge and tune the predictor on real traffic. TraceRecorder decides the lines (pure: no
+// I/O, no timers); a TraceSink stores them, TraceFileSink in a size-bounded, rotated file with buffered asynchronous
+// writes.
 import type { FileHandle } from 'node:fs/promises';
 import { open, rename } from 'node:fs/promises';
 import type { TraceEvent, TraceHeader } from '../eval/trace.js';

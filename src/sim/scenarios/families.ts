@@ -238,7 +238,8 @@ function partitionClient(world: ScenarioWorld, rng: SeededRng, victim: SimSessio
   );
 }
 
-/** The client dies (kill -9) while holding: stale at once. The server sees its connection end (ScenarioWorld.clientDied). */
+/** The client dies (kill -9) while holding: stale at once. The server sees its connection end
+ * (ScenarioWorld.clientDied). */
 function crashClient(world: ScenarioWorld, connectionRng: SeededRng, victim: SimSession, atMs: number): void {
   world.whenHolding(victim, atMs, (crashMs) => {
     world.clientDied(victim, crashMs, connectionRng);
