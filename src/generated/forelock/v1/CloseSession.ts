@@ -6,7 +6,9 @@
 /**
  * Ends the session: its locks are released and its waits withdrawn. Answered with SessionEnded{closed} (after the
  * answers of requests sent before it), then the stream ends with OK. The client may half-close right after sending
- * it. A half-close without CloseSession ends the stream but leaves the session alive until its TTL runs out.
+ * it. A half-close without CloseSession ends the stream but leaves the session alive until its TTL runs out; the
+ * leader reads it, like a cancelled stream, as the client gone, and unless the session resumes on a new stream about
+ * as soon as a live SDK would, its fenced locks may be pre-empted (docs/design.md, "How the SPM reads a session").
  */
 export interface CloseSession {
 }
@@ -14,7 +16,9 @@ export interface CloseSession {
 /**
  * Ends the session: its locks are released and its waits withdrawn. Answered with SessionEnded{closed} (after the
  * answers of requests sent before it), then the stream ends with OK. The client may half-close right after sending
- * it. A half-close without CloseSession ends the stream but leaves the session alive until its TTL runs out.
+ * it. A half-close without CloseSession ends the stream but leaves the session alive until its TTL runs out; the
+ * leader reads it, like a cancelled stream, as the client gone, and unless the session resumes on a new stream about
+ * as soon as a live SDK would, its fenced locks may be pre-empted (docs/design.md, "How the SPM reads a session").
  */
 export interface CloseSession__Output {
 }
