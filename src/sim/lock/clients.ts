@@ -132,8 +132,9 @@ export interface ClientTransport {
   keepalive(client: SimLockClient, stream: SimStream, session: string, seq: number): NodeRefusal | null;
   /** Whether `stream` is still connected: the incarnation that took it runs and has not ended it. */
   connected(stream: SimStream): boolean;
-  /** The client closed its end of `stream`. */
-  closed(stream: SimStream): void;
+  /** The client closed its end of `stream`: `redialing` when it gave up on a stream its session lives on (the node
+   * hears a cancel, as SessionStream does), false when its session ends with it. */
+  closed(stream: SimStream, redialing: boolean): void;
   /** Asks the node of `stream` to close `session` (best effort: nothing is answered). */
   closeSession(client: SimLockClient, stream: SimStream, session: string): void;
 }
@@ -350,7 +351,7 @@ export class LockSimClients {
     if (client.stream !== stream) return;
     client.stream = null;
     client.keepalives.closed();
-    this.transport().closed(stream);
+    this.transport().closed(stream, true);
     const delayMs = client.follower.failed(simNodeAddress(stream.node), failure);
     if (delayMs === null) {
       this.ctx.count(`streamEnded:${failure.code}`);
@@ -600,7 +601,7 @@ export class LockSimClients {
   private loseSession(client: SimLockClient): void {
     const stream = client.stream;
     client.stream = null;
-    if (stream !== null) this.transport().closed(stream);
+    if (stream !== null) this.transport().closed(stream, false);
     client.keepalives.closed();
     client.session = null;
     client.secret = '';

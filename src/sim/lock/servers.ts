@@ -368,12 +368,18 @@ export class LockSimServers implements ClientTransport {
     return node !== undefined && this.connectedTo(stream, node);
   }
 
-  closed(stream: SimStream): void {
+  closed(stream: SimStream, redialing: boolean): void {
     const node = this.streams.get(stream.id);
+    const connected = node !== undefined && this.connectedTo(stream, node);
     this.streams.delete(stream.id);
     if (node === undefined) return;
     for (const [sessionId, attached] of node.attached) {
-      if (attached.stream === stream) node.attached.delete(sessionId);
+      if (attached.stream !== stream) continue;
+      node.attached.delete(sessionId);
+      // As SessionStream: a stream its client gave up on, still the session's on a running node, is a disconnect.
+      if (!redialing || !connected) continue;
+      this.ctx.count('disconnects');
+      node.advisor.sessionDisconnected(sessionId, this.ctx.now);
     }
   }
 
